@@ -1,0 +1,11 @@
+"""Which platforms this run serves, from the settings. Imports each SDK only when used."""
+
+from __future__ import annotations
+
+from bridge.platform import Platform
+from bridge.settings import Settings
+
+
+def configured_platforms(settings: Settings) -> list[Platform]:
+    platforms: list[Platform] = []
+    return platforms

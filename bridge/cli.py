@@ -1,0 +1,139 @@
+"""``raia-bridge`` / ``python -m bridge``: serve (default), demo, chat, check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bridge.errors import AgentAuthError, AgentError, ConfigError
+from bridge.logs import configure_logging
+from bridge.platform import CheckResult
+from bridge.runtime import open_runtime
+from bridge.settings import Settings, load_settings
+
+log = logging.getLogger("bridge")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="raia-bridge", description="Puts a raia AI agent into Slack and Telegram (see README.md)."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the bridge (the default)")
+    sub.add_parser("demo", help="chat in the terminal with a built-in raia simulator (no account needed)")
+    sub.add_parser("chat", help="chat in the terminal with the real agent named by RAIA_API_KEY")
+    sub.add_parser("check", help="check every configured credential and print a verdict")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    try:
+        if command == "demo":
+            settings = load_settings(raia_api_key="demo", raia_base_url="http://raia-simulator")
+        else:
+            settings = load_settings()
+        level = settings.log_level
+        if command in ("demo", "chat") and level == "INFO":
+            level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
+        configure_logging(level, settings.secrets())
+        if command == "serve":
+            serve(settings)
+        elif command == "check":
+            sys.exit(asyncio.run(check(settings)))
+        else:
+            asyncio.run(chat(settings, demo=command == "demo"))
+    except ConfigError as exc:
+        print(f"raia-bridge: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from adapters.registry import configured_platforms
+    from bridge.app import build_app
+
+    platforms = configured_platforms(settings)
+    if not platforms:
+        raise ConfigError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (or try `raia-bridge demo`)")
+    app = build_app(settings, platforms)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # keep our handler (and its secret filter)
+        access_log=False,  # one log line per turn is ours; webhook hits would drown it
+        proxy_headers=True,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+
+
+async def chat(settings: Settings, *, demo: bool) -> None:
+    from adapters.console import PLATFORM, ConsoleOutbound, run_console
+
+    interactive = sys.stdin.isatty()
+    transport: httpx.AsyncBaseTransport | None = None
+    database: Path | None = None
+    workdir = None
+    if demo:
+        from bridge.simulator import RaiaSimulator
+
+        transport = httpx.ASGITransport(app=RaiaSimulator())
+        workdir = tempfile.TemporaryDirectory(prefix="raia-bridge-demo-")
+        database = Path(workdir.name) / "demo.db"
+        if interactive:
+            print("Demo mode: answers come from a built-in raia simulator, not a real agent.")
+    try:
+        async with open_runtime(settings, raia_transport=transport, database=database) as runtime:
+            outbound = ConsoleOutbound(sys.stdout, prefix="agent> " if interactive else "", interactive=interactive)
+            runtime.service.register(outbound)
+            pending = await runtime.store.count_open(PLATFORM)
+            await runtime.service.start()
+            try:
+                await run_console(runtime.service, outbound, pending=pending, interactive=interactive)
+            finally:
+                await runtime.service.stop(settings.shutdown_timeout)
+    finally:
+        if workdir is not None:
+            workdir.cleanup()
+
+
+async def check(settings: Settings) -> int:
+    """Print one verdict line per credential; exit status 0 only if all are fine."""
+    from adapters.registry import configured_platforms
+
+    results: list[CheckResult] = []
+    async with open_runtime(settings) as runtime:
+        try:
+            name = await runtime.agent.agent_name()
+            results.append(CheckResult("raia", True, f"agent {name!r} at {settings.raia_base_url}"))
+        except AgentAuthError:
+            results.append(CheckResult("raia", False, "RAIA_API_KEY was refused (403): copy the key again from raia"))
+        except AgentError as exc:
+            results.append(CheckResult("raia", False, f"cannot reach {settings.raia_base_url}: {exc}"))
+    for platform in configured_platforms(settings):
+        try:
+            results.extend(await platform.check())
+        except Exception as exc:
+            results.append(CheckResult(platform.name, False, f"check failed: {type(exc).__name__}: {exc}"))
+        finally:
+            await platform.close()
+    if len(results) == 1:
+        results.append(CheckResult("platforms", False, "neither TELEGRAM_BOT_TOKEN nor SLACK_BOT_TOKEN is set"))
+    for result in results:
+        print(f"{'OK  ' if result.ok else 'FAIL'} {result.name}: {result.detail}")
+    failed = [r for r in results if not r.ok]
+    print("All checks passed." if not failed else f"{len(failed)} check(s) failed.")
+    return 0 if not failed else 1

@@ -1,0 +1,135 @@
+"""Platform-neutral values that cross the line between the core and the adapters."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PlatformUser:
+    """Who wrote: ``fk_id`` is stable per person, e.g. ``slack:T1:U2`` or ``telegram:98765``."""
+
+    fk_id: str
+    first_name: str
+    last_name: str | None = None
+    custom_data: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a reply goes back to. The owning adapter interprets ``extra``."""
+
+    chat: str
+    thread: str | None = None
+    message: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chat": self.chat,
+            "thread": self.thread,
+            "message": self.message,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Route:
+        return cls(
+            chat=str(data["chat"]),
+            thread=data.get("thread"),
+            message=data.get("message"),
+            extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One question as the core sees it, whatever platform it came from.
+
+    ``dedupe_keys`` name the platform event(s) this post may arrive as (Slack's
+    ``event_id`` and ``(team, channel, ts)``; Telegram's ``update_id``): if any of them
+    was seen before, the message is a duplicate.
+    """
+
+    platform: str
+    user: PlatformUser
+    route: Route
+    text: str
+    dedupe_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UrlCitation:
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class FileCitation:
+    file_id: str
+    filename: str
+
+
+class ReplyKind(enum.StrEnum):
+    ANSWER = "answer"  # the agent's answer
+    NOTICE = "notice"  # a short message from the bridge itself (failure, timeout)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the adapter renders: Markdown text plus de-duplicated sources."""
+
+    text: str
+    kind: ReplyKind = ReplyKind.ANSWER
+    urls: tuple[UrlCitation, ...] = ()
+    files: tuple[FileCitation, ...] = ()
+
+    @property
+    def has_sources(self) -> bool:
+        return bool(self.urls or self.files)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "kind": self.kind.value,
+            "urls": [{"url": u.url, "title": u.title} for u in self.urls],
+            "files": [{"file_id": f.file_id, "filename": f.filename} for f in self.files],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reply:
+        return cls(
+            text=str(data.get("text", "")),
+            kind=ReplyKind(data.get("kind", "answer")),
+            urls=tuple(UrlCitation(u["url"], u["title"]) for u in data.get("urls", ())),
+            files=tuple(FileCitation(f["file_id"], f["filename"]) for f in data.get("files", ())),
+        )
+
+
+class QuestionState(enum.StrEnum):
+    """Life of one question::
+
+    received ──send──▶ sent ──poll──▶ answered ─┐
+        │                 ├──────────▶ failed ───┼─deliver─▶ delivered
+        └──(auth/reject)──┴──────────▶ timed_out ┘     └───▶ undeliverable
+    """
+
+    RECEIVED = "received"
+    SENT = "sent"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    DELIVERED = "delivered"
+    UNDELIVERABLE = "undeliverable"
+
+
+OPEN_STATES = (
+    QuestionState.RECEIVED,
+    QuestionState.SENT,
+    QuestionState.ANSWERED,
+    QuestionState.FAILED,
+    QuestionState.TIMED_OUT,
+)

@@ -1,0 +1,263 @@
+"""raia's agent API over httpx: the chat flow of docs/platform-notes.md.
+
+Every HTTP status and transport failure becomes a ``BridgeError`` in ``_request`` and
+nowhere else. Reads and the creation of users and conversations are retried with
+bounded, jittered backoff (honouring ``Retry-After``); a message send never is: see
+``send_message``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import stamina
+
+from bridge.agent import AgentMessage, AgentResponse, NewUser, ResponseStatus
+from bridge.errors import (
+    AgentAuthError,
+    AgentError,
+    AgentNotFoundError,
+    AgentProtocolError,
+    AgentRateLimited,
+    AgentRejectedError,
+    AgentServerError,
+    AgentTransportError,
+)
+from bridge.replies import reply_from_message
+
+log = logging.getLogger(__name__)
+
+# Per-request limits. A read may be slow when raia is busy, but never unbounded.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=60.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries for safe calls; ``stamina.set_testing`` makes them instant."""
+
+    attempts: int = 5
+    total: float = 60.0  # seconds, all attempts together
+    wait_initial: float = 0.5
+    wait_max: float = 10.0
+    max_server_delay: float = 30.0  # never obey a Retry-After longer than this
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    if isinstance(body, Mapping):
+        message = body.get("message")
+        if isinstance(message, list):
+            return "; ".join(str(m) for m in message)[:300]
+        if message:
+            return str(message)[:300]
+    return response.reason_phrase
+
+
+class RaiaClient:
+    """Implements ``AgentPort`` for raia. The ``httpx.AsyncClient`` is injected."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/") + "/external"
+        # Held privately and only ever put in a header; never logged or repr'd.
+        self._headers = {"Agent-Secret-Key": api_key, "Accept": "application/json"}
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"RaiaClient(base={self._base!r})"
+
+    # -- the one place that talks HTTP -------------------------------------------
+
+    async def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        try:
+            response = await self._http.request(
+                method,
+                self._base + path,
+                json=json,
+                params=params,
+                headers=self._headers,
+                timeout=self._timeout,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # The request never reached raia: safe to repeat even for a send.
+            raise AgentTransportError(
+                f"{method} {path}: cannot connect ({type(exc).__name__})", ambiguous=False
+            ) from exc
+        except httpx.TransportError as exc:
+            raise AgentTransportError(f"{method} {path}: {type(exc).__name__}", ambiguous=True) from exc
+        status = response.status_code
+        if status < 300:
+            try:
+                return response.json() if response.content else None
+            except ValueError as exc:
+                raise AgentProtocolError(f"{method} {path}: body is not JSON", status=status) from exc
+        detail = f"{method} {path}: {status} {_error_text(response)}"
+        if status in (401, 403):
+            raise AgentAuthError(detail, status=status)
+        if status == 404:
+            raise AgentNotFoundError(detail, status=status)
+        if status == 429:
+            raise AgentRateLimited(detail, retry_after=_retry_after(response))
+        if status >= 500:
+            raise AgentServerError(detail, status=status, retry_after=_retry_after(response))
+        raise AgentRejectedError(detail, status=status)
+
+    def _backoff_hook(self, exc: Exception) -> bool | float:
+        if not isinstance(exc, AgentError) or not exc.retryable:
+            return False
+        delay = getattr(exc, "retry_after", None)
+        if isinstance(delay, float | int):
+            return min(float(delay), self._retry.max_server_delay)
+        return True
+
+    async def _retrying(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        policy = self._retry
+        async for attempt in stamina.retry_context(
+            on=self._backoff_hook,
+            attempts=policy.attempts,
+            timeout=policy.total,
+            wait_initial=policy.wait_initial,
+            wait_max=policy.wait_max,
+        ):
+            with attempt:
+                return await self._request(method, path, json=json, params=params)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    # -- AgentPort -------------------------------------------------------------------
+
+    async def agent_name(self) -> str:
+        body = await self._retrying("GET", "/agents/by-api-key")
+        data = _mapping(body, "agent")
+        # The body also carries the API key and webhook headers: never log it.
+        for key in ("publicName", "name"):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return "the assistant"
+
+    async def find_user(self, fk_id: str) -> str | None:
+        try:
+            body = await self._retrying("GET", "/users/search", params={"fkId": fk_id})
+        except AgentNotFoundError:
+            return None
+        user = _mapping(_mapping(body, "user search").get("user"), "user")
+        return _text(user, "id")
+
+    async def find_or_create_user(self, user: NewUser) -> str:
+        found = await self.find_user(user.fk_id)
+        if found:
+            return found
+        payload = {
+            "fkId": user.fk_id,
+            "firstName": user.first_name,
+            "lastName": user.last_name,
+            "customData": dict(user.custom_data),
+        }
+        try:
+            body = await self._retrying("POST", "/users", json=payload)
+        except AgentRejectedError:
+            # "User already exists": another instance (or a retried request) was first.
+            found = await self.find_user(user.fk_id)
+            if found:
+                return found
+            raise
+        return _text(_mapping(body, "user"), "id")
+
+    async def create_conversation(self, user_id: str, title: str, custom_data: Mapping[str, str]) -> str:
+        # A retried create can leave an unused empty conversation behind; that costs
+        # nothing, unlike failing the user's question.
+        body = await self._retrying(
+            "POST",
+            "/conversations",
+            json={
+                "conversationUserId": user_id,
+                "title": title[:255],
+                "customData": dict(custom_data),
+            },
+        )
+        return _text(_mapping(body, "conversation"), "id")
+
+    async def send_message(self, conversation_id: str, text: str) -> str:
+        """Send once. Never retried here: a repeat would cost tokens and answer twice.
+        The caller checks ``list_messages`` after an ambiguous failure."""
+        body = await self._request("POST", f"/conversations/{conversation_id}/messages/async", json={"message": text})
+        return _text(_mapping(body, "message"), "id")
+
+    async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse:
+        body = _mapping(
+            await self._retrying("GET", f"/conversations/{conversation_id}/messages/{message_id}/response-on"),
+            "response",
+        )
+        status = body.get("status")
+        error = body.get("error") if isinstance(body.get("error"), str) else None
+        if status == ResponseStatus.COMPLETED:
+            message = body.get("message")
+            if not isinstance(message, Mapping):
+                raise AgentProtocolError("response-on: completed without a message")
+            return AgentResponse(ResponseStatus.COMPLETED, reply=reply_from_message(message))
+        if status == ResponseStatus.FAILED:
+            return AgentResponse(ResponseStatus.FAILED, error=error or "failed")
+        # "pending", or a status this version does not know yet: keep waiting.
+        return AgentResponse(ResponseStatus.PENDING, error=error)
+
+    async def list_messages(self, conversation_id: str) -> list[AgentMessage]:
+        body = _mapping(await self._retrying("GET", f"/conversations/{conversation_id}/messages"), "messages")
+        items = body.get("messages")
+        result: list[AgentMessage] = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+                continue
+            text = item.get("message")
+            result.append(
+                AgentMessage(
+                    id=item["id"],
+                    from_user=item.get("senderRole") == "conversation_user",
+                    text=text if isinstance(text, str) else "",
+                )
+            )
+        return result
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise AgentProtocolError(f"unexpected {what} body from raia")
+    return value
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise AgentProtocolError(f"raia response has no {key!r}")
+    return value

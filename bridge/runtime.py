@@ -1,0 +1,53 @@
+"""Builds the core's parts from settings, for the server and the terminal chat alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bridge.poller import PollSchedule
+from bridge.raia import RaiaClient
+from bridge.service import ConversationService, ServiceConfig
+from bridge.settings import Settings
+from bridge.tasks import TaskSet
+from store.database import Store
+
+# Many conversations poll at once; keep enough connections open to raia for them.
+RAIA_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    agent: RaiaClient
+    service: ConversationService
+    tasks: TaskSet
+
+
+def service_config(settings: Settings) -> ServiceConfig:
+    return ServiceConfig(poll=PollSchedule(first=settings.raia_poll_interval), poll_timeout=settings.raia_poll_timeout)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    raia_transport: httpx.AsyncBaseTransport | None = None,
+    database: Path | None = None,
+) -> AsyncIterator[Runtime]:
+    """Store, raia client and service, closed in reverse order on exit.
+    ``raia_transport`` lets the demo and the tests put the simulator behind httpx."""
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(Store(database or settings.database_path))
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(transport=raia_transport, limits=RAIA_LIMITS, trust_env=raia_transport is None)
+        )
+        agent = RaiaClient(http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value())
+        tasks = TaskSet()
+        service = ConversationService(store, agent, config=service_config(settings), tasks=tasks)
+        yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks)

@@ -1,0 +1,163 @@
+"""Typed settings from the environment and ``.env`` (names fixed by docs/interface.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bridge.errors import ConfigError
+
+# Telegram only accepts these characters in a webhook secret token.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def _split_list(raw: str) -> frozenset[str]:
+    """``"1, @bob ,2"`` -> ``{"1", "@bob", "2"}`` (usernames compared case-insensitively)."""
+    items = (part.strip() for part in raw.replace(";", ",").split(","))
+    return frozenset(item.lower() if item.startswith("@") else item for item in items if item)
+
+
+class Settings(BaseSettings):
+    """Every setting of the bridge. Secrets are ``SecretStr`` so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    raia_api_key: SecretStr
+    raia_base_url: str = "https://api.raia2.com"
+    raia_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    raia_poll_timeout: float = Field(default=600.0, gt=0, le=24 * 3600)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_allowed_channels: str = ""
+    slack_allowed_users: str = ""
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_allowed_users: str = ""
+    telegram_allowed_chats: str = ""
+
+    public_url: str | None = None
+    database_url: str = "sqlite:///bridge.db"
+    host: str = "0.0.0.0"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    shutdown_timeout: float = Field(default=10.0, ge=0, le=300)
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "public_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # An empty line such as ``SLACK_APP_TOKEN=`` in .env means "not set".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("raia_api_key")
+    @classmethod
+    def _key_not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("raia_base_url", "slack_api_url", "telegram_api_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite(cls, value: str) -> str:
+        if not value.startswith("sqlite:///") or value == "sqlite:///":
+            raise ValueError("must look like sqlite:///bridge.db or sqlite:////abs/path.db")
+        return value
+
+    @model_validator(mode="after")
+    def _platform_requirements(self) -> Settings:
+        if self.slack_bot_token and not self.slack_app_token and not self.slack_signing_secret:
+            raise _missing("slack_signing_secret", "is required in Slack HTTP mode")
+        if self.telegram_bot_token and self.public_url:
+            secret = self.telegram_webhook_secret
+            if secret is None:
+                raise _missing("telegram_webhook_secret", "is required when PUBLIC_URL is set")
+            if not _WEBHOOK_SECRET.match(secret.get_secret_value()):
+                raise _missing("telegram_webhook_secret", "may only use A-Z, a-z, 0-9, _ and - (1-256 chars)")
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def telegram_allowlist(self) -> tuple[frozenset[str], frozenset[str]]:
+        return _split_list(self.telegram_allowed_users), _split_list(self.telegram_allowed_chats)
+
+    @property
+    def slack_allowlist(self) -> tuple[frozenset[str], frozenset[str]]:
+        return _split_list(self.slack_allowed_users), _split_list(self.slack_allowed_channels)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so the log filter can redact them wherever they appear."""
+        fields = (
+            self.raia_api_key,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+        )
+        return [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+
+
+class _FieldProblem(ValueError):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field.upper()} {problem}")
+
+
+def _missing(field: str, problem: str) -> _FieldProblem:
+    return _FieldProblem(field, problem)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings or raise ``ConfigError`` with one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = first.get("loc") or ()
+    if loc:
+        variable = str(loc[0]).upper()
+        if first["type"] == "missing":
+            return f"{variable} is required but not set"
+        # Never echo the offending input: it may be a secret.
+        return f"{variable} is invalid: {first['msg'].removeprefix('Value error, ')}"
+    return first["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")

@@ -1,0 +1,354 @@
+"""A built-in raia simulator: an ASGI app that follows raia's OpenAPI document for the
+endpoints the bridge uses (users, conversations, async send, response-on, messages,
+agents/by-api-key), with realistic answer delays and URL/file citations.
+
+It powers ``raia-bridge demo`` (no account, no network), the test suite's fake raia
+(through ``httpx.ASGITransport`` or served on loopback) and the benchmark. Tests can
+inject faults with ``fail(...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+@dataclass(frozen=True)
+class SimAnswer:
+    text: str
+    urls: list[dict[str, str]] = field(default_factory=list)
+    files: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int
+    apply: bool  # perform the operation anyway, then answer with the error (ambiguous)
+    retry_after: float | None
+
+
+def demo_answer(question: str) -> SimAnswer | None:
+    """The simulator's default agent: a readable Markdown answer with sources."""
+    if "[fail]" in question:
+        return None
+    topic = question.strip().rstrip("?!.") or "that"
+    return SimAnswer(
+        text=(
+            f"Here is what I found about **{topic}**【4:0†source】:\n\n"
+            "- The *short* answer: it depends on your plan.\n"
+            "- Details are in the handbook, section 2.\n\n"
+            "```\nexample: value < 10 && ok\n```\n\n"
+            "Ask me a follow-up any time."
+        ),
+        urls=[
+            {"url": "https://docs.example.com/handbook", "title": "Team handbook"},
+            {"url": "https://docs.example.com/handbook", "title": "Team handbook"},
+            {"url": "https://example.com/pricing", "title": "Pricing & plans"},
+        ],
+        files=[
+            {"fileId": "file-1", "filename": "handbook.pdf"},
+            {"fileId": "file-1", "filename": "handbook.pdf"},
+        ],
+    )
+
+
+def demo_delay(_: str) -> float:
+    return random.uniform(1.0, 3.0)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    names = {400: "BAD_REQUEST", 403: "FORBIDDEN_ERROR", 404: "NOT_FOUND_ERROR", 429: "TOO_MANY_REQUESTS"}
+    return JSONResponse(
+        {"status": status, "name": names.get(status, "INTERNAL_SERVER_ERROR"), "message": message, "details": []},
+        status_code=status,
+    )
+
+
+class RaiaSimulator:
+    """State of a simulated raia agent; ``app`` is the ASGI application."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        agent_name: str = "Ada (demo agent)",
+        delay: Callable[[str], float] = demo_delay,
+        answer: Callable[[str], SimAnswer | None] = demo_answer,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_key = api_key  # None: any non-empty key is accepted
+        self.agent_name = agent_name
+        self.delay = delay
+        self.answer = answer
+        self.clock = clock
+        self.users: dict[str, dict[str, Any]] = {}
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.questions: dict[str, dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        self.calls: list[tuple[str, str]] = []
+        self.app = Starlette(
+            routes=[
+                Route("/external/agents/by-api-key", self._agent, methods=["GET"]),
+                Route("/external/users", self._create_user, methods=["POST"]),
+                Route("/external/users/search", self._search_user, methods=["GET"]),
+                Route("/external/conversations", self._create_conversation, methods=["POST"]),
+                Route("/external/conversations/{cid}/messages", self._list_messages, methods=["GET"]),
+                Route("/external/conversations/{cid}/messages/async", self._send, methods=["POST"]),
+                Route("/external/conversations/{cid}/messages/{mid}/response-on", self._response_on, methods=["GET"]),
+            ]
+        )
+
+    # -- test hooks ------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        apply: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status``."""
+        self.faults.append(Fault(method.upper(), re.compile(path), status, times, apply, retry_after))
+
+    def count(self, method: str, fragment: str) -> int:
+        return sum(1 for m, p in self.calls if m == method and fragment in p)
+
+    def user_messages(self, conversation_id: str) -> list[str]:
+        return [
+            m["message"]
+            for m in self.conversations[conversation_id]["messages"]
+            if m["senderRole"] == "conversation_user"
+        ]
+
+    # -- plumbing --------------------------------------------------------------------
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    def _guard(self, request: Request) -> tuple[Response | None, Fault | None]:
+        self.calls.append((request.method, request.url.path))
+        key = request.headers.get("agent-secret-key", "")
+        if not key or (self.api_key is not None and key != self.api_key):
+            return _error(403, "INVALID_CREDENTIALS"), None
+        for fault in self.faults:
+            if fault.method == request.method and fault.pattern.search(request.url.path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return (None, fault) if fault.apply else (self._fault_response(fault), None)
+        return None, None
+
+    @staticmethod
+    def _fault_response(fault: Fault) -> Response:
+        response = _error(fault.status, "Simulated failure")
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = str(fault.retry_after)
+        return response
+
+    @staticmethod
+    async def _json(request: Request) -> dict[str, Any] | None:
+        try:
+            body = await request.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    # -- endpoints -------------------------------------------------------------------
+
+    async def _agent(self, request: Request) -> Response:
+        refused, _ = self._guard(request)
+        if refused:
+            return refused
+        return JSONResponse(
+            {
+                "organizationId": "org-1",
+                "organizationName": "Demo Org",
+                "id": "agent-1",
+                "name": self.agent_name,
+                "publicName": self.agent_name,
+                "role": "assistant",
+                "vectorStoreId": "vs-1",
+                "aiConfig": {},
+                "status": "active",
+                "skills": [],
+                # The real API echoes the key: the bridge must never log this body.
+                "apiKey": request.headers.get("agent-secret-key"),
+            }
+        )
+
+    def _user_dto(self, user: dict[str, Any]) -> dict[str, Any]:
+        return {**user, "isAnonymized": False, "newFieldFromTheFuture": 1}
+
+    async def _create_user(self, request: Request) -> Response:
+        refused, late = self._guard(request)
+        if refused:
+            return refused
+        body = await self._json(request)
+        if body is None or not all(isinstance(body.get(k), str) and body[k] for k in ("firstName", "lastName", "fkId")):
+            return _error(400, "firstName, lastName and fkId are required")
+        if any(u.get("fkId") == body["fkId"] for u in self.users.values()):
+            return _error(400, "User already exists")
+        uid = str(uuid.uuid4())
+        self.users[uid] = {
+            "id": uid,
+            "firstName": body["firstName"],
+            "lastName": body["lastName"],
+            "fkId": body["fkId"],
+            "metadata": {"customData": body.get("customData") or {}},
+        }
+        return self._fault_response(late) if late else JSONResponse(self._user_dto(self.users[uid]), status_code=201)
+
+    async def _search_user(self, request: Request) -> Response:
+        refused, _ = self._guard(request)
+        if refused:
+            return refused
+        fk_id = request.query_params.get("fkId")
+        if not fk_id:
+            return _error(400, "Provide email, phoneNumber or fkId")
+        for user in self.users.values():
+            if user["fkId"] == fk_id:
+                ids = [cid for cid, c in self.conversations.items() if c["userId"] == user["id"]]
+                random.shuffle(ids)  # the order is undocumented: do not rely on it
+                return JSONResponse({"user": self._user_dto(user), "conversationIds": ids})
+        return _error(404, "User not found")
+
+    async def _create_conversation(self, request: Request) -> Response:
+        refused, late = self._guard(request)
+        if refused:
+            return refused
+        body = await self._json(request)
+        if body is None or body.get("conversationUserId") not in self.users:
+            return _error(400, "conversationUserId is not a user of this agent")
+        cid = str(uuid.uuid4())
+        self.conversations[cid] = {"userId": body["conversationUserId"], "title": body.get("title"), "messages": []}
+        dto = {
+            "id": cid,
+            "conversationUserId": body["conversationUserId"],
+            "title": body.get("title"),
+            "aiConversationId": f"thread_{cid[:8]}",
+            "user": self._user_dto(self.users[body["conversationUserId"]]),
+            "createdAt": _now_iso(),
+            "updatedAt": _now_iso(),
+            "isAnonymized": False,
+            "mode": "ai",
+        }
+        return self._fault_response(late) if late else JSONResponse(dto, status_code=201)
+
+    async def _send(self, request: Request) -> Response:
+        refused, late = self._guard(request)
+        if refused:
+            return refused
+        cid = request.path_params["cid"]
+        conversation = self.conversations.get(cid)
+        if conversation is None:
+            return _error(404, "Conversation not found")
+        body = await self._json(request)
+        if body is None or not isinstance(body.get("message"), str) or not body["message"].strip():
+            return _error(400, "message is required")
+        mid = str(uuid.uuid4())
+        message = self._message_dto(mid, cid, "conversation_user", body["message"])
+        conversation["messages"].append(message)
+        now = self.clock()
+        self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}
+        return self._fault_response(late) if late else JSONResponse(message, status_code=201)
+
+    def _message_dto(self, mid: str, cid: str, role: str, text: str, full: Any = None) -> dict[str, Any]:
+        return {
+            "id": mid,
+            "message": text,
+            "conversationId": cid,
+            "senderRole": role,
+            "conversationMessageId": mid,
+            "source": "api",
+            "createdAt": _now_iso(),
+            "isAnonymized": False,
+            "fullAIResponse": full,
+            "subagentId": None,
+        }
+
+    def _settle(self, mid: str) -> dict[str, Any]:
+        question = self.questions[mid]
+        if "status" not in question and self.clock() >= question["ready_at"]:
+            answer = self.answer(question["text"])
+            if answer is None:
+                question["status"] = "failed"
+            else:
+                question["status"] = "completed"
+                full = {
+                    "reasoning": None,
+                    "outputText": answer.text,
+                    "urlCitations": answer.urls or None,
+                    "fileCitations": answer.files or None,
+                }
+                reply = self._message_dto(str(uuid.uuid4()), question["cid"], "assistant", answer.text, full)
+                reply["conversationMessageId"] = mid
+                question["reply"] = reply
+                self.conversations[question["cid"]]["messages"].append(reply)
+        return question
+
+    async def _response_on(self, request: Request) -> Response:
+        refused, _ = self._guard(request)
+        if refused:
+            return refused
+        mid = request.path_params["mid"]
+        if mid not in self.questions or self.questions[mid]["cid"] != request.path_params["cid"]:
+            return _error(404, "Message not found")
+        question = self._settle(mid)
+        status = question.get("status", "pending")
+        return JSONResponse(
+            {
+                "status": status,
+                "message": question.get("reply"),
+                "error": "The model run failed" if status == "failed" else None,
+            }
+        )
+
+    async def _list_messages(self, request: Request) -> Response:
+        refused, _ = self._guard(request)
+        if refused:
+            return refused
+        conversation = self.conversations.get(request.path_params["cid"])
+        if conversation is None:
+            return _error(404, "Conversation not found")
+        return JSONResponse({"messages": conversation["messages"]})
+
+
+def main() -> None:
+    """Serve the simulator on loopback: ``python -m bridge.simulator --port 8099``."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="raia simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--delay", type=float, default=None, help="fixed answer delay in seconds")
+    args = parser.parse_args()
+    fixed = args.delay
+    sim = RaiaSimulator(delay=(lambda _: fixed) if fixed is not None else demo_delay)
+    asyncio.run(uvicorn.Server(uvicorn.Config(sim, host=args.host, port=args.port, log_level="warning")).serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Versioned schema. Append a new entry to ``MIGRATIONS``; never edit an old one."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: identities, conversations, de-duplication and the question state machine.
+    """
+    CREATE TABLE identities (
+        fk_id        TEXT PRIMARY KEY,            -- e.g. slack:T1:U2, telegram:98765
+        raia_user_id TEXT NOT NULL,
+        created_at   REAL NOT NULL
+    );
+    -- A platform identity has one current conversation (ended_at IS NULL); a reset ends
+    -- it and the next question opens a new one. Old rows are kept as history.
+    CREATE TABLE conversations (
+        id                   INTEGER PRIMARY KEY,
+        fk_id                TEXT NOT NULL,
+        raia_conversation_id TEXT,                -- filled when raia created it
+        created_at           REAL NOT NULL,
+        ended_at             REAL
+    );
+    CREATE UNIQUE INDEX conversations_current ON conversations(fk_id) WHERE ended_at IS NULL;
+    CREATE TABLE seen_events (
+        key        TEXT PRIMARY KEY,              -- platform event identity, e.g. telegram:update:42
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX seen_events_expiry ON seen_events(expires_at);
+    CREATE TABLE questions (
+        id                INTEGER PRIMARY KEY,
+        conversation_id   INTEGER NOT NULL REFERENCES conversations(id),
+        fk_id             TEXT NOT NULL,
+        platform          TEXT NOT NULL,
+        route             TEXT NOT NULL,          -- JSON, interpreted by the adapter
+        profile           TEXT NOT NULL,          -- JSON: names for creating the raia user
+        text              TEXT NOT NULL,          -- cleared once delivered
+        state             TEXT NOT NULL,
+        raia_message_id   TEXT,
+        send_attempts     INTEGER NOT NULL DEFAULT 0,
+        reply             TEXT,                   -- JSON Reply, kept until delivered
+        error             TEXT,
+        parts_delivered   INTEGER NOT NULL DEFAULT 0,
+        delivery_attempts INTEGER NOT NULL DEFAULT 0,
+        created_at        REAL NOT NULL,
+        started_at        REAL,
+        sent_at           REAL,
+        finished_at       REAL,
+        delivered_at      REAL
+    );
+    CREATE INDEX questions_open ON questions(conversation_id, id)
+        WHERE state NOT IN ('delivered', 'undeliverable');
+    """,
+)
