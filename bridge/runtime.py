@@ -39,6 +39,7 @@ async def open_runtime(
     *,
     raia_transport: httpx.AsyncBaseTransport | None = None,
     database: Path | None = None,
+    config: ServiceConfig | None = None,
 ) -> AsyncIterator[Runtime]:
     """Store, raia client and service, closed in reverse order on exit.
     ``raia_transport`` lets the demo and the tests put the simulator behind httpx."""
@@ -49,5 +50,5 @@ async def open_runtime(
         )
         agent = RaiaClient(http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value())
         tasks = TaskSet()
-        service = ConversationService(store, agent, config=service_config(settings), tasks=tasks)
+        service = ConversationService(store, agent, config=config or service_config(settings), tasks=tasks)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks)

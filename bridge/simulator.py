@@ -133,8 +133,9 @@ class RaiaSimulator:
         """Answer the next ``times`` matching requests with ``status``."""
         self.faults.append(Fault(method.upper(), re.compile(path), status, times, apply, retry_after))
 
-    def count(self, method: str, fragment: str) -> int:
-        return sum(1 for m, p in self.calls if m == method and fragment in p)
+    def count(self, method: str, suffix: str) -> int:
+        """How many ``method`` requests had a path ending in ``suffix``."""
+        return sum(1 for m, p in self.calls if m == method and p.endswith(suffix))
 
     def user_messages(self, conversation_id: str) -> list[str]:
         return [

@@ -1,0 +1,148 @@
+"""The raia client: status mapping, retries, find-or-create races, no blind re-sends."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from bridge.agent import NewUser, ResponseStatus
+from bridge.errors import (
+    AgentAuthError,
+    AgentProtocolError,
+    AgentRateLimited,
+    AgentRejectedError,
+    AgentServerError,
+    AgentTransportError,
+)
+from bridge.raia import RaiaClient
+from bridge.simulator import RaiaSimulator
+from tests.conftest import API_KEY
+
+ANN = NewUser("test:ann", "Ann", "Lee", {"lang": "en"})
+
+
+def client_for(app: httpx.AsyncBaseTransport | RaiaSimulator, key: str = API_KEY) -> RaiaClient:
+    transport = app if isinstance(app, httpx.AsyncBaseTransport) else httpx.ASGITransport(app=app)
+    return RaiaClient(httpx.AsyncClient(transport=transport), base_url="http://raia.test/", api_key=key)
+
+
+async def test_find_or_create_creates_once(sim: RaiaSimulator) -> None:
+    """A new fkId is created with the fkId body; the next lookup finds it without creating."""
+    client = client_for(sim)
+    first = await client.find_or_create_user(ANN)
+    assert await client.find_or_create_user(ANN) == first
+    assert sim.count("POST", "/external/users") == 1
+    assert sim.users[first]["metadata"]["customData"] == {"lang": "en"}
+
+
+async def test_already_exists_race_searches_again() -> None:
+    """If another instance created the user between our search and create, we use theirs."""
+    searches = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal searches
+        if request.url.path == "/external/users/search":
+            searches += 1
+            if searches == 1:
+                return httpx.Response(404, json={"message": "User not found"})
+            return httpx.Response(200, json={"user": {"id": "theirs"}, "conversationIds": []})
+        assert json.loads(request.content)["fkId"] == "test:ann"
+        return httpx.Response(400, json={"status": 400, "message": "User already exists", "details": []})
+
+    assert await client_for(httpx.MockTransport(handler)).find_or_create_user(ANN) == "theirs"
+    assert searches == 2
+
+
+async def test_403_is_an_auth_error_without_the_key(sim: RaiaSimulator) -> None:
+    """A refused key raises AgentAuthError; the key is in neither message nor repr."""
+    client = client_for(sim, key="wrong-key-123456")
+    with pytest.raises(AgentAuthError) as info:
+        await client.agent_name()
+    assert info.value.status == 403
+    assert "wrong-key-123456" not in str(info.value)
+    assert "wrong-key-123456" not in repr(client)
+    assert sim.count("GET", "/by-api-key") == 1  # not retried
+
+
+async def test_reads_retry_5xx_and_429_then_succeed(sim: RaiaSimulator) -> None:
+    """GETs are retried on 5xx and 429 (bounded) and succeed once raia recovers."""
+    client = client_for(sim)
+    sim.fail("GET", "/by-api-key", 503, times=2)
+    sim.fail("GET", "/by-api-key", 429, retry_after=1)
+    assert await client.agent_name() == "Ada (demo agent)"
+    assert sim.count("GET", "/by-api-key") == 4
+
+
+async def test_reads_give_up_after_bounded_attempts(sim: RaiaSimulator) -> None:
+    """A raia that keeps failing surfaces AgentServerError after a bounded number of tries."""
+    sim.fail("GET", "/by-api-key", 500, times=100)
+    with pytest.raises(AgentServerError):
+        await client_for(sim).agent_name()
+    assert sim.count("GET", "/by-api-key") == 5
+
+
+async def test_send_is_never_retried_blindly(sim: RaiaSimulator) -> None:
+    """A 500 on messages/async surfaces at once: the caller must check before re-sending."""
+    client = client_for(sim)
+    user = await client.find_or_create_user(ANN)
+    conversation = await client.create_conversation(user, "t", {})
+    sim.fail("POST", "/messages/async", 500)
+    with pytest.raises(AgentServerError):
+        await client.send_message(conversation, "hi")
+    assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_transport_errors_say_whether_raia_may_have_acted() -> None:
+    """A refused connection is unambiguous; a read timeout is ambiguous."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(AgentTransportError) as refused:
+        await client_for(httpx.MockTransport(refuse)).send_message("c", "hi")
+    assert refused.value.ambiguous is False
+    with pytest.raises(AgentTransportError) as timed_out:
+        await client_for(httpx.MockTransport(hang)).send_message("c", "hi")
+    assert timed_out.value.ambiguous is True
+
+
+async def test_status_mapping_and_lenient_bodies() -> None:
+    """400 is a rejection, 429 carries Retry-After, unknown statuses and fields are tolerated."""
+    responses = iter(
+        [
+            httpx.Response(400, json={"message": ["message should not be empty"]}),
+            httpx.Response(429, headers={"Retry-After": "7"}, json={}),
+            httpx.Response(200, json={"status": "thinking-harder", "message": None, "error": None, "x": 1}),
+            httpx.Response(200, text="<html>oops</html>"),
+        ]
+    )
+    client = client_for(httpx.MockTransport(lambda request: next(responses)))
+    with pytest.raises(AgentRejectedError, match="should not be empty"):
+        await client.send_message("c", "")
+    with pytest.raises(AgentRateLimited) as limited:
+        await client.send_message("c", "x")
+    assert limited.value.retry_after == 7.0
+    assert (await client.response_on("c", "m")).status is ResponseStatus.PENDING
+    with pytest.raises(AgentProtocolError):
+        await client.send_message("c", "x")
+
+
+async def test_full_turn_returns_answer_with_sources(sim: RaiaSimulator) -> None:
+    """Send then poll until completed gives the answer text and de-duplicated citations."""
+    sim.delay = lambda _: 0.0
+    client = client_for(sim)
+    user = await client.find_or_create_user(ANN)
+    conversation = await client.create_conversation(user, "Telegram chat with Ann", {"platform": "test"})
+    message_id = await client.send_message(conversation, "pricing?")
+    response = await client.response_on(conversation, message_id)
+    assert response.status is ResponseStatus.COMPLETED
+    assert response.reply is not None
+    assert len(response.reply.urls) == 2
+    assert len(response.reply.files) == 1
+    listed = await client.list_messages(conversation)
+    assert next((m.from_user, m.text) for m in listed) == (True, "pricing?")

@@ -1,0 +1,318 @@
+"""The conversation service against the raia simulator (through httpx) and a recording outbound."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bridge.agent import NewUser
+from bridge.errors import DeliveryPermanent, DeliveryRetryable, ShuttingDown
+from bridge.models import QuestionState, ReplyKind
+from bridge.runtime import Runtime, open_runtime
+from bridge.service import MSG_FAILED, MSG_TIMEOUT, MSG_UNAVAILABLE, Submitted
+from bridge.simulator import RaiaSimulator
+from tests.conftest import API_KEY, FAST, make_settings, message
+from tests.fakes.outbound import RecordingOutbound
+
+
+async def _settled(rt: Runtime, qid: int) -> QuestionState:
+    """Wait until a question reached a final state (delivery is recorded after posting)."""
+    async with asyncio.timeout(5):
+        while (state := (await rt.store.question(qid)).state) not in (
+            QuestionState.DELIVERED,
+            QuestionState.UNDELIVERABLE,
+        ):
+            await asyncio.sleep(0.01)
+    return state
+
+
+async def test_first_message_creates_user_and_conversation_second_reuses(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """The first question creates the raia user and conversation; the second reuses both."""
+    assert await runtime.service.submit(message("hello")) is Submitted.ACCEPTED
+    await outbound.wait_for(1)
+    assert await runtime.service.submit(message("and again")) is Submitted.ACCEPTED
+    await outbound.wait_for(2)
+    assert sim.count("POST", "/external/users") == 1
+    assert sim.count("POST", "/external/conversations") == 1
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["hello", "and again"]
+    (user,) = sim.users.values()
+    assert (user["firstName"], user["lastName"], user["fkId"]) == ("Ann", "Lee", "test:u1")
+    reply = outbound.replies[0]
+    assert reply.kind is ReplyKind.ANSWER
+    assert "【" not in reply.text
+    assert "**hello**" in reply.text
+    assert [u.url for u in reply.urls] == ["https://docs.example.com/handbook", "https://example.com/pricing"]
+    assert [f.filename for f in reply.files] == ["handbook.pdf"]
+    assert outbound.working_events == ["start:c1", "stop:c1", "start:c1", "stop:c1"]
+
+
+async def test_two_users_never_share_a_conversation(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """Different platform users get different raia users and conversations."""
+    await runtime.service.submit(message("from ann", user="u1"))
+    await runtime.service.submit(message("from bob", user="u2", first="Bob", last=None))
+    await outbound.wait_for(2)
+    assert len(sim.users) == 2
+    assert sorted(m for c in sim.conversations for m in sim.user_messages(c)) == ["from ann", "from bob"]
+    assert all(len(sim.user_messages(c)) == 1 for c in sim.conversations)
+    bob = next(u for u in sim.users.values() if u["fkId"] == "test:u2")
+    assert bob["lastName"] == "(Test)"  # placeholder: raia requires a last name
+
+
+async def test_reset_starts_a_new_conversation_and_remembers_the_old(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """After reset the next question goes to a fresh raia conversation of the same user."""
+    await runtime.service.submit(message("one"))
+    await outbound.wait_for(1)
+    assert await runtime.service.reset(message("x").user)
+    await runtime.service.submit(message("two"))
+    await outbound.wait_for(2)
+    assert len(sim.users) == 1
+    assert len(sim.conversations) == 2
+    history = await runtime.store.conversation_history("test:u1")
+    assert len(history) == 2
+    assert history[0].ended_at is not None
+    assert history[1].ended_at is None
+    assert {history[0].raia_conversation_id, history[1].raia_conversation_id} == set(sim.conversations)
+
+
+async def test_three_quick_questions_go_one_at_a_time_in_order(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """Questions of one conversation are sent in arrival order, each after the previous answer."""
+    sim.delay = lambda _: 0.1
+    for text in ("first", "second", "third"):
+        await runtime.service.submit(message(text))
+    await outbound.wait_for(3)
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["first", "second", "third"]
+    assert [r.text.split("**")[1] for r in outbound.replies] == ["first", "second", "third"]
+    # Between two sends there is a completed answer: never two questions in flight.
+    sends = [i for i, (m, p) in enumerate(sim.calls) if p.endswith("/messages/async")]
+    for earlier, later in itertools.pairwise(sends):
+        polls = [p for m, p in sim.calls[earlier:later] if p.endswith("/response-on")]
+        assert polls, "the next question was sent before the previous one was answered"
+
+
+async def test_duplicate_inbound_is_answered_once(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """The same platform event delivered twice (or by two keys) is recorded and answered once."""
+    first = message("hello", keys=("evt:1", "post:c1:1"))
+    again = message("hello", keys=("evt:2", "post:c1:1"))  # same post, another event id
+    assert await runtime.service.submit(first) is Submitted.ACCEPTED
+    assert await runtime.service.submit(first) is Submitted.DUPLICATE
+    assert await runtime.service.submit(again) is Submitted.DUPLICATE
+    await outbound.wait_for(1)
+    await asyncio.sleep(0.1)
+    assert len(outbound.replies) == 1
+    assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_blank_text_is_not_a_question(runtime: Runtime, sim: RaiaSimulator) -> None:
+    """Whitespace-only text is ignored without touching raia."""
+    assert await runtime.service.submit(message("   \n ")) is Submitted.EMPTY
+    assert sim.calls == []
+
+
+async def test_failed_answer_gives_one_short_message(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When raia reports ``failed`` the user gets one clear message and the log has the ids."""
+    caplog.set_level(logging.INFO)
+    await runtime.service.submit(message("please [fail]"))
+    await outbound.wait_for(1)
+    await _settled(runtime, 1)
+    (reply,) = outbound.replies
+    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, MSG_FAILED)
+    (turn,) = [r.getMessage() for r in caplog.records if r.name == "bridge.turn"]
+    assert "outcome=failed" in turn
+    assert "raia_message=" in turn
+    assert "question=1" in turn
+
+
+async def test_timeout_gives_one_short_message(sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound) -> None:
+    """An answer slower than RAIA_POLL_TIMEOUT ends in one timeout message, not silence."""
+    sim.delay = lambda _: 60.0
+    config = FAST.__class__(**{**FAST.__dict__, "poll_timeout": 0.3})
+    async with open_runtime(
+        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=config
+    ) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        await rt.service.submit(message("slow one"))
+        await outbound.wait_for(1)
+        await rt.service.stop(1.0)
+        assert (await rt.store.question(1)).state is QuestionState.DELIVERED
+    (reply,) = outbound.replies
+    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, MSG_TIMEOUT)
+
+
+async def test_bad_key_tells_user_briefly_and_operator_clearly(
+    db_path: Path, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused key (403) gives the user a short message and the operator an error naming RAIA_API_KEY."""
+    sim = RaiaSimulator(api_key="the-right-key", delay=lambda _: 0.01)
+    async with open_runtime(
+        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=FAST
+    ) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        await rt.service.submit(message("hi"))
+        await outbound.wait_for(1)
+        await rt.service.stop(1.0)
+        assert "403" in rt.service.agent_status
+    assert outbound.replies[0].text == MSG_UNAVAILABLE
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("RAIA_API_KEY" in e for e in errors)
+    assert all(API_KEY not in r.getMessage() for r in caplog.records)
+
+
+async def test_raia_5xx_then_recovery(runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound) -> None:
+    """Server errors are retried (reads) or checked-then-resent (send) and the answer still arrives once."""
+    sim.fail("GET", "/users/search", 503, times=2)
+    sim.fail("POST", "/messages/async", 500)  # refused before storing: must be sent again
+    sim.fail("GET", "/response-on", 502, times=2)
+    await runtime.service.submit(message("are you there?"))
+    await outbound.wait_for(1)
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["are you there?"]
+    assert sim.count("POST", "/messages/async") == 2
+    assert sim.count("GET", "/messages") >= 1  # looked before sending again
+
+
+async def test_ambiguous_send_is_not_repeated(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """A send that raia stored but answered 500 is found in the message list, not sent twice."""
+    sim.fail("POST", "/messages/async", 500, apply=True)
+    await runtime.service.submit(message("only once please"))
+    await outbound.wait_for(1)
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["only once please"]
+    assert sim.count("POST", "/messages/async") == 1
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+
+
+async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """A question sent before shutdown is polled after restart and answered exactly once."""
+    sim.delay = lambda _: 0.5
+    transport = httpx.ASGITransport(app=sim)
+    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        await rt.service.submit(message("survive a restart"))
+        async with asyncio.timeout(5):
+            while (await rt.store.question(1)).state is not QuestionState.SENT:
+                await asyncio.sleep(0.01)
+        await rt.service.stop(1.0)
+        assert (await rt.store.question(1)).state is QuestionState.SENT
+    assert outbound.replies == []
+    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
+        rt.service.register(outbound)
+        assert await rt.service.start() == 1
+        await outbound.wait_for(1)
+        await asyncio.sleep(0.1)
+        await rt.service.stop(1.0)
+    assert len(outbound.replies) == 1
+    assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_crash_between_send_and_record_does_not_send_twice(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """After a crash that left a question 'received' but already at raia, resume finds it instead of resending."""
+    transport = httpx.ASGITransport(app=sim)
+    settings = make_settings()
+    # What a kill -9 right after the POST leaves behind: the attempt noted, no message id stored.
+    async with open_runtime(settings, raia_transport=transport, database=db_path, config=FAST) as rt:
+        record = await rt.store.record_question(message("crash test"), ttl=60)
+        assert record is not None
+        user_id = await rt.agent.find_or_create_user(NewUser("test:u1", "Ann", "Lee", {}))
+        await rt.store.save_raia_user("test:u1", user_id)
+        conversation = await rt.agent.create_conversation(user_id, "t", {})
+        await rt.store.set_raia_conversation(record.conversation_id, conversation)
+        await rt.store.note_send_attempt(record.id)
+        await rt.agent.send_message(conversation, "crash test")
+    async with open_runtime(settings, raia_transport=transport, database=db_path, config=FAST) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        await outbound.wait_for(1)
+        await rt.service.stop(1.0)
+    assert sim.user_messages(conversation) == ["crash test"]
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+
+
+async def test_unsent_question_is_sent_after_restart(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """A question recorded but never sent (crash before the send) is sent at the next start."""
+    transport = httpx.ASGITransport(app=sim)
+    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
+        await rt.store.record_question(message("never sent"), ttl=60)
+    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        await outbound.wait_for(1)
+        await rt.service.stop(1.0)
+    assert sim.count("POST", "/messages/async") == 1
+    assert sim.count("GET", "/messages") == 0  # never attempted: no need to look first
+
+
+async def test_delivery_failure_is_retried_without_reposting(runtime: Runtime, outbound: RecordingOutbound) -> None:
+    """A retryable delivery failure keeps the answer and retries; parts already posted are not repeated."""
+    outbound.parts = 3
+    outbound.failures = [(1, DeliveryRetryable("rate limited", retry_after=0.01)), (2, RuntimeError("flaky"))]
+    await runtime.service.submit(message("long answer"))
+    async with asyncio.timeout(5):
+        while len(outbound.posted) < 3:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert [p.part for p in outbound.posted] == [0, 1, 2]
+    record = await runtime.store.question(1)
+    assert record.state is QuestionState.DELIVERED
+    assert record.text == ""
+    assert record.reply is None
+
+
+async def test_permanent_delivery_failure_is_not_retried(runtime: Runtime, outbound: RecordingOutbound) -> None:
+    """A destination that can never be reached (bot blocked) is given up at once, with a log line."""
+    outbound.failures = [(0, DeliveryPermanent("bot was blocked by the user"))]
+    await runtime.service.submit(message("hello"))
+    async with asyncio.timeout(5):
+        while (await runtime.store.question(1)).state is not QuestionState.UNDELIVERABLE:
+            await asyncio.sleep(0.01)
+    assert outbound.posted == []
+
+
+async def test_broken_progress_indicator_never_blocks_the_answer(runtime: Runtime, outbound: RecordingOutbound) -> None:
+    """If "typing…" fails, the answer is still delivered."""
+    outbound.working_error = RuntimeError("indicator down")
+    await runtime.service.submit(message("hi"))
+    await outbound.wait_for(1)
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+
+
+async def test_stopping_service_refuses_new_questions(runtime: Runtime) -> None:
+    """After stop, submit raises ShuttingDown so webhooks can answer 503 and be redelivered."""
+    await runtime.service.stop(0.5)
+    with pytest.raises(ShuttingDown):
+        await runtime.service.submit(message("too late"))
+
+
+async def test_agent_name_comes_from_raia(runtime: Runtime) -> None:
+    """The agent's public name is read from raia once and cached."""
+    assert await runtime.service.agent_name() == "Ada (demo agent)"

@@ -1,0 +1,120 @@
+"""Settings: exact variable names, one-line errors, secrets never shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge.errors import ConfigError
+from bridge.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for key in list(os.environ):
+        if key.startswith(("RAIA_", "SLACK_", "TELEGRAM_")) or key in ("PUBLIC_URL", "PORT", "DATABASE_URL"):
+            monkeypatch.delenv(key)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_defaults_and_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every documented variable is read under its documented name, with its default."""
+    _env(monkeypatch, RAIA_API_KEY="k" * 10, TELEGRAM_BOT_TOKEN="1:abc", PORT="9000")
+    settings = load_settings(_env_file=None)
+    assert settings.raia_base_url == "https://api.raia2.com"
+    assert settings.port == 9000
+    assert settings.host == "0.0.0.0"
+    assert settings.database_path == Path("bridge.db")
+    assert settings.telegram_api_url == "https://api.telegram.org/bot"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.raia_poll_timeout >= 60  # minutes, not seconds
+    assert load_settings(_env_file=None, database_url="sqlite:////var/data/b.db").database_path == Path(
+        "/var/data/b.db"
+    )
+
+
+def test_missing_key_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A missing required setting names the variable."""
+    _env(monkeypatch)
+    with pytest.raises(ConfigError, match=r"^RAIA_API_KEY is required but not set$"):
+        load_settings(_env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PORT", "eighty", "PORT is invalid"),
+        ("RAIA_POLL_TIMEOUT", "-5", "RAIA_POLL_TIMEOUT is invalid"),
+        ("RAIA_BASE_URL", "api.raia2.com", "RAIA_BASE_URL is invalid"),
+        ("DATABASE_URL", "postgres://x", "DATABASE_URL is invalid"),
+        ("LOG_LEVEL", "chatty", "LOG_LEVEL is invalid"),
+    ],
+)
+def test_bad_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    """A malformed value names the variable and does not echo the value."""
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", **{variable: value})
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert str(info.value).startswith(expected)
+    assert "\n" not in str(info.value)
+
+
+def test_platform_requirements(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack HTTP mode needs the signing secret; a Telegram webhook needs a valid secret."""
+    _env(monkeypatch, RAIA_API_KEY="k", SLACK_BOT_TOKEN="xoxb-1")
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        load_settings(_env_file=None)
+    _env(monkeypatch, RAIA_API_KEY="k", TELEGRAM_BOT_TOKEN="1:a", PUBLIC_URL="https://bot.example.com")
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET is required"):
+        load_settings(_env_file=None)
+    _env(
+        monkeypatch,
+        RAIA_API_KEY="k",
+        TELEGRAM_BOT_TOKEN="1:a",
+        PUBLIC_URL="https://b.example",
+        TELEGRAM_WEBHOOK_SECRET="has space",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert "has space" not in str(info.value)
+
+
+def test_secrets_do_not_print(monkeypatch: pytest.MonkeyPatch) -> None:
+    """repr/str of the settings never contain a secret value."""
+    _env(monkeypatch, RAIA_API_KEY="super-secret-raia", TELEGRAM_BOT_TOKEN="123:telegram-secret")
+    settings = load_settings(_env_file=None)
+    assert "super-secret-raia" not in repr(settings)
+    assert "telegram-secret" not in str(settings)
+    assert set(settings.secrets()) == {"super-secret-raia", "123:telegram-secret"}
+
+
+def test_cli_reports_config_error_without_traceback(tmp_path: Path) -> None:
+    """`python -m bridge` with a missing key exits non-zero with one line, no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "raia-bridge: configuration error: RAIA_API_KEY is required but not set"
+    ]
+
+
+def test_cli_refuses_to_serve_nothing(tmp_path: Path) -> None:
+    """Serving with no platform configured says what to set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+    env["RAIA_API_KEY"] = "k"
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,99 @@
+"""Shared fixtures: the raia simulator behind httpx, a temporary store, fast settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import stamina
+
+from bridge.models import InboundMessage, PlatformUser, Route
+from bridge.poller import PollSchedule
+from bridge.runtime import Runtime, open_runtime
+from bridge.service import ServiceConfig
+from bridge.settings import Settings
+from bridge.simulator import RaiaSimulator
+from tests.fakes.outbound import RecordingOutbound
+
+API_KEY = "sk-test-0123456789abcdef"
+
+# slack_sdk and httpx read proxies from the environment; tests only talk to loopback.
+for _var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(autouse=True)
+def _instant_retries() -> Iterator[None]:
+    """Retries still happen (and are counted) but without waiting."""
+    with stamina.set_testing(True, attempts=5, cap=True):
+        yield
+
+
+@pytest.fixture
+def sim() -> RaiaSimulator:
+    return RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "raia_api_key": API_KEY,
+        "raia_base_url": "http://raia.test",
+        "raia_poll_interval": 0.01,
+        "raia_poll_timeout": 5.0,
+        "shutdown_timeout": 2.0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+FAST = ServiceConfig(
+    poll=PollSchedule(first=0.01, growth=0.3, cap=0.05),
+    poll_timeout=5.0,
+    delivery_backoff=(0.01, 0.05),
+    step_backoff=(0.01, 0.05),
+)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bridge.db"
+
+
+@pytest.fixture
+def outbound() -> RecordingOutbound:
+    return RecordingOutbound()
+
+
+@pytest.fixture
+async def runtime(sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound) -> AsyncIterator[Runtime]:
+    async with open_runtime(
+        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=FAST
+    ) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        try:
+            yield rt
+        finally:
+            await rt.service.stop(2.0)
+
+
+def message(
+    text: str,
+    *,
+    user: str = "u1",
+    first: str = "Ann",
+    last: str | None = "Lee",
+    keys: tuple[str, ...] | None = None,
+    chat: str = "c1",
+    platform: str = "test",
+) -> InboundMessage:
+    return InboundMessage(
+        platform=platform,
+        user=PlatformUser(fk_id=f"{platform}:{user}", first_name=first, last_name=last, custom_data={"lang": "en"}),
+        route=Route(chat=chat, message=text[:10]),
+        text=text,
+        dedupe_keys=keys if keys is not None else (f"{platform}:{user}:{text}",),
+    )

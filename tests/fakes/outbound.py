@@ -1,0 +1,60 @@
+"""A recording platform outbound for core tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from bridge.models import Reply, Route
+from bridge.outbound import DeliveryProgress
+
+
+@dataclass
+class Posted:
+    route: Route
+    reply: Reply
+    part: int
+
+
+@dataclass
+class RecordingOutbound:
+    """Posts each reply in ``parts`` parts; ``failures`` are raised on the next deliveries
+    (after the part number given), ``working_error`` breaks the progress indicator."""
+
+    platform: str = "test"
+    parts: int = 1
+    failures: list[tuple[int, Exception]] = field(default_factory=list)
+    working_error: Exception | None = None
+    posted: list[Posted] = field(default_factory=list)
+    working_events: list[str] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def deliver(self, route: Route, reply: Reply, progress: DeliveryProgress) -> None:
+        for part in range(progress.done, self.parts):
+            if self.failures and self.failures[0][0] == part:
+                raise self.failures.pop(0)[1]
+            self.posted.append(Posted(route, reply, part))
+            await progress.part_delivered(part + 1)
+        self._changed.set()
+
+    @asynccontextmanager
+    async def working(self, route: Route) -> AsyncIterator[None]:
+        if self.working_error is not None:
+            raise self.working_error
+        self.working_events.append(f"start:{route.chat}")
+        try:
+            yield
+        finally:
+            self.working_events.append(f"stop:{route.chat}")
+
+    @property
+    def replies(self) -> list[Reply]:
+        return [p.reply for p in self.posted if p.part == 0]
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.replies) < count:
+                self._changed.clear()
+                await self._changed.wait()

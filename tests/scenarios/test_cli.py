@@ -1,0 +1,89 @@
+"""The command line as a user runs it: demo, chat (with kill -9 and restart), check."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bridge.simulator import RaiaSimulator
+from tests.conftest import API_KEY
+from tests.fakes.server import serving
+
+
+def _env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+    env.update(values)
+    return env
+
+
+async def _run(args: list[str], env: dict[str, str], cwd: Path, stdin: bytes = b"") -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", *args,
+        cwd=cwd, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_demo_answers_each_line_then_exits(tmp_path: Path) -> None:
+    """`raia-bridge demo` with piped input answers every line with sources and exits 0."""
+    code, out, err = await _run(["demo"], _env(RAIA_POLL_INTERVAL="0.2"), tmp_path, b"What plans exist?\nthanks\n")
+    assert code == 0, err
+    assert out.count("Sources:") == 2
+    assert "**What plans exist**" in out
+    assert "**thanks**" in out
+    assert out.index("What plans exist") < out.index("thanks")
+    assert "handbook.pdf" in out
+    assert "【" not in out
+
+
+async def test_chat_survives_kill_9_and_answers_exactly_once(tmp_path: Path) -> None:
+    """A chat killed with SIGKILL while waiting delivers the answer once at the next start."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 2.0)
+    async with serving(sim) as base:
+        env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=base, DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}",
+                   RAIA_POLL_INTERVAL="0.1")  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", "chat",
+            cwd=tmp_path, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdin is not None
+        proc.stdin.write(b"will you remember me?\n")
+        await proc.stdin.drain()
+        async with asyncio.timeout(30):
+            while not sim.count("POST", "/messages/async"):
+                await asyncio.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        out, _ = await proc.communicate()
+        assert proc.returncode == -signal.SIGKILL
+        assert "Sources:" not in out.decode()
+
+        code, out2, err = await _run(["chat"], env, tmp_path, b"")
+        assert code == 0, err
+        assert out2.count("**will you remember me**") == 1
+        assert sim.count("POST", "/messages/async") == 1
+        (conversation,) = sim.conversations
+        assert sim.user_messages(conversation) == ["will you remember me?"]
+
+        code, out3, _ = await _run(["chat"], env, tmp_path, b"")
+        assert code == 0
+        assert "remember" not in out3
+
+
+async def test_check_reports_a_good_and_a_bad_key(tmp_path: Path) -> None:
+    """`raia-bridge check` names the agent for a good key and fails clearly for a bad one."""
+    sim = RaiaSimulator(api_key=API_KEY)
+    async with serving(sim) as base:
+        code, out, _ = await _run(["check"], _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=base), tmp_path)
+        assert "OK   raia: agent 'Ada (demo agent)'" in out
+        assert code == 1  # no platform configured yet
+        assert "FAIL platforms" in out
+        code, out, err = await _run(["check"], _env(RAIA_API_KEY="wrong-key-xyz", RAIA_BASE_URL=base), tmp_path)
+        assert code == 1
+        assert "FAIL raia: RAIA_API_KEY was refused (403)" in out
+        assert "wrong-key-xyz" not in out + err

@@ -1,0 +1,100 @@
+"""The one HTTP server over real loopback HTTP: health, 404, body cap, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bridge.app import build_app
+from bridge.simulator import RaiaSimulator
+from tests.conftest import make_settings
+from tests.fakes.platform import LoopbackPlatform
+from tests.fakes.server import serving
+
+
+@pytest.fixture
+def platform() -> LoopbackPlatform:
+    return LoopbackPlatform()
+
+
+def app_for(sim: RaiaSimulator, platform: LoopbackPlatform, db_path: Path, **overrides: object) -> object:
+    settings = make_settings(database_url=f"sqlite:///{db_path}", **overrides)
+    return build_app(settings, [platform], raia_transport=httpx.ASGITransport(app=sim))
+
+
+async def test_health_404_and_a_turn_over_http(sim: RaiaSimulator, platform: LoopbackPlatform, db_path: Path) -> None:
+    """/healthz is 200 with component status once ready, unknown paths 404, a question is answered."""
+    async with serving(app_for(sim, platform, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+        health = await http.get("/healthz")
+        assert health.status_code == 200
+        body = health.json()
+        assert body["status"] == "ok"
+        assert body["components"] == {"store": "ok", "raia": "ok", "test": "ok"}
+        assert body["waiting"] == 0
+        assert (await http.get("/nope")).status_code == 404
+        assert (await http.post("/healthz")).status_code == 405
+        sent = await http.post("/test/inbound", json={"user": "ann", "id": 1, "text": "hi"})
+        assert sent.json() == {"outcome": "accepted"}
+        assert (await http.post("/test/inbound", json={"user": "ann", "id": 1, "text": "hi"})).json() == {
+            "outcome": "duplicate"
+        }
+        assert (await http.post("/test/inbound", content=b"{not json")).status_code == 400
+        await platform.outbound.wait_for(1)
+    assert platform.calls == ["start", "stop_intake", "close"]
+
+
+async def test_bodies_over_one_megabyte_are_refused(
+    sim: RaiaSimulator, platform: LoopbackPlatform, db_path: Path
+) -> None:
+    """A request body over 1 MB gets 413 and never reaches a handler."""
+    async with serving(app_for(sim, platform, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+        big = b"x" * (1024 * 1024 + 1)
+        assert (await http.post("/test/inbound", content=big)).status_code == 413
+
+        async def chunks():  # type: ignore[no-untyped-def]
+            for _ in range(20):
+                yield b"y" * 65536
+
+        assert (await http.post("/test/inbound", content=chunks())).status_code == 413
+    assert platform.outbound.posted == []
+
+
+async def test_not_ready_when_start_fails(sim: RaiaSimulator, db_path: Path) -> None:
+    """If a platform cannot start, the server does not come up (no false 'ready')."""
+
+    class Broken(LoopbackPlatform):
+        async def start(self, service: object) -> None:  # type: ignore[override]
+            raise RuntimeError("cannot reach platform")
+
+    broken = Broken()
+    app = app_for(sim, broken, db_path)
+    with pytest.raises(RuntimeError, match="cannot reach platform"):
+        async with app.router.lifespan_context(app):  # type: ignore[attr-defined]
+            pass
+    assert app.state.bridge.ready is False  # type: ignore[attr-defined]
+
+
+async def test_shutdown_keeps_waiting_questions_for_next_start(
+    sim: RaiaSimulator, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopping the server mid-wait persists the question; the next server delivers it once."""
+    caplog.set_level(logging.INFO)
+    sim.delay = lambda _: 1.0
+    first = LoopbackPlatform()
+    async with serving(app_for(sim, first, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+        await http.post("/test/inbound", json={"user": "ann", "id": 7, "text": "slow"})
+        for _ in range(200):
+            if sim.count("POST", "/messages/async"):
+                break
+            await asyncio.sleep(0.01)
+        assert (await http.get("/healthz")).json()["waiting"] == 1
+    assert first.outbound.posted == []
+    assert any("1 question(s) kept" in r.getMessage() for r in caplog.records)
+    second = LoopbackPlatform()
+    async with serving(app_for(sim, second, db_path)):
+        await second.outbound.wait_for(1)
+    assert sim.count("POST", "/messages/async") == 1
