@@ -7,7 +7,9 @@ import asyncio
 import logging
 import sys
 import tempfile
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -18,6 +20,7 @@ from bridge.runtime import open_runtime
 from bridge.settings import Settings, load_settings
 
 log = logging.getLogger("bridge")
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,14 +50,23 @@ def main(argv: list[str] | None = None) -> None:
         if command == "serve":
             serve(settings)
         elif command == "check":
-            sys.exit(asyncio.run(check(settings)))
+            sys.exit(run_async(check(settings)))
         else:
-            asyncio.run(chat(settings, demo=command == "demo"))
+            run_async(chat(settings, demo=command == "demo"))
     except ConfigError as exc:
         print(f"raia-bridge: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop where it is installed (it is a dependency on Linux/macOS)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def serve(settings: Settings) -> None:

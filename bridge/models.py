@@ -124,12 +124,3 @@ class QuestionState(enum.StrEnum):
     TIMED_OUT = "timed_out"
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
-
-
-OPEN_STATES = (
-    QuestionState.RECEIVED,
-    QuestionState.SENT,
-    QuestionState.ANSWERED,
-    QuestionState.FAILED,
-    QuestionState.TIMED_OUT,
-)

@@ -8,6 +8,7 @@ bounded, jittered backoff (honouring ``Retry-After``); a message send never is: 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -87,13 +88,26 @@ class RaiaClient:
         api_key: str,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_in_flight: int = 32,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/") + "/external"
         # Held privately and only ever put in a header; never logged or repr'd.
         self._headers = {"Agent-Secret-Key": api_key, "Accept": "application/json"}
-        self._retry = retry or RetryPolicy()
+        policy = retry or RetryPolicy()
+        self._max_server_delay = policy.max_server_delay
+        # Built once: this is on every poll's path.
+        self._retry_caller = stamina.AsyncRetryingCaller(
+            attempts=policy.attempts,
+            timeout=policy.total,
+            wait_initial=policy.wait_initial,
+            wait_max=policy.wait_max,
+        ).on(self._backoff_hook)
         self._timeout = timeout
+        # A bound on concurrent calls to raia: a thousand conversations polling at once
+        # queue here (cheaply) rather than in the connection pool, and raia sees a
+        # polite, steady load.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     def __repr__(self) -> str:
         return f"RaiaClient(base={self._base!r})"
@@ -102,20 +116,24 @@ class RaiaClient:
 
     async def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
         try:
-            response = await self._http.request(
-                method,
-                self._base + path,
-                json=json,
-                params=params,
-                headers=self._headers,
-                timeout=self._timeout,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # The request never reached raia: safe to repeat even for a send.
+            async with self._in_flight:
+                response = await self._http.request(
+                    method,
+                    self._base + path,
+                    json=json,
+                    params=params,
+                    headers=self._headers,
+                    timeout=self._timeout,
+                )
+        except httpx.ConnectError as exc:
+            # The connection was refused: the request never reached raia.
             raise AgentTransportError(
                 f"{method} {path}: cannot connect ({type(exc).__name__})", ambiguous=False
             ) from exc
         except httpx.TransportError as exc:
+            # Anything else may have reached raia (the aiohttp transport reports even a
+            # disconnect after sending as ConnectTimeout), so a send is checked before
+            # it is repeated.
             raise AgentTransportError(f"{method} {path}: {type(exc).__name__}", ambiguous=True) from exc
         status = response.status_code
         if status < 300:
@@ -139,21 +157,11 @@ class RaiaClient:
             return False
         delay = getattr(exc, "retry_after", None)
         if isinstance(delay, float | int):
-            return min(float(delay), self._retry.max_server_delay)
+            return min(float(delay), self._max_server_delay)
         return True
 
     async def _retrying(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
-        policy = self._retry
-        async for attempt in stamina.retry_context(
-            on=self._backoff_hook,
-            attempts=policy.attempts,
-            timeout=policy.total,
-            wait_initial=policy.wait_initial,
-            wait_max=policy.wait_max,
-        ):
-            with attempt:
-                return await self._request(method, path, json=json, params=params)
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        return await self._retry_caller(self._request, method, path, json=json, params=params)
 
     # -- AgentPort -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from bridge.poller import PollSchedule
 from bridge.raia import RaiaClient
@@ -16,8 +17,8 @@ from bridge.settings import Settings
 from bridge.tasks import TaskSet
 from store.database import Store
 
-# Many conversations poll at once; keep enough connections open to raia for them.
-RAIA_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30)
+# Matches RaiaClient's in-flight bound: many conversations share these connections.
+RAIA_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30)
 
 
 @dataclass
@@ -45,9 +46,11 @@ async def open_runtime(
     ``raia_transport`` lets the demo and the tests put the simulator behind httpx."""
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(Store(database or settings.database_path))
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(transport=raia_transport, limits=RAIA_LIMITS, trust_env=raia_transport is None)
-        )
+        if raia_transport is None:
+            # aiohttp underneath httpx: a quarter of httpcore's CPU per request, which
+            # decides how many conversations one process can poll (see bench/).
+            raia_transport = AiohttpTransport(limits=RAIA_LIMITS)
+        http = await stack.enter_async_context(httpx.AsyncClient(transport=raia_transport))
         agent = RaiaClient(http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value())
         tasks = TaskSet()
         service = ConversationService(store, agent, config=config or service_config(settings), tasks=tasks)

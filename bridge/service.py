@@ -233,19 +233,20 @@ class ConversationService:
     # -- asking raia -----------------------------------------------------------------
 
     async def _obtain_answer(self, q: QuestionRecord) -> tuple[QuestionRecord, int]:
+        # The record is carried forward in memory; the store is re-read only after a
+        # failure, when what reached the database is the truth.
         if q.started_at is None:
-            await self._store.mark_started(q.id)
-            q = await self._store.question(q.id)
+            q = replace(q, started_at=await self._store.mark_started(q.id))
         assert q.started_at is not None
         deadline = q.started_at + self._config.poll_timeout
         polls = 0
         failures = 0
         while True:
             try:
+                conversation = await self._conversation_id(q)
                 if q.state == QuestionState.RECEIVED:
-                    await self._send(q)
-                    q = await self._store.question(q.id)
-                state, reply, error, polls = await self._wait(q, deadline, polls)
+                    q = await self._send(q, conversation)
+                state, reply, error, polls = await self._wait(q, conversation, deadline, polls)
                 self.agent_status = "ok"
                 break
             except AgentError as exc:
@@ -259,7 +260,7 @@ class ConversationService:
                 await self._sleep(min(hi, lo * 2 ** (failures - 1), max(0.0, deadline - self._clock())))
                 q = await self._store.question(q.id)
         await self._store.mark_finished(q.id, state, reply, error)
-        return await self._store.question(q.id), polls
+        return replace(q, state=state, reply=reply, error=error), polls
 
     async def _conversation_id(self, q: QuestionRecord) -> str:
         conversation = await self._store.conversation(q.conversation_id)
@@ -287,14 +288,13 @@ class ConversationService:
         await self._store.set_raia_conversation(q.conversation_id, raia_id)
         return raia_id
 
-    async def _send(self, q: QuestionRecord) -> None:
-        conversation = await self._conversation_id(q)
+    async def _send(self, q: QuestionRecord, conversation: str) -> QuestionRecord:
+        """Send the question once; returns the record in state ``sent``."""
         if q.send_attempts > 0:
             # An earlier attempt may have reached raia (crash, timeout): look first.
             found = await self._already_sent(q, conversation)
             if found:
-                await self._store.mark_sent(q.id, found)
-                return
+                return await self._mark_sent(q, found)
         await self._store.note_send_attempt(q.id)
         try:
             message_id = await self._agent.send_message(conversation, q.text)
@@ -307,10 +307,13 @@ class ConversationService:
                 raise
             found = await self._already_sent(q, conversation)
             if found:
-                await self._store.mark_sent(q.id, found)
-                return
+                return await self._mark_sent(q, found)
             raise
-        await self._store.mark_sent(q.id, message_id)
+        return await self._mark_sent(q, message_id)
+
+    async def _mark_sent(self, q: QuestionRecord, message_id: str) -> QuestionRecord:
+        sent_at = await self._store.mark_sent(q.id, message_id)
+        return replace(q, state=QuestionState.SENT, raia_message_id=message_id, sent_at=sent_at)
 
     async def _already_sent(self, q: QuestionRecord, conversation: str) -> str | None:
         known = await self._store.known_message_ids(q.conversation_id)
@@ -322,12 +325,10 @@ class ConversationService:
         return None
 
     async def _wait(
-        self, q: QuestionRecord, deadline: float, polls: int
+        self, q: QuestionRecord, conversation: str, deadline: float, polls: int
     ) -> tuple[QuestionState, Reply, str | None, int]:
         assert q.raia_message_id is not None
         assert q.sent_at is not None
-        conversation = (await self._store.conversation(q.conversation_id)).raia_conversation_id
-        assert conversation
         schedule = self._config.poll
         while True:
             now = self._clock()

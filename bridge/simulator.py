@@ -72,6 +72,15 @@ def demo_delay(_: str) -> float:
     return random.uniform(1.0, 3.0)
 
 
+_DELAY_IN_TEXT = re.compile(r"delay=(\d+(?:\.\d+)?)")
+
+
+def delay_from_text(question: str) -> float:
+    """For benchmarks: a question containing ``delay=12.5`` is answered after 12.5 s."""
+    found = _DELAY_IN_TEXT.search(question)
+    return float(found.group(1)) if found else 0.0
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -115,6 +124,7 @@ class RaiaSimulator:
                 Route("/external/conversations/{cid}/messages", self._list_messages, methods=["GET"]),
                 Route("/external/conversations/{cid}/messages/async", self._send, methods=["POST"]),
                 Route("/external/conversations/{cid}/messages/{mid}/response-on", self._response_on, methods=["GET"]),
+                Route("/_simulator/questions", self._introspect, methods=["GET"]),
             ]
         )
 
@@ -318,12 +328,22 @@ class RaiaSimulator:
         if mid not in self.questions or self.questions[mid]["cid"] != request.path_params["cid"]:
             return _error(404, "Message not found")
         question = self._settle(mid)
+        question["polls"] = question.get("polls", 0) + 1
         status = question.get("status", "pending")
         return JSONResponse(
             {
                 "status": status,
                 "message": question.get("reply"),
                 "error": "The model run failed" if status == "failed" else None,
+            }
+        )
+
+    async def _introspect(self, request: Request) -> Response:
+        """Not part of raia: when each answer became ready and how often it was polled."""
+        return JSONResponse(
+            {
+                mid: {"text": q["text"], "ready_at": q["ready_at"], "polls": q.get("polls", 0)}
+                for mid, q in self.questions.items()
             }
         )
 
@@ -345,9 +365,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--delay", type=float, default=None, help="fixed answer delay in seconds")
+    parser.add_argument("--delay-from-text", action="store_true", help="answer 'delay=N' questions after N s")
     args = parser.parse_args()
     fixed = args.delay
-    sim = RaiaSimulator(delay=(lambda _: fixed) if fixed is not None else demo_delay)
+    delay: Callable[[str], float] = demo_delay
+    if args.delay_from_text:
+        delay = delay_from_text
+    elif fixed is not None:
+        delay = lambda _: fixed  # noqa: E731
+    sim = RaiaSimulator(delay=delay)
     asyncio.run(uvicorn.Server(uvicorn.Config(sim, host=args.host, port=args.port, log_level="warning")).serve())
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -20,18 +20,18 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.models import OPEN_STATES, InboundMessage, QuestionState, Reply
+from bridge.models import InboundMessage, QuestionState, Reply
 from store.migrations import MIGRATIONS
 from store.records import ConversationRecord, QuestionRecord, profile_json
 
-_OPEN = tuple(s.value for s in OPEN_STATES)
-_OPEN_SQL = "(" + ",".join("?" * len(_OPEN)) + ")"
+# Written exactly like the partial index ``questions_open`` so SQLite can use it.
+_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 
 
 class Store:
     """Durable state of the bridge. Use as ``async with Store(path) as store``."""
 
-    def __init__(self, path: Path, *, clock: Any = time.time) -> None:
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self._path = path
         self._clock = clock
         self._db: aiosqlite.Connection | None = None
@@ -135,6 +135,7 @@ class Store:
 
     async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
         """Durably record a new question, or return None if it is a duplicate."""
+        now = self._clock()
         async with self._transaction() as db:
             if not await self._claim(db, msg.dedupe_keys, ttl):
                 return None
@@ -151,13 +152,11 @@ class Store:
                     profile_json(msg.user),
                     msg.text,
                     QuestionState.RECEIVED.value,
-                    self._clock(),
+                    now,
                 ),
             )
-            qid = cursor.lastrowid
-            row = await _one(db, "SELECT * FROM questions WHERE id = ?", (qid,))
-        assert row is not None
-        return QuestionRecord.from_row(row)
+            assert cursor.lastrowid is not None
+        return QuestionRecord.new(cursor.lastrowid, conversation_id, msg, now)
 
     async def _current_conversation(self, db: aiosqlite.Connection, fk_id: str) -> int:
         row = await _one(db, "SELECT id FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (fk_id,))
@@ -176,8 +175,8 @@ class Store:
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
         row = await _one(
             self.db,
-            f"SELECT * FROM questions WHERE conversation_id = ? AND state IN {_OPEN_SQL} ORDER BY id LIMIT 1",
-            (conversation_id, *_OPEN),
+            f"SELECT * FROM questions WHERE conversation_id = ? AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
+            (conversation_id,),
         )
         return QuestionRecord.from_row(row) if row else None
 
@@ -189,20 +188,20 @@ class Store:
         marks = ",".join("?" * len(names))
         rows = await self.db.execute_fetchall(
             f"SELECT conversation_id, MIN(id) AS first FROM questions "
-            f"WHERE state IN {_OPEN_SQL} AND platform IN ({marks}) "
+            f"WHERE {_OPEN_WHERE} AND platform IN ({marks}) "
             "GROUP BY conversation_id ORDER BY first",
-            (*_OPEN, *names),
+            names,
         )
         return [int(r["conversation_id"]) for r in rows]
 
     async def count_open(self, platform: str | None = None) -> int:
         if platform is None:
-            row = await _one(self.db, f"SELECT COUNT(*) AS n FROM questions WHERE state IN {_OPEN_SQL}", _OPEN)
+            row = await _one(self.db, f"SELECT COUNT(*) AS n FROM questions WHERE {_OPEN_WHERE}")
         else:
             row = await _one(
                 self.db,
-                f"SELECT COUNT(*) AS n FROM questions WHERE state IN {_OPEN_SQL} AND platform = ?",
-                (*_OPEN, platform),
+                f"SELECT COUNT(*) AS n FROM questions WHERE {_OPEN_WHERE} AND platform = ?",
+                (platform,),
             )
         return int(row["n"]) if row else 0
 
@@ -214,24 +213,27 @@ class Store:
         return {r["raia_message_id"] for r in rows}
 
     async def _update(self, sql: str, params: Sequence[Any]) -> None:
-        async with self._transaction() as db:
-            await db.execute(sql, params)
+        # One statement is atomic on its own (autocommit): one thread hop, not three.
+        # The lock keeps it from landing inside another task's open transaction.
+        async with self._lock:
+            await self.db.execute(sql, params)
 
-    async def mark_started(self, qid: int) -> None:
-        await self._update(
-            "UPDATE questions SET started_at = COALESCE(started_at, ?) WHERE id = ?",
-            (self._clock(), qid),
-        )
+    async def mark_started(self, qid: int) -> float:
+        now = self._clock()
+        await self._update("UPDATE questions SET started_at = COALESCE(started_at, ?) WHERE id = ?", (now, qid))
+        return now
 
     async def note_send_attempt(self, qid: int) -> None:
         """Written *before* the send: after a crash it says "raia may have this already"."""
         await self._update("UPDATE questions SET send_attempts = send_attempts + 1 WHERE id = ?", (qid,))
 
-    async def mark_sent(self, qid: int, raia_message_id: str) -> None:
+    async def mark_sent(self, qid: int, raia_message_id: str) -> float:
+        now = self._clock()
         await self._update(
             "UPDATE questions SET state = ?, raia_message_id = ?, sent_at = ? WHERE id = ?",
-            (QuestionState.SENT.value, raia_message_id, self._clock(), qid),
+            (QuestionState.SENT.value, raia_message_id, now, qid),
         )
+        return now
 
     async def mark_finished(self, qid: int, state: QuestionState, reply: Reply, error: str | None = None) -> None:
         await self._update(
@@ -327,5 +329,6 @@ def _statements(script: str) -> list[str]:
 
 
 async def _one(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
-    async with db.execute(sql, params) as cursor:
-        return await cursor.fetchone()
+    # execute_fetchall is one hop to the database thread; execute + fetchone + close are three.
+    rows = await db.execute_fetchall(sql, params)
+    return next(iter(rows), None)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.models import PlatformUser, QuestionState, Reply, Route
+from bridge.models import InboundMessage, PlatformUser, QuestionState, Reply, Route
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,29 @@ class QuestionRecord:
     created_at: float
     started_at: float | None
     sent_at: float | None
+
+    @classmethod
+    def new(cls, qid: int, conversation_id: int, msg: InboundMessage, created_at: float) -> QuestionRecord:
+        """The record ``record_question`` just inserted, without reading it back."""
+        return cls(
+            id=qid,
+            conversation_id=conversation_id,
+            fk_id=msg.user.fk_id,
+            platform=msg.platform,
+            route=msg.route,
+            profile=msg.user,
+            text=msg.text,
+            state=QuestionState.RECEIVED,
+            raia_message_id=None,
+            send_attempts=0,
+            reply=None,
+            error=None,
+            parts_delivered=0,
+            delivery_attempts=0,
+            created_at=created_at,
+            started_at=None,
+            sent_at=None,
+        )
 
     @classmethod
     def from_row(cls, row: Any) -> QuestionRecord:

@@ -95,7 +95,7 @@ async def test_send_is_never_retried_blindly(sim: RaiaSimulator) -> None:
 
 
 async def test_transport_errors_say_whether_raia_may_have_acted() -> None:
-    """A refused connection is unambiguous; a read timeout is ambiguous."""
+    """A refused connection is unambiguous; a read timeout (or anything else) is ambiguous."""
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
