@@ -8,4 +8,8 @@ from bridge.settings import Settings
 
 def configured_platforms(settings: Settings) -> list[Platform]:
     platforms: list[Platform] = []
+    if settings.telegram_bot_token is not None:
+        from adapters.telegram_bot import TelegramPlatform
+
+        platforms.append(TelegramPlatform(settings))
     return platforms

@@ -24,7 +24,11 @@ class CheckResult:
 
 class Platform(Protocol):
     name: str
-    outbound: Outbound
+
+    @property
+    def outbound(self) -> Outbound:
+        """Where the core hands this platform's replies."""
+        ...
 
     def routes(self) -> list[BaseRoute]:
         """HTTP routes this platform serves (webhooks), mounted on the one server."""

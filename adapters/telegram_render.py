@@ -1,0 +1,68 @@
+"""Reply -> Telegram messages: plain text plus entities, split within 4,096 UTF-16 units.
+
+Text plus ``entities`` (no parse mode) means nothing the agent writes can make Telegram
+reject the message for bad markup: there is no markup to get wrong.
+telegramify-markdown does the Markdown -> entities conversion; we add the sources list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import telegramify_markdown
+from telegramify_markdown import MessageEntity, split_entities, utf16_len
+
+from adapters.markdown import literal_angle_brackets
+from bridge.models import Reply, ReplyKind
+
+MAX_MESSAGE = 4096  # UTF-16 code units, counted after entity parsing
+
+
+@dataclass(frozen=True)
+class Part:
+    text: str
+    entities: tuple[MessageEntity, ...] = ()
+
+
+def render(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[Part]:
+    entities: list[MessageEntity]
+    if reply.kind is ReplyKind.NOTICE:
+        text, entities = reply.text, []
+    else:
+        text, entities = telegramify_markdown.convert(literal_angle_brackets(reply.text), latex_escape=False)
+        text = text.rstrip()
+    text, entities = _with_sources(text, list(entities), reply)
+    if not text.strip():
+        text, entities = "(empty answer)", []
+    return [Part(chunk, tuple(chunk_entities)) for chunk, chunk_entities in _split(text, entities, limit)]
+
+
+def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tuple[str, list[MessageEntity]]:
+    """Append "Sources" with each URL as a link titled by its title, each file by name.
+    Built as entities directly, so titles with brackets or asterisks need no escaping."""
+    if reply.kind is ReplyKind.NOTICE or not reply.has_sources:
+        return text, entities
+    text += "\n\n"
+    heading = "Sources"
+    entities.append(MessageEntity(type="bold", offset=utf16_len(text), length=utf16_len(heading)))
+    text += heading
+    for url in reply.urls:
+        text += "\n• "
+        entities.append(
+            MessageEntity(type="text_link", offset=utf16_len(text), length=utf16_len(url.title), url=url.url)
+        )
+        text += url.title
+    for file in reply.files:
+        text += f"\n• 📄 {file.filename}"
+    return text, entities
+
+
+def _split(text: str, entities: list[MessageEntity], limit: int) -> list[tuple[str, list[MessageEntity]]]:
+    if utf16_len(text) <= limit:
+        return [(text, entities)]
+    # Prefer paragraph breaks; split_entities cuts at line breaks (clipping any entity
+    # that spans the cut into both parts) and never drops text.
+    parts: list[tuple[str, list[MessageEntity]]] = []
+    for chunk, chunk_entities in split_entities(text, entities, limit):
+        parts.append((chunk, list(chunk_entities)))
+    return parts

@@ -1,0 +1,190 @@
+"""A fake Telegram Bot API: the bridge reaches it through TELEGRAM_API_URL over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+TOKEN = "123456:TEST-token-not-real"
+BOT_ID = 123456
+BOT_USERNAME = "raia_test_bot"
+_JSON_FIELDS = {"entities", "reply_parameters", "link_preview_options", "allowed_updates", "commands"}
+
+
+@dataclass
+class Sent:
+    chat_id: int
+    text: str
+    entities: list[dict[str, Any]]
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeTelegram:
+    sent: list[Sent] = field(default_factory=list)
+    actions: list[tuple[int, str]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    webhook: dict[str, Any] = field(default_factory=dict)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["POST", "GET"])])
+
+    def fail(self, method: str, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        self.failures.setdefault(method, []).append(
+            {
+                "ok": False,
+                "error_code": code,
+                "description": description,
+                **({"parameters": parameters} if parameters else {}),
+            }
+        )
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        self.updates.append(update)
+        self._new_updates.set()
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [s.text for s in self.sent if chat_id is None or s.chat_id == chat_id]
+
+    async def wait_sent(self, count: int, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.sent) < count:
+                await asyncio.sleep(0.01)
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return dict(await request.json())
+        # PTB posts url-encoded forms, nested values as JSON strings.
+        params: dict[str, Any] = {}
+        for key, value in parse_qsl((await request.body()).decode(), keep_blank_values=True):
+            params[key] = json.loads(value) if key in _JSON_FIELDS else value
+        return params
+
+    async def _handle(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != TOKEN:
+            return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
+        method = request.path_params["method"]
+        params = await self._params(request)
+        self.calls.append(method)
+        queued = self.failures.get(method)
+        if queued:
+            failure = queued.pop(0)
+            return JSONResponse(failure, status_code=failure["error_code"])
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return JSONResponse({"ok": True, "result": True})
+        return JSONResponse({"ok": True, "result": await handler(params)})
+
+    async def _m_getMe(self, params: dict[str, Any]) -> Any:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "Raia", "username": BOT_USERNAME,
+                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}  # fmt: skip
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = {"url": params["url"], "secret": params.get("secret_token")}
+        return True
+
+    async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = {}
+        return True
+
+    async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
+        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0,
+                "last_error_message": "Connection refused" if self.webhook else None}  # fmt: skip
+
+    async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
+        self.commands = params["commands"]
+        return True
+
+    async def _m_sendChatAction(self, params: dict[str, Any]) -> Any:
+        self.actions.append((int(params["chat_id"]), params["action"]))
+        return True
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        sent = Sent(chat_id, params["text"], params.get("entities") or [], params)
+        self.sent.append(sent)
+        return {"message_id": next(self._ids), "date": int(time.time()), "text": params["text"],
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}}  # fmt: skip
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
+        offset = int(params.get("offset") or 0)
+        timeout = min(float(params.get("timeout") or 0), 0.5)
+        pending = [u for u in self.updates if u["update_id"] >= offset]
+        if not pending and timeout:
+            self._new_updates.clear()
+            try:
+                await asyncio.wait_for(self._new_updates.wait(), timeout)
+            except TimeoutError:
+                pass
+            pending = [u for u in self.updates if u["update_id"] >= offset]
+        return pending
+
+
+_update_ids = itertools.count(1)
+_message_ids = itertools.count(1)
+
+
+def user(uid: int = 42, first: str = "Ann", last: str | None = "Lee", username: str | None = "ann") -> dict[str, Any]:
+    data: dict[str, Any] = {"id": uid, "is_bot": False, "first_name": first, "language_code": "en"}
+    if last:
+        data["last_name"] = last
+    if username:
+        data["username"] = username
+    return data
+
+
+def message(
+    text: str | None = "hello",
+    *,
+    sender: dict[str, Any] | None = None,
+    chat_id: int | None = None,
+    chat_type: str = "private",
+    entities: list[dict[str, Any]] | None = None,
+    reply_to_bot: bool = False,
+    extra: dict[str, Any] | None = None,
+    update_id: int | None = None,
+    kind: str = "message",
+) -> dict[str, Any]:
+    """A Telegram update carrying one message, as the Bot API sends it."""
+    sender = sender or user()
+    chat = {"id": chat_id if chat_id is not None else sender["id"], "type": chat_type}
+    if chat_type == "private":
+        chat["first_name"] = sender["first_name"]
+    else:
+        chat["title"] = "Team chat"
+    body: dict[str, Any] = {"message_id": next(_message_ids), "date": int(time.time()), "chat": chat, "from": sender}
+    if text is not None:
+        body["text"] = text
+    if entities:
+        body["entities"] = entities
+    if text and text.startswith("/"):
+        command = text.split()[0]
+        body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}, *(entities or [])]
+    if reply_to_bot:
+        body["reply_to_message"] = {
+            "message_id": next(_message_ids), "date": int(time.time()), "chat": chat, "text": "earlier answer",
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Raia", "username": BOT_USERNAME},
+        }  # fmt: skip
+    body.update(extra or {})
+    return {"update_id": update_id if update_id is not None else next(_update_ids), kind: body}
+
+
+def mention(text: str, username: str = BOT_USERNAME) -> list[dict[str, Any]]:
+    """The mention entity for "@username" inside ``text`` (ASCII offsets are UTF-16 offsets here)."""
+    at = text.index("@" + username)
+    return [{"type": "mention", "offset": at, "length": len(username) + 1}]
