@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -91,8 +92,15 @@ class FakeTelegram:
         return JSONResponse({"ok": True, "result": await handler(params)})
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "Raia", "username": BOT_USERNAME,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}  # fmt: skip
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Raia",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = {"url": params["url"], "secret": params.get("secret_token")}
@@ -127,10 +135,8 @@ class FakeTelegram:
         pending = [u for u in self.updates if u["update_id"] >= offset]
         if not pending and timeout:
             self._new_updates.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_updates.wait(), timeout)
-            except TimeoutError:
-                pass
             pending = [u for u in self.updates if u["update_id"] >= offset]
         return pending
 

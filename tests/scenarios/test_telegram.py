@@ -65,14 +65,17 @@ async def test_private_question_answered_with_sources(
         await fake.wait_sent(1)
     (sent,) = fake.sent
     assert sent.chat_id == 42
-    assert "What does it cost" in sent.text and "Sources" in sent.text and "【" not in sent.text
+    assert "What does it cost" in sent.text
+    assert "Sources" in sent.text
+    assert "【" not in sent.text
     links = [e for e in sent.entities if e["type"] == "text_link"]
     assert {e["url"] for e in links} == {"https://docs.example.com/handbook", "https://example.com/pricing"}
     assert sent.text.count("handbook.pdf") == 1
     assert "reply_parameters" not in sent.params  # private chats are not threaded with quotes
     assert (42, "typing") in fake.actions
     (raia_user,) = sim.users.values()
-    assert raia_user["fkId"] == "telegram:42" and (raia_user["firstName"], raia_user["lastName"]) == ("Ann", "Lee")
+    assert raia_user["fkId"] == "telegram:42"
+    assert (raia_user["firstName"], raia_user["lastName"]) == ("Ann", "Lee")
     assert raia_user["metadata"]["customData"]["username"] == "ann"
 
 
@@ -87,7 +90,8 @@ async def test_follow_up_reuses_the_conversation_and_users_are_separate(
         await bridge.post(tg.message("second"))
         await bridge.post(tg.message("from bob", sender=bob))
         await fake.wait_sent(3)
-    assert len(sim.users) == 2 and len(sim.conversations) == 2
+    assert len(sim.users) == 2
+    assert len(sim.conversations) == 2
     ann_conversation = next(c for c in sim.conversations if "first" in sim.user_messages(c))
     assert sim.user_messages(ann_conversation) == ["first", "second"]
     bob_user = next(u for u in sim.users.values() if u["fkId"] == "telegram:7")
@@ -133,7 +137,8 @@ async def test_commands_start_help_reset(sim: RaiaSimulator, fake: tg.FakeTelegr
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.post(tg.message("/start"))
         await fake.wait_sent(1)
-        assert "Ada (demo agent)" in fake.sent[0].text and "Hi Ann" in fake.sent[0].text
+        assert "Ada (demo agent)" in fake.sent[0].text
+        assert "Hi Ann" in fake.sent[0].text
         await bridge.post(tg.message("/help"))
         await fake.wait_sent(2)
         assert "/reset" in fake.sent[1].text
@@ -154,7 +159,8 @@ async def test_webhook_secret_is_required(sim: RaiaSimulator, fake: tg.FakeTeleg
         assert (await bridge.post(tg.message("hi"), secret=None)).status_code == 401
         assert (await bridge.post(tg.message("hi"), secret="wrong")).status_code == 403
         await asyncio.sleep(0.2)
-    assert fake.sent == [] and sim.calls == [("GET", "/external/agents/by-api-key")]
+    assert fake.sent == []
+    assert sim.calls == [("GET", "/external/agents/by-api-key")]
 
 
 async def test_duplicate_malformed_and_odd_updates(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> None:
@@ -189,7 +195,8 @@ async def test_flood_control_then_success(sim: RaiaSimulator, fake: tg.FakeTeleg
         await bridge.post(tg.message("busy?"))
         await fake.wait_sent(1, timeout=15)
         await asyncio.sleep(0.2)
-    assert len(fake.sent) == 1 and fake.calls.count("sendMessage") == 2
+    assert len(fake.sent) == 1
+    assert fake.calls.count("sendMessage") == 2
 
 
 async def test_hostile_characters_arrive_literally(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> None:
@@ -220,7 +227,8 @@ async def test_formatting_rejection_falls_back_to_plain_text(
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.post(tg.message("format?"))
         await fake.wait_sent(1)
-    assert fake.sent[0].entities == [] and "format" in fake.sent[0].text
+    assert fake.sent[0].entities == []
+    assert "format" in fake.sent[0].text
 
 
 async def test_long_answer_arrives_whole_in_parts(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> None:
@@ -254,7 +262,8 @@ async def test_pending_question_survives_restart(sim: RaiaSimulator, fake: tg.Fa
     async with running(sim, fake, tmp_path):
         await fake.wait_sent(1)
         await asyncio.sleep(0.2)
-    assert len(fake.sent) == 1 and sim.count("POST", "/messages/async") == 1
+    assert len(fake.sent) == 1
+    assert sim.count("POST", "/messages/async") == 1
 
 
 async def test_long_polling_end_to_end(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> None:
@@ -264,7 +273,8 @@ async def test_long_polling_end_to_end(sim: RaiaSimulator, fake: tg.FakeTelegram
         fake.push_update(tg.message("polled question"))
         await fake.wait_sent(1)
     assert "polled question" in fake.sent[0].text
-    assert "getUpdates" in fake.calls and "setWebhook" not in fake.calls
+    assert "getUpdates" in fake.calls
+    assert "setWebhook" not in fake.calls
 
 
 async def test_allowlist_refuses_politely_in_private_and_silently_in_groups(
@@ -281,4 +291,5 @@ async def test_allowlist_refuses_politely_in_private_and_silently_in_groups(
         await fake.wait_sent(2)
         await asyncio.sleep(0.2)
     assert "not available to you" in fake.sent[0].text
-    assert len(fake.sent) == 2 and "I am allowed" in fake.sent[1].text
+    assert len(fake.sent) == 2
+    assert "I am allowed" in fake.sent[1].text
