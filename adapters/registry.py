@@ -12,4 +12,8 @@ def configured_platforms(settings: Settings) -> list[Platform]:
         from adapters.telegram_bot import TelegramPlatform
 
         platforms.append(TelegramPlatform(settings))
+    if settings.slack_bot_token is not None:
+        from adapters.slack_app import SlackPlatform
+
+        platforms.append(SlackPlatform(settings))
     return platforms

@@ -159,6 +159,13 @@ class ConversationService:
         """For events that are not questions (commands): False if seen before."""
         return await self._store.first_sighting(keys, self._config.dedupe_ttl)
 
+    async def asked_in_thread(self, msg: InboundMessage) -> bool:
+        """Whether this person already asked in the message's thread (for follow-ups
+        without a new mention)."""
+        if msg.route.thread is None:
+            return False
+        return await self._store.answered_in_thread(msg.platform, msg.user.fk_id, msg.route.chat, msg.route.thread)
+
     async def reset(self, user: PlatformUser) -> bool:
         """The user's next question starts a fresh raia conversation."""
         return await self._store.end_conversation(user.fk_id)

@@ -194,6 +194,16 @@ class Store:
         )
         return [int(r["conversation_id"]) for r in rows]
 
+    async def answered_in_thread(self, platform: str, fk_id: str, chat: str, thread: str) -> bool:
+        """Did this person ask the bot something in this thread (recently)?"""
+        row = await _one(
+            self.db,
+            "SELECT 1 FROM questions WHERE platform = ? AND fk_id = ? "
+            "AND json_extract(route, '$.chat') = ? AND json_extract(route, '$.thread') = ? LIMIT 1",
+            (platform, fk_id, chat, thread),
+        )
+        return row is not None
+
     async def count_open(self, platform: str | None = None) -> int:
         if platform is None:
             row = await _one(self.db, f"SELECT COUNT(*) AS n FROM questions WHERE {_OPEN_WHERE}")

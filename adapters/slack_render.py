@@ -1,0 +1,180 @@
+"""Reply -> Slack messages: mrkdwn sections, a Sources list, split within Slack's limits.
+
+Markdown is converted with slackify-markdown (markdown-it-py underneath); we escape
+what it leaves raw, so ``&``, ``<`` and ``>`` the agent wrote always show literally and
+never become mentions (``<@U1>``, ``<!channel>``) or broken links.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from slackify_markdown import slackify_markdown
+
+from bridge.models import Reply, ReplyKind
+
+SECTION_LIMIT = 3000  # characters of text in one section block
+MESSAGE_LIMIT = 12000  # block text per message: well inside Slack's 50 blocks / 40k characters
+FALLBACK_LIMIT = 3000  # the notification text (``text``) must stay under 4,000
+
+# The agent's own & < > are swapped for private-use characters before conversion and
+# turned into entities after it, so the converter can neither drop them as HTML nor
+# pass them through raw (where Slack would read "<@U1>" as a mention).
+_HIDE = str.maketrans({"&": "\ue000", "<": "\ue001", ">": "\ue002"})
+_SHOW = {
+    "\ue000": "&amp;",
+    "\ue001": "&lt;",
+    "\ue002": "&gt;",
+    # Inside link targets the converter percent-encodes them.
+    "%EE%80%80": "&amp;",
+    "%EE%80%81": "%3C",
+    "%EE%80%82": "%3E",
+}
+_QUOTE = re.compile(r"^(\s{0,3}(?:>\s?)+)")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str  # plain fallback for notifications and screen readers
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_mrkdwn(markdown: str) -> str:
+    converted = str(slackify_markdown(_hide_specials(markdown))).strip()
+    for placeholder, entity in _SHOW.items():
+        converted = converted.replace(placeholder, entity)
+    return converted
+
+
+def _hide_specials(markdown: str) -> str:
+    lines: list[str] = []
+    fence: str | None = None
+    for line in markdown.split("\n"):
+        opening = _FENCE.match(line)
+        if fence is not None or opening:
+            if opening and (fence is None or opening.group(1)[0] == fence[0]):
+                fence = None if fence is not None else opening.group(1)
+            lines.append(line.translate(_HIDE))
+            continue
+        quote = _QUOTE.match(line)
+        head = quote.group(1) if quote else ""  # blockquote markers are Markdown, not text
+        lines.append(head + line[len(head) :].translate(_HIDE))
+    return "\n".join(lines)
+
+
+def sources(reply: Reply) -> str:
+    lines = ["*Sources*"]
+    for url in reply.urls:
+        target = url.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+        label = escape(url.title).replace("|", "¦")
+        lines.append(f"• <{target}|{label}>")
+    lines += [f"• :page_facing_up: {escape(f.filename)}" for f in reply.files]
+    return "\n".join(lines)
+
+
+def render(reply: Reply) -> list[SlackMessage]:
+    """One or more messages, in order; together they carry the whole reply."""
+    body = escape(reply.text) if reply.kind is ReplyKind.NOTICE else to_mrkdwn(reply.text)
+    chunks = split_mrkdwn(body or "_(empty answer)_", SECTION_LIMIT)
+    if reply.kind is ReplyKind.ANSWER and reply.has_sources:
+        chunks += split_mrkdwn(sources(reply), SECTION_LIMIT)
+    messages: list[list[str]] = [[]]
+    size = 0
+    for chunk in chunks:
+        if messages[-1] and (size + len(chunk) > MESSAGE_LIMIT or len(messages[-1]) >= 45):
+            messages.append([])
+            size = 0
+        messages[-1].append(chunk)
+        size += len(chunk)
+    return [
+        SlackMessage(
+            text=_fallback("\n\n".join(sections)),
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections],
+        )
+        for sections in messages
+    ]
+
+
+def _fallback(mrkdwn: str) -> str:
+    return mrkdwn if len(mrkdwn) <= FALLBACK_LIMIT else mrkdwn[: FALLBACK_LIMIT - 1].rstrip() + "…"
+
+
+def split_mrkdwn(text: str, limit: int) -> list[str]:
+    """Split at paragraph breaks, then line breaks, then spaces; a code block cut in two
+    is closed and reopened so both halves still render as code. Nothing is dropped."""
+    parts: list[str] = []
+    current = ""
+    for paragraph in _paragraphs(text):
+        candidate = f"{current}\n\n{paragraph}" if current else paragraph
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        current = ""
+        for piece in _hard_split(paragraph, limit):
+            if len(piece) <= limit and not current:
+                current = piece
+            else:
+                parts.append(current) if current else None
+                current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Blank-line separated paragraphs; a fenced code block counts as one, blank lines and all."""
+    out: list[str] = []
+    buffer: list[str] = []
+    in_fence = False
+    for line in text.split("\n"):
+        if line.count("```") % 2 == 1:
+            in_fence = not in_fence
+        if not line.strip() and not in_fence:
+            if buffer:
+                out.append("\n".join(buffer))
+                buffer = []
+            continue
+        buffer.append(line)
+    if buffer:
+        out.append("\n".join(buffer))
+    return out
+
+
+def _hard_split(paragraph: str, limit: int) -> list[str]:
+    fenced = paragraph.startswith("```") and paragraph.rstrip().endswith("```") and len(paragraph) > 6
+    if fenced:
+        inner = paragraph.strip()[3:-3].strip("\n")
+        return [f"```\n{piece}\n```" for piece in _split_lines(inner, limit - 8)]
+    return _split_lines(paragraph, limit)
+
+
+def _split_lines(text: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one enormous line: cut at a space if there is one
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            pieces.append(current)
+            current = line
+    if current:
+        pieces.append(current)
+    return pieces

@@ -1,0 +1,144 @@
+"""A fake Slack Web API on loopback (SLACK_API_URL points here) and Events API payloads."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT_TOKEN = "xoxb-test-not-a-real-token"
+SIGNING_SECRET = "test-signing-secret"
+TEAM = "T0001"
+BOT_USER = "UBOT001"
+BOT_ID = "B0001"
+SCOPES = "app_mentions:read,channels:history,groups:history,im:history,chat:write,reactions:write,users:read,commands"
+
+
+@dataclass
+class Post:
+    channel: str
+    thread_ts: str | None
+    text: str
+    blocks: list[dict[str, Any]]
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(b["text"]["text"] for b in self.blocks) if self.blocks else self.text
+
+
+@dataclass
+class FakeSlack:
+    posts: list[Post] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    reactions: list[tuple[str, str, str]] = field(default_factory=list)
+    failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
+    names: dict[str, tuple[str, str]] = field(default_factory=lambda: {"U1": ("Ann", "Lee"), "U2": ("Bob", "")})
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
+
+    def fail(self, method: str, error: str, *, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.failures.setdefault(method, []).append((status, {"ok": False, "error": error}, headers or {}))
+
+    async def wait_posts(self, count: int, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.posts) < count:
+                await asyncio.sleep(0.01)
+
+    async def _handle(self, request: Request) -> JSONResponse:
+        method = request.path_params["method"]
+        self.calls.append(method)
+        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            params: dict[str, Any] = json.loads(raw or b"{}")
+        else:
+            params = dict(parse_qsl(raw.decode()))
+        params |= dict(request.query_params)
+        queued = self.failures.get(method)
+        if queued:
+            status, body, headers = queued.pop(0)
+            return JSONResponse(body, status_code=status, headers=headers)
+        if method == "auth.test":
+            return JSONResponse(
+                {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "raia", "team_id": TEAM,
+                 "user_id": BOT_USER, "bot_id": BOT_ID},
+                headers={"x-oauth-scopes": SCOPES},
+            )  # fmt: skip
+        if method == "chat.postMessage":
+            blocks = params.get("blocks") or []
+            if isinstance(blocks, str):
+                blocks = json.loads(blocks)
+            self.posts.append(Post(params["channel"], params.get("thread_ts"), params["text"], blocks))
+            return JSONResponse(
+                {"ok": True, "channel": params["channel"], "ts": f"{time.time():.0f}.{next(self._ts):06d}"}
+            )
+        if method in ("reactions.add", "reactions.remove"):
+            self.reactions.append((method, params["channel"], params["timestamp"]))
+            return JSONResponse({"ok": True})
+        if method == "users.info":
+            first, last = self.names.get(params["user"], ("", ""))
+            real = f"{first} {last}".strip()
+            return JSONResponse({"ok": True, "user": {"id": params["user"], "name": params["user"].lower(),
+                                 "real_name": real, "profile": {"real_name": real, "first_name": first,
+                                 "last_name": last}}})  # fmt: skip
+        return JSONResponse({"ok": False, "error": "unknown_method"})
+
+
+_events = itertools.count(1)
+_ts = itertools.count(1)
+
+
+def next_ts() -> str:
+    return f"1700000000.{next(_ts):06d}"
+
+
+def envelope(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "token": "legacy",
+        "team_id": TEAM,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_events):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+    }
+
+
+def dm(
+    text: str, *, user: str = "U1", ts: str | None = None, thread_ts: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    event = {"type": "message", "channel_type": "im", "channel": "D0001", "user": user, "text": text,
+             "ts": ts or next_ts(), "team": TEAM, **extra}  # fmt: skip
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def channel_message(text: str, *, user: str = "U1", ts: str | None = None, thread_ts: str | None = None,
+                    kind: str = "message", channel: str = "C0001", **extra: Any) -> dict[str, Any]:  # fmt: skip
+    event = {"type": kind, "channel": channel, "user": user, "text": text, "ts": ts or next_ts(), "team": TEAM, **extra}
+    if kind == "message":
+        event["channel_type"] = "channel"
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def signed(body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0) -> dict[str, str]:
+    timestamp = str(int(time.time()) - age)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body.decode())
+    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature, "Content-Type": "application/json"}
