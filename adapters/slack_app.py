@@ -1,9 +1,9 @@
 """Slack as a platform: slack-bolt's AsyncApp inside our server, Events API over HTTP
 (``/slack/events``) or Socket Mode when ``SLACK_APP_TOKEN`` is set.
 
-Listeners run before the HTTP response (``process_before_response``) but only record
-the question (one SQLite insert): the slow work happens in the core's tracked lanes,
-so Slack gets its 200 well inside 3 s and nothing runs as an untracked task.
+Listeners run before the HTTP response (``process_before_response``, so bolt starts no
+untracked task of its own) and only hand the event to a tracked task of ours: Slack
+gets its 200 at once, whatever users.info or the database are doing.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from bridge.outbound import DeliveryProgress
 from bridge.platform import CheckResult
 from bridge.service import ConversationService
 from bridge.settings import Settings
+from bridge.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ class SlackPlatform:
         self._bot: BotIdentity | None = None
         self._names: dict[str, tuple[float, str, str | None]] = {}
         self._intake_open = False
+        self._tasks = TaskSet()
         self._state = "starting"
 
     @property
@@ -234,6 +236,7 @@ class SlackPlatform:
         self._intake_open = False
         if self._socket is not None:
             await self._socket.disconnect_async()  # type: ignore[no-untyped-call]
+        await self._tasks.drain(5)  # events already acknowledged are recorded before we stop
         self._state = "stopping"
 
     async def close(self) -> None:
@@ -276,6 +279,9 @@ class SlackPlatform:
         log.debug("slack event %s ignored", (body.get("event") or {}).get("type"))
 
     async def _on_event(self, body: dict[str, Any]) -> None:
+        self._tasks.spawn(self._handle_event(body), name=f"slack-{body.get('event_id')}")
+
+    async def _handle_event(self, body: dict[str, Any]) -> None:
         assert self._service is not None
         assert self._bot is not None
         service = self._service

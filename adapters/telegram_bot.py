@@ -71,7 +71,7 @@ class TelegramOutbound:
 
     def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self._app = app
-        self._overall = AsyncLimiter(25, 1)  # Telegram allows ~30 messages/s per bot
+        self._overall = AsyncLimiter(30, 1)  # Telegram allows ~30 messages/s per bot
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
 
     def _limiter(self, chat: str, chat_type: str) -> AsyncLimiter:
@@ -148,8 +148,9 @@ class TelegramOutbound:
         thread = int(route.thread) if route.thread else None
         while True:
             try:
-                async with self._overall:
-                    await self._app.bot.send_chat_action(int(route.chat), ChatAction.TYPING, message_thread_id=thread)
+                # Chat actions are not messages: they stay out of the message budget so
+                # answers never queue behind "typing…".
+                await self._app.bot.send_chat_action(int(route.chat), ChatAction.TYPING, message_thread_id=thread)
             except TelegramError as exc:  # best effort: never delays the answer
                 log.debug("telegram typing indicator failed: %s", exc)
             await asyncio.sleep(TYPING_EVERY)

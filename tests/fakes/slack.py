@@ -14,9 +14,11 @@ from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 BOT_TOKEN = "xoxb-test-not-a-real-token"
+APP_TOKEN = "xapp-test-not-a-real-token"
 SIGNING_SECRET = "test-signing-secret"
 TEAM = "T0001"
 BOT_USER = "UBOT001"
@@ -44,9 +46,36 @@ class FakeSlack:
     failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
     names: dict[str, tuple[str, str]] = field(default_factory=lambda: {"U1": ("Ann", "Lee"), "U2": ("Bob", "")})
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    sockets: list[WebSocket] = field(default_factory=list)
+    acks: list[dict[str, Any]] = field(default_factory=list)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                WebSocketRoute("/socket", self._socket),
+            ]
+        )
+
+    async def _socket(self, websocket: WebSocket) -> None:
+        """Socket Mode: say hello, then collect the client's acknowledgements."""
+        await websocket.accept()
+        await websocket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}})
+        self.sockets.append(websocket)
+        try:
+            while True:
+                self.acks.append(json.loads(await websocket.receive_text()))
+        except WebSocketDisconnect:
+            self.sockets.remove(websocket)
+
+    async def push(self, body: dict[str, Any], envelope_id: str) -> None:
+        """Deliver an Events API body over the Socket Mode connection."""
+        async with asyncio.timeout(10):
+            while not self.sockets:
+                await asyncio.sleep(0.01)
+        envelope = {"envelope_id": envelope_id, "type": "events_api", "accepts_response_payload": False,
+                    "retry_attempt": 0, "retry_reason": "", "payload": body}  # fmt: skip
+        await self.sockets[0].send_json(envelope)
 
     def fail(self, method: str, error: str, *, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.failures.setdefault(method, []).append((status, {"ok": False, "error": error}, headers or {}))
@@ -59,8 +88,11 @@ class FakeSlack:
     async def _handle(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         self.calls.append(method)
-        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if request.headers.get("authorization") != f"Bearer {expected}":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
+        if method == "apps.connections.open":
+            return JSONResponse({"ok": True, "url": f"ws://{request.url.netloc}/socket"})
         raw = await request.body()
         if request.headers.get("content-type", "").startswith("application/json"):
             params: dict[str, Any] = json.loads(raw or b"{}")

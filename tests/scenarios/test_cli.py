@@ -87,3 +87,29 @@ async def test_check_reports_a_good_and_a_bad_key(tmp_path: Path) -> None:
         assert code == 1
         assert "FAIL raia: RAIA_API_KEY was refused (403)" in out
         assert "wrong-key-xyz" not in out + err
+
+
+async def test_check_reports_telegram_and_slack(tmp_path: Path) -> None:
+    """`check` names the Telegram bot and its webhook state, the Slack bot, its scopes and mode."""
+    from tests.fakes import slack, telegram
+
+    fake_tg = telegram.FakeTelegram()
+    fake_slack = slack.FakeSlack()
+    fake_tg.webhook = {"url": "https://old.example.com/telegram/webhook"}
+    sim = RaiaSimulator(api_key=API_KEY)
+    async with serving(sim) as raia, serving(fake_tg.app()) as tg_base, serving(fake_slack.app()) as slack_base:
+        env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=raia, TELEGRAM_BOT_TOKEN=telegram.TOKEN,
+                   TELEGRAM_API_URL=f"{tg_base}/bot", PUBLIC_URL="https://bridge.example.com",
+                   TELEGRAM_WEBHOOK_SECRET="s3cret", SLACK_BOT_TOKEN=slack.BOT_TOKEN,
+                   SLACK_SIGNING_SECRET="x", SLACK_API_URL=f"{slack_base}/api/")  # fmt: skip
+        code, out, err = await _run(["check"], env, tmp_path)
+    assert "OK   telegram: bot @raia_test_bot" in out
+    assert "FAIL telegram mode: webhook https://old.example.com/telegram/webhook" in out
+    assert "last error: Connection refused" in out
+    assert "expected https://bridge.example.com/telegram/webhook" in out
+    assert "OK   slack: bot raia in team Test" in out
+    assert "OK   slack scopes: all needed scopes granted" in out
+    assert "OK   slack mode: HTTP" in out
+    assert code == 1  # the webhook points elsewhere until the bridge starts
+    assert telegram.TOKEN not in out + err
+    assert slack.BOT_TOKEN not in out + err

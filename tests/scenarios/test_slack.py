@@ -278,3 +278,32 @@ async def test_allowlists(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: P
     assert "not available to you" in fake.posts[0].text
     assert len(fake.posts) == 2
     assert "I am allowed" in fake.posts[1].body
+
+
+async def test_socket_mode_end_to_end(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path) -> None:
+    """With SLACK_APP_TOKEN the bridge connects over a WebSocket, acks the envelope and answers; no HTTP route."""
+    overrides = {"slack_app_token": slack.APP_TOKEN, "slack_signing_secret": None}
+    async with running(sim, fake, tmp_path, **overrides) as bridge:
+        assert (await bridge.http.post("/slack/events", content=b"{}")).status_code == 404
+        await fake.push(slack.envelope(slack.dm("over the socket")), envelope_id="env-1")
+        await fake.wait_posts(1)
+        async with asyncio.timeout(5):
+            while not fake.acks:
+                await asyncio.sleep(0.01)
+    assert fake.acks[0]["envelope_id"] == "env-1"
+    assert "over the socket" in fake.posts[0].body
+    assert fake.sockets == []  # closed at shutdown
+
+
+def test_manifest_asks_for_exactly_the_needed_scopes() -> None:
+    """slack-manifest.yml requests the scopes the bridge uses (and `check` compares against)."""
+    from adapters.slack_app import NEEDED_SCOPES
+
+    lines = (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text().splitlines()
+    start = lines.index("    bot:") + 1
+    scopes = set()
+    for line in lines[start:]:
+        if not line.startswith("      - "):
+            break
+        scopes.add(line.split("- ", 1)[1].split("#")[0].strip())
+    assert scopes == NEEDED_SCOPES
