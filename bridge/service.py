@@ -17,19 +17,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
-from bridge.agent import AgentPort, NewUser, ResponseStatus
+from bridge.agent import AgentPort
+from bridge.asking import AgentHealth, QuestionAsker
 from bridge.errors import (
-    AgentAuthError,
     AgentError,
-    AgentNotFoundError,
-    AgentRejectedError,
-    AgentServerError,
-    AgentTransportError,
     DeliveryPermanent,
     DeliveryRetryable,
     ShuttingDown,
 )
-from bridge.models import InboundMessage, PlatformUser, QuestionState, Reply, ReplyKind
+from bridge.models import InboundMessage, PlatformUser, QuestionState
 from bridge.outbound import Outbound
 from bridge.poller import PollSchedule
 from bridge.tasks import TaskSet
@@ -37,13 +33,6 @@ from store.database import Store
 from store.records import QuestionRecord
 
 log = logging.getLogger("bridge.turn")
-
-# What people see when something went wrong. Short, no internals (the log has those).
-MSG_TIMEOUT = "Sorry — the assistant took too long to answer. Please try again in a moment."
-MSG_FAILED = "Sorry — the assistant could not answer that. Please try again, or rephrase."
-MSG_UNAVAILABLE = "Sorry — the assistant is not available right now. The team has been notified."
-MSG_REJECTED = "Sorry — the assistant could not accept that message."
-MSG_EMPTY_ANSWER = "The assistant returned an empty answer."
 
 
 class Submitted(enum.Enum):
@@ -109,7 +98,17 @@ class ConversationService:
         self._lanes: dict[int, _Lane] = {}
         self._stopping = asyncio.Event()
         self._agent_name: str | None = None
-        self.agent_status = "unknown"  # for /healthz: ok, or what went wrong last
+        self._health = AgentHealth()
+        self._asker = QuestionAsker(
+            store,
+            agent,
+            poll=self._config.poll,
+            poll_timeout=self._config.poll_timeout,
+            step_backoff=self._config.step_backoff,
+            clock=clock,
+            sleep=self._sleep,
+            health=self._health,
+        )
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -135,6 +134,11 @@ class ConversationService:
         cancelled = await self._tasks.drain(timeout)
         if cancelled:
             logging.getLogger(__name__).warning("%d task(s) cut off at shutdown; they resume at next start", cancelled)
+
+    @property
+    def agent_status(self) -> str:
+        """For /healthz: "ok", or what went wrong with raia last."""
+        return self._health.status
 
     @property
     def accepting(self) -> bool:
@@ -175,9 +179,9 @@ class ConversationService:
         if self._agent_name is None:
             try:
                 self._agent_name = await self._agent.agent_name()
-                self.agent_status = "ok"
+                self._health.ok()
             except AgentError as exc:
-                self._note_agent_error(exc)
+                self._health.failed(exc)
                 return "the assistant"
         return self._agent_name
 
@@ -234,136 +238,10 @@ class ConversationService:
         polls = 0
         if q.state in (QuestionState.RECEIVED, QuestionState.SENT):
             async with _best_effort(outbound, q):
-                q, polls = await self._obtain_answer(q)
+                q, polls = await self._asker.obtain_answer(q)
         await self._deliver(q, outbound, started, polls)
 
     # -- asking raia -----------------------------------------------------------------
-
-    async def _obtain_answer(self, q: QuestionRecord) -> tuple[QuestionRecord, int]:
-        # The record is carried forward in memory; the store is re-read only after a
-        # failure, when what reached the database is the truth.
-        if q.started_at is None:
-            q = replace(q, started_at=await self._store.mark_started(q.id))
-        assert q.started_at is not None
-        deadline = q.started_at + self._config.poll_timeout
-        polls = 0
-        failures = 0
-        while True:
-            try:
-                conversation = await self._conversation_id(q)
-                if q.state == QuestionState.RECEIVED:
-                    q = await self._send(q, conversation)
-                state, reply, error, polls = await self._wait(q, conversation, deadline, polls)
-                self.agent_status = "ok"
-                break
-            except AgentError as exc:
-                self._note_agent_error(exc)
-                if not exc.retryable or self._clock() >= deadline:
-                    state, reply, error = _failure(exc, timed_out=exc.retryable)
-                    break
-                failures += 1
-                lo, hi = self._config.step_backoff
-                log.warning("question=%d raia unavailable (%s); retrying", q.id, exc)
-                await self._sleep(min(hi, lo * 2 ** (failures - 1), max(0.0, deadline - self._clock())))
-                q = await self._store.question(q.id)
-        await self._store.mark_finished(q.id, state, reply, error)
-        return replace(q, state=state, reply=reply, error=error), polls
-
-    async def _conversation_id(self, q: QuestionRecord) -> str:
-        conversation = await self._store.conversation(q.conversation_id)
-        if conversation.raia_conversation_id:
-            return conversation.raia_conversation_id
-        user_id = await self._store.raia_user_id(q.fk_id)
-        if user_id is None:
-            profile = q.profile
-            user_id = await self._agent.find_or_create_user(
-                NewUser(
-                    fk_id=q.fk_id,
-                    first_name=profile.first_name.strip() or "Unknown",
-                    # raia requires a last name; many chat users have none.
-                    last_name=(profile.last_name or "").strip() or f"({q.platform.capitalize()})",
-                    custom_data={"platform": q.platform, **profile.custom_data},
-                )
-            )
-            await self._store.save_raia_user(q.fk_id, user_id)
-        name = " ".join(p for p in (q.profile.first_name, q.profile.last_name) if p)
-        raia_id = await self._agent.create_conversation(
-            user_id,
-            title=f"{q.platform.capitalize()} chat with {name}".strip(),
-            custom_data={"platform": q.platform, "fkId": q.fk_id},
-        )
-        await self._store.set_raia_conversation(q.conversation_id, raia_id)
-        return raia_id
-
-    async def _send(self, q: QuestionRecord, conversation: str) -> QuestionRecord:
-        """Send the question once; returns the record in state ``sent``."""
-        if q.send_attempts > 0:
-            # An earlier attempt may have reached raia (crash, timeout): look first.
-            found = await self._already_sent(q, conversation)
-            if found:
-                return await self._mark_sent(q, found)
-        await self._store.note_send_attempt(q.id)
-        try:
-            message_id = await self._agent.send_message(conversation, q.text)
-        except AgentNotFoundError:
-            # The conversation was deleted on raia's side: start a new one, then retry.
-            await self._store.set_raia_conversation(q.conversation_id, "")
-            raise AgentServerError("conversation vanished on raia; opening a new one") from None
-        except (AgentTransportError, AgentServerError) as exc:
-            if isinstance(exc, AgentTransportError) and not exc.ambiguous:
-                raise
-            found = await self._already_sent(q, conversation)
-            if found:
-                return await self._mark_sent(q, found)
-            raise
-        return await self._mark_sent(q, message_id)
-
-    async def _mark_sent(self, q: QuestionRecord, message_id: str) -> QuestionRecord:
-        sent_at = await self._store.mark_sent(q.id, message_id)
-        return replace(q, state=QuestionState.SENT, raia_message_id=message_id, sent_at=sent_at)
-
-    async def _already_sent(self, q: QuestionRecord, conversation: str) -> str | None:
-        known = await self._store.known_message_ids(q.conversation_id)
-        for message in await self._agent.list_messages(conversation):
-            # Questions go out one at a time, so an unknown user message with this
-            # text can only be this question.
-            if message.from_user and message.id not in known and message.text.strip() == q.text:
-                return message.id
-        return None
-
-    async def _wait(
-        self, q: QuestionRecord, conversation: str, deadline: float, polls: int
-    ) -> tuple[QuestionState, Reply, str | None, int]:
-        assert q.raia_message_id is not None
-        assert q.sent_at is not None
-        schedule = self._config.poll
-        while True:
-            now = self._clock()
-            if now >= deadline:
-                return (
-                    QuestionState.TIMED_OUT,
-                    Reply(MSG_TIMEOUT, ReplyKind.NOTICE),
-                    "poll timeout",
-                    polls,
-                )
-            await self._sleep(min(schedule.next_wait(now - q.sent_at), deadline - now))
-            polls += 1
-            try:
-                response = await self._agent.response_on(conversation, q.raia_message_id)
-            except AgentNotFoundError as exc:
-                return QuestionState.FAILED, Reply(MSG_FAILED, ReplyKind.NOTICE), str(exc), polls
-            if response.status == ResponseStatus.COMPLETED and response.reply is not None:
-                reply = response.reply
-                if not reply.text and not reply.has_sources:
-                    reply = replace(reply, text=MSG_EMPTY_ANSWER)
-                return QuestionState.ANSWERED, reply, None, polls
-            if response.status == ResponseStatus.FAILED:
-                return (
-                    QuestionState.FAILED,
-                    Reply(MSG_FAILED, ReplyKind.NOTICE),
-                    response.error,
-                    polls,
-                )
 
     # -- delivering ------------------------------------------------------------------
 
@@ -410,15 +288,6 @@ class ConversationService:
             return
         raise _Stopped
 
-    def _note_agent_error(self, exc: AgentError) -> None:
-        if isinstance(exc, AgentAuthError):
-            self.agent_status = "raia rejected RAIA_API_KEY (403)"
-            logging.getLogger(__name__).error(
-                "raia rejected the API key (HTTP %s): check RAIA_API_KEY (%s)", exc.status, exc
-            )
-        else:
-            self.agent_status = f"error: {type(exc).__name__}"
-
     def _log_turn(
         self,
         q: QuestionRecord,
@@ -454,15 +323,6 @@ class ConversationService:
                 await self._sleep(self._config.housekeeping_every)
             except _Stopped:
                 return
-
-
-def _failure(exc: AgentError, *, timed_out: bool) -> tuple[QuestionState, Reply, str]:
-    if isinstance(exc, AgentAuthError):
-        return QuestionState.FAILED, Reply(MSG_UNAVAILABLE, ReplyKind.NOTICE), str(exc)
-    if timed_out:
-        return QuestionState.TIMED_OUT, Reply(MSG_TIMEOUT, ReplyKind.NOTICE), str(exc)
-    message = MSG_REJECTED if isinstance(exc, AgentRejectedError) else MSG_FAILED
-    return QuestionState.FAILED, Reply(message, ReplyKind.NOTICE), str(exc)
 
 
 @asynccontextmanager

@@ -11,10 +11,11 @@ import httpx
 import pytest
 
 from bridge.agent import NewUser
+from bridge.asking import MSG_FAILED, MSG_TIMEOUT, MSG_UNAVAILABLE
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, ShuttingDown
 from bridge.models import QuestionState, ReplyKind
 from bridge.runtime import Runtime, open_runtime
-from bridge.service import MSG_FAILED, MSG_TIMEOUT, MSG_UNAVAILABLE, Submitted
+from bridge.service import Submitted
 from bridge.simulator import RaiaSimulator
 from tests.conftest import API_KEY, FAST, make_settings, message
 from tests.fakes.outbound import RecordingOutbound
