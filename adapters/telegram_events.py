@@ -173,5 +173,7 @@ def _strip_mentions(message: Message, bot: BotInfo) -> str:
         if ours:
             cuts.append((entity.offset * 2, (entity.offset + entity.length) * 2))
     for start, end in sorted(cuts, reverse=True):
-        encoded = encoded[:start] + encoded[end:]
+        # "@bot, what is…" -> "what is…": punctuation that belonged to the mention goes too.
+        rest = encoded[end:].decode("utf-16-le").lstrip(",:;")
+        encoded = encoded[:start] + rest.encode("utf-16-le")
     return re.sub(r"[ \t]{2,}", " ", encoded.decode("utf-16-le")).strip(" ,:")

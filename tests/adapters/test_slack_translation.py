@@ -1,0 +1,69 @@
+"""Slack translation functions on recorded event payloads."""
+
+from __future__ import annotations
+
+from adapters.slack_events import Allowlist, BotIdentity, Candidate, Command, Ignore, classify, strip_mention
+from adapters.slack_render import render, split_mrkdwn
+from bridge.models import Reply, UrlCitation
+from tests.fakes import slack
+
+BOT = BotIdentity(user_id=slack.BOT_USER, bot_id=slack.BOT_ID, team_id=slack.TEAM)
+
+
+def test_file_share_and_thread_broadcast_count_as_text() -> None:
+    """file_share and thread_broadcast carry a person's words; other subtypes do not."""
+    for subtype in ("file_share", "thread_broadcast"):
+        action = classify(slack.envelope(slack.dm("see attached", subtype=subtype)), BOT, Allowlist())
+        assert isinstance(action, Candidate)
+    assert isinstance(classify(slack.envelope(slack.dm("x", subtype="channel_topic")), BOT, Allowlist()), Ignore)
+
+
+def test_routes_dm_thread_and_channel_thread() -> None:
+    """A DM in a thread is answered in it; a channel mention opens a thread under itself."""
+    in_thread = classify(slack.envelope(slack.dm("hi", thread_ts="1.000001")), BOT, Allowlist())
+    assert isinstance(in_thread, Candidate)
+    assert in_thread.message.route.thread == "1.000001"
+    top = classify(slack.envelope(slack.dm("hi")), BOT, Allowlist())
+    assert isinstance(top, Candidate)
+    assert top.message.route.thread is None
+    mention = slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention", ts="2.000002")
+    action = classify(slack.envelope(mention, event_id="Ev1"), BOT, Allowlist())
+    assert isinstance(action, Candidate)
+    assert action.message.route.thread == "2.000002"
+    assert action.message.dedupe_keys == ("slack:event:Ev1", "slack:post:T0001:C0001:2.000002")
+    assert action.message.user.fk_id == "slack:T0001:U1"
+
+
+def test_thread_reply_without_mention_needs_the_thread_check() -> None:
+    """A channel thread reply without a mention is only a candidate pending the thread check."""
+    action = classify(slack.envelope(slack.channel_message("more?", thread_ts="3.0")), BOT, Allowlist())
+    assert isinstance(action, Candidate)
+    assert action.needs_thread_check
+
+
+def test_dm_words_reset_and_help_are_commands() -> None:
+    """'reset' or 'help' alone in a DM is a command, not a question."""
+    action = classify(slack.envelope(slack.dm("  Reset ")), BOT, Allowlist())
+    assert isinstance(action, Command)
+    assert action.name == "reset"
+
+
+def test_strip_mention_keeps_other_people() -> None:
+    """Only the bot's own mention is removed."""
+    assert strip_mention(f"<@{slack.BOT_USER}|raia> ask <@U2> about it", slack.BOT_USER) == "ask <@U2> about it"
+
+
+def test_code_block_split_is_reopened() -> None:
+    """A code block longer than a section is cut into halves that are each valid code blocks."""
+    code = "```\n" + "\n".join(f"line {i} = {i}" for i in range(400)) + "\n```"
+    parts = split_mrkdwn(code, 1000)
+    assert len(parts) > 3
+    assert all(p.startswith("```") and p.endswith("```") and len(p) <= 1000 for p in parts)
+    assert sum(p.count("line ") for p in parts) == 400
+
+
+def test_source_titles_cannot_break_links() -> None:
+    """A title with |, <, > or & stays inside its link."""
+    (message,) = render(Reply("ok", urls=(UrlCitation("https://e.com/a|b", "A|B <C> & D"),)))
+    body = "\n".join(b["text"]["text"] for b in message.blocks)
+    assert "<https://e.com/a%7Cb|A¦B &lt;C&gt; &amp; D>" in body

@@ -1,0 +1,89 @@
+"""Telegram translation functions on recorded update payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from adapters.telegram_events import ONLY_TEXT, Allowlist, Ask, BotInfo, Command, Ignore, Reply, classify
+from adapters.telegram_render import render
+from bridge.models import FileCitation, ReplyKind, UrlCitation
+from bridge.models import Reply as BridgeReply
+from tests.fakes import telegram as tg
+
+BOT = BotInfo(id=tg.BOT_ID, username=tg.BOT_USERNAME)
+
+
+def parse(data: dict[str, Any]) -> Update:
+    update = Update.de_json(data, None)
+    assert update is not None
+    return update
+
+
+def test_text_mention_and_emoji_offsets_are_stripped() -> None:
+    """A text_mention of the bot after an emoji (UTF-16 offsets) is removed from the question."""
+    text = "😀 Raia, how are you?"
+    entity = {
+        "type": "text_mention",
+        "offset": 3,
+        "length": 4,
+        "user": {"id": tg.BOT_ID, "is_bot": True, "first_name": "Raia"},
+    }
+    action = classify(parse(tg.message(text, chat_id=-5, chat_type="group", entities=[entity])), BOT, Allowlist())
+    assert isinstance(action, Ask)
+    assert action.message.text == "😀 how are you?"
+    assert action.message.route.message is not None  # groups: reply to the question
+
+
+def test_non_text_is_noted_only_when_addressed() -> None:
+    """A photo replying to the bot gets the text-only note; a photo in a group otherwise is ignored."""
+    photo = {"photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]}
+    addressed = classify(
+        parse(tg.message(None, chat_id=-5, chat_type="group", reply_to_bot=True, extra=photo)), BOT, Allowlist()
+    )
+    assert isinstance(addressed, Reply)
+    assert addressed.text == ONLY_TEXT
+    ignored = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=photo)), BOT, Allowlist())
+    assert isinstance(ignored, Ignore)
+
+
+def test_bots_channels_and_other_bots_commands_are_ignored() -> None:
+    """Messages from bots, channel posts and commands for another bot are not for us."""
+    from_bot = tg.message("hi", sender={"id": 9, "is_bot": True, "first_name": "Other"})
+    assert isinstance(classify(parse(from_bot), BOT, Allowlist()), Ignore)
+    post = tg.message("news", chat_id=-100, chat_type="channel", kind="channel_post")
+    assert isinstance(classify(parse(post), BOT, Allowlist()), Ignore)
+    other = tg.message("/start@other_bot", chat_id=-5, chat_type="group")
+    assert isinstance(classify(parse(other), BOT, Allowlist()), Ignore)
+    ours = classify(parse(tg.message(f"/new@{tg.BOT_USERNAME}", chat_id=-5, chat_type="group")), BOT, Allowlist())
+    assert isinstance(ours, Command)
+    assert ours.name == "reset"
+
+
+def test_identity_and_dedupe_key() -> None:
+    """fkId is telegram:<user id>; custom data carries username and language; the update id dedupes."""
+    update = tg.message("hello", sender=tg.user(77, "Zoë", None, "zoe"), update_id=4242)
+    action = classify(parse(update), BOT, Allowlist())
+    assert isinstance(action, Ask)
+    user = action.message.user
+    assert (user.fk_id, user.first_name, user.last_name) == ("telegram:77", "Zoë", None)
+    assert user.custom_data == {"telegramUserId": "77", "username": "zoe", "languageCode": "en"}
+    assert action.message.dedupe_keys == (f"telegram:{tg.BOT_ID}:update:4242",)
+
+
+def test_sources_are_entities_with_utf16_offsets() -> None:
+    """Source titles become text_link entities whose offsets count UTF-16 units (emoji are two)."""
+    reply = BridgeReply("😀 **Answer**", urls=(UrlCitation("https://a.example", "Guide [v2] *new*"),),
+                        files=(FileCitation("f", "notes_2024.pdf"),))  # fmt: skip
+    (part,) = render(reply)
+    link = next(e for e in part.entities if e.type == "text_link")
+    units = part.text.encode("utf-16-le")
+    assert units[link.offset * 2 : (link.offset + link.length) * 2].decode("utf-16-le") == "Guide [v2] *new*"
+    assert "notes_2024.pdf" in part.text
+
+
+def test_notices_are_plain_text() -> None:
+    """A bridge notice is sent as written, with no formatting and no sources."""
+    (part,) = render(BridgeReply("Sorry — *not* now", kind=ReplyKind.NOTICE))
+    assert (part.text, part.entities) == ("Sorry — *not* now", ())
