@@ -293,3 +293,23 @@ async def test_allowlist_refuses_politely_in_private_and_silently_in_groups(
     assert "not available to you" in fake.sent[0].text
     assert len(fake.sent) == 2
     assert "I am allowed" in fake.sent[1].text
+
+
+async def test_migrated_group_is_followed_and_blocked_bot_not_retried(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A group upgraded to a supergroup is followed to its new id; a user who blocked the bot is given up at once."""
+    text = f"@{tg.BOT_USERNAME} still there?"
+    fake.fail(
+        "sendMessage", 400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": -100777}
+    )
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message(text, chat_id=-42, chat_type="group", entities=tg.mention(text)))
+        await fake.wait_sent(1)
+        assert fake.sent[0].chat_id == -100777
+        fake.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        await bridge.post(tg.message("hello?", sender=tg.user(8, "Max", None, None)))
+        async with asyncio.timeout(10):
+            while not any("undeliverable" in r.getMessage() for r in caplog.records):
+                await asyncio.sleep(0.05)
+    assert fake.calls.count("sendMessage") == 3  # migrated (failed + resent), blocked (once, no retries)

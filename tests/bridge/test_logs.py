@@ -1,0 +1,26 @@
+"""Logging never shows a secret."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bridge.logs import RedactSecrets
+
+
+def test_known_secrets_are_redacted_from_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    """A token inside a URL or an exception text is replaced before the line is written."""
+    token = "123456:AAE-secret-token-value"
+    logger = logging.getLogger("test.redact")
+    logger.addFilter(RedactSecrets([token, "x"]))  # too-short values are not treated as secrets
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{token}/sendMessage failed")
+    except RuntimeError:
+        logger.exception("request to %s failed", f"https://api.telegram.org/bot{token}/getMe")
+    (record,) = [r for r in caplog.records if r.name == "test.redact"]
+    assert token not in record.getMessage()
+    assert "[redacted]" in record.getMessage()
+    assert record.exc_text is not None
+    assert token not in record.exc_text
+    assert "[redacted]" in record.exc_text

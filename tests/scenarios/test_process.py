@@ -1,0 +1,71 @@
+"""The real server process (`python -m bridge`) stopped mid-turn by SIGTERM or SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge.simulator import RaiaSimulator
+from tests.conftest import API_KEY
+from tests.fakes import telegram as tg
+from tests.fakes.server import serving
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+async def test_server_stopped_mid_wait_answers_once_after_restart(tmp_path: Path, stop: signal.Signals) -> None:
+    """A question waiting for raia survives SIGTERM and SIGKILL of the server and is answered exactly once."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 3.0)
+    fake = tg.FakeTelegram()
+    async with serving(sim) as raia, serving(fake.app()) as api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+        env |= {
+            "RAIA_API_KEY": API_KEY,
+            "RAIA_BASE_URL": raia,
+            "RAIA_POLL_INTERVAL": "0.1",
+            "TELEGRAM_BOT_TOKEN": tg.TOKEN,
+            "TELEGRAM_API_URL": f"{api}/bot",
+            "HOST": "127.0.0.1",
+            "PORT": str(_free_port()),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+            "SHUTDOWN_TIMEOUT": "2",
+        }
+        first = await _start(env, tmp_path)
+        fake.push_update(tg.message("survive the signal"))
+        async with asyncio.timeout(30):
+            while not sim.count("POST", "/messages/async"):
+                await asyncio.sleep(0.02)
+        first.send_signal(stop)
+        _, err = await asyncio.wait_for(first.communicate(), timeout=20)
+        assert fake.sent == []
+        if stop == signal.SIGTERM:
+            assert "kept for the next start" in err.decode()
+        second = await _start(env, tmp_path)
+        try:
+            await fake.wait_sent(1, timeout=30)
+            await asyncio.sleep(0.5)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second.communicate(), timeout=20)
+    assert len(fake.sent) == 1
+    assert "survive the signal" in fake.sent[0].text
+    assert sim.count("POST", "/messages/async") == 1
+    assert tg.TOKEN not in err.decode()
