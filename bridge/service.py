@@ -32,7 +32,8 @@ from bridge.tasks import TaskSet
 from store.database import Store
 from store.records import QuestionRecord
 
-log = logging.getLogger("bridge.turn")
+log = logging.getLogger("bridge.turn")  # one line per turn
+_log = logging.getLogger(__name__)
 
 
 class Submitted(enum.Enum):
@@ -122,9 +123,7 @@ class ConversationService:
         for conversation_id in conversations:
             self._wake(conversation_id)
         if conversations:
-            logging.getLogger(__name__).info(
-                "resuming %d conversation(s) with unfinished questions", len(conversations)
-            )
+            _log.info("resuming %d conversation(s) with unfinished questions", len(conversations))
         self._tasks.spawn(self._housekeeping(), name="housekeeping")
         return len(conversations)
 
@@ -133,7 +132,7 @@ class ConversationService:
         self._stopping.set()
         cancelled = await self._tasks.drain(timeout)
         if cancelled:
-            logging.getLogger(__name__).warning("%d task(s) cut off at shutdown; they resume at next start", cancelled)
+            _log.warning("%d task(s) cut off at shutdown; they resume at next start", cancelled)
 
     @property
     def agent_status(self) -> str:
@@ -219,9 +218,7 @@ class ConversationService:
                     # A bug or a store failure: the question stays stored. Try a few
                     # times, then leave it for the next start rather than spin.
                     crashes += 1
-                    logging.getLogger(__name__).exception(
-                        "question=%d lane error (%d/%d)", question.id, crashes, _LANE_CRASHES
-                    )
+                    _log.exception("question=%d lane error (%d/%d)", question.id, crashes, _LANE_CRASHES)
                     if crashes >= _LANE_CRASHES:
                         return
                     await self._sleep(2.0 * crashes)
@@ -240,8 +237,6 @@ class ConversationService:
             async with _best_effort(outbound, q):
                 q, polls = await self._asker.obtain_answer(q)
         await self._deliver(q, outbound, started, polls)
-
-    # -- asking raia -----------------------------------------------------------------
 
     # -- delivering ------------------------------------------------------------------
 
@@ -318,7 +313,7 @@ class ConversationService:
             try:
                 await self._store.purge(self._config.keep_finished)
             except Exception:
-                logging.getLogger(__name__).exception("housekeeping failed")
+                _log.exception("housekeeping failed")
             try:
                 await self._sleep(self._config.housekeeping_every)
             except _Stopped:
@@ -334,7 +329,7 @@ async def _best_effort(outbound: Outbound, q: QuestionRecord) -> AsyncIterator[N
         await manager.__aenter__()
         entered = True
     except Exception:
-        logging.getLogger(__name__).warning("question=%d progress indicator failed", q.id, exc_info=True)
+        _log.warning("question=%d progress indicator failed", q.id, exc_info=True)
     try:
         yield
     finally:
@@ -342,4 +337,4 @@ async def _best_effort(outbound: Outbound, q: QuestionRecord) -> AsyncIterator[N
             try:
                 await manager.__aexit__(None, None, None)
             except Exception:
-                logging.getLogger(__name__).warning("question=%d progress indicator failed", q.id, exc_info=True)
+                _log.warning("question=%d progress indicator failed", q.id, exc_info=True)
