@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bridge.platform import Platform
 from bridge.runtime import Runtime, open_runtime
 from bridge.settings import Settings
+from store.lock import InstanceLock, InstanceLockTaken
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,26 @@ def build_app(
     platforms: Sequence[Platform],
     *,
     raia_transport: httpx.AsyncBaseTransport | None = None,
+    instance_wait: float = 30.0,
 ) -> Starlette:
     state = AppState(platforms=tuple(platforms))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        lock = InstanceLock(settings.database_path)
+        try:
+            await lock.acquire(wait=instance_wait)
+        except InstanceLockTaken as exc:
+            log.error("%s", exc)
+            raise
+        try:
+            async with _serving():
+                yield
+        finally:
+            lock.release()
+
+    @asynccontextmanager
+    async def _serving() -> AsyncIterator[None]:
         async with open_runtime(settings, raia_transport=raia_transport) as runtime:
             state.runtime = runtime
             service = runtime.service

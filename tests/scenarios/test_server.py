@@ -98,3 +98,18 @@ async def test_shutdown_keeps_waiting_questions_for_next_start(
     async with serving(app_for(sim, second, db_path)):
         await second.outbound.wait_for(1)
     assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_second_server_on_the_same_database_refuses(sim: RaiaSimulator, db_path: Path) -> None:
+    """A second server on the same database does not start while the first serves it."""
+    first = app_for(sim, LoopbackPlatform(), db_path)
+    second = build_app(
+        make_settings(database_url=f"sqlite:///{db_path}"),
+        [LoopbackPlatform()],
+        raia_transport=httpx.ASGITransport(app=sim),
+        instance_wait=0.3,
+    )
+    async with serving(first):
+        with pytest.raises(Exception, match="another raia-bridge is serving"):
+            async with second.router.lifespan_context(second):  # type: ignore[attr-defined]
+                pass

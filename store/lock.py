@@ -1,0 +1,58 @@
+"""One serving process per database file.
+
+Two servers working on the same SQLite file would both resume the same unfinished
+questions and could answer them twice. The server holds an exclusive lock on
+``<database>.lock`` while it runs; a second one waits (a deploy's old instance is still
+shutting down) and then gives up with a clear message. Terminal chats do not take it:
+they only touch their own questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from bridge.errors import BridgeError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; run one instance there
+    fcntl = None  # type: ignore[assignment]
+
+
+class InstanceLockTaken(BridgeError):
+    """Another process serves this database."""
+
+
+class InstanceLock:
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        self._fd: int | None = None
+
+    async def acquire(self, wait: float) -> None:
+        if fcntl is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if asyncio.get_running_loop().time() >= deadline:
+                    os.close(fd)
+                    raise InstanceLockTaken(
+                        f"another raia-bridge is serving {self.path.with_suffix('')} (lock {self.path}); "
+                        "stop it first, or give this one its own DATABASE_URL"
+                    ) from None
+                await asyncio.sleep(0.25)
+                continue
+            self._fd = fd
+            return
+
+    def release(self) -> None:
+        if self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
