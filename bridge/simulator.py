@@ -111,6 +111,7 @@ class RaiaSimulator:
         self.answer = answer
         self.clock = clock
         self.users: dict[str, dict[str, Any]] = {}
+        self._by_fk_id: dict[str, str] = {}
         self.conversations: dict[str, dict[str, Any]] = {}
         self.questions: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
@@ -220,9 +221,10 @@ class RaiaSimulator:
         body = await self._json(request)
         if body is None or not all(isinstance(body.get(k), str) and body[k] for k in ("firstName", "lastName", "fkId")):
             return _error(400, "firstName, lastName and fkId are required")
-        if any(u.get("fkId") == body["fkId"] for u in self.users.values()):
+        if body["fkId"] in self._by_fk_id:
             return _error(400, "User already exists")
         uid = str(uuid.uuid4())
+        self._by_fk_id[body["fkId"]] = uid
         self.users[uid] = {
             "id": uid,
             "firstName": body["firstName"],
@@ -239,12 +241,13 @@ class RaiaSimulator:
         fk_id = request.query_params.get("fkId")
         if not fk_id:
             return _error(400, "Provide email, phoneNumber or fkId")
-        for user in self.users.values():
-            if user["fkId"] == fk_id:
-                ids = [cid for cid, c in self.conversations.items() if c["userId"] == user["id"]]
-                random.shuffle(ids)  # the order is undocumented: do not rely on it
-                return JSONResponse({"user": self._user_dto(user), "conversationIds": ids})
-        return _error(404, "User not found")
+        uid = self._by_fk_id.get(fk_id)
+        if uid is None:
+            return _error(404, "User not found")
+        user = self.users[uid]
+        ids = [cid for cid, c in self.conversations.items() if c["userId"] == uid]
+        random.shuffle(ids)  # the order is undocumented: do not rely on it
+        return JSONResponse({"user": self._user_dto(user), "conversationIds": ids})
 
     async def _create_conversation(self, request: Request) -> Response:
         refused, late = self._guard(request)
