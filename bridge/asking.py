@@ -28,6 +28,7 @@ MSG_TIMEOUT = "Sorry — the assistant took too long to answer. Please try again
 MSG_FAILED = "Sorry — the assistant could not answer that. Please try again, or rephrase."
 MSG_UNAVAILABLE = "Sorry — the assistant is not available right now. The team has been notified."
 MSG_REJECTED = "Sorry — the assistant could not accept that message."
+MSG_UNREACHABLE = "Sorry — I can't reach the assistant right now. Please try again in a few minutes."
 MSG_EMPTY_ANSWER = "The assistant returned an empty answer."
 
 
@@ -59,6 +60,7 @@ class QuestionAsker:
         poll: PollSchedule,
         poll_timeout: float,
         step_backoff: tuple[float, float],
+        unreachable_after: float,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         health: AgentHealth,
@@ -68,6 +70,7 @@ class QuestionAsker:
         self._poll = poll
         self._poll_timeout = poll_timeout
         self._step_backoff = step_backoff
+        self._unreachable_after = unreachable_after
         self._clock = clock
         self._sleep = sleep
         self.health = health
@@ -77,8 +80,9 @@ class QuestionAsker:
         # failure, when what reached the database is the truth.
         if q.started_at is None:
             q = replace(q, started_at=await self._store.mark_started(q.id))
-        assert q.started_at is not None
-        deadline = q.started_at + self._poll_timeout
+        started = q.started_at
+        assert started is not None
+        deadline = started + self._poll_timeout
         polls = 0
         failures = 0
         while True:
@@ -91,13 +95,19 @@ class QuestionAsker:
                 break
             except AgentError as exc:
                 self.health.failed(exc)
-                if not exc.retryable or self._clock() >= deadline:
-                    state, reply, error = _failure(exc, timed_out=exc.retryable)
+                # An unreachable raia is not a slow answer: a question it never got is
+                # given up after ``unreachable_after``, not the whole poll timeout.
+                give_up = deadline
+                if q.state == QuestionState.RECEIVED:
+                    give_up = min(deadline, started + self._unreachable_after)
+                if not exc.retryable or self._clock() >= give_up:
+                    state, reply, error = _failure(exc, timed_out=exc.retryable, sent=q.state != QuestionState.RECEIVED)
+                    log.error("question=%d given up: %s", q.id, exc)
                     break
                 failures += 1
                 lo, hi = self._step_backoff
                 log.warning("question=%d raia unavailable (%s); retrying", q.id, exc)
-                await self._sleep(min(hi, lo * 2 ** (failures - 1), max(0.0, deadline - self._clock())))
+                await self._sleep(min(hi, lo * 2 ** (failures - 1), max(0.0, give_up - self._clock())))
                 q = await self._store.question(q.id)
         await self._store.mark_finished(q.id, state, reply, error)
         return replace(q, state=state, reply=reply, error=error), polls
@@ -201,10 +211,11 @@ class QuestionAsker:
     # -- delivering ------------------------------------------------------------------
 
 
-def _failure(exc: AgentError, *, timed_out: bool) -> tuple[QuestionState, Reply, str]:
+def _failure(exc: AgentError, *, timed_out: bool, sent: bool) -> tuple[QuestionState, Reply, str]:
     if isinstance(exc, AgentAuthError):
         return QuestionState.FAILED, Reply(MSG_UNAVAILABLE, ReplyKind.NOTICE), str(exc)
     if timed_out:
-        return QuestionState.TIMED_OUT, Reply(MSG_TIMEOUT, ReplyKind.NOTICE), str(exc)
+        # Never sent: raia was unreachable. Sent: the answer did not come in time.
+        return QuestionState.TIMED_OUT, Reply(MSG_TIMEOUT if sent else MSG_UNREACHABLE, ReplyKind.NOTICE), str(exc)
     message = MSG_REJECTED if isinstance(exc, AgentRejectedError) else MSG_FAILED
     return QuestionState.FAILED, Reply(message, ReplyKind.NOTICE), str(exc)

@@ -50,6 +50,7 @@ class ServiceConfig:
     delivery_attempts: int = 8  # then the reply is given up and logged
     delivery_backoff: tuple[float, float] = (2.0, 60.0)  # first and longest wait
     step_backoff: tuple[float, float] = (1.0, 30.0)  # raia unreachable: wait between tries
+    unreachable_after: float = 120.0  # ... and give up on a question raia never got
     keep_finished: float = 7 * 24 * 3600.0
     housekeeping_every: float = 3600.0
 
@@ -106,6 +107,7 @@ class ConversationService:
             poll=self._config.poll,
             poll_timeout=self._config.poll_timeout,
             step_backoff=self._config.step_backoff,
+            unreachable_after=self._config.unreachable_after,
             clock=clock,
             sleep=self._sleep,
             health=self._health,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bridge.agent import NewUser
-from bridge.asking import MSG_FAILED, MSG_TIMEOUT, MSG_UNAVAILABLE
+from bridge.asking import MSG_FAILED, MSG_TIMEOUT, MSG_UNAVAILABLE, MSG_UNREACHABLE
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, ShuttingDown
 from bridge.models import QuestionState, ReplyKind
 from bridge.runtime import Runtime, open_runtime
@@ -317,3 +317,23 @@ async def test_stopping_service_refuses_new_questions(runtime: Runtime) -> None:
 async def test_agent_name_comes_from_raia(runtime: Runtime) -> None:
     """The agent's public name is read from raia once and cached."""
     assert await runtime.service.agent_name() == "Ada (demo agent)"
+
+
+async def test_unreachable_raia_gives_a_short_message_soon(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If raia stays down before the question is sent, the user hears so well before the poll timeout."""
+    sim.fail("GET", "/users/search", 503, times=10_000)
+    config = FAST.__class__(**{**FAST.__dict__, "poll_timeout": 60.0, "unreachable_after": 0.3})
+    async with open_runtime(
+        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=config
+    ) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        await rt.service.submit(message("anyone there?"))
+        await outbound.wait_for(1, timeout=5)
+        await rt.service.stop(1.0)
+    (reply,) = outbound.replies
+    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, MSG_UNREACHABLE)
+    assert any("given up" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+    assert sim.count("POST", "/messages/async") == 0
