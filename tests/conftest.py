@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -67,10 +70,16 @@ def outbound() -> RecordingOutbound:
     return RecordingOutbound()
 
 
-@pytest.fixture
-async def runtime(sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound) -> AsyncIterator[Runtime]:
+@asynccontextmanager
+async def started(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound, **config: Any
+) -> AsyncIterator[Runtime]:
+    """A running service on ``db_path`` with the simulator behind httpx; stopped on exit."""
     async with open_runtime(
-        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=FAST
+        make_settings(),
+        raia_transport=httpx.ASGITransport(app=sim),
+        database=db_path,
+        config=dataclasses.replace(FAST, **config),
     ) as rt:
         rt.service.register(outbound)
         await rt.service.start()
@@ -78,6 +87,12 @@ async def runtime(sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
             yield rt
         finally:
             await rt.service.stop(2.0)
+
+
+@pytest.fixture
+async def runtime(sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound) -> AsyncIterator[Runtime]:
+    async with started(sim, db_path, outbound) as rt:
+        yield rt
 
 
 def message(

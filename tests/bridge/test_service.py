@@ -17,7 +17,7 @@ from bridge.models import QuestionState, ReplyKind
 from bridge.runtime import Runtime, open_runtime
 from bridge.service import Submitted
 from bridge.simulator import RaiaSimulator
-from tests.conftest import API_KEY, FAST, make_settings, message
+from tests.conftest import API_KEY, FAST, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
 
 
@@ -145,12 +145,7 @@ async def test_failed_answer_gives_one_short_message(
 async def test_timeout_gives_one_short_message(sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound) -> None:
     """An answer slower than RAIA_POLL_TIMEOUT ends in one timeout message, not silence."""
     sim.delay = lambda _: 60.0
-    config = FAST.__class__(**{**FAST.__dict__, "poll_timeout": 0.3})
-    async with open_runtime(
-        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=config
-    ) as rt:
-        rt.service.register(outbound)
-        await rt.service.start()
+    async with started(sim, db_path, outbound, poll_timeout=0.3) as rt:
         await rt.service.submit(message("slow one"))
         await outbound.wait_for(1)
         await rt.service.stop(1.0)
@@ -164,11 +159,7 @@ async def test_bad_key_tells_user_briefly_and_operator_clearly(
 ) -> None:
     """A refused key (403) gives the user a short message and the operator an error naming RAIA_API_KEY."""
     sim = RaiaSimulator(api_key="the-right-key", delay=lambda _: 0.01)
-    async with open_runtime(
-        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=FAST
-    ) as rt:
-        rt.service.register(outbound)
-        await rt.service.start()
+    async with started(sim, db_path, outbound) as rt:
         await rt.service.submit(message("hi"))
         await outbound.wait_for(1)
         await rt.service.stop(1.0)
@@ -248,11 +239,8 @@ async def test_crash_between_send_and_record_does_not_send_twice(
         await rt.store.set_raia_conversation(record.conversation_id, conversation)
         await rt.store.note_send_attempt(record.id)
         await rt.agent.send_message(conversation, "crash test")
-    async with open_runtime(settings, raia_transport=transport, database=db_path, config=FAST) as rt:
-        rt.service.register(outbound)
-        await rt.service.start()
+    async with started(sim, db_path, outbound):
         await outbound.wait_for(1)
-        await rt.service.stop(1.0)
     assert sim.user_messages(conversation) == ["crash test"]
     assert outbound.replies[0].kind is ReplyKind.ANSWER
 
@@ -264,11 +252,8 @@ async def test_unsent_question_is_sent_after_restart(
     transport = httpx.ASGITransport(app=sim)
     async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
         await rt.store.record_question(message("never sent"), ttl=60)
-    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
-        rt.service.register(outbound)
-        await rt.service.start()
+    async with started(sim, db_path, outbound):
         await outbound.wait_for(1)
-        await rt.service.stop(1.0)
     assert sim.count("POST", "/messages/async") == 1
     assert sim.count("GET", "/messages") == 0  # never attempted: no need to look first
 
@@ -324,15 +309,9 @@ async def test_unreachable_raia_gives_a_short_message_soon(
 ) -> None:
     """If raia stays down before the question is sent, the user hears so well before the poll timeout."""
     sim.fail("GET", "/users/search", 503, times=10_000)
-    config = FAST.__class__(**{**FAST.__dict__, "poll_timeout": 60.0, "unreachable_after": 0.3})
-    async with open_runtime(
-        make_settings(), raia_transport=httpx.ASGITransport(app=sim), database=db_path, config=config
-    ) as rt:
-        rt.service.register(outbound)
-        await rt.service.start()
+    async with started(sim, db_path, outbound, poll_timeout=60.0, unreachable_after=0.3) as rt:
         await rt.service.submit(message("anyone there?"))
         await outbound.wait_for(1, timeout=5)
-        await rt.service.stop(1.0)
     (reply,) = outbound.replies
     assert (reply.kind, reply.text) == (ReplyKind.NOTICE, MSG_UNREACHABLE)
     assert any("given up" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
