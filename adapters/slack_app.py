@@ -222,7 +222,8 @@ class SlackPlatform:
         self._bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", team_id=auth["team_id"])
         if self._app_token is not None:
             self._socket = AsyncSocketModeHandler(self.app, self._app_token.get_secret_value(), web_client=self.client)
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it untyped
+            # Bounded: a blocked WebSocket must fail the start, not hang it.
+            await asyncio.wait_for(self._socket.connect_async(), timeout=30)  # type: ignore[no-untyped-call]
         self._intake_open = True
         self._state = "ok"
         log.info(

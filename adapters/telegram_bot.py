@@ -46,7 +46,6 @@ from bridge.outbound import DeliveryProgress
 from bridge.platform import CheckResult
 from bridge.service import ConversationService
 from bridge.settings import Settings
-from bridge.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +183,6 @@ class TelegramPlatform:
         self._service: ConversationService | None = None
         self._bot: BotInfo | None = None
         self._intake_open = False
-        self._commands = TaskSet()
         self._state = "starting"
 
     @property
@@ -230,7 +228,6 @@ class TelegramPlatform:
             # Finish the updates already taken (bounded: PTB's stop waits forever).
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.app.stop(), timeout=5)
-        await self._commands.drain(5)
         self._state = "stopping"
 
     async def close(self) -> None:
