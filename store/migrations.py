@@ -49,4 +49,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX questions_open ON questions(conversation_id, id)
         WHERE state NOT IN ('delivered', 'undeliverable');
     """,
+    # 2: Slack thread follow-ups ask "did this person ask in this thread?" for every
+    # unmentioned thread reply in every channel the bot is in: index it.
+    """
+    CREATE INDEX questions_thread ON questions(
+        platform, fk_id, json_extract(route, '$.chat'), json_extract(route, '$.thread')
+    );
+    """,
 )

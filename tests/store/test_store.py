@@ -10,6 +10,7 @@ import pytest
 
 from bridge.models import QuestionState, Reply
 from store.database import Store
+from store.migrations import MIGRATIONS
 from tests.conftest import message
 
 
@@ -25,9 +26,9 @@ async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
     """The database file is owner-only, in WAL mode, and migrations run once."""
     path = tmp_path / "sub" / "bridge.db"
     async with Store(path) as store:
-        assert await store.schema_version() == 1
+        assert await store.schema_version() == len(MIGRATIONS)
     async with Store(path) as store:
-        assert await store.schema_version() == 1
+        assert await store.schema_version() == len(MIGRATIONS)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     async with aiosqlite.connect(path) as db, db.execute("PRAGMA journal_mode") as cursor:
         assert (await cursor.fetchone()) == ("wal",)
@@ -99,3 +100,18 @@ async def test_delivered_questions_forget_their_text_and_are_purged(tmp_path: Pa
         assert await store.count_open() == 0
         with pytest.raises(KeyError):
             await store.question(q.id)
+
+
+async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A database left at schema version 1 gets the later migrations, keeping its rows."""
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path) as db:
+        await db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        await db.executescript(MIGRATIONS[0])
+        await db.execute("INSERT INTO schema_version (version) VALUES (1)")
+        await db.commit()
+    async with Store(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        record = await store.record_question(message("in a thread", keys=("t1",)), ttl=60)
+        assert record is not None
+        assert not await store.answered_in_thread("test", "test:u1", "c1", "1.0")
