@@ -16,7 +16,7 @@ import httpx
 from bridge.errors import AgentAuthError, AgentError, ConfigError
 from bridge.logs import configure_logging
 from bridge.platform import CheckResult
-from bridge.runtime import open_runtime
+from bridge.runtime import open_agent, open_runtime
 from bridge.settings import Settings, load_settings
 
 log = logging.getLogger("bridge")
@@ -127,9 +127,10 @@ async def check(settings: Settings) -> int:
     from adapters.registry import configured_platforms
 
     results: list[CheckResult] = []
-    async with open_runtime(settings) as runtime:
+    # Only the raia client: checking credentials must not create or touch the database.
+    async with open_agent(settings) as agent:
         try:
-            name = await runtime.agent.agent_name()
+            name = await agent.agent_name()
             results.append(CheckResult("raia", True, f"agent {name!r} at {settings.raia_base_url}"))
         except AgentAuthError:
             results.append(CheckResult("raia", False, "RAIA_API_KEY was refused (403): copy the key again from raia"))

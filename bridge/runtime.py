@@ -35,6 +35,19 @@ def service_config(settings: Settings) -> ServiceConfig:
 
 
 @asynccontextmanager
+async def open_agent(
+    settings: Settings, *, raia_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[RaiaClient]:
+    """The raia client alone (``check`` needs nothing else), its HTTP client closed on exit."""
+    if raia_transport is None:
+        # aiohttp underneath httpx: a quarter of httpcore's CPU per request, which
+        # decides how many conversations one process can poll (see bench/).
+        raia_transport = AiohttpTransport(limits=RAIA_LIMITS)
+    async with httpx.AsyncClient(transport=raia_transport) as http:
+        yield RaiaClient(http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value())
+
+
+@asynccontextmanager
 async def open_runtime(
     settings: Settings,
     *,
@@ -46,12 +59,7 @@ async def open_runtime(
     ``raia_transport`` lets the demo and the tests put the simulator behind httpx."""
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(Store(database or settings.database_path))
-        if raia_transport is None:
-            # aiohttp underneath httpx: a quarter of httpcore's CPU per request, which
-            # decides how many conversations one process can poll (see bench/).
-            raia_transport = AiohttpTransport(limits=RAIA_LIMITS)
-        http = await stack.enter_async_context(httpx.AsyncClient(transport=raia_transport))
-        agent = RaiaClient(http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value())
+        agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport))
         tasks = TaskSet()
         service = ConversationService(store, agent, config=config or service_config(settings), tasks=tasks)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks)

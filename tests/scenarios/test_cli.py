@@ -87,6 +87,7 @@ async def test_check_reports_a_good_and_a_bad_key(tmp_path: Path) -> None:
         assert code == 1
         assert "FAIL raia: RAIA_API_KEY was refused (403)" in out
         assert "wrong-key-xyz" not in out + err
+    assert not (tmp_path / "bridge.db").exists()  # checking touches no state
 
 
 async def test_check_reports_telegram_and_slack(tmp_path: Path) -> None:
