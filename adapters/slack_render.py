@@ -118,13 +118,9 @@ def split_mrkdwn(text: str, limit: int) -> list[str]:
             continue
         if current:
             parts.append(current)
-        current = ""
-        for piece in _hard_split(paragraph, limit):
-            if len(piece) <= limit and not current:
-                current = piece
-            else:
-                parts.append(current) if current else None
-                current = piece
+        # Too big for one section: all pieces but the last are full; the last stays open.
+        *full, current = _hard_split(paragraph, limit) or [""]
+        parts.extend(full)
     if current:
         parts.append(current)
     return parts

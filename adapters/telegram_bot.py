@@ -36,9 +36,9 @@ from adapters.telegram_events import (
     BotInfo,
     Command,
     Ignore,
+    Notify,
     classify,
 )
-from adapters.telegram_events import Reply as FixedReply
 from adapters.telegram_render import Part, render
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, ShuttingDown
 from bridge.models import Reply, Route
@@ -297,7 +297,7 @@ class TelegramPlatform:
             except ShuttingDown:
                 log.warning("telegram update %s arrived during shutdown and was not taken", update.update_id)
         elif await service.first_sighting((action.key,)):
-            if isinstance(action, FixedReply):
+            if isinstance(action, Notify):
                 await self.outbound.send_text(action.route, action.text)
             else:
                 await self._command(action)

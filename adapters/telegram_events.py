@@ -52,7 +52,7 @@ class Command:
 
 
 @dataclass(frozen=True)
-class Reply:
+class Notify:
     """Answer at once with a fixed text (non-text messages, refusals)."""
 
     route: Route
@@ -65,7 +65,7 @@ class Ignore:
     reason: str
 
 
-Action = Ask | Command | Reply | Ignore
+Action = Ask | Command | Notify | Ignore
 
 
 def classify(update: Update, bot: BotInfo, allow: Allowlist) -> Action:
@@ -82,11 +82,11 @@ def classify(update: Update, bot: BotInfo, allow: Allowlist) -> Action:
     route = _route(message, private)
     if not allow.permits(message):
         # A polite refusal in private; silence in groups (no noise for others).
-        return Reply(route, NOT_ALLOWED, key) if private else Ignore("not on the allowlist")
+        return Notify(route, NOT_ALLOWED, key) if private else Ignore("not on the allowlist")
     addressed = private or _mentions(message, bot) or _replies_to(message, bot)
     text = message.text
     if text is None:
-        return Reply(route, ONLY_TEXT, key) if addressed else Ignore("non-text, not addressed")
+        return Notify(route, ONLY_TEXT, key) if addressed else Ignore("non-text, not addressed")
     command = _command(message, bot)
     if command is not None:
         name, target = command

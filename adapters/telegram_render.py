@@ -34,7 +34,9 @@ def render(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[Part]:
     text, entities = _with_sources(text, list(entities), reply)
     if not text.strip():
         text, entities = "(empty answer)", []
-    return [Part(chunk, tuple(chunk_entities)) for chunk, chunk_entities in _split(text, entities, limit)]
+    # split_entities cuts at line breaks, clips an entity that spans a cut into both
+    # parts, and never drops text; a short reply comes back whole.
+    return [Part(chunk, tuple(chunk_entities)) for chunk, chunk_entities in split_entities(text, entities, limit)]
 
 
 def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tuple[str, list[MessageEntity]]:
@@ -55,14 +57,3 @@ def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tup
     for file in reply.files:
         text += f"\n• 📄 {file.filename}"
     return text, entities
-
-
-def _split(text: str, entities: list[MessageEntity], limit: int) -> list[tuple[str, list[MessageEntity]]]:
-    if utf16_len(text) <= limit:
-        return [(text, entities)]
-    # Prefer paragraph breaks; split_entities cuts at line breaks (clipping any entity
-    # that spans the cut into both parts) and never drops text.
-    parts: list[tuple[str, list[MessageEntity]]] = []
-    for chunk, chunk_entities in split_entities(text, entities, limit):
-        parts.append((chunk, list(chunk_entities)))
-    return parts

@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram import Update
 
-from adapters.telegram_events import ONLY_TEXT, Allowlist, Ask, BotInfo, Command, Ignore, Reply, classify
+from adapters.telegram_events import ONLY_TEXT, Allowlist, Ask, BotInfo, Command, Ignore, Notify, classify
 from adapters.telegram_render import render
 from bridge.models import FileCitation, ReplyKind, UrlCitation
 from bridge.models import Reply as BridgeReply
@@ -42,7 +42,7 @@ def test_non_text_is_noted_only_when_addressed() -> None:
     addressed = classify(
         parse(tg.message(None, chat_id=-5, chat_type="group", reply_to_bot=True, extra=photo)), BOT, Allowlist()
     )
-    assert isinstance(addressed, Reply)
+    assert isinstance(addressed, Notify)
     assert addressed.text == ONLY_TEXT
     ignored = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=photo)), BOT, Allowlist())
     assert isinstance(ignored, Ignore)
