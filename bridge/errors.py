@@ -1,22 +1,25 @@
 """The bridge's one error tree.
 
-Foreign exceptions (httpx, Slack, Telegram) are translated once, where they are
-caught, with ``raise ... from exc``; everything above that boundary sees only these::
+Foreign exceptions (httpx, Slack, Telegram, the database driver) are translated once,
+where they are caught, with ``raise ... from exc``; everything above that boundary sees
+only these::
 
     BridgeError
     ├── ConfigError              a setting is missing or malformed (one line, exit 2)
-    ├── AgentError               the agent API (raia) failed
-    │   ├── AgentAuthError       403: the key is wrong, expired or revoked (operator must act)
+    ├── InstanceLockTaken        another server already serves this database
+    ├── AgentError               the agent API failed; ``retry_after`` when the server said
+    │   ├── AgentAuthError       401/403: the key is wrong, expired or revoked (operator must act)
     │   ├── AgentNotFoundError   404: the user/conversation/message does not exist
-    │   ├── AgentRejectedError   other 4xx: raia refused the request as given
-    │   ├── AgentRateLimited     429, with ``retry_after`` when the server said so
+    │   ├── AgentRejectedError   other 4xx: the agent API refused the request as given
+    │   ├── AgentRateLimited     429
     │   ├── AgentServerError     5xx
     │   ├── AgentTransportError  timeout, refused or dropped connection (``ambiguous``)
     │   └── AgentProtocolError   a 2xx whose body we could not understand
     ├── DeliveryError            the chat platform did not take our reply
     │   ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``
     │   └── DeliveryPermanent    will never work (bot blocked, channel gone)
-    └── ShuttingDown             the process is stopping and takes no new work
+    └── ShuttingDown             the process is stopping: take no new work, leave the
+                                 work in hand where it is (it is stored)
 """
 
 from __future__ import annotations
@@ -30,50 +33,48 @@ class ConfigError(BridgeError):
     """A setting is missing or malformed; ``str()`` is one line naming the variable."""
 
 
+class InstanceLockTaken(BridgeError):
+    """Another process serves this database file."""
+
+
 class AgentError(BridgeError):
-    """The agent API failed. ``retryable`` says whether repeating a safe call may help."""
+    """The agent API failed. ``retryable`` says whether repeating a safe call may help;
+    ``retry_after`` is the server's own hint (seconds), if it gave one."""
 
     retryable = False
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 class AgentAuthError(AgentError):
-    """The agent key was refused (raia answers 403, never 401)."""
+    """The agent key was refused (raia answers 403; 401 is treated the same)."""
 
 
 class AgentNotFoundError(AgentError):
-    """The addressed raia object does not exist."""
+    """The addressed object does not exist."""
 
 
 class AgentRejectedError(AgentError):
-    """raia refused the request (400/409/422...): repeating it will not help."""
+    """The agent API refused the request (400/409/422...): repeating it will not help."""
 
 
 class AgentRateLimited(AgentError):
-    """raia asked us to slow down."""
+    """The agent API asked us to slow down (429)."""
 
     retryable = True
-
-    def __init__(self, message: str, *, status: int | None = 429, retry_after: float | None) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
 
 
 class AgentServerError(AgentError):
-    """raia failed on its side (5xx)."""
+    """The agent API failed on its side (5xx)."""
 
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
-
 
 class AgentTransportError(AgentError):
-    """The request did not complete. If ``ambiguous``, raia may still have acted on it."""
+    """The request did not complete. If ``ambiguous``, the agent may still have acted on it."""
 
     retryable = True
 
@@ -83,7 +84,7 @@ class AgentTransportError(AgentError):
 
 
 class AgentProtocolError(AgentError):
-    """raia answered 2xx with a body that is not what the API describes."""
+    """The agent API answered 2xx with a body that is not what its document describes."""
 
 
 class DeliveryError(BridgeError):
@@ -103,4 +104,5 @@ class DeliveryPermanent(DeliveryError):
 
 
 class ShuttingDown(BridgeError):
-    """The process is stopping; platforms should redeliver the event later."""
+    """The process is stopping: platforms should redeliver new events later, and work
+    in hand is left where it is (it is stored and resumed at the next start)."""

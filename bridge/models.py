@@ -19,8 +19,9 @@ class PlatformUser:
 
 
 @dataclass(frozen=True)
-class Route:
-    """Where a reply goes back to. The owning adapter interprets ``extra``."""
+class Origin:
+    """Where a message was written, so its reply goes back there. The owning adapter
+    interprets ``extra``; the core only stores it."""
 
     chat: str
     thread: str | None = None
@@ -36,7 +37,7 @@ class Route:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Route:
+    def from_json(cls, data: Mapping[str, Any]) -> Origin:
         return cls(
             chat=str(data["chat"]),
             thread=data.get("thread"),
@@ -45,20 +46,39 @@ class Route:
         )
 
 
+class Intent(enum.StrEnum):
+    """What the person wants, as the adapter read it. Only ``ASK`` reaches the agent;
+    the core answers everything else itself, at once."""
+
+    ASK = "ask"  # a question for the agent
+    START = "start"  # first contact: greet and explain
+    HELP = "help"
+    RESET = "reset"  # the next question starts a new agent conversation
+    UNKNOWN_COMMAND = "unknown_command"
+    UNSUPPORTED = "unsupported"  # addressed to the bot, but nothing it can read (a sticker, a photo)
+    NOT_ALLOWED = "not_allowed"  # refused by the operator's allowlist
+
+
 @dataclass(frozen=True)
 class InboundMessage:
-    """One question as the core sees it, whatever platform it came from.
+    """One event as the core sees it, whatever platform it came from.
 
     ``dedupe_keys`` name the platform event(s) this post may arrive as (Slack's
     ``event_id`` and ``(team, channel, ts)``; Telegram's ``update_id``): if any of them
-    was seen before, the message is a duplicate.
+    was seen before, the message is a duplicate. ``addressed`` is False for a channel
+    thread reply without a mention: the core answers it only if this person already
+    asked in that thread. ``mention`` is how people address the bot where it was
+    written ("@bot" in a group), None in a private chat.
     """
 
     platform: str
     user: PlatformUser
-    route: Route
+    origin: Origin
     text: str
     dedupe_keys: tuple[str, ...] = ()
+    intent: Intent = Intent.ASK
+    addressed: bool = True
+    mention: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +95,7 @@ class FileCitation:
 
 class ReplyKind(enum.StrEnum):
     ANSWER = "answer"  # the agent's answer
-    NOTICE = "notice"  # a short message from the bridge itself (failure, timeout)
+    NOTICE = "notice"  # a short message from the bridge itself (failure, timeout, command)
 
 
 @dataclass(frozen=True)
@@ -110,7 +130,7 @@ class Reply:
 
 
 class QuestionState(enum.StrEnum):
-    """Life of one question::
+    """Life of one question (``bridge.question`` makes every change)::
 
     received ──send──▶ sent ──poll──▶ answered ─┐
         │                 ├──────────▶ failed ───┼─deliver─▶ delivered
@@ -124,3 +144,8 @@ class QuestionState(enum.StrEnum):
     TIMED_OUT = "timed_out"
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
+
+    @property
+    def finished(self) -> bool:
+        """Delivered, or given up: nothing more will happen to it."""
+        return self in (QuestionState.DELIVERED, QuestionState.UNDELIVERABLE)

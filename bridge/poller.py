@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PollSchedule:
-    first: float = 1.0  # RAIA_POLL_INTERVAL: wait before the first poll
+    first: float  # RAIA_POLL_INTERVAL: wait before the first poll
     growth: float = 0.3  # next wait = growth x time waited so far ...
     cap: float = 2.9  # ... but never longer than this (so never > 3 s late)
 

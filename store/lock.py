@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from types import TracebackType
 
-from bridge.errors import BridgeError
+from bridge.errors import InstanceLockTaken
 
 try:
     import fcntl
@@ -21,14 +22,22 @@ except ImportError:  # pragma: no cover - Windows has no flock; run one instance
     fcntl = None  # type: ignore[assignment]
 
 
-class InstanceLockTaken(BridgeError):
-    """Another process serves this database."""
-
-
 class InstanceLock:
-    def __init__(self, database: Path) -> None:
+    """``async with InstanceLock(path, wait=30):`` holds the lock for the block."""
+
+    def __init__(self, database: Path, *, wait: float = 30.0) -> None:
         self.path = database.with_name(database.name + ".lock")
+        self._wait = wait
         self._fd: int | None = None
+
+    async def __aenter__(self) -> InstanceLock:
+        await self.acquire(self._wait)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
 
     async def acquire(self, wait: float) -> None:
         if fcntl is None:

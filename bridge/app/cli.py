@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 import httpx
 
+from adapters.base import CheckResult
+from bridge.app.logs import configure_logging
+from bridge.app.platforms import configured_platforms
+from bridge.app.runtime import open_agent, open_runtime
+from bridge.app.settings import Settings, load_settings
 from bridge.errors import AgentAuthError, AgentError, ConfigError
-from bridge.logs import configure_logging
-from bridge.platform import CheckResult
-from bridge.runtime import open_agent, open_runtime
-from bridge.settings import Settings, load_settings
 
 log = logging.getLogger("bridge")
 T = TypeVar("T")
@@ -72,8 +73,7 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    from adapters.registry import configured_platforms
-    from bridge.app import build_app
+    from bridge.app.server import build_app
 
     platforms = configured_platforms(settings)
     if not platforms:
@@ -93,14 +93,15 @@ def serve(settings: Settings) -> None:
 
 
 async def chat(settings: Settings, *, demo: bool) -> None:
-    from adapters.console import PLATFORM, ConsoleOutbound, run_console
+    from adapters.console.outbound import PLATFORM, ConsoleOutbound
+    from adapters.console.session import run_console
 
     interactive = sys.stdin.isatty()
     transport: httpx.AsyncBaseTransport | None = None
     database: Path | None = None
     workdir = None
     if demo:
-        from bridge.simulator import RaiaSimulator
+        from adapters.raia.simulator import RaiaSimulator
 
         transport = httpx.ASGITransport(app=RaiaSimulator())
         workdir = tempfile.TemporaryDirectory(prefix="raia-bridge-demo-")
@@ -124,8 +125,6 @@ async def chat(settings: Settings, *, demo: bool) -> None:
 
 async def check(settings: Settings) -> int:
     """Print one verdict line per credential; exit status 0 only if all are fine."""
-    from adapters.registry import configured_platforms
-
     results: list[CheckResult] = []
     # Only the raia client: checking credentials must not create or touch the database.
     async with open_agent(settings) as agent:

@@ -1,6 +1,7 @@
-"""The port the core talks to an agent API through (raia today; others may follow).
+"""The port the core talks to an agent API through (``adapters/raia`` today).
 
-Values here are what the core needs, nothing more; the client maps raia's JSON to them.
+Values here are what the core needs, nothing more; each agent adapter maps its vendor's
+JSON to them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class AgentMessage:
 
 @dataclass(frozen=True)
 class NewUser:
+    """What the agent API needs to create the person's user."""
+
     fk_id: str
     first_name: str
     last_name: str
@@ -46,6 +49,9 @@ class NewUser:
 
 
 class AgentPort(Protocol):
+    """An agent API as the core uses it: who the agent is, its users and conversations,
+    a send that is never blindly repeated, and a look at the answer."""
+
     async def agent_name(self) -> str: ...
 
     async def find_or_create_user(self, user: NewUser) -> str: ...

@@ -7,8 +7,8 @@ so code after ``serve()`` never runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -18,10 +18,11 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bridge.platform import Platform
-from bridge.runtime import Runtime, open_runtime
-from bridge.settings import Settings
-from store.lock import InstanceLock, InstanceLockTaken
+from adapters.base import Platform, running
+from bridge.app.runtime import Runtime, open_runtime
+from bridge.app.settings import Settings
+from bridge.errors import InstanceLockTaken
+from store.lock import InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -88,48 +89,36 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        lock = InstanceLock(settings.database_path)
-        try:
-            await lock.acquire(wait=instance_wait)
-        except InstanceLockTaken as exc:
-            log.error("%s", exc)
-            raise
-        try:
-            async with _serving():
-                yield
-        finally:
-            lock.release()
-
-    @asynccontextmanager
-    async def _serving() -> AsyncIterator[None]:
-        async with open_runtime(settings, raia_transport=raia_transport) as runtime:
+        # One stack, unwound in reverse on the way out (or from wherever a start
+        # failed): ready off -> intake stops -> lanes drain -> platforms close ->
+        # store and raia client close -> the instance lock is released.
+        async with AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(InstanceLock(settings.database_path, wait=instance_wait))
+            except InstanceLockTaken as exc:
+                log.error("%s", exc)
+                raise
+            runtime = await stack.enter_async_context(open_runtime(settings, raia_transport=raia_transport))
             state.runtime = runtime
             service = runtime.service
+            stack.push_async_callback(_stopped, runtime)
             for platform in platforms:
                 service.register(platform.outbound)
-            started: list[Platform] = []
-            try:
-                for platform in platforms:
-                    await platform.start(service)
-                    started.append(platform)
-                name = await service.agent_name()  # logs a clear error if the key is refused
-                await service.start()
-                state.ready = True
-                log.info(
-                    "ready: agent %r, platforms %s, %d question(s) waiting",
-                    name,
-                    ", ".join(p.name for p in platforms) or "none",
-                    await service.waiting(),
-                )
-                yield
-            finally:
-                state.ready = False
-                for platform in started:
-                    await _quietly(platform.stop_intake(), f"{platform.name} stop")
-                await service.stop(settings.shutdown_timeout)
-                for platform in started:
-                    await _quietly(platform.close(), f"{platform.name} close")
-                log.info("stopped; %d question(s) kept for the next start", await service.waiting())
+            for platform in platforms:
+                await stack.enter_async_context(running(platform, service))
+            name = await service.agent_name()  # logs a clear error if the key is refused
+            await stack.enter_async_context(service.running(settings.shutdown_timeout))
+            for platform in platforms:
+                stack.push_async_callback(_quietly, platform.stop_intake, f"{platform.name} stop")
+            stack.callback(setattr, state, "ready", False)
+            state.ready = True
+            log.info(
+                "ready: agent %r, platforms %s, %d question(s) waiting",
+                name,
+                ", ".join(p.name for p in platforms) or "none",
+                await service.waiting(),
+            )
+            yield
 
     async def healthz(request: Request) -> JSONResponse:
         runtime = state.runtime
@@ -164,8 +153,13 @@ def build_app(
     return app
 
 
-async def _quietly(awaitable: Awaitable[object], what: str) -> None:
+async def _stopped(runtime: Runtime) -> None:
+    log.info("stopped; %d question(s) kept for the next start", await runtime.service.waiting())
+
+
+async def _quietly(step: Callable[[], Awaitable[object]], what: str) -> None:
+    """A step of shutting down that fails is logged; the rest of the shutdown goes on."""
     try:
-        await awaitable
+        await step()
     except Exception:
         log.warning("%s failed", what, exc_info=True)

@@ -1,4 +1,5 @@
-"""Builds the core's parts from settings, for the server and the terminal chat alike."""
+"""Builds the core and its driven adapters from settings, for the server and the
+terminal chat alike."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pathlib import Path
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from adapters.raia.client import RaiaClient
+from bridge.app.settings import Settings
+from bridge.config import ServiceConfig
 from bridge.poller import PollSchedule
-from bridge.raia import RaiaClient
-from bridge.service import ConversationService, ServiceConfig
-from bridge.settings import Settings
+from bridge.service import ConversationService
 from bridge.tasks import TaskSet
-from store.database import Store
+from store.sqlite import SqliteStore
 
 # Matches RaiaClient's in-flight bound: many conversations share these connections.
 RAIA_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30)
@@ -24,7 +26,7 @@ RAIA_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, kee
 @dataclass
 class Runtime:
     settings: Settings
-    store: Store
+    store: SqliteStore
     agent: RaiaClient
     service: ConversationService
     tasks: TaskSet
@@ -58,8 +60,8 @@ async def open_runtime(
     """Store, raia client and service, closed in reverse order on exit.
     ``raia_transport`` lets the demo and the tests put the simulator behind httpx."""
     async with AsyncExitStack() as stack:
-        store = await stack.enter_async_context(Store(database or settings.database_path))
+        store = await stack.enter_async_context(SqliteStore(database or settings.database_path))
         agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport))
         tasks = TaskSet()
-        service = ConversationService(store, agent, config=config or service_config(settings), tasks=tasks)
+        service = ConversationService(store, agent, config or service_config(settings), tasks=tasks)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks)

@@ -9,7 +9,6 @@ bounded, jittered backoff (honouring ``Retry-After``); a message send never is: 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +18,14 @@ from typing import Any
 import httpx
 import stamina
 
-from bridge.agent import AgentMessage, AgentResponse, NewUser, ResponseStatus
+from adapters.raia.mapping import (
+    agent_name_from,
+    error_text,
+    mapping,
+    messages_from,
+    response_from,
+    text_field,
+)
 from bridge.errors import (
     AgentAuthError,
     AgentError,
@@ -30,9 +36,7 @@ from bridge.errors import (
     AgentServerError,
     AgentTransportError,
 )
-from bridge.replies import reply_from_message
-
-log = logging.getLogger(__name__)
+from bridge.ports.agent import AgentMessage, AgentResponse, NewUser
 
 # Per-request limits. A read may be slow when raia is busy, but never unbounded.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=60.0)
@@ -68,13 +72,7 @@ def _error_text(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return response.reason_phrase
-    if isinstance(body, Mapping):
-        message = body.get("message")
-        if isinstance(message, list):
-            return "; ".join(str(m) for m in message)[:300]
-        if message:
-            return str(message)[:300]
-    return response.reason_phrase
+    return error_text(body) or response.reason_phrase
 
 
 class RaiaClient:
@@ -147,7 +145,7 @@ class RaiaClient:
         if status == 404:
             raise AgentNotFoundError(detail, status=status)
         if status == 429:
-            raise AgentRateLimited(detail, retry_after=_retry_after(response))
+            raise AgentRateLimited(detail, status=status, retry_after=_retry_after(response))
         if status >= 500:
             raise AgentServerError(detail, status=status, retry_after=_retry_after(response))
         raise AgentRejectedError(detail, status=status)
@@ -155,9 +153,8 @@ class RaiaClient:
     def _backoff_hook(self, exc: Exception) -> bool | float:
         if not isinstance(exc, AgentError) or not exc.retryable:
             return False
-        delay = getattr(exc, "retry_after", None)
-        if isinstance(delay, float | int):
-            return min(float(delay), self._max_server_delay)
+        if exc.retry_after is not None:
+            return min(exc.retry_after, self._max_server_delay)
         return True
 
     async def _retrying(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
@@ -166,22 +163,16 @@ class RaiaClient:
     # -- AgentPort -------------------------------------------------------------------
 
     async def agent_name(self) -> str:
-        body = await self._retrying("GET", "/agents/by-api-key")
-        data = _mapping(body, "agent")
         # The body also carries the API key and webhook headers: never log it.
-        for key in ("publicName", "name"):
-            value = data.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-        return "the assistant"
+        return agent_name_from(await self._retrying("GET", "/agents/by-api-key")) or "the assistant"
 
     async def find_user(self, fk_id: str) -> str | None:
         try:
             body = await self._retrying("GET", "/users/search", params={"fkId": fk_id})
         except AgentNotFoundError:
             return None
-        user = _mapping(_mapping(body, "user search").get("user"), "user")
-        return _text(user, "id")
+        user = mapping(mapping(body, "user search").get("user"), "user")
+        return text_field(user, "id")
 
     async def find_or_create_user(self, user: NewUser) -> str:
         found = await self.find_user(user.fk_id)
@@ -201,7 +192,7 @@ class RaiaClient:
             if found:
                 return found
             raise
-        return _text(_mapping(body, "user"), "id")
+        return text_field(mapping(body, "user"), "id")
 
     async def create_conversation(self, user_id: str, title: str, custom_data: Mapping[str, str]) -> str:
         # A retried create can leave an unused empty conversation behind; that costs
@@ -215,57 +206,17 @@ class RaiaClient:
                 "customData": dict(custom_data),
             },
         )
-        return _text(_mapping(body, "conversation"), "id")
+        return text_field(mapping(body, "conversation"), "id")
 
     async def send_message(self, conversation_id: str, text: str) -> str:
         """Send once. Never retried here: a repeat would cost tokens and answer twice.
         The caller checks ``list_messages`` after an ambiguous failure."""
         body = await self._request("POST", f"/conversations/{conversation_id}/messages/async", json={"message": text})
-        return _text(_mapping(body, "message"), "id")
+        return text_field(mapping(body, "message"), "id")
 
     async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse:
-        body = _mapping(
-            await self._retrying("GET", f"/conversations/{conversation_id}/messages/{message_id}/response-on"),
-            "response",
-        )
-        status = body.get("status")
-        error = body.get("error") if isinstance(body.get("error"), str) else None
-        if status == ResponseStatus.COMPLETED:
-            message = body.get("message")
-            if not isinstance(message, Mapping):
-                raise AgentProtocolError("response-on: completed without a message")
-            return AgentResponse(ResponseStatus.COMPLETED, reply=reply_from_message(message))
-        if status == ResponseStatus.FAILED:
-            return AgentResponse(ResponseStatus.FAILED, error=error or "failed")
-        # "pending", or a status this version does not know yet: keep waiting.
-        return AgentResponse(ResponseStatus.PENDING, error=error)
+        path = f"/conversations/{conversation_id}/messages/{message_id}/response-on"
+        return response_from(await self._retrying("GET", path))
 
     async def list_messages(self, conversation_id: str) -> list[AgentMessage]:
-        body = _mapping(await self._retrying("GET", f"/conversations/{conversation_id}/messages"), "messages")
-        items = body.get("messages")
-        result: list[AgentMessage] = []
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
-                continue
-            text = item.get("message")
-            result.append(
-                AgentMessage(
-                    id=item["id"],
-                    from_user=item.get("senderRole") == "conversation_user",
-                    text=text if isinstance(text, str) else "",
-                )
-            )
-        return result
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise AgentProtocolError(f"unexpected {what} body from raia")
-    return value
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise AgentProtocolError(f"raia response has no {key!r}")
-    return value
+        return messages_from(await self._retrying("GET", f"/conversations/{conversation_id}/messages"))

@@ -1,4 +1,6 @@
-"""Typed settings from the environment and ``.env`` (names fixed by docs/interface.md)."""
+"""Typed settings from the environment and ``.env`` (names fixed by docs/interface.md).
+
+Read here and nowhere else: the composition root hands each part its own typed piece."""
 
 from __future__ import annotations
 

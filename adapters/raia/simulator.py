@@ -361,7 +361,7 @@ class RaiaSimulator:
 
 
 def main() -> None:
-    """Serve the simulator on loopback: ``python -m bridge.simulator --port 8099``."""
+    """Serve the simulator on loopback: ``python -m adapters.raia.simulator --port 8099``."""
     import uvicorn
 
     parser = argparse.ArgumentParser(description="raia simulator")

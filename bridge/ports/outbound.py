@@ -1,11 +1,11 @@
-"""The port through which the core hands replies back to the platform that asked."""
+"""The port through which the core talks back to the platform a message came from."""
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from bridge.models import Reply, Route
+from bridge.models import Origin, PlatformUser, Reply
 
 
 class DeliveryProgress(Protocol):
@@ -23,15 +23,20 @@ class DeliveryProgress(Protocol):
 
 
 class Outbound(Protocol):
-    """Implemented by each platform adapter."""
+    """Implemented by each platform adapter; registered with the core by ``platform``."""
 
     platform: str
 
-    async def deliver(self, route: Route, reply: Reply, progress: DeliveryProgress) -> None:
-        """Post the reply where ``route`` says. Raise ``DeliveryRetryable`` or
+    async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
+        """Post the reply where ``origin`` says. Raise ``DeliveryRetryable`` or
         ``DeliveryPermanent`` (bridge.errors) when the platform did not take it."""
         ...
 
-    def working(self, route: Route) -> AbstractAsyncContextManager[None]:
+    def working(self, origin: Origin) -> AbstractAsyncContextManager[None]:
         """Show "working…" in the chat while the agent thinks; best effort, never raises."""
+        ...
+
+    async def profile(self, user: PlatformUser) -> PlatformUser:
+        """The person's names as the platform knows them (Slack asks ``users.info``);
+        best effort, never raises: the agent-side user is created from them."""
         ...

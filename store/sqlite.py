@@ -1,4 +1,4 @@
-"""The SQLite store: one aiosqlite connection, WAL, versioned migrations.
+"""The SQLite store (``StorePort``): one aiosqlite connection, WAL, versioned migrations.
 
 All writes that belong together run in one ``BEGIN IMMEDIATE`` transaction under an
 asyncio lock: the connection is shared by every task, and without the lock one task's
@@ -21,15 +21,16 @@ from typing import Any
 import aiosqlite
 
 from bridge.models import InboundMessage, QuestionState, Reply
+from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.migrations import MIGRATIONS
-from store.records import ConversationRecord, QuestionRecord, profile_json
+from store.rows import conversation_from_row, profile_json, question_from_row
 
 # Written exactly like the partial index ``questions_open`` so SQLite can use it.
 _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 
 
-class Store:
-    """Durable state of the bridge. Use as ``async with Store(path) as store``."""
+class SqliteStore:
+    """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self._path = path
@@ -37,7 +38,7 @@ class Store:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
-    async def __aenter__(self) -> Store:
+    async def __aenter__(self) -> SqliteStore:
         await self.open()
         return self
 
@@ -110,6 +111,8 @@ class Store:
 
     async def first_sighting(self, keys: Sequence[str], ttl: float) -> bool:
         """Record event keys; False if any of them was seen (and has not expired)."""
+        if not keys:
+            return True
         async with self._transaction() as db:
             return await self._claim(db, keys, ttl)
 
@@ -148,7 +151,7 @@ class Store:
                     conversation_id,
                     msg.user.fk_id,
                     msg.platform,
-                    json.dumps(msg.route.to_json()),
+                    json.dumps(msg.origin.to_json()),
                     profile_json(msg.user),
                     msg.text,
                     QuestionState.RECEIVED.value,
@@ -170,7 +173,7 @@ class Store:
         row = await _one(self.db, "SELECT * FROM questions WHERE id = ?", (qid,))
         if row is None:
             raise KeyError(qid)
-        return QuestionRecord.from_row(row)
+        return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
         row = await _one(
@@ -178,7 +181,7 @@ class Store:
             f"SELECT * FROM questions WHERE conversation_id = ? AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
             (conversation_id,),
         )
-        return QuestionRecord.from_row(row) if row else None
+        return question_from_row(row) if row else None
 
     async def open_conversations(self, platforms: Iterable[str]) -> list[int]:
         """Conversations with unfinished questions from these platforms, oldest first."""
@@ -289,7 +292,7 @@ class Store:
         row = await _one(self.db, "SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         if row is None:
             raise KeyError(conversation_id)
-        return ConversationRecord(row["id"], row["fk_id"], row["raia_conversation_id"], row["ended_at"])
+        return conversation_from_row(row)
 
     async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None:
         await self._update(
@@ -309,7 +312,7 @@ class Store:
 
     async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
         rows = await self.db.execute_fetchall("SELECT * FROM conversations WHERE fk_id = ? ORDER BY id", (fk_id,))
-        return [ConversationRecord(r["id"], r["fk_id"], r["raia_conversation_id"], r["ended_at"]) for r in rows]
+        return [conversation_from_row(r) for r in rows]
 
     # -- housekeeping ----------------------------------------------------------------
 

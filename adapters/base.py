@@ -1,0 +1,101 @@
+"""What every chat platform adapter offers the composition root, and what they share.
+
+Each platform is a small package: ``events`` (platform event -> ``InboundMessage``,
+pure), ``render`` (``Reply`` -> platform messages, pure), ``outbound`` (the core's
+``Outbound`` port over the SDK) and ``platform`` (the SDK wiring: webhooks, sockets,
+polling), built from its own ``config``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from starlette.routing import BaseRoute
+
+from bridge.ports.inbox import Inbox
+from bridge.ports.outbound import Outbound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``raia-bridge check``."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Who may use the bot (``*_ALLOWED_USERS``) and where (``*_ALLOWED_CHATS`` /
+    ``SLACK_ALLOWED_CHANNELS``); an empty set allows everyone. Entries are ids, or
+    ``@username`` in lower case."""
+
+    users: frozenset[str] = frozenset()
+    chats: frozenset[str] = frozenset()
+
+    def permits_user(self, names: Iterable[str | None]) -> bool:
+        return not self.users or any(name in self.users for name in names if name)
+
+    def permits_chat(self, names: Iterable[str | None]) -> bool:
+        return not self.chats or any(name in self.chats for name in names if name)
+
+
+class Platform(Protocol):
+    """A chat platform as the server runs it."""
+
+    name: str
+
+    @property
+    def outbound(self) -> Outbound:
+        """Where the core hands this platform's replies."""
+        ...
+
+    def routes(self) -> list[BaseRoute]:
+        """HTTP routes this platform serves (webhooks), mounted on the one server."""
+        ...
+
+    async def start(self, inbox: Inbox) -> None:
+        """Connect (getMe, setWebhook, Socket Mode, polling...). Raise to abort start-up."""
+        ...
+
+    async def stop_intake(self) -> None:
+        """Stop taking new events (polling, sockets); replies can still be sent. Idempotent."""
+        ...
+
+    async def close(self) -> None:
+        """Release everything. Idempotent, and safe after a failed ``start``."""
+        ...
+
+    def status(self) -> str:
+        """Short health text for /healthz ("ok" when fine)."""
+        ...
+
+    async def check(self) -> list[CheckResult]:
+        """Verify credentials against the platform for ``raia-bridge check``."""
+        ...
+
+
+@asynccontextmanager
+async def running(platform: Platform, inbox: Inbox) -> AsyncIterator[Platform]:
+    """The platform started for the block and closed after it; a start that fails
+    half-way closes what it opened before the error goes on."""
+    try:
+        await platform.start(inbox)
+    except BaseException:
+        await platform.close()
+        raise
+    try:
+        yield platform
+    finally:
+        try:
+            await platform.close()
+        except Exception:
+            # Never hide why we are stopping (or the rest of the shutdown) behind this.
+            log.warning("%s close failed", platform.name, exc_info=True)

@@ -1,0 +1,1 @@
+"""The terminal as a platform: ``raia-bridge chat`` and ``raia-bridge demo``."""

@@ -1,0 +1,139 @@
+"""raia's JSON -> the core's values. Parsed leniently where the API may grow (unknown
+fields are ignored), strictly where the bridge cannot go on without a value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bridge.errors import AgentProtocolError
+from bridge.models import FileCitation, Reply, UrlCitation
+from bridge.ports.agent import AgentMessage, AgentResponse, ResponseStatus
+
+# OpenAI file-search markers such as 【4:0†source】 or 【12:3†guide.pdf】 mean nothing to a
+# reader; the sources list replaces them. Also take the space the marker leaves behind.
+_MARKER = re.compile(r"[ \t]?【[^】\n]{0,200}】")
+
+
+def strip_citation_markers(text: str) -> str:
+    return _MARKER.sub("", text)
+
+
+def reply_from_message(message: Mapping[str, Any]) -> Reply:
+    """Build a Reply from raia's ConversationMessageResponseDTO (parsed leniently)."""
+    full = message.get("fullAIResponse") or {}
+    if not isinstance(full, Mapping):
+        full = {}
+    text = message.get("message")
+    if not isinstance(text, str) or not text.strip():
+        text = full.get("outputText") if isinstance(full.get("outputText"), str) else ""
+    return Reply(
+        text=strip_citation_markers(str(text)).strip(),
+        urls=_url_citations(full.get("urlCitations")),
+        files=_file_citations(full.get("fileCitations")),
+    )
+
+
+def response_from(body: Any) -> AgentResponse:
+    """One ``response-on`` body."""
+    data = mapping(body, "response")
+    status = data.get("status")
+    error = data.get("error") if isinstance(data.get("error"), str) else None
+    if status == ResponseStatus.COMPLETED:
+        message = data.get("message")
+        if not isinstance(message, Mapping):
+            raise AgentProtocolError("response-on: completed without a message")
+        return AgentResponse(ResponseStatus.COMPLETED, reply=reply_from_message(message))
+    if status == ResponseStatus.FAILED:
+        return AgentResponse(ResponseStatus.FAILED, error=error or "failed")
+    # "pending", or a status this version does not know yet: keep waiting.
+    return AgentResponse(ResponseStatus.PENDING, error=error)
+
+
+def messages_from(body: Any) -> list[AgentMessage]:
+    """A conversation's message list (used to check an ambiguous send)."""
+    items = mapping(body, "messages").get("messages")
+    result: list[AgentMessage] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+            continue
+        text = item.get("message")
+        result.append(
+            AgentMessage(
+                id=item["id"],
+                from_user=item.get("senderRole") == "conversation_user",
+                text=text if isinstance(text, str) else "",
+            )
+        )
+    return result
+
+
+def agent_name_from(body: Any) -> str | None:
+    data = mapping(body, "agent")
+    for key in ("publicName", "name"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def error_text(body: Any) -> str | None:
+    """raia's error ``message`` (a string or a list of them), shortened."""
+    if isinstance(body, Mapping):
+        message = body.get("message")
+        if isinstance(message, list):
+            return "; ".join(str(m) for m in message)[:300]
+        if message:
+            return str(message)[:300]
+    return None
+
+
+def mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise AgentProtocolError(f"unexpected {what} body from raia")
+    return value
+
+
+def text_field(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise AgentProtocolError(f"raia response has no {key!r}")
+    return value
+
+
+def _items(raw: Any) -> Iterable[Mapping[str, Any]]:
+    if isinstance(raw, list):
+        yield from (item for item in raw if isinstance(item, Mapping))
+
+
+def _url_citations(raw: Any) -> tuple[UrlCitation, ...]:
+    seen: dict[str, UrlCitation] = {}
+    for item in _items(raw):
+        url = item.get("url")
+        if not isinstance(url, str) or not url.strip():
+            continue
+        url = url.strip()
+        title = item.get("title")
+        title = title.strip() if isinstance(title, str) and title.strip() else url
+        # Keep the first occurrence, but prefer a real title over the bare URL.
+        if url not in seen or seen[url].title == url:
+            seen[url] = UrlCitation(url=url, title=title)
+    return tuple(seen.values())
+
+
+def _file_citations(raw: Any) -> tuple[FileCitation, ...]:
+    seen: dict[str, FileCitation] = {}
+    names: set[str] = set()
+    for item in _items(raw):
+        name = item.get("filename")
+        if not isinstance(name, str) or not name.strip():
+            continue
+        file_id = item.get("fileId")
+        key = file_id if isinstance(file_id, str) and file_id else name
+        # The same file is often cited many times, sometimes under several ids.
+        if key in seen or name.strip() in names:
+            continue
+        names.add(name.strip())
+        seen[key] = FileCitation(file_id=str(key), filename=name.strip())
+    return tuple(seen.values())

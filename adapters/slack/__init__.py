@@ -1,0 +1,1 @@
+"""Slack: bolt's AsyncApp over the Events API (HTTP or Socket Mode)."""

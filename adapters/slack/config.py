@@ -1,0 +1,18 @@
+"""What the Slack adapter needs from the settings (built by the composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from adapters.base import Allowlist
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    bot_token: SecretStr
+    signing_secret: SecretStr | None  # HTTP mode: verifies every request
+    app_token: SecretStr | None  # set: Socket Mode
+    api_url: str
+    allow: Allowlist

@@ -1,0 +1,113 @@
+"""Slack event -> the core's ``InboundMessage`` (pure; tested on recorded payloads)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.base import Allowlist
+from bridge.models import InboundMessage, Intent, Origin, PlatformUser
+
+PLATFORM = "slack"
+# Subtypes that still carry a person's words; everything else (edits, deletions,
+# joins, bot messages, channel topic changes...) is not a question.
+_TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")
+_DM_COMMANDS = {"help": Intent.HELP, "reset": Intent.RESET}
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    user_id: str  # the bot's user id (U...), as mentions carry it
+    bot_id: str  # B...
+    team_id: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Not for the bot; acknowledged and dropped."""
+
+    reason: str
+
+
+def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
+    """``body`` is the Events API envelope (``event_callback``) as bolt hands it over."""
+    event = body.get("event")
+    if not isinstance(event, Mapping):
+        return Ignored("no event")
+    kind = event.get("type")
+    if kind not in ("message", "app_mention"):
+        return Ignored(f"event {kind}")
+    if event.get("bot_id") or event.get("bot_profile") or event.get("subtype") not in _TEXT_SUBTYPES:
+        return Ignored("bot message or non-text subtype")
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
+        return Ignored("incomplete event")
+    if user == bot.user_id:
+        return Ignored("our own message")
+    team = str(event.get("team") or body.get("team_id") or bot.team_id)
+    direct = event.get("channel_type") == "im" or channel.startswith("D")
+    mentioned = kind == "app_mention" or f"<@{bot.user_id}>" in str(event.get("text") or "")
+    thread_ts = event.get("thread_ts") if isinstance(event.get("thread_ts"), str) else None
+    if not direct and allow.users and user not in allow.users:
+        return Ignored("user not on the allowlist")
+    if not direct and not allow.permits_chat([channel]):
+        return Ignored("channel not on the allowlist")
+    if not direct and not mentioned and thread_ts is None:
+        return Ignored("channel message without a mention")
+    text = strip_mention(str(event.get("text") or ""), bot.user_id)
+    keys = [f"{PLATFORM}:post:{team}:{channel}:{ts}"]
+    if isinstance(body.get("event_id"), str):
+        keys.insert(0, f"{PLATFORM}:event:{body['event_id']}")
+    intent = Intent.ASK
+    if not allow.permits_user([user]):
+        intent = Intent.NOT_ALLOWED  # only in a DM: in channels, silence (above)
+    elif direct:
+        intent = _DM_COMMANDS.get(text.strip().lower(), Intent.ASK)
+    return InboundMessage(
+        platform=PLATFORM,
+        user=person(team, user),
+        # Channels: answer in a thread under the mention; DMs: in the thread if there is one.
+        origin=Origin(
+            chat=channel,
+            thread=thread_ts if direct else (thread_ts or ts),
+            message=ts,
+            extra={"team": team, "direct": "1" if direct else ""},
+        ),
+        text=text,
+        dedupe_keys=tuple(keys),
+        intent=intent,
+        addressed=direct or mentioned,
+    )
+
+
+def classify_command(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessage:
+    """A ``/raia`` slash command: ``reset``, or help for anything else."""
+    words = str(body.get("text") or "").strip().lower().split()
+    team = str(body.get("team_id") or bot.team_id)
+    user = str(body.get("user_id"))
+    return InboundMessage(
+        platform=PLATFORM,
+        user=person(team, user),
+        origin=Origin(chat=str(body.get("channel_id") or ""), extra={"team": team}),
+        text=" ".join(words),
+        dedupe_keys=(),  # Slack does not retry a slash command: it is answered in its ack
+        intent=Intent.RESET if words[:1] == ["reset"] else Intent.HELP,
+    )
+
+
+def person(team: str, user: str) -> PlatformUser:
+    """A Slack user as the core knows them until ``users.info`` gives their name."""
+    return PlatformUser(
+        fk_id=f"{PLATFORM}:{team}:{user}", first_name=user, custom_data={"team": team, "slackUserId": user}
+    )
+
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def strip_mention(text: str, bot_user_id: str) -> str:
+    """Remove mentions of the bot; other people's mentions stay (the agent may need them)."""
+    without = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text)
+    return re.sub(r"[ \t]{2,}", " ", without).strip(" ,:")

@@ -1,0 +1,150 @@
+"""The core's ``Outbound`` port for Slack: post replies, show the hourglass, name people."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.events import PLATFORM
+from adapters.slack.render import render
+from bridge.errors import DeliveryPermanent, DeliveryRetryable
+from bridge.models import Origin, PlatformUser, Reply
+from bridge.ports.outbound import DeliveryProgress
+
+log = logging.getLogger(__name__)
+
+WORKING_REACTION = "hourglass_flowing_sand"
+NAME_TTL = 3600.0  # seconds a users.info answer is reused
+# Errors that will not go away by retrying: logged with ids, the reply is given up.
+_PERMANENT = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "restricted_action",
+        "cannot_dm_bot",
+        "user_not_found",
+        "missing_scope",
+        "ekm_access_denied",
+    }
+)
+_TOO_BIG = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long"})
+
+
+class SlackOutbound:
+    platform = PLATFORM
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._names: dict[str, tuple[float, str, str | None]] = {}
+
+    async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
+        messages = render(reply)
+        for index in range(progress.done, len(messages)):
+            message = messages[index]
+            try:
+                await self._post(origin, text=message.text, blocks=message.blocks)
+            except _TooBig:
+                # Slack refused the blocks: post each section as plain mrkdwn text instead.
+                for block in message.blocks:
+                    await self._post(origin, text=block["text"]["text"], blocks=None)
+            await progress.part_delivered(index + 1)
+
+    async def _post(self, origin: Origin, *, text: str, blocks: list[dict[str, Any]] | None) -> None:
+        try:
+            await self._client.chat_postMessage(
+                channel=origin.chat,
+                thread_ts=origin.thread,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            error = error_code(exc)
+            where = f"slack team={origin.extra.get('team')} channel={origin.chat} thread={origin.thread}: {error}"
+            if error == "ratelimited":
+                # The core's delivery retry is the one layer that waits this out.
+                retry_after = float(exc.response.headers.get("Retry-After", 5) or 5)
+                raise DeliveryRetryable(where, retry_after=retry_after) from exc
+            if error in _TOO_BIG and blocks is not None:
+                raise _TooBig(where) from exc
+            if error in _PERMANENT:
+                raise DeliveryPermanent(where) from exc
+            raise DeliveryRetryable(where) from exc
+        except (OSError, TimeoutError) as exc:
+            raise DeliveryRetryable(f"slack: {type(exc).__name__}: {exc}") from exc
+
+    @asynccontextmanager
+    async def working(self, origin: Origin) -> AsyncIterator[None]:
+        """An hourglass reaction on the question while the agent works (best effort)."""
+        added = origin.message is not None and await self._react("reactions_add", origin)
+        try:
+            yield
+        finally:
+            if added:
+                await self._react("reactions_remove", origin)
+
+    async def _react(self, method: str, origin: Origin) -> bool:
+        try:
+            await asyncio.wait_for(
+                getattr(self._client, method)(channel=origin.chat, timestamp=origin.message, name=WORKING_REACTION),
+                timeout=5,
+            )
+            return True
+        except Exception as exc:
+            log.debug("slack %s failed: %s", method, exc)
+            return False
+
+    async def profile(self, user: PlatformUser) -> PlatformUser:
+        """The person's name from users.info, cached for an hour; their id if unavailable."""
+        user_id = user.custom_data.get("slackUserId")
+        if not user_id:
+            return user
+        first, last = await self._name(user_id)
+        return replace(user, first_name=first, last_name=last)
+
+    async def _name(self, user_id: str) -> tuple[str, str | None]:
+        cached = self._names.get(user_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1], cached[2]
+        first, last = user_id, None
+        try:
+            info = await asyncio.wait_for(self._client.users_info(user=user_id), timeout=2)
+            person = info.get("user") or {}
+            profile = person.get("profile") or {}
+            real = str(profile.get("real_name") or person.get("real_name") or "").strip()
+            first = str(profile.get("first_name") or "").strip() or (real.split(" ")[0] if real else "")
+            last = str(profile.get("last_name") or "").strip() or (" ".join(real.split(" ")[1:]) if real else "")
+            first = first or str(profile.get("display_name") or person.get("name") or user_id)
+        except SlackApiError as exc:
+            # Without users:read the bridge still works; raia just sees the Slack id.
+            log.warning("slack users.info for %s failed (%s); using the id as name", user_id, error_code(exc))
+        except (TimeoutError, OSError) as exc:
+            log.warning("slack users.info for %s failed (%s); using the id as name", user_id, type(exc).__name__)
+        self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None)
+        return first, last or None
+
+
+class _TooBig(Exception):
+    pass
+
+
+def error_code(exc: SlackApiError) -> str:
+    """Slack's error code ("ratelimited", "not_in_channel"...), or the HTTP status."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"http_{getattr(exc.response, 'status_code', 'error')}"

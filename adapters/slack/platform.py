@@ -1,0 +1,178 @@
+"""Slack as a platform: slack-bolt's AsyncApp inside our server, Events API over HTTP
+(``/slack/events``) or Socket Mode when ``SLACK_APP_TOKEN`` is set.
+
+Listeners run before the HTTP response (``process_before_response``, so bolt starts no
+untracked task of its own) and only hand the event to a tracked task of ours: Slack
+gets its 200 at once, whatever users.info or the database are doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.base import CheckResult
+from adapters.slack.config import SlackConfig
+from adapters.slack.events import PLATFORM, BotIdentity, Ignored, classify, classify_command
+from adapters.slack.outbound import SlackOutbound, error_code
+from bridge.models import Reply
+from bridge.ports.inbox import Inbox
+from bridge.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+NEEDED_SCOPES = frozenset(
+    {
+        "app_mentions:read",
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "chat:write",
+        "reactions:write",
+        "users:read",
+        "commands",
+    }
+)
+
+
+class SlackPlatform:
+    name = PLATFORM
+
+    def __init__(self, config: SlackConfig) -> None:
+        self._app_token = config.app_token
+        self._allow = config.allow
+        self.client = AsyncWebClient(
+            token=config.bot_token.get_secret_value(),
+            base_url=config.api_url,
+            timeout=15,
+            # Rate limits are waited out by the core's delivery retry alone (one layer).
+            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+        )
+        secret = config.signing_secret.get_secret_value() if config.signing_secret else ""
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret,
+            process_before_response=True,
+            request_verification_enabled=not self.socket_mode,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.app.event("app_mention")(self._on_event)
+        self.app.event("message")(self._on_event)
+        # Anything else subscribed by mistake is acknowledged, never answered with 404
+        # (Slack would retry it and eventually disable the subscription).
+        self.app.event(re.compile(".*"))(self._ignore)
+        self.app.command("/raia")(self._on_command)
+        self._http_handler = AsyncSlackRequestHandler(self.app)
+        self._socket: AsyncSocketModeHandler | None = None
+        self.outbound = SlackOutbound(self.client)
+        self._inbox: Inbox | None = None
+        self._bot: BotIdentity | None = None
+        self._intake_open = False
+        self._tasks = TaskSet()
+        self._state = "starting"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self._app_token is not None
+
+    def routes(self) -> list[BaseRoute]:
+        return [] if self.socket_mode else [Route(EVENTS_PATH, self._http, methods=["POST"])]
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        auth = await self.client.auth_test()  # fails fast on a bad token
+        self._bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", team_id=auth["team_id"])
+        if self._app_token is not None:
+            self._socket = AsyncSocketModeHandler(self.app, self._app_token.get_secret_value(), web_client=self.client)
+            # Bounded: a blocked WebSocket must fail the start, not hang it.
+            await asyncio.wait_for(self._socket.connect_async(), timeout=30)  # type: ignore[no-untyped-call]
+        self._intake_open = True
+        self._state = "ok"
+        log.info(
+            "slack: bot %s in team %s ready (%s)",
+            auth.get("user"),
+            auth.get("team"),
+            "Socket Mode" if self.socket_mode else "HTTP",
+        )
+
+    async def stop_intake(self) -> None:
+        self._intake_open = False
+        if self._socket is not None:
+            await self._socket.disconnect_async()  # type: ignore[no-untyped-call]
+        await self._tasks.drain(5)  # events already acknowledged are recorded before we stop
+        self._state = "stopping"
+
+    async def close(self) -> None:
+        await self.stop_intake()
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    def status(self) -> str:
+        return f"ok ({'socket mode' if self.socket_mode else 'http'})" if self._state == "ok" else self._state
+
+    async def check(self) -> list[CheckResult]:
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            return [CheckResult("slack", False, f"SLACK_BOT_TOKEN was refused: {error_code(exc)}")]
+        results = [CheckResult("slack", True, f"bot {auth.get('user')} in team {auth.get('team')} ({auth.get('url')})")]
+        granted = {s.strip() for s in (auth.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
+        missing = sorted(NEEDED_SCOPES - granted)
+        if granted:
+            detail = "all needed scopes granted" if not missing else f"missing {', '.join(missing)}: reinstall the app"
+            results.append(CheckResult("slack scopes", not missing, detail))
+        mode = (
+            "Socket Mode (SLACK_APP_TOKEN)"
+            if self.socket_mode
+            else f"HTTP: Request URL must be <PUBLIC_URL>{EVENTS_PATH}"
+        )
+        results.append(CheckResult("slack mode", True, mode))
+        return results
+
+    # -- inbound -----------------------------------------------------------------------
+
+    async def _http(self, request: Request) -> Response:
+        if not self._intake_open or self._inbox is None or not self._inbox.accepting:
+            return PlainTextResponse("shutting down, retry later", status_code=503)  # Slack retries
+        response: Response = await self._http_handler.handle(request)
+        return response
+
+    async def _ignore(self, body: dict[str, Any]) -> None:
+        log.debug("slack event %s ignored", (body.get("event") or {}).get("type"))
+
+    async def _on_event(self, body: dict[str, Any]) -> None:
+        self._tasks.spawn(self._handle_event(body), name=f"slack-{body.get('event_id')}")
+
+    async def _handle_event(self, body: dict[str, Any]) -> None:
+        assert self._inbox is not None
+        assert self._bot is not None
+        message = classify(body, self._bot, self._allow)
+        if isinstance(message, Ignored):
+            log.debug("slack event %s ignored: %s", body.get("event_id"), message.reason)
+            return
+        await self._inbox.receive(message)
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        assert self._inbox is not None
+        assert self._bot is not None
+
+        async def ephemeral(reply: Reply) -> None:
+            await ack(response_type="ephemeral", text=reply.text)
+
+        await self._inbox.receive(classify_command(body, self._bot), respond=ephemeral)

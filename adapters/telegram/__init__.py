@@ -1,0 +1,1 @@
+"""Telegram: python-telegram-bot's Application, by webhook or long polling."""

@@ -1,0 +1,18 @@
+"""What the Telegram adapter needs from the settings (built by the composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from adapters.base import Allowlist
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    bot_token: SecretStr
+    api_url: str  # the token is appended
+    public_url: str | None  # set: webhook mode at PUBLIC_URL/telegram/webhook; else long polling
+    webhook_secret: SecretStr | None  # required in webhook mode
+    allow: Allowlist

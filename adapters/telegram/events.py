@@ -1,0 +1,153 @@
+"""Telegram update -> the core's ``InboundMessage`` (pure; tested on recorded updates)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from telegram import Message, MessageEntity, Update
+
+from adapters.base import Allowlist
+from bridge.models import InboundMessage, Intent, Origin, PlatformUser
+
+PLATFORM = "telegram"
+COMMANDS = {"start": Intent.START, "help": Intent.HELP, "reset": Intent.RESET, "new": Intent.RESET}
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    id: int
+    username: str  # without "@"
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Not for the bot; acknowledged and dropped."""
+
+    reason: str
+
+
+def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
+    message = update.message  # edited messages, channel posts, callbacks...: not ours
+    if message is None:
+        return Ignored("not a new message")
+    sender = message.from_user
+    if sender is None or sender.is_bot:
+        return Ignored("from a bot or anonymous")
+    private = message.chat.type == "private"
+    if message.chat.type not in ("private", "group", "supergroup"):
+        return Ignored(f"chat type {message.chat.type}")
+
+    def inbound(intent: Intent, text: str = "") -> InboundMessage:
+        return InboundMessage(
+            platform=PLATFORM,
+            user=_user(message),
+            origin=_origin(message, private),
+            text=text,
+            dedupe_keys=(f"{PLATFORM}:{bot.id}:update:{update.update_id}",),
+            intent=intent,
+            mention=None if private else f"@{bot.username}",
+        )
+
+    if not _permits(allow, message):
+        # A polite refusal in private; silence in groups (no noise for others).
+        return inbound(Intent.NOT_ALLOWED) if private else Ignored("not on the allowlist")
+    addressed = private or _mentions(message, bot) or _replies_to(message, bot)
+    if message.text is None:
+        return inbound(Intent.UNSUPPORTED) if addressed else Ignored("non-text, not addressed")
+    command = _command(message)
+    if command is not None:
+        name, target = command
+        if target is not None and target.lower() != bot.username.lower():
+            return Ignored("command for another bot")
+        if name in COMMANDS:
+            return inbound(COMMANDS[name])
+        if private or target is not None:
+            return inbound(Intent.UNKNOWN_COMMAND)
+        return Ignored("unknown command in a group")
+    if not addressed:
+        return Ignored("group message not addressed to the bot")
+    question = _strip_mentions(message, bot).strip()
+    if not question:
+        return inbound(Intent.HELP)  # a bare "@bot"
+    return inbound(Intent.ASK, question)
+
+
+def _permits(allow: Allowlist, message: Message) -> bool:
+    user, chat = message.from_user, message.chat
+    return allow.permits_user(
+        [str(user.id), f"@{user.username.lower()}" if user.username else None] if user else []
+    ) and allow.permits_chat([str(chat.id), f"@{chat.username.lower()}" if chat.username else None])
+
+
+def _origin(message: Message, private: bool) -> Origin:
+    thread = message.message_thread_id if message.is_topic_message else None
+    return Origin(
+        chat=str(message.chat_id),
+        thread=str(thread) if thread is not None else None,
+        # In groups the answer replies to the question; in private chats it need not.
+        message=None if private else str(message.message_id),
+        extra={"chat_type": message.chat.type},
+    )
+
+
+def _user(message: Message) -> PlatformUser:
+    sender = message.from_user
+    assert sender is not None
+    custom: dict[str, str] = {"telegramUserId": str(sender.id)}
+    if sender.username:
+        custom["username"] = sender.username
+    if sender.language_code:
+        custom["languageCode"] = sender.language_code
+    return PlatformUser(
+        fk_id=f"{PLATFORM}:{sender.id}",
+        first_name=sender.first_name or sender.username or "Telegram user",
+        last_name=sender.last_name or None,
+        custom_data=custom,
+    )
+
+
+def _entities(message: Message, kinds: tuple[str, ...]) -> dict[MessageEntity, str]:
+    return message.parse_entities(list(kinds)) if message.text else {}
+
+
+def _is_ours(entity: MessageEntity, text: str, bot: BotIdentity) -> bool:
+    if entity.type == MessageEntity.MENTION:
+        return text[1:].lower() == bot.username.lower()
+    return entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot.id
+
+
+def _mentions(message: Message, bot: BotIdentity) -> bool:
+    entities = _entities(message, (MessageEntity.MENTION, MessageEntity.TEXT_MENTION))
+    return any(_is_ours(entity, text, bot) for entity, text in entities.items())
+
+
+def _replies_to(message: Message, bot: BotIdentity) -> bool:
+    replied = message.reply_to_message
+    # In forum topics every message "replies" to the topic's first message: only count
+    # a reply to a message the bot itself wrote.
+    return bool(replied and replied.from_user and replied.from_user.id == bot.id)
+
+
+def _command(message: Message) -> tuple[str, str | None] | None:
+    for entity, text in _entities(message, (MessageEntity.BOT_COMMAND,)).items():
+        if entity.offset != 0:
+            continue
+        name, _, target = text[1:].partition("@")
+        return name.lower(), target or None
+    return None
+
+
+def _strip_mentions(message: Message, bot: BotIdentity) -> str:
+    """The question without the "@bot" mention(s) that addressed it."""
+    text = message.text or ""
+    encoded = text.encode("utf-16-le")
+    cuts: list[tuple[int, int]] = []
+    for entity, value in _entities(message, (MessageEntity.MENTION, MessageEntity.TEXT_MENTION)).items():
+        if _is_ours(entity, value, bot):
+            cuts.append((entity.offset * 2, (entity.offset + entity.length) * 2))
+    for start, end in sorted(cuts, reverse=True):
+        # "@bot, what is…" -> "what is…": punctuation that belonged to the mention goes too.
+        rest = encoded[end:].decode("utf-16-le").lstrip(",:;")
+        encoded = encoded[:start] + rest.encode("utf-16-le")
+    return re.sub(r"[ \t]{2,}", " ", encoded.decode("utf-16-le")).strip(" ,:")

@@ -1,0 +1,182 @@
+"""Telegram as a platform: python-telegram-bot's Application inside our server.
+
+Webhook mode (``PUBLIC_URL`` set): Telegram POSTs to ``/telegram/webhook``; we check the
+secret, queue the update for PTB and answer 200 at once. Otherwise: long polling. In
+both modes PTB dispatches updates concurrently to ``_on_update``, which translates
+them (``events``) and hands them to the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from contextlib import suppress
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from adapters.base import CheckResult
+from adapters.telegram.config import TelegramConfig
+from adapters.telegram.events import PLATFORM, BotIdentity, Ignored, classify
+from adapters.telegram.outbound import TelegramOutbound
+from bridge.errors import ShuttingDown
+from bridge.ports.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+BOT_COMMANDS = [
+    BotCommand("start", "Say hello and see how to use me"),
+    BotCommand("help", "How to use this bot"),
+    BotCommand("reset", "Start a new conversation"),
+    BotCommand("new", "Start a new conversation (same as /reset)"),
+]
+
+
+class TelegramPlatform:
+    name = PLATFORM
+
+    def __init__(self, config: TelegramConfig) -> None:
+        self._public_url = config.public_url
+        self._secret = config.webhook_secret
+        self._allow = config.allow
+        builder = (
+            Application.builder()
+            .token(config.bot_token.get_secret_value())
+            .base_url(config.api_url)
+            .concurrent_updates(64)  # PTB's default handles one update at a time for everyone
+            .connect_timeout(10)
+            .read_timeout(20)
+            .write_timeout(20)
+            .pool_timeout(10)
+        )
+        if self.webhook:
+            builder = builder.updater(None)
+        self.app = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self.outbound = TelegramOutbound(self.app)
+        self._inbox: Inbox | None = None
+        self._bot: BotIdentity | None = None
+        self._intake_open = False
+        self._state = "starting"
+
+    @property
+    def webhook(self) -> bool:
+        return self._public_url is not None
+
+    @property
+    def webhook_url(self) -> str:
+        assert self._public_url is not None
+        return self._public_url.rstrip("/") + WEBHOOK_PATH
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])] if self.webhook else []
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        await self.app.initialize()  # getMe: fails fast on a bad token
+        bot = self.app.bot
+        self._bot = BotIdentity(id=bot.id, username=bot.username)
+        await bot.set_my_commands(BOT_COMMANDS)
+        if self.webhook:
+            assert self._secret is not None
+            # Registered at every start (a new PUBLIC_URL or secret takes effect), and
+            # never deleted at shutdown: an overlapping new instance relies on it.
+            await bot.set_webhook(
+                self.webhook_url, secret_token=self._secret.get_secret_value(), allowed_updates=["message"]
+            )
+        await self.app.start()
+        if not self.webhook:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(allowed_updates=["message"], drop_pending_updates=False)
+        self._intake_open = True
+        self._state = "ok"
+        log.info("telegram: @%s ready (%s)", bot.username, "webhook" if self.webhook else "long polling")
+
+    async def stop_intake(self) -> None:
+        self._intake_open = False
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            # Finish the updates already taken (bounded: PTB's stop waits forever).
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.app.stop(), timeout=5)
+        self._state = "stopping"
+
+    async def close(self) -> None:
+        await self.stop_intake()
+        with suppress(Exception):
+            await self.app.shutdown()
+
+    def status(self) -> str:
+        return self._state if self._state != "ok" else f"ok ({'webhook' if self.webhook else 'polling'})"
+
+    async def check(self) -> list[CheckResult]:
+        try:
+            await self.app.initialize()
+        except TelegramError as exc:
+            return [CheckResult("telegram", False, f"TELEGRAM_BOT_TOKEN was refused: {exc}")]
+        bot = self.app.bot
+        results = [CheckResult("telegram", True, f"bot @{bot.username} (id {bot.id})")]
+        info = await bot.get_webhook_info()
+        if not self.webhook:
+            note = "long polling (no PUBLIC_URL)"
+            if info.url:
+                note += f"; a webhook is set to {info.url} and will be removed when the bridge starts polling"
+            results.append(CheckResult("telegram mode", True, note))
+            return results
+        ok = info.url == self.webhook_url
+        detail = f"webhook {info.url or '(none)'}; pending updates {info.pending_update_count}"
+        if info.last_error_message:
+            detail += f"; last error: {info.last_error_message}"
+        if not ok:
+            detail += f"; expected {self.webhook_url} (set when the bridge starts)"
+        results.append(CheckResult("telegram mode", ok or not info.url, detail))
+        return results
+
+    # -- inbound -----------------------------------------------------------------------
+
+    async def _webhook(self, request: Request) -> Response:
+        assert self._secret is not None
+        given = request.headers.get("x-telegram-bot-api-secret-token")
+        if given is None:
+            return PlainTextResponse("missing secret token", status_code=401)
+        if not hmac.compare_digest(given.encode(), self._secret.get_secret_value().encode()):
+            return PlainTextResponse("wrong secret token", status_code=403)
+        if not self._intake_open or self._inbox is None or not self._inbox.accepting:
+            return PlainTextResponse("shutting down, retry later", status_code=503)  # Telegram redelivers
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self.app.bot)
+        except Exception:
+            return PlainTextResponse("malformed update", status_code=400)
+        await self.app.update_queue.put(update)
+        return Response(status_code=200)
+
+    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert self._inbox is not None
+        assert self._bot is not None
+        if not isinstance(update, Update):
+            return
+        message = classify(update, self._bot, self._allow)
+        if isinstance(message, Ignored):
+            log.debug("telegram update %s ignored: %s", update.update_id, message.reason)
+            return
+        try:
+            await self._inbox.receive(message)
+        except ShuttingDown:
+            log.warning("telegram update %s arrived during shutdown and was not taken", update.update_id)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram update handling failed", exc_info=context.error)

@@ -1,0 +1,24 @@
+"""The core's timings and bounds, declared once. Settings (``bridge.app.settings``) fill
+in what operators may change; the rest are the bridge's own choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bridge.backoff import Backoff
+from bridge.poller import PollSchedule
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    poll: PollSchedule  # RAIA_POLL_INTERVAL is its first wait
+    poll_timeout: float  # RAIA_POLL_TIMEOUT
+    dedupe_ttl: float = 3 * 24 * 3600.0  # how long an event key marks a duplicate
+    delivery_attempts: int = 8  # then the reply is given up and logged
+    delivery_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 60.0))
+    reach_backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))  # the agent unreachable
+    unreachable_after: float = 120.0  # ... and a question it never got is given up after this
+    lane_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 30.0))  # a lane hit an error
+    lane_errors: int = 3  # in a row, then the lane leaves the question for the next start
+    keep_finished: float = 7 * 24 * 3600.0
+    housekeeping_every: float = 3600.0

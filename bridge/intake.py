@@ -1,0 +1,94 @@
+"""What the core does with each message an adapter hands in (``Inbox.receive``).
+
+A question is recorded durably (de-duplicated by the message's keys in the same
+transaction) and its conversation's lane is woken. Everything else, commands and
+refusals, is answered at once, once: the same keys guard it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+
+from bridge import texts
+from bridge.models import InboundMessage, Intent, Reply, ReplyKind
+from bridge.ports.inbox import Receipt, Respond
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import StorePort
+
+log = logging.getLogger(__name__)
+
+
+class _Unstored:
+    """Progress of a notice: it is one short message, posted at most once per event."""
+
+    done = 0
+
+    async def part_delivered(self, count: int) -> None:
+        return None
+
+
+class Intake:
+    def __init__(
+        self,
+        store: StorePort,
+        outbounds: Mapping[str, Outbound],
+        *,
+        dedupe_ttl: float,
+        wake: Callable[[int], None],
+        agent_name: Callable[[], Awaitable[str]],
+    ) -> None:
+        self._store = store
+        self._outbounds = outbounds
+        self._ttl = dedupe_ttl
+        self._wake = wake
+        self._agent_name = agent_name
+
+    async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
+        if message.intent is Intent.ASK:
+            return await self._question(message)
+        if not await self._store.first_sighting(message.dedupe_keys, self._ttl):
+            return Receipt.DUPLICATE
+        if message.intent is Intent.RESET:
+            await self._store.end_conversation(message.user.fk_id)
+        agent = await self._agent_name() if message.intent is Intent.START else texts.AGENT_FALLBACK_NAME
+        reply = Reply(texts.say(message, agent=agent), ReplyKind.NOTICE)
+        if respond is not None:
+            await respond(reply)
+        else:
+            await self._notify(message, reply)
+        return Receipt.HANDLED
+
+    async def _question(self, message: InboundMessage) -> Receipt:
+        text = message.text.strip()
+        if not text:
+            return Receipt.EMPTY
+        if not message.addressed and not await self._asked_in_thread(message):
+            return Receipt.IGNORED  # someone else's thread talk: they need to mention the bot
+        outbound = self._outbounds.get(message.platform)
+        user = await outbound.profile(message.user) if outbound is not None else message.user
+        record = await self._store.record_question(replace(message, text=text, user=user), self._ttl)
+        if record is None:
+            return Receipt.DUPLICATE
+        self._wake(record.conversation_id)
+        return Receipt.ACCEPTED
+
+    async def _asked_in_thread(self, message: InboundMessage) -> bool:
+        """Whether this person already asked in the message's thread (a follow-up
+        there needs no new mention)."""
+        origin = message.origin
+        if origin.thread is None:
+            return False
+        return await self._store.answered_in_thread(message.platform, message.user.fk_id, origin.chat, origin.thread)
+
+    async def _notify(self, message: InboundMessage, reply: Reply) -> None:
+        """A notice is best effort: logged, never raised (the event is acknowledged)."""
+        outbound = self._outbounds.get(message.platform)
+        if outbound is None:
+            log.warning("no outbound for platform %s; notice dropped", message.platform)
+            return
+        try:
+            await outbound.deliver(message.origin, reply, _Unstored())
+        except Exception as exc:
+            log.warning("%s chat=%s could not send a notice: %s", message.platform, message.origin.chat, exc)

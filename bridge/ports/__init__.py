@@ -1,0 +1,1 @@
+"""The core's ports: small Protocols the adapters and the store implement (or call)."""

@@ -1,0 +1,147 @@
+"""The store port: the durable state the core needs, and the records it hands back.
+
+``store/`` implements it (SQLite today). Every method is one atomic step: a process
+stopped between two of them (``kill -9``) loses nothing that a later call relies on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bridge.models import InboundMessage, Origin, PlatformUser, QuestionState, Reply
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One stored question, wherever it stands in its life (``QuestionState``)."""
+
+    id: int
+    conversation_id: int
+    fk_id: str
+    platform: str
+    origin: Origin
+    profile: PlatformUser
+    text: str
+    state: QuestionState
+    raia_message_id: str | None
+    send_attempts: int
+    reply: Reply | None
+    error: str | None
+    parts_delivered: int
+    delivery_attempts: int
+    created_at: float
+    started_at: float | None
+    sent_at: float | None
+
+    @classmethod
+    def new(cls, qid: int, conversation_id: int, msg: InboundMessage, created_at: float) -> QuestionRecord:
+        """The record ``record_question`` just inserted, without reading it back."""
+        return cls(
+            id=qid,
+            conversation_id=conversation_id,
+            fk_id=msg.user.fk_id,
+            platform=msg.platform,
+            origin=msg.origin,
+            profile=msg.user,
+            text=msg.text,
+            state=QuestionState.RECEIVED,
+            raia_message_id=None,
+            send_attempts=0,
+            reply=None,
+            error=None,
+            parts_delivered=0,
+            delivery_attempts=0,
+            created_at=created_at,
+            started_at=None,
+            sent_at=None,
+        )
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    """A person's conversation; ``raia_conversation_id`` is filled once the agent made it."""
+
+    id: int
+    fk_id: str
+    raia_conversation_id: str | None
+    ended_at: float | None
+
+
+class StorePort(Protocol):
+    """Durable state of the bridge, as the core uses it."""
+
+    async def ping(self) -> None: ...
+
+    # -- intake ----------------------------------------------------------------------
+
+    async def first_sighting(self, keys: Sequence[str], ttl: float) -> bool:
+        """Record event keys; False if any of them was seen (and has not expired)."""
+        ...
+
+    async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
+        """Durably record a new question, or return None if its keys were seen."""
+        ...
+
+    async def answered_in_thread(self, platform: str, fk_id: str, chat: str, thread: str) -> bool:
+        """Did this person ask the bot something in this thread (recently)?"""
+        ...
+
+    async def end_conversation(self, fk_id: str) -> bool:
+        """Reset: the identity's next question opens a new conversation."""
+        ...
+
+    # -- lanes -----------------------------------------------------------------------
+
+    async def open_conversations(self, platforms: Iterable[str]) -> list[int]:
+        """Conversations with unfinished questions from these platforms, oldest first."""
+        ...
+
+    async def next_open_question(self, conversation_id: int) -> QuestionRecord | None: ...
+
+    async def question(self, qid: int) -> QuestionRecord: ...
+
+    async def count_open(self, platform: str | None = None) -> int: ...
+
+    # -- a question's life (each a state change of ``QuestionState``) ------------------
+
+    async def mark_started(self, qid: int) -> float: ...
+
+    async def note_send_attempt(self, qid: int) -> None:
+        """Written *before* the send: after a crash it says "the agent may have this"."""
+        ...
+
+    async def mark_sent(self, qid: int, raia_message_id: str) -> float: ...
+
+    async def mark_finished(self, qid: int, state: QuestionState, reply: Reply, error: str | None = None) -> None: ...
+
+    async def mark_parts_delivered(self, qid: int, parts: int) -> None: ...
+
+    async def note_delivery_attempt(self, qid: int, error: str) -> int:
+        """Count a failed delivery; returns how many there were."""
+        ...
+
+    async def mark_delivered(
+        self, qid: int, state: QuestionState = QuestionState.DELIVERED, error: str | None = None
+    ) -> None:
+        """Finished (delivered or undeliverable): the question and answer text are erased."""
+        ...
+
+    async def known_message_ids(self, conversation_id: int) -> set[str]: ...
+
+    # -- identities and conversations --------------------------------------------------
+
+    async def raia_user_id(self, fk_id: str) -> str | None: ...
+
+    async def save_raia_user(self, fk_id: str, raia_user_id: str) -> None: ...
+
+    async def conversation(self, conversation_id: int) -> ConversationRecord: ...
+
+    async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None: ...
+
+    # -- housekeeping ------------------------------------------------------------------
+
+    async def purge(self, keep_finished_for: float) -> None:
+        """Forget expired event keys and long-finished questions."""
+        ...

@@ -1,0 +1,333 @@
+"""A question's life, from ``received`` to ``delivered`` (or ``undeliverable``).
+
+Every state change of a question is made here, each written to the store before the
+next step, so a life cut short at any point (SIGTERM, ``kill -9``) resumes where it
+stopped::
+
+    received ── find the conversation, send once ──────────▶ sent
+    sent ────── poll response-on on a growing schedule ────▶ answered | failed | timed_out
+    answered | failed | timed_out ── deliver part by part ─▶ delivered | undeliverable
+
+The conversation service runs one life at a time per conversation (its lanes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+
+from bridge import texts
+from bridge.config import ServiceConfig
+from bridge.errors import (
+    AgentAuthError,
+    AgentError,
+    AgentNotFoundError,
+    AgentRejectedError,
+    AgentServerError,
+    AgentTransportError,
+    DeliveryPermanent,
+    DeliveryRetryable,
+)
+from bridge.models import QuestionState, Reply, ReplyKind
+from bridge.ports.agent import AgentPort, NewUser, ResponseStatus
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import QuestionRecord, StorePort
+
+log = logging.getLogger("bridge.turn")  # one line per turn
+
+
+class AgentHealth:
+    """What /healthz says about the agent API: "ok", or what went wrong last."""
+
+    def __init__(self) -> None:
+        self.status = "unknown"
+
+    def ok(self) -> None:
+        self.status = "ok"
+
+    def failed(self, exc: AgentError) -> None:
+        if isinstance(exc, AgentAuthError):
+            self.status = "raia rejected RAIA_API_KEY (403)"
+            logging.getLogger("bridge.service").error(
+                "raia rejected the API key (HTTP %s): check RAIA_API_KEY (%s)", exc.status, exc
+            )
+        else:
+            self.status = f"error: {type(exc).__name__}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a question's life ended: ``state`` is delivered or undeliverable."""
+
+    question: int
+    state: QuestionState
+    polls: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """What waiting for the agent produced: the reply to deliver and why."""
+
+    state: QuestionState
+    reply: Reply
+    error: str | None = None
+
+
+@dataclass
+class _Turn:
+    """One pass over a question: the record carried forward in memory (the store is
+    re-read only after a failure, when what reached the database is the truth)."""
+
+    q: QuestionRecord
+    started: float
+    polls: int = 0
+
+
+class _StoredProgress:
+    """Delivery progress written through to the store, part by part."""
+
+    def __init__(self, store: StorePort, qid: int, done: int) -> None:
+        self._store, self._qid, self._done = store, qid, done
+
+    @property
+    def done(self) -> int:
+        return self._done
+
+    async def part_delivered(self, count: int) -> None:
+        self._done = count
+        await self._store.mark_parts_delivered(self._qid, count)
+
+
+class QuestionLife:
+    """Takes one stored question through the rest of its life."""
+
+    def __init__(
+        self,
+        store: StorePort,
+        agent: AgentPort,
+        config: ServiceConfig,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        health: AgentHealth,
+    ) -> None:
+        self._store = store
+        self._agent = agent
+        self._config = config
+        self._clock = clock
+        # Raises ShuttingDown when the service stops: the question stays where it is.
+        self._sleep = sleep
+        self._health = health
+
+    async def live(self, q: QuestionRecord, outbound: Outbound) -> Outcome:
+        turn = _Turn(q, started=self._clock())
+        if q.state in (QuestionState.RECEIVED, QuestionState.SENT):
+            async with _best_effort(outbound, q):
+                await self._answer(turn)
+        return await self._deliver(turn, outbound)
+
+    # -- asking ----------------------------------------------------------------------
+
+    async def _answer(self, turn: _Turn) -> None:
+        q = turn.q
+        if q.started_at is None:
+            q = replace(q, started_at=await self._store.mark_started(q.id))
+        started = q.started_at
+        assert started is not None
+        deadline = started + self._config.poll_timeout
+        failures = 0
+        while True:
+            try:
+                conversation = await self._conversation_id(q)
+                if q.state == QuestionState.RECEIVED:
+                    q = await self._send(q, conversation)
+                turn.q = q
+                finished = await self._wait(turn, conversation, deadline)
+                self._health.ok()
+                break
+            except AgentError as exc:
+                self._health.failed(exc)
+                # An unreachable agent is not a slow answer: a question it never got is
+                # given up after ``unreachable_after``, not the whole poll timeout.
+                give_up = deadline
+                if q.state == QuestionState.RECEIVED:
+                    give_up = min(deadline, started + self._config.unreachable_after)
+                if not exc.retryable or self._clock() >= give_up:
+                    finished = _failure(exc, timed_out=exc.retryable, sent=q.state != QuestionState.RECEIVED)
+                    log.error("question=%d given up: %s", q.id, exc)
+                    break
+                failures += 1
+                log.warning("question=%d raia unavailable (%s); retrying", q.id, exc)
+                wait = self._config.reach_backoff.wait(failures)
+                await self._sleep(min(wait, max(0.0, give_up - self._clock())))
+                q = await self._store.question(q.id)
+        await self._store.mark_finished(q.id, finished.state, finished.reply, finished.error)
+        turn.q = replace(q, state=finished.state, reply=finished.reply, error=finished.error)
+
+    async def _conversation_id(self, q: QuestionRecord) -> str:
+        conversation = await self._store.conversation(q.conversation_id)
+        if conversation.raia_conversation_id:
+            return conversation.raia_conversation_id
+        user_id = await self._store.raia_user_id(q.fk_id)
+        if user_id is None:
+            profile = q.profile
+            user_id = await self._agent.find_or_create_user(
+                NewUser(
+                    fk_id=q.fk_id,
+                    first_name=profile.first_name.strip() or "Unknown",
+                    # raia requires a last name; many chat users have none.
+                    last_name=(profile.last_name or "").strip() or f"({q.platform.capitalize()})",
+                    custom_data={"platform": q.platform, **profile.custom_data},
+                )
+            )
+            await self._store.save_raia_user(q.fk_id, user_id)
+        name = " ".join(p for p in (q.profile.first_name, q.profile.last_name) if p)
+        raia_id = await self._agent.create_conversation(
+            user_id,
+            title=f"{q.platform.capitalize()} chat with {name}".strip(),
+            custom_data={"platform": q.platform, "fkId": q.fk_id},
+        )
+        await self._store.set_raia_conversation(q.conversation_id, raia_id)
+        return raia_id
+
+    async def _send(self, q: QuestionRecord, conversation: str) -> QuestionRecord:
+        """Send the question once; returns the record in state ``sent``."""
+        if q.send_attempts > 0:
+            # An earlier attempt may have reached the agent (crash, timeout): look first.
+            found = await self._already_sent(q, conversation)
+            if found:
+                return await self._mark_sent(q, found)
+        await self._store.note_send_attempt(q.id)
+        try:
+            message_id = await self._agent.send_message(conversation, q.text)
+        except AgentNotFoundError:
+            # The conversation was deleted on the agent's side: start a new one, then retry.
+            await self._store.set_raia_conversation(q.conversation_id, "")
+            raise AgentServerError("conversation vanished on raia; opening a new one") from None
+        except (AgentTransportError, AgentServerError) as exc:
+            if isinstance(exc, AgentTransportError) and not exc.ambiguous:
+                raise
+            found = await self._already_sent(q, conversation)
+            if found:
+                return await self._mark_sent(q, found)
+            raise
+        return await self._mark_sent(q, message_id)
+
+    async def _mark_sent(self, q: QuestionRecord, message_id: str) -> QuestionRecord:
+        sent_at = await self._store.mark_sent(q.id, message_id)
+        return replace(q, state=QuestionState.SENT, raia_message_id=message_id, sent_at=sent_at)
+
+    async def _already_sent(self, q: QuestionRecord, conversation: str) -> str | None:
+        known = await self._store.known_message_ids(q.conversation_id)
+        for message in await self._agent.list_messages(conversation):
+            # Questions go out one at a time, so an unknown user message with this
+            # text can only be this question.
+            if message.from_user and message.id not in known and message.text.strip() == q.text:
+                return message.id
+        return None
+
+    async def _wait(self, turn: _Turn, conversation: str, deadline: float) -> _Finished:
+        q = turn.q
+        assert q.raia_message_id is not None
+        assert q.sent_at is not None
+        schedule = self._config.poll
+        while True:
+            now = self._clock()
+            if now >= deadline:
+                return _Finished(QuestionState.TIMED_OUT, Reply(texts.TIMEOUT, ReplyKind.NOTICE), "poll timeout")
+            await self._sleep(min(schedule.next_wait(now - q.sent_at), deadline - now))
+            turn.polls += 1
+            try:
+                response = await self._agent.response_on(conversation, q.raia_message_id)
+            except AgentNotFoundError as exc:
+                return _Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), str(exc))
+            if response.status == ResponseStatus.COMPLETED and response.reply is not None:
+                reply = response.reply
+                if not reply.text and not reply.has_sources:
+                    reply = replace(reply, text=texts.EMPTY_ANSWER)
+                return _Finished(QuestionState.ANSWERED, reply)
+            if response.status == ResponseStatus.FAILED:
+                return _Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), response.error)
+
+    # -- delivering ------------------------------------------------------------------
+
+    async def _deliver(self, turn: _Turn, outbound: Outbound) -> Outcome:
+        q = turn.q
+        assert q.reply is not None
+        progress = _StoredProgress(self._store, q.id, q.parts_delivered)
+        while True:
+            try:
+                await outbound.deliver(q.origin, q.reply, progress)
+            except DeliveryPermanent as exc:
+                await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE, str(exc))
+                return self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))
+            except Exception as exc:  # retryable, or an adapter bug: both bounded
+                attempts = await self._store.note_delivery_attempt(q.id, str(exc)[:500])
+                if attempts >= self._config.delivery_attempts:
+                    await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE)
+                    return self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))
+                hint = exc.retry_after if isinstance(exc, DeliveryRetryable) else None
+                delay = self._config.delivery_backoff.wait(attempts, hint=hint)
+                log.warning(
+                    "question=%d delivery attempt %d failed (%s); retrying in %.1fs",
+                    q.id,
+                    attempts,
+                    exc,
+                    delay,
+                    exc_info=not isinstance(exc, DeliveryRetryable),
+                )
+                await self._sleep(delay)
+                continue
+            await self._store.mark_delivered(q.id)
+            return self._ended(turn, QuestionState.DELIVERED, q.state.value)
+
+    def _ended(self, turn: _Turn, state: QuestionState, outcome: str, detail: str = "") -> Outcome:
+        q = turn.q
+        log.log(
+            logging.ERROR if state is QuestionState.UNDELIVERABLE else logging.INFO,
+            "turn question=%d platform=%s user=%s raia_message=%s outcome=%s polls=%d queued=%.2fs handled=%.2fs%s",
+            q.id,
+            q.platform,
+            q.fk_id,
+            q.raia_message_id or "-",
+            outcome,
+            turn.polls,
+            turn.started - q.created_at,
+            self._clock() - turn.started,
+            f" detail={detail!r}" if detail else "",
+        )
+        return Outcome(q.id, state, turn.polls, detail)
+
+
+@asynccontextmanager
+async def _best_effort(outbound: Outbound, q: QuestionRecord) -> AsyncIterator[None]:
+    """The "working…" indicator must never delay or lose an answer."""
+    manager = outbound.working(q.origin)
+    entered = False
+    try:
+        await manager.__aenter__()
+        entered = True
+    except Exception:
+        log.warning("question=%d progress indicator failed", q.id, exc_info=True)
+    try:
+        yield
+    finally:
+        if entered:
+            try:
+                await manager.__aexit__(None, None, None)
+            except Exception:
+                log.warning("question=%d progress indicator failed", q.id, exc_info=True)
+
+
+def _failure(exc: AgentError, *, timed_out: bool, sent: bool) -> _Finished:
+    if isinstance(exc, AgentAuthError):
+        return _Finished(QuestionState.FAILED, Reply(texts.UNAVAILABLE, ReplyKind.NOTICE), str(exc))
+    if timed_out:
+        # Never sent: the agent was unreachable. Sent: the answer did not come in time.
+        text = texts.TIMEOUT if sent else texts.UNREACHABLE
+        return _Finished(QuestionState.TIMED_OUT, Reply(text, ReplyKind.NOTICE), str(exc))
+    text = texts.REJECTED if isinstance(exc, AgentRejectedError) else texts.FAILED
+    return _Finished(QuestionState.FAILED, Reply(text, ReplyKind.NOTICE), str(exc))

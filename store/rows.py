@@ -1,0 +1,51 @@
+"""SQLite rows <-> the core's records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bridge.models import Origin, PlatformUser, QuestionState, Reply
+from bridge.ports.store import ConversationRecord, QuestionRecord
+
+
+def question_from_row(row: Any) -> QuestionRecord:
+    profile = json.loads(row["profile"])
+    return QuestionRecord(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        fk_id=row["fk_id"],
+        platform=row["platform"],
+        origin=Origin.from_json(json.loads(row["route"])),
+        profile=PlatformUser(
+            fk_id=row["fk_id"],
+            first_name=profile["first_name"],
+            last_name=profile.get("last_name"),
+            custom_data=profile.get("custom_data") or {},
+        ),
+        text=row["text"],
+        state=QuestionState(row["state"]),
+        raia_message_id=row["raia_message_id"],
+        send_attempts=row["send_attempts"],
+        reply=Reply.from_json(json.loads(row["reply"])) if row["reply"] else None,
+        error=row["error"],
+        parts_delivered=row["parts_delivered"],
+        delivery_attempts=row["delivery_attempts"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        sent_at=row["sent_at"],
+    )
+
+
+def conversation_from_row(row: Any) -> ConversationRecord:
+    return ConversationRecord(row["id"], row["fk_id"], row["raia_conversation_id"], row["ended_at"])
+
+
+def profile_json(user: PlatformUser) -> str:
+    return json.dumps(
+        {
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "custom_data": dict(user.custom_data),
+        }
+    )
