@@ -25,12 +25,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.registry import configured_platforms  # noqa: E402
 from bench.run import pct, simulator  # noqa: E402
-from bridge.app import build_app  # noqa: E402
-from bridge.cli import run_async  # noqa: E402
-from bridge.logs import configure_logging  # noqa: E402
-from bridge.settings import Settings  # noqa: E402
+from bridge.app.cli import run_async  # noqa: E402
+from bridge.app.logs import configure_logging  # noqa: E402
+from bridge.app.platforms import configured_platforms  # noqa: E402
+from bridge.app.server import build_app  # noqa: E402
+from bridge.app.settings import Settings  # noqa: E402
 from tests.fakes import slack, telegram  # noqa: E402
 from tests.fakes.server import serving  # noqa: E402
 
@@ -68,7 +68,7 @@ async def telegram_run(raia: str, users: int, delay: float) -> dict[str, Any]:
     fake = telegram.FakeTelegram()
     with tempfile.TemporaryDirectory() as tmp:
         async with serving(fake.app()) as api:
-            settings = Settings(_env_file=None, raia_api_key="bench", raia_base_url=raia,  # type: ignore[call-arg]
+            settings = Settings(_env_file=None, raia_api_key="bench", raia_base_url=raia,
                                 telegram_bot_token=telegram.TOKEN, telegram_api_url=f"{api}/bot",
                                 public_url="https://bench.example", telegram_webhook_secret="bench-secret",
                                 database_url=f"sqlite:///{tmp}/b.db")  # fmt: skip
@@ -95,7 +95,7 @@ async def slack_run(raia: str, users: int, delay: float) -> dict[str, Any]:
     fake = slack.FakeSlack()
     with tempfile.TemporaryDirectory() as tmp:
         async with serving(fake.app()) as api:
-            settings = Settings(_env_file=None, raia_api_key="bench", raia_base_url=raia,  # type: ignore[call-arg]
+            settings = Settings(_env_file=None, raia_api_key="bench", raia_base_url=raia,
                                 slack_bot_token=slack.BOT_TOKEN, slack_signing_secret=slack.SIGNING_SECRET,
                                 slack_api_url=f"{api}/api/", database_url=f"sqlite:///{tmp}/b.db")  # fmt: skip
             app = build_app(settings, configured_platforms(settings))

@@ -32,12 +32,12 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.cli import run_async  # noqa: E402
-from bridge.logs import configure_logging  # noqa: E402
-from bridge.models import InboundMessage, PlatformUser, Reply, Route  # noqa: E402
-from bridge.outbound import DeliveryProgress  # noqa: E402
-from bridge.runtime import open_runtime  # noqa: E402
-from bridge.settings import Settings  # noqa: E402
+from bridge.app.cli import run_async  # noqa: E402
+from bridge.app.logs import configure_logging  # noqa: E402
+from bridge.app.runtime import open_runtime  # noqa: E402
+from bridge.app.settings import Settings  # noqa: E402
+from bridge.models import InboundMessage, Origin, PlatformUser, Reply  # noqa: E402
+from bridge.ports.outbound import DeliveryProgress  # noqa: E402
 
 
 @dataclass
@@ -47,15 +47,18 @@ class Recorder:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = 0
 
-    async def deliver(self, route: Route, reply: Reply, progress: DeliveryProgress) -> None:
-        self.handed[route.chat] = time.time()
+    async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
+        self.handed[origin.chat] = time.time()
         await progress.part_delivered(1)
         if len(self.handed) >= self.expected:
             self.done.set()
 
     @contextlib.asynccontextmanager
-    async def working(self, route: Route) -> AsyncIterator[None]:
+    async def working(self, origin: Origin) -> AsyncIterator[None]:
         yield
+
+    async def profile(self, user: PlatformUser) -> PlatformUser:
+        return user
 
 
 def pct(values: list[float], p: float) -> float:
@@ -69,7 +72,7 @@ def simulator() -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
-        [sys.executable, "-m", "bridge.simulator", "--port", str(port), "--delay-from-text"], cwd=ROOT
+        [sys.executable, "-m", "adapters.raia.simulator", "--port", str(port), "--delay-from-text"], cwd=ROOT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -114,7 +117,7 @@ class LagMonitor:
 @asynccontextmanager
 async def bridge(base: str, recorder: Recorder) -> AsyncIterator[object]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, raia_api_key="bench", raia_base_url=base)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, raia_api_key="bench", raia_base_url=base)
         async with open_runtime(settings, database=Path(tmp) / "bench.db") as rt:
             rt.service.register(recorder)
             await rt.service.start()
@@ -128,7 +131,7 @@ def question(i: int, text: str) -> InboundMessage:
     return InboundMessage(
         platform="bench",
         user=PlatformUser(fk_id=f"bench:{i}", first_name=f"User{i}"),
-        route=Route(chat=text),
+        origin=Origin(chat=text),
         text=text,
         dedupe_keys=(f"bench:{text}",),
     )
@@ -140,7 +143,7 @@ async def overshoot(base: str, count: int, low: float, high: float) -> dict[str,
     recorder = Recorder(expected=count)
     async with bridge(base, recorder) as service:
         for i, delay in enumerate(delays):
-            await service.submit(question(i, f"q{i} delay={delay}"))  # type: ignore[attr-defined]
+            await service.receive(question(i, f"q{i} delay={delay}"))  # type: ignore[attr-defined]
         await asyncio.wait_for(recorder.done.wait(), timeout=high + 60)
     async with httpx.AsyncClient() as http:
         sim = (await http.get(base + "/_simulator/questions")).json()
@@ -181,7 +184,7 @@ async def crowd(base: str, users: int, delay: float) -> dict[str, object]:
     async with bridge(base, recorder) as service:
         with LagMonitor() as monitor:
             start = time.time()
-            await asyncio.gather(*(service.submit(question(i, f"crowd{i} delay={delay}")) for i in range(users)))  # type: ignore[attr-defined]
+            await asyncio.gather(*(service.receive(question(i, f"crowd{i} delay={delay}")) for i in range(users)))  # type: ignore[attr-defined]
             await asyncio.wait_for(recorder.done.wait(), timeout=120)
             wall = time.time() - start
     return {
@@ -203,7 +206,7 @@ async def throughput(base: str, users: int, per_user: int) -> dict[str, object]:
         start = time.time()
         for round_ in range(per_user):
             for i in range(users):
-                await service.submit(question(i, f"fast{i}-{round_}"))  # type: ignore[attr-defined]
+                await service.receive(question(i, f"fast{i}-{round_}"))  # type: ignore[attr-defined]
         await asyncio.wait_for(recorder.done.wait(), timeout=300)
         wall = time.time() - start
     return {"turns": total, "users": users, "wall_s": round(wall, 2), "turns_per_s": round(total / wall, 1)}

@@ -13,12 +13,13 @@ import httpx
 import pytest
 import stamina
 
-from bridge.models import InboundMessage, PlatformUser, Route
+from adapters.raia.simulator import RaiaSimulator
+from bridge.app.runtime import Runtime, open_runtime
+from bridge.app.settings import Settings
+from bridge.backoff import Backoff
+from bridge.config import ServiceConfig
+from bridge.models import InboundMessage, Origin, PlatformUser
 from bridge.poller import PollSchedule
-from bridge.runtime import Runtime, open_runtime
-from bridge.service import ServiceConfig
-from bridge.settings import Settings
-from bridge.simulator import RaiaSimulator
 from tests.fakes.outbound import RecordingOutbound
 
 API_KEY = "sk-test-0123456789abcdef"
@@ -55,8 +56,9 @@ def make_settings(**overrides: object) -> Settings:
 FAST = ServiceConfig(
     poll=PollSchedule(first=0.01, growth=0.3, cap=0.05),
     poll_timeout=5.0,
-    delivery_backoff=(0.01, 0.05),
-    step_backoff=(0.01, 0.05),
+    delivery_backoff=Backoff(0.01, 0.05),
+    reach_backoff=Backoff(0.01, 0.05),
+    lane_backoff=Backoff(0.01, 0.05),
 )
 
 
@@ -108,7 +110,7 @@ def message(
     return InboundMessage(
         platform=platform,
         user=PlatformUser(fk_id=f"{platform}:{user}", first_name=first, last_name=last, custom_data={"lang": "en"}),
-        route=Route(chat=chat, message=text[:10]),
+        origin=Origin(chat=chat, message=text[:10]),
         text=text,
         dedupe_keys=keys if keys is not None else (f"{platform}:{user}:{text}",),
     )

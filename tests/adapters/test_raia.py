@@ -7,7 +7,8 @@ import json
 import httpx
 import pytest
 
-from bridge.agent import NewUser, ResponseStatus
+from adapters.raia.client import RaiaClient
+from adapters.raia.simulator import RaiaSimulator
 from bridge.errors import (
     AgentAuthError,
     AgentProtocolError,
@@ -16,8 +17,7 @@ from bridge.errors import (
     AgentServerError,
     AgentTransportError,
 )
-from bridge.raia import RaiaClient
-from bridge.simulator import RaiaSimulator
+from bridge.ports.agent import NewUser, ResponseStatus
 from tests.conftest import API_KEY
 
 ANN = NewUser("test:ann", "Ann", "Lee", {"lang": "en"})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from adapters.raia.mapping import reply_from_message, strip_citation_markers
 from bridge.models import FileCitation, UrlCitation
-from bridge.replies import reply_from_message, strip_citation_markers
 
 
 def test_markers_are_removed() -> None:

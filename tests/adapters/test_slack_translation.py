@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.slack_events import Allowlist, BotIdentity, Candidate, Command, Ignore, classify, strip_mention
-from adapters.slack_render import render, split_mrkdwn
-from bridge.models import Reply, UrlCitation
+from adapters.base import Allowlist
+from adapters.slack.events import BotIdentity, Ignored, classify, strip_mention
+from adapters.slack.render import render, split_mrkdwn
+from bridge.models import InboundMessage, Intent, Reply, UrlCitation
 from tests.fakes import slack
 
 BOT = BotIdentity(user_id=slack.BOT_USER, bot_id=slack.BOT_ID, team_id=slack.TEAM)
@@ -14,38 +15,39 @@ def test_file_share_and_thread_broadcast_count_as_text() -> None:
     """file_share and thread_broadcast carry a person's words; other subtypes do not."""
     for subtype in ("file_share", "thread_broadcast"):
         action = classify(slack.envelope(slack.dm("see attached", subtype=subtype)), BOT, Allowlist())
-        assert isinstance(action, Candidate)
-    assert isinstance(classify(slack.envelope(slack.dm("x", subtype="channel_topic")), BOT, Allowlist()), Ignore)
+        assert isinstance(action, InboundMessage)
+        assert action.intent is Intent.ASK
+    assert isinstance(classify(slack.envelope(slack.dm("x", subtype="channel_topic")), BOT, Allowlist()), Ignored)
 
 
 def test_routes_dm_thread_and_channel_thread() -> None:
     """A DM in a thread is answered in it; a channel mention opens a thread under itself."""
     in_thread = classify(slack.envelope(slack.dm("hi", thread_ts="1.000001")), BOT, Allowlist())
-    assert isinstance(in_thread, Candidate)
-    assert in_thread.message.route.thread == "1.000001"
+    assert isinstance(in_thread, InboundMessage)
+    assert in_thread.origin.thread == "1.000001"
     top = classify(slack.envelope(slack.dm("hi")), BOT, Allowlist())
-    assert isinstance(top, Candidate)
-    assert top.message.route.thread is None
+    assert isinstance(top, InboundMessage)
+    assert top.origin.thread is None
     mention = slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention", ts="2.000002")
     action = classify(slack.envelope(mention, event_id="Ev1"), BOT, Allowlist())
-    assert isinstance(action, Candidate)
-    assert action.message.route.thread == "2.000002"
-    assert action.message.dedupe_keys == ("slack:event:Ev1", "slack:post:T0001:C0001:2.000002")
-    assert action.message.user.fk_id == "slack:T0001:U1"
+    assert isinstance(action, InboundMessage)
+    assert action.origin.thread == "2.000002"
+    assert action.dedupe_keys == ("slack:event:Ev1", "slack:post:T0001:C0001:2.000002")
+    assert action.user.fk_id == "slack:T0001:U1"
 
 
 def test_thread_reply_without_mention_needs_the_thread_check() -> None:
-    """A channel thread reply without a mention is only a candidate pending the thread check."""
+    """A channel thread reply without a mention is a question only if the thread check passes."""
     action = classify(slack.envelope(slack.channel_message("more?", thread_ts="3.0")), BOT, Allowlist())
-    assert isinstance(action, Candidate)
-    assert action.needs_thread_check
+    assert isinstance(action, InboundMessage)
+    assert not action.addressed
 
 
 def test_dm_words_reset_and_help_are_commands() -> None:
     """'reset' or 'help' alone in a DM is a command, not a question."""
     action = classify(slack.envelope(slack.dm("  Reset ")), BOT, Allowlist())
-    assert isinstance(action, Command)
-    assert action.name == "reset"
+    assert isinstance(action, InboundMessage)
+    assert action.intent is Intent.RESET
 
 
 def test_strip_mention_keeps_other_people() -> None:

@@ -6,13 +6,15 @@ from typing import Any
 
 from telegram import Update
 
-from adapters.telegram_events import ONLY_TEXT, Allowlist, Ask, BotInfo, Command, Ignore, Notify, classify
-from adapters.telegram_render import render
-from bridge.models import FileCitation, ReplyKind, UrlCitation
+from adapters.base import Allowlist
+from adapters.telegram.events import BotIdentity, Ignored, classify
+from adapters.telegram.render import render
+from bridge.models import FileCitation, InboundMessage, Intent, ReplyKind, UrlCitation
 from bridge.models import Reply as BridgeReply
+from bridge.texts import ONLY_TEXT, say
 from tests.fakes import telegram as tg
 
-BOT = BotInfo(id=tg.BOT_ID, username=tg.BOT_USERNAME)
+BOT = BotIdentity(id=tg.BOT_ID, username=tg.BOT_USERNAME)
 
 
 def parse(data: dict[str, Any]) -> Update:
@@ -31,9 +33,10 @@ def test_text_mention_and_emoji_offsets_are_stripped() -> None:
         "user": {"id": tg.BOT_ID, "is_bot": True, "first_name": "Raia"},
     }
     action = classify(parse(tg.message(text, chat_id=-5, chat_type="group", entities=[entity])), BOT, Allowlist())
-    assert isinstance(action, Ask)
-    assert action.message.text == "😀 how are you?"
-    assert action.message.route.message is not None  # groups: reply to the question
+    assert isinstance(action, InboundMessage)
+    assert action.intent is Intent.ASK
+    assert action.text == "😀 how are you?"
+    assert action.origin.message is not None  # groups: reply to the question
 
 
 def test_non_text_is_noted_only_when_addressed() -> None:
@@ -42,34 +45,34 @@ def test_non_text_is_noted_only_when_addressed() -> None:
     addressed = classify(
         parse(tg.message(None, chat_id=-5, chat_type="group", reply_to_bot=True, extra=photo)), BOT, Allowlist()
     )
-    assert isinstance(addressed, Notify)
-    assert addressed.text == ONLY_TEXT
+    assert isinstance(addressed, InboundMessage)
+    assert say(addressed) == ONLY_TEXT
     ignored = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=photo)), BOT, Allowlist())
-    assert isinstance(ignored, Ignore)
+    assert isinstance(ignored, Ignored)
 
 
 def test_bots_channels_and_other_bots_commands_are_ignored() -> None:
     """Messages from bots, channel posts and commands for another bot are not for us."""
     from_bot = tg.message("hi", sender={"id": 9, "is_bot": True, "first_name": "Other"})
-    assert isinstance(classify(parse(from_bot), BOT, Allowlist()), Ignore)
+    assert isinstance(classify(parse(from_bot), BOT, Allowlist()), Ignored)
     post = tg.message("news", chat_id=-100, chat_type="channel", kind="channel_post")
-    assert isinstance(classify(parse(post), BOT, Allowlist()), Ignore)
+    assert isinstance(classify(parse(post), BOT, Allowlist()), Ignored)
     other = tg.message("/start@other_bot", chat_id=-5, chat_type="group")
-    assert isinstance(classify(parse(other), BOT, Allowlist()), Ignore)
+    assert isinstance(classify(parse(other), BOT, Allowlist()), Ignored)
     ours = classify(parse(tg.message(f"/new@{tg.BOT_USERNAME}", chat_id=-5, chat_type="group")), BOT, Allowlist())
-    assert isinstance(ours, Command)
-    assert ours.name == "reset"
+    assert isinstance(ours, InboundMessage)
+    assert ours.intent is Intent.RESET
 
 
 def test_identity_and_dedupe_key() -> None:
     """fkId is telegram:<user id>; custom data carries username and language; the update id dedupes."""
     update = tg.message("hello", sender=tg.user(77, "Zoë", None, "zoe"), update_id=4242)
     action = classify(parse(update), BOT, Allowlist())
-    assert isinstance(action, Ask)
-    user = action.message.user
+    assert isinstance(action, InboundMessage)
+    user = action.user
     assert (user.fk_id, user.first_name, user.last_name) == ("telegram:77", "Zoë", None)
     assert user.custom_data == {"telegramUserId": "77", "username": "zoe", "languageCode": "en"}
-    assert action.message.dedupe_keys == (f"telegram:{tg.BOT_ID}:update:4242",)
+    assert action.dedupe_keys == (f"telegram:{tg.BOT_ID}:update:4242",)
 
 
 def test_sources_are_entities_with_utf16_offsets() -> None:

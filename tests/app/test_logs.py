@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bridge.logs import RedactSecrets
+from bridge.app.logs import RedactSecrets
 
 
 def test_known_secrets_are_redacted_from_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bridge.app.settings import load_settings
 from bridge.errors import ConfigError
-from bridge.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bridge.agent import NewUser
-from bridge.asking import MSG_FAILED, MSG_TIMEOUT, MSG_UNAVAILABLE, MSG_UNREACHABLE
+from adapters.raia.simulator import RaiaSimulator
+from bridge import texts
+from bridge.app.runtime import Runtime, open_runtime
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, ShuttingDown
-from bridge.models import QuestionState, ReplyKind
-from bridge.runtime import Runtime, open_runtime
-from bridge.service import Submitted
-from bridge.simulator import RaiaSimulator
+from bridge.models import Intent, QuestionState, ReplyKind
+from bridge.ports.agent import NewUser
+from bridge.ports.inbox import Receipt
 from tests.conftest import API_KEY, FAST, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
 
@@ -36,9 +37,9 @@ async def test_first_message_creates_user_and_conversation_second_reuses(
     runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
 ) -> None:
     """The first question creates the raia user and conversation; the second reuses both."""
-    assert await runtime.service.submit(message("hello")) is Submitted.ACCEPTED
+    assert await runtime.service.receive(message("hello")) is Receipt.ACCEPTED
     await outbound.wait_for(1)
-    assert await runtime.service.submit(message("and again")) is Submitted.ACCEPTED
+    assert await runtime.service.receive(message("and again")) is Receipt.ACCEPTED
     await outbound.wait_for(2)
     assert sim.count("POST", "/external/users") == 1
     assert sim.count("POST", "/external/conversations") == 1
@@ -59,8 +60,8 @@ async def test_two_users_never_share_a_conversation(
     runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
 ) -> None:
     """Different platform users get different raia users and conversations."""
-    await runtime.service.submit(message("from ann", user="u1"))
-    await runtime.service.submit(message("from bob", user="u2", first="Bob", last=None))
+    await runtime.service.receive(message("from ann", user="u1"))
+    await runtime.service.receive(message("from bob", user="u2", first="Bob", last=None))
     await outbound.wait_for(2)
     assert len(sim.users) == 2
     assert sorted(m for c in sim.conversations for m in sim.user_messages(c)) == ["from ann", "from bob"]
@@ -73,11 +74,12 @@ async def test_reset_starts_a_new_conversation_and_remembers_the_old(
     runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
 ) -> None:
     """After reset the next question goes to a fresh raia conversation of the same user."""
-    await runtime.service.submit(message("one"))
+    await runtime.service.receive(message("one"))
     await outbound.wait_for(1)
-    assert await runtime.service.reset(message("x").user)
-    await runtime.service.submit(message("two"))
-    await outbound.wait_for(2)
+    assert await runtime.service.receive(replace(message("reset", keys=()), intent=Intent.RESET)) is Receipt.HANDLED
+    assert outbound.replies[1].text.startswith("Done — your next question starts a new conversation")
+    await runtime.service.receive(message("two"))
+    await outbound.wait_for(3)
     assert len(sim.users) == 1
     assert len(sim.conversations) == 2
     history = await runtime.store.conversation_history("test:u1")
@@ -93,7 +95,7 @@ async def test_three_quick_questions_go_one_at_a_time_in_order(
     """Questions of one conversation are sent in arrival order, each after the previous answer."""
     sim.delay = lambda _: 0.1
     for text in ("first", "second", "third"):
-        await runtime.service.submit(message(text))
+        await runtime.service.receive(message(text))
     await outbound.wait_for(3)
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["first", "second", "third"]
@@ -111,9 +113,9 @@ async def test_duplicate_inbound_is_answered_once(
     """The same platform event delivered twice (or by two keys) is recorded and answered once."""
     first = message("hello", keys=("evt:1", "post:c1:1"))
     again = message("hello", keys=("evt:2", "post:c1:1"))  # same post, another event id
-    assert await runtime.service.submit(first) is Submitted.ACCEPTED
-    assert await runtime.service.submit(first) is Submitted.DUPLICATE
-    assert await runtime.service.submit(again) is Submitted.DUPLICATE
+    assert await runtime.service.receive(first) is Receipt.ACCEPTED
+    assert await runtime.service.receive(first) is Receipt.DUPLICATE
+    assert await runtime.service.receive(again) is Receipt.DUPLICATE
     await outbound.wait_for(1)
     await asyncio.sleep(0.1)
     assert len(outbound.replies) == 1
@@ -122,7 +124,7 @@ async def test_duplicate_inbound_is_answered_once(
 
 async def test_blank_text_is_not_a_question(runtime: Runtime, sim: RaiaSimulator) -> None:
     """Whitespace-only text is ignored without touching raia."""
-    assert await runtime.service.submit(message("   \n ")) is Submitted.EMPTY
+    assert await runtime.service.receive(message("   \n ")) is Receipt.EMPTY
     assert sim.calls == []
 
 
@@ -131,11 +133,11 @@ async def test_failed_answer_gives_one_short_message(
 ) -> None:
     """When raia reports ``failed`` the user gets one clear message and the log has the ids."""
     caplog.set_level(logging.INFO)
-    await runtime.service.submit(message("please [fail]"))
+    await runtime.service.receive(message("please [fail]"))
     await outbound.wait_for(1)
     await _settled(runtime, 1)
     (reply,) = outbound.replies
-    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, MSG_FAILED)
+    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, texts.FAILED)
     (turn,) = [r.getMessage() for r in caplog.records if r.name == "bridge.turn"]
     assert "outcome=failed" in turn
     assert "raia_message=" in turn
@@ -146,12 +148,12 @@ async def test_timeout_gives_one_short_message(sim: RaiaSimulator, db_path: Path
     """An answer slower than RAIA_POLL_TIMEOUT ends in one timeout message, not silence."""
     sim.delay = lambda _: 60.0
     async with started(sim, db_path, outbound, poll_timeout=0.3) as rt:
-        await rt.service.submit(message("slow one"))
+        await rt.service.receive(message("slow one"))
         await outbound.wait_for(1)
         await rt.service.stop(1.0)
         assert (await rt.store.question(1)).state is QuestionState.DELIVERED
     (reply,) = outbound.replies
-    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, MSG_TIMEOUT)
+    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, texts.TIMEOUT)
 
 
 async def test_bad_key_tells_user_briefly_and_operator_clearly(
@@ -160,11 +162,11 @@ async def test_bad_key_tells_user_briefly_and_operator_clearly(
     """A refused key (403) gives the user a short message and the operator an error naming RAIA_API_KEY."""
     sim = RaiaSimulator(api_key="the-right-key", delay=lambda _: 0.01)
     async with started(sim, db_path, outbound) as rt:
-        await rt.service.submit(message("hi"))
+        await rt.service.receive(message("hi"))
         await outbound.wait_for(1)
         await rt.service.stop(1.0)
         assert "403" in rt.service.agent_status
-    assert outbound.replies[0].text == MSG_UNAVAILABLE
+    assert outbound.replies[0].text == texts.UNAVAILABLE
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("RAIA_API_KEY" in e for e in errors)
     assert all(API_KEY not in r.getMessage() for r in caplog.records)
@@ -175,7 +177,7 @@ async def test_raia_5xx_then_recovery(runtime: Runtime, sim: RaiaSimulator, outb
     sim.fail("GET", "/users/search", 503, times=2)
     sim.fail("POST", "/messages/async", 500)  # refused before storing: must be sent again
     sim.fail("GET", "/response-on", 502, times=2)
-    await runtime.service.submit(message("are you there?"))
+    await runtime.service.receive(message("are you there?"))
     await outbound.wait_for(1)
     assert outbound.replies[0].kind is ReplyKind.ANSWER
     (conversation,) = sim.conversations
@@ -189,7 +191,7 @@ async def test_ambiguous_send_is_not_repeated(
 ) -> None:
     """A send that raia stored but answered 500 is found in the message list, not sent twice."""
     sim.fail("POST", "/messages/async", 500, apply=True)
-    await runtime.service.submit(message("only once please"))
+    await runtime.service.receive(message("only once please"))
     await outbound.wait_for(1)
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["only once please"]
@@ -206,7 +208,7 @@ async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
     async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
         rt.service.register(outbound)
         await rt.service.start()
-        await rt.service.submit(message("survive a restart"))
+        await rt.service.receive(message("survive a restart"))
         async with asyncio.timeout(5):
             while (await rt.store.question(1)).state is not QuestionState.SENT:
                 await asyncio.sleep(0.01)
@@ -262,7 +264,7 @@ async def test_delivery_failure_is_retried_without_reposting(runtime: Runtime, o
     """A retryable delivery failure keeps the answer and retries; parts already posted are not repeated."""
     outbound.parts = 3
     outbound.failures = [(1, DeliveryRetryable("rate limited", retry_after=0.01)), (2, RuntimeError("flaky"))]
-    await runtime.service.submit(message("long answer"))
+    await runtime.service.receive(message("long answer"))
     async with asyncio.timeout(5):
         while len(outbound.posted) < 3:
             await asyncio.sleep(0.01)
@@ -277,7 +279,7 @@ async def test_delivery_failure_is_retried_without_reposting(runtime: Runtime, o
 async def test_permanent_delivery_failure_is_not_retried(runtime: Runtime, outbound: RecordingOutbound) -> None:
     """A destination that can never be reached (bot blocked) is given up at once, with a log line."""
     outbound.failures = [(0, DeliveryPermanent("bot was blocked by the user"))]
-    await runtime.service.submit(message("hello"))
+    await runtime.service.receive(message("hello"))
     async with asyncio.timeout(5):
         while (await runtime.store.question(1)).state is not QuestionState.UNDELIVERABLE:
             await asyncio.sleep(0.01)
@@ -287,16 +289,16 @@ async def test_permanent_delivery_failure_is_not_retried(runtime: Runtime, outbo
 async def test_broken_progress_indicator_never_blocks_the_answer(runtime: Runtime, outbound: RecordingOutbound) -> None:
     """If "typing…" fails, the answer is still delivered."""
     outbound.working_error = RuntimeError("indicator down")
-    await runtime.service.submit(message("hi"))
+    await runtime.service.receive(message("hi"))
     await outbound.wait_for(1)
     assert outbound.replies[0].kind is ReplyKind.ANSWER
 
 
 async def test_stopping_service_refuses_new_questions(runtime: Runtime) -> None:
-    """After stop, submit raises ShuttingDown so webhooks can answer 503 and be redelivered."""
+    """After stop, receive raises ShuttingDown so webhooks can answer 503 and be redelivered."""
     await runtime.service.stop(0.5)
     with pytest.raises(ShuttingDown):
-        await runtime.service.submit(message("too late"))
+        await runtime.service.receive(message("too late"))
 
 
 async def test_agent_name_comes_from_raia(runtime: Runtime) -> None:
@@ -310,9 +312,9 @@ async def test_unreachable_raia_gives_a_short_message_soon(
     """If raia stays down before the question is sent, the user hears so well before the poll timeout."""
     sim.fail("GET", "/users/search", 503, times=10_000)
     async with started(sim, db_path, outbound, poll_timeout=60.0, unreachable_after=0.3) as rt:
-        await rt.service.submit(message("anyone there?"))
+        await rt.service.receive(message("anyone there?"))
         await outbound.wait_for(1, timeout=5)
     (reply,) = outbound.replies
-    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, MSG_UNREACHABLE)
+    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, texts.UNREACHABLE)
     assert any("given up" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
     assert sim.count("POST", "/messages/async") == 0

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from bridge.models import Reply, Route
-from bridge.outbound import DeliveryProgress
+from bridge.models import Origin, PlatformUser, Reply
+from bridge.ports.outbound import DeliveryProgress
 
 
 @dataclass
 class Posted:
-    route: Route
+    origin: Origin
     reply: Reply
     part: int
 
@@ -31,23 +31,26 @@ class RecordingOutbound:
     working_events: list[str] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def deliver(self, route: Route, reply: Reply, progress: DeliveryProgress) -> None:
+    async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         for part in range(progress.done, self.parts):
             if self.failures and self.failures[0][0] == part:
                 raise self.failures.pop(0)[1]
-            self.posted.append(Posted(route, reply, part))
+            self.posted.append(Posted(origin, reply, part))
             await progress.part_delivered(part + 1)
         self._changed.set()
 
     @asynccontextmanager
-    async def working(self, route: Route) -> AsyncIterator[None]:
+    async def working(self, origin: Origin) -> AsyncIterator[None]:
         if self.working_error is not None:
             raise self.working_error
-        self.working_events.append(f"start:{route.chat}")
+        self.working_events.append(f"start:{origin.chat}")
         try:
             yield
         finally:
-            self.working_events.append(f"stop:{route.chat}")
+            self.working_events.append(f"stop:{origin.chat}")
+
+    async def profile(self, user: PlatformUser) -> PlatformUser:
+        return user
 
     @property
     def replies(self) -> list[Reply]:

@@ -6,11 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.base import CheckResult
 from bridge.errors import ShuttingDown
-from bridge.models import InboundMessage, PlatformUser
-from bridge.models import Route as ReplyRoute
-from bridge.platform import CheckResult
-from bridge.service import ConversationService
+from bridge.models import InboundMessage, Origin, PlatformUser
+from bridge.ports.inbox import Inbox
 from tests.fakes.outbound import RecordingOutbound
 
 
@@ -19,33 +18,33 @@ class LoopbackPlatform:
 
     def __init__(self) -> None:
         self.outbound = RecordingOutbound()
-        self._service: ConversationService | None = None
+        self._inbox: Inbox | None = None
         self.calls: list[str] = []
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/test/inbound", self._inbound, methods=["POST"])]
 
     async def _inbound(self, request: Request) -> Response:
-        assert self._service is not None
+        assert self._inbox is not None
         try:
             body = await request.json()
             msg = InboundMessage(
                 platform="test",
                 user=PlatformUser(fk_id=f"test:{body['user']}", first_name=str(body["user"])),
-                route=ReplyRoute(chat=str(body.get("chat", "c"))),
+                origin=Origin(chat=str(body.get("chat", "c"))),
                 text=str(body["text"]),
                 dedupe_keys=(f"test:{body['id']}",),
             )
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": "malformed"}, status_code=400)
         try:
-            outcome = await self._service.submit(msg)
+            outcome = await self._inbox.receive(msg)
         except ShuttingDown:
             return JSONResponse({"error": "shutting down"}, status_code=503)
         return JSONResponse({"outcome": outcome.value})
 
-    async def start(self, service: ConversationService) -> None:
-        self._service = service
+    async def start(self, inbox: Inbox) -> None:
+        self._inbox = inbox
         self.calls.append("start")
 
     async def stop_intake(self) -> None:

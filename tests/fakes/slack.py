@@ -173,4 +173,5 @@ def channel_message(text: str, *, user: str = "U1", ts: str | None = None, threa
 def signed(body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0) -> dict[str, str]:
     timestamp = str(int(time.time()) - age)
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body.decode())
+    assert signature is not None
     return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature, "Content-Type": "application/json"}

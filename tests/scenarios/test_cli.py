@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bridge.simulator import RaiaSimulator
+from adapters.raia.simulator import RaiaSimulator
 from tests.conftest import API_KEY
 from tests.fakes.server import serving
 

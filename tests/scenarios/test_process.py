@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.simulator import RaiaSimulator
+from adapters.raia.simulator import RaiaSimulator
 from tests.conftest import API_KEY
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bridge.app import build_app
-from bridge.simulator import RaiaSimulator
+from adapters.raia.simulator import RaiaSimulator
+from bridge.app.server import build_app
+from bridge.ports.inbox import Inbox
 from tests.conftest import make_settings
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
@@ -55,7 +57,7 @@ async def test_bodies_over_one_megabyte_are_refused(
         big = b"x" * (1024 * 1024 + 1)
         assert (await http.post("/test/inbound", content=big)).status_code == 413
 
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(20):
                 yield b"y" * 65536
 
@@ -67,7 +69,7 @@ async def test_not_ready_when_start_fails(sim: RaiaSimulator, db_path: Path) -> 
     """If a platform cannot start, the server does not come up (no false 'ready')."""
 
     class Broken(LoopbackPlatform):
-        async def start(self, service: object) -> None:  # type: ignore[override]
+        async def start(self, inbox: Inbox) -> None:
             raise RuntimeError("cannot reach platform")
 
     broken = Broken()
@@ -111,5 +113,5 @@ async def test_second_server_on_the_same_database_refuses(sim: RaiaSimulator, db
     )
     async with serving(first):
         with pytest.raises(Exception, match="another raia-bridge is serving"):
-            async with second.router.lifespan_context(second):  # type: ignore[attr-defined]
+            async with second.router.lifespan_context(second):
                 pass

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from adapters.registry import configured_platforms
-from bridge.app import build_app
-from bridge.simulator import RaiaSimulator, SimAnswer
+from adapters.raia.simulator import RaiaSimulator, SimAnswer
+from bridge.app.platforms import configured_platforms
+from bridge.app.server import build_app
 from tests.conftest import make_settings
 from tests.fakes import slack
 from tests.fakes.server import serving
@@ -297,7 +297,7 @@ async def test_socket_mode_end_to_end(sim: RaiaSimulator, fake: slack.FakeSlack,
 
 def test_manifest_asks_for_exactly_the_needed_scopes() -> None:
     """slack-manifest.yml requests the scopes the bridge uses (and `check` compares against)."""
-    from adapters.slack_app import NEEDED_SCOPES
+    from adapters.slack.platform import NEEDED_SCOPES
 
     lines = (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text().splitlines()
     start = lines.index("    bot:") + 1

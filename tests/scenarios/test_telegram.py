@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.registry import configured_platforms
-from bridge.app import build_app
-from bridge.simulator import RaiaSimulator, SimAnswer
+from adapters.raia.simulator import RaiaSimulator, SimAnswer
+from bridge.app.platforms import configured_platforms
+from bridge.app.server import build_app
 from tests.conftest import make_settings
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from store.lock import InstanceLock, InstanceLockTaken
+from bridge.errors import InstanceLockTaken
+from store.lock import InstanceLock
 
 
 async def test_second_instance_waits_then_gives_up_clearly(tmp_path: Path) -> None:

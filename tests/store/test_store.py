@@ -9,8 +9,8 @@ import aiosqlite
 import pytest
 
 from bridge.models import QuestionState, Reply
-from store.database import Store
 from store.migrations import MIGRATIONS
+from store.sqlite import SqliteStore
 from tests.conftest import message
 
 
@@ -25,9 +25,9 @@ class Clock:
 async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
     """The database file is owner-only, in WAL mode, and migrations run once."""
     path = tmp_path / "sub" / "bridge.db"
-    async with Store(path) as store:
+    async with SqliteStore(path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
-    async with Store(path) as store:
+    async with SqliteStore(path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     async with aiosqlite.connect(path) as db, db.execute("PRAGMA journal_mode") as cursor:
@@ -37,7 +37,7 @@ async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
 async def test_duplicate_keys_are_refused_until_they_expire(tmp_path: Path) -> None:
     """A question whose event key was seen is a duplicate; after the TTL it is new again."""
     clock = Clock()
-    async with Store(tmp_path / "b.db", clock=clock) as store:
+    async with SqliteStore(tmp_path / "b.db", clock=clock) as store:
         assert await store.record_question(message("a", keys=("k1", "k2")), ttl=60) is not None
         assert await store.record_question(message("a", keys=("k2",)), ttl=60) is None
         assert await store.count_open() == 1
@@ -48,7 +48,7 @@ async def test_duplicate_keys_are_refused_until_they_expire(tmp_path: Path) -> N
 
 async def test_questions_are_ordered_per_conversation(tmp_path: Path) -> None:
     """The next open question of a conversation is its oldest unfinished one."""
-    async with Store(tmp_path / "b.db") as store:
+    async with SqliteStore(tmp_path / "b.db") as store:
         first = await store.record_question(message("1"), ttl=60)
         second = await store.record_question(message("2"), ttl=60)
         other = await store.record_question(message("x", user="u2"), ttl=60)
@@ -70,7 +70,7 @@ async def test_questions_are_ordered_per_conversation(tmp_path: Path) -> None:
 
 async def test_reset_ends_the_current_conversation(tmp_path: Path) -> None:
     """After a reset, the identity's next question opens a new conversation; the old is kept."""
-    async with Store(tmp_path / "b.db") as store:
+    async with SqliteStore(tmp_path / "b.db") as store:
         before = await store.record_question(message("1"), ttl=60)
         assert await store.end_conversation("test:u1")
         assert not await store.end_conversation("test:u1")  # nothing current to end
@@ -87,7 +87,7 @@ async def test_reset_ends_the_current_conversation(tmp_path: Path) -> None:
 async def test_delivered_questions_forget_their_text_and_are_purged(tmp_path: Path) -> None:
     """Question and answer text are dropped at delivery; old rows go after the keep period."""
     clock = Clock()
-    async with Store(tmp_path / "b.db", clock=clock) as store:
+    async with SqliteStore(tmp_path / "b.db", clock=clock) as store:
         q = await store.record_question(message("secret question"), ttl=60)
         assert q
         await store.mark_finished(q.id, QuestionState.ANSWERED, Reply("secret answer"))
@@ -110,7 +110,7 @@ async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
         await db.executescript(MIGRATIONS[0])
         await db.execute("INSERT INTO schema_version (version) VALUES (1)")
         await db.commit()
-    async with Store(path) as store:
+    async with SqliteStore(path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
         record = await store.record_question(message("in a thread", keys=("t1",)), ttl=60)
         assert record is not None

@@ -1,0 +1,85 @@
+"""Architecture: arrows only run down, checked over whole folders from the imports."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STDLIB = sys.stdlib_module_names
+SDKS = ("telegram", "slack_bolt", "slack_sdk")
+DRIVERS = ("aiosqlite", "sqlite3", "asyncpg", "psycopg")
+AGENT_CLIENTS = ("httpx", "httpx_aiohttp", "aiohttp", "stamina")
+
+
+def imports(folder: str, *, exclude: str | None = None) -> dict[str, set[str]]:
+    """Every module each file under ``folder`` imports (absolute names)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if exclude and relative.startswith(exclude):
+            continue
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), relative)):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found[relative] = names
+    return found
+
+
+def offending(found: dict[str, set[str]], allowed: tuple[str, ...]) -> list[str]:
+    def ok(name: str) -> bool:
+        top = name.split(".")[0]
+        return top == "__future__" or top in STDLIB or any(name == a or name.startswith(a + ".") for a in allowed)
+
+    return sorted(f"{path} imports {name}" for path, names in found.items() for name in names if not ok(name))
+
+
+def test_core_imports_only_the_standard_library_and_itself() -> None:
+    """bridge/ (outside the composition root bridge/app/) imports no SDK, driver, client, adapter or store."""
+    core = imports("bridge", exclude="bridge/app/")
+    assert offending(core, ("bridge",)) == []
+    main = core.pop("bridge/__main__.py")
+    assert main == {"bridge.app.cli.main"}  # the process entry point hands over to the composition root at once
+    assert not any("bridge.app" in name for names in core.values() for name in names)
+
+
+def test_store_imports_only_core_ports_values_and_its_driver() -> None:
+    """store/ implements the core's store port: no adapters, no SDKs, no composition root."""
+    allowed = ("store", "aiosqlite", "bridge.models", "bridge.errors", "bridge.ports.store")
+    assert offending(imports("store"), allowed) == []
+
+
+def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
+    """adapters/ never import the store, the composition root or the core's machinery."""
+    core_face = ("bridge.models", "bridge.errors", "bridge.ports", "bridge.texts", "bridge.tasks")
+    shared = ("adapters.base", "adapters.markdown", "starlette", "pydantic")
+    rules = {
+        "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown"),
+        "adapters/telegram": ("adapters.telegram", "telegram", "telegramify_markdown", "aiolimiter"),
+        "adapters/console": ("adapters.console",),
+        "adapters/raia": ("adapters.raia", "httpx", "stamina", "uvicorn"),
+    }
+    for folder, own in rules.items():
+        assert offending(imports(folder), core_face + shared + own) == [], folder
+    top = {p: n for p, n in imports("adapters").items() if p.count("/") == 1}
+    assert offending(top, core_face + shared) == []
+
+
+def test_importing_the_core_and_store_loads_no_platform_sdk() -> None:
+    """Importing every core and store module leaves slack_bolt, slack_sdk and telegram unloaded."""
+    modules = sorted(
+        p.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".")
+        for folder in ("bridge", "store")
+        for p in (ROOT / folder).rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py")
+    )
+    code = f"import sys, {', '.join(modules)}\nprint(','.join(m for m in {SDKS!r} if m in sys.modules))"
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == ""
