@@ -30,6 +30,9 @@ class _Unstored:
 
 
 class Intake:
+    """The core's side of ``Inbox.receive``: questions to the store and their lane,
+    everything else answered at once."""
+
     def __init__(
         self,
         store: StorePort,

@@ -103,7 +103,7 @@ class ConversationService:
         """The agent's display name (cached), or a neutral fallback."""
         if self._agent_name is None:
             try:
-                self._agent_name = await self._agent.agent_name()
+                self._agent_name = await self._agent.agent_name() or texts.AGENT_FALLBACK_NAME
                 self._health.ok()
             except AgentError as exc:
                 self._health.failed(exc)

@@ -70,10 +70,6 @@ _GENERIC = Phrasebook(
 )
 
 
-def needs_agent_name(intent: Intent) -> bool:
-    return intent is Intent.START
-
-
 def say(message: InboundMessage, *, agent: str = AGENT_FALLBACK_NAME) -> str:
     """The answer to a message that is not a question for the agent."""
     if message.intent is Intent.NOT_ALLOWED:

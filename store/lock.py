@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Windows has no flock; run one instance
 class InstanceLock:
     """``async with InstanceLock(path, wait=30):`` holds the lock for the block."""
 
-    def __init__(self, database: Path, *, wait: float = 30.0) -> None:
+    def __init__(self, database: Path, *, wait: float) -> None:
         self.path = database.with_name(database.name + ".lock")
         self._wait = wait
         self._fd: int | None = None

@@ -15,6 +15,8 @@ PLATFORM = "console"
 
 
 class ConsoleOutbound:
+    """Writes answers to the terminal and counts them, so a session can wait for its own."""
+
     platform = PLATFORM
 
     def __init__(self, out: TextIO, *, prefix: str, interactive: bool) -> None:

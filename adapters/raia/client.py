@@ -40,6 +40,9 @@ from bridge.ports.agent import AgentMessage, AgentResponse, NewUser
 
 # Per-request limits. A read may be slow when raia is busy, but never unbounded.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=60.0)
+# Calls in flight at once: a thousand waiting conversations queue (cheaply) for these,
+# and raia sees a polite, steady load. The connection pool is sized to match.
+MAX_IN_FLIGHT = 32
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class RaiaClient:
         api_key: str,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        max_in_flight: int = 32,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/") + "/external"
@@ -102,9 +105,6 @@ class RaiaClient:
             wait_max=policy.wait_max,
         ).on(self._backoff_hook)
         self._timeout = timeout
-        # A bound on concurrent calls to raia: a thousand conversations polling at once
-        # queue here (cheaply) rather than in the connection pool, and raia sees a
-        # polite, steady load.
         self._in_flight = asyncio.Semaphore(max_in_flight)
 
     def __repr__(self) -> str:
@@ -162,9 +162,9 @@ class RaiaClient:
 
     # -- AgentPort -------------------------------------------------------------------
 
-    async def agent_name(self) -> str:
+    async def agent_name(self) -> str | None:
         # The body also carries the API key and webhook headers: never log it.
-        return agent_name_from(await self._retrying("GET", "/agents/by-api-key")) or "the assistant"
+        return agent_name_from(await self._retrying("GET", "/agents/by-api-key"))
 
     async def find_user(self, fk_id: str) -> str | None:
         try:

@@ -44,6 +44,9 @@ _TOO_BIG = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long",
 
 
 class SlackOutbound:
+    """Posts replies as mrkdwn sections, shows an hourglass while the agent works, and
+    names people from users.info."""
+
     platform = PLATFORM
 
     def __init__(self, client: AsyncWebClient) -> None:

@@ -49,6 +49,8 @@ NEEDED_SCOPES = frozenset(
 
 
 class SlackPlatform:
+    """Slack events in (HTTP or Socket Mode) -> the core's inbox; replies out via ``SlackOutbound``."""
+
     name = PLATFORM
 
     def __init__(self, config: SlackConfig) -> None:

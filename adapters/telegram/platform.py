@@ -40,6 +40,8 @@ BOT_COMMANDS = [
 
 
 class TelegramPlatform:
+    """Telegram updates in (webhook or polling) -> the core's inbox; replies out via ``TelegramOutbound``."""
+
     name = PLATFORM
 
     def __init__(self, config: TelegramConfig) -> None:

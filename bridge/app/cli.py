@@ -19,6 +19,7 @@ from bridge.app.platforms import configured_platforms
 from bridge.app.runtime import open_agent, open_runtime
 from bridge.app.settings import Settings, load_settings
 from bridge.errors import AgentAuthError, AgentError, ConfigError
+from bridge.texts import AGENT_FALLBACK_NAME
 
 log = logging.getLogger("bridge")
 T = TypeVar("T")
@@ -129,7 +130,7 @@ async def check(settings: Settings) -> int:
     # Only the raia client: checking credentials must not create or touch the database.
     async with open_agent(settings) as agent:
         try:
-            name = await agent.agent_name()
+            name = await agent.agent_name() or AGENT_FALLBACK_NAME
             results.append(CheckResult("raia", True, f"agent {name!r} at {settings.raia_base_url}"))
         except AgentAuthError:
             results.append(CheckResult("raia", False, "RAIA_API_KEY was refused (403): copy the key again from raia"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from adapters.raia.client import RaiaClient
+from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient
 from bridge.app.settings import Settings
 from bridge.config import ServiceConfig
 from bridge.poller import PollSchedule
@@ -19,12 +19,14 @@ from bridge.service import ConversationService
 from bridge.tasks import TaskSet
 from store.sqlite import SqliteStore
 
-# Matches RaiaClient's in-flight bound: many conversations share these connections.
-RAIA_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30)
+# One connection per call the client lets be in flight: none waits for a connection.
+RAIA_LIMITS = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT, keepalive_expiry=30)
 
 
 @dataclass
 class Runtime:
+    """The core and its driven adapters, open for the duration of a run."""
+
     settings: Settings
     store: SqliteStore
     agent: RaiaClient

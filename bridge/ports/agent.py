@@ -52,7 +52,9 @@ class AgentPort(Protocol):
     """An agent API as the core uses it: who the agent is, its users and conversations,
     a send that is never blindly repeated, and a look at the answer."""
 
-    async def agent_name(self) -> str: ...
+    async def agent_name(self) -> str | None:
+        """The agent's display name; None if it has none."""
+        ...
 
     async def find_or_create_user(self, user: NewUser) -> str: ...
 

@@ -13,7 +13,7 @@ from store.lock import InstanceLock
 async def test_second_instance_waits_then_gives_up_clearly(tmp_path: Path) -> None:
     """While one holder has the lock another cannot take it; after release it can."""
     database = tmp_path / "bridge.db"
-    first, second = InstanceLock(database), InstanceLock(database)
+    first, second = InstanceLock(database, wait=0), InstanceLock(database, wait=0)
     await first.acquire(wait=0)
     with pytest.raises(InstanceLockTaken, match="another raia-bridge is serving"):
         await second.acquire(wait=0.3)
