@@ -8,6 +8,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Coroutine
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,30 +99,23 @@ async def chat(settings: Settings, *, demo: bool) -> None:
     from adapters.console.session import run_console
 
     interactive = sys.stdin.isatty()
-    transport: httpx.AsyncBaseTransport | None = None
-    database: Path | None = None
-    workdir = None
-    if demo:
-        from adapters.raia.simulator import RaiaSimulator
+    async with AsyncExitStack() as stack:
+        transport: httpx.AsyncBaseTransport | None = None
+        database: Path | None = None
+        if demo:
+            from adapters.raia.simulator import RaiaSimulator
 
-        transport = httpx.ASGITransport(app=RaiaSimulator())
-        workdir = tempfile.TemporaryDirectory(prefix="raia-bridge-demo-")
-        database = Path(workdir.name) / "demo.db"
-        if interactive:
-            print("Demo mode: answers come from a built-in raia simulator, not a real agent.")
-    try:
-        async with open_runtime(settings, raia_transport=transport, database=database) as runtime:
-            outbound = ConsoleOutbound(sys.stdout, prefix="agent> " if interactive else "", interactive=interactive)
-            runtime.service.register(outbound)
-            pending = await runtime.store.count_open(PLATFORM)
-            await runtime.service.start()
-            try:
-                await run_console(runtime.service, outbound, pending=pending, interactive=interactive)
-            finally:
-                await runtime.service.stop(settings.shutdown_timeout)
-    finally:
-        if workdir is not None:
-            workdir.cleanup()
+            transport = httpx.ASGITransport(app=RaiaSimulator())
+            workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="raia-bridge-demo-"))
+            database = Path(workdir) / "demo.db"
+            if interactive:
+                print("Demo mode: answers come from a built-in raia simulator, not a real agent.")
+        runtime = await stack.enter_async_context(open_runtime(settings, raia_transport=transport, database=database))
+        outbound = ConsoleOutbound(sys.stdout, prefix="agent> " if interactive else "", interactive=interactive)
+        runtime.service.register(outbound)
+        pending = await runtime.store.count_open(PLATFORM)
+        service = await stack.enter_async_context(runtime.service.running(settings.shutdown_timeout))
+        await run_console(service, outbound, pending=pending, interactive=interactive)
 
 
 async def check(settings: Settings) -> int:

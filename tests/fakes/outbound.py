@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bridge.models import Origin, PlatformUser, Reply
 from bridge.ports.outbound import DeliveryProgress
@@ -27,6 +27,7 @@ class RecordingOutbound:
     parts: int = 1
     failures: list[tuple[int, Exception]] = field(default_factory=list)
     working_error: Exception | None = None
+    names: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # fk_id -> the platform's names
     posted: list[Posted] = field(default_factory=list)
     working_events: list[str] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -50,7 +51,10 @@ class RecordingOutbound:
             self.working_events.append(f"stop:{origin.chat}")
 
     async def profile(self, user: PlatformUser) -> PlatformUser:
-        return user
+        if user.fk_id not in self.names:
+            return user
+        first, last = self.names[user.fk_id]
+        return replace(user, first_name=first, last_name=last)
 
     @property
     def replies(self) -> list[Reply]:

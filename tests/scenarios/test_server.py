@@ -80,6 +80,27 @@ async def test_not_ready_when_start_fails(sim: RaiaSimulator, db_path: Path) -> 
     assert app.state.bridge.ready is False  # type: ignore[attr-defined]
 
 
+async def test_a_failed_start_closes_what_started_and_frees_the_database(sim: RaiaSimulator, db_path: Path) -> None:
+    """When the second platform fails to start, both are closed and the lock is released at once."""
+
+    class Broken(LoopbackPlatform):
+        async def start(self, inbox: Inbox) -> None:
+            self.calls.append("start")
+            raise RuntimeError("cannot reach platform")
+
+    good, broken = LoopbackPlatform(), Broken()
+    settings = make_settings(database_url=f"sqlite:///{db_path}")
+    app = build_app(settings, [good, broken], raia_transport=httpx.ASGITransport(app=sim), instance_wait=0)
+    with pytest.raises(RuntimeError, match="cannot reach platform"):
+        async with app.router.lifespan_context(app):
+            pass
+    assert good.calls == ["start", "close"]
+    assert broken.calls == ["start", "close"]
+    again = build_app(settings, [LoopbackPlatform()], raia_transport=httpx.ASGITransport(app=sim), instance_wait=0)
+    async with again.router.lifespan_context(again):
+        assert again.state.bridge.ready
+
+
 async def test_shutdown_keeps_waiting_questions_for_next_start(
     sim: RaiaSimulator, db_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
