@@ -18,7 +18,9 @@ class ServiceConfig:
     delivery_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 60.0))
     reach_backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))  # the agent unreachable
     unreachable_after: float = 120.0  # ... and a question it never got is given up after this
-    lane_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 30.0))  # a lane hit an error
-    lane_errors: int = 3  # in a row, then the lane leaves the question for the next start
+    # After a send whose outcome is unknown, look for the message this long before sending
+    # again: raia may still be working on the request (its own timeout is well under this).
+    send_settle: float = 90.0
+    lane_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 30.0))  # unexpected errors
     keep_finished: float = 7 * 24 * 3600.0
     housekeeping_every: float = 3600.0

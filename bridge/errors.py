@@ -14,7 +14,7 @@ only these::
     │   ├── AgentRateLimited     429
     │   ├── AgentServerError     5xx
     │   ├── AgentTransportError  timeout, refused or dropped connection (``ambiguous``)
-    │   └── AgentProtocolError   a 2xx whose body we could not understand
+    │   └── AgentProtocolError   a body we could not understand, or a redirect (transient)
     ├── DeliveryError            the chat platform did not take our reply
     │   ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``
     │   └── DeliveryPermanent    will never work (bot blocked, channel gone)
@@ -84,7 +84,10 @@ class AgentTransportError(AgentError):
 
 
 class AgentProtocolError(AgentError):
-    """The agent API answered 2xx with a body that is not what its document describes."""
+    """The agent API answered with a body (or a redirect) its document does not describe.
+    Counted as a passing upstream fault: a later try usually reads fine."""
+
+    retryable = True
 
 
 class DeliveryError(BridgeError):

@@ -1,8 +1,10 @@
 """What the core does with each message an adapter hands in (``Inbox.receive``).
 
 A question is recorded durably (de-duplicated by the message's keys in the same
-transaction) and its conversation's lane is woken. Everything else, commands and
-refusals, is answered at once, once: the same keys guard it.
+transaction) and its conversation's lane is woken; only then does ``receive`` return,
+so the platform's acknowledgement always follows the commit. Everything else, commands
+and refusals, is answered once (the same keys guard it): the keys and any reset are
+committed before ``receive`` returns, the notice itself is posted in the background.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bridge.models import InboundMessage, Intent, Reply, ReplyKind
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import StorePort
+from bridge.tasks import Spawn
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +44,14 @@ class Intake:
         dedupe_ttl: float,
         wake: Callable[[int], None],
         agent_name: Callable[[], Awaitable[str]],
+        spawn: Spawn,
     ) -> None:
         self._store = store
         self._outbounds = outbounds
         self._ttl = dedupe_ttl
         self._wake = wake
         self._agent_name = agent_name
+        self._spawn = spawn
 
     async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
         if message.intent is Intent.ASK:
@@ -55,13 +60,15 @@ class Intake:
             return Receipt.DUPLICATE
         if message.intent is Intent.RESET:
             await self._store.end_conversation(message.user.fk_id)
-        agent = await self._agent_name() if message.intent is Intent.START else texts.AGENT_FALLBACK_NAME
-        reply = Reply(texts.say(message, agent=agent), ReplyKind.NOTICE)
-        if respond is not None:
-            await respond(reply)
+        if respond is not None:  # answered in the acknowledgement itself
+            await respond(await self._notice(message))
         else:
-            await self._notify(message, reply)
+            self._spawn(self._notify(message), name=f"notice-{message.platform}-{message.origin.chat}")
         return Receipt.HANDLED
+
+    async def _notice(self, message: InboundMessage) -> Reply:
+        agent = await self._agent_name() if message.intent is Intent.START else texts.AGENT_FALLBACK_NAME
+        return Reply(texts.say(message, agent=agent), ReplyKind.NOTICE)
 
     async def _question(self, message: InboundMessage) -> Receipt:
         text = message.text.strip()
@@ -69,9 +76,7 @@ class Intake:
             return Receipt.EMPTY
         if not message.addressed and not await self._asked_in_thread(message):
             return Receipt.IGNORED  # someone else's thread talk: they need to mention the bot
-        outbound = self._outbounds.get(message.platform)
-        user = await outbound.profile(message.user) if outbound is not None else message.user
-        record = await self._store.record_question(replace(message, text=text, user=user), self._ttl)
+        record = await self._store.record_question(replace(message, text=text), self._ttl)
         if record is None:
             return Receipt.DUPLICATE
         self._wake(record.conversation_id)
@@ -85,13 +90,13 @@ class Intake:
             return False
         return await self._store.answered_in_thread(message.platform, message.user.fk_id, origin.chat, origin.thread)
 
-    async def _notify(self, message: InboundMessage, reply: Reply) -> None:
+    async def _notify(self, message: InboundMessage) -> None:
         """A notice is best effort: logged, never raised (the event is acknowledged)."""
         outbound = self._outbounds.get(message.platform)
         if outbound is None:
             log.warning("no outbound for platform %s; notice dropped", message.platform)
             return
         try:
-            await outbound.deliver(message.origin, reply, _Unstored())
+            await outbound.deliver(message.origin, await self._notice(message), _Unstored())
         except Exception as exc:
             log.warning("%s chat=%s could not send a notice: %s", message.platform, message.origin.chat, exc)

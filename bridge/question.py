@@ -126,12 +126,22 @@ class QuestionLife:
         turn = _Turn(q, started=self._clock())
         if q.state in (QuestionState.RECEIVED, QuestionState.SENT):
             async with _best_effort(outbound, q):
-                await self._answer(turn)
+                await self._answer(turn, outbound)
         return await self._deliver(turn, outbound)
+
+    def deadline(self, q: QuestionRecord) -> float:
+        """When waiting for this question's answer ends (``RAIA_POLL_TIMEOUT``)."""
+        return (q.started_at or q.created_at) + self._config.poll_timeout
+
+    async def give_up(self, q: QuestionRecord, error: str) -> None:
+        """The question cannot be answered (its deadline passed while the bridge kept
+        failing): the person gets one short notice instead, delivered like an answer."""
+        if q.state in (QuestionState.RECEIVED, QuestionState.SENT):
+            await self._store.mark_finished(q.id, QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), error)
 
     # -- asking ----------------------------------------------------------------------
 
-    async def _answer(self, turn: _Turn) -> None:
+    async def _answer(self, turn: _Turn, outbound: Outbound) -> None:
         q = turn.q
         if q.started_at is None:
             q = replace(q, started_at=await self._store.mark_started(q.id))
@@ -141,7 +151,7 @@ class QuestionLife:
         failures = 0
         while True:
             try:
-                conversation = await self._conversation_id(q)
+                conversation = await self._conversation_id(q, outbound)
                 if q.state == QuestionState.RECEIVED:
                     q = await self._send(q, conversation)
                 turn.q = q
@@ -161,19 +171,21 @@ class QuestionLife:
                     break
                 failures += 1
                 log.warning("question=%d raia unavailable (%s); retrying", q.id, exc)
-                wait = self._config.reach_backoff.wait(failures)
+                wait = self._config.reach_backoff.wait(failures, hint=exc.retry_after)
                 await self._sleep(min(wait, max(0.0, give_up - self._clock())))
                 q = await self._store.question(q.id)
         await self._store.mark_finished(q.id, finished.state, finished.reply, finished.error)
         turn.q = replace(q, state=finished.state, reply=finished.reply, error=finished.error)
 
-    async def _conversation_id(self, q: QuestionRecord) -> str:
+    async def _conversation_id(self, q: QuestionRecord, outbound: Outbound) -> str:
         conversation = await self._store.conversation(q.conversation_id)
         if conversation.raia_conversation_id:
             return conversation.raia_conversation_id
         user_id = await self._store.raia_user_id(q.fk_id)
         if user_id is None:
-            profile = q.profile
+            # Asked only now, after the question is stored: a slow users.info never
+            # delays an acknowledgement or reorders a person's first messages.
+            profile = await outbound.profile(q.profile)
             user_id = await self._agent.find_or_create_user(
                 NewUser(
                     fk_id=q.fk_id,
@@ -184,7 +196,9 @@ class QuestionLife:
                 )
             )
             await self._store.save_raia_user(q.fk_id, user_id)
-        name = " ".join(p for p in (q.profile.first_name, q.profile.last_name) if p)
+        else:
+            profile = q.profile
+        name = " ".join(p for p in (profile.first_name, profile.last_name) if p)
         raia_id = await self._agent.create_conversation(
             user_id,
             title=f"{q.platform.capitalize()} chat with {name}".strip(),
@@ -200,19 +214,34 @@ class QuestionLife:
             found = await self._already_sent(q, conversation)
             if found:
                 return await self._mark_sent(q, found)
+            attempted = q.send_attempted_at
+            if attempted is not None and self._clock() - attempted < self._config.send_settle:
+                # Its outcome is unknown and the agent may still be storing it: look
+                # again later rather than send it a second time.
+                raise AgentTransportError("send outcome unknown; looking again before resending", ambiguous=True)
         await self._store.note_send_attempt(q.id)
         try:
             message_id = await self._agent.send_message(conversation, q.text)
         except AgentNotFoundError:
             # The conversation was deleted on the agent's side: start a new one, then retry.
+            await self._store.clear_send_attempt(q.id)
             await self._store.set_raia_conversation(q.conversation_id, "")
             raise AgentServerError("conversation vanished on raia; opening a new one") from None
-        except (AgentTransportError, AgentServerError) as exc:
-            if isinstance(exc, AgentTransportError) and not exc.ambiguous:
+        except AgentTransportError as exc:
+            if not exc.ambiguous:  # never reached the agent
+                await self._store.clear_send_attempt(q.id)
                 raise
             found = await self._already_sent(q, conversation)
             if found:
                 return await self._mark_sent(q, found)
+            raise  # no answer came back: the request may still be in the agent's hands
+        except AgentError as exc:
+            # The agent answered (an error, or a body we cannot read): what it stored is
+            # final, so one look settles it.
+            found = await self._already_sent(q, conversation) if exc.retryable else None
+            if found:
+                return await self._mark_sent(q, found)
+            await self._store.clear_send_attempt(q.id)
             raise
         return await self._mark_sent(q, message_id)
 
@@ -234,11 +263,16 @@ class QuestionLife:
         assert q.raia_message_id is not None
         assert q.sent_at is not None
         schedule = self._config.poll
+        looked = False
         while True:
             now = self._clock()
-            if now >= deadline:
+            # The deadline counts the agent's time, not the bridge's downtime: after a
+            # restart past it, one look may still find the answer ready.
+            if now >= deadline and looked:
                 return _Finished(QuestionState.TIMED_OUT, Reply(texts.TIMEOUT, ReplyKind.NOTICE), "poll timeout")
-            await self._sleep(min(schedule.next_wait(now - q.sent_at), deadline - now))
+            if now < deadline:
+                await self._sleep(min(schedule.next_wait(now - q.sent_at), deadline - now))
+            looked = True
             turn.polls += 1
             try:
                 response = await self._agent.response_on(conversation, q.raia_message_id)

@@ -23,7 +23,7 @@ from bridge.models import InboundMessage
 from bridge.ports.agent import AgentPort
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.outbound import Outbound
-from bridge.ports.store import StorePort
+from bridge.ports.store import QuestionRecord, StorePort
 from bridge.question import AgentHealth, QuestionLife
 from bridge.tasks import TaskSet
 
@@ -51,6 +51,7 @@ class ConversationService:
         self._store = store
         self._agent = agent
         self._config = config
+        self._clock = clock
         self._tasks = tasks or TaskSet()
         self._outbounds: dict[str, Outbound] = {}
         self._lanes: dict[int, _Lane] = {}
@@ -59,7 +60,12 @@ class ConversationService:
         self._health = AgentHealth()
         self._life = QuestionLife(store, agent, config, clock=clock, sleep=self._sleep, health=self._health)
         self._intake = Intake(
-            store, self._outbounds, dedupe_ttl=config.dedupe_ttl, wake=self._wake, agent_name=self.agent_name
+            store,
+            self._outbounds,
+            dedupe_ttl=config.dedupe_ttl,
+            wake=self._wake,
+            agent_name=self.agent_name,
+            spawn=self._tasks.spawn,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------
@@ -151,14 +157,15 @@ class ConversationService:
                     errors = 0
                 except (ShuttingDown, asyncio.CancelledError):
                     raise
-                except Exception:
-                    # A bug or a store failure: the question stays stored. Try a few
-                    # times, then leave it for the next start rather than spin.
+                except Exception as exc:
+                    # A bug or a store failure: the question stays stored and the lane
+                    # keeps at it (never stranding a finished answer); once the
+                    # question's own deadline has passed the person gets one notice.
                     errors += 1
-                    log.exception("question=%d lane error (%d/%d)", question.id, errors, self._config.lane_errors)
-                    if errors >= self._config.lane_errors:
-                        return
+                    log.exception("question=%d lane error (attempt %d)", question.id, errors)
                     await self._sleep(self._config.lane_backoff.wait(errors))
+                    if self._clock() >= self._life.deadline(question):
+                        await self._give_up(question, exc)
         except ShuttingDown:
             return
         finally:
@@ -166,6 +173,13 @@ class ConversationService:
             # either saw this lane (and set wake, handled above) or creates a new one.
             if self._lanes.get(conversation_id) is lane:
                 del self._lanes[conversation_id]
+
+    async def _give_up(self, question: QuestionRecord, exc: Exception) -> None:
+        try:
+            current = await self._store.question(question.id)
+            await self._life.give_up(current, f"{type(exc).__name__}: {exc}"[:500])
+        except Exception:
+            log.warning("question=%d could not be given up yet; retrying", question.id, exc_info=True)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but leave at once (``ShuttingDown``) when the service stops."""

@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+
+
+class Spawn(Protocol):
+    """``TaskSet.spawn``, for parts that start tracked tasks without owning the set."""
+
+    def __call__(self, coro: Coroutine[Any, Any, Any], *, name: str) -> object: ...
 
 
 class TaskSet:

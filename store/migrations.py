@@ -56,4 +56,9 @@ MIGRATIONS: tuple[str, ...] = (
         platform, fk_id, json_extract(route, '$.chat'), json_extract(route, '$.thread')
     );
     """,
+    # 3: when the last send was attempted: after an ambiguous failure the bridge looks for
+    # the message until raia has surely finished with that request, and only then resends.
+    """
+    ALTER TABLE questions ADD COLUMN send_attempted_at REAL;
+    """,
 )

@@ -27,6 +27,7 @@ def question_from_row(row: Any) -> QuestionRecord:
         state=QuestionState(row["state"]),
         raia_message_id=row["raia_message_id"],
         send_attempts=row["send_attempts"],
+        send_attempted_at=row["send_attempted_at"],
         reply=Reply.from_json(json.loads(row["reply"])) if row["reply"] else None,
         error=row["error"],
         parts_delivered=row["parts_delivered"],

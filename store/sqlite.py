@@ -236,9 +236,16 @@ class SqliteStore:
         await self._update("UPDATE questions SET started_at = COALESCE(started_at, ?) WHERE id = ?", (now, qid))
         return now
 
-    async def note_send_attempt(self, qid: int) -> None:
+    async def note_send_attempt(self, qid: int) -> float:
         """Written *before* the send: after a crash it says "raia may have this already"."""
-        await self._update("UPDATE questions SET send_attempts = send_attempts + 1 WHERE id = ?", (qid,))
+        now = self._clock()
+        await self._update(
+            "UPDATE questions SET send_attempts = send_attempts + 1, send_attempted_at = ? WHERE id = ?", (now, qid)
+        )
+        return now
+
+    async def clear_send_attempt(self, qid: int) -> None:
+        await self._update("UPDATE questions SET send_attempted_at = NULL WHERE id = ?", (qid,))
 
     async def mark_sent(self, qid: int, raia_message_id: str) -> float:
         now = self._clock()

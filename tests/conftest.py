@@ -59,6 +59,7 @@ FAST = ServiceConfig(
     delivery_backoff=Backoff(0.01, 0.05),
     reach_backoff=Backoff(0.01, 0.05),
     lane_backoff=Backoff(0.01, 0.05),
+    send_settle=0.5,
 )
 
 
@@ -74,12 +75,18 @@ def outbound() -> RecordingOutbound:
 
 @asynccontextmanager
 async def started(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound, **config: Any
+    sim: RaiaSimulator,
+    db_path: Path,
+    outbound: RecordingOutbound,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **config: Any,
 ) -> AsyncIterator[Runtime]:
-    """A running service on ``db_path`` with the simulator behind httpx; stopped on exit."""
+    """A running service on ``db_path`` with the simulator behind httpx (or ``transport``,
+    e.g. one that tampers with it); stopped on exit."""
     async with open_runtime(
         make_settings(),
-        raia_transport=httpx.ASGITransport(app=sim),
+        raia_transport=transport or httpx.ASGITransport(app=sim),
         database=db_path,
         config=dataclasses.replace(FAST, **config),
     ) as rt:

@@ -137,8 +137,11 @@ class RaiaClient:
         if status < 300:
             try:
                 return response.json() if response.content else None
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reason
                 raise AgentProtocolError(f"{method} {path}: body is not JSON", status=status) from exc
+        if status < 400:
+            # raia's API does not redirect; a proxy or a moved host does. Not followed.
+            raise AgentProtocolError(f"{method} {path}: unexpected redirect {status}", status=status)
         detail = f"{method} {path}: {status} {_error_text(response)}"
         if status in (401, 403):
             raise AgentAuthError(detail, status=status)

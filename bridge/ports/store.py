@@ -27,6 +27,7 @@ class QuestionRecord:
     state: QuestionState
     raia_message_id: str | None
     send_attempts: int
+    send_attempted_at: float | None
     reply: Reply | None
     error: str | None
     parts_delivered: int
@@ -49,6 +50,7 @@ class QuestionRecord:
             state=QuestionState.RECEIVED,
             raia_message_id=None,
             send_attempts=0,
+            send_attempted_at=None,
             reply=None,
             error=None,
             parts_delivered=0,
@@ -108,8 +110,14 @@ class StorePort(Protocol):
 
     async def mark_started(self, qid: int) -> float: ...
 
-    async def note_send_attempt(self, qid: int) -> None:
-        """Written *before* the send: after a crash it says "the agent may have this"."""
+    async def note_send_attempt(self, qid: int) -> float:
+        """Written *before* the send: after a crash it says "the agent may have this".
+        Returns the time it noted."""
+        ...
+
+    async def clear_send_attempt(self, qid: int) -> None:
+        """The last send surely did not reach the agent (it answered, or was never
+        reached): no need to wait for it before sending again."""
         ...
 
     async def mark_sent(self, qid: int, raia_message_id: str) -> float: ...

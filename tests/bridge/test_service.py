@@ -77,6 +77,7 @@ async def test_reset_starts_a_new_conversation_and_remembers_the_old(
     await runtime.service.receive(message("one"))
     await outbound.wait_for(1)
     assert await runtime.service.receive(replace(message("reset", keys=()), intent=Intent.RESET)) is Receipt.HANDLED
+    await outbound.wait_for(2)
     assert outbound.replies[1].text.startswith("Done — your next question starts a new conversation")
     await runtime.service.receive(message("two"))
     await outbound.wait_for(3)

@@ -1,0 +1,87 @@
+"""Exactly once under upstream trouble: odd answers, slow sends, downtime, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.raia.simulator import RaiaSimulator
+from bridge.app.runtime import open_runtime
+from bridge.backoff import Backoff
+from bridge.models import QuestionState, ReplyKind
+from tests.conftest import FAST, make_settings, message, started
+from tests.fakes.outbound import RecordingOutbound
+from tests.fakes.tamper import Tamper, body
+
+ODD_RESPONSES = {
+    "not JSON": body(b"<html>gateway</html>"),
+    "empty body": body(b""),
+    "completed without a message": body(b'{"status": "completed", "message": null}'),
+    "nested beyond reason": body(b"[" * 100_000 + b"]" * 100_000),
+    "a redirect": body(b"", 302, {"location": "https://elsewhere.example"}),
+}
+
+
+@pytest.mark.parametrize("odd", ODD_RESPONSES, ids=list(ODD_RESPONSES))
+async def test_one_odd_response_on_does_not_fail_an_accepted_question(
+    odd: str, sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """A bad 200 (or a redirect) from response-on is a passing fault: the real answer still comes."""
+    tamper = Tamper(sim, rules=[("GET", "/response-on$", ODD_RESPONSES[odd])])
+    async with started(sim, db_path, outbound, transport=tamper) as rt:
+        await rt.service.receive(message("question"))
+        await outbound.wait_for(1)
+    (reply,) = outbound.replies
+    assert reply.kind is ReplyKind.ANSWER
+
+
+async def test_a_send_raia_stores_after_the_client_gave_up_is_not_repeated(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """After an ambiguous send the bridge keeps looking (send_settle) instead of sending again."""
+    tamper = Tamper(sim, slow_send=0.3)
+    async with started(sim, db_path, outbound, transport=tamper, send_settle=2.0) as rt:
+        await rt.service.receive(message("question"))
+        await outbound.wait_for(1)
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["question"]
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+
+
+async def test_retry_after_on_a_refused_send_is_honoured(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """A 429 with Retry-After on the send waits that long before the next send."""
+    sim.fail("POST", "/messages/async$", 429, retry_after=0.4)
+    async with started(sim, db_path, outbound, reach_backoff=Backoff(0.01, 5.0)) as rt:
+        started_at = asyncio.get_running_loop().time()
+        await rt.service.receive(message("question"))
+        await outbound.wait_for(1)
+        assert asyncio.get_running_loop().time() - started_at >= 0.4
+    assert sim.count("POST", "/messages/async") == 2
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+
+
+async def test_downtime_past_the_poll_timeout_still_polls_once(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """After a restart past the deadline, a ready answer is delivered, not replaced by "took too long"."""
+    sim.delay = lambda _: 0.2
+    transport = httpx.ASGITransport(app=sim)
+    config = FAST.__class__(**{**FAST.__dict__, "poll_timeout": 0.5})
+    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=config) as rt:
+        rt.service.register(outbound)
+        await rt.service.start()
+        await rt.service.receive(message("question"))
+        async with asyncio.timeout(5):
+            while (await rt.store.question(1)).state is not QuestionState.SENT:
+                await asyncio.sleep(0.01)
+        await rt.service.stop(1.0)
+    await asyncio.sleep(0.8)  # down for longer than the poll timeout; the answer is ready meanwhile
+    async with started(sim, db_path, outbound, poll_timeout=0.5):
+        await outbound.wait_for(1)
+    (reply,) = outbound.replies
+    assert reply.kind is ReplyKind.ANSWER
