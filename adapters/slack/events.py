@@ -15,6 +15,7 @@ PLATFORM = "slack"
 # joins, bot messages, channel topic changes...) is not a question.
 _TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")
 _DM_COMMANDS = {"help": Intent.HELP, "reset": Intent.RESET}
+SLACKBOT = "USLACKBOT"  # Slackbot's own DMs carry no bot_id
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
     if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
         return Ignored("incomplete event")
-    if user == bot.user_id:
-        return Ignored("our own message")
+    if user in (bot.user_id, SLACKBOT):
+        return Ignored("our own message, or Slackbot's")
     team = str(event.get("team") or body.get("team_id") or bot.team_id)
     direct = event.get("channel_type") == "im" or channel.startswith("D")
     mentioned = kind == "app_mention" or f"<@{bot.user_id}>" in str(event.get("text") or "")
@@ -65,6 +66,9 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
         intent = Intent.NOT_ALLOWED  # only in a DM: in channels, silence (above)
     elif direct:
         intent = _DM_COMMANDS.get(text.strip().lower(), Intent.ASK)
+    if intent is Intent.ASK and not text.strip() and (direct or mentioned):
+        # Addressed to the bot, but nothing to ask: a file alone, or a bare mention.
+        intent = Intent.UNSUPPORTED if event.get("files") or event.get("subtype") == "file_share" else Intent.HELP
     return InboundMessage(
         platform=PLATFORM,
         user=person(team, user),

@@ -1,9 +1,9 @@
 """Telegram as a platform: python-telegram-bot's Application inside our server.
 
 Webhook mode (``PUBLIC_URL`` set): Telegram POSTs to ``/telegram/webhook``; we check the
-secret, queue the update for PTB and answer 200 at once. Otherwise: long polling. In
-both modes PTB dispatches updates concurrently to ``_on_update``, which translates
-them (``events``) and hands them to the core.
+secret, translate the update (``events``) and hand it to the core, which commits it
+before the 200 goes back (a 503 if it cannot: Telegram redelivers). Otherwise: long
+polling, where PTB fetches updates and dispatches them concurrently to ``_on_update``.
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ class TelegramPlatform:
 
     async def _webhook(self, request: Request) -> Response:
         assert self._secret is not None
+        # The secret is a header: judged before a byte of the body is read.
         given = request.headers.get("x-telegram-bot-api-secret-token")
         if given is None:
             return PlainTextResponse("missing secret token", status_code=401)
@@ -158,25 +159,42 @@ class TelegramPlatform:
             return PlainTextResponse("shutting down, retry later", status_code=503)  # Telegram redelivers
         try:
             data = json.loads(await request.body())
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update")
-            update = Update.de_json(data, self.app.bot)
-        except Exception:
+        except (ValueError, UnicodeDecodeError):
             return PlainTextResponse("malformed update", status_code=400)
-        await self.app.update_queue.put(update)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return PlainTextResponse("malformed update", status_code=400)
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception as exc:
+            # Well-formed but not what this library understands: a 4xx would make
+            # Telegram redeliver it forever, so take it and say so in the log.
+            log.warning("telegram update %s could not be read (%s); ignored", data["update_id"], type(exc).__name__)
+            return Response(status_code=200)
+        try:
+            # Committed before the 200: after that, Telegram forgets the update.
+            await self._take(update)
+        except ShuttingDown:
+            return PlainTextResponse("shutting down, retry later", status_code=503)
+        except Exception:
+            log.exception("telegram update %s could not be stored; Telegram will redeliver it", data["update_id"])
+            return PlainTextResponse("could not store the update, retry later", status_code=503)
         return Response(status_code=200)
 
-    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _take(self, update: Update) -> None:
         assert self._inbox is not None
         assert self._bot is not None
-        if not isinstance(update, Update):
-            return
         message = classify(update, self._bot, self._allow)
         if isinstance(message, Ignored):
             log.debug("telegram update %s ignored: %s", update.update_id, message.reason)
             return
+        await self._inbox.receive(message)
+
+    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Long polling: PTB fetched the update and hands it over here."""
+        if not isinstance(update, Update):
+            return
         try:
-            await self._inbox.receive(message)
+            await self._take(update)
         except ShuttingDown:
             log.warning("telegram update %s arrived during shutdown and was not taken", update.update_id)
 

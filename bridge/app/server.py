@@ -6,6 +6,7 @@ so code after ``serve()`` never runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,6 +28,7 @@ from store.lock import InstanceLock
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Slack and Telegram payloads are far smaller
+BODY_DEADLINE = 10.0  # seconds to send a whole body: webhooks send theirs at once
 
 
 @dataclass
@@ -36,11 +38,21 @@ class AppState:
     platforms: Sequence[Platform] = field(default_factory=tuple)
 
 
-class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes with 413 before the app sees them."""
+class BodyTooLarge(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+
+class BodyTooSlow(Exception):
+    pass
+
+
+class BodyLimit:
+    """Bounds request bodies: over ``limit`` bytes is 413, slower than ``deadline``
+    seconds is 408. Nothing is read ahead: a handler judges the headers (a webhook's
+    secret) before it asks for the body, so an unauthenticated caller costs nothing."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, deadline: float = BODY_DEADLINE) -> None:
+        self.app, self.limit, self.deadline = app, limit, deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,32 +62,35 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
             return
-        # Read the body here (bounded), then replay it to the app.
-        chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
+        started = False
+        ends = asyncio.get_running_loop().time() + self.deadline
+
+        async def bounded() -> Message:
+            nonlocal size
+            try:
+                async with asyncio.timeout_at(ends):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow from None
+            size += len(message.get("body", b""))
             if size > self.limit:
-                await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
+                raise BodyTooLarge
+            return message
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, bounded, watched)
+        except (BodyTooLarge, BodyTooSlow) as exc:
+            if started:
+                raise
+            too_large = isinstance(exc, BodyTooLarge)
+            text, status = ("request body too large", 413) if too_large else ("request body too slow", 408)
+            await PlainTextResponse(text, status_code=status)(scope, receive, send)
 
 
 def build_app(
