@@ -32,6 +32,24 @@ class Ignored:
     reason: str
 
 
+_TEXT_FIELDS = ("user", "channel", "ts", "thread_ts", "text", "team", "subtype", "channel_type", "bot_id")
+
+
+def malformed(body: Any) -> str | None:
+    """Why a signed Events API body cannot be an event bolt may read, or None if it can.
+    (bolt's own middleware fails with a 500 on these, and Slack would retry them.)"""
+    if not isinstance(body, Mapping):
+        return "not an object"
+    event = body.get("event")
+    if body.get("type") == "event_callback" and not isinstance(event, Mapping):
+        return "event_callback without an event object"
+    if isinstance(event, Mapping):
+        for key in _TEXT_FIELDS:
+            if event.get(key) is not None and not isinstance(event[key], str):
+                return f"event {key} is not a string"
+    return None
+
+
 def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
     """``body`` is the Events API envelope (``event_callback``) as bolt hands it over."""
     event = body.get("event")

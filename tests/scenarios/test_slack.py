@@ -31,13 +31,13 @@ class Bridge:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
-    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None,
-                    age: int = 0, secret: str = slack.SIGNING_SECRET) -> httpx.Response:  # fmt: skip
+    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None, age: int = 0,
+                    secret: str = slack.SIGNING_SECRET, timeout: float = 5) -> httpx.Response:  # fmt: skip
         body = json.dumps(slack.envelope(event, event_id=event_id)).encode()
         headers = slack.signed(body, age=age, secret=secret)
         if retry is not None:
             headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        return await self.http.post("/slack/events", content=body, headers=headers)
+        return await self.http.post("/slack/events", content=body, headers=headers, timeout=timeout)
 
     async def command(self, text: str, user: str = "U1") -> httpx.Response:
         fields = {"command": "/raia", "text": text, "user_id": user, "team_id": slack.TEAM, "channel_id": "C0001"}

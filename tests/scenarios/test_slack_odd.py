@@ -1,0 +1,104 @@
+"""Slack: every odd or hostile request gets a clear 4xx or a 2xx, never a 500 or bolt's 404."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from adapters.raia.simulator import RaiaSimulator
+from bridge import texts
+from tests.fakes import slack
+from tests.scenarios.test_slack import running
+
+
+@pytest.fixture
+def fake() -> slack.FakeSlack:
+    return slack.FakeSlack()
+
+
+async def test_unsigned_garbage_is_refused_without_a_traceback(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Non-UTF-8 bytes, broken JSON and a non-numeric timestamp are 401 before anything is parsed."""
+    async with running(sim, fake, tmp_path) as bridge:
+        post = bridge.http.post
+        assert (await post("/slack/events", content=b"\xff\xfe\x00garbage")).status_code == 401
+        assert (await post("/slack/events", content=b"{not json", headers=slack.signed(b"{}"))).status_code == 401
+        headers = {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=abc"}
+        assert (await post("/slack/events", content=b"{}", headers=headers)).status_code == 401
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_signed_but_odd_bodies_never_get_a_500(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path) -> None:
+    """An array, a string event, an integer user, non-UTF-8: a 4xx or a 2xx, never a 500."""
+    bodies = [
+        b"[1, 2, 3]",
+        json.dumps({"type": "event_callback", "event": "hello", "event_id": "Ev1"}).encode(),
+        json.dumps(slack.envelope({"type": "message", "user": 42, "channel": "D1", "ts": "1.0", "text": "x"})).encode(),
+        b"\xff\xfe not utf-8",
+    ]
+    async with running(sim, fake, tmp_path) as bridge:
+        for body in bodies:
+            response = await bridge.http.post("/slack/events", content=body, headers=slack.signed(body))
+            assert response.status_code < 500, body
+    assert fake.posts == []
+
+
+async def test_rate_limit_callbacks_and_interactions_are_acknowledged(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """app_rate_limited and a button click get 200 (a 404 would count as a failure at Slack)."""
+    limited = json.dumps({"token": "t", "type": "app_rate_limited", "team_id": slack.TEAM,
+                          "minute_rate_limited": 1518467820, "api_app_id": "A0001"}).encode()  # fmt: skip
+    action = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "x", "value": "1"}],
+              "team": {"id": slack.TEAM}, "api_app_id": "A0001", "token": "t"}  # fmt: skip
+    clicked = ("payload=" + json.dumps(action)).encode()
+    async with running(sim, fake, tmp_path) as bridge:
+        assert (
+            await bridge.http.post("/slack/events", content=limited, headers=slack.signed(limited))
+        ).status_code == 200
+        headers = slack.signed(clicked) | {"Content-Type": "application/x-www-form-urlencoded"}
+        assert (await bridge.http.post("/slack/events", content=clicked, headers=headers)).status_code == 200
+
+
+async def test_slackbot_is_ignored_and_empty_addresses_get_a_note(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """Slackbot's DMs are not questions; a bare mention gets help, a file alone the text-only note."""
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.event(slack.dm("You have a reminder", user="USLACKBOT"))
+        await bridge.event(slack.channel_message(f"<@{slack.BOT_USER}>", kind="app_mention"))
+        await bridge.event(slack.dm("", subtype="file_share", files=[{"id": "F1", "name": "a.pdf"}]))
+        await fake.wait_posts(2)
+        await asyncio.sleep(0.2)
+    bodies = sorted(p.body for p in fake.posts)
+    assert len(bodies) == 2
+    assert any(b.startswith("Ask me anything") for b in bodies)
+    assert any(b == texts.ONLY_TEXT for b in bodies)
+    assert sim.count("POST", "/messages/async") == 0
+
+
+async def test_a_store_that_cannot_commit_makes_slack_retry(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the database locked by another process, the event gets a 5xx (Slack redelivers), not a 200."""
+    import sqlite3
+
+    caplog.set_level(logging.ERROR)
+    async with running(sim, fake, tmp_path) as bridge:
+        blocker = sqlite3.connect(tmp_path / "bridge.db", isolation_level=None, timeout=0)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            # The bridge waits out a busy database for a while before it gives up.
+            response = await bridge.event(slack.dm("are you there?"), event_id="EvLocked", timeout=30)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert response.status_code >= 500
+        retried = await bridge.event(slack.dm("are you there?"), event_id="EvLocked", retry=1)
+        assert retried.status_code == 200
+        await fake.wait_posts(1)
