@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Text safe to store, send and post: no NUL, and every lone UTF-16 surrogate (JSON
+    allows "\\ud800"; UTF-8 cannot encode it) replaced by U+FFFD. Adapters apply it to
+    everything that enters the bridge."""
+    if not _UNSAFE.search(text):
+        return text
+    return text.replace("\x00", "").encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @dataclass(frozen=True)

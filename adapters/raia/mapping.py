@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bridge.errors import AgentProtocolError
-from bridge.models import FileCitation, Reply, UrlCitation
+from bridge.models import FileCitation, Reply, UrlCitation, clean
 from bridge.ports.agent import AgentMessage, AgentResponse, ResponseStatus
 
 # OpenAI file-search markers such as 【4:0†source】 or 【12:3†guide.pdf】 mean nothing to a
@@ -29,7 +29,7 @@ def reply_from_message(message: Mapping[str, Any]) -> Reply:
     if not isinstance(text, str) or not text.strip():
         text = full.get("outputText") if isinstance(full.get("outputText"), str) else ""
     return Reply(
-        text=strip_citation_markers(str(text)).strip(),
+        text=clean(strip_citation_markers(str(text))).strip(),
         urls=_url_citations(full.get("urlCitations")),
         files=_file_citations(full.get("fileCitations")),
     )
@@ -113,9 +113,9 @@ def _url_citations(raw: Any) -> tuple[UrlCitation, ...]:
         url = item.get("url")
         if not isinstance(url, str) or not url.strip():
             continue
-        url = url.strip()
+        url = clean(url.strip())
         title = item.get("title")
-        title = title.strip() if isinstance(title, str) and title.strip() else url
+        title = clean(title.strip()) if isinstance(title, str) and title.strip() else url
         # Keep the first occurrence, but prefer a real title over the bare URL.
         if url not in seen or seen[url].title == url:
             seen[url] = UrlCitation(url=url, title=title)
@@ -135,5 +135,5 @@ def _file_citations(raw: Any) -> tuple[FileCitation, ...]:
         if key in seen or name.strip() in names:
             continue
         names.add(name.strip())
-        seen[key] = FileCitation(file_id=str(key), filename=name.strip())
+        seen[key] = FileCitation(file_id=str(key), filename=clean(name.strip()))
     return tuple(seen.values())

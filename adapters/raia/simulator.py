@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import re
 import time
@@ -81,13 +82,20 @@ def delay_from_text(question: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+class _Json(JSONResponse):
+    """JSON as raia sends it: anything UTF-8 cannot carry (a lone surrogate) is escaped."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode()
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _error(status: int, message: str) -> JSONResponse:
     names = {400: "BAD_REQUEST", 403: "FORBIDDEN_ERROR", 404: "NOT_FOUND_ERROR", 429: "TOO_MANY_REQUESTS"}
-    return JSONResponse(
+    return _Json(
         {"status": status, "name": names.get(status, "INTERNAL_SERVER_ERROR"), "message": message, "details": []},
         status_code=status,
     )
@@ -194,7 +202,7 @@ class RaiaSimulator:
         refused, _ = self._guard(request)
         if refused:
             return refused
-        return JSONResponse(
+        return _Json(
             {
                 "organizationId": "org-1",
                 "organizationName": "Demo Org",
@@ -232,7 +240,7 @@ class RaiaSimulator:
             "fkId": body["fkId"],
             "metadata": {"customData": body.get("customData") or {}},
         }
-        return self._fault_response(late) if late else JSONResponse(self._user_dto(self.users[uid]), status_code=201)
+        return self._fault_response(late) if late else _Json(self._user_dto(self.users[uid]), status_code=201)
 
     async def _search_user(self, request: Request) -> Response:
         refused, _ = self._guard(request)
@@ -247,7 +255,7 @@ class RaiaSimulator:
         user = self.users[uid]
         ids = [cid for cid, c in self.conversations.items() if c["userId"] == uid]
         random.shuffle(ids)  # the order is undocumented: do not rely on it
-        return JSONResponse({"user": self._user_dto(user), "conversationIds": ids})
+        return _Json({"user": self._user_dto(user), "conversationIds": ids})
 
     async def _create_conversation(self, request: Request) -> Response:
         refused, late = self._guard(request)
@@ -269,7 +277,7 @@ class RaiaSimulator:
             "isAnonymized": False,
             "mode": "ai",
         }
-        return self._fault_response(late) if late else JSONResponse(dto, status_code=201)
+        return self._fault_response(late) if late else _Json(dto, status_code=201)
 
     async def _send(self, request: Request) -> Response:
         refused, late = self._guard(request)
@@ -287,7 +295,7 @@ class RaiaSimulator:
         conversation["messages"].append(message)
         now = self.clock()
         self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}
-        return self._fault_response(late) if late else JSONResponse(message, status_code=201)
+        return self._fault_response(late) if late else _Json(message, status_code=201)
 
     def _message_dto(self, mid: str, cid: str, role: str, text: str, full: Any = None) -> dict[str, Any]:
         return {
@@ -333,7 +341,7 @@ class RaiaSimulator:
         question = self._settle(mid)
         question["polls"] = question.get("polls", 0) + 1
         status = question.get("status", "pending")
-        return JSONResponse(
+        return _Json(
             {
                 "status": status,
                 "message": question.get("reply"),
@@ -343,7 +351,7 @@ class RaiaSimulator:
 
     async def _introspect(self, request: Request) -> Response:
         """Not part of raia: when each answer became ready and how often it was polled."""
-        return JSONResponse(
+        return _Json(
             {
                 mid: {"text": q["text"], "ready_at": q["ready_at"], "polls": q.get("polls", 0)}
                 for mid, q in self.questions.items()
@@ -357,7 +365,7 @@ class RaiaSimulator:
         conversation = self.conversations.get(request.path_params["cid"])
         if conversation is None:
             return _error(404, "Conversation not found")
-        return JSONResponse({"messages": conversation["messages"]})
+        return _Json({"messages": conversation["messages"]})
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Allowlist
-from bridge.models import InboundMessage, Intent, Origin, PlatformUser
+from bridge.models import InboundMessage, Intent, Origin, PlatformUser, clean
 
 PLATFORM = "slack"
 # Subtypes that still carry a person's words; everything else (edits, deletions,
@@ -75,7 +75,7 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
         return Ignored("channel not on the allowlist")
     if not direct and not mentioned and thread_ts is None:
         return Ignored("channel message without a mention")
-    text = strip_mention(str(event.get("text") or ""), bot.user_id)
+    text = strip_mention(clean(str(event.get("text") or "")), bot.user_id)
     keys = [f"{PLATFORM}:post:{team}:{channel}:{ts}"]
     if isinstance(body.get("event_id"), str):
         keys.insert(0, f"{PLATFORM}:event:{body['event_id']}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import Message, MessageEntity, Update
 
 from adapters.base import Allowlist
-from bridge.models import InboundMessage, Intent, Origin, PlatformUser
+from bridge.models import InboundMessage, Intent, Origin, PlatformUser, clean
 
 PLATFORM = "telegram"
 COMMANDS = {"start": Intent.START, "help": Intent.HELP, "reset": Intent.RESET, "new": Intent.RESET}
@@ -34,6 +34,8 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     sender = message.from_user
     if sender is None or sender.is_bot:
         return Ignored("from a bot or anonymous")
+    if not (_is_id(sender.id) and _is_id(message.chat.id) and _is_id(update.update_id)):
+        return Ignored("ids are not numbers")  # nothing could ever be delivered there
     private = message.chat.type == "private"
     if message.chat.type not in ("private", "group", "supergroup"):
         return Ignored(f"chat type {message.chat.type}")
@@ -43,7 +45,7 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
             platform=PLATFORM,
             user=_user(message),
             origin=_origin(message, private),
-            text=text,
+            text=clean(text),
             dedupe_keys=(f"{PLATFORM}:{bot.id}:update:{update.update_id}",),
             intent=intent,
             mention=None if private else f"@{bot.username}",
@@ -54,6 +56,7 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
         return inbound(Intent.NOT_ALLOWED) if private else Ignored("not on the allowlist")
     addressed = private or _mentions(message, bot) or _replies_to(message, bot)
     if message.text is None:
+        # A photo or document: addressed by a reply, or by a mention in its caption.
         return inbound(Intent.UNSUPPORTED) if addressed else Ignored("non-text, not addressed")
     command = _command(message)
     if command is not None:
@@ -71,6 +74,10 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     if not question:
         return inbound(Intent.HELP)  # a bare "@bot"
     return inbound(Intent.ASK, question)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _permits(allow: Allowlist, message: Message) -> bool:
@@ -101,14 +108,19 @@ def _user(message: Message) -> PlatformUser:
         custom["languageCode"] = sender.language_code
     return PlatformUser(
         fk_id=f"{PLATFORM}:{sender.id}",
-        first_name=sender.first_name or sender.username or "Telegram user",
-        last_name=sender.last_name or None,
+        first_name=clean(sender.first_name or sender.username or "Telegram user"),
+        last_name=clean(sender.last_name) if sender.last_name else None,
         custom_data=custom,
     )
 
 
 def _entities(message: Message, kinds: tuple[str, ...]) -> dict[MessageEntity, str]:
-    return message.parse_entities(list(kinds)) if message.text else {}
+    try:
+        if message.text:
+            return message.parse_entities(list(kinds))
+        return message.parse_caption_entities(list(kinds)) if message.caption else {}
+    except UnicodeError:  # a lone surrogate: its offsets cannot be counted; read it plainly
+        return {}
 
 
 def _is_ours(entity: MessageEntity, text: str, bot: BotIdentity) -> bool:
@@ -141,13 +153,13 @@ def _command(message: Message) -> tuple[str, str | None] | None:
 def _strip_mentions(message: Message, bot: BotIdentity) -> str:
     """The question without the "@bot" mention(s) that addressed it."""
     text = message.text or ""
-    encoded = text.encode("utf-16-le")
+    encoded = text.encode("utf-16-le", "surrogatepass")  # offsets count UTF-16 units
     cuts: list[tuple[int, int]] = []
     for entity, value in _entities(message, (MessageEntity.MENTION, MessageEntity.TEXT_MENTION)).items():
         if _is_ours(entity, value, bot):
             cuts.append((entity.offset * 2, (entity.offset + entity.length) * 2))
     for start, end in sorted(cuts, reverse=True):
         # "@bot, what is…" -> "what is…": punctuation that belonged to the mention goes too.
-        rest = encoded[end:].decode("utf-16-le").lstrip(",:;")
-        encoded = encoded[:start] + rest.encode("utf-16-le")
-    return re.sub(r"[ \t]{2,}", " ", encoded.decode("utf-16-le")).strip(" ,:")
+        rest = encoded[end:].decode("utf-16-le", "surrogatepass").lstrip(",:;")
+        encoded = encoded[:start] + rest.encode("utf-16-le", "surrogatepass")
+    return re.sub(r"[ \t]{2,}", " ", encoded.decode("utf-16-le", "surrogatepass")).strip(" ,:")

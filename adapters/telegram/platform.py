@@ -126,7 +126,8 @@ class TelegramPlatform:
         try:
             await self.app.initialize()
         except TelegramError as exc:
-            return [CheckResult("telegram", False, f"TELEGRAM_BOT_TOKEN was refused: {exc}")]
+            # PTB's message quotes the token: never repeat it.
+            return [CheckResult("telegram", False, f"TELEGRAM_BOT_TOKEN was refused ({type(exc).__name__})")]
         bot = self.app.bot
         results = [CheckResult("telegram", True, f"bot @{bot.username} (id {bot.id})")]
         info = await bot.get_webhook_info()

@@ -8,6 +8,7 @@ telegramify-markdown does the Markdown -> entities conversion; we add the source
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import telegramify_markdown
 from telegramify_markdown import MessageEntity, split_entities, utf16_len
@@ -31,12 +32,24 @@ def render(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[Part]:
     else:
         text, entities = telegramify_markdown.convert(literal_angle_brackets(reply.text), latex_escape=False)
         text = text.rstrip()
+        # Agents write [here](#anchor) and [doc](docs/x): keep the words, drop a link
+        # Telegram would refuse (and with it the whole message).
+        entities = [e for e in entities if e.type != "text_link" or linkable(e.url)]
     text, entities = _with_sources(text, list(entities), reply)
     if not text.strip():
         text, entities = "(empty answer)", []
     # split_entities cuts at line breaks, clips an entity that spans a cut into both
     # parts, and never drops text; a short reply comes back whole.
     return [Part(chunk, tuple(chunk_entities)) for chunk, chunk_entities in split_entities(text, entities, limit)]
+
+
+def linkable(url: str | None) -> bool:
+    """Whether Telegram takes this as a link's target: an absolute web URL with a host
+    (or a tg:// link); relative paths and #anchors are refused."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)) or parts.scheme == "tg"
 
 
 def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tuple[str, list[MessageEntity]]:
@@ -50,9 +63,10 @@ def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tup
     text += heading
     for url in reply.urls:
         text += "\n• "
-        entities.append(
-            MessageEntity(type="text_link", offset=utf16_len(text), length=utf16_len(url.title), url=url.url)
-        )
+        if linkable(url.url):
+            entities.append(
+                MessageEntity(type="text_link", offset=utf16_len(text), length=utf16_len(url.title), url=url.url)
+            )
         text += url.title
     for file in reply.files:
         text += f"\n• 📄 {file.filename}"

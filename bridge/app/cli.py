@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.base import CheckResult
-from bridge.app.logs import configure_logging
+from bridge.app.logs import Redactor, configure_logging
 from bridge.app.platforms import configured_platforms
 from bridge.app.runtime import open_agent, open_runtime
 from bridge.app.settings import Settings, load_settings
@@ -139,8 +139,10 @@ async def check(settings: Settings) -> int:
             await platform.close()
     if len(results) == 1:
         results.append(CheckResult("platforms", False, "neither TELEGRAM_BOT_TOKEN nor SLACK_BOT_TOKEN is set"))
+    # Libraries put tokens in their messages ("The token `123:AA…` was rejected").
+    redact = Redactor(settings.secrets())
     for result in results:
-        print(f"{'OK  ' if result.ok else 'FAIL'} {result.name}: {result.detail}")
+        print(f"{'OK  ' if result.ok else 'FAIL'} {result.name}: {redact(result.detail)}")
     failed = [r for r in results if not r.ok]
     print("All checks passed." if not failed else f"{len(failed)} check(s) failed.")
     return 0 if not failed else 1

@@ -7,6 +7,22 @@ import sys
 from collections.abc import Iterable
 
 
+class Redactor:
+    """Replaces every known secret value in a text with ``[redacted]``. Values shorter
+    than six characters are left alone: they would match ordinary words."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
 class RedactSecrets(logging.Filter):
     """Replaces every known secret value in a record's final text with ``[redacted]``.
 
@@ -15,21 +31,16 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._redact = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if not self._redact:
             return True
-        message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        text = record.exc_text or ""
-        for secret in self._secrets:
-            message = message.replace(secret, "[redacted]")
-            text = text.replace(secret, "[redacted]")
-        record.msg, record.args = message, None
+        record.msg, record.args = self._redact(record.getMessage()), None
         if record.exc_text:
-            record.exc_text = text
+            record.exc_text = self._redact(record.exc_text)
         return True
 
 

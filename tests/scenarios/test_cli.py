@@ -114,3 +114,19 @@ async def test_check_reports_telegram_and_slack(tmp_path: Path) -> None:
     assert code == 1  # the webhook points elsewhere until the bridge starts
     assert telegram.TOKEN not in out + err
     assert slack.BOT_TOKEN not in out + err
+
+
+async def test_check_never_prints_a_rejected_token(tmp_path: Path) -> None:
+    """A Telegram token the Bot API refuses is reported as refused, without repeating it."""
+    from tests.fakes import telegram
+
+    fake_tg = telegram.FakeTelegram()
+    wrong = "999999:WRONG-token-value-abc"
+    sim = RaiaSimulator(api_key=API_KEY)
+    async with serving(sim) as raia, serving(fake_tg.app()) as tg_base:
+        env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=raia, TELEGRAM_BOT_TOKEN=wrong,
+                   TELEGRAM_API_URL=f"{tg_base}/bot")  # fmt: skip
+        code, out, err = await _run(["check"], env, tmp_path)
+    assert code == 1
+    assert "FAIL telegram: TELEGRAM_BOT_TOKEN was refused" in out
+    assert wrong not in out + err

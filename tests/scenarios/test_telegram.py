@@ -4,6 +4,7 @@ loopback (TELEGRAM_API_URL) and the raia simulator."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,9 +32,13 @@ class Bridge:
     def __init__(self, http: httpx.AsyncClient, fake: tg.FakeTelegram) -> None:
         self.http, self.fake = http, fake
 
-    async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        return await self.http.post("/telegram/webhook", json=update, headers=headers)
+    async def post(self, update: dict[str, Any], secret: str | None = SECRET, timeout: float = 5) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        # json.dumps escapes what UTF-8 cannot carry (lone surrogates), as Telegram does.
+        content = json.dumps(update).encode()
+        return await self.http.post("/telegram/webhook", content=content, headers=headers, timeout=timeout)
 
 
 @asynccontextmanager

@@ -1,0 +1,100 @@
+"""Telegram: odd updates are taken politely, odd answers still arrive, a locked store is redelivered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from adapters.raia.simulator import RaiaSimulator, SimAnswer
+from bridge import texts
+from tests.fakes import telegram as tg
+from tests.scenarios.test_telegram import running
+
+
+@pytest.fixture
+def fake() -> tg.FakeTelegram:
+    return tg.FakeTelegram()
+
+
+async def test_unreadable_and_impossible_updates_are_taken_not_redelivered_forever(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An update PTB cannot read, or with ids that are not numbers, gets 200 and a log line; bad JSON a 400."""
+    odd_ids = tg.message("hi")
+    odd_ids["message"]["chat"]["id"] = "abc"
+    odd_ids["message"]["from"]["id"] = "zz"
+    async with running(sim, fake, tmp_path) as bridge:
+        assert (await bridge.post({"update_id": 1, "message": {"message_id": 1}})).status_code == 200
+        assert (await bridge.post({"update_id": 2, "message": "hi"})).status_code == 200
+        assert (await bridge.post(odd_ids)).status_code == 200
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "webhook-secret_123"}
+        assert (await bridge.http.post("/telegram/webhook", content=b"{oops", headers=headers)).status_code == 400
+        await asyncio.sleep(0.2)
+    assert fake.sent == []
+    assert sim.count("POST", "/messages/async") == 0
+    assert any("could not be read" in r.getMessage() for r in caplog.records)
+
+
+async def test_lone_surrogates_in_a_question_and_an_answer(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """A lone UTF-16 surrogate (valid JSON, not valid UTF-8) neither drops the question nor strands the answer."""
+    sim.answer = lambda q: SimAnswer(text="broken \ud800 half", urls=[{"url": "https://e.com", "title": "T\udc00"}])
+    async with running(sim, fake, tmp_path) as bridge:
+        assert (await bridge.post(tg.message("what \ud83d is this"))).status_code == 200
+        await fake.wait_sent(1)
+    assert "broken \ufffd half" in fake.sent[0].text
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["what \ufffd is this"]
+
+
+async def test_links_telegram_refuses_keep_their_words(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """[here](#anchor) and [doc](docs/x) keep their text but send no entity Telegram would refuse."""
+    sim.answer = lambda q: SimAnswer(text="See [here](#top), [doc](docs/x) and [site](https://e.com/a).")
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message("links?"))
+        await fake.wait_sent(1)
+    (sent,) = fake.sent
+    assert "See here, doc and site." in sent.text
+    assert [e.get("url") for e in sent.entities if e["type"] == "text_link"] == ["https://e.com/a"]
+
+
+async def test_a_caption_that_mentions_the_bot_gets_the_text_only_note(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """A document in a group whose caption mentions the bot is addressed to it: it gets the short note."""
+    caption = f"@{tg.BOT_USERNAME} what is in this?"
+    document = {"document": {"file_id": "d", "file_unique_id": "u"}, "caption": caption,
+                "caption_entities": tg.mention(caption)}  # fmt: skip
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message(None, chat_id=-100, chat_type="supergroup", extra=document))
+        await fake.wait_sent(1)
+    assert fake.sent[0].text == texts.ONLY_TEXT
+
+
+async def test_a_locked_store_makes_telegram_redeliver(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the database write-locked by another process the webhook answers 503; the redelivery is answered once."""
+    caplog.set_level(logging.ERROR)
+    update = tg.message("are you there?")
+    async with running(sim, fake, tmp_path) as bridge:
+        blocker = sqlite3.connect(tmp_path / "bridge.db", isolation_level=None, timeout=0)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            refused = await bridge.post(update, timeout=30)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert refused.status_code == 503
+        assert (await bridge.post(update)).status_code == 200
+        assert (await bridge.post(update)).status_code == 200  # a second redelivery is a duplicate
+        await fake.wait_sent(1)
+        await asyncio.sleep(0.3)
+    assert len(fake.sent) == 1
