@@ -72,6 +72,9 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(main)
 
 
+HTTP_GRACE = 1  # seconds for in-flight requests at shutdown (uvicorn counts whole seconds)
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -80,7 +83,7 @@ def serve(settings: Settings) -> None:
     platforms = configured_platforms(settings)
     if not platforms:
         raise ConfigError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (or try `raia-bridge demo`)")
-    app = build_app(settings, platforms)
+    app = build_app(settings, platforms, drain=max(0.0, settings.shutdown_timeout - HTTP_GRACE))
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -88,7 +91,12 @@ def serve(settings: Settings) -> None:
         log_config=None,  # keep our handler (and its secret filter)
         access_log=False,  # one log line per turn is ours; webhook hits would drown it
         proxy_headers=True,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+        # On SIGTERM uvicorn first closes the listener (new webhooks are refused: the
+        # platforms redeliver them to the next instance), then waits for requests in
+        # flight (each is one commit: HTTP_GRACE is plenty), then runs the lifespan's
+        # shutdown, where the lanes get what is left of SHUTDOWN_TIMEOUT.
+        timeout_graceful_shutdown=HTTP_GRACE,
+        timeout_keep_alive=5,  # idle keep-alive connections are closed after 5 s
         lifespan="on",
     )
     uvicorn.Server(config).run()

@@ -23,6 +23,7 @@ from adapters.base import Platform, running
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
 from bridge.errors import InstanceLockTaken
+from bridge.service import ConversationService
 from store.lock import InstanceLock
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,10 @@ def build_app(
     *,
     raia_transport: httpx.AsyncBaseTransport | None = None,
     instance_wait: float = 30.0,
+    drain: float | None = None,
 ) -> Starlette:
+    """The server. ``drain``: how long lanes may finish at shutdown (default
+    ``SHUTDOWN_TIMEOUT``; the CLI keeps a second of it for requests in flight)."""
     state = AppState(platforms=tuple(platforms))
 
     @asynccontextmanager
@@ -121,18 +125,19 @@ def build_app(
                 service.register(platform.outbound)
             for platform in platforms:
                 await stack.enter_async_context(running(platform, service))
-            name = await service.agent_name()  # logs a clear error if the key is refused
-            await stack.enter_async_context(service.running(settings.shutdown_timeout))
+            await stack.enter_async_context(service.running(settings.shutdown_timeout if drain is None else drain))
             for platform in platforms:
                 stack.push_async_callback(_quietly, platform.stop_intake, f"{platform.name} stop")
             stack.callback(setattr, state, "ready", False)
             state.ready = True
             log.info(
-                "ready: agent %r, platforms %s, %d question(s) waiting",
-                name,
+                "ready: platforms %s, %d question(s) waiting",
                 ", ".join(p.name for p in platforms) or "none",
                 await service.waiting(),
             )
+            # Asked after start-up, not during it: a slow raia must not keep the port
+            # closed past a PaaS's boot limit. Logs a clear error if the key is refused.
+            runtime.tasks.spawn(_greet(service), name="agent-name")
             yield
 
     async def healthz(request: Request) -> JSONResponse:
@@ -166,6 +171,10 @@ def build_app(
     app.add_middleware(BodyLimit)
     app.state.bridge = state
     return app
+
+
+async def _greet(service: ConversationService) -> None:
+    log.info("agent: %s", await service.agent_name())
 
 
 async def _stopped(runtime: Runtime) -> None:

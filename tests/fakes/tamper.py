@@ -22,6 +22,8 @@ class Tamper(httpx.AsyncBaseTransport):
     rules: list[tuple[str, str, Mischief]] = field(default_factory=list)
     # A send raia takes this long to store, while the client has already given up on it.
     slow_send: float | None = None
+    # Requests whose path matches are answered only after this many seconds.
+    stall: dict[str, float] = field(default_factory=dict)
     _inner: httpx.ASGITransport = field(init=False)
     _late: set[asyncio.Task[httpx.Response]] = field(default_factory=set)
 
@@ -34,6 +36,9 @@ class Tamper(httpx.AsyncBaseTransport):
             if request.method == method and re.search(pattern, request.url.path):
                 self.rules.remove(rule)
                 return mischief(request)
+        for pattern, seconds in self.stall.items():
+            if re.search(pattern, request.url.path):
+                await asyncio.sleep(seconds)
         delay = self.slow_send
         if delay is not None and request.url.path.endswith("/messages/async"):
             self.slow_send = None

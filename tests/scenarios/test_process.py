@@ -69,3 +69,37 @@ async def test_server_stopped_mid_wait_answers_once_after_restart(tmp_path: Path
     assert "survive the signal" in fake.sent[0].text
     assert sim.count("POST", "/messages/async") == 1
     assert tg.TOKEN not in err.decode()
+
+
+@pytest.mark.parametrize("timeout", ["0.5", "2"])
+async def test_sigterm_exits_within_the_shutdown_timeout(tmp_path: Path, timeout: str) -> None:
+    """SIGTERM with a question waiting on raia and a client mid-request: the process is gone within
+    SHUTDOWN_TIMEOUT plus about a second, never waiting forever, never twice the timeout."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 60.0)
+    fake = tg.FakeTelegram()
+    async with serving(sim) as raia, serving(fake.app()) as api:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+        env |= {
+            "RAIA_API_KEY": API_KEY, "RAIA_BASE_URL": raia, "RAIA_POLL_INTERVAL": "0.1",
+            "TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{api}/bot",
+            "HOST": "127.0.0.1", "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+            "SHUTDOWN_TIMEOUT": timeout,
+        }  # fmt: skip
+        proc = await _start(env, tmp_path)
+        fake.push_update(tg.message("a long one"))
+        async with asyncio.timeout(30):
+            while not sim.count("POST", "/messages/async"):
+                await asyncio.sleep(0.02)
+        # A client that sent its headers and is slow with the body keeps a request in flight.
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), timeout=30)
+        took = loop.time() - began
+        writer.close()
+    assert took < float(timeout) + 1.5, took

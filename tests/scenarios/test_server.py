@@ -16,6 +16,7 @@ from bridge.ports.inbox import Inbox
 from tests.conftest import make_settings
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
+from tests.fakes.tamper import Tamper
 
 
 @pytest.fixture
@@ -136,3 +137,15 @@ async def test_second_server_on_the_same_database_refuses(sim: RaiaSimulator, db
         with pytest.raises(Exception, match="another raia-bridge is serving"):
             async with second.router.lifespan_context(second):
                 pass
+
+
+async def test_a_slow_raia_at_start_does_not_keep_the_port_closed(sim: RaiaSimulator, db_path: Path) -> None:
+    """Start-up does not wait for raia: the server is ready at once and learns the agent's name later."""
+    tamper = Tamper(sim, stall={"/agents/by-api-key$": 3.0})
+    settings = make_settings(database_url=f"sqlite:///{db_path}")
+    app = build_app(settings, [LoopbackPlatform()], raia_transport=tamper)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    async with app.router.lifespan_context(app):
+        assert app.state.bridge.ready
+        assert loop.time() - began < 2.0
