@@ -16,7 +16,7 @@ only these::
     │   ├── AgentTransportError  timeout, refused or dropped connection (``ambiguous``)
     │   └── AgentProtocolError   a body we could not understand, or a redirect (transient)
     ├── DeliveryError            the chat platform did not take our reply
-    │   ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``
+    │   ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``, ``maybe_posted``
     │   └── DeliveryPermanent    will never work (bot blocked, channel gone)
     └── ShuttingDown             the process is stopping: take no new work, leave the
                                  work in hand where it is (it is stored)
@@ -95,11 +95,13 @@ class DeliveryError(BridgeError):
 
 
 class DeliveryRetryable(DeliveryError):
-    """Delivery may work later; ``retry_after`` is the platform's hint, if any."""
+    """Delivery may work later; ``retry_after`` is the platform's hint, if any.
+    ``maybe_posted`` is False when the platform surely did not take it (a rate limit)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, maybe_posted: bool = True) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_posted = maybe_posted
 
 
 class DeliveryPermanent(DeliveryError):

@@ -27,6 +27,8 @@ class _Unstored:
     """Progress of a notice: it is one short message, posted at most once per event."""
 
     done = 0
+    key = ""
+    uncertain = False
 
     async def part_delivered(self, count: int) -> None:
         return None

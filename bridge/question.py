@@ -89,8 +89,12 @@ class _Turn:
 class _StoredProgress:
     """Delivery progress written through to the store, part by part."""
 
-    def __init__(self, store: StorePort, qid: int, done: int) -> None:
-        self._store, self._qid, self._done = store, qid, done
+    def __init__(self, store: StorePort, q: QuestionRecord) -> None:
+        self._store, self._qid, self._done = store, q.id, q.parts_delivered
+        # The question id alone repeats when a database is replaced; with its creation
+        # time it names this reply only.
+        self.key = f"{q.id}-{round(q.created_at * 1000)}"
+        self.uncertain = q.delivery_attempts > 0
 
     @property
     def done(self) -> int:
@@ -291,7 +295,7 @@ class QuestionLife:
     async def _deliver(self, turn: _Turn, outbound: Outbound) -> Outcome:
         q = turn.q
         assert q.reply is not None
-        progress = _StoredProgress(self._store, q.id, q.parts_delivered)
+        progress = _StoredProgress(self._store, q)
         while True:
             try:
                 await outbound.deliver(q.origin, q.reply, progress)
@@ -300,6 +304,7 @@ class QuestionLife:
                 return self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))
             except Exception as exc:  # retryable, or an adapter bug: both bounded
                 attempts = await self._store.note_delivery_attempt(q.id, str(exc)[:500])
+                progress.uncertain = exc.maybe_posted if isinstance(exc, DeliveryRetryable) else True
                 if attempts >= self._config.delivery_attempts:
                     await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE)
                     return self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))

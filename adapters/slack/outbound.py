@@ -22,6 +22,8 @@ from bridge.ports.outbound import DeliveryProgress
 log = logging.getLogger(__name__)
 
 WORKING_REACTION = "hourglass_flowing_sand"
+MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
+LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
 # Errors that will not go away by retrying: logged with ids, the reply is given up.
 _PERMANENT = frozenset(
@@ -40,6 +42,7 @@ _PERMANENT = frozenset(
         "ekm_access_denied",
     }
 )
+_SLACK_FAULTS = frozenset({"internal_error", "fatal_error", "request_timeout", "service_unavailable"})
 _TOO_BIG = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long"})
 
 
@@ -57,21 +60,50 @@ class SlackOutbound:
         messages = render(reply)
         for index in range(progress.done, len(messages)):
             message = messages[index]
-            try:
-                await self._post(origin, text=message.text, blocks=message.blocks)
-            except _TooBig:
-                # Slack refused the blocks: post each section as plain mrkdwn text instead.
-                for block in message.blocks:
-                    await self._post(origin, text=block["text"]["text"], blocks=None)
+            # Each part carries its name in the message metadata, so a part whose post
+            # lost its response can be found in the channel instead of posted again.
+            mark = (
+                {"event_type": MARK, "event_payload": {"reply": progress.key, "part": index}} if progress.key else None
+            )
+            if index == progress.done and progress.uncertain and mark and await self._posted(origin, mark):
+                log.info("slack channel=%s reply %s part %d was posted already", origin.chat, progress.key, index)
+            else:
+                try:
+                    await self._post(origin, text=message.text, blocks=message.blocks, mark=mark)
+                except _TooBig:
+                    # Slack refused the blocks: the same words as one plain mrkdwn message.
+                    plain = "\n\n".join(block["text"]["text"] for block in message.blocks)
+                    await self._post(origin, text=plain, blocks=None, mark=mark)
             await progress.part_delivered(index + 1)
 
-    async def _post(self, origin: Origin, *, text: str, blocks: list[dict[str, Any]] | None) -> None:
+    async def _posted(self, origin: Origin, mark: dict[str, Any]) -> bool:
+        """Whether a message of ours with this mark is among the latest in the thread or
+        channel. If Slack cannot tell us, assume not (a rare duplicate beats a lost answer)."""
+        try:
+            if origin.thread:
+                page = await self._client.conversations_replies(
+                    channel=origin.chat, ts=origin.thread, limit=LOOK_BACK, include_all_metadata=True
+                )
+            else:
+                page = await self._client.conversations_history(
+                    channel=origin.chat, limit=LOOK_BACK, include_all_metadata=True
+                )
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.warning("slack channel=%s could not look for an earlier post (%s)", origin.chat, exc)
+            return False
+        messages = page.get("messages") or []
+        return any(isinstance(m, dict) and m.get("metadata") == mark for m in messages)
+
+    async def _post(
+        self, origin: Origin, *, text: str, blocks: list[dict[str, Any]] | None, mark: dict[str, Any] | None
+    ) -> None:
         try:
             await self._client.chat_postMessage(
                 channel=origin.chat,
                 thread_ts=origin.thread,
                 text=text,
                 blocks=blocks,
+                metadata=mark,
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -81,12 +113,16 @@ class SlackOutbound:
             if error == "ratelimited":
                 # The core's delivery retry is the one layer that waits this out.
                 retry_after = float(exc.response.headers.get("Retry-After", 5) or 5)
-                raise DeliveryRetryable(where, retry_after=retry_after) from exc
+                raise DeliveryRetryable(where, retry_after=retry_after, maybe_posted=False) from exc
             if error in _TOO_BIG and blocks is not None:
                 raise _TooBig(where) from exc
             if error in _PERMANENT:
                 raise DeliveryPermanent(where) from exc
-            raise DeliveryRetryable(where) from exc
+            # An error Slack answered is final (nothing was posted); a failure on its side
+            # (a 5xx, internal_error, request_timeout) may have posted it all the same.
+            status = getattr(exc.response, "status_code", 200)
+            maybe_posted = status >= 500 or error in _SLACK_FAULTS
+            raise DeliveryRetryable(where, maybe_posted=maybe_posted) from exc
         except (OSError, TimeoutError) as exc:
             raise DeliveryRetryable(f"slack: {type(exc).__name__}: {exc}") from exc
 
@@ -139,6 +175,10 @@ class SlackOutbound:
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, type(exc).__name__)
         self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None)
         return first, last or None
+
+
+def _mark(key: str, part: int) -> dict[str, Any] | None:
+    return {"event_type": MARK, "event_payload": {"reply": key, "part": part}} if key else None
 
 
 class _TooBig(Exception):

@@ -87,7 +87,9 @@ class TelegramOutbound:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # PTB deprecates int retry_after
                     delay = _seconds(exc.retry_after)
-                raise DeliveryRetryable(f"telegram flood control: retry in {delay:g}s", retry_after=delay) from exc
+                raise DeliveryRetryable(
+                    f"telegram flood control: retry in {delay:g}s", retry_after=delay, maybe_posted=False
+                ) from exc
             except Forbidden as exc:
                 raise DeliveryPermanent(f"telegram chat {chat}: {exc.message}") from exc
             except BadRequest as exc:

@@ -13,11 +13,21 @@ class DeliveryProgress(Protocol):
 
     An adapter that splits a reply into several messages skips the first ``done``
     parts and calls ``part_delivered(n)`` after each part it posted (``n`` counting
-    from the start of the reply).
+    from the start of the reply). When ``uncertain``, an earlier attempt at part
+    ``done`` failed in a way that may have posted it anyway (a lost response): an
+    adapter that can look (Slack's history, by ``key``) looks before posting again.
     """
 
     @property
     def done(self) -> int: ...
+
+    @property
+    def key(self) -> str:
+        """Stable and unique for this reply across attempts and restarts ("" for a notice)."""
+        ...
+
+    @property
+    def uncertain(self) -> bool: ...
 
     async def part_delivered(self, count: int) -> None: ...
 

@@ -32,6 +32,8 @@ class Post:
     thread_ts: str | None
     text: str
     blocks: list[dict[str, Any]]
+    metadata: dict[str, Any] | None = None
+    ts: str = ""
 
     @property
     def body(self) -> str:
@@ -48,6 +50,8 @@ class FakeSlack:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     sockets: list[WebSocket] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
+    # Posts that Slack takes, but whose response is lost: a 500 after storing the message.
+    lose_responses: int = 0
 
     def app(self) -> Starlette:
         return Starlette(
@@ -113,10 +117,24 @@ class FakeSlack:
             blocks = params.get("blocks") or []
             if isinstance(blocks, str):
                 blocks = json.loads(blocks)
-            self.posts.append(Post(params["channel"], params.get("thread_ts"), params["text"], blocks))
-            return JSONResponse(
-                {"ok": True, "channel": params["channel"], "ts": f"{time.time():.0f}.{next(self._ts):06d}"}
-            )
+            metadata = params.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            ts = f"{time.time():.0f}.{next(self._ts):06d}"
+            self.posts.append(Post(params["channel"], params.get("thread_ts"), params["text"], blocks, metadata, ts))
+            if self.lose_responses:
+                self.lose_responses -= 1
+                return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
+            return JSONResponse({"ok": True, "channel": params["channel"], "ts": ts})
+        if method in ("conversations.history", "conversations.replies"):
+            found = [p for p in self.posts if p.channel == params["channel"]]
+            if method == "conversations.replies":
+                found = [p for p in found if p.thread_ts == params["ts"]]
+            with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+            messages = [{"type": "message", "ts": p.ts, "text": p.text, "bot_id": BOT_ID,
+                         **({"metadata": p.metadata} if with_metadata and p.metadata else {})}
+                        for p in reversed(found)]  # fmt: skip
+            return JSONResponse({"ok": True, "messages": messages[: int(params.get("limit") or 100)]})
         if method in ("reactions.add", "reactions.remove"):
             self.reactions.append((method, params["channel"], params["timestamp"]))
             return JSONResponse({"ok": True})

@@ -102,3 +102,35 @@ async def test_a_store_that_cannot_commit_makes_slack_retry(
         retried = await bridge.event(slack.dm("are you there?"), event_id="EvLocked", retry=1)
         assert retried.status_code == 200
         await fake.wait_posts(1)
+
+
+async def test_a_post_slack_took_but_whose_response_was_lost_is_not_repeated(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """Slack stores the answer and answers 500: the retry finds it by its metadata mark instead of posting again."""
+    fake.lose_responses = 1
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.event(slack.dm("only once"))
+        await fake.wait_posts(1)
+        async with asyncio.timeout(10):
+            while "conversations.history" not in fake.calls:
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+    (post,) = fake.posts
+    assert post.metadata is not None
+    assert post.metadata["event_type"] == "raia_bridge_reply"
+
+
+async def test_blocks_slack_refuses_become_one_plain_message(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """invalid_blocks: the same words are posted once as plain mrkdwn, never section by section."""
+    fake.fail("chat.postMessage", "invalid_blocks")
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.event(slack.dm("blocks?"))
+        await fake.wait_posts(1)
+        await asyncio.sleep(0.3)
+    (post,) = fake.posts
+    assert post.blocks == []
+    assert "*blocks*" in post.text
+    assert "Sources" in post.text
