@@ -1,8 +1,13 @@
-"""The SQLite store (``StorePort``): one aiosqlite connection, WAL, versioned migrations.
+"""The SQLite store (``StorePort``): one connection on one thread of its own.
 
-All writes that belong together run in one ``BEGIN IMMEDIATE`` transaction under an
-asyncio lock: the connection is shared by every task, and without the lock one task's
-COMMIT could commit another task's half-done work.
+Every method is one trip to that thread, where it runs all its statements (and its
+transaction) at once: a trip costs the event loop a wake-up, and under a burst those
+wake-ups, not SQLite, decide how fast webhooks are acknowledged. The thread also
+serialises the transactions, so no two can interleave on the shared connection.
+
+New questions are committed in groups: ``record_question`` calls that arrive while a
+commit is under way wait for the next one, which takes all of them in one transaction
+(one trip, one commit) and answers each caller only after it is durable.
 """
 
 from __future__ import annotations
@@ -12,21 +17,23 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from bridge.models import InboundMessage, QuestionState, Reply
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.migrations import MIGRATIONS
 from store.rows import conversation_from_row, profile_json, question_from_row
 
+T = TypeVar("T")
+
 # Written exactly like the partial index ``questions_open`` so SQLite can use it.
 _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
+_BUSY_TIMEOUT_MS = 5000  # another process holding the write lock: wait this long, then fail
+_GROUP_LIMIT = 500  # questions in one group commit at most
 
 
 class SqliteStore:
@@ -35,8 +42,10 @@ class SqliteStore:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self._path = path
         self._clock = clock
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[InboundMessage, float, asyncio.Future[QuestionRecord | None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -51,61 +60,60 @@ class SqliteStore:
         await self.close()
 
     async def open(self) -> None:
-        if self._db is not None:
+        if self._thread is not None:
             return
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        await self._run(self._open)
+
+    def _open(self) -> None:
         _create_private(self._path)
-        db = await aiosqlite.connect(self._path, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        await db.execute("PRAGMA journal_mode=WAL")
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across a process crash in WAL mode (only an OS crash can lose
         # the last transactions), which is the failure a PaaS restart produces.
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.execute("PRAGMA foreign_keys=ON")
-        self._db = db
-        await self._migrate()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._conn = conn
+        with self._transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if version > current:
+                    for statement in _statements(script):
+                        db.execute(statement)
+                    db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
     async def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await db.close()
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+        if self._thread is not None:
+            thread, self._thread = self._thread, None
+            if self._conn is not None:
+                await asyncio.get_running_loop().run_in_executor(thread, self._conn.close)
+                self._conn = None
+            thread.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """One trip to the database thread."""
+        if self._thread is None:
+            raise RuntimeError("store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("store is not open")
-        return self._db
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            db = self.db
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
-
-    async def _migrate(self) -> None:
-        async with self._transaction() as db:
-            await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = await _one(db, "SELECT MAX(version) AS v FROM schema_version")
-            current = row["v"] if row and row["v"] is not None else 0
-            for version, script in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                for statement in _statements(script):
-                    await db.execute(statement)
-                await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
 
     async def schema_version(self) -> int:
-        row = await _one(self.db, "SELECT MAX(version) AS v FROM schema_version")
-        return int(row["v"]) if row else 0
+        return int(await self._run(lambda: self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]))
 
     async def ping(self) -> None:
-        await _one(self.db, "SELECT 1")
+        await self._run(lambda: self._db.execute("SELECT 1").fetchone())
 
     # -- de-duplication --------------------------------------------------------------
 
@@ -113,71 +121,101 @@ class SqliteStore:
         """Record event keys; False if any of them was seen (and has not expired)."""
         if not keys:
             return True
-        async with self._transaction() as db:
-            return await self._claim(db, keys, ttl)
 
-    async def _claim(self, db: aiosqlite.Connection, keys: Sequence[str], ttl: float) -> bool:
+        def claim() -> bool:
+            with self._transaction() as db:
+                return self._claim(db, keys, ttl, self._clock())
+
+        return await self._run(claim)
+
+    @staticmethod
+    def _claim(db: sqlite3.Connection, keys: Sequence[str], ttl: float, now: float) -> bool:
         if not keys:
             return True
-        now = self._clock()
         marks = ",".join("?" * len(keys))
-        seen = await _one(
-            db,
-            f"SELECT 1 FROM seen_events WHERE key IN ({marks}) AND expires_at > ?",
-            (*keys, now),
-        )
-        if seen is not None:
+        seen = db.execute(f"SELECT 1 FROM seen_events WHERE key IN ({marks}) AND expires_at > ?", (*keys, now))
+        if seen.fetchone() is not None:
             return False
-        await db.executemany(
-            "INSERT OR REPLACE INTO seen_events (key, expires_at) VALUES (?, ?)",
-            [(k, now + ttl) for k in keys],
+        db.executemany(
+            "INSERT OR REPLACE INTO seen_events (key, expires_at) VALUES (?, ?)", [(k, now + ttl) for k in keys]
         )
         return True
 
     # -- questions -------------------------------------------------------------------
 
     async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
-        """Durably record a new question, or return None if it is a duplicate."""
-        now = self._clock()
-        async with self._transaction() as db:
-            if not await self._claim(db, msg.dedupe_keys, ttl):
-                return None
-            conversation_id = await self._current_conversation(db, msg.user.fk_id)
-            cursor = await db.execute(
-                """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text,
-                                          state, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    conversation_id,
-                    msg.user.fk_id,
-                    msg.platform,
-                    json.dumps(msg.origin.to_json()),
-                    profile_json(msg.user),
-                    msg.text,
-                    QuestionState.RECEIVED.value,
-                    now,
-                ),
-            )
-            assert cursor.lastrowid is not None
-        return QuestionRecord.new(cursor.lastrowid, conversation_id, msg, now)
+        """Durably record a new question, or return None if it is a duplicate. Returns
+        only once the question is committed (in a group with any that came meanwhile)."""
+        done: asyncio.Future[QuestionRecord | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((msg, ttl, done))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush(), name="sqlite-group-commit")
+        return await done
 
-    async def _current_conversation(self, db: aiosqlite.Connection, fk_id: str) -> int:
-        row = await _one(db, "SELECT id FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (fk_id,))
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                group, self._pending = self._pending[:_GROUP_LIMIT], self._pending[_GROUP_LIMIT:]
+                try:
+                    records = await self._run(self._record_group, [(m, t) for m, t, _ in group])
+                except BaseException as exc:  # the whole group failed: every caller hears it
+                    for _, _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, _, done), record in zip(group, records, strict=True):
+                    if not done.done():
+                        done.set_result(record)
+        finally:
+            self._flushing = None
+
+    def _record_group(self, group: list[tuple[InboundMessage, float]]) -> list[QuestionRecord | None]:
+        now = self._clock()
+        records: list[QuestionRecord | None] = []
+        with self._transaction() as db:
+            for msg, ttl in group:
+                if not self._claim(db, msg.dedupe_keys, ttl, now):
+                    records.append(None)
+                    continue
+                conversation_id = self._current_conversation(db, msg.user.fk_id, now)
+                cursor = db.execute(
+                    """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text,
+                                              state, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        conversation_id,
+                        msg.user.fk_id,
+                        msg.platform,
+                        json.dumps(msg.origin.to_json()),
+                        profile_json(msg.user),
+                        msg.text,
+                        QuestionState.RECEIVED.value,
+                        now,
+                    ),
+                )
+                assert cursor.lastrowid is not None
+                records.append(QuestionRecord.new(cursor.lastrowid, conversation_id, msg, now))
+        return records
+
+    @staticmethod
+    def _current_conversation(db: sqlite3.Connection, fk_id: str, now: float) -> int:
+        row = db.execute("SELECT id FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (fk_id,)).fetchone()
         if row is not None:
             return int(row["id"])
-        cursor = await db.execute("INSERT INTO conversations (fk_id, created_at) VALUES (?, ?)", (fk_id, self._clock()))
+        cursor = db.execute("INSERT INTO conversations (fk_id, created_at) VALUES (?, ?)", (fk_id, now))
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
     async def question(self, qid: int) -> QuestionRecord:
-        row = await _one(self.db, "SELECT * FROM questions WHERE id = ?", (qid,))
+        row = await self._one("SELECT * FROM questions WHERE id = ?", (qid,))
         if row is None:
             raise KeyError(qid)
         return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
-        row = await _one(
-            self.db,
+        row = await self._one(
             f"SELECT * FROM questions WHERE conversation_id = ? AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
             (conversation_id,),
         )
@@ -189,7 +227,7 @@ class SqliteStore:
         if not names:
             return []
         marks = ",".join("?" * len(names))
-        rows = await self.db.execute_fetchall(
+        rows = await self._all(
             f"SELECT conversation_id, MIN(id) AS first FROM questions "
             f"WHERE {_OPEN_WHERE} AND platform IN ({marks}) "
             "GROUP BY conversation_id ORDER BY first",
@@ -199,8 +237,7 @@ class SqliteStore:
 
     async def answered_in_thread(self, platform: str, fk_id: str, chat: str, thread: str) -> bool:
         """Did this person ask the bot something in this thread (recently)?"""
-        row = await _one(
-            self.db,
+        row = await self._one(
             "SELECT 1 FROM questions WHERE platform = ? AND fk_id = ? "
             "AND json_extract(route, '$.chat') = ? AND json_extract(route, '$.thread') = ? LIMIT 1",
             (platform, fk_id, chat, thread),
@@ -209,27 +246,19 @@ class SqliteStore:
 
     async def count_open(self, platform: str | None = None) -> int:
         if platform is None:
-            row = await _one(self.db, f"SELECT COUNT(*) AS n FROM questions WHERE {_OPEN_WHERE}")
+            row = await self._one(f"SELECT COUNT(*) AS n FROM questions WHERE {_OPEN_WHERE}")
         else:
-            row = await _one(
-                self.db,
-                f"SELECT COUNT(*) AS n FROM questions WHERE {_OPEN_WHERE} AND platform = ?",
-                (platform,),
+            row = await self._one(
+                f"SELECT COUNT(*) AS n FROM questions WHERE {_OPEN_WHERE} AND platform = ?", (platform,)
             )
         return int(row["n"]) if row else 0
 
     async def known_message_ids(self, conversation_id: int) -> set[str]:
-        rows = await self.db.execute_fetchall(
+        rows = await self._all(
             "SELECT raia_message_id FROM questions WHERE conversation_id = ? AND raia_message_id IS NOT NULL",
             (conversation_id,),
         )
         return {r["raia_message_id"] for r in rows}
-
-    async def _update(self, sql: str, params: Sequence[Any]) -> None:
-        # One statement is atomic on its own (autocommit): one thread hop, not three.
-        # The lock keeps it from landing inside another task's open transaction.
-        async with self._lock:
-            await self.db.execute(sql, params)
 
     async def mark_started(self, qid: int) -> float:
         now = self._clock()
@@ -265,13 +294,16 @@ class SqliteStore:
         await self._update("UPDATE questions SET parts_delivered = ? WHERE id = ?", (parts, qid))
 
     async def note_delivery_attempt(self, qid: int, error: str) -> int:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE questions SET delivery_attempts = delivery_attempts + 1, error = ? WHERE id = ?",
-                (error, qid),
-            )
-            row = await _one(db, "SELECT delivery_attempts FROM questions WHERE id = ?", (qid,))
-        return int(row["delivery_attempts"]) if row else 0
+        def note() -> int:
+            with self._transaction() as db:
+                db.execute(
+                    "UPDATE questions SET delivery_attempts = delivery_attempts + 1, error = ? WHERE id = ?",
+                    (error, qid),
+                )
+                row = db.execute("SELECT delivery_attempts FROM questions WHERE id = ?", (qid,)).fetchone()
+            return int(row["delivery_attempts"]) if row else 0
+
+        return await self._run(note)
 
     async def mark_delivered(
         self, qid: int, state: QuestionState = QuestionState.DELIVERED, error: str | None = None
@@ -286,7 +318,7 @@ class SqliteStore:
     # -- identities and conversations ------------------------------------------------
 
     async def raia_user_id(self, fk_id: str) -> str | None:
-        row = await _one(self.db, "SELECT raia_user_id FROM identities WHERE fk_id = ?", (fk_id,))
+        row = await self._one("SELECT raia_user_id FROM identities WHERE fk_id = ?", (fk_id,))
         return str(row["raia_user_id"]) if row else None
 
     async def save_raia_user(self, fk_id: str, raia_user_id: str) -> None:
@@ -296,29 +328,31 @@ class SqliteStore:
         )
 
     async def conversation(self, conversation_id: int) -> ConversationRecord:
-        row = await _one(self.db, "SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        row = await self._one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         if row is None:
             raise KeyError(conversation_id)
         return conversation_from_row(row)
 
     async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None:
         await self._update(
-            "UPDATE conversations SET raia_conversation_id = ? WHERE id = ?",
-            (raia_conversation_id, conversation_id),
+            "UPDATE conversations SET raia_conversation_id = ? WHERE id = ?", (raia_conversation_id, conversation_id)
         )
 
     async def end_conversation(self, fk_id: str) -> bool:
         """Reset: the identity's next question opens a new conversation. Questions
         already queued stay on the conversation they were asked in."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                "UPDATE conversations SET ended_at = ? WHERE fk_id = ? AND ended_at IS NULL",
-                (self._clock(), fk_id),
+        now = self._clock()
+        changed = await self._run(
+            lambda: (
+                self._db.execute(
+                    "UPDATE conversations SET ended_at = ? WHERE fk_id = ? AND ended_at IS NULL", (now, fk_id)
+                ).rowcount
             )
-            return cursor.rowcount > 0
+        )
+        return bool(changed)
 
     async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
-        rows = await self.db.execute_fetchall("SELECT * FROM conversations WHERE fk_id = ? ORDER BY id", (fk_id,))
+        rows = await self._all("SELECT * FROM conversations WHERE fk_id = ? ORDER BY id", (fk_id,))
         return [conversation_from_row(r) for r in rows]
 
     # -- housekeeping ----------------------------------------------------------------
@@ -326,12 +360,44 @@ class SqliteStore:
     async def purge(self, keep_finished_for: float) -> None:
         """Forget expired event keys and long-finished questions."""
         now = self._clock()
-        async with self._transaction() as db:
-            await db.execute("DELETE FROM seen_events WHERE expires_at <= ?", (now,))
-            await db.execute(
-                "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < ?",
-                (now - keep_finished_for,),
-            )
+
+        def purge() -> None:
+            with self._transaction() as db:
+                db.execute("DELETE FROM seen_events WHERE expires_at <= ?", (now,))
+                db.execute(
+                    "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < ?",
+                    (now - keep_finished_for,),
+                )
+
+        await self._run(purge)
+
+    # -- one trip each -----------------------------------------------------------------
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return await self._run(lambda: self._db.execute(sql, params).fetchone())
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return await self._run(lambda: self._db.execute(sql, params).fetchall())
+
+    async def _update(self, sql: str, params: Sequence[Any]) -> None:
+        # One statement is atomic on its own (autocommit).
+        await self._run(self._db.execute, sql, params)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on any error), on the store's thread."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
 
 
 def _create_private(path: Path) -> None:
@@ -346,9 +412,3 @@ def _create_private(path: Path) -> None:
 def _statements(script: str) -> list[str]:
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-async def _one(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
-    # execute_fetchall is one hop to the database thread; execute + fetchone + close are three.
-    rows = await db.execute_fetchall(sql, params)
-    return next(iter(rows), None)

@@ -43,6 +43,8 @@ def test_core_imports_only_the_standard_library_and_itself() -> None:
     """bridge/ (outside the composition root bridge/app/) imports no SDK, driver, client, adapter or store."""
     core = imports("bridge", exclude="bridge/app/")
     assert offending(core, ("bridge",)) == []
+    foreign = SDKS + DRIVERS + AGENT_CLIENTS  # sqlite3 is in the standard library, yet a driver
+    assert not [(p, n) for p, names in core.items() for n in names if n.split(".")[0] in foreign]
     main = core.pop("bridge/__main__.py")
     assert main == {"bridge.app.cli.main"}  # the process entry point hands over to the composition root at once
     assert not any("bridge.app" in name for names in core.values() for name in names)
@@ -50,7 +52,7 @@ def test_core_imports_only_the_standard_library_and_itself() -> None:
 
 def test_store_imports_only_core_ports_values_and_its_driver() -> None:
     """store/ implements the core's store port: no adapters, no SDKs, no composition root."""
-    allowed = ("store", "aiosqlite", "bridge.models", "bridge.errors", "bridge.ports.store")
+    allowed = ("store", "bridge.models", "bridge.errors", "bridge.ports.store")
     assert offending(imports("store"), allowed) == []
 
 

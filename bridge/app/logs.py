@@ -54,5 +54,5 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore", "telegram.ext", "slack_bolt", "slack_sdk", "uvicorn.access", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "telegram.ext", "slack_bolt", "slack_sdk", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

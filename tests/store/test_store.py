@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import stat
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bridge.models import QuestionState, Reply
@@ -30,8 +31,8 @@ async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
     async with SqliteStore(path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    async with aiosqlite.connect(path) as db, db.execute("PRAGMA journal_mode") as cursor:
-        assert (await cursor.fetchone()) == ("wal",)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 async def test_duplicate_keys_are_refused_until_they_expire(tmp_path: Path) -> None:
@@ -105,11 +106,11 @@ async def test_delivered_questions_forget_their_text_and_are_purged(tmp_path: Pa
 async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
     """A database left at schema version 1 gets the later migrations, keeping its rows."""
     path = tmp_path / "old.db"
-    async with aiosqlite.connect(path) as db:
-        await db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        await db.executescript(MIGRATIONS[0])
-        await db.execute("INSERT INTO schema_version (version) VALUES (1)")
-        await db.commit()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.executescript(MIGRATIONS[0])
+        db.execute("INSERT INTO schema_version (version) VALUES (1)")
+        db.commit()
     async with SqliteStore(path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
         record = await store.record_question(message("in a thread", keys=("t1",)), ttl=60)
