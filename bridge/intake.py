@@ -9,6 +9,8 @@ committed before ``receive`` returns, the notice itself is posted in the backgro
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -54,6 +56,10 @@ class Intake:
         self._wake = wake
         self._agent_name = agent_name
         self._spawn = spawn
+        # Threads with a question being committed right now: a follow-up in the same
+        # thread waits for those before it decides the person never asked there.
+        self._recording: dict[tuple[str, str, str], int] = {}
+        self._recorded = asyncio.Condition()
 
     async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
         if message.intent is Intent.ASK:
@@ -78,18 +84,37 @@ class Intake:
             return Receipt.EMPTY
         if not message.addressed and not await self._asked_in_thread(message):
             return Receipt.IGNORED  # someone else's thread talk: they need to mention the bot
-        record = await self._store.record_question(replace(message, text=text), self._ttl)
+        thread = _thread_of(message)
+        if thread is not None:
+            self._recording[thread] = self._recording.get(thread, 0) + 1
+        try:
+            record = await self._store.record_question(replace(message, text=text), self._ttl)
+        finally:
+            if thread is not None:
+                await self._done_recording(thread)
         if record is None:
             return Receipt.DUPLICATE
         self._wake(record.conversation_id)
         return Receipt.ACCEPTED
 
+    async def _done_recording(self, thread: tuple[str, str, str]) -> None:
+        left = self._recording.pop(thread) - 1
+        if left:
+            self._recording[thread] = left
+        async with self._recorded:
+            self._recorded.notify_all()
+
     async def _asked_in_thread(self, message: InboundMessage) -> bool:
         """Whether this person already asked in the message's thread (a follow-up
         there needs no new mention)."""
         origin = message.origin
-        if origin.thread is None:
+        thread = _thread_of(message)
+        if origin.thread is None or thread is None:
             return False
+        if thread in self._recording:  # the mention that opened it may be committing now
+            async with self._recorded:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._recorded.wait_for(lambda: thread not in self._recording), 5)
         return await self._store.answered_in_thread(message.platform, message.user.fk_id, origin.chat, origin.thread)
 
     async def _notify(self, message: InboundMessage) -> None:
@@ -102,3 +127,8 @@ class Intake:
             await outbound.deliver(message.origin, await self._notice(message), _Unstored())
         except Exception as exc:
             log.warning("%s chat=%s could not send a notice: %s", message.platform, message.origin.chat, exc)
+
+
+def _thread_of(message: InboundMessage) -> tuple[str, str, str] | None:
+    origin = message.origin
+    return (message.platform, origin.chat, origin.thread) if origin.thread is not None else None

@@ -33,7 +33,7 @@ T = TypeVar("T")
 # Written exactly like the partial index ``questions_open`` so SQLite can use it.
 _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 _BUSY_TIMEOUT_MS = 5000  # another process holding the write lock: wait this long, then fail
-_GROUP_LIMIT = 500  # questions in one group commit at most
+_GROUP_LIMIT = 64  # questions in one group commit at most: a bigger group holds the GIL too long
 
 
 class SqliteStore:

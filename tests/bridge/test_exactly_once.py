@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
 from adapters.raia.simulator import RaiaSimulator
-from bridge.app.runtime import open_runtime
+from bridge.app.runtime import Runtime, open_runtime
 from bridge.backoff import Backoff
-from bridge.models import QuestionState, ReplyKind
+from bridge.models import Origin, QuestionState, ReplyKind
+from bridge.ports.inbox import Receipt
 from tests.conftest import FAST, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
 from tests.fakes.tamper import Tamper, body
@@ -85,3 +88,34 @@ async def test_downtime_past_the_poll_timeout_still_polls_once(
         await outbound.wait_for(1)
     (reply,) = outbound.replies
     assert reply.kind is ReplyKind.ANSWER
+
+
+async def test_a_write_lock_held_by_another_process_during_a_turn_delays_but_loses_nothing(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """The lane meets "database is locked", keeps at it with backoff, and answers once when the lock is gone."""
+    async with started(sim, db_path, outbound, poll_timeout=30.0) as rt:
+        assert await rt.service.receive(message("through the lock")) is not None
+        blocker = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            await asyncio.sleep(6.0)  # longer than the store's busy timeout: its writes fail meanwhile
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await outbound.wait_for(1, timeout=20)
+    (reply,) = outbound.replies
+    assert reply.kind is ReplyKind.ANSWER
+    assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_a_thread_follow_up_right_behind_its_mention_is_answered(
+    runtime: Runtime, outbound: RecordingOutbound
+) -> None:
+    """A follow-up whose check races the mention's commit waits for that commit instead of being dropped."""
+    thread = Origin(chat="C1", thread="200.1", message="200.1")
+    mention = replace(message("first", keys=("m1",)), origin=thread)
+    follow_up = replace(message("second", keys=("m2",)), origin=replace(thread, message="200.2"), addressed=False)
+    receipts = await asyncio.gather(runtime.service.receive(mention), runtime.service.receive(follow_up))
+    assert list(receipts) == [Receipt.ACCEPTED, Receipt.ACCEPTED]
+    await outbound.wait_for(2)
