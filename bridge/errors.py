@@ -6,7 +6,12 @@ only these::
 
     BridgeError
     ├── ConfigError              a setting is missing or malformed (one line, exit 2)
-    ├── InstanceLockTaken        another server already serves this database
+    ├── StartupError             the bridge cannot start: one line, no traceback (exit 1)
+    │   ├── CredentialRefused    a token or key was refused by its service (exit 3)
+    │   ├── ServiceUnreachable   a service could not be reached at start (exit 4)
+    │   ├── PortUnavailable      HOST:PORT cannot be listened on (exit 5)
+    │   ├── InstanceLockTaken    another server already serves this database (exit 6)
+    │   └── DatabaseUnavailable  DATABASE_URL cannot be opened (exit 7)
     ├── AgentError               the agent API failed; ``retry_after`` when the server said
     │   ├── AgentAuthError       401/403: the key is wrong, expired or revoked (operator must act)
     │   ├── AgentNotFoundError   404: the user/conversation/message does not exist
@@ -33,8 +38,33 @@ class ConfigError(BridgeError):
     """A setting is missing or malformed; ``str()`` is one line naming the variable."""
 
 
-class InstanceLockTaken(BridgeError):
+class StartupError(BridgeError):
+    """The bridge cannot start. ``str()`` is one line naming the setting or service and
+    what to do; ``exit_status`` tells the causes apart for scripts and PaaS logs."""
+
+    exit_status = 1
+
+
+class CredentialRefused(StartupError):
+    exit_status = 3
+
+
+class ServiceUnreachable(StartupError):
+    exit_status = 4
+
+
+class PortUnavailable(StartupError):
+    exit_status = 5
+
+
+class InstanceLockTaken(StartupError):
     """Another process serves this database file."""
+
+    exit_status = 6
+
+
+class DatabaseUnavailable(StartupError):
+    exit_status = 7
 
 
 class AgentError(BridgeError):

@@ -10,11 +10,15 @@ they only touch their own questions.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 from types import TracebackType
 
 from bridge.errors import InstanceLockTaken
+from store.files import create_private
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -42,13 +46,17 @@ class InstanceLock:
     async def acquire(self, wait: float) -> None:
         if fcntl is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        create_private(self.path)
+        fd = os.open(self.path, os.O_RDWR)
+        announced = False
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                if not announced and wait > 0:
+                    announced = True  # a deploy's old instance is usually stopping: say so once
+                    log.warning("another raia-bridge is serving %s; waiting up to %gs for it to stop", self.path, wait)
                 if asyncio.get_running_loop().time() >= deadline:
                     os.close(fd)
                     raise InstanceLockTaken(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,8 +22,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from bridge.errors import DatabaseUnavailable
 from bridge.models import InboundMessage, QuestionState, Reply
 from bridge.ports.store import ConversationRecord, QuestionRecord
+from store.files import create_private
 from store.migrations import MIGRATIONS
 from store.rows import conversation_from_row, profile_json, question_from_row
 
@@ -66,8 +67,12 @@ class SqliteStore:
         await self._run(self._open)
 
     def _open(self) -> None:
-        _create_private(self._path)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        create_private(self._path)
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:  # not a database, or unreadable
+            raise DatabaseUnavailable(f"DATABASE_URL {self._path} is not a usable SQLite database: {exc}") from None
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across a process crash in WAL mode (only an OS crash can lose
@@ -398,15 +403,6 @@ class _Transaction:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-
-
-def _create_private(path: Path) -> None:
-    """Create the database file readable by its owner only (it holds user ids and text)."""
-    if str(path) == ":memory:":
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
 
 
 def _statements(script: str) -> list[str]:

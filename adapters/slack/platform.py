@@ -16,7 +16,8 @@ import json
 import logging
 import re
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -31,10 +32,12 @@ from adapters.base import CheckResult
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import PLATFORM, BotIdentity, Ignored, classify, classify_command, malformed
 from adapters.slack.outbound import SlackOutbound, error_code
+from bridge.errors import CredentialRefused, ServiceUnreachable, StartupError
 from bridge.models import Reply
 from bridge.ports.inbox import Inbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EVENTS_PATH = "/slack/events"
 MAX_REQUEST_AGE = 300  # seconds: Slack's own advice against replayed requests
@@ -102,12 +105,13 @@ class SlackPlatform:
 
     async def start(self, inbox: Inbox) -> None:
         self._inbox = inbox
-        auth = await self.client.auth_test()  # fails fast on a bad token
+        auth = await _started("SLACK_BOT_TOKEN", self.client.auth_test())  # fails fast on a bad token
         self._bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", team_id=auth["team_id"])
         if self._app_token is not None:
             self._socket = AsyncSocketModeHandler(self.app, self._app_token.get_secret_value(), web_client=self.client)
             # Bounded: a blocked WebSocket must fail the start, not hang it.
-            await asyncio.wait_for(self._socket.connect_async(), timeout=30)  # type: ignore[no-untyped-call]
+            connect = asyncio.wait_for(self._socket.connect_async(), timeout=30)  # type: ignore[no-untyped-call]
+            await _started("SLACK_APP_TOKEN", connect)
         self._intake_open = True
         self._state = "ok"
         log.info(
@@ -208,6 +212,26 @@ class SlackPlatform:
             await ack(response_type="ephemeral", text=reply.text)
 
         await self._inbox.receive(classify_command(body, self._bot), respond=ephemeral)
+
+
+_REFUSED = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive", "not_allowed_token_type"})
+
+
+async def _started(setting: str, step: Awaitable[T]) -> T:
+    """One start-up call to Slack, its failure told in one line naming the setting."""
+    try:
+        return await step
+    except SlackApiError as exc:
+        code = error_code(exc)
+        if code in _REFUSED:
+            raise CredentialRefused(
+                f"{setting} was refused by Slack ({code}): copy it again from the app's settings"
+            ) from None
+        raise StartupError(f"Slack refused to start with {setting} ({code})") from None
+    except Exception as exc:  # DNS, refused connection, timeout: Slack is out of reach
+        raise ServiceUnreachable(
+            f"cannot reach Slack ({type(exc).__name__}): check the network and SLACK_API_URL"
+        ) from None
 
 
 def _is_json(request: Request) -> bool:

@@ -13,19 +13,20 @@ import hmac
 import json
 import logging
 from contextlib import suppress
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from adapters.base import CheckResult
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import PLATFORM, BotIdentity, Ignored, classify
 from adapters.telegram.outbound import TelegramOutbound
-from bridge.errors import ShuttingDown
+from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
 from bridge.ports.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class TelegramPlatform:
 
     def __init__(self, config: TelegramConfig) -> None:
         self._public_url = config.public_url
+        self._api_url = config.api_url
         self._secret = config.webhook_secret
         self._allow = config.allow
         builder = (
@@ -85,24 +87,28 @@ class TelegramPlatform:
 
     async def start(self, inbox: Inbox) -> None:
         self._inbox = inbox
-        await self.app.initialize()  # getMe: fails fast on a bad token
-        bot = self.app.bot
-        self._bot = BotIdentity(id=bot.id, username=bot.username)
-        await bot.set_my_commands(BOT_COMMANDS)
-        if self.webhook:
-            assert self._secret is not None
-            # Registered at every start (a new PUBLIC_URL or secret takes effect), and
-            # never deleted at shutdown: an overlapping new instance relies on it.
-            await bot.set_webhook(
-                self.webhook_url, secret_token=self._secret.get_secret_value(), allowed_updates=["message"]
-            )
+        try:
+            await self._connect()
+        except InvalidToken:
+            raise CredentialRefused(
+                "TELEGRAM_BOT_TOKEN was refused by Telegram: copy it again from @BotFather"
+            ) from None
+        except BadRequest as exc:
+            raise StartupError(
+                f"Telegram refused the webhook {self.webhook_url}: {exc.message} (check PUBLIC_URL)"
+            ) from None
+        except (NetworkError, OSError) as exc:  # includes TimedOut
+            raise ServiceUnreachable(
+                f"cannot reach Telegram at {urlsplit(self._api_url).netloc} ({type(exc).__name__}): "
+                "check the network and TELEGRAM_API_URL"
+            ) from None
         await self.app.start()
         if not self.webhook:
             assert self.app.updater is not None
             await self.app.updater.start_polling(allowed_updates=["message"], drop_pending_updates=False)
         self._intake_open = True
         self._state = "ok"
-        log.info("telegram: @%s ready (%s)", bot.username, "webhook" if self.webhook else "long polling")
+        log.info("telegram: @%s ready (%s)", self.app.bot.username, "webhook" if self.webhook else "long polling")
 
     async def stop_intake(self) -> None:
         self._intake_open = False
@@ -118,6 +124,19 @@ class TelegramPlatform:
         await self.stop_intake()
         with suppress(Exception):
             await self.app.shutdown()
+
+    async def _connect(self) -> None:
+        await self.app.initialize()  # getMe: fails fast on a bad token
+        bot = self.app.bot
+        self._bot = BotIdentity(id=bot.id, username=bot.username)
+        await bot.set_my_commands(BOT_COMMANDS)
+        if self.webhook:
+            assert self._secret is not None
+            # Registered at every start (a new PUBLIC_URL or secret takes effect), and
+            # never deleted at shutdown: an overlapping new instance relies on it.
+            await bot.set_webhook(
+                self.webhook_url, secret_token=self._secret.get_secret_value(), allowed_updates=["message"]
+            )
 
     def status(self) -> str:
         return self._state if self._state != "ok" else f"ok ({'webhook' if self.webhook else 'polling'})"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Coroutine
@@ -19,7 +21,7 @@ from bridge.app.logs import Redactor, configure_logging
 from bridge.app.platforms import configured_platforms
 from bridge.app.runtime import open_agent, open_runtime
 from bridge.app.settings import Settings, load_settings
-from bridge.errors import AgentAuthError, AgentError, ConfigError
+from bridge.errors import AgentAuthError, AgentError, ConfigError, PortUnavailable, StartupError
 from bridge.texts import AGENT_FALLBACK_NAME
 
 log = logging.getLogger("bridge")
@@ -59,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"raia-bridge: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except StartupError as exc:
+        print(f"raia-bridge: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_status)
     except KeyboardInterrupt:
         sys.exit(130)
 
@@ -83,23 +88,55 @@ def serve(settings: Settings) -> None:
     platforms = configured_platforms(settings)
     if not platforms:
         raise ConfigError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (or try `raia-bridge demo`)")
-    app = build_app(settings, platforms, drain=max(0.0, settings.shutdown_timeout - HTTP_GRACE))
+    app = build_app(settings, platforms, drain=max(0.0, settings.shutdown_timeout - HTTP_GRACE), lifespan=False)
     config = uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.port,
         log_config=None,  # keep our handler (and its secret filter)
         access_log=False,  # one log line per turn is ours; webhook hits would drown it
         proxy_headers=True,
         # On SIGTERM uvicorn first closes the listener (new webhooks are refused: the
         # platforms redeliver them to the next instance), then waits for requests in
-        # flight (each is one commit: HTTP_GRACE is plenty), then runs the lifespan's
-        # shutdown, where the lanes get what is left of SHUTDOWN_TIMEOUT.
+        # flight (each is one commit: HTTP_GRACE is plenty); then the bridge stops,
+        # and the lanes get what is left of SHUTDOWN_TIMEOUT.
         timeout_graceful_shutdown=HTTP_GRACE,
         timeout_keep_alive=5,  # idle keep-alive connections are closed after 5 s
-        lifespan="on",
+        lifespan="off",  # the bridge is opened around serve() below instead
     )
-    uvicorn.Server(config).run()
+    # Bound first: a busy port fails before any platform is touched (a Telegram webhook
+    # is not moved to an instance that cannot listen).
+    sock = listen(settings.host, settings.port)
+    run_async(_serve(uvicorn.Server(config), app, sock))
+
+
+async def _serve(server: Any, app: Any, sock: socket.socket) -> None:
+    state = app.state.bridge
+    async with state.bridge():
+        # uvicorn re-raises SIGTERM/SIGINT once it has stopped serving; with these
+        # handlers that does nothing, and the bridge below gets to stop in order.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: None)
+        await server.serve(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, or one line saying why it cannot be had."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise ConfigError(f"HOST {host!r} cannot be resolved to an address to listen on") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(
+            f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it, or set PORT"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 async def chat(settings: Settings, *, demo: bool) -> None:

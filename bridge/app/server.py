@@ -1,7 +1,9 @@
-"""The one HTTP server: platform webhooks, ``/healthz``, and the process lifecycle.
+"""The one HTTP server: platform webhooks, ``/healthz``, and the bridge's lifecycle.
 
-Everything starts and stops in the lifespan: uvicorn re-raises SIGTERM after serving,
-so code after ``serve()`` never runs.
+``AppState.bridge()`` opens everything (lock, store, raia client, platforms, lanes) in
+one exit stack. Embedded under any ASGI server it runs as the app's lifespan; the CLI
+instead enters it around ``uvicorn.Server.serve`` on a socket it bound first, so a busy
+port fails before any platform is touched and a start-up failure is one line.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -22,7 +24,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.base import Platform, running
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
-from bridge.errors import InstanceLockTaken
 from bridge.service import ConversationService
 from store.lock import InstanceLock
 
@@ -37,6 +38,8 @@ class AppState:
     ready: bool = False
     runtime: Runtime | None = None
     platforms: Sequence[Platform] = field(default_factory=tuple)
+    served: bool = False
+    bridge: Callable[[], AbstractAsyncContextManager[None]] | None = None
 
 
 class BodyTooLarge(Exception):
@@ -101,26 +104,23 @@ def build_app(
     raia_transport: httpx.AsyncBaseTransport | None = None,
     instance_wait: float = 30.0,
     drain: float | None = None,
+    lifespan: bool = True,
 ) -> Starlette:
     """The server. ``drain``: how long lanes may finish at shutdown (default
     ``SHUTDOWN_TIMEOUT``; the CLI keeps a second of it for requests in flight)."""
     state = AppState(platforms=tuple(platforms))
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def bridge() -> AsyncIterator[None]:
         # One stack, unwound in reverse on the way out (or from wherever a start
         # failed): ready off -> intake stops -> lanes drain -> platforms close ->
         # store and raia client close -> the instance lock is released.
         async with AsyncExitStack() as stack:
-            try:
-                await stack.enter_async_context(InstanceLock(settings.database_path, wait=instance_wait))
-            except InstanceLockTaken as exc:
-                log.error("%s", exc)
-                raise
+            await stack.enter_async_context(InstanceLock(settings.database_path, wait=instance_wait))
             runtime = await stack.enter_async_context(open_runtime(settings, raia_transport=raia_transport))
             state.runtime = runtime
             service = runtime.service
-            stack.push_async_callback(_stopped, runtime)
+            stack.push_async_callback(_stopped, runtime, state)
             for platform in platforms:
                 service.register(platform.outbound)
             for platform in platforms:
@@ -129,7 +129,7 @@ def build_app(
             for platform in platforms:
                 stack.push_async_callback(_quietly, platform.stop_intake, f"{platform.name} stop")
             stack.callback(setattr, state, "ready", False)
-            state.ready = True
+            state.ready = state.served = True
             log.info(
                 "ready: platforms %s, %d question(s) waiting",
                 ", ".join(p.name for p in platforms) or "none",
@@ -167,7 +167,14 @@ def build_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     for platform in platforms:
         routes.extend(platform.routes())
-    app = Starlette(routes=routes, lifespan=lifespan)
+
+    @asynccontextmanager
+    async def as_lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with bridge():
+            yield
+
+    state.bridge = bridge
+    app = Starlette(routes=routes, lifespan=as_lifespan if lifespan else None)
     app.add_middleware(BodyLimit)
     app.state.bridge = state
     return app
@@ -177,7 +184,9 @@ async def _greet(service: ConversationService) -> None:
     log.info("agent: %s", await service.agent_name())
 
 
-async def _stopped(runtime: Runtime) -> None:
+async def _stopped(runtime: Runtime, state: AppState) -> None:
+    if not state.served:  # a start that failed says why, and nothing else
+        return
     log.info("stopped; %d question(s) kept for the next start", await runtime.service.waiting())
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.errors import DatabaseUnavailable
 from bridge.models import QuestionState, Reply
 from store.migrations import MIGRATIONS
 from store.sqlite import SqliteStore
@@ -26,6 +27,9 @@ class Clock:
 async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
     """The database file is owner-only, in WAL mode, and migrations run once."""
     path = tmp_path / "sub" / "bridge.db"
+    with pytest.raises(DatabaseUnavailable, match="does not exist"):  # a mistyped volume path is not made up
+        await SqliteStore(path).open()
+    path.parent.mkdir()
     async with SqliteStore(path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
     async with SqliteStore(path) as store:

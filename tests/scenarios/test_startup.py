@@ -1,0 +1,111 @@
+"""Start-up failures of the real server process: one line naming the setting, a distinct
+exit status, no traceback, no secret."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.raia.simulator import RaiaSimulator
+from tests.conftest import API_KEY
+from tests.fakes import slack
+from tests.fakes import telegram as tg
+from tests.fakes.server import serving
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _serve(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", cwd=cwd, env=base | env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
+
+
+@pytest.fixture
+async def raia() -> object:
+    async with serving(RaiaSimulator(api_key=API_KEY)) as base:
+        yield base
+
+
+def _basics(raia: str, tmp_path: Path, port: int | None = None) -> dict[str, str]:
+    return {"RAIA_API_KEY": API_KEY, "RAIA_BASE_URL": raia, "HOST": "127.0.0.1",
+            "PORT": str(port or _free_port()), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}  # fmt: skip
+
+
+def _one_line(err: str, expected: str) -> None:
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"raia-bridge: {expected}"), err
+
+
+async def test_a_refused_telegram_token(raia: str, tmp_path: Path) -> None:
+    """A token the Bot API refuses: exit 3 with one line, and the token is not repeated."""
+    fake = tg.FakeTelegram()
+    wrong = "999999:WRONG-token-value-abc"
+    async with serving(fake.app()) as api:
+        code, err = await _serve(_basics(raia, tmp_path) | {"TELEGRAM_BOT_TOKEN": wrong,
+                                                             "TELEGRAM_API_URL": f"{api}/bot"}, tmp_path)  # fmt: skip
+    assert code == 3
+    _one_line(err, "TELEGRAM_BOT_TOKEN was refused by Telegram")
+    assert wrong not in err
+
+
+async def test_a_refused_slack_token(raia: str, tmp_path: Path) -> None:
+    """A Slack token auth.test refuses: exit 3 with one line."""
+    fake = slack.FakeSlack()
+    async with serving(fake.app()) as api:
+        env = {"SLACK_BOT_TOKEN": "xoxb-wrong-token-1234", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": f"{api}/api/"}
+        code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path)
+    assert code == 3
+    _one_line(err, "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)")
+    assert "xoxb-wrong-token-1234" not in err
+
+
+async def test_slack_out_of_reach(raia: str, tmp_path: Path) -> None:
+    """Nothing listens at SLACK_API_URL: exit 4, one line."""
+    env = {"SLACK_BOT_TOKEN": slack.BOT_TOKEN, "SLACK_SIGNING_SECRET": "s",
+           "SLACK_API_URL": f"http://127.0.0.1:{_free_port()}/api/"}  # fmt: skip
+    code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path)
+    assert code == 4
+    _one_line(err, "cannot reach Slack")
+
+
+async def test_a_busy_port_fails_before_the_webhook_moves(raia: str, tmp_path: Path) -> None:
+    """The port is taken: exit 5, one line, and Telegram's webhook was never touched."""
+    fake = tg.FakeTelegram()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with serving(fake.app()) as api:
+            env = {"TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{api}/bot",
+                   "PUBLIC_URL": "https://bridge.example.com", "TELEGRAM_WEBHOOK_SECRET": "secret-1"}  # fmt: skip
+            code, err = await _serve(_basics(raia, tmp_path, port) | env, tmp_path)
+    assert code == 5
+    _one_line(err, f"cannot listen on 127.0.0.1:{port}")
+    assert "setWebhook" not in fake.calls
+
+
+async def test_a_database_directory_that_does_not_exist(raia: str, tmp_path: Path) -> None:
+    """DATABASE_URL into a missing directory (a mistyped volume path): exit 7, nothing created."""
+    fake = tg.FakeTelegram()
+    async with serving(fake.app()) as api:
+        env = {"TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{api}/bot",
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-volume' / 'b.db'}"}  # fmt: skip
+        code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path)
+    assert code == 7
+    _one_line(err, "DATABASE_URL points into")
+    assert not (tmp_path / "no-such-volume").exists()
