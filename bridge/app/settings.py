@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,10 @@ from bridge.errors import ConfigError
 
 # Telegram only accepts these characters in a webhook secret token.
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_TELEGRAM_ID = re.compile(r"^(-?\d+|@[A-Za-z0-9_]{3,})$")  # a numeric id or an @username
+_SLACK_ID = re.compile(r"^[CGDUW][A-Z0-9]+$")  # channels C/G/D, people U/W
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -96,10 +101,62 @@ class Settings(BaseSettings):
     def _sqlite(cls, value: str) -> str:
         if not value.startswith("sqlite:///") or value == "sqlite:///":
             raise ValueError("must look like sqlite:///bridge.db or sqlite:////abs/path.db")
+        if value.removeprefix("sqlite:///") in (":memory:", "/:memory:"):
+            raise ValueError("must be a file: an in-memory database forgets every question at each restart")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        # Telegram only calls https webhooks; plain http is for trying things on loopback.
+        if value is not None and value.startswith("http://") and urlsplit(value).hostname not in _LOOPBACK:
+            raise ValueError("must start with https:// (Telegram and Slack only call https URLs)")
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _telegram_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TELEGRAM_TOKEN.match(value.get_secret_value()):
+            raise ValueError("does not look like a BotFather token (<digits>:<letters, digits, _ or ->)")
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _slack_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "is an app-level token (xapp-…): that one goes in SLACK_APP_TOKEN; use the xoxb-… Bot Token"
+            )
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _slack_app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().startswith(("xoxb-", "xoxp-")):
+            raise ValueError("is a bot or user token: SLACK_APP_TOKEN takes the app-level xapp-… token")
+        return value
+
+    @field_validator("telegram_allowed_users", "telegram_allowed_chats")
+    @classmethod
+    def _telegram_ids(cls, value: str) -> str:
+        wrong = [item for item in _split_list(value) if not _TELEGRAM_ID.match(item)]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is neither a numeric Telegram id nor an @username")
+        return value
+
+    @field_validator("slack_allowed_users", "slack_allowed_channels")
+    @classmethod
+    def _slack_ids(cls, value: str) -> str:
+        wrong = [item for item in _split_list(value) if not _SLACK_ID.match(item)]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not a Slack id (U…/W… for people, C…/G…/D… for channels)")
         return value
 
     @model_validator(mode="after")
     def _platform_requirements(self) -> Settings:
+        if not self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token):
+            set_one = "SLACK_SIGNING_SECRET" if self.slack_signing_secret else "SLACK_APP_TOKEN"
+            raise _missing("slack_bot_token", f"is required when {set_one} is set (Slack stays off without it)")
         if self.slack_bot_token and not self.slack_app_token and not self.slack_signing_secret:
             raise _missing("slack_signing_secret", "is required in Slack HTTP mode")
         if self.telegram_bot_token and self.public_url:

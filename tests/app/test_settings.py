@@ -118,3 +118,41 @@ def test_cli_refuses_to_serve_nothing(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"PUBLIC_URL": "http://bridge.example.com"}, "PUBLIC_URL is invalid: must start with https://"),
+        (
+            {"SLACK_BOT_TOKEN": "xapp-1-A0-123-abc", "SLACK_SIGNING_SECRET": "s"},
+            "SLACK_BOT_TOKEN is invalid: is an app-level token",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"},
+            "SLACK_APP_TOKEN is invalid: is a bot or user token",
+        ),
+        ({"TELEGRAM_BOT_TOKEN": "not a token"}, "TELEGRAM_BOT_TOKEN is invalid: does not look like a BotFather token"),
+        ({"TELEGRAM_ALLOWED_USERS": "42, ann"}, "TELEGRAM_ALLOWED_USERS is invalid: 'ann' is neither"),
+        ({"SLACK_ALLOWED_CHANNELS": "#general"}, "SLACK_ALLOWED_CHANNELS is invalid: '#general' is not a Slack id"),
+        ({"DATABASE_URL": "sqlite:///:memory:"}, "DATABASE_URL is invalid: must be a file"),
+        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN is required when SLACK_SIGNING_SECRET is set"),
+    ],
+)
+def test_silent_traps_are_caught_at_start(
+    monkeypatch: pytest.MonkeyPatch, values: dict[str, str], expected: str
+) -> None:
+    """Values that would fail later, quietly, are refused at start with one line naming the variable."""
+    _env(monkeypatch, RAIA_API_KEY="k" * 10, **values)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith(expected)
+    for value in values.values():
+        if len(value) > 8:
+            assert value not in str(caught.value)
+
+
+def test_plain_http_public_url_stays_allowed_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local testing with http://127.0.0.1 or http://localhost keeps working."""
+    _env(monkeypatch, RAIA_API_KEY="k" * 10, PUBLIC_URL="http://localhost:8000")
+    assert load_settings(_env_file=None).public_url == "http://localhost:8000"
