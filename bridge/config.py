@@ -13,14 +13,12 @@ from bridge.poller import PollSchedule
 class ServiceConfig:
     poll: PollSchedule  # RAIA_POLL_INTERVAL is its first wait
     poll_timeout: float  # RAIA_POLL_TIMEOUT
+    send_settle: float  # RAIA_SEND_SETTLE: after a send of unknown outcome, look this long before resending
     dedupe_ttl: float = 3 * 24 * 3600.0  # how long an event key marks a duplicate
     delivery_attempts: int = 8  # then the reply is given up and logged
     delivery_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 60.0))
     reach_backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))  # the agent unreachable
     unreachable_after: float = 120.0  # ... and a question it never got is given up after this
-    # After a send whose outcome is unknown, look for the message this long before sending
-    # again: raia may still be working on the request (its own timeout is well under this).
-    send_settle: float = 90.0
     lane_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 30.0))  # unexpected errors
     keep_finished: float = 7 * 24 * 3600.0
     housekeeping_every: float = 3600.0

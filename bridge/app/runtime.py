@@ -35,7 +35,11 @@ class Runtime:
 
 
 def service_config(settings: Settings) -> ServiceConfig:
-    return ServiceConfig(poll=PollSchedule(first=settings.raia_poll_interval), poll_timeout=settings.raia_poll_timeout)
+    return ServiceConfig(
+        poll=PollSchedule(first=settings.raia_poll_interval),
+        poll_timeout=settings.raia_poll_timeout,
+        send_settle=settings.raia_send_settle,
+    )
 
 
 @asynccontextmanager

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     raia_base_url: str = "https://api.raia2.com"
     raia_poll_interval: float = Field(default=1.0, gt=0, le=60)
     raia_poll_timeout: float = Field(default=600.0, gt=0, le=24 * 3600)
+    # After a send whose outcome is unknown (a timeout, a crash mid-send), keep looking for
+    # the message this long before sending it again: longer than raia takes to store one.
+    raia_send_settle: float = Field(default=90.0, ge=0, le=3600)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

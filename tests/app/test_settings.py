@@ -34,6 +34,7 @@ def test_defaults_and_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.telegram_api_url == "https://api.telegram.org/bot"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.raia_poll_timeout >= 60  # minutes, not seconds
+    assert settings.raia_send_settle == 90
     assert load_settings(_env_file=None, database_url="sqlite:////var/data/b.db").database_path == Path(
         "/var/data/b.db"
     )

@@ -29,10 +29,10 @@ def _free_port() -> int:
 
 
 async def _start(env: dict[str, str], cwd: Path, base: str) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    with (cwd / "bridge.log").open("a") as log:  # for a person reading a failure
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", cwd=cwd, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
     async with asyncio.timeout(30), httpx.AsyncClient(base_url=base) as http:
         while True:
             try:
@@ -53,7 +53,7 @@ async def test_every_acknowledged_webhook_is_answered_once_after_kill_9(tmp_path
     async with serving(sim) as raia, serving(fake_tg.app()) as tg_api, serving(fake_slack.app()) as slack_api:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
         env |= {
-            "RAIA_API_KEY": API_KEY, "RAIA_BASE_URL": raia, "RAIA_POLL_INTERVAL": "0.1",
+            "RAIA_API_KEY": API_KEY, "RAIA_BASE_URL": raia, "RAIA_POLL_INTERVAL": "0.1", "RAIA_SEND_SETTLE": "2",
             "TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{tg_api}/bot",
             "PUBLIC_URL": "https://bridge.example.com", "TELEGRAM_WEBHOOK_SECRET": SECRET,
             "SLACK_BOT_TOKEN": slack.BOT_TOKEN, "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
@@ -81,9 +81,10 @@ async def test_every_acknowledged_webhook_is_answered_once_after_kill_9(tmp_path
 
         second = await _start(env, tmp_path, base)
         try:
-            async with asyncio.timeout(60):
-                while len(fake_tg.sent) < BURST or len(fake_slack.posts) < BURST:
-                    await asyncio.sleep(0.05)
+            for _ in range(1200):
+                if len(fake_tg.sent) >= BURST and len(fake_slack.posts) >= BURST:
+                    break
+                await asyncio.sleep(0.05)
             await asyncio.sleep(1.0)  # a duplicate, if any, would arrive by now
         finally:
             second.send_signal(signal.SIGTERM)

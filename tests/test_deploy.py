@@ -1,0 +1,110 @@
+"""The deploy files agree with each other and with the code: start command, port, health
+path, shutdown grace, Python version, pinned dependencies."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from bridge.app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+START = "python -m bridge"
+HEALTH = "/healthz"
+
+
+def _yaml(name: str) -> Any:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+def _toml(name: str) -> dict[str, Any]:
+    return tomllib.loads((ROOT / name).read_text())
+
+
+def _dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
+def _default_shutdown() -> float:
+    default = Settings.model_fields["shutdown_timeout"].default
+    assert isinstance(default, float)
+    return default
+
+
+def test_every_platform_starts_the_same_command() -> None:
+    """Procfile, Dockerfile and render.yaml all run `python -m bridge`."""
+    assert (ROOT / "Procfile").read_text().strip() == f"web: {START}"
+    cmd = re.search(r"^CMD (\[.*\])$", _dockerfile(), re.MULTILINE)
+    assert cmd is not None
+    assert " ".join(json.loads(cmd.group(1))) == START
+    (service,) = _yaml("render.yaml")["services"]
+    assert service["startCommand"] == START
+
+
+def test_port_and_health_path_agree() -> None:
+    """One port (8000 unless PORT says otherwise) and /healthz everywhere a platform checks health."""
+    port = Settings.model_fields["port"].default
+    assert f"EXPOSE {port}" in _dockerfile()
+    assert HEALTH in _dockerfile()
+    fly = _toml("fly.toml")
+    assert fly["http_service"]["internal_port"] == port
+    assert fly["env"]["PORT"] == str(port)
+    assert [check["path"] for check in fly["http_service"]["checks"]] == [HEALTH]
+    assert _yaml("render.yaml")["services"][0]["healthCheckPath"] == HEALTH
+    assert _yaml("compose.yaml")["services"]["bridge"]["ports"] == [f"{port}:{port}"]
+
+
+def test_shutdown_grace_outlasts_the_bridge_shutdown_and_data_lives_on_a_volume() -> None:
+    """Platforms wait longer than SHUTDOWN_TIMEOUT before killing, and the database is on the mounted volume."""
+    fly = _toml("fly.toml")
+    assert fly["kill_timeout"] > _default_shutdown()
+    compose = _yaml("compose.yaml")["services"]["bridge"]
+    assert int(compose["stop_grace_period"].rstrip("s")) > _default_shutdown()
+    database = "sqlite:////data/bridge.db"
+    assert fly["env"]["DATABASE_URL"] == database
+    assert fly["mounts"][0]["destination"] == "/data"
+    render = _yaml("render.yaml")["services"][0]
+    assert render["disk"]["mountPath"] == "/data"
+    assert {"key": "DATABASE_URL", "value": database} in render["envVars"]
+    assert f"DATABASE_URL={database}" in _dockerfile()
+
+
+def test_python_version_is_one_everywhere() -> None:
+    """.python-version (Heroku), the Dockerfile image and render.yaml name the same Python."""
+    version = (ROOT / ".python-version").read_text().strip()
+    assert f"FROM python:{version}-slim" in _dockerfile()
+    render_python = {e["key"]: e.get("value") for e in _yaml("render.yaml")["services"][0]["envVars"]}
+    assert str(render_python["PYTHON_VERSION"]).startswith(version + ".")
+
+
+def test_requirements_pin_every_runtime_dependency_within_its_range() -> None:
+    """requirements.txt pins exactly one version of each dependency of pyproject.toml, inside its range."""
+    pins: dict[str, str] = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name)] = version.strip()
+    for spec in _toml("pyproject.toml")["project"]["dependencies"]:
+        requirement = Requirement(spec)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not pinned in requirements.txt"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (name, pins[name])
+    assert "websockets" not in pins  # only the tests use it
+
+
+def test_app_json_asks_for_settings_the_bridge_reads() -> None:
+    """Every config var of the Heroku button is a setting of the bridge (documented names only)."""
+    names = {name.upper() for name in Settings.model_fields}
+    app = json.loads((ROOT / "app.json").read_text())
+    assert set(app["env"]) <= names
+    render = {e["key"] for e in _yaml("render.yaml")["services"][0]["envVars"]} - {"PYTHON_VERSION"}
+    assert render <= names
