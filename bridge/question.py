@@ -43,11 +43,14 @@ class AgentHealth:
 
     def __init__(self) -> None:
         self.status = "unknown"
+        self.refused = False  # the key was refused: nothing will work until an operator acts
 
     def ok(self) -> None:
         self.status = "ok"
+        self.refused = False
 
     def failed(self, exc: AgentError) -> None:
+        self.refused = isinstance(exc, AgentAuthError)
         if isinstance(exc, AgentAuthError):
             self.status = "raia rejected RAIA_API_KEY (403)"
             logging.getLogger("bridge.service").error(

@@ -105,6 +105,11 @@ class ConversationService:
         """For /healthz: "ok", or what went wrong with the agent API last."""
         return self._health.status
 
+    @property
+    def agent_refused(self) -> bool:
+        """The agent API refused the key: unhealthy until an operator fixes it."""
+        return self._health.refused
+
     async def agent_name(self) -> str:
         """The agent's display name (cached), or a neutral fallback."""
         if self._agent_name is None:

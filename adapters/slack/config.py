@@ -15,4 +15,5 @@ class SlackConfig:
     signing_secret: SecretStr | None  # HTTP mode: verifies every request
     app_token: SecretStr | None  # set: Socket Mode
     api_url: str
+    public_url: str | None  # for telling the operator the Request URL to enter
     allow: Allowlist

@@ -63,6 +63,7 @@ class SlackPlatform:
     def __init__(self, config: SlackConfig) -> None:
         self._app_token = config.app_token
         self._allow = config.allow
+        self._public_url = config.public_url
         self.client = AsyncWebClient(
             token=config.bot_token.get_secret_value(),
             base_url=config.api_url,
@@ -150,7 +151,7 @@ class SlackPlatform:
         mode = (
             "Socket Mode (SLACK_APP_TOKEN)"
             if self.socket_mode
-            else f"HTTP: Request URL must be <PUBLIC_URL>{EVENTS_PATH}"
+            else f"HTTP: the app's Request URL must be {(self._public_url or '<PUBLIC_URL>').rstrip('/')}{EVENTS_PATH}"
         )
         results.append(CheckResult("slack mode", True, mode))
         return results

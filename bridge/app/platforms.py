@@ -32,6 +32,7 @@ def configured_platforms(settings: Settings) -> list[Platform]:
             signing_secret=settings.slack_signing_secret,
             app_token=settings.slack_app_token,
             api_url=settings.slack_api_url,
+            public_url=settings.public_url,
             allow=Allowlist(users=users, chats=channels),
         )
         platforms.append(SlackPlatform(slack))

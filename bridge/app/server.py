@@ -154,6 +154,9 @@ def build_app(
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False
             components["raia"] = runtime.service.agent_status
+            # A refused key needs an operator (503 makes a PaaS say so); a raia outage
+            # does not: a restart would not help, and questions wait for it durably.
+            healthy = healthy and not runtime.service.agent_refused
         for platform in platforms:
             components[platform.name] = platform.status()
         body = {

@@ -13,7 +13,7 @@ import pytest
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.server import build_app
 from bridge.ports.inbox import Inbox
-from tests.conftest import make_settings
+from tests.conftest import API_KEY, make_settings
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
 from tests.fakes.tamper import Tamper
@@ -149,3 +149,26 @@ async def test_a_slow_raia_at_start_does_not_keep_the_port_closed(sim: RaiaSimul
     async with app.router.lifespan_context(app):
         assert app.state.bridge.ready
         assert loop.time() - began < 2.0
+
+
+async def test_a_refused_raia_key_is_unhealthy_but_an_outage_is_not(db_path: Path) -> None:
+    """/healthz is 503 when raia refuses RAIA_API_KEY (an operator must act), 200 while raia is merely down."""
+    refusing = RaiaSimulator(api_key="another-key-entirely")
+    async with (
+        serving(app_for(refusing, LoopbackPlatform(), db_path)) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        async with asyncio.timeout(10):
+            while (health := await http.get("/healthz")).json()["components"]["raia"] == "unknown":
+                await asyncio.sleep(0.02)
+        assert health.status_code == 503
+        assert "RAIA_API_KEY" in health.json()["components"]["raia"]
+        assert (await http.get("/test/inbound")).status_code == 405
+    down = RaiaSimulator(api_key=API_KEY)
+    down.fail("GET", "/agents/by-api-key", 503, times=1000)
+    async with serving(app_for(down, LoopbackPlatform(), db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+        async with asyncio.timeout(10):
+            while (health := await http.get("/healthz")).json()["components"]["raia"] == "unknown":
+                await asyncio.sleep(0.02)
+        assert health.status_code == 200
+        assert health.json()["components"]["raia"].startswith("error")
