@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         level = settings.log_level
         if command in ("demo", "chat") and level == "INFO":
             level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
-        configure_logging(level, settings.secrets())
+        configure_logging(level, settings.secrets(), fmt=settings.log_format)
         if command == "serve":
             serve(settings)
         elif command == "check":

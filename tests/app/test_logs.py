@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 
 import pytest
 
-from bridge.app.logs import RedactSecrets
+from bridge.app.logs import JsonLines, RedactSecrets
 
 
 def test_known_secrets_are_redacted_from_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
@@ -24,3 +26,30 @@ def test_known_secrets_are_redacted_from_messages_and_tracebacks(caplog: pytest.
     assert record.exc_text is not None
     assert token not in record.exc_text
     assert "[redacted]" in record.exc_text
+
+
+def test_json_lines_keep_the_redaction() -> None:
+    """LOG_FORMAT=json writes one JSON object per line, secrets redacted from message and traceback."""
+    token = "xoxb-secret-token-value"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
+    handler.addFilter(RedactSecrets([token]))
+    logger = logging.getLogger("test.json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ValueError(f"bad {token}")
+        except ValueError:
+            logger.exception("turn %s failed", token)
+        logger.warning("plain line")
+    finally:
+        logger.removeHandler(handler)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["level"] == "ERROR"
+    assert first["logger"] == "test.json"
+    assert first["message"] == "turn [redacted] failed"
+    assert "ValueError: bad [redacted]" in first["exception"]
+    assert second["message"] == "plain line"
+    assert token not in stream.getvalue()
