@@ -32,6 +32,7 @@ from bridge.errors import (
 )
 from bridge.models import QuestionState, Reply, ReplyKind
 from bridge.ports.agent import AgentPort, NewUser, ResponseStatus
+from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 
@@ -87,6 +88,7 @@ class _Turn:
     q: QuestionRecord
     started: float
     polls: int = 0
+    answered: float | None = None  # when the reply was ready to deliver
 
 
 class _StoredProgress:
@@ -120,6 +122,7 @@ class QuestionLife:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         health: AgentHealth,
+        observer: Observer,
     ) -> None:
         self._store = store
         self._agent = agent
@@ -128,12 +131,14 @@ class QuestionLife:
         # Raises ShuttingDown when the service stops: the question stays where it is.
         self._sleep = sleep
         self._health = health
+        self._observer = observer
 
     async def live(self, q: QuestionRecord, outbound: Outbound) -> Outcome:
         turn = _Turn(q, started=self._clock())
         if q.state in (QuestionState.RECEIVED, QuestionState.SENT):
             async with _best_effort(outbound, q):
                 await self._answer(turn, outbound)
+        turn.answered = self._clock()
         return await self._deliver(turn, outbound)
 
     def deadline(self, q: QuestionRecord) -> float:
@@ -304,10 +309,12 @@ class QuestionLife:
                 await outbound.deliver(q.origin, q.reply, progress)
             except DeliveryPermanent as exc:
                 await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE, str(exc))
+                self._observer.delivery_failed(q.platform, type(exc).__name__)
                 return self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))
             except Exception as exc:  # retryable, or an adapter bug: both bounded
                 attempts = await self._store.note_delivery_attempt(q.id, str(exc)[:500])
                 progress.uncertain = exc.maybe_posted if isinstance(exc, DeliveryRetryable) else True
+                self._observer.delivery_failed(q.platform, type(exc).__name__)
                 if attempts >= self._config.delivery_attempts:
                     await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE)
                     return self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))
@@ -328,6 +335,18 @@ class QuestionLife:
 
     def _ended(self, turn: _Turn, state: QuestionState, outcome: str, detail: str = "") -> Outcome:
         q = turn.q
+        now = self._clock()
+        answered = turn.answered if turn.answered is not None else turn.started
+        self._observer.turn_ended(
+            TurnEnded(
+                platform=q.platform,
+                outcome=outcome,
+                polls=turn.polls,
+                queued=max(0.0, turn.started - q.created_at),
+                agent=max(0.0, answered - turn.started),
+                delivery=max(0.0, now - answered),
+            )
+        )
         log.log(
             logging.ERROR if state is QuestionState.UNDELIVERABLE else logging.INFO,
             "turn question=%d platform=%s user=%s raia_message=%s outcome=%s polls=%d queued=%.2fs handled=%.2fs%s",
@@ -338,7 +357,7 @@ class QuestionLife:
             outcome,
             turn.polls,
             turn.started - q.created_at,
-            self._clock() - turn.started,
+            now - turn.started,
             f" detail={detail!r}" if detail else "",
         )
         return Outcome(q.id, state, turn.polls, detail)

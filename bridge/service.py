@@ -22,6 +22,7 @@ from bridge.intake import Intake
 from bridge.models import InboundMessage
 from bridge.ports.agent import AgentPort
 from bridge.ports.inbox import Receipt, Respond
+from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 from bridge.question import AgentHealth, QuestionLife
@@ -47,6 +48,7 @@ class ConversationService:
         *,
         tasks: TaskSet | None = None,
         clock: Callable[[], float] = time.time,
+        observer: Observer | None = None,
     ) -> None:
         self._store = store
         self._agent = agent
@@ -58,7 +60,15 @@ class ConversationService:
         self._stopping = asyncio.Event()
         self._agent_name: str | None = None
         self._health = AgentHealth()
-        self._life = QuestionLife(store, agent, config, clock=clock, sleep=self._sleep, health=self._health)
+        self._life = QuestionLife(
+            store,
+            agent,
+            config,
+            clock=clock,
+            sleep=self._sleep,
+            health=self._health,
+            observer=observer or Unobserved(),
+        )
         self._intake = Intake(
             store,
             self._outbounds,

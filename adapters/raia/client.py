@@ -9,8 +9,9 @@ bounded, jittered backoff (honouring ``Retry-After``); a message send never is: 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -43,6 +44,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=60.0)
 # Calls in flight at once: a thousand waiting conversations queue (cheaply) for these,
 # and raia sees a polite, steady load. The connection pool is sized to match.
 MAX_IN_FLIGHT = 32
+_IDS = re.compile(r"/[0-9a-fA-F-]{8,}")  # ids in paths, folded for metrics
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,11 @@ class RaiaClient:
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         max_in_flight: int = MAX_IN_FLIGHT,
+        observe: Callable[[str, str], None] | None = None,
     ) -> None:
         self._http = http
+        # observe(endpoint, status) after every call, for metrics: "GET /conversations/{id}", "200".
+        self._observe = observe
         self._base = base_url.rstrip("/") + "/external"
         # Held privately and only ever put in a header; never logged or repr'd.
         self._headers = {"Agent-Secret-Key": api_key, "Accept": "application/json"}
@@ -113,6 +118,20 @@ class RaiaClient:
     # -- the one place that talks HTTP -------------------------------------------
 
     async def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        if self._observe is None:
+            return await self._exchange(method, path, json=json, params=params)
+        status = "error"
+        try:
+            result = await self._exchange(method, path, json=json, params=params)
+            status = "2xx"
+            return result
+        except AgentError as exc:
+            status = str(exc.status) if exc.status is not None else "transport"
+            raise
+        finally:
+            self._observe(f"{method} {_IDS.sub('/{id}', path)}", status)
+
+    async def _exchange(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
         try:
             async with self._in_flight:
                 response = await self._http.request(

@@ -3,7 +3,7 @@ terminal chat alike."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +12,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient
+from bridge.app.metrics import Metrics
 from bridge.app.settings import Settings
 from bridge.config import ServiceConfig
 from bridge.poller import PollSchedule
@@ -44,7 +45,10 @@ def service_config(settings: Settings) -> ServiceConfig:
 
 @asynccontextmanager
 async def open_agent(
-    settings: Settings, *, raia_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    raia_transport: httpx.AsyncBaseTransport | None = None,
+    observe: Callable[[str, str], None] | None = None,
 ) -> AsyncIterator[RaiaClient]:
     """The raia client alone (``check`` needs nothing else), its HTTP client closed on exit."""
     if raia_transport is None:
@@ -52,7 +56,9 @@ async def open_agent(
         # decides how many conversations one process can poll (see bench/).
         raia_transport = AiohttpTransport(limits=RAIA_LIMITS)
     async with httpx.AsyncClient(transport=raia_transport) as http:
-        yield RaiaClient(http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value())
+        yield RaiaClient(
+            http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value(), observe=observe
+        )
 
 
 @asynccontextmanager
@@ -62,12 +68,14 @@ async def open_runtime(
     raia_transport: httpx.AsyncBaseTransport | None = None,
     database: Path | None = None,
     config: ServiceConfig | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
     """Store, raia client and service, closed in reverse order on exit.
     ``raia_transport`` lets the demo and the tests put the simulator behind httpx."""
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(SqliteStore(database or settings.database_path))
-        agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport))
+        observe = metrics.agent_call if metrics is not None else None
+        agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport, observe=observe))
         tasks = TaskSet()
-        service = ConversationService(store, agent, config or service_config(settings), tasks=tasks)
+        service = ConversationService(store, agent, config or service_config(settings), tasks=tasks, observer=metrics)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks)

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.base import Platform, running
+from bridge.app.metrics import Metrics, WebhookCounter
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
 from bridge.service import ConversationService
@@ -109,6 +110,8 @@ def build_app(
     """The server. ``drain``: how long lanes may finish at shutdown (default
     ``SHUTDOWN_TIMEOUT``; the CLI keeps a second of it for requests in flight)."""
     state = AppState(platforms=tuple(platforms))
+    webhook_paths = frozenset(r.path for p in platforms for r in p.routes() if isinstance(r, Route))
+    metrics = Metrics(webhook_paths)
 
     @asynccontextmanager
     async def bridge() -> AsyncIterator[None]:
@@ -117,7 +120,9 @@ def build_app(
         # store and raia client close -> the instance lock is released.
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(InstanceLock(settings.database_path, wait=instance_wait))
-            runtime = await stack.enter_async_context(open_runtime(settings, raia_transport=raia_transport))
+            runtime = await stack.enter_async_context(
+                open_runtime(settings, raia_transport=raia_transport, metrics=metrics)
+            )
             state.runtime = runtime
             service = runtime.service
             stack.push_async_callback(_stopped, runtime, state)
@@ -167,7 +172,14 @@ def build_app(
         }
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    async def waiting() -> int:
+        return await state.runtime.service.waiting() if state.runtime is not None else 0
+
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics.endpoint(token, waiting), methods=["GET"]),
+    ]
     for platform in platforms:
         routes.extend(platform.routes())
 
@@ -179,6 +191,7 @@ def build_app(
     state.bridge = bridge
     app = Starlette(routes=routes, lifespan=as_lifespan if lifespan else None)
     app.add_middleware(BodyLimit)
+    app.add_middleware(WebhookCounter, metrics=metrics)
     app.state.bridge = state
     return app
 

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    metrics_token: SecretStr | None = None  # if set, /metrics needs "Authorization: Bearer <token>"
     shutdown_timeout: float = Field(default=10.0, ge=0, le=300)
 
     @field_validator(
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
         "telegram_bot_token",
         "telegram_webhook_secret",
         "public_url",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -193,6 +195,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.telegram_bot_token,
             self.telegram_webhook_secret,
+            self.metrics_token,
         )
         return [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
 
