@@ -1,4 +1,5 @@
-"""raia's agent API over httpx: the chat flow of docs/platform-notes.md.
+"""raia's agent API over httpx: find or create the user, open a conversation, send once,
+poll ``response-on``.
 
 Every HTTP status and transport failure becomes a ``BridgeError`` in ``_request`` and
 nowhere else. Reads and the creation of users and conversations are retried with
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,6 +72,21 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _never_connected(exc: BaseException) -> str | None:
+    """ "connection refused" or "host not found" when that is the root cause: the request
+    surely never reached raia (and the operator should hear it in those words)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "host not found"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -148,6 +165,9 @@ class RaiaClient:
                 f"{method} {path}: cannot connect ({type(exc).__name__})", ambiguous=False
             ) from exc
         except httpx.TransportError as exc:
+            never_sent = _never_connected(exc)
+            if never_sent is not None:  # the aiohttp transport reports these as ConnectTimeout
+                raise AgentTransportError(f"{method} {path}: {never_sent}", ambiguous=False) from exc
             # Anything else may have reached raia (the aiohttp transport reports even a
             # disconnect after sending as ConnectTimeout), so a send is checked before
             # it is repeated.

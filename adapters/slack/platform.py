@@ -142,6 +142,8 @@ class SlackPlatform:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
             return [CheckResult("slack", False, f"SLACK_BOT_TOKEN was refused: {error_code(exc)}")]
+        except Exception as exc:  # DNS, refused connection, timeout
+            return [CheckResult("slack", False, f"could not reach Slack ({type(exc).__name__}): check SLACK_API_URL")]
         results = [CheckResult("slack", True, f"bot {auth.get('user')} in team {auth.get('team')} ({auth.get('url')})")]
         granted = {s.strip() for s in (auth.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
         missing = sorted(NEEDED_SCOPES - granted)

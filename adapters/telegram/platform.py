@@ -144,6 +144,9 @@ class TelegramPlatform:
     async def check(self) -> list[CheckResult]:
         try:
             await self.app.initialize()
+        except NetworkError as exc:  # DNS, refused connection, timeout
+            where = urlsplit(self._api_url).netloc
+            return [CheckResult("telegram", False, f"could not reach Telegram at {where} ({type(exc).__name__})")]
         except TelegramError as exc:
             # PTB's message quotes the token: never repeat it.
             return [CheckResult("telegram", False, f"TELEGRAM_BOT_TOKEN was refused ({type(exc).__name__})")]

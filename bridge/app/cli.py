@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.base import CheckResult
-from bridge.app.logs import Redactor, configure_logging
+from bridge.app.logs import Redactor, configure_logging, instrument_retries
 from bridge.app.platforms import configured_platforms
 from bridge.app.runtime import open_agent, open_runtime
 from bridge.app.settings import Settings, load_settings
-from bridge.errors import AgentAuthError, AgentError, ConfigError, PortUnavailable, StartupError
+from bridge.errors import AgentAuthError, AgentError, AgentTransportError, ConfigError, PortUnavailable, StartupError
 from bridge.texts import AGENT_FALLBACK_NAME
 
 log = logging.getLogger("bridge")
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         if command in ("demo", "chat") and level == "INFO":
             level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
         configure_logging(level, settings.secrets(), fmt=settings.log_format)
+        instrument_retries()
         if command == "serve":
             serve(settings)
         elif command == "check":
@@ -173,8 +174,10 @@ async def check(settings: Settings) -> int:
             results.append(CheckResult("raia", True, f"agent {name!r} at {settings.raia_base_url}"))
         except AgentAuthError:
             results.append(CheckResult("raia", False, "RAIA_API_KEY was refused (403): copy the key again from raia"))
+        except AgentTransportError as exc:
+            results.append(CheckResult("raia", False, f"could not reach {settings.raia_base_url}: {exc}"))
         except AgentError as exc:
-            results.append(CheckResult("raia", False, f"cannot reach {settings.raia_base_url}: {exc}"))
+            results.append(CheckResult("raia", False, f"{settings.raia_base_url} answered with an error: {exc}"))
     for platform in configured_platforms(settings):
         try:
             results.extend(await platform.check())

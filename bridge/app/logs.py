@@ -86,3 +86,18 @@ def configure_logging(level: str, secrets: Iterable[str] = (), *, fmt: str = "te
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     for noisy in ("httpx", "httpcore", "telegram.ext", "slack_bolt", "slack_sdk", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def instrument_retries() -> None:
+    """stamina's retries of raia calls: counted for /metrics and logged as a sentence
+    (its default log line is a bare "stamina.retry_scheduled")."""
+    from stamina.instrumentation import PrometheusOnRetryHook, RetryDetails, set_on_retry_hooks
+
+    retry_log = logging.getLogger("bridge.retry")
+
+    def log_retry(details: RetryDetails) -> None:
+        # The cause names the call ("GET /agents/by-api-key: 503 ..."), never the key.
+        cause = f"{type(details.caused_by).__name__}: {details.caused_by}"
+        retry_log.warning("retrying a raia call (retry %d) in %.1fs: %s", details.retry_num, details.wait_for, cause)
+
+    set_on_retry_hooks([PrometheusOnRetryHook, log_retry])

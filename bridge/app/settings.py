@@ -1,4 +1,5 @@
-"""Typed settings from the environment and ``.env`` (names fixed by docs/interface.md).
+"""Typed settings from the environment and ``.env``; the names are the bridge's outside
+contract (README, "Settings").
 
 Read here and nowhere else: the composition root hands each part its own typed piece."""
 

@@ -130,3 +130,15 @@ async def test_check_never_prints_a_rejected_token(tmp_path: Path) -> None:
     assert code == 1
     assert "FAIL telegram: TELEGRAM_BOT_TOKEN was refused" in out
     assert wrong not in out + err
+
+
+async def test_check_tells_unreachable_from_refused(tmp_path: Path) -> None:
+    """A raia nobody listens at is "could not reach … connection refused", not a refused key."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, _ = await _run(["check"], _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=f"http://127.0.0.1:{port}"), tmp_path)
+    assert code == 1
+    assert f"FAIL raia: could not reach http://127.0.0.1:{port}: GET /agents/by-api-key: connection refused" in out
