@@ -47,7 +47,7 @@ class Intake:
         *,
         dedupe_ttl: float,
         wake: Callable[[int], None],
-        agent_name: Callable[[], Awaitable[str]],
+        agent_name: Callable[[], Awaitable[str | None]],  # None: the agent cannot be reached
         spawn: Spawn,
     ) -> None:
         self._store = store

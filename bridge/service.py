@@ -74,7 +74,7 @@ class ConversationService:
             self._outbounds,
             dedupe_ttl=config.dedupe_ttl,
             wake=self._wake,
-            agent_name=self.agent_name,
+            agent_name=self.reachable_agent_name,
             spawn=self._tasks.spawn,
         )
 
@@ -122,13 +122,17 @@ class ConversationService:
 
     async def agent_name(self) -> str:
         """The agent's display name (cached), or a neutral fallback."""
+        return await self.reachable_agent_name() or texts.AGENT_FALLBACK_NAME
+
+    async def reachable_agent_name(self) -> str | None:
+        """The agent's display name (cached), or None while the agent API cannot be reached."""
         if self._agent_name is None:
             try:
                 self._agent_name = await self._agent.agent_name() or texts.AGENT_FALLBACK_NAME
                 self._health.ok()
             except AgentError as exc:
                 self._health.failed(exc)
-                return texts.AGENT_FALLBACK_NAME
+                return None
         return self._agent_name
 
     async def waiting(self) -> int:

@@ -36,6 +36,7 @@ class Phrasebook:
     reset: str
     how_private: str = ""
     how_group: str = ""  # also ``{mention}``
+    start_unreachable: str = ""  # the greeting while the agent cannot be reached, if it differs
 
 
 _SLACK_HELP = (
@@ -60,6 +61,10 @@ PHRASEBOOKS: dict[str, Phrasebook] = {
     "console": Phrasebook(
         help="Type a question and press Enter. Commands: /reset (start a new conversation), /help, /quit.",
         start="Connected to {agent}. {help}",
+        start_unreachable=(
+            "The assistant cannot be reached right now; questions you type are kept and answered "
+            "when it is back. {help}"
+        ),
         reset="Started a new conversation. The assistant will not remember earlier messages.",
     ),
 }
@@ -70,8 +75,9 @@ _GENERIC = Phrasebook(
 )
 
 
-def say(message: InboundMessage, *, agent: str = AGENT_FALLBACK_NAME) -> str:
-    """The answer to a message that is not a question for the agent."""
+def say(message: InboundMessage, *, agent: str | None = AGENT_FALLBACK_NAME) -> str:
+    """The answer to a message that is not a question for the agent (``agent`` None: it
+    cannot be reached right now)."""
     if message.intent is Intent.NOT_ALLOWED:
         return NOT_ALLOWED
     if message.intent is Intent.UNSUPPORTED:
@@ -80,6 +86,7 @@ def say(message: InboundMessage, *, agent: str = AGENT_FALLBACK_NAME) -> str:
         return UNKNOWN_COMMAND
     book = PHRASEBOOKS.get(message.platform, _GENERIC)
     how = book.how_private if message.mention is None else book.how_group.format(mention=message.mention)
-    template = {Intent.START: book.start, Intent.RESET: book.reset}.get(message.intent, book.help)
-    values = {"how": how, "agent": agent, "first_name": message.user.first_name}
+    start = book.start_unreachable if agent is None and book.start_unreachable else book.start
+    template = {Intent.START: start, Intent.RESET: book.reset}.get(message.intent, book.help)
+    values = {"how": how, "agent": agent or AGENT_FALLBACK_NAME, "first_name": message.user.first_name}
     return template.format(help=book.help.format(**values), **values)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import TextIO
 
 from adapters.console.render import render
-from bridge.models import Origin, PlatformUser, Reply
+from bridge.models import Origin, PlatformUser, Reply, ReplyKind
 from bridge.ports.outbound import DeliveryProgress
 
 PLATFORM = "console"
@@ -24,9 +24,12 @@ class ConsoleOutbound:
         self._prefix = prefix
         self._interactive = interactive
         self.delivered = 0
+        self.failed = 0  # questions answered with the bridge's notice instead of the agent's answer
         self._changed = asyncio.Event()
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
+        if reply.kind is ReplyKind.NOTICE and progress.done == 0:
+            self.failed += 1
         if progress.done == 0:
             self._out.write(f"{self._prefix}{render(reply)}\n\n")
             self._out.flush()

@@ -40,8 +40,9 @@ async def _show(reply: Reply) -> None:
     print(reply.text + "\n")
 
 
-async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, interactive: bool) -> None:
-    """Read questions until end of input; wait for every answer before returning."""
+async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, interactive: bool) -> int:
+    """Read questions until end of input; wait for every answer before returning.
+    Returns how many questions got a failure notice instead of an answer."""
     user = console_user()
 
     def message(text: str, intent: Intent = Intent.ASK) -> InboundMessage:
@@ -67,3 +68,4 @@ async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, 
         if interactive:
             await outbound.wait_for(expected)
     await outbound.wait_for(expected)
+    return outbound.failed

@@ -161,7 +161,10 @@ async def chat(settings: Settings, *, demo: bool) -> None:
         runtime.service.register(outbound)
         pending = await runtime.store.count_open(PLATFORM)
         service = await stack.enter_async_context(runtime.service.running(settings.shutdown_timeout))
-        await run_console(service, outbound, pending=pending, interactive=interactive)
+        failed = await run_console(service, outbound, pending=pending, interactive=interactive)
+    if failed and not interactive:
+        # A script learns that an answer failed (the notice itself is in the output).
+        sys.exit(1)
 
 
 async def check(settings: Settings) -> int:

@@ -85,3 +85,10 @@ async def test_the_platform_names_the_person_before_the_question_is_stored(
     await outbound.wait_for(1)
     (user,) = sim.users.values()
     assert (user["firstName"], user["lastName"]) == ("Grace", "Hopper")
+
+
+async def test_the_terminal_does_not_claim_a_connection_it_does_not_have() -> None:
+    """While raia cannot be reached, the terminal's greeting says so instead of "Connected to"."""
+    start = replace(command(Intent.START, platform="console"), user=PlatformUser("console:me", "me"))
+    assert texts.say(start, agent="Ada").startswith("Connected to Ada.")
+    assert texts.say(start, agent=None).startswith("The assistant cannot be reached right now")

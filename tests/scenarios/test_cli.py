@@ -142,3 +142,10 @@ async def test_check_tells_unreachable_from_refused(tmp_path: Path) -> None:
     code, out, _ = await _run(["check"], _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=f"http://127.0.0.1:{port}"), tmp_path)
     assert code == 1
     assert f"FAIL raia: could not reach http://127.0.0.1:{port}: GET /agents/by-api-key: connection refused" in out
+
+
+async def test_scripted_demo_exits_non_zero_when_an_answer_failed(tmp_path: Path) -> None:
+    """Piped into `demo`, a question the agent fails prints the notice and the exit status is 1."""
+    code, out, _ = await _run(["demo"], _env(RAIA_POLL_INTERVAL="0.2"), tmp_path, b"please [fail] now\n")
+    assert code == 1
+    assert "could not answer that" in out
