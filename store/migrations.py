@@ -1,6 +1,10 @@
-"""Versioned schema. Append a new entry to ``MIGRATIONS``; never edit an old one."""
+"""Versioned schema and how it is applied. Append a new entry to ``MIGRATIONS``; never
+edit an old one."""
 
 from __future__ import annotations
+
+import sqlite3
+from types import TracebackType
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: identities, conversations, de-duplication and the question state machine.
@@ -62,3 +66,35 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE questions ADD COLUMN send_attempted_at REAL;
     """,
 )
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Apply the migrations this database has not had yet (inside the caller's transaction)."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+    for version, script in enumerate(MIGRATIONS, start=1):
+        if version > current:
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+class Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on any error), on the store's thread."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

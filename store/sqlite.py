@@ -26,7 +26,7 @@ from bridge.errors import DatabaseUnavailable
 from bridge.models import InboundMessage, QuestionState, Reply
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.files import create_private
-from store.migrations import MIGRATIONS
+from store.migrations import Transaction, migrate
 from store.rows import conversation_from_row, profile_json, question_from_row
 
 T = TypeVar("T")
@@ -82,13 +82,7 @@ class SqliteStore:
         conn.execute("PRAGMA foreign_keys=ON")
         self._conn = conn
         with self._transaction() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
-            for version, script in enumerate(MIGRATIONS, start=1):
-                if version > current:
-                    for statement in _statements(script):
-                        db.execute(statement)
-                    db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            migrate(db)
 
     async def close(self) -> None:
         if self._flushing is not None:
@@ -111,8 +105,8 @@ class SqliteStore:
         assert self._conn is not None
         return self._conn
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self) -> Transaction:
+        return Transaction(self._db)
 
     async def schema_version(self) -> int:
         return int(await self._run(lambda: self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]))
@@ -387,24 +381,3 @@ class SqliteStore:
     async def _update(self, sql: str, params: Sequence[Any]) -> None:
         # One statement is atomic on its own (autocommit).
         await self._run(self._db.execute, sql, params)
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on any error), on the store's thread."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-
-
-def _statements(script: str) -> list[str]:
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
