@@ -3,7 +3,7 @@
 Webhook mode (``PUBLIC_URL`` set): Telegram POSTs to ``/telegram/webhook``; we check the
 secret, translate the update (``events``) and hand it to the core, which commits it
 before the 200 goes back (a 503 if it cannot: Telegram redelivers). Otherwise: long
-polling, where PTB fetches updates and dispatches them concurrently to ``_on_update``.
+polling by our own loop, which confirms an update to Telegram only once it is committed.
 """
 
 from __future__ import annotations
@@ -20,18 +20,21 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 
 from adapters.base import CheckResult
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import PLATFORM, BotIdentity, Ignored, classify
 from adapters.telegram.outbound import TelegramOutbound
+from bridge.backoff import Backoff
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
 from bridge.ports.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
+POLL_SECONDS = 30  # one long poll; Telegram answers at once when an update comes
+POLL_BACKOFF = Backoff(1.0, 30.0)  # Telegram unreachable, or an update we could not store
 BOT_COMMANDS = [
     BotCommand("start", "Say hello and see how to use me"),
     BotCommand("help", "How to use this bot"),
@@ -54,22 +57,20 @@ class TelegramPlatform:
             Application.builder()
             .token(config.bot_token.get_secret_value())
             .base_url(config.api_url)
-            .concurrent_updates(64)  # PTB's default handles one update at a time for everyone
             .connect_timeout(10)
             .read_timeout(20)
             .write_timeout(20)
             .pool_timeout(10)
         )
-        if self.webhook:
-            builder = builder.updater(None)
-        self.app = builder.build()
-        self.app.add_handler(TypeHandler(Update, self._on_update))
-        self.app.add_error_handler(self._on_error)
+        # Updates never go through PTB's in-memory queue: a webhook commits each before
+        # its 200, and our own polling loop before it confirms the offset to Telegram.
+        self.app = builder.updater(None).build()
         self.outbound = TelegramOutbound(self.app)
         self._inbox: Inbox | None = None
         self._bot: BotIdentity | None = None
         self._intake_open = False
         self._state = "starting"
+        self._polling: asyncio.Task[None] | None = None
 
     @property
     def webhook(self) -> bool:
@@ -102,22 +103,23 @@ class TelegramPlatform:
                 f"cannot reach Telegram at {urlsplit(self._api_url).netloc} ({type(exc).__name__}): "
                 "check the network and TELEGRAM_API_URL"
             ) from None
-        await self.app.start()
-        if not self.webhook:
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(allowed_updates=["message"], drop_pending_updates=False)
         self._intake_open = True
+        if not self.webhook:
+            # getUpdates refuses to work while a webhook is set; pending updates are kept.
+            await self.app.bot.delete_webhook(drop_pending_updates=False)
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
         self._state = "ok"
         log.info("telegram: @%s ready (%s)", self.app.bot.username, "webhook" if self.webhook else "long polling")
 
     async def stop_intake(self) -> None:
         self._intake_open = False
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            # Finish the updates already taken (bounded: PTB's stop waits forever).
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self.app.stop(), timeout=5)
+        if self._polling is not None:
+            # Cut off the long poll; an update being committed right now is either
+            # confirmed (committed) or fetched again next time (not committed).
+            self._polling.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
         self._state = "stopping"
 
     async def close(self) -> None:
@@ -212,14 +214,31 @@ class TelegramPlatform:
             return
         await self._inbox.receive(message)
 
-    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Long polling: PTB fetched the update and hands it over here."""
-        if not isinstance(update, Update):
-            return
-        try:
-            await self._take(update)
-        except ShuttingDown:
-            log.warning("telegram update %s arrived during shutdown and was not taken", update.update_id)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram update handling failed", exc_info=context.error)
+    async def _poll(self) -> None:
+        """Long polling. The offset that confirms an update to Telegram is only sent once
+        the update is committed, so a kill -9 at any moment loses nothing."""
+        offset: int | None = None
+        failures = 0
+        while self._intake_open:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=offset, timeout=POLL_SECONDS, allowed_updates=["message"]
+                )
+                failures = 0
+            except TelegramError as exc:
+                failures += 1
+                log.warning("telegram getUpdates failed (%s); trying again", exc)
+                await asyncio.sleep(POLL_BACKOFF.wait(failures))
+                continue
+            for update in updates:
+                try:
+                    await self._take(update)
+                except ShuttingDown:
+                    return
+                except Exception:
+                    # Not confirmed: Telegram hands it over again on the next call.
+                    log.exception("telegram update %s could not be stored; fetching it again", update.update_id)
+                    failures += 1
+                    await asyncio.sleep(POLL_BACKOFF.wait(failures))
+                    break
+                offset = update.update_id + 1

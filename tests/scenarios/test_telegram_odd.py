@@ -98,3 +98,22 @@ async def test_a_locked_store_makes_telegram_redeliver(
         await fake.wait_sent(1)
         await asyncio.sleep(0.3)
     assert len(fake.sent) == 1
+
+
+async def test_long_polling_confirms_an_update_only_once_it_is_stored(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """Polling: an update that cannot be stored (database locked) is fetched again, then answered once."""
+    async with running(sim, fake, tmp_path, public_url=None, telegram_webhook_secret=None):
+        blocker = sqlite3.connect(tmp_path / "bridge.db", isolation_level=None, timeout=0)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            fake.push_update(tg.message("while locked"))
+            await asyncio.sleep(6.0)  # the store gives up after its busy timeout; not confirmed
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await fake.wait_sent(1, timeout=30)
+        await asyncio.sleep(0.3)
+    assert len(fake.sent) == 1
+    assert sim.count("POST", "/messages/async") == 1
