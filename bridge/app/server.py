@@ -110,7 +110,8 @@ def build_app(
     """The server. ``drain``: how long lanes may finish at shutdown (default
     ``SHUTDOWN_TIMEOUT``; the CLI keeps a second of it for requests in flight)."""
     state = AppState(platforms=tuple(platforms))
-    webhook_paths = frozenset(r.path for p in platforms for r in p.routes() if isinstance(r, Route))
+    webhooks = [route for platform in platforms for route in platform.routes()]
+    webhook_paths = frozenset(r.path for r in webhooks if isinstance(r, Route))
     metrics = Metrics(webhook_paths)
 
     @asynccontextmanager
@@ -180,8 +181,7 @@ def build_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics.endpoint(token, waiting), methods=["GET"]),
     ]
-    for platform in platforms:
-        routes.extend(platform.routes())
+    routes.extend(webhooks)
 
     @asynccontextmanager
     async def as_lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -74,7 +74,7 @@ async def test_downtime_past_the_poll_timeout_still_polls_once(
     """After a restart past the deadline, a ready answer is delivered, not replaced by "took too long"."""
     sim.delay = lambda _: 0.2
     transport = httpx.ASGITransport(app=sim)
-    config = FAST.__class__(**{**FAST.__dict__, "poll_timeout": 0.5})
+    config = replace(FAST, poll_timeout=0.5)
     async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=config) as rt:
         rt.service.register(outbound)
         await rt.service.start()
