@@ -77,6 +77,11 @@ class Platform(Protocol):
         """Short health text for /healthz ("ok" when fine)."""
         ...
 
+    def sole_consumer(self) -> tuple[str, str] | None:
+        """What only one process may consume at a time (Telegram long polling of one bot):
+        ``(lock name, the line to print when another process has it)``, or None."""
+        ...
+
     async def check(self) -> list[CheckResult]:
         """Verify credentials against the platform for ``raia-bridge check``."""
         ...

@@ -22,3 +22,9 @@ class ServiceConfig:
     lane_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 30.0))  # unexpected errors
     keep_finished: float = 7 * 24 * 3600.0
     housekeeping_every: float = 3600.0
+    # With a shared database (several replicas): a lane's lease on its conversation lasts
+    # this long and is renewed every third of it; every ``lane_scan`` seconds each replica
+    # takes over conversations whose lease expired (a replica died). Worst case a dead
+    # replica's questions resume after lane_lease + lane_scan.
+    lane_lease: float = 15.0
+    lane_scan: float = 5.0

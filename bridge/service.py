@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 class _Lane:
     task: asyncio.Task[None] | None = None
     wake: bool = True
+    held: bool = False  # holds the conversation's lease (always granted on a one-process store)
 
 
 class ConversationService:
@@ -86,12 +87,14 @@ class ConversationService:
     async def start(self) -> int:
         """Resume unfinished work and start housekeeping. Returns conversations resumed."""
         self._stopping.clear()
-        conversations = await self._store.open_conversations(self._outbounds)
+        conversations = await self._store.unclaimed_conversations(self._outbounds)
         for conversation_id in conversations:
             self._wake(conversation_id)
         if conversations:
             log.info("resuming %d conversation(s) with unfinished questions", len(conversations))
         self._tasks.spawn(self._housekeeping(), name="housekeeping")
+        if self._store.shared:
+            self._tasks.spawn(self._keep_leases(), name="lane-leases")
         return len(conversations)
 
     async def stop(self, timeout: float) -> None:
@@ -160,16 +163,36 @@ class ConversationService:
 
     async def _run_lane(self, conversation_id: int, lane: _Lane) -> None:
         errors = 0
+        lease = self._config.lane_lease
         try:
+            # Another replica's lane has it: that lane reads our question from the
+            # database after its current one (or we get it back below when it lets go).
+            if not await self._store.claim_lane(conversation_id, lease):
+                return
+            lane.held = True
             while not self._stopping.is_set():
                 lane.wake = False
                 question = await self._store.next_open_question(conversation_id)
                 if question is None:
                     if lane.wake:  # a question arrived while we looked
                         continue
-                    return
+                    if not self._store.shared:
+                        return
+                    # Let go, then look once more: a question another replica recorded
+                    # while we held the lease (its claim failed) is seen now, not lost.
+                    lane.held = False
+                    await self._store.release_lane(conversation_id)
+                    if await self._store.next_open_question(conversation_id) is None:
+                        return
+                    if not await self._store.claim_lane(conversation_id, lease):
+                        return
+                    lane.held = True
+                    continue
                 outbound = self._outbounds.get(question.platform)
                 if outbound is None:  # that platform is not configured in this run
+                    if lane.held and self._store.shared:  # a replica that serves it takes it
+                        lane.held = False
+                        await self._quietly_release(conversation_id)
                     return
                 try:
                     await self._life.live(question, outbound)
@@ -186,12 +209,53 @@ class ConversationService:
                     if self._clock() >= self._life.deadline(question):
                         await self._give_up(question, exc)
         except ShuttingDown:
+            if lane.held and self._store.shared:  # hand over at once, not after the lease expires
+                lane.held = False
+                await self._quietly_release(conversation_id)
             return
         finally:
             # No await between the last check and this removal: a concurrent _wake
             # either saw this lane (and set wake, handled above) or creates a new one.
             if self._lanes.get(conversation_id) is lane:
                 del self._lanes[conversation_id]
+
+    async def _quietly_release(self, conversation_id: int) -> None:
+        try:
+            await self._store.release_lane(conversation_id)
+        except Exception:  # the lease expires on its own
+            log.warning("conversation=%d lease not released", conversation_id, exc_info=True)
+
+    async def _keep_leases(self) -> None:
+        """Shared database only: renew our lanes' leases, stop lanes whose lease is
+        lost, and take over conversations no live replica holds."""
+        lease, scan = self._config.lane_lease, self._config.lane_scan
+        every = min(lease / 3, scan)
+        renewed = time.monotonic()
+        while True:
+            try:
+                await self._sleep(every)
+            except ShuttingDown:
+                return
+            held = {cid: lane for cid, lane in self._lanes.items() if lane.held}
+            try:
+                kept = await self._store.renew_lanes(held, lease)
+                renewed = time.monotonic()
+            except Exception as exc:
+                log.warning("lane leases not renewed: %s", type(exc).__name__)
+                # Past this point another replica may already have taken them over.
+                kept = set() if time.monotonic() - renewed > lease - every else set(held)
+            for cid in held.keys() - kept:
+                log.warning("conversation=%d lease lost; another replica takes it over", cid)
+                lane = held[cid]
+                lane.held = False
+                if lane.task is not None:
+                    lane.task.cancel()
+            try:
+                for cid in await self._store.unclaimed_conversations(self._outbounds):
+                    if cid not in self._lanes:
+                        self._wake(cid)
+            except Exception as exc:
+                log.warning("could not look for unattended conversations: %s", type(exc).__name__)
 
     async def _give_up(self, question: QuestionRecord, exc: Exception) -> None:
         try:

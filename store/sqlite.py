@@ -16,7 +16,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +39,8 @@ _GROUP_LIMIT = 64  # questions in one group commit at most: a bigger group holds
 
 class SqliteStore:
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
+
+    engine = "sqlite"
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self._path = path
@@ -83,6 +85,25 @@ class SqliteStore:
         self._conn = conn
         with self._transaction() as db:
             migrate(db)
+
+    @staticmethod
+    def inspect(path: Path) -> str:
+        """For ``check``: read the file's schema version without creating or changing it.
+        Raises ``DatabaseUnavailable`` with one line."""
+        if not path.exists():
+            if not path.parent.is_dir():
+                raise DatabaseUnavailable(f"{path.parent}/ does not exist (a mistyped volume path?)")
+            return f"SQLite {path} does not exist yet (created at first start)"
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                made = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+                version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] if made else None
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(f"{path} is not a usable SQLite database: {exc}") from None
+        return f"SQLite {path}, schema {version}" if version else f"SQLite {path}, empty"
 
     async def close(self) -> None:
         if self._flushing is not None:
@@ -353,6 +374,24 @@ class SqliteStore:
     async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
         rows = await self._all("SELECT * FROM conversations WHERE fk_id = ? ORDER BY id", (fk_id,))
         return [conversation_from_row(r) for r in rows]
+
+    # -- lanes: one process owns the file (``store.lock``), so every lane is its own ------
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def claim_lane(self, conversation_id: int, ttl: float) -> bool:
+        return True
+
+    async def renew_lanes(self, conversation_ids: Collection[int], ttl: float) -> set[int]:
+        return set(conversation_ids)
+
+    async def release_lane(self, conversation_id: int) -> None:
+        return None
+
+    async def unclaimed_conversations(self, platforms: Iterable[str]) -> list[int]:
+        return await self.open_conversations(platforms)
 
     # -- housekeeping ----------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from bridge.config import ServiceConfig
 from bridge.models import InboundMessage, Origin, PlatformUser
 from bridge.poller import PollSchedule
 from tests.fakes.outbound import RecordingOutbound
+from tests.pgserver import PgServer
 
 API_KEY = "sk-test-0123456789abcdef"
 
@@ -66,6 +67,30 @@ FAST = ServiceConfig(
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "bridge.db"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL server for the whole run (never skipped: CI installs it)."""
+    server = PgServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty database of the parametrised engine, as a ``DATABASE_URL``."""
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'bridge.db'}"
+    server: PgServer = request.getfixturevalue("pg_server")
+    return await server.new_database()
 
 
 @pytest.fixture

@@ -137,6 +137,9 @@ class SlackPlatform:
     def status(self) -> str:
         return f"ok ({'socket mode' if self.socket_mode else 'http'})" if self._state == "ok" else self._state
 
+    def sole_consumer(self) -> tuple[str, str] | None:
+        return None  # HTTP events go to any replica; Socket Mode spreads them over all connections
+
     async def check(self) -> list[CheckResult]:
         try:
             auth = await self.client.auth_test()

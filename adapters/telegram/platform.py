@@ -50,6 +50,7 @@ class TelegramPlatform:
 
     def __init__(self, config: TelegramConfig) -> None:
         self._public_url = config.public_url
+        self._bot_id = config.bot_token.get_secret_value().split(":", 1)[0]  # the public part of the token
         self._api_url = config.api_url
         self._secret = config.webhook_secret
         self._allow = config.allow
@@ -83,6 +84,18 @@ class TelegramPlatform:
 
     def routes(self) -> list[BaseRoute]:
         return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])] if self.webhook else []
+
+    def sole_consumer(self) -> tuple[str, str] | None:
+        # Telegram hands each update to one getUpdates caller: a second poller of the same
+        # bot makes both fail with 409 Conflict. Webhooks spread over any number of replicas.
+        if self.webhook:
+            return None
+        bot_id = self._bot_id
+        return (
+            f"telegram-polling:{bot_id}",
+            f"another raia-bridge is already long-polling Telegram bot {bot_id}: Telegram allows one "
+            "poller per bot, so several replicas need webhook mode (set PUBLIC_URL and TELEGRAM_WEBHOOK_SECRET)",
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -17,12 +17,24 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.base import CheckResult
+from bridge.app.database import Database, parse_database_url
 from bridge.app.logs import Redactor, configure_logging, instrument_retries
 from bridge.app.platforms import configured_platforms
 from bridge.app.runtime import open_agent, open_runtime
 from bridge.app.settings import Settings, load_settings
-from bridge.errors import AgentAuthError, AgentError, AgentTransportError, ConfigError, PortUnavailable, StartupError
+from bridge.errors import (
+    AgentAuthError,
+    AgentError,
+    AgentTransportError,
+    ConfigError,
+    DatabaseUnavailable,
+    PortUnavailable,
+    StartupError,
+)
 from bridge.texts import AGENT_FALLBACK_NAME
+from store.copy import copy_sqlite_to_postgres
+from store.postgres import PostgresStore
+from store.sqlite import SqliteStore
 
 log = logging.getLogger("bridge")
 T = TypeVar("T")
@@ -37,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="chat in the terminal with a built-in raia simulator (no account needed)")
     sub.add_parser("chat", help="chat in the terminal with the real agent named by RAIA_API_KEY")
     sub.add_parser("check", help="check every configured credential and print a verdict")
+    copy = sub.add_parser("migrate-db", help="copy a SQLite database into PostgreSQL (idempotent)")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///bridge.db")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgres://user:password@host/db")
     return parser
 
 
@@ -44,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     try:
+        if command == "migrate-db":
+            sys.exit(run_async(migrate_db(args.source, args.target)))
         if command == "demo":
             settings = load_settings(raia_api_key="demo", raia_base_url="http://raia-simulator")
         else:
@@ -167,6 +184,36 @@ async def chat(settings: Settings, *, demo: bool) -> None:
         sys.exit(1)
 
 
+async def migrate_db(source_url: str, target_url: str) -> int:
+    """Copy a SQLite database into PostgreSQL; one line of outcome."""
+    source, target = _database_arg("--from", source_url), _database_arg("--to", target_url)
+    if source.path is None or target.path is not None:
+        raise ConfigError("migrate-db copies --from sqlite:///… --to postgres://…")
+    configure_logging("WARNING", [target.password] if target.password else [])
+    report = await copy_sqlite_to_postgres(source.path, target.url)
+    print(f"{source.display} -> {target.display}: {report.summary()}")
+    return 0
+
+
+def _database_arg(option: str, url: str) -> Database:
+    try:
+        return parse_database_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {exc}") from None
+
+
+async def check_database(database: Database) -> CheckResult:
+    """Reachable, which engine, which schema version; read-only."""
+    try:
+        if database.path is not None:
+            detail = await asyncio.to_thread(SqliteStore.inspect, database.path)
+        else:
+            detail = await PostgresStore.inspect(database.url)
+    except DatabaseUnavailable as exc:
+        return CheckResult("database", False, f"{database.display}: {exc}")
+    return CheckResult("database", True, detail if database.path is not None else f"{detail} at {database.display}")
+
+
 async def check(settings: Settings) -> int:
     """Print one verdict line per credential; exit status 0 only if all are fine."""
     results: list[CheckResult] = []
@@ -181,14 +228,16 @@ async def check(settings: Settings) -> int:
             results.append(CheckResult("raia", False, f"could not reach {settings.raia_base_url}: {exc}"))
         except AgentError as exc:
             results.append(CheckResult("raia", False, f"{settings.raia_base_url} answered with an error: {exc}"))
-    for platform in configured_platforms(settings):
+    results.append(await check_database(settings.database))
+    platforms = configured_platforms(settings)
+    for platform in platforms:
         try:
             results.extend(await platform.check())
         except Exception as exc:
             results.append(CheckResult(platform.name, False, f"check failed: {type(exc).__name__}: {exc}"))
         finally:
             await platform.close()
-    if len(results) == 1:
+    if not platforms:
         results.append(CheckResult("platforms", False, "neither TELEGRAM_BOT_TOKEN nor SLACK_BOT_TOKEN is set"))
     # Libraries put tokens in their messages ("The token `123:AA…` was rejected").
     redact = Redactor(settings.secrets())

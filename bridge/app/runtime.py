@@ -12,13 +12,13 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient
+from bridge.app.database import Database, Store, parse_database_url
 from bridge.app.metrics import Metrics
 from bridge.app.settings import Settings
 from bridge.config import ServiceConfig
 from bridge.poller import PollSchedule
 from bridge.service import ConversationService
 from bridge.tasks import TaskSet
-from store.sqlite import SqliteStore
 
 # One connection per call the client lets be in flight: none waits for a connection.
 RAIA_LIMITS = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT, keepalive_expiry=30)
@@ -29,7 +29,7 @@ class Runtime:
     """The core and its driven adapters, open for the duration of a run."""
 
     settings: Settings
-    store: SqliteStore
+    store: Store
     agent: RaiaClient
     service: ConversationService
     tasks: TaskSet
@@ -61,19 +61,29 @@ async def open_agent(
         )
 
 
+def database_of(settings: Settings, override: Path | str | None = None) -> Database:
+    if override is None:
+        return settings.database
+    if isinstance(override, Path):
+        return Database("sqlite", f"sqlite:///{override}", override)
+    return parse_database_url(override)
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings,
     *,
     raia_transport: httpx.AsyncBaseTransport | None = None,
-    database: Path | None = None,
+    database: Path | str | None = None,
     config: ServiceConfig | None = None,
     metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
     """Store, raia client and service, closed in reverse order on exit.
-    ``raia_transport`` lets the demo and the tests put the simulator behind httpx."""
+    ``raia_transport`` lets the demo and the tests put the simulator behind httpx;
+    ``database`` (a SQLite path or a ``DATABASE_URL``) replaces the settings' one."""
     async with AsyncExitStack() as stack:
-        store = await stack.enter_async_context(SqliteStore(database or settings.database_path))
+        store: Store = database_of(settings, database).store(pool_size=settings.database_pool_size)
+        await stack.enter_async_context(store)
         observe = metrics.agent_call if metrics is not None else None
         agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport, observe=observe))
         tasks = TaskSet()

@@ -27,6 +27,7 @@ from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
 from bridge.service import ConversationService
 from store.lock import InstanceLock
+from store.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,18 @@ def build_app(
         # failed): ready off -> intake stops -> lanes drain -> platforms close ->
         # store and raia client close -> the instance lock is released.
         async with AsyncExitStack() as stack:
-            await stack.enter_async_context(InstanceLock(settings.database_path, wait=instance_wait))
+            database = settings.database
+            if database.path is not None:  # SQLite: one serving process per file
+                await stack.enter_async_context(InstanceLock(database.path, wait=instance_wait))
             runtime = await stack.enter_async_context(
                 open_runtime(settings, raia_transport=raia_transport, metrics=metrics)
             )
+            if isinstance(runtime.store, PostgresStore):  # replicas share it: some things stay single
+                for platform in platforms:
+                    sole = platform.sole_consumer()
+                    if sole is not None:
+                        name, taken = sole
+                        await stack.enter_async_context(runtime.store.exclusive(name, wait=instance_wait, taken=taken))
             state.runtime = runtime
             service = runtime.service
             stack.push_async_callback(_stopped, runtime, state)
@@ -153,9 +162,9 @@ def build_app(
         healthy = state.ready and runtime is not None
         if runtime is not None:
             try:
-                await runtime.store.ping()
+                version = await runtime.store.schema_version()  # also proves the database answers
                 waiting = await runtime.service.waiting()
-                components["store"] = "ok"
+                components["store"] = f"ok ({runtime.store.engine}, schema {version})"
             except Exception as exc:
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False

@@ -6,13 +6,13 @@ Read here and nowhere else: the composition root hands each part its own typed p
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.app.database import Database, parse_database_url
 from bridge.errors import ConfigError
 
 # Telegram only accepts these characters in a webhook secret token.
@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     telegram_allowed_chats: str = ""
 
     public_url: str | None = None
-    database_url: str = "sqlite:///bridge.db"
+    # SQLite file (one process) or postgres://… (a PaaS database; several replicas).
+    database_url: SecretStr = SecretStr("sqlite:///bridge.db")
+    database_pool_size: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per process
     host: str = "0.0.0.0"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
@@ -105,12 +107,9 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite(cls, value: str) -> str:
-        if not value.startswith("sqlite:///") or value == "sqlite:///":
-            raise ValueError("must look like sqlite:///bridge.db or sqlite:////abs/path.db")
-        if value.removeprefix("sqlite:///") in (":memory:", "/:memory:"):
-            raise ValueError("must be a file: an in-memory database forgets every question at each restart")
-        return value
+    def _database(cls, value: SecretStr) -> SecretStr:
+        parse_database_url(value.get_secret_value().strip())
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("public_url")
     @classmethod
@@ -175,9 +174,9 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def database_path(self) -> Path:
-        """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``."""
-        return Path(self.database_url.removeprefix("sqlite:///"))
+    def database(self) -> Database:
+        """``sqlite:///rel.db`` -> the file ``rel.db``; ``postgres://…`` -> that database."""
+        return parse_database_url(self.database_url.get_secret_value())
 
     @property
     def telegram_allowlist(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -198,7 +197,9 @@ class Settings(BaseSettings):
             self.telegram_webhook_secret,
             self.metrics_token,
         )
-        return [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+        values = [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+        password = self.database.password  # the rest of DATABASE_URL is shown, masked
+        return [*values, password] if password else values
 
 
 class _FieldProblem(ValueError):

@@ -6,7 +6,7 @@ stopped between two of them (``kill -9``) loses nothing that a later call relies
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -147,6 +147,29 @@ class StorePort(Protocol):
     async def conversation(self, conversation_id: int) -> ConversationRecord: ...
 
     async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None: ...
+
+    # -- lanes across processes --------------------------------------------------------
+    # With a shared database (several replicas) a lane holds a lease on its conversation,
+    # so one process at a time works on it. A single-process store grants every claim.
+
+    @property
+    def shared(self) -> bool:
+        """Other processes may work on this store at the same time."""
+        ...
+
+    async def claim_lane(self, conversation_id: int, ttl: float) -> bool:
+        """Take the conversation's lease for ``ttl`` seconds if free, expired or ours."""
+        ...
+
+    async def renew_lanes(self, conversation_ids: Collection[int], ttl: float) -> set[int]:
+        """Extend our leases; returns those still ours."""
+        ...
+
+    async def release_lane(self, conversation_id: int) -> None: ...
+
+    async def unclaimed_conversations(self, platforms: Iterable[str]) -> list[int]:
+        """Conversations with unfinished questions that no live lane holds, oldest first."""
+        ...
 
     # -- housekeeping ------------------------------------------------------------------
 

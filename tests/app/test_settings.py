@@ -30,12 +30,13 @@ def test_defaults_and_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.raia_base_url == "https://api.raia2.com"
     assert settings.port == 9000
     assert settings.host == "0.0.0.0"
-    assert settings.database_path == Path("bridge.db")
+    assert settings.database.path == Path("bridge.db")
+    assert settings.database.engine == "sqlite"
     assert settings.telegram_api_url == "https://api.telegram.org/bot"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.raia_poll_timeout >= 60  # minutes, not seconds
     assert settings.raia_send_settle == 90
-    assert load_settings(_env_file=None, database_url="sqlite:////var/data/b.db").database_path == Path(
+    assert load_settings(_env_file=None, database_url="sqlite:////var/data/b.db").database.path == Path(
         "/var/data/b.db"
     )
 
@@ -53,7 +54,11 @@ def test_missing_key_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
         ("PORT", "eighty", "PORT is invalid"),
         ("RAIA_POLL_TIMEOUT", "-5", "RAIA_POLL_TIMEOUT is invalid"),
         ("RAIA_BASE_URL", "api.raia2.com", "RAIA_BASE_URL is invalid"),
-        ("DATABASE_URL", "postgres://x", "DATABASE_URL is invalid"),
+        ("DATABASE_URL", "mysql://u:p@h/db", "DATABASE_URL is invalid: must look like sqlite:///"),
+        ("DATABASE_URL", "postgres://u:pw@/db", "DATABASE_URL is invalid: names no host"),
+        ("DATABASE_URL", "postgres://u:pw@h:5432", "DATABASE_URL is invalid: names no database"),
+        ("DATABASE_URL", "postgres://u:pw@h:port/db", "DATABASE_URL is invalid: is not a valid postgres"),
+        ("DATABASE_URL", "postgres://u:pw@h/db?sslmode=on", "DATABASE_URL is invalid: has sslmode='on'"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL is invalid"),
     ],
 )

@@ -56,5 +56,8 @@ class LoopbackPlatform:
     def status(self) -> str:
         return "ok"
 
+    def sole_consumer(self) -> tuple[str, str] | None:
+        return None
+
     async def check(self) -> list[CheckResult]:
         return [CheckResult(self.name, True, "fine")]

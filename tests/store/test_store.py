@@ -1,7 +1,9 @@
-"""The SQLite store on real temporary files."""
+"""The store port on both engines: a real SQLite file and a real PostgreSQL server
+(``database`` is parametrised over them); engine-specific behaviour at the end."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import stat
@@ -9,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from bridge.app.database import Store, parse_database_url
 from bridge.errors import DatabaseUnavailable
 from bridge.models import QuestionState, Reply
 from store.migrations import MIGRATIONS
+from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
+from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
 from tests.conftest import message
+from tests.pgserver import PASSWORD, PgServer
 
 
 class Clock:
@@ -22,6 +28,10 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def open_store(database: str, clock: Clock | None = None) -> Store:
+    return parse_database_url(database).store(clock=clock or Clock())
 
 
 async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
@@ -39,10 +49,10 @@ async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-async def test_duplicate_keys_are_refused_until_they_expire(tmp_path: Path) -> None:
+async def test_duplicate_keys_are_refused_until_they_expire(database: str) -> None:
     """A question whose event key was seen is a duplicate; after the TTL it is new again."""
     clock = Clock()
-    async with SqliteStore(tmp_path / "b.db", clock=clock) as store:
+    async with open_store(database, clock) as store:
         assert await store.record_question(message("a", keys=("k1", "k2")), ttl=60) is not None
         assert await store.record_question(message("a", keys=("k2",)), ttl=60) is None
         assert await store.count_open() == 1
@@ -51,9 +61,9 @@ async def test_duplicate_keys_are_refused_until_they_expire(tmp_path: Path) -> N
         assert await store.record_question(message("a", keys=("k2",)), ttl=60) is not None
 
 
-async def test_questions_are_ordered_per_conversation(tmp_path: Path) -> None:
+async def test_questions_are_ordered_per_conversation(database: str) -> None:
     """The next open question of a conversation is its oldest unfinished one."""
-    async with SqliteStore(tmp_path / "b.db") as store:
+    async with open_store(database) as store:
         first = await store.record_question(message("1"), ttl=60)
         second = await store.record_question(message("2"), ttl=60)
         other = await store.record_question(message("x", user="u2"), ttl=60)
@@ -73,9 +83,9 @@ async def test_questions_are_ordered_per_conversation(tmp_path: Path) -> None:
         assert await store.known_message_ids(first.conversation_id) == {"m1"}
 
 
-async def test_reset_ends_the_current_conversation(tmp_path: Path) -> None:
+async def test_reset_ends_the_current_conversation(database: str) -> None:
     """After a reset, the identity's next question opens a new conversation; the old is kept."""
-    async with SqliteStore(tmp_path / "b.db") as store:
+    async with open_store(database) as store:
         before = await store.record_question(message("1"), ttl=60)
         assert await store.end_conversation("test:u1")
         assert not await store.end_conversation("test:u1")  # nothing current to end
@@ -89,10 +99,10 @@ async def test_reset_ends_the_current_conversation(tmp_path: Path) -> None:
         ]
 
 
-async def test_delivered_questions_forget_their_text_and_are_purged(tmp_path: Path) -> None:
+async def test_delivered_questions_forget_their_text_and_are_purged(database: str) -> None:
     """Question and answer text are dropped at delivery; old rows go after the keep period."""
     clock = Clock()
-    async with SqliteStore(tmp_path / "b.db", clock=clock) as store:
+    async with open_store(database, clock) as store:
         q = await store.record_question(message("secret question"), ttl=60)
         assert q
         await store.mark_finished(q.id, QuestionState.ANSWERED, Reply("secret answer"))
@@ -120,3 +130,142 @@ async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
         record = await store.record_question(message("in a thread", keys=("t1",)), ttl=60)
         assert record is not None
         assert not await store.answered_in_thread("test", "test:u1", "c1", "1.0")
+
+
+async def test_a_question_life_is_stored_step_by_step(database: str) -> None:
+    """Every state change of a question is stored and read back alike on both engines."""
+    clock = Clock()
+    async with open_store(database, clock) as store:
+        q = await store.record_question(message("hello", keys=("e1",)), ttl=60)
+        assert q is not None
+        assert await store.question(q.id) == q  # what record_question returned is what was stored
+        assert await store.mark_started(q.id) == clock.now
+        clock.now += 1
+        assert await store.note_send_attempt(q.id) == clock.now
+        assert (await store.question(q.id)).send_attempted_at == clock.now
+        await store.clear_send_attempt(q.id)
+        await store.mark_sent(q.id, "msg-1")
+        await store.mark_finished(q.id, QuestionState.ANSWERED, Reply("answer"), error=None)
+        await store.mark_parts_delivered(q.id, 2)
+        assert await store.note_delivery_attempt(q.id, "http 500") == 1
+        assert await store.note_delivery_attempt(q.id, "http 502") == 2
+        stored = await store.question(q.id)
+        assert (stored.state, stored.raia_message_id, stored.send_attempts, stored.send_attempted_at) == (
+            QuestionState.ANSWERED,
+            "msg-1",
+            1,
+            None,
+        )
+        assert (stored.parts_delivered, stored.delivery_attempts, stored.error) == (2, 2, "http 502")
+        assert stored.reply == Reply("answer")
+        assert await store.count_open() == 1
+        assert await store.count_open("slack") == 0
+        await store.mark_delivered(q.id, QuestionState.UNDELIVERABLE, error="gave up")
+        assert (await store.question(q.id)).error == "gave up"
+        assert await store.count_open() == 0
+        with pytest.raises(KeyError):
+            await store.question(q.id + 1000)
+
+
+async def test_identities_conversations_and_threads(database: str) -> None:
+    """raia ids are stored per identity and conversation; thread follow-ups are found."""
+    async with open_store(database) as store:
+        assert await store.raia_user_id("test:u1") is None
+        await store.save_raia_user("test:u1", "ru-1")
+        await store.save_raia_user("test:u1", "ru-2")  # a repaired identity replaces the old id
+        assert await store.raia_user_id("test:u1") == "ru-2"
+        q = await store.record_question(message("in a thread", chat="c9"), ttl=60)
+        assert q is not None
+        await store.set_raia_conversation(q.conversation_id, "rc-1")
+        conv = await store.conversation(q.conversation_id)
+        assert (conv.fk_id, conv.raia_conversation_id, conv.ended_at) == ("test:u1", "rc-1", None)
+        assert await store.answered_in_thread("test", "test:u1", "c9", q.origin.thread or "") == (
+            q.origin.thread is not None
+        )
+        assert not await store.answered_in_thread("test", "test:u2", "c9", "1.0")
+        with pytest.raises(KeyError):
+            await store.conversation(q.conversation_id + 1000)
+
+
+async def test_first_sighting_counts_each_key_once(database: str) -> None:
+    """Event keys without a question (retries of an ignored event) are deduplicated too."""
+    async with open_store(database) as store:
+        assert await store.first_sighting([], ttl=60)
+        assert await store.first_sighting(["a", "b"], ttl=60)
+        assert not await store.first_sighting(["b", "c"], ttl=60)
+        assert await store.first_sighting(["c"], ttl=60)  # nothing of a refused claim was kept
+
+
+async def test_racing_deliveries_of_one_event_record_one_question(database: str) -> None:
+    """The same event arriving twice at once (a platform retry landing on another replica):
+    exactly one question is recorded."""
+    async with open_store(database) as one, open_store(database) as two:
+        results = await asyncio.gather(
+            *[
+                store.record_question(message(f"q{i}", user=f"u{i}", keys=(f"ev{i}", f"alt{i}")), ttl=60)
+                for i in range(20)
+                for store in (one, two)
+            ]
+        )
+        assert sum(r is not None for r in results) == 20
+        assert await one.count_open() == 20
+
+
+async def test_lanes_are_leased_to_one_replica(pg_server: PgServer) -> None:
+    """With PostgreSQL a conversation's lane belongs to one replica until it lets go or its
+    lease expires; an expired lease is visible to every replica as unattended."""
+    url = await pg_server.new_database()
+    async with PostgresStore(url, owner="a") as a, PostgresStore(url, owner="b") as b:
+        assert a.shared
+        q = await a.record_question(message("x"), ttl=60)
+        assert q is not None
+        cid = q.conversation_id
+        assert await b.unclaimed_conversations(["test"]) == [cid]
+        assert await a.claim_lane(cid, ttl=30)
+        assert await a.claim_lane(cid, ttl=30)  # ours already: renewed
+        assert not await b.claim_lane(cid, ttl=30)
+        assert await b.unclaimed_conversations(["test"]) == []
+        assert await a.renew_lanes([cid], ttl=30) == {cid}
+        assert await b.renew_lanes([cid], ttl=30) == set()  # b never held it
+        await b.release_lane(cid)  # not b's to release: no effect
+        assert not await b.claim_lane(cid, ttl=30)
+        await a.release_lane(cid)
+        assert await b.claim_lane(cid, ttl=0.2)
+        await asyncio.sleep(0.3)  # b "died": its lease ran out
+        assert await a.unclaimed_conversations(["test"]) == [cid]
+        assert await a.claim_lane(cid, ttl=30)
+        assert await a.renew_lanes([cid], ttl=30) == {cid}
+
+
+async def test_replicas_starting_together_migrate_once(pg_server: PgServer) -> None:
+    """Five stores opening a new database at the same moment: the schema is made once."""
+    url = await pg_server.new_database()
+    stores = [PostgresStore(url) for _ in range(5)]
+    try:
+        await asyncio.gather(*(s.open() for s in stores))
+        assert {await s.schema_version() for s in stores} == {len(PG_MIGRATIONS)}
+        rows = await stores[0].pool.fetchval("SELECT count(*) FROM schema_version")
+        assert rows == len(PG_MIGRATIONS)
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+async def test_paas_style_urls_connect(pg_server: PgServer, scheme: str) -> None:
+    """Both URL schemes that providers hand out, with an sslmode the server may decline."""
+    url = (await pg_server.new_database()).replace("postgresql://", f"{scheme}://") + "?sslmode=prefer"
+    async with parse_database_url(url).store() as store:
+        assert store.engine == "postgresql"
+        await store.ping()
+
+
+async def test_a_wrong_password_is_one_line_without_the_password(pg_server: PgServer) -> None:
+    """Refused credentials and an unreachable server say so in one line, never with the URL."""
+    url = (await pg_server.new_database()).replace(PASSWORD, "not-the-password")
+    with pytest.raises(DatabaseUnavailable) as refused:
+        await PostgresStore(url).open()
+    assert "password authentication failed" in str(refused.value)
+    assert "not-the-password" not in str(refused.value)
+    assert "\n" not in str(refused.value)
+    with pytest.raises(DatabaseUnavailable, match="cannot open"):
+        await PostgresStore(f"postgresql://u:{PASSWORD}@127.0.0.1:1/db").open()

@@ -1,0 +1,89 @@
+"""``DATABASE_URL`` -> the store that implements it: SQLite (one process, the default)
+or PostgreSQL (a PaaS database, several replicas).
+
+PaaS providers hand PostgreSQL out as ``postgres://user:password@host:port/db`` (Heroku,
+Render, Fly) or ``postgresql://…`` (Railway), often with ``?sslmode=require``; asyncpg
+reads both forms and that parameter as they are. The password never leaves this
+module except inside the URL given to the driver: ``display`` masks it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from store.postgres import PostgresStore
+from store.sqlite import SqliteStore
+
+Store = SqliteStore | PostgresStore
+
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
+# What asyncpg understands in a URL's query; anything else is a mistake worth naming.
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_PARAMETERS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "connect_timeout", "options"}
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where the bridge keeps its state. ``url`` may hold a password: use ``display``."""
+
+    engine: Literal["sqlite", "postgresql"]
+    url: str = field(repr=False)
+    path: Path | None = None
+
+    @property
+    def display(self) -> str:
+        """The URL with the password masked, for logs, ``check`` and errors."""
+        if self.engine == "sqlite":
+            return self.url
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" if parts.password else f"{parts.username}@{host}"
+        if not parts.username:
+            netloc = host
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+    @property
+    def password(self) -> str | None:
+        return urlsplit(self.url).password if self.engine == "postgresql" else None
+
+    def store(self, *, clock: Callable[[], float] = time.time, pool_size: int = 10) -> Store:
+        if self.engine == "sqlite":
+            assert self.path is not None
+            return SqliteStore(self.path, clock=clock)
+        return PostgresStore(self.url, clock=clock, pool_size=pool_size)
+
+
+def parse_database_url(url: str) -> Database:
+    """Validate ``DATABASE_URL``; ``ValueError`` says what is wrong without repeating it."""
+    if url.startswith("sqlite:///") and url != "sqlite:///":
+        path = url.removeprefix("sqlite:///")
+        if path in (":memory:", "/:memory:"):
+            raise ValueError("must be a file: an in-memory database forgets every question at each restart")
+        return Database("sqlite", url, Path(path))
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in _POSTGRES_SCHEMES:
+        raise ValueError(
+            "must look like sqlite:///bridge.db (one process) or postgres://user:password@host:5432/db (PostgreSQL)"
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ValueError("is not a valid postgres:// URL (check the port and any special characters)") from None
+    if not parts.hostname:
+        raise ValueError("names no host: postgres://user:password@host:5432/db")
+    if not parts.path.strip("/"):
+        raise ValueError("names no database: add it after the host, as in postgres://…@host:5432/db")
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in _PARAMETERS:
+            raise ValueError(f"has an unknown parameter {key!r} (supported: {', '.join(sorted(_PARAMETERS))})")
+        if key == "sslmode" and value not in _SSLMODES:
+            raise ValueError(f"has sslmode={value!r}; use one of {', '.join(_SSLMODES)}")
+    return Database("postgresql", url)

@@ -1,0 +1,96 @@
+"""``raia-bridge migrate-db``: copy a SQLite database into PostgreSQL, idempotently.
+
+Rows keep their ids, so questions still point at their conversations and a second run
+finds everything there and copies nothing. The copy is one PostgreSQL transaction: an
+interrupted run leaves the target as it was. The source is read only after its own
+schema is brought up to date, under its instance lock (no bridge may be serving it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.errors import DatabaseUnavailable, InstanceLockTaken
+from store.lock import InstanceLock
+from store.postgres import ACQUIRE_TIMEOUT, PostgresStore
+from store.sqlite import SqliteStore
+
+# Table -> columns, parents before children (questions reference conversations).
+_TABLES: dict[str, tuple[str, ...]] = {
+    "identities": ("fk_id", "raia_user_id", "created_at"),
+    "conversations": ("id", "fk_id", "raia_conversation_id", "created_at", "ended_at"),
+    "seen_events": ("key", "expires_at"),
+    "questions": (
+        "id", "conversation_id", "fk_id", "platform", "route", "profile", "text", "state", "raia_message_id",
+        "send_attempts", "send_attempted_at", "reply", "error", "parts_delivered", "delivery_attempts",
+        "created_at", "started_at", "sent_at", "finished_at", "delivered_at",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    copied: dict[str, int]
+    present: dict[str, int]  # already in the target (an earlier run)
+    open_questions: int
+
+    def summary(self) -> str:
+        parts = [f"{self.copied[t]} {t}" for t in _TABLES]
+        line = f"copied {', '.join(parts)}"
+        if any(self.present.values()):
+            line += f"; {sum(self.present.values())} row(s) were already there"
+        return f"{line}. {self.open_questions} unfinished question(s) will resume when the bridge starts."
+
+
+def _read(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {t: conn.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall() for t, cols in _TABLES.items()}
+    finally:
+        conn.close()
+
+
+async def copy_sqlite_to_postgres(source: Path, target_url: str) -> CopyReport:
+    if not await asyncio.to_thread(source.exists):
+        raise DatabaseUnavailable(f"--from {source} does not exist")
+    try:
+        async with InstanceLock(source, wait=0):
+            async with SqliteStore(source):  # brings an older file's schema up to date
+                pass
+            rows = await asyncio.to_thread(_read, source)
+    except InstanceLockTaken:
+        raise InstanceLockTaken(f"a raia-bridge is serving {source}: stop it before copying its database") from None
+    copied: dict[str, int] = {}
+    present: dict[str, int] = {}
+    async with PostgresStore(target_url) as target:
+        async with target.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+            source_conversations = {row[0] for row in rows["conversations"]}
+            foreign = await conn.fetchval(
+                "SELECT count(*) FROM conversations WHERE NOT (id = ANY($1::bigint[]))", list(source_conversations)
+            )
+            if foreign:
+                raise DatabaseUnavailable(
+                    f"--to already holds {foreign} conversation(s) that are not from {source}: "
+                    "migrate-db copies into a new database (or one it copied to before)"
+                )
+            for table, columns in _TABLES.items():
+                marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+                before = await conn.fetchval(f"SELECT count(*) FROM {table}")
+                await conn.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                    rows[table],
+                )
+                after = await conn.fetchval(f"SELECT count(*) FROM {table}")
+                copied[table] = int(after - before)
+                present[table] = len(rows[table]) - copied[table]
+            for table in ("conversations", "questions"):  # new rows continue after the copied ids
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) "
+                    f"FROM {table}"
+                )
+        open_questions = await target.count_open()
+    return CopyReport(copied, present, open_questions)

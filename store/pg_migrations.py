@@ -1,0 +1,85 @@
+"""PostgreSQL schema, versioned like SQLite's (``store/migrations.py``): append, never edit.
+
+Version 1 is SQLite's versions 1-3 in PostgreSQL's dialect, plus the lane leases that
+only a shared database needs. Several replicas starting at once apply the migrations
+one at a time under a transaction-scoped advisory lock: the first applies them, the
+others wait and find nothing left to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE identities (
+        fk_id        TEXT PRIMARY KEY,
+        raia_user_id TEXT NOT NULL,
+        created_at   DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE conversations (
+        id                   BIGSERIAL PRIMARY KEY,
+        fk_id                TEXT NOT NULL,
+        raia_conversation_id TEXT,
+        created_at           DOUBLE PRECISION NOT NULL,
+        ended_at             DOUBLE PRECISION,
+        -- The replica whose lane works on this conversation, until when (the database's
+        -- clock, so replicas' clocks need not agree). Renewed while it works.
+        lane_owner           TEXT,
+        lane_until           DOUBLE PRECISION
+    );
+    CREATE UNIQUE INDEX conversations_current ON conversations(fk_id) WHERE ended_at IS NULL;
+    CREATE TABLE seen_events (
+        key        TEXT PRIMARY KEY,
+        expires_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX seen_events_expiry ON seen_events(expires_at);
+    CREATE TABLE questions (
+        id                BIGSERIAL PRIMARY KEY,
+        conversation_id   BIGINT NOT NULL REFERENCES conversations(id),
+        fk_id             TEXT NOT NULL,
+        platform          TEXT NOT NULL,
+        route             TEXT NOT NULL,
+        profile           TEXT NOT NULL,
+        text              TEXT NOT NULL,
+        state             TEXT NOT NULL,
+        raia_message_id   TEXT,
+        send_attempts     INTEGER NOT NULL DEFAULT 0,
+        send_attempted_at DOUBLE PRECISION,
+        reply             TEXT,
+        error             TEXT,
+        parts_delivered   INTEGER NOT NULL DEFAULT 0,
+        delivery_attempts INTEGER NOT NULL DEFAULT 0,
+        created_at        DOUBLE PRECISION NOT NULL,
+        started_at        DOUBLE PRECISION,
+        sent_at           DOUBLE PRECISION,
+        finished_at       DOUBLE PRECISION,
+        delivered_at      DOUBLE PRECISION
+    );
+    CREATE INDEX questions_open ON questions(conversation_id, id)
+        WHERE state NOT IN ('delivered', 'undeliverable');
+    CREATE INDEX questions_thread ON questions(
+        platform, fk_id, ((route::jsonb) ->> 'chat'), ((route::jsonb) ->> 'thread')
+    );
+    """,
+)
+
+# Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other
+# application sharing the database collides with them by accident.
+LOCK_NAMESPACE = 0x7261  # "ra"
+MIGRATE_LOCK = 1
+HOUSEKEEPING_LOCK = 2
+
+
+async def migrate(conn: Any) -> int:
+    """Apply what this database lacks; returns the schema version. ``conn`` is an asyncpg
+    connection (typed loosely so this module stays importable without the driver)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, MIGRATE_LOCK)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        for version, script in enumerate(MIGRATIONS, start=1):
+            if version > current:
+                await conn.execute(script)
+                await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+        return len(MIGRATIONS) if current < len(MIGRATIONS) else int(current)

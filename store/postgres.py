@@ -1,0 +1,436 @@
+"""The PostgreSQL store (``StorePort``) with asyncpg, for PaaS databases and replicas.
+
+asyncpg rather than psycopg 3: it speaks the binary protocol natively on asyncio,
+prepares and caches every statement on its connections, and costs noticeably less CPU
+per query, which is what bounds one process's turns per second (see bench/). Its
+statement cache needs a session-pooling PgBouncer or none at all (see README).
+
+Every method is one statement, or one transaction, on a pooled connection: atomic on
+its own, like the SQLite store's. Several replicas share the database; lanes take a
+lease on their conversation (``claim_lane``) so one replica at a time works on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any
+
+import asyncpg
+
+from bridge.errors import DatabaseUnavailable, InstanceLockTaken
+from bridge.models import InboundMessage, QuestionState, Reply
+from bridge.ports.store import ConversationRecord, QuestionRecord
+from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
+from store.rows import conversation_from_row, profile_json, question_from_row
+
+log = logging.getLogger(__name__)
+
+_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
+_NOW = "extract(epoch from clock_timestamp())"  # the database's clock, shared by all replicas
+CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connection
+COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
+ACQUIRE_TIMEOUT = 15.0  # waiting for a free pooled connection under load
+
+
+class PostgresStore:
+    """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
+
+    engine = "postgresql"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+    ) -> None:
+        self._url = url
+        self._pool_size = pool_size
+        self._clock = clock
+        self._pool: asyncpg.Pool | None = None
+        self._version = 0
+        # Names this process in lane leases; unique even when a restarted replica reuses a pid.
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def __repr__(self) -> str:  # the URL carries the password: never print it
+        return f"PostgresStore(owner={self.owner!r})"
+
+    async def __aenter__(self) -> PostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        try:
+            pool = await asyncpg.create_pool(
+                self._url,
+                min_size=1,
+                max_size=self._pool_size,
+                timeout=CONNECT_TIMEOUT,
+                command_timeout=COMMAND_TIMEOUT,
+                max_inactive_connection_lifetime=120,
+            )
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(f"DATABASE_URL: cannot open the PostgreSQL database: {describe(exc)}") from None
+        try:
+            async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+                self._version = await migrate(conn)
+        except BaseException as exc:
+            await pool.close()
+            if isinstance(exc, asyncpg.PostgresError | OSError):
+                raise DatabaseUnavailable(f"DATABASE_URL: could not set up the schema: {describe(exc)}") from None
+            raise
+        self._pool = pool
+
+    @classmethod
+    async def inspect(cls, url: str) -> str:
+        """For ``check``: reach the database and read its schema version, changing nothing.
+        Raises ``DatabaseUnavailable`` with one line."""
+        try:
+            conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(f"cannot open the PostgreSQL database: {describe(exc)}") from None
+        try:
+            server = conn.get_server_version()
+            made = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+            version = await conn.fetchval("SELECT MAX(version) FROM schema_version") if made else None
+        finally:
+            await conn.close()
+        schema = f"schema {version}" if version else "empty (the bridge creates its tables at start)"
+        return f"PostgreSQL {server.major}.{server.minor}, {schema}"
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), timeout=COMMAND_TIMEOUT)
+            except TimeoutError:
+                pool.terminate()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("store is not open")
+        return self._pool
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    async def schema_version(self) -> int:
+        return int(await self.pool.fetchval("SELECT MAX(version) FROM schema_version"))
+
+    async def ping(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
+    # -- de-duplication --------------------------------------------------------------
+
+    async def first_sighting(self, keys: Sequence[str], ttl: float) -> bool:
+        if not keys:
+            return True
+        try:
+            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+                return await self._claim(conn, keys, ttl, self._clock())
+        except _Seen:
+            return False
+
+    @staticmethod
+    async def _claim(conn: Any, keys: Sequence[str], ttl: float, now: float) -> bool:
+        """Inside a transaction. A key inserted by a concurrent transaction blocks here
+        until that one commits, then counts as seen: two replicas never both win."""
+        fresh = await conn.fetchval(
+            """WITH claimed AS (
+                   INSERT INTO seen_events (key, expires_at) SELECT k, $2 FROM unnest($1::text[]) AS k
+                   ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                   WHERE seen_events.expires_at <= $3
+                   RETURNING 1)
+               SELECT count(*) FROM claimed""",
+            sorted(set(keys)),  # one order for everyone: concurrent claims never deadlock
+            now + ttl,
+            now,
+        )
+        if fresh != len(set(keys)):
+            raise _Seen
+        return True
+
+    # -- questions -------------------------------------------------------------------
+
+    async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
+        now = self._clock()
+        try:
+            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+                if msg.dedupe_keys:
+                    await self._claim(conn, msg.dedupe_keys, ttl, now)
+                conversation_id = await conn.fetchval(
+                    """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
+                       ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id
+                       RETURNING id""",
+                    msg.user.fk_id,
+                    now,
+                )
+                qid = await conn.fetchval(
+                    """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
+                    conversation_id,
+                    msg.user.fk_id,
+                    msg.platform,
+                    json.dumps(msg.origin.to_json()),
+                    profile_json(msg.user),
+                    msg.text,
+                    QuestionState.RECEIVED.value,
+                    now,
+                )
+        except _Seen:  # rolled back: nothing of this message was written
+            return None
+        return QuestionRecord.new(int(qid), int(conversation_id), msg, now)
+
+    async def question(self, qid: int) -> QuestionRecord:
+        row = await self.pool.fetchrow("SELECT * FROM questions WHERE id = $1", qid)
+        if row is None:
+            raise KeyError(qid)
+        return question_from_row(row)
+
+    async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
+        row = await self.pool.fetchrow(
+            f"SELECT * FROM questions WHERE conversation_id = $1 AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
+            conversation_id,
+        )
+        return question_from_row(row) if row else None
+
+    async def open_conversations(self, platforms: Iterable[str]) -> list[int]:
+        rows = await self.pool.fetch(
+            f"""SELECT conversation_id FROM questions WHERE {_OPEN_WHERE} AND platform = ANY($1::text[])
+                GROUP BY conversation_id ORDER BY MIN(id)""",
+            list(platforms),
+        )
+        return [int(r["conversation_id"]) for r in rows]
+
+    async def answered_in_thread(self, platform: str, fk_id: str, chat: str, thread: str) -> bool:
+        row = await self.pool.fetchval(
+            """SELECT 1 FROM questions WHERE platform = $1 AND fk_id = $2
+               AND (route::jsonb) ->> 'chat' = $3 AND (route::jsonb) ->> 'thread' = $4 LIMIT 1""",
+            platform,
+            fk_id,
+            chat,
+            thread,
+        )
+        return row is not None
+
+    async def count_open(self, platform: str | None = None) -> int:
+        if platform is None:
+            return int(await self.pool.fetchval(f"SELECT count(*) FROM questions WHERE {_OPEN_WHERE}"))
+        return int(
+            await self.pool.fetchval(f"SELECT count(*) FROM questions WHERE {_OPEN_WHERE} AND platform = $1", platform)
+        )
+
+    async def known_message_ids(self, conversation_id: int) -> set[str]:
+        rows = await self.pool.fetch(
+            "SELECT raia_message_id FROM questions WHERE conversation_id = $1 AND raia_message_id IS NOT NULL",
+            conversation_id,
+        )
+        return {r["raia_message_id"] for r in rows}
+
+    async def mark_started(self, qid: int) -> float:
+        now = self._clock()
+        await self.pool.execute("UPDATE questions SET started_at = COALESCE(started_at, $1) WHERE id = $2", now, qid)
+        return now
+
+    async def note_send_attempt(self, qid: int) -> float:
+        now = self._clock()
+        await self.pool.execute(
+            "UPDATE questions SET send_attempts = send_attempts + 1, send_attempted_at = $1 WHERE id = $2", now, qid
+        )
+        return now
+
+    async def clear_send_attempt(self, qid: int) -> None:
+        await self.pool.execute("UPDATE questions SET send_attempted_at = NULL WHERE id = $1", qid)
+
+    async def mark_sent(self, qid: int, raia_message_id: str) -> float:
+        now = self._clock()
+        await self.pool.execute(
+            "UPDATE questions SET state = $1, raia_message_id = $2, sent_at = $3 WHERE id = $4",
+            QuestionState.SENT.value,
+            raia_message_id,
+            now,
+            qid,
+        )
+        return now
+
+    async def mark_finished(self, qid: int, state: QuestionState, reply: Reply, error: str | None = None) -> None:
+        await self.pool.execute(
+            "UPDATE questions SET state = $1, reply = $2, error = $3, finished_at = $4 WHERE id = $5",
+            state.value,
+            json.dumps(reply.to_json()),
+            error,
+            self._clock(),
+            qid,
+        )
+
+    async def mark_parts_delivered(self, qid: int, parts: int) -> None:
+        await self.pool.execute("UPDATE questions SET parts_delivered = $1 WHERE id = $2", parts, qid)
+
+    async def note_delivery_attempt(self, qid: int, error: str) -> int:
+        count = await self.pool.fetchval(
+            """UPDATE questions SET delivery_attempts = delivery_attempts + 1, error = $1 WHERE id = $2
+               RETURNING delivery_attempts""",
+            error,
+            qid,
+        )
+        return int(count or 0)
+
+    async def mark_delivered(
+        self, qid: int, state: QuestionState = QuestionState.DELIVERED, error: str | None = None
+    ) -> None:
+        # The question and answer text are not needed any more: drop them (privacy).
+        await self.pool.execute(
+            """UPDATE questions SET state = $1, delivered_at = $2, text = '', reply = NULL,
+               error = COALESCE($3, error) WHERE id = $4""",
+            state.value,
+            self._clock(),
+            error,
+            qid,
+        )
+
+    # -- identities and conversations ------------------------------------------------
+
+    async def raia_user_id(self, fk_id: str) -> str | None:
+        value = await self.pool.fetchval("SELECT raia_user_id FROM identities WHERE fk_id = $1", fk_id)
+        return str(value) if value is not None else None
+
+    async def save_raia_user(self, fk_id: str, raia_user_id: str) -> None:
+        await self.pool.execute(
+            """INSERT INTO identities (fk_id, raia_user_id, created_at) VALUES ($1, $2, $3)
+               ON CONFLICT (fk_id) DO UPDATE SET raia_user_id = EXCLUDED.raia_user_id""",
+            fk_id,
+            raia_user_id,
+            self._clock(),
+        )
+
+    async def conversation(self, conversation_id: int) -> ConversationRecord:
+        row = await self.pool.fetchrow("SELECT * FROM conversations WHERE id = $1", conversation_id)
+        if row is None:
+            raise KeyError(conversation_id)
+        return conversation_from_row(row)
+
+    async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None:
+        await self.pool.execute(
+            "UPDATE conversations SET raia_conversation_id = $1 WHERE id = $2", raia_conversation_id, conversation_id
+        )
+
+    async def end_conversation(self, fk_id: str) -> bool:
+        status = await self.pool.execute(
+            "UPDATE conversations SET ended_at = $1 WHERE fk_id = $2 AND ended_at IS NULL", self._clock(), fk_id
+        )
+        return status != "UPDATE 0"
+
+    async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
+        rows = await self.pool.fetch("SELECT * FROM conversations WHERE fk_id = $1 ORDER BY id", fk_id)
+        return [conversation_from_row(r) for r in rows]
+
+    # -- lanes across replicas ---------------------------------------------------------
+
+    async def claim_lane(self, conversation_id: int, ttl: float) -> bool:
+        """Take the conversation's lease if it is free, expired or already ours."""
+        owner = await self.pool.fetchval(
+            f"""UPDATE conversations SET lane_owner = $1, lane_until = {_NOW} + $2
+                WHERE id = $3 AND (lane_owner IS NULL OR lane_owner = $1 OR lane_until < {_NOW})
+                RETURNING lane_owner""",
+            self.owner,
+            ttl,
+            conversation_id,
+        )
+        return owner is not None
+
+    async def renew_lanes(self, conversation_ids: Collection[int], ttl: float) -> set[int]:
+        """Extend our leases; returns the ones still ours (a lost one was taken over)."""
+        if not conversation_ids:
+            return set()
+        rows = await self.pool.fetch(
+            f"""UPDATE conversations SET lane_until = {_NOW} + $1
+                WHERE id = ANY($2::bigint[]) AND lane_owner = $3 RETURNING id""",
+            ttl,
+            list(conversation_ids),
+            self.owner,
+        )
+        return {int(r["id"]) for r in rows}
+
+    async def release_lane(self, conversation_id: int) -> None:
+        await self.pool.execute(
+            "UPDATE conversations SET lane_owner = NULL, lane_until = NULL WHERE id = $1 AND lane_owner = $2",
+            conversation_id,
+            self.owner,
+        )
+
+    async def unclaimed_conversations(self, platforms: Iterable[str]) -> list[int]:
+        """Conversations with unfinished questions that no live lane holds, oldest first."""
+        rows = await self.pool.fetch(
+            f"""SELECT q.conversation_id FROM questions q JOIN conversations c ON c.id = q.conversation_id
+                WHERE q.{_OPEN_WHERE} AND q.platform = ANY($1::text[])
+                  AND (c.lane_owner IS NULL OR c.lane_until < {_NOW})
+                GROUP BY q.conversation_id ORDER BY MIN(q.id)""",
+            list(platforms),
+        )
+        return [int(r["conversation_id"]) for r in rows]
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, *, wait: float, taken: str) -> AsyncIterator[None]:
+        """Hold a database-wide lock named ``name`` for the block (one process in all
+        replicas), waiting up to ``wait`` seconds (a deploy's old instance stopping);
+        then ``InstanceLockTaken(taken)``. The lock lives as long as its own connection."""
+        conn = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + wait
+            announced = False
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", LOCK_NAMESPACE, name):
+                if loop.time() >= deadline:
+                    raise InstanceLockTaken(taken)
+                if not announced:
+                    announced = True
+                    log.warning("%s is held by another raia-bridge; waiting up to %gs for it to stop", name, wait)
+                await asyncio.sleep(0.5)
+            yield
+        finally:
+            await conn.close()  # ends the session, which releases its advisory locks
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    async def purge(self, keep_finished_for: float) -> None:
+        """Forget expired event keys and long-finished questions; one replica at a time
+        (the others skip this round rather than queue behind it)."""
+        now = self._clock()
+        async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, HOUSEKEEPING_LOCK):
+                return
+            await conn.execute("DELETE FROM seen_events WHERE expires_at <= $1", now)
+            await conn.execute(
+                "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < $1",
+                now - keep_finished_for,
+            )
+
+
+class _Seen(Exception):
+    """A dedupe key was already claimed: roll the transaction back."""
+
+
+def describe(exc: BaseException) -> str:
+    """A driver error in one line, without the DSN (asyncpg never puts the password in
+    its messages, but the caller must not add the URL either)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
