@@ -94,12 +94,15 @@ class _Turn:
 class _StoredProgress:
     """Delivery progress written through to the store, part by part."""
 
-    def __init__(self, store: StorePort, q: QuestionRecord) -> None:
+    def __init__(self, store: StorePort, q: QuestionRecord, *, resumed: bool) -> None:
         self._store, self._qid, self._done = store, q.id, q.parts_delivered
         # The question id alone repeats when a database is replaced; with its creation
         # time it names this reply only.
         self.key = f"{q.id}-{round(q.created_at * 1000)}"
-        self.uncertain = q.delivery_attempts > 0
+        # An answer found already finished was being delivered by an earlier life (a
+        # crash, kill -9, or another replica whose lease expired) that may have posted the
+        # next part without recording it: the platform looks before posting, where it can.
+        self.uncertain = q.delivery_attempts > 0 or resumed
 
     @property
     def done(self) -> int:
@@ -135,11 +138,12 @@ class QuestionLife:
 
     async def live(self, q: QuestionRecord, outbound: Outbound) -> Outcome:
         turn = _Turn(q, started=self._clock())
-        if q.state in (QuestionState.RECEIVED, QuestionState.SENT):
+        resumed = q.state not in (QuestionState.RECEIVED, QuestionState.SENT)
+        if not resumed:
             async with _best_effort(outbound, q):
                 await self._answer(turn, outbound)
         turn.answered = self._clock()
-        return await self._deliver(turn, outbound)
+        return await self._deliver(turn, outbound, resumed=resumed)
 
     def deadline(self, q: QuestionRecord) -> float:
         """When waiting for this question's answer ends (``RAIA_POLL_TIMEOUT``)."""
@@ -300,10 +304,10 @@ class QuestionLife:
 
     # -- delivering ------------------------------------------------------------------
 
-    async def _deliver(self, turn: _Turn, outbound: Outbound) -> Outcome:
+    async def _deliver(self, turn: _Turn, outbound: Outbound, *, resumed: bool) -> Outcome:
         q = turn.q
         assert q.reply is not None
-        progress = _StoredProgress(self._store, q)
+        progress = _StoredProgress(self._store, q, resumed=resumed)
         while True:
             try:
                 await outbound.deliver(q.origin, q.reply, progress)
