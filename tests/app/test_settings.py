@@ -162,3 +162,17 @@ def test_plain_http_public_url_stays_allowed_on_loopback(monkeypatch: pytest.Mon
     """Local testing with http://127.0.0.1 or http://localhost keeps working."""
     _env(monkeypatch, RAIA_API_KEY="k" * 10, PUBLIC_URL="http://localhost:8000")
     assert load_settings(_env_file=None).public_url == "http://localhost:8000"
+
+
+def test_a_postgres_url_keeps_its_password_out_of_sight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DATABASE_URL=postgres://… is accepted as PaaS providers hand it out; its password is a
+    secret (redacted from logs), never in the settings' repr or the displayed URL."""
+    url = "postgres://app:pa55-Word@db.example.com:5432/bridge?sslmode=require"
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", DATABASE_URL=url)
+    settings = load_settings(_env_file=None)
+    assert settings.database.engine == "postgresql"
+    assert settings.database.path is None
+    assert settings.database.display == "postgres://app:***@db.example.com:5432/bridge?sslmode=require"
+    assert "pa55-Word" in settings.secrets()
+    assert "pa55-Word" not in repr(settings) + repr(settings.database)
+    assert load_settings(_env_file=None, database_url="postgresql://h/db").database.display == "postgresql://h/db"

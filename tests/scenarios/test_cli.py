@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 from adapters.raia.simulator import RaiaSimulator
+from store.postgres import PostgresStore
 from tests.conftest import API_KEY
 from tests.fakes.server import serving
+from tests.pgserver import PASSWORD, PgServer
 
 
 def _env(**values: str) -> dict[str, str]:
@@ -149,3 +151,26 @@ async def test_scripted_demo_exits_non_zero_when_an_answer_failed(tmp_path: Path
     code, out, _ = await _run(["demo"], _env(RAIA_POLL_INTERVAL="0.2"), tmp_path, b"please [fail] now\n")
     assert code == 1
     assert "could not answer that" in out
+
+
+async def test_check_reports_the_database_without_its_password(tmp_path: Path, pg_server: PgServer) -> None:
+    """`check` says which engine, whether it answers and the schema version; a wrong password
+    is a FAIL line that does not repeat it; SQLite is only read, never created."""
+    sim = RaiaSimulator(api_key=API_KEY)
+    url = await pg_server.new_database()
+    async with PostgresStore(url):  # the bridge ran once: the schema exists
+        pass
+    async with serving(sim) as base:
+        env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=base, DATABASE_URL=url)
+        _, out, err = await _run(["check"], env, tmp_path)
+        assert "OK   database: PostgreSQL 15." in out
+        assert ", schema 1 at postgresql://bridge:***@127.0.0.1:" in out
+        wrong = url.replace(PASSWORD, "Wrong-Pass-42")
+        _, out, err = await _run(["check"], env | {"DATABASE_URL": wrong}, tmp_path)
+        assert "FAIL database: postgresql://bridge:***@" in out
+        assert "password authentication failed" in out
+        assert "Wrong-Pass-42" not in out + err
+        env = env | {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+        _, out, _ = await _run(["check"], env, tmp_path)
+        assert "does not exist yet (created at first start)" in out
+    assert not (tmp_path / "fresh.db").exists()

@@ -1,0 +1,98 @@
+"""``raia-bridge migrate-db``: a SQLite database moves into PostgreSQL, and a second run is a no-op."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bridge.app.cli import main
+from bridge.models import QuestionState, Reply
+from store.postgres import PostgresStore
+from store.sqlite import SqliteStore
+from tests.conftest import message
+from tests.pgserver import PASSWORD, PgServer
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(["migrate-db", *argv])
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+async def _fill(path: Path) -> dict[str, int]:
+    async with SqliteStore(path) as store:
+        first = await store.record_question(message("answered", user="u1"), ttl=3600)
+        waiting = await store.record_question(message("still waiting", user="u1"), ttl=3600)
+        other = await store.record_question(message("sent", user="u2"), ttl=3600)
+        assert first
+        assert waiting
+        assert other
+        await store.save_raia_user("test:u1", "raia-u1")
+        await store.set_raia_conversation(first.conversation_id, "raia-c1")
+        await store.mark_sent(first.id, "m1")
+        await store.mark_finished(first.id, QuestionState.ANSWERED, Reply("hi"))
+        await store.mark_delivered(first.id)
+        await store.mark_sent(other.id, "m2")
+        return {"waiting": waiting.id, "other": other.id, "conversation": first.conversation_id}
+
+
+async def test_sqlite_moves_into_postgres_once(
+    tmp_path: Path, pg_server: PgServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Conversations, identities, event keys and unfinished questions arrive with their ids;
+    running it again copies nothing; new rows continue after the copied ids."""
+    source = tmp_path / "bridge.db"
+    ids = await _fill(source)
+    target = await pg_server.new_database()
+    code, out, err = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
+    assert code == 0, err
+    assert "copied 1 identities, 2 conversations, 3 seen_events, 3 questions" in out
+    assert "2 unfinished question(s)" in out
+    assert PASSWORD not in out + err
+    assert ":***@127.0.0.1" in out
+    code, out, _ = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
+    assert code == 0
+    assert "copied 0 identities, 0 conversations, 0 seen_events, 0 questions; 9 row(s) were already there" in out
+    async with PostgresStore(target) as store:
+        assert await store.count_open() == 2
+        assert (await store.question(ids["waiting"])).text == "still waiting"
+        assert (await store.question(ids["other"])).raia_message_id == "m2"
+        assert (await store.conversation(ids["conversation"])).raia_conversation_id == "raia-c1"
+        assert await store.raia_user_id("test:u1") == "raia-u1"
+        assert await store.record_question(message("answered", user="u1"), ttl=3600) is None  # its key came along
+        new = await store.record_question(message("new one", user="u3"), ttl=3600)
+        assert new is not None
+        assert new.id > ids["other"]
+        assert new.conversation_id > ids["conversation"]
+
+
+async def test_refuses_a_database_in_use_by_something_else(
+    tmp_path: Path, pg_server: PgServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A target that already holds other conversations, or a wrong pair of URLs: one line, no copy."""
+    source = tmp_path / "bridge.db"
+    await _fill(source)
+    target = await pg_server.new_database()
+    async with PostgresStore(target) as store:
+        for i in range(5):
+            await store.record_question(message("elsewhere", user=f"x{i}"), ttl=60)
+    code, _, err = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
+    assert code == 7
+    assert "already holds" in err
+    assert err.count("\n") == 1
+    code, _, err = await _in_thread(capsys, "--from", target, "--to", f"sqlite:///{source}")
+    assert (code, err.strip()) == (
+        2,
+        "raia-bridge: configuration error: migrate-db copies --from sqlite:///… --to postgres://…",
+    )
+    code, _, err = await _in_thread(capsys, "--from", f"sqlite:///{tmp_path / 'none.db'}", "--to", target)
+    assert code == 7
+    assert "does not exist" in err
+
+
+async def _in_thread(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The CLI runs its own event loop: call it from a thread, away from the test's loop."""
+    return await asyncio.to_thread(_run, capsys, *argv)
