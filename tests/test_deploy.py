@@ -8,6 +8,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from packaging.requirements import Requirement
@@ -59,21 +60,37 @@ def test_port_and_health_path_agree() -> None:
     assert [check["path"] for check in fly["http_service"]["checks"]] == [HEALTH]
     assert _yaml("render.yaml")["services"][0]["healthCheckPath"] == HEALTH
     assert _yaml("compose.yaml")["services"]["bridge"]["ports"] == [f"{port}:{port}"]
+    assert _yaml("compose.sqlite.yaml")["services"]["bridge"]["ports"] == [f"{port}:{port}"]
 
 
-def test_shutdown_grace_outlasts_the_bridge_shutdown_and_data_lives_on_a_volume() -> None:
-    """Platforms wait longer than SHUTDOWN_TIMEOUT before killing, and the database is on the mounted volume."""
+def test_shutdown_grace_outlasts_the_bridge_shutdown_and_data_is_kept() -> None:
+    """Platforms wait longer than SHUTDOWN_TIMEOUT before killing, and every file keeps the
+    database somewhere that survives a deploy: a mounted volume for SQLite, or PostgreSQL."""
     fly = _toml("fly.toml")
     assert fly["kill_timeout"] > _default_shutdown()
-    compose = _yaml("compose.yaml")["services"]["bridge"]
-    assert int(compose["stop_grace_period"].rstrip("s")) > _default_shutdown()
-    database = "sqlite:////data/bridge.db"
-    assert fly["env"]["DATABASE_URL"] == database
+    sqlite = "sqlite:////data/bridge.db"
+    assert fly["env"]["DATABASE_URL"] == sqlite
     assert fly["mounts"][0]["destination"] == "/data"
-    render = _yaml("render.yaml")["services"][0]
-    assert render["disk"]["mountPath"] == "/data"
-    assert {"key": "DATABASE_URL", "value": database} in render["envVars"]
-    assert f"DATABASE_URL={database}" in _dockerfile()
+    assert f"DATABASE_URL={sqlite}" in _dockerfile()
+    lite = _yaml("compose.sqlite.yaml")["services"]["bridge"]
+    assert lite["environment"]["DATABASE_URL"] == sqlite
+    assert lite["volumes"][0].endswith(":/data")
+    services = _yaml("compose.yaml")["services"]
+    bridge, db = services["bridge"], services["db"]
+    for service in (bridge, lite):
+        assert int(service["stop_grace_period"].rstrip("s")) > _default_shutdown()
+    url = Settings(_env_file=None, raia_api_key="k", database_url=bridge["environment"]["DATABASE_URL"]).database
+    assert url.engine == "postgresql"
+    assert urlsplit(url.url).hostname == "db"
+    assert urlsplit(url.url).password == db["environment"]["POSTGRES_PASSWORD"]
+    assert bridge["depends_on"]["db"]["condition"] == "service_healthy"
+    assert db["volumes"][0].endswith(":/var/lib/postgresql/data")
+    render = _yaml("render.yaml")
+    (database,) = render["databases"]
+    (env,) = [e for e in render["services"][0]["envVars"] if e["key"] == "DATABASE_URL"]
+    assert env["fromDatabase"] == {"name": database["name"], "property": "connectionString"}
+    addons = json.loads((ROOT / "app.json").read_text())["addons"]
+    assert {"plan": "heroku-postgresql:essential-0", "as": "DATABASE"} in addons  # Heroku sets DATABASE_URL
 
 
 def test_python_version_is_one_everywhere() -> None:
