@@ -101,14 +101,14 @@ def outbound() -> RecordingOutbound:
 @asynccontextmanager
 async def started(
     sim: RaiaSimulator,
-    db_path: Path,
+    db_path: Path | str,
     outbound: RecordingOutbound,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     **config: Any,
 ) -> AsyncIterator[Runtime]:
-    """A running service on ``db_path`` with the simulator behind httpx (or ``transport``,
-    e.g. one that tampers with it); stopped on exit."""
+    """A running service on ``db_path`` (a SQLite file, or a ``DATABASE_URL``) with the
+    simulator behind httpx (or ``transport``, e.g. one that tampers with it); stopped on exit."""
     async with open_runtime(
         make_settings(),
         raia_transport=transport or httpx.ASGITransport(app=sim),

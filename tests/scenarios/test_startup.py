@@ -16,6 +16,7 @@ from tests.conftest import API_KEY
 from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
+from tests.pgserver import PASSWORD, PgServer
 
 
 def _free_port() -> int:
@@ -109,3 +110,24 @@ async def test_a_database_directory_that_does_not_exist(raia: str, tmp_path: Pat
     assert code == 7
     _one_line(err, "DATABASE_URL points into")
     assert not (tmp_path / "no-such-volume").exists()
+
+
+async def test_a_postgres_database_that_refuses_or_cannot_be_reached(
+    raia: str, tmp_path: Path, pg_server: PgServer
+) -> None:
+    """A wrong password or an unreachable PostgreSQL: exit 7, one line, the password nowhere."""
+    fake = tg.FakeTelegram()
+    url = await pg_server.new_database()
+    async with serving(fake.app()) as api:
+        env = {"TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{api}/bot"}
+        wrong = url.replace(PASSWORD, "Not-The-Pass-9")
+        code, err = await _serve(_basics(raia, tmp_path) | env | {"DATABASE_URL": wrong}, tmp_path)
+        assert code == 7
+        _one_line(err, "DATABASE_URL: cannot open the PostgreSQL database: InvalidPasswordError")
+        assert "Not-The-Pass-9" not in err
+        gone = f"postgresql://bridge:{PASSWORD}@127.0.0.1:{_free_port()}/bridge"
+        code, err = await _serve(_basics(raia, tmp_path) | env | {"DATABASE_URL": gone}, tmp_path)
+        assert code == 7
+        _one_line(err, "DATABASE_URL: cannot open the PostgreSQL database")
+        assert PASSWORD not in err
+    assert fake.webhook == {}  # the platform was never touched

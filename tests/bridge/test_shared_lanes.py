@@ -1,0 +1,58 @@
+"""Two services on one PostgreSQL database, as two replicas are: one lane per conversation."""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.raia.simulator import RaiaSimulator
+from bridge.models import QuestionState
+from bridge.ports.inbox import Receipt
+from tests.conftest import API_KEY, message, started
+from tests.fakes.outbound import RecordingOutbound
+from tests.pgserver import PgServer
+
+LEASES = {"lane_lease": 1.0, "lane_scan": 0.2}
+
+
+async def test_a_question_for_a_conversation_another_replica_works_on_goes_to_that_lane(
+    pg_server: PgServer,
+) -> None:
+    """Replica B takes a follow-up while replica A is answering the first question of the
+    same conversation: A's lane answers both, in order; raia gets each once."""
+    url = await pg_server.new_database()
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.4)
+    out_a, out_b = RecordingOutbound(), RecordingOutbound()
+    async with started(sim, url, out_a, **LEASES) as a, started(sim, url, out_b, **LEASES) as b:
+        assert await a.service.receive(message("first")) is Receipt.ACCEPTED
+        async with asyncio.timeout(5):
+            while not sim.count("POST", "/messages/async"):
+                await asyncio.sleep(0.01)
+        assert await b.service.receive(message("second")) is Receipt.ACCEPTED
+        await out_a.wait_for(2)
+        await asyncio.sleep(0.3)
+    assert ["**first**" in r.text for r in out_a.replies] == [True, False]
+    assert "**second**" in out_a.replies[1].text
+    assert out_b.posted == []
+    assert sim.count("POST", "/messages/async") == 2
+
+
+async def test_a_stopped_replica_hands_its_conversation_over(pg_server: PgServer) -> None:
+    """A replica stopping mid-answer lets its lease go: the other replica finishes the turn
+    (looking for the message in raia first, never asking twice) and answers once."""
+    url = await pg_server.new_database()
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 1.0)
+    out_a, out_b = RecordingOutbound(), RecordingOutbound()
+    async with started(sim, url, out_b, **LEASES) as b:
+        async with started(sim, url, out_a, **LEASES) as a:
+            assert await a.service.receive(message("long one")) is Receipt.ACCEPTED
+            async with asyncio.timeout(5):
+                while not sim.count("POST", "/messages/async"):
+                    await asyncio.sleep(0.01)
+        # a stopped here (its lane cut off while waiting for the answer)
+        await out_b.wait_for(1)
+        async with asyncio.timeout(5):
+            while await b.store.count_open():
+                await asyncio.sleep(0.01)
+        assert (await b.store.question(1)).state is QuestionState.DELIVERED
+    assert out_a.posted == []
+    assert sim.count("POST", "/messages/async") == 1
