@@ -63,7 +63,7 @@ def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
     rules = {
         "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown"),
         "adapters/telegram": ("adapters.telegram", "telegram", "telegramify_markdown", "aiolimiter"),
-        "adapters/console": ("adapters.console",),
+        "adapters/console": ("adapters.console", "prompt_toolkit", "rich"),
         "adapters/raia": ("adapters.raia", "httpx", "stamina", "uvicorn"),
     }
     for folder, own in rules.items():

@@ -1,4 +1,7 @@
-"""The core's ``Outbound`` port for the terminal: answers are written to a stream."""
+"""The core's ``Outbound`` port for the terminal: answers are written to a stream (plain),
+or printed with ``rich`` for a person at a terminal (then ``sys.stdout`` is looked up at
+each print, so the prompt line that ``prompt_toolkit`` keeps at the bottom is redrawn
+under an answer that arrives while the person types)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
 
-from adapters.console.render import render
+from rich.console import Console
+
+from adapters.console.render import render, render_rich
 from bridge.models import Origin, PlatformUser, Reply, ReplyKind
 from bridge.ports.outbound import DeliveryProgress
 
@@ -23,6 +28,7 @@ class ConsoleOutbound:
         self._out = out
         self._prefix = prefix
         self._interactive = interactive
+        self._console = Console(soft_wrap=False, highlight=False) if interactive else None
         self.delivered = 0
         self.failed = 0  # questions answered with the bridge's notice instead of the agent's answer
         self._changed = asyncio.Event()
@@ -31,17 +37,20 @@ class ConsoleOutbound:
         if reply.kind is ReplyKind.NOTICE and progress.done == 0:
             self.failed += 1
         if progress.done == 0:
-            self._out.write(f"{self._prefix}{render(reply)}\n\n")
-            self._out.flush()
+            if self._console is not None:
+                self._console.print(render_rich(reply, prefix=self._prefix))
+                self._console.print()
+            else:
+                self._out.write(f"{self._prefix}{render(reply)}\n\n")
+                self._out.flush()
             await progress.part_delivered(1)
         self.delivered += 1
         self._changed.set()
 
     @asynccontextmanager
     async def working(self, origin: Origin) -> AsyncIterator[None]:
-        if self._interactive:
-            self._out.write("  (thinking…)\n")
-            self._out.flush()
+        if self._console is not None:
+            self._console.print("  (thinking…)", style="dim")
         yield
 
     async def profile(self, user: PlatformUser) -> PlatformUser:

@@ -1,12 +1,22 @@
-"""A terminal session: read lines, hand each to the core, wait for the answers."""
+"""A terminal session: read lines, hand each to the core, wait for the answers.
+
+At a terminal the lines come from ``prompt_toolkit`` (line editing, history with the
+arrow keys, no 4,095-character limit of the terminal's own line mode) and whatever is
+printed meanwhile appears above the prompt, which is redrawn. From a pipe the lines are
+read as they are, for scripts."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import sys
 from collections.abc import AsyncIterator
 from typing import TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.patch_stdout import patch_stdout
 
 from adapters.console.outbound import PLATFORM, ConsoleOutbound
 from bridge.models import InboundMessage, Intent, Origin, PlatformUser, Reply
@@ -24,15 +34,25 @@ def console_user() -> PlatformUser:
     return PlatformUser(fk_id=f"{PLATFORM}:{name}", first_name=name, last_name=None, custom_data={"source": "terminal"})
 
 
-async def _lines(stream: TextIO, prompt: str | None) -> AsyncIterator[str]:
+async def _lines(stream: TextIO) -> AsyncIterator[str]:
     while True:
-        if prompt:
-            sys.stdout.write(prompt)
-            sys.stdout.flush()
         line = await asyncio.to_thread(stream.readline)
         if not line:
             return
         yield line.rstrip("\n")
+
+
+async def _prompted(prompt: str) -> AsyncIterator[str]:
+    session: PromptSession[str] = PromptSession(history=InMemoryHistory())
+    while True:
+        try:
+            yield await session.prompt_async(prompt)
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D, Ctrl-C: leave like /quit
+            return
+
+
+def _nothing() -> contextlib.nullcontext[None]:
+    return contextlib.nullcontext()
 
 
 async def _show(reply: Reply) -> None:
@@ -53,19 +73,20 @@ async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, 
         await inbox.receive(message("", Intent.START), respond=_show)
     if pending:
         print(f"(delivering {pending} answer(s) left from last time…)\n")
-    async for raw in _lines(sys.stdin, "you> " if interactive else None):
-        text = raw.strip()
-        if not text:
-            continue
-        command = text.lower()
-        if command in QUIT:
-            break
-        if command in COMMANDS:
-            await inbox.receive(message(text, COMMANDS[command]), respond=_show)
-            continue
-        if await inbox.receive(message(text)) is Receipt.ACCEPTED:
-            expected += 1
-        if interactive:
-            await outbound.wait_for(expected)
-    await outbound.wait_for(expected)
+    with patch_stdout(raw=True) if interactive else _nothing():
+        async for raw in _prompted("you> ") if interactive else _lines(sys.stdin):
+            text = raw.strip()
+            if not text:
+                continue
+            command = text.lower()
+            if command in QUIT:
+                break
+            if command in COMMANDS:
+                await inbox.receive(message(text, COMMANDS[command]), respond=_show)
+                continue
+            if await inbox.receive(message(text)) is Receipt.ACCEPTED:
+                expected += 1
+            if interactive:
+                await outbound.wait_for(expected)
+        await outbound.wait_for(expected)
     return outbound.failed

@@ -377,6 +377,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--delay", type=float, default=None, help="fixed answer delay in seconds")
     parser.add_argument("--delay-from-text", action="store_true", help="answer 'delay=N' questions after N s")
+    parser.add_argument(
+        "--api-key", default=None, help="accept only this Agent-Secret-Key (rehearse a refused key); default: any"
+    )
     args = parser.parse_args()
     fixed = args.delay
     delay: Callable[[str], float] = demo_delay
@@ -384,7 +387,10 @@ def main() -> None:
         delay = delay_from_text
     elif fixed is not None:
         delay = lambda _: fixed  # noqa: E731
-    sim = RaiaSimulator(delay=delay)
+    sim = RaiaSimulator(delay=delay, api_key=args.api_key)
+    base = f"http://{args.host}:{args.port}"
+    key = "only the key given with --api-key" if args.api_key else "any non-empty key"
+    print(f"raia simulator on {base} (accepts {key}); point the bridge at it: RAIA_BASE_URL={base}", flush=True)
     asyncio.run(uvicorn.Server(uvicorn.Config(sim, host=args.host, port=args.port, log_level="warning")).serve())
 
 

@@ -103,6 +103,8 @@ def serve(settings: Settings) -> None:
 
     from bridge.app.server import build_app
 
+    for warning in settings.warnings():
+        logging.getLogger("bridge.app.settings").warning("%s", warning)
     platforms = configured_platforms(settings)
     if not platforms:
         raise ConfigError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (or try `raia-bridge demo`)")

@@ -186,6 +186,16 @@ class Settings(BaseSettings):
     def slack_allowlist(self) -> tuple[frozenset[str], frozenset[str]]:
         return _split_list(self.slack_allowed_users), _split_list(self.slack_allowed_channels)
 
+    def warnings(self) -> list[str]:
+        """Legal but probably unintended values: one line each, logged at start."""
+        found = []
+        if self.shutdown_timeout < 1:
+            found.append(
+                f"SHUTDOWN_TIMEOUT={self.shutdown_timeout:g} is below 1 s: requests in flight get no grace at "
+                "shutdown and work in hand is cut off at every deploy (it resumes at the next start)"
+            )
+        return found
+
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can redact them wherever they appear."""
         fields = (

@@ -176,3 +176,12 @@ def test_a_postgres_url_keeps_its_password_out_of_sight(monkeypatch: pytest.Monk
     assert "pa55-Word" in settings.secrets()
     assert "pa55-Word" not in repr(settings) + repr(settings.database)
     assert load_settings(_env_file=None, database_url="postgresql://h/db").database.display == "postgresql://h/db"
+
+
+def test_a_shutdown_timeout_below_one_second_is_warned_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Legal, but it cuts off work at every deploy: one warning line naming the setting."""
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", SHUTDOWN_TIMEOUT="0.5")
+    (warning,) = load_settings(_env_file=None).warnings()
+    assert warning.startswith("SHUTDOWN_TIMEOUT=0.5 is below 1 s")
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", SHUTDOWN_TIMEOUT="10")
+    assert load_settings(_env_file=None).warnings() == []

@@ -11,8 +11,6 @@ from tests.conftest import API_KEY, message, started
 from tests.fakes.outbound import RecordingOutbound
 from tests.pgserver import PgServer
 
-LEASES = {"lane_lease": 1.0, "lane_scan": 0.2}
-
 
 async def test_a_question_for_a_conversation_another_replica_works_on_goes_to_that_lane(
     pg_server: PgServer,
@@ -22,7 +20,10 @@ async def test_a_question_for_a_conversation_another_replica_works_on_goes_to_th
     url = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.4)
     out_a, out_b = RecordingOutbound(), RecordingOutbound()
-    async with started(sim, url, out_a, **LEASES) as a, started(sim, url, out_b, **LEASES) as b:
+    async with (
+        started(sim, url, out_a, lane_lease=1.0, lane_scan=0.2) as a,
+        started(sim, url, out_b, lane_lease=1.0, lane_scan=0.2) as b,
+    ):
         assert await a.service.receive(message("first")) is Receipt.ACCEPTED
         async with asyncio.timeout(5):
             while not sim.count("POST", "/messages/async"):
@@ -42,8 +43,8 @@ async def test_a_stopped_replica_hands_its_conversation_over(pg_server: PgServer
     url = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 1.0)
     out_a, out_b = RecordingOutbound(), RecordingOutbound()
-    async with started(sim, url, out_b, **LEASES) as b:
-        async with started(sim, url, out_a, **LEASES) as a:
+    async with started(sim, url, out_b, lane_lease=1.0, lane_scan=0.2) as b:
+        async with started(sim, url, out_a, lane_lease=1.0, lane_scan=0.2) as a:
             assert await a.service.receive(message("long one")) is Receipt.ACCEPTED
             async with asyncio.timeout(5):
                 while not sim.count("POST", "/messages/async"):

@@ -174,3 +174,40 @@ async def test_check_reports_the_database_without_its_password(tmp_path: Path, p
         _, out, _ = await _run(["check"], env, tmp_path)
         assert "does not exist yet (created at first start)" in out
     assert not (tmp_path / "fresh.db").exists()
+
+
+async def test_the_simulator_says_where_it_listens_and_can_refuse_a_key(tmp_path: Path) -> None:
+    """`python -m adapters.raia.simulator --api-key K` prints its address and refuses other keys,
+    so an operator can rehearse `check` with a wrong key offline."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adapters.raia.simulator", "--port", str(port), "--api-key", API_KEY,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert f"RAIA_BASE_URL=http://127.0.0.1:{port}" in line
+        base = f"http://127.0.0.1:{port}"
+        async with asyncio.timeout(20):
+            while True:
+                try:
+                    async with httpx.AsyncClient(base_url=base) as http:
+                        good = await http.get("/external/agents/by-api-key", headers={"Agent-Secret-Key": API_KEY})
+                        bad = await http.get("/external/agents/by-api-key", headers={"Agent-Secret-Key": "nope-123"})
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        assert (good.status_code, bad.status_code) == (200, 403)
+        code, out, _ = await _run(["check"], _env(RAIA_API_KEY="nope-123", RAIA_BASE_URL=base), tmp_path)
+        assert code == 1
+        assert "FAIL raia: RAIA_API_KEY was refused" in out
+    finally:
+        proc.terminate()
+        await proc.wait()

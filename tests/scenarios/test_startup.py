@@ -131,3 +131,10 @@ async def test_a_postgres_database_that_refuses_or_cannot_be_reached(
         _one_line(err, "DATABASE_URL: cannot open the PostgreSQL database")
         assert PASSWORD not in err
     assert fake.webhook == {}  # the platform was never touched
+
+
+async def test_a_shutdown_timeout_below_one_second_is_warned_at_start(raia: str, tmp_path: Path) -> None:
+    """The process says once that SHUTDOWN_TIMEOUT < 1 cuts off work (and still starts)."""
+    code, err = await _serve(_basics(raia, tmp_path) | {"SHUTDOWN_TIMEOUT": "0.5"}, tmp_path)
+    assert code == 2  # no platform configured: it stops right after the warning
+    assert err.count("SHUTDOWN_TIMEOUT=0.5 is below 1 s") == 1

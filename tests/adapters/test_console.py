@@ -1,0 +1,72 @@
+"""The terminal chat as a person uses it: prompt_toolkit reads keys, rich prints answers."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from rich.console import Console
+
+from adapters.console.outbound import ConsoleOutbound
+from adapters.console.render import render, render_rich
+from adapters.console.session import run_console
+from adapters.raia.simulator import RaiaSimulator
+from bridge.models import FileCitation, Reply, ReplyKind, UrlCitation
+from tests.conftest import started
+
+ANSWER = Reply(
+    "**Plans**: *Basic* and `Pro`.\n\n- monthly\n- yearly",
+    urls=(UrlCitation("https://example.com/pricing", "Pricing"),),
+    files=(FileCitation("f1", "handbook.pdf"),),
+)
+
+
+def _shown(reply: Reply) -> str:
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(render_rich(reply, prefix="Ada> "))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(out, str)
+    return out
+
+
+def test_a_person_sees_formatted_markdown_and_numbered_sources() -> None:
+    """At a terminal Markdown is rendered (no ** or backticks left) and sources are numbered;
+    a script gets the text as written."""
+    shown = _shown(ANSWER)
+    assert "Plans: Basic and Pro." in shown
+    assert "**" not in shown
+    assert "`" not in shown
+    assert "• monthly" in shown
+    assert "[1] Pricing — https://example.com/pricing" in shown
+    assert "[2] handbook.pdf" in shown
+    assert render(ANSWER).startswith("**Plans**")
+    notice = _shown(Reply("The agent is *busy*.", kind=ReplyKind.NOTICE))
+    assert "The agent is *busy*." in notice  # the bridge's own words, shown as they are
+    assert "Sources" not in notice
+
+
+async def test_interactive_chat_edits_lines_and_keeps_no_line_limit(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """Keys typed at the prompt (with a correction by backspace and a 6,000-character line,
+    longer than a terminal's own line mode takes) become questions; Ctrl-D leaves."""
+    outbound = ConsoleOutbound(io.StringIO(), prefix="Ada> ", interactive=True)
+    long_question = "x" * 6000
+    with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
+        async with started(sim, tmp_path / "b.db", outbound) as rt:  # type: ignore[arg-type]
+            rt.service.register(outbound)
+            keys.send_text("helo\x7flo there\r")
+            session = asyncio.create_task(run_console(rt.service, outbound, pending=0, interactive=True))
+            async with asyncio.timeout(10):
+                while outbound.delivered < 1:
+                    await asyncio.sleep(0.01)
+            keys.send_text(long_question + "\r")
+            async with asyncio.timeout(10):
+                while outbound.delivered < 2:
+                    await asyncio.sleep(0.01)
+            keys.send_text("\x04")  # Ctrl-D
+            assert await asyncio.wait_for(session, 10) == 0
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["hello there", long_question]
