@@ -19,19 +19,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 from bridge import texts
+from bridge.asking import DirectAsking
 from bridge.config import ServiceConfig
 from bridge.errors import (
     AgentAuthError,
     AgentError,
     AgentNotFoundError,
-    AgentRejectedError,
     AgentServerError,
     AgentTransportError,
     DeliveryPermanent,
     DeliveryRetryable,
 )
 from bridge.models import QuestionState, Reply, ReplyKind
-from bridge.ports.agent import AgentPort, NewUser, ResponseStatus
+from bridge.outcomes import Finished, failure
+from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, ResponseStatus
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
@@ -42,9 +43,11 @@ log = logging.getLogger("bridge.turn")  # one line per turn
 class AgentHealth:
     """What /healthz says about the agent API: "ok", or what went wrong last."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "raia") -> None:
         self.status = "unknown"
         self.refused = False  # the key was refused: nothing will work until an operator acts
+        self._backend = backend
+        self._key = f"{backend.upper()}_API_KEY"
 
     def ok(self) -> None:
         self.status = "ok"
@@ -53,9 +56,9 @@ class AgentHealth:
     def failed(self, exc: AgentError) -> None:
         self.refused = isinstance(exc, AgentAuthError)
         if isinstance(exc, AgentAuthError):
-            self.status = "raia rejected RAIA_API_KEY (403)"
+            self.status = f"{self._backend} rejected {self._key} ({exc.status})"
             logging.getLogger("bridge.service").error(
-                "raia rejected the API key (HTTP %s): check RAIA_API_KEY (%s)", exc.status, exc
+                "%s rejected the API key (HTTP %s): check %s (%s)", self._backend, exc.status, self._key, exc
             )
         else:
             self.status = f"error: {type(exc).__name__}"
@@ -71,15 +74,6 @@ class Outcome:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class _Finished:
-    """What waiting for the agent produced: the reply to deliver and why."""
-
-    state: QuestionState
-    reply: Reply
-    error: str | None = None
-
-
 @dataclass
 class _Turn:
     """One pass over a question: the record carried forward in memory (the store is
@@ -89,6 +83,7 @@ class _Turn:
     started: float
     polls: int = 0
     answered: float | None = None  # when the reply was ready to deliver
+    detail: str = ""  # what the agent said about its answer (a direct agent's intent), for the log
 
 
 class _StoredProgress:
@@ -119,7 +114,7 @@ class QuestionLife:
     def __init__(
         self,
         store: StorePort,
-        agent: AgentPort,
+        agent: AgentPort | DirectAgentPort,
         config: ServiceConfig,
         *,
         clock: Callable[[], float],
@@ -128,7 +123,13 @@ class QuestionLife:
         observer: Observer,
     ) -> None:
         self._store = store
-        self._agent = agent
+        # raia is sent to, then polled; a direct agent answers in the call (bridge.asking).
+        self._direct: DirectAsking | None = None
+        self._raia: AgentPort | None = None
+        if isinstance(agent, DirectAgentPort):
+            self._direct = DirectAsking(store, agent, config, clock=clock, sleep=sleep, on_error=health.failed)
+        else:
+            self._raia = agent
         self._config = config
         self._clock = clock
         # Raises ShuttingDown when the service stops: the question stays where it is.
@@ -141,7 +142,10 @@ class QuestionLife:
         resumed = q.state not in (QuestionState.RECEIVED, QuestionState.SENT)
         if not resumed:
             async with _best_effort(outbound, q):
-                await self._answer(turn, outbound)
+                if self._direct is not None:
+                    await self._ask_directly(self._direct, turn, outbound)
+                else:
+                    await self._answer(turn, outbound)
         turn.answered = self._clock()
         return await self._deliver(turn, outbound, resumed=resumed)
 
@@ -156,6 +160,24 @@ class QuestionLife:
             await self._store.mark_finished(q.id, QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), error)
 
     # -- asking ----------------------------------------------------------------------
+
+    @property
+    def _polled(self) -> AgentPort:
+        assert self._raia is not None
+        return self._raia
+
+    async def _ask_directly(self, direct: DirectAsking, turn: _Turn, outbound: Outbound) -> None:
+        q = turn.q
+        if q.started_at is None:
+            q = replace(q, started_at=await self._store.mark_started(q.id))
+        assert q.started_at is not None
+        answered = await direct.answer(q, outbound, q.started_at + self._config.poll_timeout)
+        finished = answered.finished
+        if finished.state is QuestionState.ANSWERED:
+            self._health.ok()
+        await self._store.mark_finished(q.id, finished.state, finished.reply, finished.error)
+        turn.q = replace(q, state=finished.state, reply=finished.reply, error=finished.error)
+        turn.detail = answered.detail
 
     async def _answer(self, turn: _Turn, outbound: Outbound) -> None:
         q = turn.q
@@ -182,7 +204,7 @@ class QuestionLife:
                 if q.state == QuestionState.RECEIVED:
                     give_up = min(deadline, started + self._config.unreachable_after)
                 if not exc.retryable or self._clock() >= give_up:
-                    finished = _failure(exc, timed_out=exc.retryable, sent=q.state != QuestionState.RECEIVED)
+                    finished = failure(exc, timed_out=exc.retryable, sent=q.state != QuestionState.RECEIVED)
                     log.error("question=%d given up: %s", q.id, exc)
                     break
                 failures += 1
@@ -202,7 +224,7 @@ class QuestionLife:
             # Asked only now, after the question is stored: a slow users.info never
             # delays an acknowledgement or reorders a person's first messages.
             profile = await outbound.profile(q.profile)
-            user_id = await self._agent.find_or_create_user(
+            user_id = await self._polled.find_or_create_user(
                 NewUser(
                     fk_id=q.fk_id,
                     first_name=profile.first_name.strip() or "Unknown",
@@ -215,7 +237,7 @@ class QuestionLife:
         else:
             profile = q.profile
         name = " ".join(p for p in (profile.first_name, profile.last_name) if p)
-        raia_id = await self._agent.create_conversation(
+        raia_id = await self._polled.create_conversation(
             user_id,
             title=f"{q.platform.capitalize()} chat with {name}".strip(),
             custom_data={"platform": q.platform, "fkId": q.fk_id},
@@ -237,7 +259,7 @@ class QuestionLife:
                 raise AgentTransportError("send outcome unknown; looking again before resending", ambiguous=True)
         await self._store.note_send_attempt(q.id)
         try:
-            message_id = await self._agent.send_message(conversation, q.text)
+            message_id = await self._polled.send_message(conversation, q.text)
         except AgentNotFoundError:
             # The conversation was deleted on the agent's side: start a new one, then retry.
             await self._store.clear_send_attempt(q.id)
@@ -267,14 +289,14 @@ class QuestionLife:
 
     async def _already_sent(self, q: QuestionRecord, conversation: str) -> str | None:
         known = await self._store.known_message_ids(q.conversation_id)
-        for message in await self._agent.list_messages(conversation):
+        for message in await self._polled.list_messages(conversation):
             # Questions go out one at a time, so an unknown user message with this
             # text can only be this question.
             if message.from_user and message.id not in known and message.text.strip() == q.text:
                 return message.id
         return None
 
-    async def _wait(self, turn: _Turn, conversation: str, deadline: float) -> _Finished:
+    async def _wait(self, turn: _Turn, conversation: str, deadline: float) -> Finished:
         q = turn.q
         assert q.raia_message_id is not None
         assert q.sent_at is not None
@@ -285,22 +307,22 @@ class QuestionLife:
             # The deadline counts the agent's time, not the bridge's downtime: after a
             # restart past it, one look may still find the answer ready.
             if now >= deadline and looked:
-                return _Finished(QuestionState.TIMED_OUT, Reply(texts.TIMEOUT, ReplyKind.NOTICE), "poll timeout")
+                return Finished(QuestionState.TIMED_OUT, Reply(texts.TIMEOUT, ReplyKind.NOTICE), "poll timeout")
             if now < deadline:
                 await self._sleep(min(schedule.next_wait(now - q.sent_at), deadline - now))
             looked = True
             turn.polls += 1
             try:
-                response = await self._agent.response_on(conversation, q.raia_message_id)
+                response = await self._polled.response_on(conversation, q.raia_message_id)
             except AgentNotFoundError as exc:
-                return _Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), str(exc))
+                return Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), str(exc))
             if response.status == ResponseStatus.COMPLETED and response.reply is not None:
                 reply = response.reply
                 if not reply.text and not reply.has_sources:
                     reply = replace(reply, text=texts.EMPTY_ANSWER)
-                return _Finished(QuestionState.ANSWERED, reply)
+                return Finished(QuestionState.ANSWERED, reply)
             if response.status == ResponseStatus.FAILED:
-                return _Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), response.error)
+                return Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), response.error)
 
     # -- delivering ------------------------------------------------------------------
 
@@ -362,7 +384,7 @@ class QuestionLife:
             turn.polls,
             turn.started - q.created_at,
             now - turn.started,
-            f" detail={detail!r}" if detail else "",
+            f" detail={'; '.join(d for d in (turn.detail, detail) if d)!r}" if detail or turn.detail else "",
         )
         return Outcome(q.id, state, turn.polls, detail)
 
@@ -385,14 +407,3 @@ async def _best_effort(outbound: Outbound, q: QuestionRecord) -> AsyncIterator[N
                 await manager.__aexit__(None, None, None)
             except Exception:
                 log.warning("question=%d progress indicator failed", q.id, exc_info=True)
-
-
-def _failure(exc: AgentError, *, timed_out: bool, sent: bool) -> _Finished:
-    if isinstance(exc, AgentAuthError):
-        return _Finished(QuestionState.FAILED, Reply(texts.UNAVAILABLE, ReplyKind.NOTICE), str(exc))
-    if timed_out:
-        # Never sent: the agent was unreachable. Sent: the answer did not come in time.
-        text = texts.TIMEOUT if sent else texts.UNREACHABLE
-        return _Finished(QuestionState.TIMED_OUT, Reply(text, ReplyKind.NOTICE), str(exc))
-    text = texts.REJECTED if isinstance(exc, AgentRejectedError) else texts.FAILED
-    return _Finished(QuestionState.FAILED, Reply(text, ReplyKind.NOTICE), str(exc))

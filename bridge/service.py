@@ -20,7 +20,7 @@ from bridge.config import ServiceConfig
 from bridge.errors import AgentError, ShuttingDown
 from bridge.intake import Intake
 from bridge.models import InboundMessage
-from bridge.ports.agent import AgentPort
+from bridge.ports.agent import AgentPort, DirectAgentPort
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
@@ -44,7 +44,7 @@ class ConversationService:
     def __init__(
         self,
         store: StorePort,
-        agent: AgentPort,
+        agent: AgentPort | DirectAgentPort,
         config: ServiceConfig,
         *,
         tasks: TaskSet | None = None,
@@ -60,7 +60,7 @@ class ConversationService:
         self._lanes: dict[int, _Lane] = {}
         self._stopping = asyncio.Event()
         self._agent_name: str | None = None
-        self._health = AgentHealth()
+        self._health = AgentHealth(agent.backend if isinstance(agent, DirectAgentPort) else "raia")
         self._life = QuestionLife(
             store,
             agent,

@@ -18,6 +18,7 @@ UNAVAILABLE = "Sorry — the assistant is not available right now. The team has 
 REJECTED = "Sorry — the assistant could not accept that message."
 UNREACHABLE = "Sorry — I can't reach the assistant right now. Please try again in a few minutes."
 EMPTY_ANSWER = "The assistant returned an empty answer."
+INTERRUPTED = "Sorry — your question was interrupted before the answer arrived. Please ask it again."
 
 # -- answers to what is not a question ---------------------------------------------------
 NOT_ALLOWED = "Sorry, this assistant is not available to you. Please contact the team that runs it."

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bridge.models import Reply
 
@@ -65,3 +65,53 @@ class AgentPort(Protocol):
     async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse: ...
 
     async def list_messages(self, conversation_id: str) -> list[AgentMessage]: ...
+
+
+# -- agents that answer in the call (Blaigent, the slug chat API) ----------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who asks, as a direct agent API wants to know: our stable id and the platform's names."""
+
+    fk_id: str
+    platform: str
+    first_name: str
+    last_name: str | None
+    custom_data: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A direct agent's answer. ``session`` continues the person's conversation next time;
+    ``detail`` is for the turn's log line (e.g. the detected intent)."""
+
+    session: str | None
+    reply: Reply
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a direct agent's history says about a question whose call was cut off."""
+
+    asked: bool  # the question is in the conversation
+    reply: Reply | None = None  # ... and this answer follows it
+
+
+@runtime_checkable
+class DirectAgentPort(Protocol):
+    """An agent API whose chat call returns the answer (no polling). Whether it can list a
+    conversation's messages decides what happens to a call cut off by a restart: look, or
+    tell the person to ask again (never ask twice blindly)."""
+
+    backend: str  # "blaigent", "slug": for logs and check
+    can_look_up: bool
+
+    async def agent_name(self) -> str | None: ...
+
+    async def ask(self, person: Person, session: str | None, text: str) -> Asked: ...
+
+    async def look_up(self, session: str, text: str) -> Lookup:
+        """Only when ``can_look_up``: is ``text`` the conversation's last question, answered?"""
+        ...

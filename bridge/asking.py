@@ -1,0 +1,135 @@
+"""Asking an agent whose chat call returns the answer (Blaigent, the slug chat API).
+
+The same durability as raia's send-then-poll, with what such an API allows::
+
+    received ── note the attempt, ask (one call) ──▶ answered | failed | timed_out
+
+The attempt is written before the call. If the process stops during the call, the next
+life finds the attempt and does not ask blindly again: an agent that can list the
+conversation (Blaigent) is looked at — the answer is taken from there, or the question
+asked again only if it never arrived; an agent that cannot (slug) gets no second call,
+and the person one short notice to ask again. The same holds when a call ends with no
+way to tell whether the agent got it (a timeout after the request was sent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from bridge import texts
+from bridge.config import ServiceConfig
+from bridge.errors import AgentError, AgentTransportError
+from bridge.models import QuestionState, Reply
+from bridge.outcomes import Finished, failure, interrupted
+from bridge.ports.agent import DirectAgentPort, Person
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import QuestionRecord, StorePort
+
+log = logging.getLogger("bridge.turn")
+
+
+@dataclass(frozen=True)
+class Answered:
+    finished: Finished
+    detail: str = ""
+
+
+class DirectAsking:
+    """The ask step of a question's life for a ``DirectAgentPort``."""
+
+    def __init__(
+        self,
+        store: StorePort,
+        agent: DirectAgentPort,
+        config: ServiceConfig,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        on_error: Callable[[AgentError], None],
+    ) -> None:
+        self._store = store
+        self._agent = agent
+        self._config = config
+        self._clock = clock
+        self._sleep = sleep
+        self._on_error = on_error
+
+    async def answer(self, q: QuestionRecord, outbound: Outbound, deadline: float) -> Answered:
+        failures = 0
+        while True:
+            try:
+                return await self._once(q, outbound)
+            except AgentError as exc:
+                self._on_error(exc)
+                if not exc.retryable or self._clock() >= deadline:
+                    log.error("question=%d given up: %s", q.id, exc)
+                    return Answered(failure(exc, timed_out=exc.retryable, sent=q.send_attempts > 0))
+                failures += 1
+                log.warning("question=%d %s unavailable (%s); retrying", q.id, self._agent.backend, exc)
+                wait = self._config.reach_backoff.wait(failures, hint=exc.retry_after)
+                await self._sleep(min(wait, max(0.0, deadline - self._clock())))
+                q = await self._store.question(q.id)
+
+    async def _once(self, q: QuestionRecord, outbound: Outbound) -> Answered:
+        conversation = await self._store.conversation(q.conversation_id)
+        session = conversation.raia_conversation_id or None
+        if q.send_attempts > 0 and q.send_attempted_at is not None:
+            # An earlier call may have reached the agent (a restart, a timeout): settle
+            # that first; asking again is only safe when the agent shows it never came.
+            settled = await self._settle(q, session)
+            if settled is not None:
+                return settled
+        person = await self._person(q, outbound, first=session is None)
+        await self._store.note_send_attempt(q.id)
+        try:
+            asked = await self._agent.ask(person, session, q.text)
+        except AgentTransportError as exc:
+            if not exc.ambiguous:  # never left: nothing to settle
+                await self._store.clear_send_attempt(q.id)
+            raise
+        except AgentError as exc:
+            # The agent answered with an error: it did not take the question.
+            await self._store.clear_send_attempt(q.id)
+            raise exc from None
+        if asked.session and asked.session != session:
+            await self._store.set_raia_conversation(q.conversation_id, asked.session)
+        return Answered(Finished(QuestionState.ANSWERED, _non_empty(asked.reply)), asked.detail)
+
+    async def _settle(self, q: QuestionRecord, session: str | None) -> Answered | None:
+        """After a call that may have reached the agent: the answer, a notice, or None
+        (it never arrived: ask)."""
+        if not self._agent.can_look_up or session is None:
+            # Nothing to look at (slug; or Blaigent's first question, whose conversation
+            # id only the lost answer carried): never ask a second time on a guess.
+            return Answered(interrupted("call cut off; the agent cannot be asked what it got"))
+        found = await self._agent.look_up(session, q.text)
+        if found.reply is not None:
+            return Answered(Finished(QuestionState.ANSWERED, _non_empty(found.reply)), "recovered from history")
+        if not found.asked:
+            attempted = q.send_attempted_at or 0.0
+            if self._clock() - attempted < self._config.send_settle:
+                # The agent may still be storing it: look again before asking again.
+                raise AgentTransportError("call outcome unknown; looking again before asking again", ambiguous=True)
+            return None
+        # It has the question but no answer: still working, or it lost the answer.
+        if self._clock() - (q.send_attempted_at or 0.0) < self._config.send_settle:
+            raise AgentTransportError("the agent has the question but no answer yet", ambiguous=True)
+        return Answered(interrupted("the agent has the question but never answered it"))
+
+    async def _person(self, q: QuestionRecord, outbound: Outbound, *, first: bool) -> Person:
+        # The platform's profile is asked once per conversation, after the question is
+        # stored (a slow users.info never delays an acknowledgement).
+        profile = await outbound.profile(q.profile) if first else q.profile
+        return Person(
+            fk_id=q.fk_id,
+            platform=q.platform,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            custom_data=dict(profile.custom_data),
+        )
+
+
+def _non_empty(reply: Reply) -> Reply:
+    return reply if reply.text or reply.has_sources else replace(reply, text=texts.EMPTY_ANSWER)
