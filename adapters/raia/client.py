@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 import stamina
 
+from adapters.agent_http import status_error, transport_error
 from adapters.raia.mapping import (
     agent_name_from,
     error_text,
@@ -30,14 +28,10 @@ from adapters.raia.mapping import (
     text_field,
 )
 from bridge.errors import (
-    AgentAuthError,
     AgentError,
     AgentNotFoundError,
     AgentProtocolError,
-    AgentRateLimited,
     AgentRejectedError,
-    AgentServerError,
-    AgentTransportError,
 )
 from bridge.ports.agent import AgentMessage, AgentResponse, NewUser
 
@@ -58,35 +52,6 @@ class RetryPolicy:
     wait_initial: float = 0.5
     wait_max: float = 10.0
     max_server_delay: float = 30.0  # never obey a Retry-After longer than this
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _never_connected(exc: BaseException) -> str | None:
-    """ "connection refused" or "host not found" when that is the root cause: the request
-    surely never reached raia (and the operator should hear it in those words)."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return None
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return "host not found"
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -159,38 +124,15 @@ class RaiaClient:
                     headers=self._headers,
                     timeout=self._timeout,
                 )
-        except httpx.ConnectError as exc:
-            # The connection was refused: the request never reached raia.
-            raise AgentTransportError(
-                f"{method} {path}: cannot connect ({type(exc).__name__})", ambiguous=False
-            ) from exc
         except httpx.TransportError as exc:
-            never_sent = _never_connected(exc)
-            if never_sent is not None:  # the aiohttp transport reports these as ConnectTimeout
-                raise AgentTransportError(f"{method} {path}: {never_sent}", ambiguous=False) from exc
-            # Anything else may have reached raia (the aiohttp transport reports even a
-            # disconnect after sending as ConnectTimeout), so a send is checked before
-            # it is repeated.
-            raise AgentTransportError(f"{method} {path}: {type(exc).__name__}", ambiguous=True) from exc
+            raise transport_error(f"{method} {path}", exc) from exc
         status = response.status_code
         if status < 300:
             try:
                 return response.json() if response.content else None
             except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reason
                 raise AgentProtocolError(f"{method} {path}: body is not JSON", status=status) from exc
-        if status < 400:
-            # raia's API does not redirect; a proxy or a moved host does. Not followed.
-            raise AgentProtocolError(f"{method} {path}: unexpected redirect {status}", status=status)
-        detail = f"{method} {path}: {status} {_error_text(response)}"
-        if status in (401, 403):
-            raise AgentAuthError(detail, status=status)
-        if status == 404:
-            raise AgentNotFoundError(detail, status=status)
-        if status == 429:
-            raise AgentRateLimited(detail, status=status, retry_after=_retry_after(response))
-        if status >= 500:
-            raise AgentServerError(detail, status=status, retry_after=_retry_after(response))
-        raise AgentRejectedError(detail, status=status)
+        raise status_error(f"{method} {path}", response, _error_text(response))
 
     def _backoff_hook(self, exc: Exception) -> bool | float:
         if not isinstance(exc, AgentError) or not exc.retryable:
