@@ -17,14 +17,16 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.base import CheckResult
+from adapters.raia.client import RaiaClient
 from bridge.app.database import Database, parse_database_url
 from bridge.app.logs import Redactor, configure_logging, instrument_retries
 from bridge.app.platforms import configured_platforms
-from bridge.app.runtime import open_agent, open_runtime
+from bridge.app.runtime import Agent, open_agent, open_runtime
 from bridge.app.settings import Settings, load_settings
 from bridge.errors import (
     AgentAuthError,
     AgentError,
+    AgentNotFoundError,
     AgentTransportError,
     ConfigError,
     DatabaseUnavailable,
@@ -46,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bridge (the default)")
-    sub.add_parser("demo", help="chat in the terminal with a built-in raia simulator (no account needed)")
+    demo = sub.add_parser("demo", help="chat in the terminal with a built-in agent simulator (no account needed)")
+    demo.add_argument(
+        "--backend", choices=("raia", "blaigent", "slug"), default="raia", help="which agent API to simulate"
+    )
     sub.add_parser("chat", help="chat in the terminal with the real agent named by RAIA_API_KEY")
     sub.add_parser("check", help="check every configured credential and print a verdict")
     copy = sub.add_parser("migrate-db", help="copy a SQLite database into PostgreSQL (idempotent)")
@@ -61,10 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if command == "migrate-db":
             sys.exit(run_async(migrate_db(args.source, args.target)))
-        if command == "demo":
-            settings = load_settings(raia_api_key="demo", raia_base_url="http://raia-simulator")
-        else:
-            settings = load_settings()
+        settings = load_settings(**demo_settings(args.backend)) if command == "demo" else load_settings()
         level = settings.log_level
         if command in ("demo", "chat") and level == "INFO":
             level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
@@ -84,6 +86,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_status)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def demo_settings(backend: str) -> dict[str, Any]:
+    """Settings that point the chosen backend at its built-in simulator."""
+    from adapters.blaigent import simulator as blaigent
+    from adapters.slug import simulator as slug
+
+    if backend == "blaigent":
+        return {
+            "agent_backend": "blaigent", "blaigent_api_key": blaigent.API_KEY, "blaigent_org_id": blaigent.ORGANIZATION,
+            "blaigent_base_url": "http://blaigent-simulator/api/v1", "blaigent_agent": blaigent.AGENT,
+        }  # fmt: skip
+    if backend == "slug":
+        return {
+            "agent_backend": "slug", "slug_api_key": slug.API_KEY, "slug_agent": slug.SLUG,
+            "slug_api_url": "http://slug-simulator/v1/api",
+        }  # fmt: skip
+    return {"agent_backend": "raia", "raia_api_key": "demo", "raia_base_url": "http://raia-simulator"}
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
@@ -168,13 +188,11 @@ async def chat(settings: Settings, *, demo: bool) -> None:
         transport: httpx.AsyncBaseTransport | None = None
         database: Path | None = None
         if demo:
-            from adapters.raia.simulator import RaiaSimulator
-
-            transport = httpx.ASGITransport(app=RaiaSimulator())
+            transport = httpx.ASGITransport(app=_simulator(settings.agent_backend))
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="raia-bridge-demo-"))
             database = Path(workdir) / "demo.db"
             if interactive:
-                print("Demo mode: answers come from a built-in raia simulator, not a real agent.")
+                print(f"Demo mode: answers come from a built-in {settings.agent_backend} simulator, not a real agent.")
         runtime = await stack.enter_async_context(open_runtime(settings, raia_transport=transport, database=database))
         outbound = ConsoleOutbound(sys.stdout, prefix="agent> " if interactive else "", interactive=interactive)
         runtime.service.register(outbound)
@@ -184,6 +202,18 @@ async def chat(settings: Settings, *, demo: bool) -> None:
     if failed and not interactive:
         # A script learns that an answer failed (the notice itself is in the output).
         sys.exit(1)
+
+
+def _simulator(backend: str) -> Any:
+    from adapters.blaigent.simulator import BlaigentSimulator
+    from adapters.raia.simulator import RaiaSimulator
+    from adapters.slug.simulator import SlugSimulator
+
+    if backend == "blaigent":
+        return BlaigentSimulator().app()
+    if backend == "slug":
+        return SlugSimulator().app()
+    return RaiaSimulator()
 
 
 async def migrate_db(source_url: str, target_url: str) -> int:
@@ -204,6 +234,30 @@ def _database_arg(option: str, url: str) -> Database:
         raise ConfigError(f"{option} {exc}") from None
 
 
+async def check_agent(settings: Settings, agent: Agent) -> CheckResult:
+    """The configured backend's credentials, by the cheapest call it offers."""
+    backend = settings.agent_backend
+    where = {
+        "raia": settings.raia_base_url,
+        "blaigent": settings.blaigent_base_url,
+        "slug": settings.slug_api_url or "",
+    }[backend]
+    key = f"{backend.upper()}_API_KEY"
+    try:
+        if isinstance(agent, RaiaClient):
+            name = await agent.agent_name() or AGENT_FALLBACK_NAME
+            return CheckResult("raia", True, f"agent {name!r} at {where}")
+        return CheckResult(backend, True, await agent.check())
+    except AgentAuthError as exc:
+        return CheckResult(backend, False, f"{key} was refused ({exc.status}): copy the key again")
+    except AgentNotFoundError as exc:
+        return CheckResult(backend, False, f"{exc} (check BLAIGENT_AGENT / SLUG_AGENT and the base URL)")
+    except AgentTransportError as exc:
+        return CheckResult(backend, False, f"could not reach {where}: {exc}")
+    except AgentError as exc:
+        return CheckResult(backend, False, f"{where} answered with an error: {exc}")
+
+
 async def check_database(database: Database) -> CheckResult:
     """Reachable, which engine, which schema version; read-only."""
     try:
@@ -219,17 +273,9 @@ async def check_database(database: Database) -> CheckResult:
 async def check(settings: Settings) -> int:
     """Print one verdict line per credential; exit status 0 only if all are fine."""
     results: list[CheckResult] = []
-    # Only the raia client: checking credentials must not create or touch the database.
+    # Only the agent client: checking credentials must not create or touch the database.
     async with open_agent(settings) as agent:
-        try:
-            name = await agent.agent_name() or AGENT_FALLBACK_NAME
-            results.append(CheckResult("raia", True, f"agent {name!r} at {settings.raia_base_url}"))
-        except AgentAuthError:
-            results.append(CheckResult("raia", False, "RAIA_API_KEY was refused (403): copy the key again from raia"))
-        except AgentTransportError as exc:
-            results.append(CheckResult("raia", False, f"could not reach {settings.raia_base_url}: {exc}"))
-        except AgentError as exc:
-            results.append(CheckResult("raia", False, f"{settings.raia_base_url} answered with an error: {exc}"))
+        results.append(await check_agent(settings, agent))
     results.append(await check_database(settings.database))
     platforms = configured_platforms(settings)
     for platform in platforms:

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from adapters.blaigent.client import BlaigentClient
 from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient
+from adapters.slug.client import SlugClient
 from bridge.app.database import Database, Store, parse_database_url
 from bridge.app.metrics import Metrics
 from bridge.app.settings import Settings
@@ -19,6 +21,8 @@ from bridge.config import ServiceConfig
 from bridge.poller import PollSchedule
 from bridge.service import ConversationService
 from bridge.tasks import TaskSet
+
+Agent = RaiaClient | BlaigentClient | SlugClient
 
 # One connection per call the client lets be in flight: none waits for a connection.
 RAIA_LIMITS = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT, keepalive_expiry=30)
@@ -30,7 +34,7 @@ class Runtime:
 
     settings: Settings
     store: Store
-    agent: RaiaClient
+    agent: Agent
     service: ConversationService
     tasks: TaskSet
 
@@ -49,16 +53,52 @@ async def open_agent(
     *,
     raia_transport: httpx.AsyncBaseTransport | None = None,
     observe: Callable[[str, str], None] | None = None,
-) -> AsyncIterator[RaiaClient]:
-    """The raia client alone (``check`` needs nothing else), its HTTP client closed on exit."""
+) -> AsyncIterator[Agent]:
+    """The configured agent API's client alone (``check`` needs nothing else), its HTTP
+    client closed on exit. ``raia_transport`` replaces the HTTP transport to that API
+    (whichever backend it is): the demo and the tests put a simulator behind it."""
+    if settings.agent_backend != "raia":
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
+        async with httpx.AsyncClient(transport=raia_transport or httpx.AsyncHTTPTransport(limits=limits)) as http:
+            yield _direct_agent(settings, http, observe)
+        return
     if raia_transport is None:
         # aiohttp underneath httpx: a quarter of httpcore's CPU per request, which
         # decides how many conversations one process can poll (see bench/).
         raia_transport = AiohttpTransport(limits=RAIA_LIMITS)
+    assert settings.raia_api_key is not None  # the settings require it for this backend
     async with httpx.AsyncClient(transport=raia_transport) as http:
         yield RaiaClient(
             http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value(), observe=observe
         )
+
+
+def _direct_agent(
+    settings: Settings, http: httpx.AsyncClient, observe: Callable[[str, str], None] | None
+) -> BlaigentClient | SlugClient:
+    if settings.agent_backend == "blaigent":
+        assert settings.blaigent_api_key is not None  # the settings require both for this backend
+        assert settings.blaigent_org_id is not None
+        return BlaigentClient(
+            http,
+            base_url=settings.blaigent_base_url,
+            api_key=settings.blaigent_api_key.get_secret_value(),
+            organization=settings.blaigent_org_id,
+            agent=settings.blaigent_agent,
+            per_minute=settings.blaigent_rate_limit,
+            observe=observe,
+        )
+    assert settings.slug_api_url is not None  # the settings require all three for this backend
+    assert settings.slug_api_key is not None
+    assert settings.slug_agent is not None
+    return SlugClient(
+        http,
+        base_url=settings.slug_api_url,
+        api_key=settings.slug_api_key.get_secret_value(),
+        slug=settings.slug_agent,
+        stream=settings.slug_stream,
+        observe=observe,
+    )
 
 
 def database_of(settings: Settings, override: Path | str | None = None) -> Database:

@@ -21,6 +21,7 @@ _TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _TELEGRAM_ID = re.compile(r"^(-?\d+|@[A-Za-z0-9_]{3,})$")  # a numeric id or an @username
 _SLACK_ID = re.compile(r"^[CGDUW][A-Z0-9]+$")  # channels C/G/D, people U/W
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -35,13 +36,27 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    raia_api_key: SecretStr
+    # Which agent API answers: raia (send, then poll), or one whose chat call answers.
+    agent_backend: Literal["raia", "blaigent", "slug"] = "raia"
+
+    raia_api_key: SecretStr | None = None  # required with AGENT_BACKEND=raia
     raia_base_url: str = "https://api.raia2.com"
     raia_poll_interval: float = Field(default=1.0, gt=0, le=60)
     raia_poll_timeout: float = Field(default=600.0, gt=0, le=24 * 3600)
     # After a send whose outcome is unknown (a timeout, a crash mid-send), keep looking for
     # the message this long before sending it again: longer than raia takes to store one.
     raia_send_settle: float = Field(default=90.0, ge=0, le=3600)
+
+    blaigent_api_key: SecretStr | None = None  # required with AGENT_BACKEND=blaigent
+    blaigent_org_id: str | None = None  # required with AGENT_BACKEND=blaigent
+    blaigent_agent: str = "customer-service"  # the agent's path segment
+    blaigent_base_url: str = "https://blaigent.up.railway.app/api/v1"
+    blaigent_rate_limit: int = Field(default=60, ge=1, le=100_000)  # the plan's requests per minute
+
+    slug_api_url: str | None = None  # up to and including /v1/api; required with AGENT_BACKEND=slug
+    slug_api_key: SecretStr | None = None  # required with AGENT_BACKEND=slug
+    slug_agent: str | None = None  # the agent's slug; required with AGENT_BACKEND=slug
+    slug_stream: bool = True
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -75,6 +90,12 @@ class Settings(BaseSettings):
         "telegram_webhook_secret",
         "public_url",
         "metrics_token",
+        "raia_api_key",
+        "blaigent_api_key",
+        "blaigent_org_id",
+        "slug_api_url",
+        "slug_api_key",
+        "slug_agent",
         mode="before",
     )
     @classmethod
@@ -84,14 +105,16 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("raia_api_key")
+    @field_validator("blaigent_agent", "slug_agent")
     @classmethod
-    def _key_not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
+    def _path_segment(cls, value: str | None) -> str | None:
+        if value is not None and not _PATH_SEGMENT.match(value):
+            raise ValueError("must be the agent's name as it appears in the URL (letters, digits, - and _)")
         return value
 
-    @field_validator("raia_base_url", "slack_api_url", "telegram_api_url", "public_url")
+    @field_validator(
+        "raia_base_url", "slack_api_url", "telegram_api_url", "public_url", "blaigent_base_url", "slug_api_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -159,6 +182,19 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _backend_requirements(self) -> Settings:
+        needed = {
+            "raia": ("raia_api_key",),
+            "blaigent": ("blaigent_api_key", "blaigent_org_id"),
+            "slug": ("slug_api_url", "slug_api_key", "slug_agent"),
+        }[self.agent_backend]
+        for name in needed:
+            if getattr(self, name) is None:
+                suffix = "" if self.agent_backend == "raia" else f" with AGENT_BACKEND={self.agent_backend}"
+                raise _missing(name, f"is required but not set{suffix}")
+        return self
+
+    @model_validator(mode="after")
     def _platform_requirements(self) -> Settings:
         if not self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token):
             set_one = "SLACK_SIGNING_SECRET" if self.slack_signing_secret else "SLACK_APP_TOKEN"
@@ -200,6 +236,8 @@ class Settings(BaseSettings):
         """Every secret value, so the log filter can redact them wherever they appear."""
         fields = (
             self.raia_api_key,
+            self.blaigent_api_key,
+            self.slug_api_key,
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,

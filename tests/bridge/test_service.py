@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.raia.client import RaiaClient
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
 from bridge.app.runtime import Runtime, open_runtime
@@ -236,6 +237,7 @@ async def test_crash_between_send_and_record_does_not_send_twice(
     async with open_runtime(settings, raia_transport=transport, database=db_path, config=FAST) as rt:
         record = await rt.store.record_question(message("crash test"), ttl=60)
         assert record is not None
+        assert isinstance(rt.agent, RaiaClient)
         user_id = await rt.agent.find_or_create_user(NewUser("test:u1", "Ann", "Lee", {}))
         await rt.store.save_raia_user("test:u1", user_id)
         conversation = await rt.agent.create_conversation(user_id, "t", {})
