@@ -7,13 +7,16 @@ The same durability as raia's send-then-poll, with what such an API allows::
 The attempt is written before the call. If the process stops during the call, the next
 life finds the attempt and does not ask blindly again: an agent that can list the
 conversation (Blaigent) is looked at — the answer is taken from there, or the question
-asked again only if it never arrived; an agent that cannot (slug) gets no second call,
+asked again only if it never arrived (for a person's first question, whose conversation
+id only the lost answer carried, their newest conversation is looked at); an agent that
+cannot (slug) gets no second call,
 and the person one short notice to ask again. The same holds when a call ends with no
 way to tell whether the agent got it (a timeout after the request was sent).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -60,19 +63,22 @@ class DirectAsking:
         failures = 0
         while True:
             try:
-                return await self._once(q, outbound)
+                return await self._once(q, outbound, deadline)
             except AgentError as exc:
                 self._on_error(exc)
                 if not exc.retryable or self._clock() >= deadline:
                     log.error("question=%d given up: %s", q.id, exc)
-                    return Answered(failure(exc, timed_out=exc.retryable, sent=q.send_attempts > 0))
+                    # "Too long" if the agent may have it (an attempt is on record), else "unreachable".
+                    q = await self._store.question(q.id)
+                    sent = q.send_attempted_at is not None
+                    return Answered(failure(exc, timed_out=exc.retryable, sent=sent))
                 failures += 1
                 log.warning("question=%d %s unavailable (%s); retrying", q.id, self._agent.backend, exc)
                 wait = self._config.reach_backoff.wait(failures, hint=exc.retry_after)
                 await self._sleep(min(wait, max(0.0, deadline - self._clock())))
                 q = await self._store.question(q.id)
 
-    async def _once(self, q: QuestionRecord, outbound: Outbound) -> Answered:
+    async def _once(self, q: QuestionRecord, outbound: Outbound, deadline: float) -> Answered:
         conversation = await self._store.conversation(q.conversation_id)
         session = conversation.raia_conversation_id or None
         if q.send_attempts > 0 and q.send_attempted_at is not None:
@@ -84,7 +90,11 @@ class DirectAsking:
         person = await self._person(q, outbound, first=session is None)
         await self._store.note_send_attempt(q.id)
         try:
-            asked = await self._agent.ask(person, session, q.text)
+            # The whole call is bounded by the question's deadline (RAIA_POLL_TIMEOUT).
+            async with asyncio.timeout(max(0.0, deadline - self._clock())):
+                asked = await self._agent.ask(person, session, q.text)
+        except TimeoutError:
+            raise AgentTransportError("no answer within the poll timeout", ambiguous=True) from None
         except AgentTransportError as exc:
             if not exc.ambiguous:  # never left: nothing to settle
                 await self._store.clear_send_attempt(q.id)
@@ -100,11 +110,12 @@ class DirectAsking:
     async def _settle(self, q: QuestionRecord, session: str | None) -> Answered | None:
         """After a call that may have reached the agent: the answer, a notice, or None
         (it never arrived: ask)."""
-        if not self._agent.can_look_up or session is None:
-            # Nothing to look at (slug; or Blaigent's first question, whose conversation
-            # id only the lost answer carried): never ask a second time on a guess.
+        if not self._agent.can_look_up:
+            # Nothing to look at (slug): never ask a second time on a guess.
             return Answered(interrupted("call cut off; the agent cannot be asked what it got"))
-        found = await self._agent.look_up(session, q.text)
+        found = await self._agent.look_up(q.fk_id, session, q.text)
+        if found.session and found.session != session:  # a first question opened it
+            await self._store.set_raia_conversation(q.conversation_id, found.session)
         if found.reply is not None:
             return Answered(Finished(QuestionState.ANSWERED, _non_empty(found.reply)), "recovered from history")
         if not found.asked:

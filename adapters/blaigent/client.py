@@ -119,7 +119,12 @@ class BlaigentClient:
             detail=detail,
         )
 
-    async def look_up(self, session: str, text: str) -> Lookup:
+    async def look_up(self, fk_id: str, session: str | None, text: str) -> Lookup:
+        if session is None:
+            # A first question: the conversation it opened (if it arrived) is the person's newest.
+            session = await self._newest_session(fk_id)
+            if session is None:
+                return Lookup(asked=False)
         body = await self._request("GET", f"/platform/conversations/{session}/messages")
         messages = body.get("messages") if isinstance(body, dict) else body
         if not isinstance(messages, list):
@@ -130,7 +135,22 @@ class BlaigentClient:
         if last is None or thread[last][1].strip() != text.strip():
             return Lookup(asked=False)
         answers = [t for customer, t in thread[last + 1 :] if not customer and t]
-        return Lookup(asked=True, reply=Reply("\n\n".join(answers)) if answers else None)
+        return Lookup(asked=True, reply=Reply("\n\n".join(answers)) if answers else None, session=session)
+
+    async def _newest_session(self, fk_id: str) -> str | None:
+        """``GET /platform/conversations`` lists the organization's conversations; the seed
+        does not show its fields, so ids and customers are read under their likely names."""
+        body = await self._request("GET", "/platform/conversations")
+        items = body.get("conversations", body.get("items")) if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise AgentProtocolError("conversations: not a list")
+        found = None
+        for item in items:  # newest last, or sorted by created_at when it is given
+            if isinstance(item, dict) and item.get("customer_id") == fk_id:
+                ident = item.get("id") or item.get("conversation_id") or item.get("session_id")
+                if isinstance(ident, str) and (found is None or str(item.get("created_at", "")) >= found[0]):
+                    found = (str(item.get("created_at", "")), ident)
+        return found[1] if found else None
 
     async def check(self) -> str:
         """The cheapest authenticated call: the organization's summary."""

@@ -27,6 +27,10 @@ ORGANIZATION = "org_demo"
 AGENT = "customer-service"
 
 
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{time.time_ns() % 10**9:09d}Z"
+
+
 def demo_delay(_: str) -> float:
     return random.uniform(0.6, 1.6)
 
@@ -62,6 +66,7 @@ class BlaigentSimulator:
         return Starlette(
             routes=[
                 Route("/api/v1/agents/{agent}/chat", self._chat, methods=["POST"]),
+                Route("/api/v1/platform/conversations", self._conversations, methods=["GET"]),
                 Route("/api/v1/platform/conversations/{cid}/messages", self._messages, methods=["GET"]),
                 Route("/api/v1/platform/analytics/summary", self._summary, methods=["GET"]),
             ]
@@ -117,7 +122,9 @@ class BlaigentSimulator:
             session = f"sess_{uuid.uuid4().hex[:12]}"
             self.sessions[session] = []
         history = self.sessions[session]
-        history.append({"role": "customer", "content": body["message"], "customer_id": body["customer_id"]})
+        history.append(
+            {"role": "customer", "content": body["message"], "customer_id": body["customer_id"], "at": _now()}
+        )
         reply: dict[str, Any] = {}
         # Shielded: the answer lands in the history even if the caller goes away.
         task = asyncio.create_task(self._think(body["message"], history, reply))
@@ -140,6 +147,17 @@ class BlaigentSimulator:
         if history is None:
             return JSONResponse({"detail": "Conversation not found"}, status_code=404)
         return JSONResponse({"conversation_id": request.path_params["cid"], "messages": history})
+
+    async def _conversations(self, request: Request) -> JSONResponse:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        items = [
+            {"id": cid, "customer_id": ms[0]["customer_id"], "channel": "web", "created_at": ms[0]["at"]}
+            for cid, ms in self.sessions.items()
+            if ms
+        ]
+        return JSONResponse({"conversations": items})
 
     async def _summary(self, request: Request) -> JSONResponse:
         refused = self._refused(request)

@@ -175,7 +175,7 @@ class SlugClient:
             )
         raise error
 
-    async def look_up(self, session: str, text: str) -> Lookup:
+    async def look_up(self, fk_id: str, session: str | None, text: str) -> Lookup:
         raise NotImplementedError("the slug chat API cannot list a conversation's messages")
 
     async def check(self) -> str:

@@ -97,6 +97,7 @@ class Lookup:
 
     asked: bool  # the question is in the conversation
     reply: Reply | None = None  # ... and this answer follows it
+    session: str | None = None  # the conversation it found (when the bridge did not know it yet)
 
 
 @runtime_checkable
@@ -112,6 +113,7 @@ class DirectAgentPort(Protocol):
 
     async def ask(self, person: Person, session: str | None, text: str) -> Asked: ...
 
-    async def look_up(self, session: str, text: str) -> Lookup:
-        """Only when ``can_look_up``: is ``text`` the conversation's last question, answered?"""
+    async def look_up(self, fk_id: str, session: str | None, text: str) -> Lookup:
+        """Only when ``can_look_up``: is ``text`` the last question of the conversation
+        (``session``, or the person's newest one when it is not known yet), answered?"""
         ...
