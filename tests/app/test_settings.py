@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for key in list(os.environ):
-        if key.startswith(("RAIA_", "SLACK_", "TELEGRAM_")) or key in ("PUBLIC_URL", "PORT", "DATABASE_URL"):
+        if key.startswith(("RAIA_", "SLACK_", "TELEGRAM_", "BLAIGENT_", "SLUG_", "AGENT_")) or key in (
+            "PUBLIC_URL",
+            "PORT",
+            "DATABASE_URL",
+        ):
             monkeypatch.delenv(key)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -185,3 +189,39 @@ def test_a_shutdown_timeout_below_one_second_is_warned_about(monkeypatch: pytest
     assert warning.startswith("SHUTDOWN_TIMEOUT=0.5 is below 1 s")
     _env(monkeypatch, RAIA_API_KEY="secret-key-123", SHUTDOWN_TIMEOUT="10")
     assert load_settings(_env_file=None).warnings() == []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"AGENT_BACKEND": "blaigent", "BLAIGENT_ORG_ID": "org_1"}, "BLAIGENT_API_KEY is required but not set with "),
+        ({"AGENT_BACKEND": "blaigent", "BLAIGENT_API_KEY": "k"}, "BLAIGENT_ORG_ID is required but not set with "),
+        ({"AGENT_BACKEND": "slug", "SLUG_API_KEY": "k", "SLUG_AGENT": "a"}, "SLUG_API_URL is required but not set"),
+        ({"AGENT_BACKEND": "slug", "SLUG_API_URL": "https://x/v1/api", "SLUG_API_KEY": "k", "SLUG_AGENT": "a b"},
+         "SLUG_AGENT is invalid: must be the agent's name as it appears in the URL"),
+        ({"AGENT_BACKEND": "blaigent", "BLAIGENT_API_KEY": "k", "BLAIGENT_ORG_ID": "o", "BLAIGENT_BASE_URL": "x.y"},
+         "BLAIGENT_BASE_URL is invalid: must start with http"),
+        ({"AGENT_BACKEND": "openai"}, "AGENT_BACKEND is invalid"),
+        ({"AGENT_BACKEND": "raia"}, "RAIA_API_KEY is required but not set"),
+    ],
+)  # fmt: skip
+def test_each_backend_names_what_it_lacks(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str) -> None:
+    """Each backend's own settings are checked at start, one line per mistake."""
+    _env(monkeypatch, **env)
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert str(info.value).startswith(expected)
+
+
+def test_a_backend_needs_no_raia_key_and_its_keys_are_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, AGENT_BACKEND="slug", SLUG_API_URL="https://agents.example.com/v1/api",
+         SLUG_API_KEY="slug-Secret-1", SLUG_AGENT="support-agent")  # fmt: skip
+    settings = load_settings(_env_file=None)
+    assert (settings.agent_backend, settings.slug_stream, settings.raia_api_key) == ("slug", True, None)
+    assert "slug-Secret-1" in settings.secrets()
+    assert "slug-Secret-1" not in repr(settings)
+    _env(monkeypatch, AGENT_BACKEND="blaigent", BLAIGENT_API_KEY="bl-Secret-2", BLAIGENT_ORG_ID="org_9")
+    settings = load_settings(_env_file=None)
+    assert (settings.blaigent_agent, settings.blaigent_rate_limit) == ("customer-service", 60)
+    assert settings.blaigent_base_url == "https://blaigent.up.railway.app/api/v1"
+    assert "bl-Secret-2" in settings.secrets()

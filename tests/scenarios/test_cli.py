@@ -16,7 +16,8 @@ from tests.pgserver import PASSWORD, PgServer
 
 
 def _env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+    prefixes = ("RAIA_", "SLACK_", "TELEGRAM_", "BLAIGENT_", "SLUG_", "AGENT_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(values)
     return env
 
@@ -211,3 +212,27 @@ async def test_the_simulator_says_where_it_listens_and_can_refuse_a_key(tmp_path
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_check_verifies_the_configured_backend(tmp_path: Path) -> None:
+    """`check` names the backend and proves its key the cheapest way it can; a refused key
+    or an unknown slug is a FAIL line naming the setting, never repeating the key."""
+    from adapters.blaigent.simulator import BlaigentSimulator
+    from adapters.slug.simulator import SlugSimulator
+
+    blaigent, slug = BlaigentSimulator(), SlugSimulator()
+    async with serving(blaigent.app()) as bl, serving(slug.app()) as sl:
+        bl_env = _env(AGENT_BACKEND="blaigent", BLAIGENT_API_KEY=blaigent.api_key, BLAIGENT_ORG_ID="org_demo",
+                      BLAIGENT_BASE_URL=f"{bl}/api/v1")  # fmt: skip
+        _, out, _ = await _run(["check"], bl_env, tmp_path)
+        assert "OK   blaigent: agent 'customer-service' of organization 'org_demo'" in out
+        _, out, err = await _run(["check"], bl_env | {"BLAIGENT_API_KEY": "bl-Wrong-7"}, tmp_path)
+        assert "FAIL blaigent: BLAIGENT_API_KEY was refused (401)" in out
+        assert "bl-Wrong-7" not in out + err
+        sl_env = _env(AGENT_BACKEND="slug", SLUG_API_KEY=slug.api_key, SLUG_AGENT="support-agent",
+                      SLUG_API_URL=f"{sl}/v1/api")  # fmt: skip
+        _, out, _ = await _run(["check"], sl_env, tmp_path)
+        assert "OK   slug: agent 'support-agent'" in out
+        _, out, _ = await _run(["check"], sl_env | {"SLUG_AGENT": "no-such-agent"}, tmp_path)
+        assert "FAIL slug: SLUG_AGENT 'no-such-agent' names no agent" in out
+    assert slug.conversations == {}  # the check ran no agent
