@@ -61,6 +61,9 @@ class Recorder:
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user
 
+    def live(self, origin: Origin) -> None:
+        return None
+
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)

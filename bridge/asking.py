@@ -27,7 +27,7 @@ from bridge.errors import AgentError, AgentTransportError
 from bridge.models import QuestionState, Reply
 from bridge.outcomes import Finished, failure, interrupted
 from bridge.ports.agent import DirectAgentPort, Person
-from bridge.ports.outbound import Outbound
+from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 
 log = logging.getLogger("bridge.turn")
@@ -37,6 +37,7 @@ log = logging.getLogger("bridge.turn")
 class Answered:
     finished: Finished
     detail: str = ""
+    live: LiveText | None = None  # the preview a streamed answer was shown in, to finish
 
 
 class DirectAsking:
@@ -88,24 +89,27 @@ class DirectAsking:
             if settled is not None:
                 return settled
         person = await self._person(q, outbound, first=session is None)
+        live = outbound.live(q.origin) if self._agent.streams else None
         await self._store.note_send_attempt(q.id)
         try:
             # The whole call is bounded by the question's deadline (RAIA_POLL_TIMEOUT).
             async with asyncio.timeout(max(0.0, deadline - self._clock())):
-                asked = await self._agent.ask(person, session, q.text)
-        except TimeoutError:
-            raise AgentTransportError("no answer within the poll timeout", ambiguous=True) from None
-        except AgentTransportError as exc:
-            if not exc.ambiguous:  # never left: nothing to settle
+                asked = await self._agent.ask(person, session, q.text, live.show if live else None)
+        except BaseException as exc:
+            if live is not None:  # what was shown stays, marked as cut off
+                await live.abandon()
+            if isinstance(exc, TimeoutError):
+                raise AgentTransportError("no answer within the poll timeout", ambiguous=True) from None
+            if isinstance(exc, AgentTransportError):
+                if not exc.ambiguous:  # never left: nothing to settle
+                    await self._store.clear_send_attempt(q.id)
+            elif isinstance(exc, AgentError):
+                # The agent answered with an error: it did not take the question.
                 await self._store.clear_send_attempt(q.id)
             raise
-        except AgentError as exc:
-            # The agent answered with an error: it did not take the question.
-            await self._store.clear_send_attempt(q.id)
-            raise exc from None
         if asked.session and asked.session != session:
             await self._store.set_raia_conversation(q.conversation_id, asked.session)
-        return Answered(Finished(QuestionState.ANSWERED, _non_empty(asked.reply)), asked.detail)
+        return Answered(Finished(QuestionState.ANSWERED, _non_empty(asked.reply)), asked.detail, live)
 
     async def _settle(self, q: QuestionRecord, session: str | None) -> Answered | None:
         """After a call that may have reached the agent: the answer, a notice, or None

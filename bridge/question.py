@@ -34,7 +34,7 @@ from bridge.models import QuestionState, Reply, ReplyKind
 from bridge.outcomes import Finished, failure
 from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, ResponseStatus
 from bridge.ports.observer import Observer, TurnEnded
-from bridge.ports.outbound import Outbound
+from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 
 log = logging.getLogger("bridge.turn")  # one line per turn
@@ -84,6 +84,7 @@ class _Turn:
     polls: int = 0
     answered: float | None = None  # when the reply was ready to deliver
     detail: str = ""  # what the agent said about its answer (a direct agent's intent), for the log
+    live: LiveText | None = None  # a streamed answer's preview in the chat, finished at delivery
 
 
 class _StoredProgress:
@@ -178,6 +179,7 @@ class QuestionLife:
         await self._store.mark_finished(q.id, finished.state, finished.reply, finished.error)
         turn.q = replace(q, state=finished.state, reply=finished.reply, error=finished.error)
         turn.detail = answered.detail
+        turn.live = answered.live
 
     async def _answer(self, turn: _Turn, outbound: Outbound) -> None:
         q = turn.q
@@ -330,9 +332,15 @@ class QuestionLife:
         q = turn.q
         assert q.reply is not None
         progress = _StoredProgress(self._store, q, resumed=resumed)
+        live = turn.live if q.reply.kind is ReplyKind.ANSWER else None
+        if turn.live is not None and live is None:
+            await turn.live.abandon()
         while True:
             try:
-                await outbound.deliver(q.origin, q.reply, progress)
+                if live is not None:  # the streamed preview becomes the answer, in place
+                    await live.finish(q.reply, progress)
+                else:
+                    await outbound.deliver(q.origin, q.reply, progress)
             except DeliveryPermanent as exc:
                 await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE, str(exc))
                 self._observer.delivery_failed(q.platform, type(exc).__name__)

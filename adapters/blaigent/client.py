@@ -15,7 +15,7 @@ with the same formatting) and names the real platform in ``metadata.platform``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -38,6 +38,7 @@ class BlaigentClient:
 
     backend = "blaigent"
     can_look_up = True
+    streams = False
 
     def __init__(
         self,
@@ -91,7 +92,13 @@ class BlaigentClient:
         # No endpoint names the agent; its path segment does ("customer-service").
         return self._agent.replace("-", " ").replace("_", " ").strip().capitalize() or None
 
-    async def ask(self, person: Person, session: str | None, text: str) -> Asked:
+    async def ask(
+        self,
+        person: Person,
+        session: str | None,
+        text: str,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Asked:
         payload: dict[str, Any] = {
             "message": text,
             "customer_id": person.fk_id,

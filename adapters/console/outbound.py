@@ -6,15 +6,18 @@ under an answer that arrives while the person types)."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TextIO
 
 from rich.console import Console
 
 from adapters.console.render import render, render_rich
+from adapters.live import CUT_OFF
 from bridge.models import Origin, PlatformUser, Reply, ReplyKind
-from bridge.ports.outbound import DeliveryProgress
+from bridge.ports.outbound import DeliveryProgress, LiveText
 
 PLATFORM = "console"
 
@@ -26,7 +29,7 @@ class ConsoleOutbound:
 
     def __init__(self, out: TextIO, *, prefix: str, interactive: bool) -> None:
         self._out = out
-        self._prefix = prefix
+        self.prefix = prefix
         self._interactive = interactive
         self._console = Console(soft_wrap=False, highlight=False) if interactive else None
         self.delivered = 0
@@ -38,10 +41,10 @@ class ConsoleOutbound:
             self.failed += 1
         if progress.done == 0:
             if self._console is not None:
-                self._console.print(render_rich(reply, prefix=self._prefix))
+                self._console.print(render_rich(reply, prefix=self.prefix))
                 self._console.print()
             else:
-                self._out.write(f"{self._prefix}{render(reply)}\n\n")
+                self._out.write(f"{self.prefix}{render(reply)}\n\n")
                 self._out.flush()
             await progress.part_delivered(1)
         self.delivered += 1
@@ -56,8 +59,48 @@ class ConsoleOutbound:
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user
 
+    def live(self, origin: Origin) -> LiveText | None:
+        # At a terminal the words are printed as they arrive; a script gets the whole answer.
+        return _Printed(self) if self._console is not None else None
+
+    def _count(self, reply: Reply) -> None:
+        if reply.kind is ReplyKind.NOTICE:
+            self.failed += 1
+        self.delivered += 1
+        self._changed.set()
+
     async def wait_for(self, count: int) -> None:
         """Until ``count`` answers were written (the session waits for its questions)."""
         while self.delivered < count:
             self._changed.clear()
             await self._changed.wait()
+
+
+class _Printed:
+    """A streamed answer printed as it arrives, then its sources under it."""
+
+    def __init__(self, outbound: ConsoleOutbound) -> None:
+        self._outbound = outbound
+        self._printed = ""
+
+    async def show(self, text: str) -> None:
+        if not self._printed:
+            sys.stdout.write(self._outbound.prefix)
+        if text.startswith(self._printed):
+            sys.stdout.write(text[len(self._printed) :])
+            sys.stdout.flush()
+            self._printed = text
+
+    async def finish(self, reply: Reply, progress: DeliveryProgress) -> None:
+        if progress.done == 0:
+            rest = reply.text[len(self._printed) :] if reply.text.startswith(self._printed) else ""
+            sources = render(replace(reply, text="")).strip()
+            sys.stdout.write(rest + ("\n\n" + sources if sources else "") + "\n\n")
+            sys.stdout.flush()
+            await progress.part_delivered(1)
+        self._outbound._count(reply)
+
+    async def abandon(self) -> None:
+        if self._printed:
+            sys.stdout.write(f"\n({CUT_OFF})\n\n")
+            sys.stdout.flush()

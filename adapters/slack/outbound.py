@@ -13,11 +13,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.live import EditedPreview, MessageOps
 from adapters.slack.events import PLATFORM
-from adapters.slack.render import render
+from adapters.slack.render import SlackMessage, render
 from bridge.errors import DeliveryPermanent, DeliveryRetryable
 from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.outbound import DeliveryProgress
+from bridge.ports.outbound import DeliveryProgress, LiveText
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ WORKING_REACTION = "hourglass_flowing_sand"
 MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
 LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
+LIVE_EVERY = 1.0  # a streamed answer's message is updated at most this often
 # Errors that will not go away by retrying: logged with ids, the reply is given up.
 _PERMANENT = frozenset(
     {
@@ -96,17 +98,26 @@ class SlackOutbound:
 
     async def _post(
         self, origin: Origin, *, text: str, blocks: list[dict[str, Any]] | None, mark: dict[str, Any] | None
-    ) -> None:
+    ) -> str:
+        """Post a message; returns its ts."""
+        response = await self._call(
+            origin,
+            self._client.chat_postMessage,
+            channel=origin.chat,
+            thread_ts=origin.thread,
+            text=text,
+            blocks=blocks,
+            metadata=mark,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(response.get("ts") or "")
+
+    async def _call(self, origin: Origin, method: Any, **kwargs: Any) -> Any:
+        """One Web API call, its failure translated into the core's delivery errors."""
+        blocks = kwargs.get("blocks")
         try:
-            await self._client.chat_postMessage(
-                channel=origin.chat,
-                thread_ts=origin.thread,
-                text=text,
-                blocks=blocks,
-                metadata=mark,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            return await method(**kwargs)
         except SlackApiError as exc:
             error = error_code(exc)
             where = f"slack team={origin.extra.get('team')} channel={origin.chat} thread={origin.thread}: {error}"
@@ -125,6 +136,22 @@ class SlackOutbound:
             raise DeliveryRetryable(where, maybe_posted=maybe_posted) from exc
         except (OSError, TimeoutError) as exc:
             raise DeliveryRetryable(f"slack: {type(exc).__name__}: {exc}") from exc
+
+    def live(self, origin: Origin) -> LiveText | None:
+        ops: MessageOps[SlackMessage, str] = MessageOps(
+            render=render,
+            post=lambda message, index: self._post(origin, text=message.text, blocks=message.blocks, mark=None),
+            edit=lambda ts, message, index: self._update(origin, ts, message),
+            delete=lambda ts: self._call(origin, self._client.chat_delete, channel=origin.chat, ts=ts),
+            deliver=lambda reply, progress: self.deliver(origin, reply, progress),
+        )
+        # chat.update is a Tier 3 method (~50 a minute): one update a second per answer.
+        return EditedPreview(ops, interval=LIVE_EVERY, what=f"slack channel={origin.chat}")
+
+    async def _update(self, origin: Origin, ts: str, message: SlackMessage) -> None:
+        await self._call(
+            origin, self._client.chat_update, channel=origin.chat, ts=ts, text=message.text, blocks=message.blocks
+        )
 
     @asynccontextmanager
     async def working(self, origin: Origin) -> AsyncIterator[None]:

@@ -58,6 +58,7 @@ class SlugClient:
         self._slug = slug
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._stream = stream
+        self.streams = stream
         self._stream_new = stream  # turned off if streamed answers do not name their conversation
         self._timeout = timeout
         self._observe = observe

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -15,18 +16,34 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from telegram import LinkPreviewOptions, MessageEntity, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
 from adapters.telegram.events import PLATFORM
 from adapters.telegram.render import Part, render
 from bridge.errors import DeliveryPermanent, DeliveryRetryable
 from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.outbound import DeliveryProgress
+from bridge.ports.outbound import DeliveryProgress, LiveText
 
 log = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for 5 s at most
+DRAFT_EVERY = 1.0  # a streamed answer's draft is updated at most this often
+PRIVATE_EDIT_EVERY = 1.0  # ... or its message edited, where drafts are not available
+GROUP_EDIT_EVERY = 3.0  # groups: 20 messages a minute, edits included
+
+
+def _translated(chat: str, exc: TelegramError) -> DeliveryRetryable | DeliveryPermanent:
+    """A Bot API failure as the core's delivery error."""
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PTB deprecates int retry_after
+            delay = _seconds(exc.retry_after)
+        return DeliveryRetryable(f"telegram flood control: retry in {delay:g}s", retry_after=delay, maybe_posted=False)
+    if isinstance(exc, Forbidden | BadRequest):
+        return DeliveryPermanent(f"telegram chat {chat}: {exc.message}")
+    return DeliveryRetryable(f"telegram: {type(exc).__name__}: {exc}")
 
 
 def _seconds(value: int | timedelta) -> float:
@@ -40,6 +57,7 @@ class TelegramOutbound:
 
     def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self._app = app
+        self._drafts = True  # sendMessageDraft works until the server says otherwise
         self._overall = AsyncLimiter(30, 1)  # Telegram allows ~30 messages/s per bot
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
 
@@ -57,10 +75,13 @@ class TelegramOutbound:
         parts = render(reply)
         chat = origin.chat
         for index in range(progress.done, len(parts)):
-            chat = await self._send_part(chat, origin, parts[index], reply_to=index == 0)
+            chat, _ = await self._send_part(chat, origin, parts[index], reply_to=index == 0)
             await progress.part_delivered(index + 1)
 
-    async def _send_part(self, chat: str, origin: Origin, part: Part, *, reply_to: bool, migrated: bool = False) -> str:
+    async def _send_part(
+        self, chat: str, origin: Origin, part: Part, *, reply_to: bool, migrated: bool = False
+    ) -> tuple[str, int]:
+        """Post one part; returns the chat it went to (a migrated group's new id) and the message id."""
         entities = [MessageEntity(**e.to_dict()) for e in part.entities]
         kwargs: dict[str, Any] = {"link_preview_options": LinkPreviewOptions(is_disabled=True)}
         if origin.thread:
@@ -70,33 +91,83 @@ class TelegramOutbound:
         async with self._overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
             try:
                 try:
-                    await self._app.bot.send_message(int(chat), part.text, entities=entities or None, **kwargs)
+                    sent = await self._app.bot.send_message(int(chat), part.text, entities=entities or None, **kwargs)
                 except BadRequest as exc:
                     if not entities or "entit" not in exc.message.lower():
                         raise
                     # Telegram refused the formatting: the words matter more than the looks.
                     log.warning("telegram chat=%s rejected formatting (%s); sending plain text", chat, exc.message)
-                    await self._app.bot.send_message(int(chat), part.text, **kwargs)
+                    sent = await self._app.bot.send_message(int(chat), part.text, **kwargs)
             except ChatMigrated as exc:
                 if migrated:
                     raise DeliveryPermanent(f"chat {chat} migrated twice") from exc
                 # A group became a supergroup: follow it to its new id.
                 log.info("telegram chat=%s migrated to %s", chat, exc.new_chat_id)
                 return await self._send_part(str(exc.new_chat_id), origin, part, reply_to=reply_to, migrated=True)
-            except RetryAfter as exc:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # PTB deprecates int retry_after
-                    delay = _seconds(exc.retry_after)
-                raise DeliveryRetryable(
-                    f"telegram flood control: retry in {delay:g}s", retry_after=delay, maybe_posted=False
-                ) from exc
-            except Forbidden as exc:
-                raise DeliveryPermanent(f"telegram chat {chat}: {exc.message}") from exc
+            except TelegramError as exc:
+                raise _translated(chat, exc) from exc
+        return chat, sent.message_id
+
+    async def _edit_part(self, chat: str, origin: Origin, message_id: int, part: Part) -> None:
+        entities = [MessageEntity(**e.to_dict()) for e in part.entities]
+        async with self._overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
+            try:
+                await self._app.bot.edit_message_text(
+                    part.text,
+                    chat_id=int(chat),
+                    message_id=message_id,
+                    entities=entities or None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
             except BadRequest as exc:
-                raise DeliveryPermanent(f"telegram chat {chat}: {exc.message}") from exc
-            except (NetworkError, TelegramError) as exc:
-                raise DeliveryRetryable(f"telegram: {type(exc).__name__}: {exc}") from exc
-        return chat
+                if "not modified" in exc.message.lower():
+                    return  # it already shows exactly this
+                raise _translated(chat, exc) from exc
+            except TelegramError as exc:
+                raise _translated(chat, exc) from exc
+
+    async def _delete(self, chat: str, message_id: int) -> None:
+        try:
+            await self._app.bot.delete_message(int(chat), message_id)
+        except TelegramError as exc:
+            raise _translated(chat, exc) from exc
+
+    def live(self, origin: Origin) -> LiveText | None:
+        chat = origin.chat
+        ops: MessageOps[Part, int] = MessageOps(
+            render=render,
+            post=lambda part, index: self._post_preview(origin, part, index),
+            edit=lambda message_id, part, _: self._edit_part(chat, origin, message_id, part),
+            delete=lambda message_id: self._delete(chat, message_id),
+            deliver=lambda reply, progress: self.deliver(origin, reply, progress),
+        )
+        if origin.extra.get("chat_type", "private") == "private" and self._drafts:
+            return DraftPreview(self, origin, ops)
+        # Groups allow 20 messages a minute, edits included: update every 3 s at most.
+        private = origin.extra.get("chat_type", "private") == "private"
+        return EditedPreview(
+            ops, interval=PRIVATE_EDIT_EVERY if private else GROUP_EDIT_EVERY, what=f"telegram chat={chat}"
+        )
+
+    async def _post_preview(self, origin: Origin, part: Part, index: int) -> int:
+        _, message_id = await self._send_part(origin.chat, origin, part, reply_to=index == 0)
+        return message_id
+
+    async def draft(self, origin: Origin, draft_id: int, part: Part) -> bool:
+        """Show a draft (Bot API 9.3+: private chats); False if this server has no drafts."""
+        entities = [MessageEntity(**e.to_dict()) for e in part.entities]
+        thread = int(origin.thread) if origin.thread else None
+        try:
+            await self._app.bot.send_message_draft(
+                int(origin.chat), draft_id, part.text, entities=entities or None, message_thread_id=thread
+            )
+        except BadRequest as exc:
+            if "not found" in exc.message.lower() or "unknown method" in exc.message.lower():
+                self._drafts = False  # an older Bot API server: edits from now on
+                log.info("telegram: sendMessageDraft is not available; live answers use message edits")
+                return False
+            raise
+        return True
 
     @asynccontextmanager
     async def working(self, origin: Origin) -> AsyncIterator[None]:
@@ -121,3 +192,48 @@ class TelegramOutbound:
 
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user  # every update carries the sender's names
+
+
+class DraftPreview(PacedPreview):
+    """Private chats: the answer grows in a draft bubble (``sendMessageDraft``) and is then
+    sent as ordinary messages, so delivery stays exactly as without streaming. A draft is
+    ephemeral: an answer that never comes leaves no half message behind, only what arrived
+    posted once, marked as cut off. Where drafts are unavailable, message edits take over."""
+
+    def __init__(self, outbound: TelegramOutbound, origin: Origin, ops: MessageOps[Part, int]) -> None:
+        super().__init__(interval=DRAFT_EVERY, what=f"telegram chat={origin.chat}")
+        self._outbound = outbound
+        self._origin = origin
+        self._ops = ops
+        self._draft_id = secrets.randbelow(2**31 - 2) + 1  # non-zero; the same id animates one draft
+        self._edits: EditedPreview[Part, int] | None = None
+
+    async def present(self, text: str) -> None:
+        if self._edits is not None:
+            await self._edits.present(text)
+            return
+        parts = render(Reply(text))
+        # A draft holds one message: show the part being written (earlier parts are final text).
+        if not await self._outbound.draft(self._origin, self._draft_id, parts[-1]):
+            self._edits = EditedPreview(self._ops, interval=PRIVATE_EDIT_EVERY, what=self._what)
+            await self._edits.present(text)
+
+    async def finish(self, reply: Reply, progress: DeliveryProgress) -> None:
+        await self._quiet()
+        if self._edits is not None:
+            await self._edits.finish(reply, progress)
+            return
+        await self._ops.deliver(reply, progress)
+
+    async def abandon(self) -> None:
+        await self._quiet()
+        if self._edits is not None:
+            await self._edits.abandon()
+            return
+        if not self._applied.strip():
+            return
+        try:
+            for index, part in enumerate(render(cut_off(self._applied))):
+                await self._ops.post(part, index)
+        except Exception as exc:
+            log.warning("%s: what arrived of a cut answer was not posted (%s)", self._what, exc)

@@ -7,7 +7,7 @@ JSON to them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -108,10 +108,19 @@ class DirectAgentPort(Protocol):
 
     backend: str  # "blaigent", "slug": for logs and check
     can_look_up: bool
+    streams: bool  # ``ask`` reports the answer as it is written, through ``on_text``
 
     async def agent_name(self) -> str | None: ...
 
-    async def ask(self, person: Person, session: str | None, text: str) -> Asked: ...
+    async def ask(
+        self,
+        person: Person,
+        session: str | None,
+        text: str,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Asked:
+        """The answer; while it streams, ``on_text`` gets the whole text so far."""
+        ...
 
     async def look_up(self, fk_id: str, session: str | None, text: str) -> Lookup:
         """Only when ``can_look_up``: is ``text`` the last question of the conversation

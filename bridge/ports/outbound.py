@@ -32,6 +32,23 @@ class DeliveryProgress(Protocol):
     async def part_delivered(self, count: int) -> None: ...
 
 
+class LiveText(Protocol):
+    """An answer shown in the chat while the agent writes it (a streaming backend).
+
+    ``show`` gets the whole text so far and updates the chat at the platform's pace
+    (the adapter skips updates that come too fast); it never raises: a preview that
+    fails just stops. ``finish`` turns what is shown into the final rendering of the
+    reply, exactly as ``Outbound.deliver`` would post it (same parts, same progress
+    rules, same errors). ``abandon`` ends the preview when no answer will follow it
+    (what arrived stays, marked as cut off; never a dangling "…")."""
+
+    async def show(self, text: str) -> None: ...
+
+    async def finish(self, reply: Reply, progress: DeliveryProgress) -> None: ...
+
+    async def abandon(self) -> None: ...
+
+
 class Outbound(Protocol):
     """Implemented by each platform adapter; registered with the core by ``platform``."""
 
@@ -49,4 +66,9 @@ class Outbound(Protocol):
     async def profile(self, user: PlatformUser) -> PlatformUser:
         """The person's names as the platform knows them (Slack asks ``users.info``);
         best effort, never raises: the agent-side user is created from them."""
+        ...
+
+    def live(self, origin: Origin) -> LiveText | None:
+        """A live preview for a streamed answer where ``origin`` is, or None where the
+        platform shows no previews."""
         ...

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
 from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.outbound import DeliveryProgress
+from bridge.ports.outbound import DeliveryProgress, LiveText
 
 
 @dataclass
@@ -29,6 +29,9 @@ class RecordingOutbound:
     working_error: Exception | None = None
     names: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # fk_id -> the platform's names
     posted: list[Posted] = field(default_factory=list)
+    streaming: bool = False  # offer a live preview for streamed answers
+    shown: list[str] = field(default_factory=list)  # what live previews showed, in order
+    abandoned: int = 0
     working_events: list[str] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -50,6 +53,9 @@ class RecordingOutbound:
         finally:
             self.working_events.append(f"stop:{origin.chat}")
 
+    def live(self, origin: Origin) -> LiveText | None:
+        return _RecordedLive(self, origin) if self.streaming else None
+
     async def profile(self, user: PlatformUser) -> PlatformUser:
         if user.fk_id not in self.names:
             return user
@@ -65,3 +71,17 @@ class RecordingOutbound:
             while len(self.replies) < count:
                 self._changed.clear()
                 await self._changed.wait()
+
+
+class _RecordedLive:
+    def __init__(self, outbound: RecordingOutbound, origin: Origin) -> None:
+        self._outbound, self._origin = outbound, origin
+
+    async def show(self, text: str) -> None:
+        self._outbound.shown.append(text)
+
+    async def finish(self, reply: Reply, progress: DeliveryProgress) -> None:
+        await self._outbound.deliver(self._origin, reply, progress)
+
+    async def abandon(self) -> None:
+        self._outbound.abandoned += 1
