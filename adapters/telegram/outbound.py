@@ -16,7 +16,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from telegram import LinkPreviewOptions, MessageEntity, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
@@ -161,9 +161,11 @@ class TelegramOutbound:
             await self._app.bot.send_message_draft(
                 int(origin.chat), draft_id, part.text, entities=entities or None, message_thread_id=thread
             )
-        except BadRequest as exc:
-            if "not found" in exc.message.lower() or "unknown method" in exc.message.lower():
-                self._drafts = False  # an older Bot API server: edits from now on
+        except (BadRequest, InvalidToken) as exc:
+            # An older Bot API server answers an unknown method with 404 "Not Found" (which
+            # PTB reports as InvalidToken); the token itself was proven at start.
+            if isinstance(exc, InvalidToken) or "not found" in exc.message.lower() or "method" in exc.message.lower():
+                self._drafts = False
                 log.info("telegram: sendMessageDraft is not available; live answers use message edits")
                 return False
             raise

@@ -52,6 +52,8 @@ class FakeSlack:
     acks: list[dict[str, Any]] = field(default_factory=list)
     # Posts that Slack takes, but whose response is lost: a 500 after storing the message.
     lose_responses: int = 0
+    updates: list[tuple[float, str, str]] = field(default_factory=list)  # (time, channel, ts) of chat.update
+    deleted: list[str] = field(default_factory=list)  # ts of deleted messages
 
     def app(self) -> Starlette:
         return Starlette(
@@ -126,6 +128,19 @@ class FakeSlack:
                 self.lose_responses -= 1
                 return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
             return JSONResponse({"ok": True, "channel": params["channel"], "ts": ts})
+        if method in ("chat.update", "chat.delete"):
+            post = next((p for p in self.posts if p.ts == params["ts"] and p.channel == params["channel"]), None)
+            if post is None:
+                return JSONResponse({"ok": False, "error": "message_not_found"})
+            if method == "chat.delete":
+                self.posts.remove(post)
+                self.deleted.append(post.ts)
+                return JSONResponse({"ok": True, "channel": post.channel, "ts": post.ts})
+            blocks = params.get("blocks") or []
+            post.blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+            post.text = params.get("text", post.text)
+            self.updates.append((time.monotonic(), post.channel, post.ts))
+            return JSONResponse({"ok": True, "channel": post.channel, "ts": post.ts, "text": post.text})
         if method in ("conversations.history", "conversations.replies"):
             found = [p for p in self.posts if p.channel == params["channel"]]
             if method == "conversations.replies":

@@ -37,6 +37,11 @@ class FakeTelegram:
     calls: list[str] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[tuple[float, int, int, str]] = field(default_factory=list)  # (time, chat, draft id, text)
+    edits: list[tuple[float, int, int, str]] = field(default_factory=list)  # (time, chat, message id, text)
+    deleted: list[tuple[int, int]] = field(default_factory=list)
+    drafts_supported: bool = True  # False: an older Bot API server without sendMessageDraft
+    messages: dict[tuple[int, int], Sent] = field(default_factory=dict)  # what each chat shows now
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -89,7 +94,12 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return JSONResponse({"ok": True, "result": True})
-        return JSONResponse({"ok": True, "result": await handler(params)})
+        try:
+            return JSONResponse({"ok": True, "result": await handler(params)})
+        except _NotFound:
+            return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
+        except _BadRequest as exc:
+            return JSONResponse({"ok": False, "error_code": 400, "description": str(exc)}, status_code=400)
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
         return {
@@ -126,8 +136,39 @@ class FakeTelegram:
         chat_id = int(params["chat_id"])
         sent = Sent(chat_id, params["text"], params.get("entities") or [], params)
         self.sent.append(sent)
-        return {"message_id": next(self._ids), "date": int(time.time()), "text": params["text"],
+        message_id = next(self._ids)
+        self.messages[(chat_id, message_id)] = sent
+        return {"message_id": message_id, "date": int(time.time()), "text": params["text"],
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}}  # fmt: skip
+
+    async def _m_sendMessageDraft(self, params: dict[str, Any]) -> Any:
+        if not self.drafts_supported:
+            raise _NotFound
+        if int(params["chat_id"]) < 0:
+            raise _BadRequest("Bad Request: drafts can be sent only to private chats")
+        self.drafts.append((time.monotonic(), int(params["chat_id"]), int(params["draft_id"]), params["text"]))
+        return True
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> Any:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise _BadRequest("Bad Request: message to edit not found")
+        if self.messages[key].text == params["text"] and self.messages[key].entities == (params.get("entities") or []):
+            raise _BadRequest("Bad Request: message is not modified")
+        self.edits.append((time.monotonic(), *key, params["text"]))
+        self.messages[key] = Sent(key[0], params["text"], params.get("entities") or [], params)
+        return {"message_id": key[1], "date": int(time.time()), "text": params["text"],
+                "chat": {"id": key[0], "type": "private" if key[0] > 0 else "supergroup"}}  # fmt: skip
+
+    async def _m_deleteMessage(self, params: dict[str, Any]) -> Any:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        self.messages.pop(key, None)
+        self.deleted.append(key)
+        return True
+
+    def chat_view(self, chat_id: int) -> list[Sent]:
+        """What the chat shows now: its messages in order, as last edited."""
+        return [sent for (chat, _), sent in sorted(self.messages.items()) if chat == chat_id]
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset") or 0)
@@ -194,3 +235,11 @@ def mention(text: str, username: str = BOT_USERNAME) -> list[dict[str, Any]]:
     """The mention entity for "@username" inside ``text`` (ASCII offsets are UTF-16 offsets here)."""
     at = text.index("@" + username)
     return [{"type": "mention", "offset": at, "length": len(username) + 1}]
+
+
+class _NotFound(Exception):
+    """An unknown method, as an older Bot API server answers it."""
+
+
+class _BadRequest(Exception):
+    pass
