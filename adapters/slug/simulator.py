@@ -54,6 +54,7 @@ class SlugSimulator:
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: list[tuple[int, str, str, float | None]] = field(default_factory=list)  # status, name, message, retry
     break_stream_after: int | None = None  # drop the next stream after this many chunks
+    first_chunk_at: dict[str, float] = field(default_factory=dict)  # conversation -> when its first chunk left
     _recent: list[float] = field(default_factory=list)
     _app: Starlette | None = None
 
@@ -105,10 +106,12 @@ class SlugSimulator:
             data = {"response": text, "conversationId": conversation, "metadata": {"model": "sim", "tokens": 42}}
             return JSONResponse({"data": data, "error": None})
         headers = {"X-Conversation-Id": conversation, "Cache-Control": "no-cache"}
-        return StreamingResponse(self._events(message, text), media_type="text/event-stream", headers=headers)
+        events = self._events(conversation, message, text)
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
-    async def _events(self, message: str, text: str) -> AsyncIterator[str]:
+    async def _events(self, conversation: str, message: str, text: str) -> AsyncIterator[str]:
         await asyncio.sleep(self.delay(message))
+        self.first_chunk_at.setdefault(conversation, time.time())
         pieces = re.findall(r"\s*\S+", text) or [text]
         cut, self.break_stream_after = self.break_stream_after, None
         for number, piece in enumerate(pieces):
