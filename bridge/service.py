@@ -36,6 +36,7 @@ class _Lane:
     task: asyncio.Task[None] | None = None
     wake: bool = True
     held: bool = False  # holds the conversation's lease (always granted on a one-process store)
+    claims: int = 0  # how often it took the lease: a renewal only judges the claim it saw
 
 
 class ConversationService:
@@ -170,6 +171,7 @@ class ConversationService:
             if not await self._store.claim_lane(conversation_id, lease):
                 return
             lane.held = True
+            lane.claims += 1
             while not self._stopping.is_set():
                 lane.wake = False
                 question = await self._store.next_open_question(conversation_id)
@@ -187,6 +189,7 @@ class ConversationService:
                     if not await self._store.claim_lane(conversation_id, lease):
                         return
                     lane.held = True
+                    lane.claims += 1
                     continue
                 outbound = self._outbounds.get(question.platform)
                 if outbound is None:  # that platform is not configured in this run
@@ -236,7 +239,7 @@ class ConversationService:
                 await self._sleep(every)
             except ShuttingDown:
                 return
-            held = {cid: lane for cid, lane in self._lanes.items() if lane.held}
+            held = {cid: (lane, lane.claims) for cid, lane in self._lanes.items() if lane.held}
             try:
                 kept = await self._store.renew_lanes(held, lease)
                 renewed = time.monotonic()
@@ -245,8 +248,12 @@ class ConversationService:
                 # Past this point another replica may already have taken them over.
                 kept = set() if time.monotonic() - renewed > lease - every else set(held)
             for cid in held.keys() - kept:
+                lane, claims = held[cid]
+                # A lane that let go during the renewal (its work done), or let go and took
+                # the lease again (a fresh claim), was not taken over: leave it be.
+                if not lane.held or lane.claims != claims or self._lanes.get(cid) is not lane:
+                    continue
                 log.warning("conversation=%d lease lost; another replica takes it over", cid)
-                lane = held[cid]
                 lane.held = False
                 if lane.task is not None:
                     lane.task.cancel()

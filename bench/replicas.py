@@ -1,0 +1,405 @@
+"""Replicas side by side: one bridge process on SQLite, then one, two and three on PostgreSQL.
+
+    python bench/replicas.py            # 300 people per burst (about 2 minutes)
+    python bench/replicas.py --quick    # 100 people per burst (about 1.5 minutes)
+
+Each configuration runs real bridge processes (``python -m bridge``, Slack HTTP mode,
+default settings otherwise) on a fresh database, with a fresh raia simulator (fixed answer
+delay) and a fresh fake Slack Web API, each in a process of its own. This process is only
+the load generator: N new people each send one Slack DM at once, the signed events spread
+round-robin over the replicas' webhooks as a load balancer would; then the same people ask
+once more (known users: no raia user or conversation to create). A round ends when fake
+Slack has every answer and every hourglass reaction is removed again.
+
+Bridge CPU is the user + system time of the bridge processes over a round (start-up
+excluded); PostgreSQL's is that of its server processes over the same span (one server for
+the whole run, a database per configuration). Everything shares this machine's cores
+(fakes, load generator, PostgreSQL), so wall time and turns/s are noisy; CPU per turn and
+the ratios between configurations are the figures to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import pct  # noqa: E402
+from bridge.app.cli import run_async  # noqa: E402
+from tests.fakes import slack  # noqa: E402
+from tests.pgserver import PgServer  # noqa: E402
+
+CONFIGS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3))
+STRAGGLER = 15.0  # seconds without a new answer after which a round stops waiting
+ROUNDS = ("new", "again")  # new people (raia user + conversation created), then the same people again
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_slack(port: int) -> None:
+    """The fake Slack Web API of the test suite, plus ``/_bench/state`` (what it was sent)."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    fake = slack.FakeSlack()
+
+    async def state(_: Request) -> JSONResponse:
+        # An answer is a reply the bridge marked (its key in the message metadata); posts beyond
+        # one per reply part would be duplicates.
+        marks = [json.dumps(p.metadata["event_payload"], sort_keys=True) if p.metadata else None for p in fake.posts]
+        replies = {json.loads(m)["reply"] for m in marks if m} | {i for i, m in enumerate(marks) if m is None}
+        duplicates = len(marks) - len({m for m in marks if m}) - marks.count(None)
+        return JSONResponse({"answers": len(replies), "duplicates": duplicates, "calls": dict(Counter(fake.calls))})
+
+    app = Starlette(routes=[Route("/_bench/state", state), *fake.app().routes])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+class Child:
+    """A process this benchmark started; its stderr goes to a log file."""
+
+    def __init__(self, name: str, args: list[str], cwd: Path, base: str, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.base = base  # http://127.0.0.1:PORT
+        self.log_path = cwd / f"{name}.log"
+        with self.log_path.open("w") as log:
+            self.popen = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)  # noqa: S603
+        self.ps = psutil.Process(self.popen.pid)
+
+    def log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def ready(self, path: str, timeout: float = 40) -> None:
+        async with asyncio.timeout(timeout), aiohttp.ClientSession() as http:
+            while True:
+                if self.popen.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(self.base + path) as response:
+                        if response.status == 200:
+                            return
+                await asyncio.sleep(0.05)
+
+
+def stop_all(children: list[Child], timeout: float = 15) -> None:
+    """SIGTERM to all at once, then wait; whoever is still there after ``timeout`` gets SIGKILL."""
+    for child in children:
+        if child.popen.poll() is None:
+            child.popen.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.popen.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.popen.kill()
+            child.popen.wait(5)
+
+
+def cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
+    """User + system seconds of each process that is still there, by pid."""
+    found = {}
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = process.cpu_times()
+            found[process.pid] = times.user + times.system
+    return found
+
+
+class PostgresCpu:
+    """CPU of the PostgreSQL server: the postmaster and its children (backends, checkpointer...)."""
+
+    def __init__(self, server: PgServer) -> None:
+        self.root = psutil.Process(int((server.directory / "postmaster.pid").read_text().split()[0]))
+
+    def snapshot(self) -> dict[int, float]:
+        return cpu_of([self.root, *self.root.children(recursive=True)])
+
+    def since(self, before: dict[int, float]) -> float:
+        # A backend that ended within the span is missed; the bridges keep pooled connections.
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in self.snapshot().items())
+
+
+@dataclass
+class Round:
+    config: str
+    replicas: int
+    name: str
+    asked: int
+    answered: int = 0
+    duplicates: int = 0
+    wall: float = 0.0
+    bridge_cpu: float = 0.0
+    pg_cpu: float | None = None
+    others: dict[str, float] = field(default_factory=dict)  # CPU seconds of the load generator and the fakes
+    acks: list[float] = field(default_factory=list)
+    peak_rss: list[int] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.replicas} x {self.config}"
+
+    @property
+    def late_acks(self) -> int:
+        """Webhook answers slower than Slack's 3 s: Slack would have sent those events again."""
+        return sum(1 for ack in self.acks if ack > 3.0)
+
+    def per_turn(self, seconds: float) -> float:
+        return 1000 * seconds / max(self.answered, 1)
+
+
+class RssPeak:
+    """Samples each bridge's resident memory every 0.1 s while a round runs."""
+
+    def __init__(self, processes: list[psutil.Process]) -> None:
+        self.processes = processes
+        self.peak = [0] * len(processes)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            for i, process in enumerate(self.processes):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    self.peak[i] = max(self.peak[i], process.memory_info().rss)
+            await asyncio.sleep(0.1)
+
+    def __enter__(self) -> RssPeak:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def bridge_env(raia: str, slack_api: str, database: str, port: int) -> dict[str, str]:
+    own = ("RAIA_", "SLACK_", "TELEGRAM_", "DATABASE_", "LOG_", "PUBLIC_URL", "METRICS_", "HOST", "PORT")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    return env | {
+        "RAIA_API_KEY": "bench", "RAIA_BASE_URL": raia, "SLACK_BOT_TOKEN": slack.BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET, "SLACK_API_URL": f"{slack_api}/api/",
+        "HOST": "127.0.0.1", "PORT": str(port), "DATABASE_URL": database, "SHUTDOWN_TIMEOUT": "5",
+    }  # fmt: skip
+
+
+async def slack_state(http: aiohttp.ClientSession, slack_api: str) -> dict[str, Any]:
+    """Answers (distinct replies) and duplicate posts fake Slack got so far, and its calls by method."""
+    async with http.get(f"{slack_api}/_bench/state") as response:
+        state: dict[str, Any] = await response.json()
+    return state
+
+
+async def run_round(
+    result: Round,
+    http: aiohttp.ClientSession,
+    bridges: list[Child],
+    fakes: list[Child],
+    slack_api: str,
+    pg: PostgresCpu | None,
+    delay: float,
+) -> None:
+    users = result.asked
+    bodies = []
+    for i in range(users):
+        event = slack.dm(f"{result.name} question of person {i}", user=f"U{100_000 + i}")
+        event["channel"] = f"D{100_000 + i}"
+        raw = json.dumps(slack.envelope(event), separators=(",", ":")).encode()
+        bodies.append((f"{bridges[i % len(bridges)].base}/slack/events", raw, slack.signed(raw)))
+    before = await slack_state(http, slack_api)
+    answered_before = int(before["answers"])
+
+    async def post(url: str, raw: bytes, headers: dict[str, str]) -> float:
+        start = time.perf_counter()
+        async with http.post(url, data=raw, headers=headers) as response:
+            response.raise_for_status()
+            await response.read()
+        return time.perf_counter() - start
+
+    processes = [b.ps for b in bridges]
+    others = [psutil.Process(), *(f.ps for f in fakes)]
+    with RssPeak(processes) as rss:
+        pg_before = pg.snapshot() if pg else None
+        cpu_before = sum(cpu_of(processes).values())
+        others_before = cpu_of(others)
+        start = time.perf_counter()
+        result.acks = list(await asyncio.gather(*(post(*b) for b in bodies)))
+        # Until every answer is there; or, past raia's delay, until none came for STRAGGLER seconds
+        # (a question whose send to raia timed out waits RAIA_SEND_SETTLE, 90 s, before it is resent).
+        answered, last = answered_before, time.perf_counter()
+        while answered < answered_before + users:
+            await asyncio.sleep(0.05)
+            now = time.perf_counter()
+            count = int((await slack_state(http, slack_api))["answers"])
+            if count > answered:
+                answered, last = count, now
+            elif now - start > delay and now - last > STRAGGLER:
+                break
+        result.wall = last - start
+        result.answered = answered - answered_before
+        with contextlib.suppress(TimeoutError):  # a turn ends when its hourglass is removed
+            async with asyncio.timeout(10 if result.answered == users else 1):
+                while True:
+                    calls = (await slack_state(http, slack_api))["calls"]
+                    if calls.get("reactions.remove", 0) + users - result.answered >= calls.get("reactions.add", 0):
+                        break
+                    await asyncio.sleep(0.05)
+        result.bridge_cpu = sum(cpu_of(processes).values()) - cpu_before
+        result.duplicates = int((await slack_state(http, slack_api))["duplicates"]) - int(before["duplicates"])
+        names = ["load generator", *(f.name for f in fakes)]
+        others_after = cpu_of(others)
+        result.others = {n: others_after[p.pid] - others_before[p.pid] for n, p in zip(names, others, strict=True)}
+        result.pg_cpu = pg.since(pg_before) if pg and pg_before is not None else None
+    result.peak_rss = rss.peak
+
+
+async def run_config(
+    engine: str, replicas: int, users: int, delay: float, server: PgServer, pg: PostgresCpu, tmp: Path
+) -> list[Round]:
+    work = tmp / f"{replicas}-{engine}"
+    work.mkdir(exist_ok=True)
+    children: list[Child] = []
+    try:
+        raia_port, slack_port = free_port(), free_port()
+        raia, slack_api = f"http://127.0.0.1:{raia_port}", f"http://127.0.0.1:{slack_port}"
+        sim_args = [sys.executable, "-m", "adapters.raia.simulator", "--port", str(raia_port), "--delay", str(delay)]
+        children.append(Child("raia-simulator", sim_args, work, raia))
+        slack_args = [sys.executable, str(ROOT / "bench" / "replicas.py"), "--serve-slack", str(slack_port)]
+        children.append(Child("fake-slack", slack_args, work, slack_api))
+        await asyncio.gather(children[0].ready("/_simulator/questions"), children[1].ready("/_bench/state"))
+        database = await server.new_database() if engine == "postgresql" else f"sqlite:///{work}/bridge.db"
+        bridges = []
+        for i in range(replicas):
+            port = free_port()
+            env = bridge_env(raia, slack_api, database, port)
+            bridge = Child(f"bridge{i}", [sys.executable, "-m", "bridge"], work, f"http://127.0.0.1:{port}", env)
+            children.append(bridge)
+            bridges.append(bridge)
+        await asyncio.gather(*(b.ready("/healthz") for b in bridges))
+        results = []
+        connector = aiohttp.TCPConnector(limit=0)  # every person's event at once
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+            for name in ROUNDS:
+                await asyncio.sleep(1.0)  # let start-up (or the previous round's tail) settle
+                result = Round(engine, replicas, name, users)
+                await run_round(
+                    result, http, bridges, children[:2], slack_api, pg if engine == "postgresql" else None, delay
+                )
+                results.append(result)
+                report(result)
+        return results
+    finally:
+        stop_all(children[2:])  # the bridges first, while the fakes still answer them
+        stop_all(children[:2])
+
+
+def report(r: Round) -> None:
+    pg = f", PostgreSQL {r.per_turn(r.pg_cpu):.1f} ms/turn" if r.pg_cpu is not None else ""
+    rss = "/".join(f"{b / 2**20:.0f}" for b in r.peak_rss)
+    print(
+        f"{r.label:<14} {r.name:<5}: {r.answered}/{r.asked} answered in {r.wall:.2f} s "
+        f"({r.answered / r.wall:.1f} turns/s), bridge CPU {r.per_turn(r.bridge_cpu):.1f} ms/turn{pg}, "
+        f"ack p50/p99 {1000 * pct(r.acks, 50):.0f}/{1000 * pct(r.acks, 99):.0f} ms ({r.late_acks} over 3 s), "
+        f"{r.duplicates} duplicate posts, peak RSS {rss} MB",
+        flush=True,
+    )
+    others = ", ".join(f"{name} {r.per_turn(seconds):.1f}" for name, seconds in r.others.items())
+    print(f"{'':<21}  CPU elsewhere, ms/turn: {others}", flush=True)
+
+
+def table(results: list[Round], users: int, delay: float) -> None:
+    base = {r.name: r.per_turn(r.bridge_cpu) for r in results if r.replicas == 1 and r.config == "sqlite"}
+    head = (
+        f"{'config':<14} {'round':<5} {'answered':>9} {'dup':>3} {'wall s':>7} {'turns/s':>8} {'bridge ms/turn':>15} "
+        f"{'vs sqlite':>9} {'pg ms/turn':>10} {'total ms/turn':>13} {'ack p50/p99 ms':>15} {'>3 s':>4}  peak RSS MB"
+    )
+    print()
+    print(f"{users} people per burst, raia answers after {delay:g} s, default bridge settings, {os.cpu_count()} cores")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        bridge = r.per_turn(r.bridge_cpu)
+        pg = r.per_turn(r.pg_cpu) if r.pg_cpu is not None else 0.0
+        ratio = f"{bridge / base[r.name]:.2f}x" if base.get(r.name) else "-"
+        acks = f"{1000 * pct(r.acks, 50):.0f}/{1000 * pct(r.acks, 99):.0f}"
+        pg_text = f"{pg:.1f}" if r.pg_cpu is not None else "-"
+        rss = "/".join(f"{b / 2**20:.0f}" for b in r.peak_rss)
+        print(
+            f"{r.label:<14} {r.name:<5} {f'{r.answered}/{r.asked}':>9} {r.duplicates:>3} {r.wall:>7.2f} "
+            f"{r.answered / r.wall:>8.1f} {bridge:>15.1f} {ratio:>9} {pg_text:>10} {bridge + pg:>13.1f} "
+            f"{acks:>15} {r.late_acks:>4}  {rss}"
+        )
+    print()
+    if any(r.answered < r.asked for r in results):
+        print(
+            f"Where fewer were answered, the round stopped waiting {STRAGGLER:g} s after the last answer (wall s and\n"
+            "turns/s count up to that answer): a question whose send to raia timed out waits RAIA_SEND_SETTLE\n"
+            "(90 s by default) before it is sent again; see the bridges' log (--logs DIR)."
+        )
+    print(
+        "Wall time, turns/s and acks are noisy: the bridges, PostgreSQL, the fakes and the load generator\n"
+        "share this machine's cores, and a burst cannot end before raia's answer delay. Compare CPU per turn\n"
+        "(bridge: all bridge processes of the configuration; pg: the PostgreSQL server) and the ratios.\n"
+        "dup: answers posted more than once; >3 s: webhook acks slower than Slack waits before resending."
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100 people per burst instead of 300")
+    parser.add_argument("--users", type=int, default=None, help="people per burst (default 300, --quick 100)")
+    parser.add_argument("--delay", type=float, default=5.0, help="raia's answer delay in seconds (default 5)")
+    parser.add_argument("--logs", type=Path, metavar="DIR", help="keep the processes' logs in DIR (default: discard)")
+    args = parser.parse_args()
+    users = args.users or (100 if args.quick else 300)
+    server = PgServer.start()  # blocking on purpose: a Ctrl-C meanwhile lands in the try below
+    results: list[Round] = []
+    try:
+        pg = PostgresCpu(server)
+        with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
+            work = Path(tmp)
+            if args.logs:
+                work = args.logs.resolve()
+                work.mkdir(parents=True, exist_ok=True)
+            for engine, replicas in CONFIGS:
+                results += await run_config(engine, replicas, users, args.delay, server, pg, work)
+    finally:
+        try:
+            server.stop()
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"stopping PostgreSQL: {exc}", file=sys.stderr)
+        if results:  # also what was measured before an error or Ctrl-C
+            table(results, users, args.delay)
+
+
+if __name__ == "__main__":
+    if "--serve-slack" in sys.argv:
+        serve_slack(int(sys.argv[sys.argv.index("--serve-slack") + 1]))
+    else:
+        try:
+            run_async(main())
+        except KeyboardInterrupt:
+            sys.exit(130)
