@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
-from bridge import texts
+from bridge import push, texts
 from bridge.asking import DirectAsking
 from bridge.config import ServiceConfig
 from bridge.errors import (
@@ -36,6 +36,7 @@ from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, ResponseStat
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
+from bridge.push import PushHints
 
 log = logging.getLogger("bridge.turn")  # one line per turn
 
@@ -122,8 +123,10 @@ class QuestionLife:
         sleep: Callable[[float], Awaitable[None]],
         health: AgentHealth,
         observer: Observer,
+        hints: PushHints | None = None,
     ) -> None:
         self._store = store
+        self._hints = hints  # raia push (RAIA_PUSH): poll at once when a hint names the answer
         # raia is sent to, then polled; a direct agent answers in the call (bridge.asking).
         self._direct: DirectAsking | None = None
         self._raia: AgentPort | None = None
@@ -311,7 +314,14 @@ class QuestionLife:
             if now >= deadline and looked:
                 return Finished(QuestionState.TIMED_OUT, Reply(texts.TIMEOUT, ReplyKind.NOTICE), "poll timeout")
             if now < deadline:
-                await self._sleep(min(schedule.next_wait(now - q.sent_at), deadline - now))
+                wait = schedule.next_wait(now - q.sent_at)
+                if self._hints is None:
+                    await self._sleep(min(wait, deadline - now))
+                else:
+                    if self._hints.healthy:  # pushes arrive: look on our own only now and then
+                        wait = max(wait, push.FALLBACK)
+                    ids = (conversation, q.raia_message_id)
+                    await self._hints.wait(ids, min(wait, deadline - now), self._sleep)
             looked = True
             turn.polls += 1
             try:

@@ -25,6 +25,7 @@ from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
+from bridge.push import PushHints
 from bridge.question import AgentHealth, QuestionLife
 from bridge.tasks import TaskSet
 
@@ -51,6 +52,7 @@ class ConversationService:
         tasks: TaskSet | None = None,
         clock: Callable[[], float] = time.time,
         observer: Observer | None = None,
+        hints: PushHints | None = None,
     ) -> None:
         self._store = store
         self._agent = agent
@@ -70,7 +72,9 @@ class ConversationService:
             sleep=self._sleep,
             health=self._health,
             observer=observer or Unobserved(),
+            hints=hints,
         )
+        self.hints = hints
         self._intake = Intake(
             store,
             self._outbounds,

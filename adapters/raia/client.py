@@ -26,6 +26,7 @@ from adapters.raia.mapping import (
     messages_from,
     response_from,
     text_field,
+    webhook_urls_from,
 )
 from bridge.errors import (
     AgentError,
@@ -149,6 +150,26 @@ class RaiaClient:
     async def agent_name(self) -> str | None:
         # The body also carries the API key and webhook headers: never log it.
         return agent_name_from(await self._retrying("GET", "/agents/by-api-key"))
+
+    async def ensure_webhook(self, url: str, headers: Mapping[str, str]) -> bool:
+        """Register an ``each_message`` webhook at ``url`` unless the agent has one there
+        already (raia has no list or delete endpoint: registering at every start would pile
+        them up). Returns True if it registered one now."""
+        # The body carries the API key and the webhooks' headers: never log it.
+        if url.rstrip("/") in webhook_urls_from(await self._retrying("GET", "/agents/by-api-key")):
+            return False
+        await self._request(
+            "POST",
+            "/agents/webhooks",
+            json={
+                "title": "raia-bridge push",
+                "description": "Tells the Slack/Telegram bridge an answer is ready, so it fetches it at once.",
+                "url": url,
+                "triggerCondition": "each_message",
+                "headers": dict(headers),
+            },
+        )
+        return True
 
     async def find_user(self, fk_id: str) -> str | None:
         try:

@@ -78,6 +78,21 @@ def agent_name_from(body: Any) -> str | None:
     return None
 
 
+def webhook_urls_from(body: Any) -> set[str]:
+    """The URLs of the agent's webhooks: ``skills[]`` with ``systemName`` WEBHOOK list them
+    under ``webhooks[]`` (the only place raia shows them; there is no list endpoint)."""
+    urls: set[str] = set()
+    skills = mapping(body, "agent").get("skills")
+    for skill in skills if isinstance(skills, list) else []:
+        if not isinstance(skill, Mapping) or skill.get("systemName") != "WEBHOOK":
+            continue
+        hooks = skill.get("webhooks")
+        for hook in hooks if isinstance(hooks, list) else []:
+            if isinstance(hook, Mapping) and isinstance(hook.get("url"), str):
+                urls.add(hook["url"].rstrip("/"))
+    return urls
+
+
 def error_text(body: Any) -> str | None:
     """raia's error ``message`` (a string or a list of them), shortened."""
     if isinstance(body, Mapping):

@@ -20,11 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+_TRIGGERS = ("each_message", "end_dialog", "start_dialog", "chat_currently_unavailable", "auto_archive_conversation",
+             "manual")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -124,9 +129,13 @@ class RaiaSimulator:
         self.questions: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str]] = []
+        self.webhooks: list[dict[str, Any]] = []  # registered with POST /external/agents/webhooks
+        self.pushed: list[tuple[float, str, int]] = []  # (time, url, status) of each webhook call
+        self._pushes: set[asyncio.Task[None]] = set()
         self.app = Starlette(
             routes=[
                 Route("/external/agents/by-api-key", self._agent, methods=["GET"]),
+                Route("/external/agents/webhooks", self._create_webhook, methods=["POST"]),
                 Route("/external/users", self._create_user, methods=["POST"]),
                 Route("/external/users/search", self._search_user, methods=["GET"]),
                 Route("/external/conversations", self._create_conversation, methods=["POST"]),
@@ -213,11 +222,60 @@ class RaiaSimulator:
                 "vectorStoreId": "vs-1",
                 "aiConfig": {},
                 "status": "active",
-                "skills": [],
+                "skills": [{"systemName": "WEBHOOK", "status": "active", "name": "Webhooks", "webhooks": self.webhooks}]
+                if self.webhooks
+                else [],
                 # The real API echoes the key: the bridge must never log this body.
                 "apiKey": request.headers.get("agent-secret-key"),
             }
         )
+
+    async def _create_webhook(self, request: Request) -> Response:
+        refused, _ = self._guard(request)
+        if refused:
+            return refused
+        body = await self._json(request)
+        if body is None or not all(isinstance(body.get(k), str) for k in ("title", "description", "url")):
+            return _error(400, "title, description and url are required")
+        url = body["url"]
+        parts = urlsplit(url)
+        # raia wants a public https URL; loopback http is allowed here, for tests on one machine.
+        if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"))):
+            return _error(400, "Invalid webhook URL. The URL must use HTTPS and resolve only to public IP addresses.")
+        if body.get("triggerCondition") not in _TRIGGERS:
+            return _error(400, "triggerCondition must be one of " + ", ".join(_TRIGGERS))
+        hook = {
+            "status": "active",
+            "title": body["title"],
+            "description": body["description"],
+            "url": url,
+            "triggerCondition": body["triggerCondition"],
+            "headers": body.get("headers") or {},
+        }
+        self.webhooks.append(hook)
+        return _Json({"id": str(uuid.uuid4()), "agentId": "agent-1", **hook, "createdAt": _now_iso()}, status_code=201)
+
+    async def _push_when_ready(self, mid: str) -> None:
+        """``each_message``: after the AI answered, POST to every such webhook (the payload
+        raia's n8n node expects; the real one is undocumented)."""
+        question = self.questions[mid]
+        await asyncio.sleep(max(0.0, question["ready_at"] - self.clock()))
+        self._settle(mid)
+        reply = question.get("reply") or {}
+        payload = {
+            "conversationId": question["cid"],
+            "messageId": reply.get("id"),
+            "userId": self.conversations[question["cid"]].get("userId"),
+            "message": reply.get("message"),
+            "timestamp": _now_iso(),
+        }
+        async with httpx.AsyncClient(timeout=10) as http:
+            for hook in [h for h in self.webhooks if h["triggerCondition"] == "each_message"]:
+                try:
+                    response = await http.post(hook["url"], json=payload, headers=hook["headers"])
+                    self.pushed.append((time.time(), hook["url"], response.status_code))
+                except httpx.HTTPError:
+                    self.pushed.append((time.time(), hook["url"], 0))
 
     def _user_dto(self, user: dict[str, Any]) -> dict[str, Any]:
         return {**user, "isAnonymized": False, "newFieldFromTheFuture": 1}
@@ -295,6 +353,10 @@ class RaiaSimulator:
         conversation["messages"].append(message)
         now = self.clock()
         self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}
+        if self.webhooks:
+            task = asyncio.create_task(self._push_when_ready(mid), name=f"sim-push-{mid}")
+            self._pushes.add(task)
+            task.add_done_callback(self._pushes.discard)
         return self._fault_response(late) if late else _Json(message, status_code=201)
 
     def _message_dto(self, mid: str, cid: str, role: str, text: str, full: Any = None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from bridge.app.metrics import Metrics
 from bridge.app.settings import Settings
 from bridge.config import ServiceConfig
 from bridge.poller import PollSchedule
+from bridge.push import PushHints
 from bridge.service import ConversationService
 from bridge.tasks import TaskSet
 
@@ -127,5 +128,8 @@ async def open_runtime(
         observe = metrics.agent_call if metrics is not None else None
         agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport, observe=observe))
         tasks = TaskSet()
-        service = ConversationService(store, agent, config or service_config(settings), tasks=tasks, observer=metrics)
+        hints = PushHints() if settings.raia_push else None
+        service = ConversationService(
+            store, agent, config or service_config(settings), tasks=tasks, observer=metrics, hints=hints
+        )
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks)

@@ -22,6 +22,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.base import Platform, running
+from adapters.raia.client import RaiaClient
+from bridge.app import push
 from bridge.app.metrics import Metrics, WebhookCounter
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
@@ -112,7 +114,9 @@ def build_app(
     ``SHUTDOWN_TIMEOUT``; the CLI keeps a second of it for requests in flight)."""
     state = AppState(platforms=tuple(platforms))
     webhooks = [route for platform in platforms for route in platform.routes()]
-    webhook_paths = frozenset(r.path for r in webhooks if isinstance(r, Route))
+    webhook_paths = frozenset(r.path for r in webhooks if isinstance(r, Route)) | (
+        {push.PATH} if settings.raia_push else set()
+    )
     metrics = Metrics(webhook_paths)
 
     @asynccontextmanager
@@ -153,6 +157,8 @@ def build_app(
             # Asked after start-up, not during it: a slow raia must not keep the port
             # closed past a PaaS's boot limit. Logs a clear error if the key is refused.
             runtime.tasks.spawn(_greet(service), name="agent-name")
+            if settings.raia_push and isinstance(runtime.agent, RaiaClient):
+                runtime.tasks.spawn(push.register(settings, runtime.agent), name="raia-push-register")
             yield
 
     async def healthz(request: Request) -> JSONResponse:
@@ -191,6 +197,9 @@ def build_app(
         Route("/metrics", metrics.endpoint(token, waiting), methods=["GET"]),
     ]
     routes.extend(webhooks)
+    if settings.raia_push:
+        runtime_hints = lambda: state.runtime.service.hints if state.ready and state.runtime else None  # noqa: E731
+        routes.append(push.route(settings, runtime_hints))
 
     @asynccontextmanager
     async def as_lifespan(app: Starlette) -> AsyncIterator[None]:

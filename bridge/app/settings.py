@@ -5,6 +5,8 @@ Read here and nowhere else: the composition root hands each part its own typed p
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -46,6 +48,8 @@ class Settings(BaseSettings):
     # After a send whose outcome is unknown (a timeout, a crash mid-send), keep looking for
     # the message this long before sending it again: longer than raia takes to store one.
     raia_send_settle: float = Field(default=90.0, ge=0, le=3600)
+    # raia calls PUBLIC_URL/raia/webhook after each answer: poll at once (polling stays the fallback).
+    raia_push: bool = False
 
     blaigent_api_key: SecretStr | None = None  # required with AGENT_BACKEND=blaigent
     blaigent_org_id: str | None = None  # required with AGENT_BACKEND=blaigent
@@ -195,6 +199,21 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _push_requirements(self) -> Settings:
+        if self.raia_push and self.agent_backend != "raia":
+            raise _missing("raia_push", "only works with AGENT_BACKEND=raia")
+        if self.raia_push and not self.public_url:
+            raise _missing("public_url", "is required when RAIA_PUSH=true (raia calls PUBLIC_URL/raia/webhook)")
+        return self
+
+    @property
+    def raia_push_secret(self) -> str:
+        """The header value raia sends with its push. Derived from the API key, so it is the
+        same at every start (a webhook is registered once) and unknown to anyone without it."""
+        key = self.raia_api_key.get_secret_value() if self.raia_api_key else ""
+        return hmac.new(key.encode(), b"raia-bridge push v1", hashlib.sha256).hexdigest()[:40]
+
+    @model_validator(mode="after")
     def _platform_requirements(self) -> Settings:
         if not self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token):
             set_one = "SLACK_SIGNING_SECRET" if self.slack_signing_secret else "SLACK_APP_TOKEN"
@@ -246,6 +265,8 @@ class Settings(BaseSettings):
             self.metrics_token,
         )
         values = [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+        if self.raia_push:
+            values.append(self.raia_push_secret)
         password = self.database.password  # the rest of DATABASE_URL is shown, masked
         return [*values, password] if password else values
 

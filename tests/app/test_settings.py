@@ -225,3 +225,14 @@ def test_a_backend_needs_no_raia_key_and_its_keys_are_secrets(monkeypatch: pytes
     assert (settings.blaigent_agent, settings.blaigent_rate_limit) == ("customer-service", 60)
     assert settings.blaigent_base_url == "https://blaigent.up.railway.app/api/v1"
     assert "bl-Secret-2" in settings.secrets()
+
+
+def test_raia_push_needs_a_public_url_and_raia(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", RAIA_PUSH="true")
+    with pytest.raises(ConfigError, match=r"^PUBLIC_URL is required when RAIA_PUSH=true"):
+        load_settings(_env_file=None)
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", RAIA_PUSH="true", PUBLIC_URL="https://b.example.com")
+    settings = load_settings(_env_file=None)
+    assert settings.raia_push_secret in settings.secrets()
+    assert settings.raia_push_secret == load_settings(_env_file=None).raia_push_secret  # the same at every start
+    assert "secret-key-123" not in settings.raia_push_secret

@@ -12,11 +12,13 @@ import uvicorn
 
 
 @asynccontextmanager
-async def serving(app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto") -> AsyncIterator[str]:
-    """Yields the base URL (``http://127.0.0.1:PORT``); stops the server on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+async def serving(
+    app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto", sock: socket.socket | None = None
+) -> AsyncIterator[str]:
+    """Yields the base URL (``http://127.0.0.1:PORT``); stops the server on exit. ``sock``:
+    a socket bound beforehand (when the URL must be known before the app is built)."""
+    if sock is None:
+        sock = bound()
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
@@ -33,3 +35,11 @@ async def serving(app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto") 
         server.should_exit = True
         await task
         sock.close()
+
+
+def bound(port: int = 0) -> socket.socket:
+    """A loopback socket on ``port`` (0: a free one), bound and ready for ``serving(sock=...)``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock

@@ -34,6 +34,7 @@ class Post:
     blocks: list[dict[str, Any]]
     metadata: dict[str, Any] | None = None
     ts: str = ""
+    at: float = field(default_factory=time.time)  # when it was posted
 
     @property
     def body(self) -> str:

@@ -1,0 +1,81 @@
+"""raia push (``RAIA_PUSH``): the ``POST /raia/webhook`` endpoint and the one-time
+registration of raia's ``each_message`` webhook.
+
+A push is only a hint: its body is not documented and never trusted for content. It is
+authenticated by a header whose value only the bridge (and raia, which got it at
+registration) knows; every string in the body is offered to the pollers as an id, and a
+poller waiting on one of them polls ``response-on`` at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from adapters.raia.client import RaiaClient
+from bridge.app.settings import Settings
+from bridge.errors import AgentError
+from bridge.push import PushHints
+
+log = logging.getLogger(__name__)
+
+PATH = "/raia/webhook"
+HEADER = "X-Raia-Bridge-Secret"
+_MAX_IDS = 64  # strings taken from one body; ids are short and few
+
+
+def route(settings: Settings, hints: Callable[[], PushHints | None]) -> Route:
+    secret = settings.raia_push_secret.encode()
+
+    async def webhook(request: Request) -> Response:
+        given = request.headers.get(HEADER)
+        if given is None:
+            return PlainTextResponse("missing secret header", status_code=401)
+        if not hmac.compare_digest(given.encode(), secret):
+            return PlainTextResponse("wrong secret", status_code=403)
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return PlainTextResponse("body is not JSON", status_code=400)
+        current = hints()
+        if current is None:  # starting or stopping: polling finds the answer anyway
+            return PlainTextResponse("not ready", status_code=503)
+        woken = current.hint(_strings(body))
+        return JSONResponse({"ok": True, "woken": woken})
+
+    return Route(PATH, webhook, methods=["POST"])
+
+
+def _strings(value: Any, depth: int = 0) -> Iterator[str]:
+    """Every short string in the body, at most ``_MAX_IDS`` of them."""
+    found = 0
+    stack: list[tuple[Any, int]] = [(value, depth)]
+    while stack and found < _MAX_IDS:
+        item, level = stack.pop()
+        if isinstance(item, str):
+            if 0 < len(item) <= 200:
+                found += 1
+                yield item
+        elif level < 5 and isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif level < 5 and isinstance(item, list):
+            stack.extend((v, level + 1) for v in item[:50])
+
+
+async def register(settings: Settings, agent: RaiaClient) -> None:
+    """Make sure raia calls us after each answer; on failure, say so and keep polling."""
+    assert settings.public_url is not None
+    url = settings.public_url.rstrip("/") + PATH
+    try:
+        created = await agent.ensure_webhook(url, {HEADER: settings.raia_push_secret})
+    except AgentError as exc:
+        log.warning("raia push: the webhook could not be registered (%s); answers are found by polling", exc)
+        return
+    log.info("raia push: %s %s", "webhook registered at" if created else "webhook already registered at", url)

@@ -1,0 +1,94 @@
+"""raia push (RAIA_PUSH): raia calls the bridge after each answer and the bridge polls at
+once. The simulator registers webhooks and calls them over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from adapters.raia.simulator import RaiaSimulator
+from bridge.app.platforms import configured_platforms
+from bridge.app.push import HEADER, PATH
+from bridge.app.server import build_app
+from bridge.app.settings import Settings
+from tests.conftest import API_KEY, make_settings
+from tests.fakes import slack
+from tests.fakes.server import bound, serving
+
+
+@asynccontextmanager
+async def bridge(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, port: int = 0
+) -> AsyncIterator[tuple[str, Settings]]:
+    sock = bound(port)
+    public = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    async with serving(sim) as raia, serving(fake.app()) as api:
+        settings = make_settings(
+            raia_base_url=raia, raia_push=True, public_url=public, raia_poll_interval=1.0, raia_poll_timeout=60,
+            slack_bot_token=slack.BOT_TOKEN, slack_signing_secret=slack.SIGNING_SECRET, slack_api_url=f"{api}/api/",
+            database_url=f"sqlite:///{tmp_path / 'b.db'}",
+        )  # fmt: skip
+        app = build_app(settings, configured_platforms(settings))
+        async with serving(app, sock=sock) as base:
+            yield base, settings
+
+
+async def _ask(http: httpx.AsyncClient, base: str, i: int) -> None:
+    event = slack.dm(f"question {i}", user=f"U{100 + i}")
+    event["channel"] = f"D{100 + i}"
+    raw = json.dumps(slack.envelope(event)).encode()
+    assert (await http.post(f"{base}/slack/events", content=raw, headers=slack.signed(raw))).status_code == 200
+
+
+async def test_pushed_answers_are_fetched_at_once_with_few_polls(tmp_path: Path) -> None:
+    """With push working, each answer is posted within a moment of being ready and costs
+    at most 3 response-on calls, whatever its delay; the webhook is registered once, also
+    across a restart."""
+    delays = {f"question {i}": d for i, d in enumerate([1.5, 2.5, 4.0, 6.0, 9.0])}
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda text: delays.get(text, 1.0))
+    fake = slack.FakeSlack()
+    async with bridge(sim, fake, tmp_path) as (base, settings), httpx.AsyncClient(timeout=10) as http:
+        async with asyncio.timeout(10):
+            while not sim.webhooks:
+                await asyncio.sleep(0.05)
+        (hook,) = sim.webhooks
+        assert hook["url"] == f"{base}{PATH}"
+        assert hook["triggerCondition"] == "each_message"
+        assert hook["headers"] == {HEADER: settings.raia_push_secret}
+        await _ask(http, base, 99)  # a first answer proves push works
+        await fake.wait_posts(1, timeout=10)
+        for i in range(5):
+            await _ask(http, base, i)
+        await fake.wait_posts(6, timeout=30)
+    ready = {q["text"]: (q["ready_at"], q.get("polls", 0)) for q in sim.questions.values()}
+    for i in range(5):
+        ready_at, polls = ready[f"question {i}"]
+        post = next(p for p in fake.posts if p.channel == f"D{100 + i}")
+        assert post.at - ready_at < 0.5, f"question {i} posted {post.at - ready_at:.2f}s after it was ready"
+        assert polls <= 3
+    assert sim.count("POST", "/agents/webhooks") == 1
+    assert all(status == 200 for _, _, status in sim.pushed)
+    # A restart finds the webhook in the agent's skills and does not add another.
+    fake2 = slack.FakeSlack()
+    async with bridge(sim, fake2, tmp_path, port=int(base.rsplit(":", 1)[1])):  # the same PUBLIC_URL
+        await asyncio.sleep(1.0)
+    assert sim.count("POST", "/agents/webhooks") == 1
+    assert len(sim.webhooks) == 1
+
+
+async def test_a_forged_or_odd_push_does_nothing(tmp_path: Path) -> None:
+    """No secret: 401; a wrong one: 403; not JSON: 400; ids nobody waits for: 200, nothing woken."""
+    sim = RaiaSimulator(api_key=API_KEY)
+    async with bridge(sim, slack.FakeSlack(), tmp_path) as (base, settings), httpx.AsyncClient() as http:
+        url = f"{base}{PATH}"
+        assert (await http.post(url, json={"conversationId": "c"})).status_code == 401
+        assert (await http.post(url, json={}, headers={HEADER: "guess"})).status_code == 403
+        right = {HEADER: settings.raia_push_secret}
+        assert (await http.post(url, content=b"not json", headers=right)).status_code == 400
+        response = await http.post(url, json={"conversationId": "nobody", "x": [1, {"y": "z"}]}, headers=right)
+        assert (response.status_code, response.json()) == (200, {"ok": True, "woken": 0})
