@@ -373,6 +373,9 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=None, help="people per burst (default 300, --quick 100)")
     parser.add_argument("--delay", type=float, default=5.0, help="raia's answer delay in seconds (default 5)")
     parser.add_argument("--logs", type=Path, metavar="DIR", help="keep the processes' logs in DIR (default: discard)")
+    parser.add_argument(
+        "--only", choices=[f"{n}x{e}" for e, n in CONFIGS], action="append", help="run only these configurations"
+    )
     args = parser.parse_args()
     users = args.users or (100 if args.quick else 300)
     server = PgServer.start()  # blocking on purpose: a Ctrl-C meanwhile lands in the try below
@@ -385,6 +388,8 @@ async def main() -> None:
                 work = args.logs.resolve()
                 work.mkdir(parents=True, exist_ok=True)
             for engine, replicas in CONFIGS:
+                if args.only and f"{replicas}x{engine}" not in args.only:
+                    continue
                 results += await run_config(engine, replicas, users, args.delay, server, pg, work)
     finally:
         try:

@@ -61,7 +61,7 @@ def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
     core_face = ("bridge.models", "bridge.errors", "bridge.ports", "bridge.texts", "bridge.tasks", "bridge.backoff")
     shared = ("adapters.base", "adapters.markdown", "adapters.live", "starlette", "pydantic")
     rules = {
-        "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown"),
+        "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown", "aiohttp"),
         "adapters/telegram": ("adapters.telegram", "telegram", "telegramify_markdown", "aiolimiter"),
         "adapters/console": ("adapters.console", "prompt_toolkit", "rich"),
         "adapters/raia": ("adapters.raia", "adapters.agent_http", "httpx", "stamina", "uvicorn"),

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENTS_PATH = "/slack/events"
+WEB_API_CONNECTIONS = 64  # kept-alive connections to slack.com shared by all calls
 MAX_REQUEST_AGE = 300  # seconds: Slack's own advice against replayed requests
 NEEDED_SCOPES = frozenset(
     {
@@ -106,6 +108,12 @@ class SlackPlatform:
 
     async def start(self, inbox: Inbox) -> None:
         self._inbox = inbox
+        # One aiohttp session for every Web API call: without it slack_sdk opens (and closes)
+        # a session, and a TCP+TLS connection, per call — the largest CPU cost of a turn.
+        self.client.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=WEB_API_CONNECTIONS, keepalive_timeout=30),
+            timeout=aiohttp.ClientTimeout(total=15),
+        )
         auth = await _started("SLACK_BOT_TOKEN", self.client.auth_test())  # fails fast on a bad token
         self._bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", team_id=auth["team_id"])
         if self._app_token is not None:
@@ -133,6 +141,9 @@ class SlackPlatform:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        session, self.client.session = self.client.session, None
+        if session is not None:
+            await session.close()
 
     def status(self) -> str:
         return f"ok ({'socket mode' if self.socket_mode else 'http'})" if self._state == "ok" else self._state
