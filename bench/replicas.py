@@ -48,6 +48,7 @@ from tests.fakes import slack  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 
 CONFIGS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3))
+PUSH = False  # --push
 STRAGGLER = 15.0  # seconds without a new answer after which a round stops waiting
 ROUNDS = ("new", "again")  # new people (raia user + conversation created), then the same people again
 
@@ -295,6 +296,8 @@ async def run_config(
         for i in range(replicas):
             port = free_port()
             env = bridge_env(raia, slack_api, database, port)
+            if PUSH:  # raia calls each replica's own webhook (the simulator accepts loopback http)
+                env |= {"RAIA_PUSH": "true", "PUBLIC_URL": f"http://127.0.0.1:{port}"}
             bridge = Child(f"bridge{i}", [sys.executable, "-m", "bridge"], work, f"http://127.0.0.1:{port}", env)
             children.append(bridge)
             bridges.append(bridge)
@@ -373,11 +376,14 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=None, help="people per burst (default 300, --quick 100)")
     parser.add_argument("--delay", type=float, default=5.0, help="raia's answer delay in seconds (default 5)")
     parser.add_argument("--logs", type=Path, metavar="DIR", help="keep the processes' logs in DIR (default: discard)")
+    parser.add_argument("--push", action="store_true", help="RAIA_PUSH=true: raia calls the bridges back")
     parser.add_argument(
         "--only", choices=[f"{n}x{e}" for e, n in CONFIGS], action="append", help="run only these configurations"
     )
     args = parser.parse_args()
     users = args.users or (100 if args.quick else 300)
+    global PUSH
+    PUSH = args.push
     server = PgServer.start()  # blocking on purpose: a Ctrl-C meanwhile lands in the try below
     results: list[Round] = []
     try:
