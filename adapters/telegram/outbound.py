@@ -29,6 +29,10 @@ from bridge.ports.outbound import DeliveryProgress, LiveText
 log = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for 5 s at most
+# "typing…" for the whole bot, per second: with a thousand people waiting, refreshing every
+# chat every 4.5 s would be 220 calls a second; beyond this budget a refresh is skipped
+# (the next try is 4.5 s later), never queued, so it never competes with answers.
+TYPING_BUDGET = 20
 DRAFT_EVERY = 1.0  # a streamed answer's draft is updated at most this often
 PRIVATE_EDIT_EVERY = 1.0  # ... or its message edited, where drafts are not available
 GROUP_EDIT_EVERY = 3.0  # groups: 20 messages a minute, edits included
@@ -59,6 +63,7 @@ class TelegramOutbound:
         self._app = app
         self._drafts = True  # sendMessageDraft works until the server says otherwise
         self._overall = AsyncLimiter(30, 1)  # Telegram allows ~30 messages/s per bot
+        self._typing_budget = AsyncLimiter(TYPING_BUDGET, 1)
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
 
     def _limiter(self, chat: str, chat_type: str) -> AsyncLimiter:
@@ -184,12 +189,14 @@ class TelegramOutbound:
     async def _typing(self, origin: Origin) -> None:
         thread = int(origin.thread) if origin.thread else None
         while True:
-            try:
-                # Chat actions are not messages: they stay out of the message budget so
-                # answers never queue behind "typing…".
-                await self._app.bot.send_chat_action(int(origin.chat), ChatAction.TYPING, message_thread_id=thread)
-            except TelegramError as exc:  # best effort: never delays the answer
-                log.debug("telegram typing indicator failed: %s", exc)
+            # Chat actions are not messages: they stay out of the message budget so
+            # answers never queue behind "typing…"; they have a small budget of their own.
+            if self._typing_budget.has_capacity():
+                await self._typing_budget.acquire()
+                try:
+                    await self._app.bot.send_chat_action(int(origin.chat), ChatAction.TYPING, message_thread_id=thread)
+                except TelegramError as exc:  # best effort: never delays the answer
+                    log.debug("telegram typing indicator failed: %s", exc)
             await asyncio.sleep(TYPING_EVERY)
 
     async def profile(self, user: PlatformUser) -> PlatformUser:
