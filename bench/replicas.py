@@ -2,20 +2,25 @@
 
     python bench/replicas.py            # 300 people per burst (about 2 minutes)
     python bench/replicas.py --quick    # 100 people per burst (about 1.5 minutes)
+    python bench/replicas.py --only 1xsqlite --platform telegram --users 1000
+    python bench/replicas.py --only 1xsqlite --users 1000 --senders 32   # the acknowledgement target
 
-Each configuration runs real bridge processes (``python -m bridge``, Slack HTTP mode,
-default settings otherwise) on a fresh database, with a fresh raia simulator (fixed answer
-delay) and a fresh fake Slack Web API, each in a process of its own. This process is only
-the load generator: N new people each send one Slack DM at once, the signed events spread
-round-robin over the replicas' webhooks as a load balancer would; then the same people ask
-once more (known users: no raia user or conversation to create). A round ends when fake
-Slack has every answer and every hourglass reaction is removed again.
+Each configuration runs real bridge processes (``python -m bridge``, Slack HTTP mode or the
+Telegram webhook, default settings otherwise) on a fresh database, with a fresh raia simulator
+(fixed answer delay) and a fresh fake Slack Web API or Telegram Bot API, each in a process of
+its own. This process is only the load generator: N new people each send one Slack DM or
+Telegram private message at once (or through ``--senders`` concurrent senders, each posting its
+share one after the other), the webhook posts spread round-robin over the replicas as a load
+balancer would; then the same people ask once more (known users: no raia user or conversation to
+create). A round ends when the fake platform has every answer (on Slack, also every hourglass
+reaction removed again).
 
 Bridge CPU is the user + system time of the bridge processes over a round (start-up
 excluded); PostgreSQL's is that of its server processes over the same span (one server for
 the whole run, a database per configuration). Everything shares this machine's cores
 (fakes, load generator, PostgreSQL), so wall time and turns/s are noisy; CPU per turn and
-the ratios between configurations are the figures to compare.
+the ratios between configurations are the figures to compare. Polls are raia ``response-on``
+calls per answer; overshoot is when the answer reached the platform minus when raia had it.
 """
 
 from __future__ import annotations

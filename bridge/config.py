@@ -4,6 +4,7 @@ in what operators may change; the rest are the bridge's own choices."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bridge.backoff import Backoff
 from bridge.poller import PollSchedule
@@ -15,6 +16,9 @@ class ServiceConfig:
     poll_timeout: float  # RAIA_POLL_TIMEOUT
     send_settle: float  # RAIA_SEND_SETTLE: after a send of unknown outcome, look this long before resending
     dedupe_ttl: float = 3 * 24 * 3600.0  # how long an event key marks a duplicate
+    # CONVERSATION_SCOPE: "user" = one agent conversation per person across chats; "thread" =
+    # one per Slack thread / DM, Telegram chat or forum topic, shared by whoever writes there.
+    scope: Literal["user", "thread"] = "user"
     delivery_attempts: int = 8  # then the reply is given up and logged
     delivery_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 60.0))
     reach_backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))  # the agent unreachable

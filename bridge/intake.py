@@ -49,8 +49,10 @@ class Intake:
         wake: Callable[[int], None],
         agent_name: Callable[[], Awaitable[str | None]],  # None: the agent cannot be reached
         spawn: Spawn,
+        scope: str = "user",
     ) -> None:
         self._store = store
+        self._scope = scope
         self._outbounds = outbounds
         self._ttl = dedupe_ttl
         self._wake = wake
@@ -62,12 +64,14 @@ class Intake:
         self._recorded = asyncio.Condition()
 
     async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
+        if self._scope == "thread":
+            message = replace(message, conversation_key=thread_key(message))
         if message.intent is Intent.ASK:
             return await self._question(message)
         if not await self._store.first_sighting(message.dedupe_keys, self._ttl):
             return Receipt.DUPLICATE
         if message.intent is Intent.RESET:
-            await self._store.end_conversation(message.user.fk_id)
+            await self._store.end_conversation(message.scope_key)
         if respond is not None:  # answered in the acknowledgement itself
             await respond(await self._notice(message))
         else:
@@ -132,3 +136,10 @@ class Intake:
 def _thread_of(message: InboundMessage) -> tuple[str, str, str] | None:
     origin = message.origin
     return (message.platform, origin.chat, origin.thread) if origin.thread is not None else None
+
+
+def thread_key(message: InboundMessage) -> str:
+    """The conversation of a thread (CONVERSATION_SCOPE=thread): a Slack thread or DM, a
+    Telegram chat or forum topic, whoever writes in it."""
+    origin = message.origin
+    return f"{message.platform}:{origin.extra.get('team', '')}:{origin.chat}:{origin.thread or ''}"

@@ -91,6 +91,13 @@ class InboundMessage:
     intent: Intent = Intent.ASK
     addressed: bool = True
     mention: str | None = None
+    # Which conversation the message belongs to: "" = the person's own (CONVERSATION_SCOPE=
+    # user); a thread's key in thread scope (set by the core's intake, never by adapters).
+    conversation_key: str = ""
+
+    @property
+    def scope_key(self) -> str:
+        return self.conversation_key or self.user.fk_id
 
 
 @dataclass(frozen=True)

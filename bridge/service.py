@@ -82,6 +82,7 @@ class ConversationService:
             wake=self._wake,
             agent_name=self.reachable_agent_name,
             spawn=self._tasks.spawn,
+            scope=config.scope,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------

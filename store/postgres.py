@@ -181,7 +181,7 @@ class PostgresStore:
                     """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
                        ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id
                        RETURNING id""",
-                    msg.user.fk_id,
+                    msg.scope_key,  # the person, or the thread in CONVERSATION_SCOPE=thread
                     now,
                 )
                 qid = await conn.fetchval(

@@ -199,7 +199,8 @@ class SqliteStore:
                 if not self._claim(db, msg.dedupe_keys, ttl, now):
                     records.append(None)
                     continue
-                conversation_id = self._current_conversation(db, msg.user.fk_id, now)
+                # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
+                conversation_id = self._current_conversation(db, msg.scope_key, now)
                 cursor = db.execute(
                     """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text,
                                               state, created_at)

@@ -45,6 +45,7 @@ def service_config(settings: Settings) -> ServiceConfig:
         poll=PollSchedule(first=settings.raia_poll_interval),
         poll_timeout=settings.raia_poll_timeout,
         send_settle=settings.raia_send_settle,
+        scope=settings.conversation_scope,
     )
 
 

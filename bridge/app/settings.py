@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     raia_send_settle: float = Field(default=90.0, ge=0, le=3600)
     # raia calls PUBLIC_URL/raia/webhook after each answer: poll at once (polling stays the fallback).
     raia_push: bool = False
+    # user: one agent conversation per person; thread: one per Slack thread/DM, Telegram chat/topic.
+    conversation_scope: Literal["user", "thread"] = "user"
 
     blaigent_api_key: SecretStr | None = None  # required with AGENT_BACKEND=blaigent
     blaigent_org_id: str | None = None  # required with AGENT_BACKEND=blaigent

@@ -91,7 +91,8 @@ class StorePort(Protocol):
         ...
 
     async def end_conversation(self, fk_id: str) -> bool:
-        """Reset: the identity's next question opens a new conversation."""
+        """Reset: the next question of this conversation key (a person's id, or a thread's
+        key in thread scope) opens a new conversation."""
         ...
 
     # -- lanes -----------------------------------------------------------------------

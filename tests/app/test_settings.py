@@ -64,6 +64,7 @@ def test_missing_key_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
         ("DATABASE_URL", "postgres://u:pw@h:port/db", "DATABASE_URL is invalid: is not a valid postgres"),
         ("DATABASE_URL", "postgres://u:pw@h/db?sslmode=on", "DATABASE_URL is invalid: has sslmode='on'"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL is invalid"),
+        ("CONVERSATION_SCOPE", "channel", "CONVERSATION_SCOPE is invalid"),
     ],
 )
 def test_bad_values_name_the_variable(

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,21 @@ async def test_a_wrong_password_is_one_line_without_the_password(pg_server: PgSe
     assert "\n" not in str(refused.value)
     with pytest.raises(DatabaseUnavailable, match="cannot open"):
         await PostgresStore(f"postgresql://u:{PASSWORD}@127.0.0.1:1/db").open()
+
+
+async def test_a_thread_key_groups_people_into_one_conversation(database: str) -> None:
+    """CONVERSATION_SCOPE=thread: the message's conversation key, not the person, picks the
+    conversation; a reset by that key ends it."""
+    async with open_store(database) as store:
+        ann = await store.record_question(replace(message("a", user="u1"), conversation_key="test::c1:t1"), ttl=60)
+        bob = await store.record_question(replace(message("b", user="u2"), conversation_key="test::c1:t1"), ttl=60)
+        own = await store.record_question(message("c", user="u1"), ttl=60)
+        assert ann
+        assert bob
+        assert own
+        assert ann.conversation_id == bob.conversation_id != own.conversation_id
+        assert (ann.fk_id, bob.fk_id) == ("test:u1", "test:u2")  # each still asks as themselves
+        assert await store.end_conversation("test::c1:t1")
+        again = await store.record_question(replace(message("d", user="u2"), conversation_key="test::c1:t1"), ttl=60)
+        assert again
+        assert again.conversation_id not in (ann.conversation_id, own.conversation_id)
