@@ -79,8 +79,11 @@ class Intake:
         return Receipt.HANDLED
 
     async def _notice(self, message: InboundMessage) -> Reply:
-        agent = await self._agent_name() if message.intent is Intent.START else texts.AGENT_FALLBACK_NAME
-        return Reply(texts.say(message, agent=agent), ReplyKind.NOTICE)
+        agent = await self._agent_name() if message.intent is Intent.START else None
+        language = texts.language_of(message.user.custom_data)
+        if agent is None and message.intent is not Intent.START:
+            agent = texts.text("agent_fallback_name", language)
+        return Reply(texts.say(message, agent=agent, language=language), ReplyKind.NOTICE, language=language)
 
     async def _question(self, message: InboundMessage) -> Receipt:
         text = message.text.strip()

@@ -125,6 +125,9 @@ class Reply:
     kind: ReplyKind = ReplyKind.ANSWER
     urls: tuple[UrlCitation, ...] = ()
     files: tuple[FileCitation, ...] = ()
+    # The person's language for the bridge's own words around it ("Sources"); set at
+    # delivery (bridge.texts.localize), not stored.
+    language: str = "en"
 
     @property
     def has_sources(self) -> bool:

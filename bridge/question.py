@@ -342,15 +342,20 @@ class QuestionLife:
         q = turn.q
         assert q.reply is not None
         progress = _StoredProgress(self._store, q, resumed=resumed)
-        live = turn.live if q.reply.kind is ReplyKind.ANSWER else None
+        # The bridge's own words in the person's language (Slack tells it via users.info,
+        # cached by the adapter; Telegram with every message).
+        language = texts.language_of((await outbound.profile(q.profile)).custom_data)
+        reply = texts.localize(q.reply, language)
+        q = turn.q = replace(q, reply=reply)
+        live = turn.live if reply.kind is ReplyKind.ANSWER else None
         if turn.live is not None and live is None:
             await turn.live.abandon()
         while True:
             try:
                 if live is not None:  # the streamed preview becomes the answer, in place
-                    await live.finish(q.reply, progress)
+                    await live.finish(reply, progress)
                 else:
-                    await outbound.deliver(q.origin, q.reply, progress)
+                    await outbound.deliver(q.origin, reply, progress)
             except DeliveryPermanent as exc:
                 await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE, str(exc))
                 self._observer.delivery_failed(q.platform, type(exc).__name__)

@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
 
+from bridge import texts
 from bridge.models import Reply, ReplyKind
 
 
@@ -29,7 +30,8 @@ def _sources(reply: Reply) -> list[str]:
 
 def render(reply: Reply) -> str:
     sources = _sources(reply)
-    return "\n".join([reply.text, "", "Sources:", *sources] if sources else [reply.text])
+    heading = texts.text("sources", reply.language) + ":"
+    return "\n".join([reply.text, "", heading, *sources] if sources else [reply.text])
 
 
 def render_rich(reply: Reply, *, prefix: str) -> RenderableType:
@@ -38,5 +40,6 @@ def render_rich(reply: Reply, *, prefix: str) -> RenderableType:
     parts.append(Markdown(reply.text) if reply.kind is ReplyKind.ANSWER else Text(reply.text, style="yellow"))
     sources = _sources(reply)
     if sources:
-        parts.append(Text("\nSources:\n" + "\n".join(sources), style="dim"))
+        heading = texts.text("sources", reply.language)
+        parts.append(Text(f"\n{heading}:\n" + "\n".join(sources), style="dim"))
     return Group(*parts)

@@ -56,7 +56,7 @@ class SlackOutbound:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-        self._names: dict[str, tuple[float, str, str | None]] = {}
+        self._names: dict[str, tuple[float, str, str | None, str]] = {}
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         messages = render(reply)
@@ -179,17 +179,19 @@ class SlackOutbound:
         user_id = user.custom_data.get("slackUserId")
         if not user_id:
             return user
-        first, last = await self._name(user_id)
-        return replace(user, first_name=first, last_name=last)
+        first, last, locale = await self._name(user_id)
+        custom = {**user.custom_data, "locale": locale} if locale else user.custom_data
+        return replace(user, first_name=first, last_name=last, custom_data=custom)
 
-    async def _name(self, user_id: str) -> tuple[str, str | None]:
+    async def _name(self, user_id: str) -> tuple[str, str | None, str]:
         cached = self._names.get(user_id)
         if cached and cached[0] > time.monotonic():
-            return cached[1], cached[2]
-        first, last = user_id, None
+            return cached[1], cached[2], cached[3]
+        first, last, locale = user_id, None, ""
         try:
-            info = await asyncio.wait_for(self._client.users_info(user=user_id), timeout=2)
+            info = await asyncio.wait_for(self._client.users_info(user=user_id, include_locale=True), timeout=2)
             person = info.get("user") or {}
+            locale = str(person.get("locale") or "")  # "de-DE": the bridge's own words in German
             profile = person.get("profile") or {}
             real = str(profile.get("real_name") or person.get("real_name") or "").strip()
             first = str(profile.get("first_name") or "").strip() or (real.split(" ")[0] if real else "")
@@ -200,8 +202,8 @@ class SlackOutbound:
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, error_code(exc))
         except (TimeoutError, OSError) as exc:
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, type(exc).__name__)
-        self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None)
-        return first, last or None
+        self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None, locale)
+        return first, last or None, locale
 
 
 def _mark(key: str, part: int) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from slackify_markdown import slackify_markdown
 
+from bridge import texts
 from bridge.models import Reply, ReplyKind
 
 SECTION_LIMIT = 3000  # characters of text in one section block
@@ -70,7 +71,7 @@ def _hide_specials(markdown: str) -> str:
 
 
 def sources(reply: Reply) -> str:
-    lines = ["*Sources*"]
+    lines = [f"*{texts.text('sources', reply.language)}*"]
     for url in reply.urls:
         target = url.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
         label = escape(url.title).replace("|", "¦")

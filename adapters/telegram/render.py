@@ -14,6 +14,7 @@ import telegramify_markdown
 from telegramify_markdown import MessageEntity, split_entities, utf16_len
 
 from adapters.markdown import literal_angle_brackets
+from bridge import texts
 from bridge.models import Reply, ReplyKind
 
 MAX_MESSAGE = 4096  # UTF-16 code units, counted after entity parsing
@@ -58,7 +59,7 @@ def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tup
     if reply.kind is ReplyKind.NOTICE or not reply.has_sources:
         return text, entities
     text += "\n\n"
-    heading = "Sources"
+    heading = texts.text("sources", reply.language)
     entities.append(MessageEntity(type="bold", offset=utf16_len(text), length=utf16_len(heading)))
     text += heading
     for url in reply.urls:

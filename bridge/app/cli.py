@@ -18,6 +18,7 @@ import httpx
 
 from adapters.base import CheckResult
 from adapters.raia.client import RaiaClient
+from bridge import texts
 from bridge.app.database import Database, parse_database_url
 from bridge.app.logs import Redactor, configure_logging, instrument_retries
 from bridge.app.platforms import configured_platforms
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         if command in ("demo", "chat") and level == "INFO":
             level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
         configure_logging(level, settings.secrets(), fmt=settings.log_format)
+        texts.use_overrides(settings.messages())  # validated with the settings
         instrument_retries()
         if command == "serve":
             serve(settings)

@@ -8,12 +8,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import tomllib
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge import texts
 from bridge.app.database import Database, parse_database_url
 from bridge.errors import ConfigError
 
@@ -25,6 +29,23 @@ _SLACK_ID = re.compile(r"^[CGDUW][A-Z0-9]+$")  # channels C/G/D, people U/W
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def read_messages(path: Path) -> Any:
+    """``MESSAGES_FILE`` parsed (TOML, or YAML by its suffix); ValueError in one line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read ({exc.strerror})") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            return yaml.safe_load(raw) or {}
+        return tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"{path.name} is not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'TOML'}: {first}"
+        ) from None
 
 
 def _split_list(raw: str) -> frozenset[str]:
@@ -52,6 +73,8 @@ class Settings(BaseSettings):
     raia_push: bool = False
     # user: one agent conversation per person; thread: one per Slack thread/DM, Telegram chat/topic.
     conversation_scope: Literal["user", "thread"] = "user"
+    # A TOML or YAML file with the bridge's own texts per language ([de] timeout = "…").
+    messages_file: Path | None = None
 
     blaigent_api_key: SecretStr | None = None  # required with AGENT_BACKEND=blaigent
     blaigent_org_id: str | None = None  # required with AGENT_BACKEND=blaigent
@@ -110,6 +133,16 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("messages_file")
+    @classmethod
+    def _messages(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            texts.merged(read_messages(value))  # a broken file fails at start, in one line
+        return value
+
+    def messages(self) -> dict[str, dict[str, str]]:
+        return read_messages(self.messages_file) if self.messages_file else {}
 
     @field_validator("blaigent_agent", "slug_agent")
     @classmethod

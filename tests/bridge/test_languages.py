@@ -1,0 +1,86 @@
+"""The bridge's own words in the person's language, and an operator's own words."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from adapters.raia.simulator import RaiaSimulator
+from bridge import texts
+from bridge.app.settings import load_settings
+from bridge.errors import ConfigError
+from bridge.models import InboundMessage, Intent, PlatformUser, Reply, ReplyKind
+from bridge.ports.inbox import Receipt
+from tests.conftest import API_KEY, message, started
+from tests.fakes.outbound import RecordingOutbound
+
+
+def german(text: str, keys: tuple[str, ...] | None = None) -> InboundMessage:
+    base = message(text, keys=keys)
+    user = PlatformUser(base.user.fk_id, "Jonas", None, {"languageCode": "de"})
+    return replace(base, user=user, platform="telegram")
+
+
+async def test_a_german_speaker_gets_german_notices(db_path: Path) -> None:
+    """Commands and a failure notice in German; the agent's answer stays as written, with a
+    German "Quellen" heading."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
+    outbound = RecordingOutbound(platform="telegram")
+    async with started(sim, db_path, outbound) as rt:
+        start = replace(german("/start", keys=()), intent=Intent.START)
+        assert await rt.service.receive(start) is Receipt.HANDLED
+        await outbound.wait_for(1)
+        assert await rt.service.receive(german("Was kostet das?")) is Receipt.ACCEPTED
+        await outbound.wait_for(2)
+        sim.fail("POST", "/messages/async$", 400)
+        await rt.service.receive(german("noch eine"))
+        await outbound.wait_for(3)
+    greeting, answer, notice = outbound.replies
+    assert greeting.text.startswith("Hallo Jonas! Ich bin Ada (demo agent). Schick mir einfach eine Nachricht.")
+    assert answer.kind is ReplyKind.ANSWER
+    assert "Was kostet das" in answer.text
+    assert answer.language == "de"
+    assert notice.text == texts.text("rejected", "de")
+    assert notice.text.startswith("Entschuldigung")
+
+
+def test_languages_are_read_from_what_the_platforms_tell() -> None:
+    assert texts.language_of({"languageCode": "pt-br"}) == "pt"
+    assert texts.language_of({"locale": "fr-FR"}) == "fr"
+    assert texts.language_of({"languageCode": "ja"}) == "en"  # not shipped: English
+    assert texts.language_of({}) == "en"
+    notice = Reply(texts.TIMEOUT, ReplyKind.NOTICE)
+    assert texts.localize(notice, "es").text.startswith("Lo siento")
+    assert texts.localize(Reply(texts.TIMEOUT), "es").text == texts.TIMEOUT  # an answer is never translated
+
+
+def test_every_shipped_translation_keeps_the_placeholders() -> None:
+    for language, table in texts.SHIPPED.items():
+        for key, text in table.items():
+            assert key in texts.ENGLISH, (language, key)
+            assert texts.placeholders(text) <= texts.placeholders(texts.ENGLISH[key]), (language, key)
+
+
+def test_an_operators_messages_file_replaces_texts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "messages.toml"
+    path.write_text('[de]\ntimeout = "Dauert zu lange, {first_name}? Nein: bitte später."\n[en]\nsources = "Refs"\n')
+    monkeypatch.setenv("RAIA_API_KEY", "k-123456")
+    monkeypatch.setenv("MESSAGES_FILE", str(path))
+    with pytest.raises(ConfigError, match=r"^MESSAGES_FILE is invalid: message 'timeout' in \[de\] uses unknown"):
+        load_settings(_env_file=None)
+    path.write_text('[de]\ntimeout = "Dauert zu lange. Bitte später."\n[en]\nsources = "Refs"\n')
+    settings = load_settings(_env_file=None)
+    merged = texts.merged(settings.messages())
+    assert merged["de"]["timeout"] == "Dauert zu lange. Bitte später."
+    assert merged["en"]["sources"] == "Refs"
+    yaml_file = tmp_path / "messages.yaml"
+    yaml_file.write_text("fr:\n  no_such_key: x\n")
+    monkeypatch.setenv("MESSAGES_FILE", str(yaml_file))
+    with pytest.raises(ConfigError, match=r"^MESSAGES_FILE is invalid: unknown message 'no_such_key' in \[fr\]"):
+        load_settings(_env_file=None)
+    path.write_text("[de\n")
+    monkeypatch.setenv("MESSAGES_FILE", str(path))
+    with pytest.raises(ConfigError, match=r"^MESSAGES_FILE is invalid: messages.toml is not valid TOML"):
+        load_settings(_env_file=None)
