@@ -60,10 +60,19 @@ ENGLISH: dict[str, str] = {
     "generic_help": "Send me a question and I will answer it, with sources where I have them. Say reset to start over.",
     "generic_start": "Hi {first_name}! I'm {agent}. {help}",
     "generic_reset": _DONE.format(what="question"),
+    # Telegram's command menu
+    "command_start": "Say hello and see how to use me",
+    "command_help": "How to use this bot",
+    "command_reset": "Start a new conversation",
+    "command_new": "Start a new conversation (same as /reset)",
 }
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "command_start": "Hallo sagen und sehen, wie ich funktioniere",
+        "command_help": "So benutzt du diesen Bot",
+        "command_reset": "Ein neues Gespräch beginnen",
+        "command_new": "Ein neues Gespräch beginnen (wie /reset)",
         "timeout": "Entschuldigung — der Assistent hat zu lange gebraucht. Bitte versuche es gleich noch einmal.",
         "failed": "Entschuldigung — der Assistent konnte das nicht beantworten. Bitte versuche es noch einmal "
         "oder formuliere es anders.",
@@ -99,6 +108,10 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Erledigt — deine nächste Frage beginnt ein neues Gespräch.",
     },
     "fr": {
+        "command_start": "Dire bonjour et voir comment m'utiliser",
+        "command_help": "Comment utiliser ce bot",
+        "command_reset": "Démarrer une nouvelle conversation",
+        "command_new": "Démarrer une nouvelle conversation (comme /reset)",
         "timeout": "Désolé — l'assistant a mis trop de temps à répondre. Réessaie dans un instant.",
         "failed": "Désolé — l'assistant n'a pas pu répondre. Réessaie, ou reformule ta question.",
         "unavailable": "Désolé — l'assistant n'est pas disponible pour le moment. L'équipe a été prévenue.",
@@ -130,6 +143,10 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "C'est fait — ta prochaine question démarre une nouvelle conversation.",
     },
     "es": {
+        "command_start": "Saludar y ver cómo usarme",
+        "command_help": "Cómo usar este bot",
+        "command_reset": "Empezar una conversación nueva",
+        "command_new": "Empezar una conversación nueva (igual que /reset)",
         "timeout": "Lo siento — el asistente tardó demasiado en responder. Inténtalo de nuevo en un momento.",
         "failed": "Lo siento — el asistente no pudo responder a eso. Inténtalo de nuevo o reformúlalo.",
         "unavailable": "Lo siento — el asistente no está disponible ahora. Se ha avisado al equipo.",
@@ -162,6 +179,10 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Hecho — tu próxima pregunta empieza una conversación nueva.",
     },
     "pt": {
+        "command_start": "Dizer olá e ver como me usar",
+        "command_help": "Como usar este bot",
+        "command_reset": "Começar uma nova conversa",
+        "command_new": "Começar uma nova conversa (igual a /reset)",
         "timeout": "Desculpe — o assistente demorou demais para responder. Tente de novo daqui a pouco.",
         "failed": "Desculpe — o assistente não conseguiu responder. Tente de novo ou reformule.",
         "unavailable": "Desculpe — o assistente não está disponível agora. A equipe foi avisada.",
@@ -196,6 +217,11 @@ SHIPPED: dict[str, dict[str, str]] = {
 
 _catalogue: dict[str, dict[str, str]] = {"en": dict(ENGLISH), **{k: dict(v) for k, v in SHIPPED.items()}}
 _by_english = {text: key for key, text in ENGLISH.items()}
+
+
+def languages() -> list[str]:
+    """The languages the catalogue speaks (English first)."""
+    return list(_catalogue)
 
 
 def placeholders(template: str) -> set[str]:

@@ -26,6 +26,7 @@ from adapters.base import CheckResult
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import PLATFORM, BotIdentity, Ignored, classify
 from adapters.telegram.outbound import TelegramOutbound
+from bridge import texts
 from bridge.backoff import Backoff
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
 from bridge.ports.inbox import Inbox
@@ -35,12 +36,11 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 POLL_SECONDS = 30  # one long poll; Telegram answers at once when an update comes
 POLL_BACKOFF = Backoff(1.0, 30.0)  # Telegram unreachable, or an update we could not store
-BOT_COMMANDS = [
-    BotCommand("start", "Say hello and see how to use me"),
-    BotCommand("help", "How to use this bot"),
-    BotCommand("reset", "Start a new conversation"),
-    BotCommand("new", "Start a new conversation (same as /reset)"),
-]
+COMMANDS = ("start", "help", "reset", "new")
+
+
+def commands(language: str) -> list[BotCommand]:
+    return [BotCommand(name, texts.text(f"command_{name}", language)) for name in COMMANDS]
 
 
 class TelegramPlatform:
@@ -144,7 +144,11 @@ class TelegramPlatform:
         await self.app.initialize()  # getMe: fails fast on a bad token
         bot = self.app.bot
         self._bot = BotIdentity(id=bot.id, username=bot.username)
-        await bot.set_my_commands(BOT_COMMANDS)
+        # The menu in every language the bridge speaks: Telegram shows each person theirs.
+        await bot.set_my_commands(commands("en"))
+        for language in texts.languages():
+            if language != "en":
+                await bot.set_my_commands(commands(language), language_code=language)
         if self.webhook:
             assert self._secret is not None
             # Registered at every start (a new PUBLIC_URL or secret takes effect), and

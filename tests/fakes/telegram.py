@@ -37,6 +37,7 @@ class FakeTelegram:
     calls: list[str] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    menus: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # language ("" = default) -> menu
     drafts: list[tuple[float, int, int, str]] = field(default_factory=list)  # (time, chat, draft id, text)
     edits: list[tuple[float, int, int, str]] = field(default_factory=list)  # (time, chat, message id, text)
     deleted: list[tuple[int, int]] = field(default_factory=list)
@@ -125,7 +126,10 @@ class FakeTelegram:
                 "last_error_message": "Connection refused" if self.webhook else None}  # fmt: skip
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
-        self.commands = params["commands"]
+        language = params.get("language_code") or ""
+        if not language:
+            self.commands = params["commands"]
+        self.menus[language] = params["commands"]
         return True
 
     async def _m_sendChatAction(self, params: dict[str, Any]) -> Any:

@@ -65,6 +65,8 @@ async def test_private_question_answered_with_sources(
     async with running(sim, fake, tmp_path) as bridge:
         assert fake.webhook == {"url": "https://bridge.example.com/telegram/webhook", "secret": SECRET}
         assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new"]
+        assert sorted(fake.menus) == ["", "de", "es", "fr", "pt"]  # a menu per language the bridge speaks
+        assert fake.menus["de"][2] == {"command": "reset", "description": "Ein neues Gespräch beginnen"}
         response = await bridge.post(tg.message("What does it cost?"))
         assert response.status_code == 200
         await fake.wait_sent(1)
