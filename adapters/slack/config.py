@@ -17,3 +17,5 @@ class SlackConfig:
     api_url: str
     public_url: str | None  # for telling the operator the Request URL to enter
     allow: Allowlist
+    # Offered when someone opens an assistant thread (Slack's Agents & AI Apps feature).
+    suggested_prompts: tuple[str, ...] = ()

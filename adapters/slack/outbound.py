@@ -26,6 +26,7 @@ WORKING_REACTION = "hourglass_flowing_sand"
 MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
 LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
+STATUS_THINKING = "is thinking…"
 LIVE_EVERY = 1.0  # a streamed answer's message is updated at most this often
 # Errors that will not go away by retrying: logged with ids, the reply is given up.
 _PERMANENT = frozenset(
@@ -57,6 +58,7 @@ class SlackOutbound:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
         self._names: dict[str, tuple[float, str, str | None, str]] = {}
+        self._assistant: bool | None = None  # None: not known yet whether the app has the feature
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         messages = render(reply)
@@ -155,13 +157,41 @@ class SlackOutbound:
 
     @asynccontextmanager
     async def working(self, origin: Origin) -> AsyncIterator[None]:
-        """An hourglass reaction on the question while the agent works (best effort)."""
+        """ "is thinking…" in an assistant thread (Slack's AI-apps feature), else an
+        hourglass reaction on the question while the agent works (best effort)."""
+        assistant_thread = origin.extra.get("direct") and origin.thread and self._assistant is not False
+        if assistant_thread and await self._status(origin, STATUS_THINKING):
+            self._assistant = True
+            try:
+                yield
+            finally:
+                await self._status(origin, "")  # posting the answer clears it too
+            return
         added = origin.message is not None and await self._react("reactions_add", origin)
         try:
             yield
         finally:
             if added:
                 await self._react("reactions_remove", origin)
+
+    async def _status(self, origin: Origin, status: str) -> bool:
+        assert origin.thread is not None
+        try:
+            await asyncio.wait_for(
+                self._client.assistant_threads_setStatus(
+                    channel_id=origin.chat, thread_ts=origin.thread, status=status
+                ),
+                timeout=5,
+            )
+            return True
+        except SlackApiError as exc:
+            if error_code(exc) in ("missing_scope", "not_allowed_token_type", "feature_not_enabled"):
+                self._assistant = False  # the app has no assistant feature: reactions from now on
+            log.debug("slack assistant status failed: %s", error_code(exc))
+            return False
+        except Exception as exc:
+            log.debug("slack assistant status failed: %s", exc)
+            return False
 
     async def _react(self, method: str, origin: Origin) -> bool:
         try:

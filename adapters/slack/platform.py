@@ -35,13 +35,16 @@ from adapters.slack.events import PLATFORM, BotIdentity, Ignored, classify, clas
 from adapters.slack.outbound import SlackOutbound, error_code
 from bridge.errors import CredentialRefused, ServiceUnreachable, StartupError
 from bridge.models import Reply
-from bridge.ports.inbox import Inbox
+from bridge.ports.inbox import Inbox, Receipt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENTS_PATH = "/slack/events"
 WEB_API_CONNECTIONS = 64  # kept-alive connections to slack.com shared by all calls
+# An idle connection is dropped before a server with a 5 s idle timeout (a common default)
+# may close it: a POST on a connection the server just closed fails and is not retried.
+KEEPALIVE = 4.0
 MAX_REQUEST_AGE = 300  # seconds: Slack's own advice against replayed requests
 NEEDED_SCOPES = frozenset(
     {
@@ -55,6 +58,10 @@ NEEDED_SCOPES = frozenset(
         "commands",
     }
 )
+# Only for Slack's Agents & AI Apps feature (assistant threads): status, prompts, titles.
+OPTIONAL_SCOPES = frozenset({"assistant:write"})
+TITLE_LENGTH = 60
+_FRESH_THREADS = 10_000  # assistant threads remembered until their first question names them
 
 
 class SlackPlatform:
@@ -66,6 +73,8 @@ class SlackPlatform:
         self._app_token = config.app_token
         self._allow = config.allow
         self._public_url = config.public_url
+        self._prompts = config.suggested_prompts
+        self._fresh_threads: dict[tuple[str, str], None] = {}
         self.client = AsyncWebClient(
             token=config.bot_token.get_secret_value(),
             base_url=config.api_url,
@@ -83,6 +92,7 @@ class SlackPlatform:
             request_verification_enabled=not self.socket_mode,
             logger=logging.getLogger("slack_bolt"),
         )
+        self.app.event("assistant_thread_started")(self._on_assistant_thread)
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         # Anything else subscribed by mistake is acknowledged, never answered with 404
@@ -111,7 +121,7 @@ class SlackPlatform:
         # One aiohttp session for every Web API call: without it slack_sdk opens (and closes)
         # a session, and a TCP+TLS connection, per call — the largest CPU cost of a turn.
         self.client.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=WEB_API_CONNECTIONS, keepalive_timeout=30),
+            connector=aiohttp.TCPConnector(limit=WEB_API_CONNECTIONS, keepalive_timeout=KEEPALIVE),
             timeout=aiohttp.ClientTimeout(total=15),
         )
         auth = await _started("SLACK_BOT_TOKEN", self.client.auth_test())  # fails fast on a bad token
@@ -219,7 +229,40 @@ class SlackPlatform:
         if isinstance(message, Ignored):
             log.debug("slack event %s ignored: %s", body.get("event_id"), message.reason)
             return
-        await self._inbox.receive(message)
+        receipt = await self._inbox.receive(message)
+        key = (message.origin.chat, message.origin.thread or "")
+        if receipt is Receipt.ACCEPTED and key in self._fresh_threads:
+            # An assistant thread's first question names it in the thread list.
+            del self._fresh_threads[key]
+            title = message.text if len(message.text) <= TITLE_LENGTH else message.text[: TITLE_LENGTH - 1] + "…"
+            await self._assistant_call(
+                self.client.assistant_threads_setTitle(channel_id=key[0], thread_ts=key[1], title=title)
+            )
+
+    async def _on_assistant_thread(self, body: dict[str, Any]) -> None:
+        """Someone opened the app's assistant pane: offer the configured prompts, and
+        remember the thread so its first question can title it."""
+        thread = (body.get("event") or {}).get("assistant_thread") or {}
+        channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
+        if not (isinstance(channel, str) and isinstance(thread_ts, str)):
+            return
+        self._fresh_threads[(channel, thread_ts)] = None
+        while len(self._fresh_threads) > _FRESH_THREADS:
+            self._fresh_threads.pop(next(iter(self._fresh_threads)))
+        if self._prompts:
+            prompts = [{"title": p if len(p) <= 75 else p[:74] + "…", "message": p} for p in self._prompts[:4]]
+            await self._assistant_call(
+                self.client.assistant_threads_setSuggestedPrompts(
+                    channel_id=channel, thread_ts=thread_ts, prompts=prompts
+                )
+            )
+
+    async def _assistant_call(self, call: Awaitable[Any]) -> None:
+        """Best effort and bounded (it runs before the event's acknowledgement)."""
+        try:
+            await asyncio.wait_for(call, timeout=2)
+        except Exception as exc:
+            log.info("slack assistant call failed (%s); the answer is not affected", type(exc).__name__)
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         assert self._inbox is not None

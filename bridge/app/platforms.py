@@ -34,6 +34,7 @@ def configured_platforms(settings: Settings) -> list[Platform]:
             api_url=settings.slack_api_url,
             public_url=settings.public_url,
             allow=Allowlist(users=users, chats=channels),
+            suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
         )
         platforms.append(SlackPlatform(slack))
     return platforms

@@ -26,7 +26,9 @@ from bridge.tasks import TaskSet
 Agent = RaiaClient | BlaigentClient | SlugClient
 
 # One connection per call the client lets be in flight: none waits for a connection.
-RAIA_LIMITS = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT, keepalive_expiry=30)
+RAIA_LIMITS = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT, keepalive_expiry=4)
+# keepalive 4 s: idle connections go before a server with a 5 s idle timeout closes them
+# (a request on a just-closed connection fails; raia's sends are then looked up, slower).
 
 
 @dataclass

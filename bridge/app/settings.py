@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_allowed_channels: str = ""
+    # Offered when someone opens the app's assistant pane (Agents & AI Apps); ";" between prompts.
+    slack_suggested_prompts: str = "What can you help me with?;How do I get started?"
     slack_allowed_users: str = ""
 
     telegram_bot_token: SecretStr | None = None

@@ -53,7 +53,9 @@ class FakeSlack:
     acks: list[dict[str, Any]] = field(default_factory=list)
     # Posts that Slack takes, but whose response is lost: a 500 after storing the message.
     lose_responses: int = 0
-    updates: list[tuple[float, str, str]] = field(default_factory=list)  # (time, channel, ts) of chat.update
+    updates: list[tuple[float, str, str]] = field(default_factory=list)
+    assistant: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # assistant.threads.* calls
+    assistant_error: str = ""  # set: the app has no assistant feature  # (time, channel, ts) of chat.update
     deleted: list[str] = field(default_factory=list)  # ts of deleted messages
 
     def app(self) -> Starlette:
@@ -129,6 +131,11 @@ class FakeSlack:
                 self.lose_responses -= 1
                 return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
             return JSONResponse({"ok": True, "channel": params["channel"], "ts": ts})
+        if method.startswith("assistant.threads."):
+            self.assistant.append((method, params))
+            if self.assistant_error:
+                return JSONResponse({"ok": False, "error": self.assistant_error})
+            return JSONResponse({"ok": True})
         if method in ("chat.update", "chat.delete"):
             post = next((p for p in self.posts if p.ts == params["ts"] and p.channel == params["channel"]), None)
             if post is None:

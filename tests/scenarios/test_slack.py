@@ -297,7 +297,7 @@ async def test_socket_mode_end_to_end(sim: RaiaSimulator, fake: slack.FakeSlack,
 
 def test_manifest_asks_for_exactly_the_needed_scopes() -> None:
     """slack-manifest.yml requests the scopes the bridge uses (and `check` compares against)."""
-    from adapters.slack.platform import NEEDED_SCOPES
+    from adapters.slack.platform import NEEDED_SCOPES, OPTIONAL_SCOPES
 
     lines = (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text().splitlines()
     start = lines.index("    bot:") + 1
@@ -306,4 +306,44 @@ def test_manifest_asks_for_exactly_the_needed_scopes() -> None:
         if not line.startswith("      - "):
             break
         scopes.add(line.split("- ", 1)[1].split("#")[0].strip())
-    assert scopes == NEEDED_SCOPES
+    assert scopes == NEEDED_SCOPES | OPTIONAL_SCOPES
+
+
+async def test_assistant_threads_get_prompts_status_and_a_title(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """With Slack's Agents & AI Apps feature: opening the pane offers the configured prompts,
+    the first question titles the thread, "is thinking…" replaces the hourglass."""
+    async with running(sim, fake, tmp_path, slack_suggested_prompts="What is new?; How do refunds work?") as bridge:
+        thread = {"user_id": "U1", "channel_id": "D0001", "thread_ts": "1700000000.000100"}
+        started = {"type": "assistant_thread_started", "assistant_thread": thread}
+        assert (await bridge.event(started)).status_code == 200
+        question = slack.dm("How do refunds work for annual plans?")
+        question["thread_ts"] = "1700000000.000100"
+        assert (await bridge.event(question)).status_code == 200
+        await fake.wait_posts(1)
+    calls = [(method, params) for method, params in fake.assistant]
+    methods = [m for m, _ in calls]
+    assert methods[0] == "assistant.threads.setSuggestedPrompts"
+    prompts = calls[0][1]["prompts"]
+    prompts = json.loads(prompts) if isinstance(prompts, str) else prompts
+    assert [p["message"] for p in prompts] == ["What is new?", "How do refunds work?"]
+    assert ("assistant.threads.setTitle", "How do refunds work for annual plans?") in [
+        (m, p.get("title")) for m, p in calls
+    ]
+    statuses = [p["status"] for m, p in calls if m == "assistant.threads.setStatus"]
+    assert statuses[0] == "is thinking…"
+    assert fake.reactions == []  # the status replaced the hourglass
+    assert fake.posts[0].thread_ts == "1700000000.000100"
+
+
+async def test_without_the_assistant_feature_dm_threads_get_the_hourglass(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    fake.assistant_error = "missing_scope"
+    async with running(sim, fake, tmp_path) as bridge:
+        question = slack.dm("in a thread")
+        question["thread_ts"] = "1700000000.000200"
+        await bridge.event(question)
+        await fake.wait_posts(1)
+    assert [r[0] for r in fake.reactions] == ["reactions.add", "reactions.remove"]
