@@ -16,7 +16,8 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -144,8 +145,21 @@ class RaiaSimulator:
                 Route("/external/conversations/{cid}/messages/async", self._send, methods=["POST"]),
                 Route("/external/conversations/{cid}/messages/{mid}/response-on", self._response_on, methods=["GET"]),
                 Route("/_simulator/questions", self._introspect, methods=["GET"]),
-            ]
+            ],
+            lifespan=self._lifespan,
         )
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # served (uvicorn): pushes in flight end, their client closes
+            for task in list(self._pushes):
+                task.cancel()
+            await asyncio.gather(*self._pushes, return_exceptions=True)
+            if self._push_client is not None:
+                await self._push_client.aclose()
+                self._push_client = None
 
     # -- test hooks ------------------------------------------------------------------
 
