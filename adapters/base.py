@@ -86,6 +86,11 @@ class Platform(Protocol):
         """Verify credentials against the platform for ``raia-bridge check``."""
         ...
 
+    async def introduce(self, agent: str) -> None:
+        """The agent's name is known: tell the platform where it shows the bot (Telegram's
+        description). Best effort, never raises."""
+        ...
+
 
 @asynccontextmanager
 async def running(platform: Platform, inbox: Inbox) -> AsyncIterator[Platform]:

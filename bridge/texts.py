@@ -60,6 +60,10 @@ ENGLISH: dict[str, str] = {
     "generic_help": "Send me a question and I will answer it, with sources where I have them. Say reset to start over.",
     "generic_start": "Hi {first_name}! I'm {agent}. {help}",
     "generic_reset": _DONE.format(what="question"),
+    # Telegram's bot description (an empty chat) and short description (the bot's profile)
+    "telegram_description": "I'm {agent}. Ask me anything in your own words: I answer with sources where I have "
+    "them. /reset starts a new conversation.",
+    "telegram_short_description": "{agent}: ask me anything.",
     # Telegram's command menu
     "command_start": "Say hello and see how to use me",
     "command_help": "How to use this bot",
@@ -69,6 +73,9 @@ ENGLISH: dict[str, str] = {
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "telegram_description": "Ich bin {agent}. Frag mich alles in deinen eigenen Worten: Ich antworte mit "
+        "Quellen, wo ich welche habe. /reset beginnt ein neues Gespräch.",
+        "telegram_short_description": "{agent}: frag mich alles.",
         "command_start": "Hallo sagen und sehen, wie ich funktioniere",
         "command_help": "So benutzt du diesen Bot",
         "command_reset": "Ein neues Gespräch beginnen",
@@ -108,6 +115,9 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Erledigt — deine nächste Frage beginnt ein neues Gespräch.",
     },
     "fr": {
+        "telegram_description": "Je suis {agent}. Pose-moi tes questions avec tes mots : je réponds avec des "
+        "sources quand j'en ai. /reset démarre une nouvelle conversation.",
+        "telegram_short_description": "{agent} : pose-moi tes questions.",
         "command_start": "Dire bonjour et voir comment m'utiliser",
         "command_help": "Comment utiliser ce bot",
         "command_reset": "Démarrer une nouvelle conversation",
@@ -143,6 +153,9 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "C'est fait — ta prochaine question démarre une nouvelle conversation.",
     },
     "es": {
+        "telegram_description": "Soy {agent}. Pregúntame lo que quieras con tus palabras: respondo con fuentes "
+        "cuando las tengo. /reset empieza una conversación nueva.",
+        "telegram_short_description": "{agent}: pregúntame lo que quieras.",
         "command_start": "Saludar y ver cómo usarme",
         "command_help": "Cómo usar este bot",
         "command_reset": "Empezar una conversación nueva",
@@ -179,6 +192,9 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Hecho — tu próxima pregunta empieza una conversación nueva.",
     },
     "pt": {
+        "telegram_description": "Eu sou {agent}. Pergunte o que quiser com suas palavras: respondo com fontes "
+        "quando as tenho. /reset começa uma nova conversa.",
+        "telegram_short_description": "{agent}: pergunte o que quiser.",
         "command_start": "Dizer olá e ver como me usar",
         "command_help": "Como usar este bot",
         "command_reset": "Começar uma nova conversa",

@@ -161,6 +161,9 @@ class SlackPlatform:
     def sole_consumer(self) -> tuple[str, str] | None:
         return None  # HTTP events go to any replica; Socket Mode spreads them over all connections
 
+    async def introduce(self, agent: str) -> None:
+        return None  # the app's name and description are set in its manifest
+
     async def check(self) -> list[CheckResult]:
         try:
             auth = await self.client.auth_test()

@@ -85,6 +85,24 @@ class TelegramPlatform:
     def routes(self) -> list[BaseRoute]:
         return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])] if self.webhook else []
 
+    async def introduce(self, agent: str) -> None:
+        """The bot's description (shown in an empty chat) and short description (its
+        profile) name the agent, in every language the bridge speaks; set only where they
+        differ, so a restart costs reads, not writes."""
+        bot = self.app.bot
+        for language in texts.languages():
+            code = "" if language == "en" else language
+            description = texts.text("telegram_description", language, agent=agent)
+            short = texts.text("telegram_short_description", language, agent=agent)[:120]
+            try:
+                if (await bot.get_my_description(language_code=code)).description != description:
+                    await bot.set_my_description(description, language_code=code)
+                if (await bot.get_my_short_description(language_code=code)).short_description != short:
+                    await bot.set_my_short_description(short, language_code=code)
+            except TelegramError as exc:
+                log.info("telegram: description not updated (%s)", exc)
+                return
+
     def sole_consumer(self) -> tuple[str, str] | None:
         # Telegram hands each update to one getUpdates caller: a second poller of the same
         # bot makes both fail with 409 Conflict. Webhooks spread over any number of replicas.

@@ -156,7 +156,7 @@ def build_app(
             )
             # Asked after start-up, not during it: a slow raia must not keep the port
             # closed past a PaaS's boot limit. Logs a clear error if the key is refused.
-            runtime.tasks.spawn(_greet(service), name="agent-name")
+            runtime.tasks.spawn(_greet(service, platforms), name="agent-name")
             if settings.raia_push and isinstance(runtime.agent, RaiaClient):
                 runtime.tasks.spawn(push.register(settings, runtime.agent), name="raia-push-register")
             yield
@@ -214,8 +214,12 @@ def build_app(
     return app
 
 
-async def _greet(service: ConversationService) -> None:
-    log.info("agent: %s", await service.agent_name())
+async def _greet(service: ConversationService, platforms: Sequence[Platform]) -> None:
+    name = await service.reachable_agent_name()
+    log.info("agent: %s", name or "unreachable for now")
+    if name:
+        for platform in platforms:
+            await platform.introduce(name)
 
 
 async def _stopped(runtime: Runtime, state: AppState) -> None:

@@ -59,5 +59,8 @@ class LoopbackPlatform:
     def sole_consumer(self) -> tuple[str, str] | None:
         return None
 
+    async def introduce(self, agent: str) -> None:
+        self.calls.append(f"introduce:{agent}")
+
     async def check(self) -> list[CheckResult]:
         return [CheckResult(self.name, True, "fine")]

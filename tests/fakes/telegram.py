@@ -41,7 +41,10 @@ class FakeTelegram:
     drafts: list[tuple[float, int, int, str]] = field(default_factory=list)  # (time, chat, draft id, text)
     edits: list[tuple[float, int, int, str]] = field(default_factory=list)  # (time, chat, message id, text)
     deleted: list[tuple[int, int]] = field(default_factory=list)
-    drafts_supported: bool = True  # False: an older Bot API server without sendMessageDraft
+    drafts_supported: bool = True
+    descriptions: dict[str, str] = field(default_factory=dict)  # language ("" = default) -> text
+    short_descriptions: dict[str, str] = field(default_factory=dict)
+    description_writes: int = 0  # False: an older Bot API server without sendMessageDraft
     messages: dict[tuple[int, int], Sent] = field(default_factory=dict)  # what each chat shows now
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -144,6 +147,22 @@ class FakeTelegram:
         self.messages[(chat_id, message_id)] = sent
         return {"message_id": message_id, "date": int(time.time()), "text": params["text"],
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}}  # fmt: skip
+
+    async def _m_getMyDescription(self, params: dict[str, Any]) -> Any:
+        return {"description": self.descriptions.get(params.get("language_code") or "", "")}
+
+    async def _m_setMyDescription(self, params: dict[str, Any]) -> Any:
+        self.descriptions[params.get("language_code") or ""] = params.get("description") or ""
+        self.description_writes += 1
+        return True
+
+    async def _m_getMyShortDescription(self, params: dict[str, Any]) -> Any:
+        return {"short_description": self.short_descriptions.get(params.get("language_code") or "", "")}
+
+    async def _m_setMyShortDescription(self, params: dict[str, Any]) -> Any:
+        self.short_descriptions[params.get("language_code") or ""] = params.get("short_description") or ""
+        self.description_writes += 1
+        return True
 
     async def _m_sendMessageDraft(self, params: dict[str, Any]) -> Any:
         if not self.drafts_supported:

@@ -320,3 +320,22 @@ async def test_migrated_group_is_followed_and_blocked_bot_not_retried(
             while not any("undeliverable" in r.getMessage() for r in caplog.records):
                 await asyncio.sleep(0.05)
     assert fake.calls.count("sendMessage") == 3  # migrated (failed + resent), blocked (once, no retries)
+
+
+async def test_the_bot_description_names_the_agent_once(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """After start the bot's description and short description name the agent in every
+    language the bridge speaks; a restart finds them set and writes nothing."""
+    async with running(sim, fake, tmp_path):
+        async with asyncio.timeout(5):
+            while len(fake.short_descriptions) < 5:
+                await asyncio.sleep(0.05)
+    assert fake.descriptions[""].startswith("I'm Ada (demo agent). Ask me anything")
+    assert fake.descriptions["de"].startswith("Ich bin Ada (demo agent).")
+    assert fake.short_descriptions["fr"] == "Ada (demo agent) : pose-moi tes questions."
+    writes = fake.description_writes
+    assert writes == 10
+    async with running(sim, fake, tmp_path):
+        await asyncio.sleep(0.5)
+    assert fake.description_writes == writes
