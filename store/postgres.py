@@ -20,7 +20,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any
 
@@ -408,6 +408,31 @@ class PostgresStore:
             yield
         finally:
             await conn.close()  # ends the session, which releases its advisory locks
+
+    async def notify(self, channel: str, payload: str) -> None:
+        await self.pool.execute("SELECT pg_notify($1, $2)", channel, payload)
+
+    @asynccontextmanager
+    async def listen(self, channel: str, heard: Callable[[str], None]) -> AsyncIterator[None]:
+        """Call ``heard(payload)`` for every NOTIFY on ``channel`` (from any replica) while
+        the block runs, on a connection of its own."""
+        conn = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
+            heard(str(payload))
+
+        def on_lost(_conn: Any) -> None:
+            log.warning("lost the connection that hears other replicas' hints; their answers are polled")
+
+        conn.add_termination_listener(on_lost)
+        await conn.add_listener(channel, on_notify)
+        try:
+            yield
+        finally:
+            conn.remove_termination_listener(on_lost)
+            with suppress(Exception):
+                await conn.remove_listener(channel, on_notify)
+            await conn.close()
 
     # -- housekeeping ----------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.requests import Request
@@ -23,15 +24,20 @@ from adapters.raia.client import RaiaClient
 from bridge.app.settings import Settings
 from bridge.errors import AgentError
 from bridge.push import PushHints
+from store.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
 
 PATH = "/raia/webhook"
+CHANNEL = "raia_bridge_push"  # PostgreSQL NOTIFY channel between replicas
 HEADER = "X-Raia-Bridge-Secret"
 _MAX_IDS = 64  # strings taken from one body; ids are short and few
 
 
-def route(settings: Settings, hints: Callable[[], PushHints | None]) -> Route:
+Relay = Callable[[list[str]], Awaitable[int]]  # hand ids to the pollers; returns how many woke (-1: relayed)
+
+
+def route(settings: Settings, relay: Callable[[], Relay | None]) -> Route:
     secret = settings.raia_push_secret.encode()
 
     async def webhook(request: Request) -> Response:
@@ -44,11 +50,11 @@ def route(settings: Settings, hints: Callable[[], PushHints | None]) -> Route:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
             return PlainTextResponse("body is not JSON", status_code=400)
-        current = hints()
+        current = relay()
         if current is None:  # starting or stopping: polling finds the answer anyway
             return PlainTextResponse("not ready", status_code=503)
-        woken = current.hint(_strings(body))
-        return JSONResponse({"ok": True, "woken": woken})
+        woken = await current(list(_strings(body)))
+        return JSONResponse({"ok": True, "woken": woken} if woken >= 0 else {"ok": True, "relayed": True})
 
     return Route(PATH, webhook, methods=["POST"])
 
@@ -67,6 +73,53 @@ def _strings(value: Any, depth: int = 0) -> Iterator[str]:
             stack.extend((v, level + 1) for v in item.values())
         elif level < 5 and isinstance(item, list):
             stack.extend((v, level + 1) for v in item[:50])
+
+
+def local(hints: PushHints) -> Relay:
+    """One process (SQLite): the hint goes straight to this process's pollers."""
+
+    async def relay(ids: list[str]) -> int:
+        return hints.hint(ids)
+
+    return relay
+
+
+def shared(store: PostgresStore) -> Relay:
+    """Several replicas (PostgreSQL): a hint lands on any replica, the lane may be on another;
+    it goes to all of them through NOTIFY (each listens, see ``listening``)."""
+
+    async def relay(ids: list[str]) -> int:
+        payload = json.dumps(_fit(ids))
+        await store.notify(CHANNEL, payload)
+        return -1
+
+    return relay
+
+
+def listening(store: PostgresStore, hints: PushHints) -> AbstractAsyncContextManager[None]:
+    """This replica's pollers hear the hints any replica received."""
+
+    def heard(payload: str) -> None:
+        try:
+            ids = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(ids, list):
+            hints.hint(str(i) for i in ids)
+
+    return store.listen(CHANNEL, heard)
+
+
+def _fit(ids: list[str]) -> list[str]:
+    """NOTIFY payloads stay under 8,000 bytes: ids are short, keep as many as fit."""
+    kept: list[str] = []
+    size = 2
+    for ident in ids:
+        size += len(ident.encode()) + 4
+        if size > 7000:
+            break
+        kept.append(ident)
+    return kept
 
 
 async def register(settings: Settings, agent: RaiaClient) -> None:

@@ -41,6 +41,7 @@ BODY_DEADLINE = 10.0  # seconds to send a whole body: webhooks send theirs at on
 class AppState:
     ready: bool = False
     runtime: Runtime | None = None
+    relay: push.Relay | None = None  # where raia's push hints go (RAIA_PUSH)
     platforms: Sequence[Platform] = field(default_factory=tuple)
     served: bool = False
     bridge: Callable[[], AbstractAsyncContextManager[None]] | None = None
@@ -131,6 +132,13 @@ def build_app(
             runtime = await stack.enter_async_context(
                 open_runtime(settings, raia_transport=raia_transport, metrics=metrics)
             )
+            hints = runtime.service.hints
+            if hints is not None:  # raia push: hints reach this process's pollers, or every replica's
+                if isinstance(runtime.store, PostgresStore):
+                    await stack.enter_async_context(push.listening(runtime.store, hints))
+                    state.relay = push.shared(runtime.store)
+                else:
+                    state.relay = push.local(hints)
             if isinstance(runtime.store, PostgresStore):  # replicas share it: some things stay single
                 for platform in platforms:
                     sole = platform.sole_consumer()
@@ -198,8 +206,7 @@ def build_app(
     ]
     routes.extend(webhooks)
     if settings.raia_push:
-        runtime_hints = lambda: state.runtime.service.hints if state.ready and state.runtime else None  # noqa: E731
-        routes.append(push.route(settings, runtime_hints))
+        routes.append(push.route(settings, lambda: state.relay if state.ready else None))
 
     @asynccontextmanager
     async def as_lifespan(app: Starlette) -> AsyncIterator[None]:

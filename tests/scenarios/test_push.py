@@ -19,6 +19,7 @@ from bridge.app.settings import Settings
 from tests.conftest import API_KEY, make_settings
 from tests.fakes import slack
 from tests.fakes.server import bound, serving
+from tests.pgserver import PgServer
 
 
 @asynccontextmanager
@@ -92,3 +93,40 @@ async def test_a_forged_or_odd_push_does_nothing(tmp_path: Path) -> None:
         assert (await http.post(url, content=b"not json", headers=right)).status_code == 400
         response = await http.post(url, json={"conversationId": "nobody", "x": [1, {"y": "z"}]}, headers=right)
         assert (response.status_code, response.json()) == (200, {"ok": True, "woken": 0})
+
+
+async def test_replicas_relay_hints_to_the_one_that_waits(tmp_path: Path, pg_server: PgServer) -> None:
+    """Two replicas on PostgreSQL behind one PUBLIC_URL: raia's push lands on replica A while
+    the question's lane is on replica B; A relays it (NOTIFY) and B fetches the answer at once."""
+    url = await pg_server.new_database()
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda text: 8.0 if text.startswith("slow") else 0.5)
+    fake = slack.FakeSlack()
+    sock_a, sock_b = bound(), bound()
+    public = f"http://127.0.0.1:{sock_a.getsockname()[1]}"  # the load balancer sends raia's calls to A
+    async with serving(sim) as raia, serving(fake.app()) as api:
+        settings = make_settings(
+            raia_base_url=raia, raia_push=True, public_url=public, raia_poll_timeout=60, database_url=url,
+            slack_bot_token=slack.BOT_TOKEN, slack_signing_secret=slack.SIGNING_SECRET, slack_api_url=f"{api}/api/",
+        )  # fmt: skip
+        app_a = build_app(settings, configured_platforms(settings))
+        app_b = build_app(settings, configured_platforms(settings))
+        async with serving(app_a, sock=sock_a), httpx.AsyncClient(timeout=10) as http:
+            async with asyncio.timeout(10):
+                while not sim.webhooks:
+                    await asyncio.sleep(0.05)
+            async with serving(app_b, sock=sock_b) as base_b:
+                await _ask(http, base_b, 0)  # asked at B: B's lane; the push goes to A
+                await fake.wait_posts(1, timeout=10)
+                hints_b = app_b.state.bridge.runtime.service.hints
+                assert hints_b.received >= 1  # B heard the hint A got
+                for i in (1, 2, 3):
+                    event = slack.dm(f"slow question {i}", user=f"U{100 + i}")
+                    event["channel"] = f"D{100 + i}"
+                    raw = json.dumps(slack.envelope(event)).encode()
+                    await http.post(f"{base_b}/slack/events", content=raw, headers=slack.signed(raw))
+                await fake.wait_posts(4, timeout=30)
+    ready = {q["text"]: q["ready_at"] for q in sim.questions.values()}
+    for i in (1, 2, 3):
+        post = next(p for p in fake.posts if p.channel == f"D{100 + i}")
+        assert post.at - ready[f"slow question {i}"] < 0.8  # not B's 20 s fallback, nor polling's seconds
+    assert len(sim.webhooks) == 1
