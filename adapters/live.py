@@ -20,6 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from bridge import texts
 from bridge.models import Reply
 from bridge.ports.outbound import DeliveryProgress
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 P = TypeVar("P")  # a rendered part (a platform message's content)
 H = TypeVar("H")  # how the platform names a posted message
 
-CUT_OFF = "(the answer was cut off here)"
+CUT_OFF = texts.ENGLISH["cut_off"]  # "(the answer was cut off here)"
 
 
 @dataclass(frozen=True)

@@ -102,5 +102,5 @@ class _Printed:
 
     async def abandon(self) -> None:
         if self._printed:
-            sys.stdout.write(f"\n({CUT_OFF})\n\n")
+            sys.stdout.write(f"\n{CUT_OFF}\n\n")
             sys.stdout.flush()
