@@ -70,7 +70,8 @@ async def test_pushed_answers_are_fetched_at_once_with_few_polls(tmp_path: Path)
     for i in range(5):
         ready_at, polls = ready[f"question {i}"]
         post = next(p for p in fake.posts if p.channel == f"D{100 + i}")
-        assert post.at - ready_at < 0.5, f"question {i} posted {post.at - ready_at:.2f}s after it was ready"
+        # Polling alone would be up to 2.7 s late for these delays (bench/push.py: push 0.08 s mean).
+        assert post.at - ready_at < 1.5, f"question {i} posted {post.at - ready_at:.2f}s after it was ready"
         assert polls <= 3
     assert sim.count("POST", "/agents/webhooks") == 1
     assert all(status == 200 for _, _, status in sim.pushed)
@@ -128,5 +129,5 @@ async def test_replicas_relay_hints_to_the_one_that_waits(tmp_path: Path, pg_ser
     ready = {q["text"]: q["ready_at"] for q in sim.questions.values()}
     for i in (1, 2, 3):
         post = next(p for p in fake.posts if p.channel == f"D{100 + i}")
-        assert post.at - ready[f"slow question {i}"] < 0.8  # not B's 20 s fallback, nor polling's seconds
+        assert post.at - ready[f"slow question {i}"] < 1.5  # not B's 20 s fallback, nor polling's 2.4 s
     assert len(sim.webhooks) == 1
