@@ -151,12 +151,16 @@ class RaiaClient:
         # The body also carries the API key and webhook headers: never log it.
         return agent_name_from(await self._retrying("GET", "/agents/by-api-key"))
 
+    async def webhook_urls(self) -> set[str]:
+        """Where the agent's webhooks point (from its WEBHOOK skills)."""
+        # The body carries the API key and the webhooks' headers: never log it.
+        return webhook_urls_from(await self._retrying("GET", "/agents/by-api-key"))
+
     async def ensure_webhook(self, url: str, headers: Mapping[str, str]) -> bool:
         """Register an ``each_message`` webhook at ``url`` unless the agent has one there
         already (raia has no list or delete endpoint: registering at every start would pile
         them up). Returns True if it registered one now."""
-        # The body carries the API key and the webhooks' headers: never log it.
-        if url.rstrip("/") in webhook_urls_from(await self._retrying("GET", "/agents/by-api-key")):
+        if url.rstrip("/") in await self.webhook_urls():
             return False
         await self._request(
             "POST",

@@ -260,6 +260,20 @@ async def check_agent(settings: Settings, agent: Agent) -> CheckResult:
         return CheckResult(backend, False, f"{where} answered with an error: {exc}")
 
 
+async def check_push(settings: Settings, agent: RaiaClient) -> CheckResult:
+    """RAIA_PUSH: is raia's webhook pointing at this bridge?"""
+    assert settings.public_url is not None
+    url = settings.public_url.rstrip("/") + "/raia/webhook"
+    try:
+        registered = url in await agent.webhook_urls()
+    except AgentError as exc:
+        return CheckResult("raia push", False, f"could not read the agent's webhooks: {exc}")
+    detail = (
+        f"webhook registered at {url}" if registered else f"not registered yet: the bridge registers {url} at start"
+    )
+    return CheckResult("raia push", True, detail)
+
+
 async def check_database(database: Database) -> CheckResult:
     """Reachable, which engine, which schema version; read-only."""
     try:
@@ -278,6 +292,8 @@ async def check(settings: Settings) -> int:
     # Only the agent client: checking credentials must not create or touch the database.
     async with open_agent(settings) as agent:
         results.append(await check_agent(settings, agent))
+        if settings.raia_push and isinstance(agent, RaiaClient) and results[-1].ok:
+            results.append(await check_push(settings, agent))
     results.append(await check_database(settings.database))
     platforms = configured_platforms(settings)
     for platform in platforms:

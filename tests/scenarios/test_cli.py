@@ -236,3 +236,18 @@ async def test_check_verifies_the_configured_backend(tmp_path: Path) -> None:
         _, out, _ = await _run(["check"], sl_env | {"SLUG_AGENT": "no-such-agent"}, tmp_path)
         assert "FAIL slug: SLUG_AGENT 'no-such-agent' names no agent" in out
     assert slug.conversations == {}  # the check ran no agent
+
+
+async def test_check_says_whether_raias_push_reaches_this_bridge(tmp_path: Path) -> None:
+    """With RAIA_PUSH, `check` reads the agent's webhooks (changing nothing) and says whether
+    one points at PUBLIC_URL/raia/webhook."""
+    sim = RaiaSimulator(api_key=API_KEY)
+    async with serving(sim) as base:
+        env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=base, RAIA_PUSH="true", PUBLIC_URL="http://127.0.0.1:9")
+        _, out, _ = await _run(["check"], env, tmp_path)
+        assert "OK   raia push: not registered yet: the bridge registers http://127.0.0.1:9/raia/webhook" in out
+        sim.webhooks.append({"url": "http://127.0.0.1:9/raia/webhook", "triggerCondition": "each_message",
+                             "headers": {}, "status": "active", "title": "t", "description": "d"})  # fmt: skip
+        _, out, _ = await _run(["check"], env, tmp_path)
+        assert "OK   raia push: webhook registered at http://127.0.0.1:9/raia/webhook" in out
+    assert sim.count("POST", "/agents/webhooks") == 0  # check registers nothing
