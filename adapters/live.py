@@ -47,8 +47,9 @@ class PacedPreview:
     """Paces a live preview: ``present`` runs at most every ``interval`` seconds, and text
     that arrives in between is presented by one delayed update, never dropped."""
 
-    def __init__(self, *, interval: float, what: str) -> None:
+    def __init__(self, *, interval: float, what: str, language: str = "en") -> None:
         self._interval = interval
+        self._language = language  # for the cut-off note
         self._what = what  # for log lines: "slack channel=C1"
         self._text = ""  # the latest text handed to show()
         self._applied = ""  # the text the chat shows
@@ -104,8 +105,8 @@ class PacedPreview:
 class EditedPreview(PacedPreview, Generic[P, H]):
     """``LiveText`` over messages that are posted once and then edited."""
 
-    def __init__(self, ops: MessageOps[P, H], *, interval: float, what: str) -> None:
-        super().__init__(interval=interval, what=what)
+    def __init__(self, ops: MessageOps[P, H], *, interval: float, what: str, language: str = "en") -> None:
+        super().__init__(interval=interval, what=what, language=language)
         self._ops = ops
         self._shown: list[tuple[H, P]] = []
 
@@ -144,11 +145,11 @@ class EditedPreview(PacedPreview, Generic[P, H]):
         if not self._shown or self._broken:
             return
         try:
-            await self._apply(self._ops.render(cut_off(self._applied)), count=None)
+            await self._apply(self._ops.render(cut_off(self._applied, self._language)), count=None)
         except Exception as exc:
             log.warning("%s: could not mark the preview as cut off (%s)", self._what, exc)
 
 
-def cut_off(text: str) -> Reply:
+def cut_off(text: str, language: str = "en") -> Reply:
     """What arrived of an answer that will not be finished, marked as such."""
-    return Reply(f"{text.rstrip()}\n\n_{CUT_OFF}_")
+    return Reply(f"{text.rstrip()}\n\n_{texts.text('cut_off', language)}_", language=language)

@@ -61,7 +61,7 @@ class Recorder:
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user
 
-    def live(self, origin: Origin) -> None:
+    def live(self, origin: Origin, language: str = "en") -> None:
         return None
 
 

@@ -89,7 +89,7 @@ class DirectAsking:
             if settled is not None:
                 return settled
         person = await self._person(q, outbound, first=session is None)
-        live = outbound.live(q.origin) if self._agent.streams else None
+        live = outbound.live(q.origin, texts.language_of(person.custom_data)) if self._agent.streams else None
         await self._store.note_send_attempt(q.id)
         try:
             # The whole call is bounded by the question's deadline (RAIA_POLL_TIMEOUT).

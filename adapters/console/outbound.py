@@ -15,7 +15,7 @@ from typing import TextIO
 from rich.console import Console
 
 from adapters.console.render import render, render_rich
-from adapters.live import CUT_OFF
+from bridge import texts
 from bridge.models import Origin, PlatformUser, Reply, ReplyKind
 from bridge.ports.outbound import DeliveryProgress, LiveText
 
@@ -59,9 +59,9 @@ class ConsoleOutbound:
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user
 
-    def live(self, origin: Origin) -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
         # At a terminal the words are printed as they arrive; a script gets the whole answer.
-        return _Printed(self) if self._console is not None else None
+        return _Printed(self, language) if self._console is not None else None
 
     def _count(self, reply: Reply) -> None:
         if reply.kind is ReplyKind.NOTICE:
@@ -79,8 +79,9 @@ class ConsoleOutbound:
 class _Printed:
     """A streamed answer printed as it arrives, then its sources under it."""
 
-    def __init__(self, outbound: ConsoleOutbound) -> None:
+    def __init__(self, outbound: ConsoleOutbound, language: str) -> None:
         self._outbound = outbound
+        self._language = language
         self._printed = ""
 
     async def show(self, text: str) -> None:
@@ -102,5 +103,5 @@ class _Printed:
 
     async def abandon(self) -> None:
         if self._printed:
-            sys.stdout.write(f"\n{CUT_OFF}\n\n")
+            sys.stdout.write(f"\n{texts.text('cut_off', self._language)}\n\n")
             sys.stdout.flush()

@@ -139,7 +139,7 @@ class SlackOutbound:
         except (OSError, TimeoutError) as exc:
             raise DeliveryRetryable(f"slack: {type(exc).__name__}: {exc}") from exc
 
-    def live(self, origin: Origin) -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
         ops: MessageOps[SlackMessage, str] = MessageOps(
             render=render,
             post=lambda message, index: self._post(origin, text=message.text, blocks=message.blocks, mark=None),
@@ -148,7 +148,7 @@ class SlackOutbound:
             deliver=lambda reply, progress: self.deliver(origin, reply, progress),
         )
         # chat.update is a Tier 3 method (~50 a minute): one update a second per answer.
-        return EditedPreview(ops, interval=LIVE_EVERY, what=f"slack channel={origin.chat}")
+        return EditedPreview(ops, interval=LIVE_EVERY, what=f"slack channel={origin.chat}", language=language)
 
     async def _update(self, origin: Origin, ts: str, message: SlackMessage) -> None:
         await self._call(

@@ -137,7 +137,7 @@ class TelegramOutbound:
         except TelegramError as exc:
             raise _translated(chat, exc) from exc
 
-    def live(self, origin: Origin) -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
         chat = origin.chat
         ops: MessageOps[Part, int] = MessageOps(
             render=render,
@@ -147,11 +147,14 @@ class TelegramOutbound:
             deliver=lambda reply, progress: self.deliver(origin, reply, progress),
         )
         if origin.extra.get("chat_type", "private") == "private" and self._drafts:
-            return DraftPreview(self, origin, ops)
+            return DraftPreview(self, origin, ops, language)
         # Groups allow 20 messages a minute, edits included: update every 3 s at most.
         private = origin.extra.get("chat_type", "private") == "private"
         return EditedPreview(
-            ops, interval=PRIVATE_EDIT_EVERY if private else GROUP_EDIT_EVERY, what=f"telegram chat={chat}"
+            ops,
+            interval=PRIVATE_EDIT_EVERY if private else GROUP_EDIT_EVERY,
+            what=f"telegram chat={chat}",
+            language=language,
         )
 
     async def _post_preview(self, origin: Origin, part: Part, index: int) -> int:
@@ -209,8 +212,10 @@ class DraftPreview(PacedPreview):
     ephemeral: an answer that never comes leaves no half message behind, only what arrived
     posted once, marked as cut off. Where drafts are unavailable, message edits take over."""
 
-    def __init__(self, outbound: TelegramOutbound, origin: Origin, ops: MessageOps[Part, int]) -> None:
-        super().__init__(interval=DRAFT_EVERY, what=f"telegram chat={origin.chat}")
+    def __init__(
+        self, outbound: TelegramOutbound, origin: Origin, ops: MessageOps[Part, int], language: str = "en"
+    ) -> None:
+        super().__init__(interval=DRAFT_EVERY, what=f"telegram chat={origin.chat}", language=language)
         self._outbound = outbound
         self._origin = origin
         self._ops = ops
@@ -224,7 +229,9 @@ class DraftPreview(PacedPreview):
         parts = render(Reply(text))
         # A draft holds one message: show the part being written (earlier parts are final text).
         if not await self._outbound.draft(self._origin, self._draft_id, parts[-1]):
-            self._edits = EditedPreview(self._ops, interval=PRIVATE_EDIT_EVERY, what=self._what)
+            self._edits = EditedPreview(
+                self._ops, interval=PRIVATE_EDIT_EVERY, what=self._what, language=self._language
+            )
             await self._edits.present(text)
 
     async def finish(self, reply: Reply, progress: DeliveryProgress) -> None:
@@ -242,7 +249,7 @@ class DraftPreview(PacedPreview):
         if not self._applied.strip():
             return
         try:
-            for index, part in enumerate(render(cut_off(self._applied))):
+            for index, part in enumerate(render(cut_off(self._applied, self._language))):
                 await self._ops.post(part, index)
         except Exception as exc:
             log.warning("%s: what arrived of a cut answer was not posted (%s)", self._what, exc)

@@ -68,7 +68,7 @@ class Outbound(Protocol):
         best effort, never raises: the agent-side user is created from them."""
         ...
 
-    def live(self, origin: Origin) -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
         """A live preview for a streamed answer where ``origin`` is, or None where the
-        platform shows no previews."""
+        platform shows no previews; ``language``: the person's, for its own words."""
         ...

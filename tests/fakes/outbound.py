@@ -53,7 +53,7 @@ class RecordingOutbound:
         finally:
             self.working_events.append(f"stop:{origin.chat}")
 
-    def live(self, origin: Origin) -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
         return _RecordedLive(self, origin) if self.streaming else None
 
     async def profile(self, user: PlatformUser) -> PlatformUser:

@@ -208,3 +208,19 @@ async def test_slack_broken_stream_keeps_what_arrived_marked_cut_off(tmp_path: P
     assert cut.rstrip().endswith(f"_{CUT_OFF}_")
     assert notice == texts.INTERRUPTED
     assert sim.asked() == [["fragile"]]
+
+
+async def test_a_broken_stream_is_marked_in_the_persons_language(tmp_path: Path) -> None:
+    """A German speaker's cut answer and the notice after it are in German."""
+    sim = SlugSimulator(delay=lambda _: 0.05, chunk_every=0.1, answer=_answer(WORDS))
+    sim.break_stream_after = 10
+    fake = tg.FakeTelegram()
+    async with telegram_bridge(sim, fake, tmp_path) as http:
+        update = tg.message("zerbrechlich")
+        update["message"]["from"]["language_code"] = "de"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        assert (await http.post("/telegram/webhook", json=update, headers=headers)).status_code == 200
+        await fake.wait_sent(2, timeout=20)
+    cut, notice = fake.sent
+    assert cut.text.rstrip().endswith(texts.text("cut_off", "de"))
+    assert notice.text == texts.text("interrupted", "de")
