@@ -14,15 +14,14 @@ The conversation service runs one life at a time per conversation (its lanes).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bridge import push, texts
 from bridge.asking import DirectAsking
 from bridge.config import ServiceConfig
+from bridge.delivery import StoredProgress, best_effort
 from bridge.errors import (
-    AgentAuthError,
     AgentError,
     AgentNotFoundError,
     AgentServerError,
@@ -30,6 +29,7 @@ from bridge.errors import (
     DeliveryPermanent,
     DeliveryRetryable,
 )
+from bridge.health import AgentHealth
 from bridge.models import QuestionState, Reply, ReplyKind
 from bridge.outcomes import Finished, failure
 from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, ResponseStatus
@@ -39,30 +39,6 @@ from bridge.ports.store import QuestionRecord, StorePort
 from bridge.push import PushHints
 
 log = logging.getLogger("bridge.turn")  # one line per turn
-
-
-class AgentHealth:
-    """What /healthz says about the agent API: "ok", or what went wrong last."""
-
-    def __init__(self, backend: str = "raia") -> None:
-        self.status = "unknown"
-        self.refused = False  # the key was refused: nothing will work until an operator acts
-        self._backend = backend
-        self._key = f"{backend.upper()}_API_KEY"
-
-    def ok(self) -> None:
-        self.status = "ok"
-        self.refused = False
-
-    def failed(self, exc: AgentError) -> None:
-        self.refused = isinstance(exc, AgentAuthError)
-        if isinstance(exc, AgentAuthError):
-            self.status = f"{self._backend} rejected {self._key} ({exc.status})"
-            logging.getLogger("bridge.service").error(
-                "%s rejected the API key (HTTP %s): check %s (%s)", self._backend, exc.status, self._key, exc
-            )
-        else:
-            self.status = f"error: {type(exc).__name__}"
 
 
 @dataclass(frozen=True)
@@ -86,28 +62,6 @@ class _Turn:
     answered: float | None = None  # when the reply was ready to deliver
     detail: str = ""  # what the agent said about its answer (a direct agent's intent), for the log
     live: LiveText | None = None  # a streamed answer's preview in the chat, finished at delivery
-
-
-class _StoredProgress:
-    """Delivery progress written through to the store, part by part."""
-
-    def __init__(self, store: StorePort, q: QuestionRecord, *, resumed: bool) -> None:
-        self._store, self._qid, self._done = store, q.id, q.parts_delivered
-        # The question id alone repeats when a database is replaced; with its creation
-        # time it names this reply only.
-        self.key = f"{q.id}-{round(q.created_at * 1000)}"
-        # An answer found already finished was being delivered by an earlier life (a
-        # crash, kill -9, or another replica whose lease expired) that may have posted the
-        # next part without recording it: the platform looks before posting, where it can.
-        self.uncertain = q.delivery_attempts > 0 or resumed
-
-    @property
-    def done(self) -> int:
-        return self._done
-
-    async def part_delivered(self, count: int) -> None:
-        self._done = count
-        await self._store.mark_parts_delivered(self._qid, count)
 
 
 class QuestionLife:
@@ -145,7 +99,7 @@ class QuestionLife:
         turn = _Turn(q, started=self._clock())
         resumed = q.state not in (QuestionState.RECEIVED, QuestionState.SENT)
         if not resumed:
-            async with _best_effort(outbound, q):
+            async with best_effort(outbound, q):
                 if self._direct is not None:
                     await self._ask_directly(self._direct, turn, outbound)
                 else:
@@ -341,7 +295,7 @@ class QuestionLife:
     async def _deliver(self, turn: _Turn, outbound: Outbound, *, resumed: bool) -> Outcome:
         q = turn.q
         assert q.reply is not None
-        progress = _StoredProgress(self._store, q, resumed=resumed)
+        progress = StoredProgress(self._store, q, resumed=resumed)
         # The bridge's own words in the person's language (Slack tells it via users.info,
         # cached by the adapter; Telegram with every message).
         language = texts.language_of((await outbound.profile(q.profile)).custom_data)
@@ -410,23 +364,3 @@ class QuestionLife:
             f" detail={'; '.join(d for d in (turn.detail, detail) if d)!r}" if detail or turn.detail else "",
         )
         return Outcome(q.id, state, turn.polls, detail)
-
-
-@asynccontextmanager
-async def _best_effort(outbound: Outbound, q: QuestionRecord) -> AsyncIterator[None]:
-    """The "working…" indicator must never delay or lose an answer."""
-    manager = outbound.working(q.origin)
-    entered = False
-    try:
-        await manager.__aenter__()
-        entered = True
-    except Exception:
-        log.warning("question=%d progress indicator failed", q.id, exc_info=True)
-    try:
-        yield
-    finally:
-        if entered:
-            try:
-                await manager.__aexit__(None, None, None)
-            except Exception:
-                log.warning("question=%d progress indicator failed", q.id, exc_info=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bridge import texts
 from bridge.config import ServiceConfig
 from bridge.errors import AgentError, ShuttingDown
+from bridge.health import AgentHealth
 from bridge.intake import Intake
 from bridge.models import InboundMessage
 from bridge.ports.agent import AgentPort, DirectAgentPort
@@ -26,7 +27,7 @@ from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 from bridge.push import PushHints
-from bridge.question import AgentHealth, QuestionLife
+from bridge.question import QuestionLife
 from bridge.tasks import TaskSet
 
 log = logging.getLogger(__name__)

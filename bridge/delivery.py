@@ -1,0 +1,56 @@
+"""The platform's side of a question's life: the "working…" indicator while the agent
+thinks, and delivery progress written through to the store part by part (what lets a
+delivery cut short resume without posting a part twice)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import QuestionRecord, StorePort
+
+log = logging.getLogger("bridge.turn")
+
+
+class StoredProgress:
+    """Delivery progress written through to the store, part by part."""
+
+    def __init__(self, store: StorePort, q: QuestionRecord, *, resumed: bool) -> None:
+        self._store, self._qid, self._done = store, q.id, q.parts_delivered
+        # The question id alone repeats when a database is replaced; with its creation
+        # time it names this reply only.
+        self.key = f"{q.id}-{round(q.created_at * 1000)}"
+        # An answer found already finished was being delivered by an earlier life (a
+        # crash, kill -9, or another replica whose lease expired) that may have posted the
+        # next part without recording it: the platform looks before posting, where it can.
+        self.uncertain = q.delivery_attempts > 0 or resumed
+
+    @property
+    def done(self) -> int:
+        return self._done
+
+    async def part_delivered(self, count: int) -> None:
+        self._done = count
+        await self._store.mark_parts_delivered(self._qid, count)
+
+
+@asynccontextmanager
+async def best_effort(outbound: Outbound, q: QuestionRecord) -> AsyncIterator[None]:
+    """The "working…" indicator must never delay or lose an answer."""
+    manager = outbound.working(q.origin)
+    entered = False
+    try:
+        await manager.__aenter__()
+        entered = True
+    except Exception:
+        log.warning("question=%d progress indicator failed", q.id, exc_info=True)
+    try:
+        yield
+    finally:
+        if entered:
+            try:
+                await manager.__aexit__(None, None, None)
+            except Exception:
+                log.warning("question=%d progress indicator failed", q.id, exc_info=True)
