@@ -5,9 +5,7 @@ transaction) at once: a trip costs the event loop a wake-up, and under a burst t
 wake-ups, not SQLite, decide how fast webhooks are acknowledged. The thread also
 serialises the transactions, so no two can interleave on the shared connection.
 
-New questions are committed in groups: ``record_question`` calls that arrive while a
-commit is under way wait for the next one, which takes all of them in one transaction
-(one trip, one commit) and answers each caller only after it is durable.
+New questions are committed in groups (``store.sqlite_intake``).
 """
 
 from __future__ import annotations
@@ -27,14 +25,14 @@ from bridge.models import InboundMessage, QuestionState, Reply
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.files import create_private
 from store.migrations import Transaction, migrate
-from store.rows import conversation_from_row, profile_json, question_from_row
+from store.rows import conversation_from_row, question_from_row
+from store.sqlite_intake import GroupCommit, claim, record_group
 
 T = TypeVar("T")
 
 # Written exactly like the partial index ``questions_open`` so SQLite can use it.
 _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 _BUSY_TIMEOUT_MS = 5000  # another process holding the write lock: wait this long, then fail
-_GROUP_LIMIT = 64  # questions in one group commit at most: a bigger group holds the GIL too long
 
 
 class SqliteStore:
@@ -47,8 +45,7 @@ class SqliteStore:
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
-        self._pending: list[tuple[InboundMessage, float, asyncio.Future[QuestionRecord | None]]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._group = GroupCommit(lambda group: self._run(self._record_group, group))
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -106,8 +103,7 @@ class SqliteStore:
         return f"SQLite {path}, schema {version}" if version else f"SQLite {path}, empty"
 
     async def close(self) -> None:
-        if self._flushing is not None:
-            await asyncio.gather(self._flushing, return_exceptions=True)
+        await self._group.drain()
         if self._thread is not None:
             thread, self._thread = self._thread, None
             if self._conn is not None:
@@ -142,92 +138,22 @@ class SqliteStore:
         if not keys:
             return True
 
-        def claim() -> bool:
+        def claim_keys() -> bool:
             with self._transaction() as db:
-                return self._claim(db, keys, ttl, self._clock())
+                return claim(db, keys, ttl, self._clock())
 
-        return await self._run(claim)
-
-    @staticmethod
-    def _claim(db: sqlite3.Connection, keys: Sequence[str], ttl: float, now: float) -> bool:
-        if not keys:
-            return True
-        marks = ",".join("?" * len(keys))
-        seen = db.execute(f"SELECT 1 FROM seen_events WHERE key IN ({marks}) AND expires_at > ?", (*keys, now))
-        if seen.fetchone() is not None:
-            return False
-        db.executemany(
-            "INSERT OR REPLACE INTO seen_events (key, expires_at) VALUES (?, ?)", [(k, now + ttl) for k in keys]
-        )
-        return True
+        return await self._run(claim_keys)
 
     # -- questions -------------------------------------------------------------------
 
     async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
         """Durably record a new question, or return None if it is a duplicate. Returns
         only once the question is committed (in a group with any that came meanwhile)."""
-        done: asyncio.Future[QuestionRecord | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((msg, ttl, done))
-        if self._flushing is None:
-            self._flushing = asyncio.create_task(self._flush(), name="sqlite-group-commit")
-        return await done
-
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                group, self._pending = self._pending[:_GROUP_LIMIT], self._pending[_GROUP_LIMIT:]
-                try:
-                    records = await self._run(self._record_group, [(m, t) for m, t, _ in group])
-                except BaseException as exc:  # the whole group failed: every caller hears it
-                    for _, _, done in group:
-                        if not done.done():
-                            done.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, _, done), record in zip(group, records, strict=True):
-                    if not done.done():
-                        done.set_result(record)
-        finally:
-            self._flushing = None
+        return await self._group.record(msg, ttl)
 
     def _record_group(self, group: list[tuple[InboundMessage, float]]) -> list[QuestionRecord | None]:
-        now = self._clock()
-        records: list[QuestionRecord | None] = []
         with self._transaction() as db:
-            for msg, ttl in group:
-                if not self._claim(db, msg.dedupe_keys, ttl, now):
-                    records.append(None)
-                    continue
-                # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
-                conversation_id = self._current_conversation(db, msg.scope_key, now)
-                cursor = db.execute(
-                    """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text,
-                                              state, created_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (
-                        conversation_id,
-                        msg.user.fk_id,
-                        msg.platform,
-                        json.dumps(msg.origin.to_json()),
-                        profile_json(msg.user),
-                        msg.text,
-                        QuestionState.RECEIVED.value,
-                        now,
-                    ),
-                )
-                assert cursor.lastrowid is not None
-                records.append(QuestionRecord.new(cursor.lastrowid, conversation_id, msg, now))
-        return records
-
-    @staticmethod
-    def _current_conversation(db: sqlite3.Connection, fk_id: str, now: float) -> int:
-        row = db.execute("SELECT id FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (fk_id,)).fetchone()
-        if row is not None:
-            return int(row["id"])
-        cursor = db.execute("INSERT INTO conversations (fk_id, created_at) VALUES (?, ?)", (fk_id, now))
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+            return record_group(db, group, self._clock())
 
     async def question(self, qid: int) -> QuestionRecord:
         row = await self._one("SELECT * FROM questions WHERE id = ?", (qid,))

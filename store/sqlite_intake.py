@@ -1,0 +1,111 @@
+"""SQLite intake: event keys claimed once, and new questions committed in groups.
+
+``record_question`` calls that arrive while a commit is under way wait for the next one,
+which takes all of them in one transaction (one trip to the store's thread, one commit)
+and answers each caller only after it is durable. The SQL runs on that thread, inside
+the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+
+from bridge.models import InboundMessage, QuestionState
+from bridge.ports.store import QuestionRecord
+from store.rows import profile_json
+
+GROUP_LIMIT = 64  # questions in one group commit at most: a bigger group holds the GIL too long
+
+Group = list[tuple[InboundMessage, float]]
+
+
+def claim(db: sqlite3.Connection, keys: Sequence[str], ttl: float, now: float) -> bool:
+    """Record event keys; False if any of them was seen (and has not expired)."""
+    if not keys:
+        return True
+    marks = ",".join("?" * len(keys))
+    seen = db.execute(f"SELECT 1 FROM seen_events WHERE key IN ({marks}) AND expires_at > ?", (*keys, now))
+    if seen.fetchone() is not None:
+        return False
+    db.executemany("INSERT OR REPLACE INTO seen_events (key, expires_at) VALUES (?, ?)", [(k, now + ttl) for k in keys])
+    return True
+
+
+def current_conversation(db: sqlite3.Connection, key: str, now: float) -> int:
+    row = db.execute("SELECT id FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (key,)).fetchone()
+    if row is not None:
+        return int(row["id"])
+    cursor = db.execute("INSERT INTO conversations (fk_id, created_at) VALUES (?, ?)", (key, now))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[QuestionRecord | None]:
+    """Each new question of ``group`` (None for a duplicate), inside one transaction."""
+    records: list[QuestionRecord | None] = []
+    for msg, ttl in group:
+        if not claim(db, msg.dedupe_keys, ttl, now):
+            records.append(None)
+            continue
+        # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
+        conversation_id = current_conversation(db, msg.scope_key, now)
+        cursor = db.execute(
+            """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                conversation_id,
+                msg.user.fk_id,
+                msg.platform,
+                json.dumps(msg.origin.to_json()),
+                profile_json(msg.user),
+                msg.text,
+                QuestionState.RECEIVED.value,
+                now,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        records.append(QuestionRecord.new(cursor.lastrowid, conversation_id, msg, now))
+    return records
+
+
+class GroupCommit:
+    """Collects ``record`` calls and commits them together through ``commit`` (one trip)."""
+
+    def __init__(self, commit: Callable[[Group], Awaitable[list[QuestionRecord | None]]]) -> None:
+        self._commit = commit
+        self._pending: list[tuple[InboundMessage, float, asyncio.Future[QuestionRecord | None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def record(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
+        done: asyncio.Future[QuestionRecord | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((msg, ttl, done))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush(), name="sqlite-group-commit")
+        return await done
+
+    async def drain(self) -> None:
+        """Let a commit under way finish (at close)."""
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                group, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
+                try:
+                    records = await self._commit([(m, t) for m, t, _ in group])
+                except BaseException as exc:  # the whole group failed: every caller hears it
+                    for _, _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, _, done), record in zip(group, records, strict=True):
+                    if not done.done():
+                        done.set_result(record)
+        finally:
+            self._flushing = None
