@@ -1,0 +1,128 @@
+"""What coordinates several bridge processes on one PostgreSQL database: each conversation's
+lane leased to one replica at a time (owner and expiry on the database's clock, so the
+replicas' clocks need not agree), database-wide locks for what only one process may do
+(Telegram long polling), and hints passed between replicas (NOTIFY / LISTEN).
+
+A mixin of ``PostgresStore``, which provides the pool, this process's ``owner`` name and
+connections of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import asyncpg
+
+from bridge.errors import InstanceLockTaken
+from store.pg_migrations import LOCK_NAMESPACE
+
+log = logging.getLogger(__name__)
+
+_NOW = "extract(epoch from clock_timestamp())"  # the database's clock, shared by all replicas
+_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
+
+
+class Replicas:
+    owner: str  # names this process in lane leases
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        raise NotImplementedError
+
+    async def own_connection(self) -> asyncpg.Connection:
+        raise NotImplementedError
+
+    # -- lanes across replicas ---------------------------------------------------------
+
+    async def claim_lane(self, conversation_id: int, ttl: float) -> bool:
+        """Take the conversation's lease if it is free, expired or already ours."""
+        owner = await self.pool.fetchval(
+            f"""UPDATE conversations SET lane_owner = $1, lane_until = {_NOW} + $2
+                WHERE id = $3 AND (lane_owner IS NULL OR lane_owner = $1 OR lane_until < {_NOW})
+                RETURNING lane_owner""",
+            self.owner,
+            ttl,
+            conversation_id,
+        )
+        return owner is not None
+
+    async def renew_lanes(self, conversation_ids: Collection[int], ttl: float) -> set[int]:
+        """Extend our leases; returns the ones still ours (a lost one was taken over)."""
+        if not conversation_ids:
+            return set()
+        rows = await self.pool.fetch(
+            f"""UPDATE conversations SET lane_until = {_NOW} + $1
+                WHERE id = ANY($2::bigint[]) AND lane_owner = $3 RETURNING id""",
+            ttl,
+            list(conversation_ids),
+            self.owner,
+        )
+        return {int(r["id"]) for r in rows}
+
+    async def release_lane(self, conversation_id: int) -> None:
+        await self.pool.execute(
+            "UPDATE conversations SET lane_owner = NULL, lane_until = NULL WHERE id = $1 AND lane_owner = $2",
+            conversation_id,
+            self.owner,
+        )
+
+    async def unclaimed_conversations(self, platforms: Iterable[str]) -> list[int]:
+        """Conversations with unfinished questions that no live lane holds, oldest first."""
+        rows = await self.pool.fetch(
+            f"""SELECT q.conversation_id FROM questions q JOIN conversations c ON c.id = q.conversation_id
+                WHERE q.{_OPEN_WHERE} AND q.platform = ANY($1::text[])
+                  AND (c.lane_owner IS NULL OR c.lane_until < {_NOW})
+                GROUP BY q.conversation_id ORDER BY MIN(q.id)""",
+            list(platforms),
+        )
+        return [int(r["conversation_id"]) for r in rows]
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, *, wait: float, taken: str) -> AsyncIterator[None]:
+        """Hold a database-wide lock named ``name`` for the block (one process in all
+        replicas), waiting up to ``wait`` seconds (a deploy's old instance stopping);
+        then ``InstanceLockTaken(taken)``. The lock lives as long as its own connection."""
+        conn = await self.own_connection()
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + wait
+            announced = False
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", LOCK_NAMESPACE, name):
+                if loop.time() >= deadline:
+                    raise InstanceLockTaken(taken)
+                if not announced:
+                    announced = True
+                    log.warning("%s is held by another raia-bridge; waiting up to %gs for it to stop", name, wait)
+                await asyncio.sleep(0.5)
+            yield
+        finally:
+            await conn.close()  # ends the session, which releases its advisory locks
+
+    async def notify(self, channel: str, payload: str) -> None:
+        await self.pool.execute("SELECT pg_notify($1, $2)", channel, payload)
+
+    @asynccontextmanager
+    async def listen(self, channel: str, heard: Callable[[str], None]) -> AsyncIterator[None]:
+        """Call ``heard(payload)`` for every NOTIFY on ``channel`` (from any replica) while
+        the block runs, on a connection of its own."""
+        conn = await self.own_connection()
+
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
+            heard(str(payload))
+
+        def on_lost(_conn: Any) -> None:
+            log.warning("lost the connection that hears other replicas' hints; their answers are polled")
+
+        conn.add_termination_listener(on_lost)
+        await conn.add_listener(channel, on_notify)
+        try:
+            yield
+        finally:
+            conn.remove_termination_listener(on_lost)
+            with suppress(Exception):
+                await conn.remove_listener(channel, on_notify)
+            await conn.close()
