@@ -18,26 +18,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-_TRIGGERS = ("each_message", "end_dialog", "start_dialog", "chat_currently_unavailable", "auto_archive_conversation",
-             "manual")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SimAnswer:
-    text: str
-    urls: list[dict[str, str]] = field(default_factory=list)
-    files: list[dict[str, str]] = field(default_factory=list)
+from adapters.raia.demo_agent import SimAnswer, delay_from_text, demo_answer, demo_delay
+from adapters.raia.sim_webhooks import Webhooks
 
 
 @dataclass
@@ -48,44 +39,6 @@ class Fault:
     times: int
     apply: bool  # perform the operation anyway, then answer with the error (ambiguous)
     retry_after: float | None
-
-
-def demo_answer(question: str) -> SimAnswer | None:
-    """The simulator's default agent: a readable Markdown answer with sources."""
-    if "[fail]" in question:
-        return None
-    topic = question.strip().rstrip("?!.") or "that"
-    return SimAnswer(
-        text=(
-            f"Here is what I found about **{topic}**【4:0†source】:\n\n"
-            "- The *short* answer: it depends on your plan.\n"
-            "- Details are in the handbook, section 2.\n\n"
-            "```\nexample: value < 10 && ok\n```\n\n"
-            "Ask me a follow-up any time."
-        ),
-        urls=[
-            {"url": "https://docs.example.com/handbook", "title": "Team handbook"},
-            {"url": "https://docs.example.com/handbook", "title": "Team handbook"},
-            {"url": "https://example.com/pricing", "title": "Pricing & plans"},
-        ],
-        files=[
-            {"fileId": "file-1", "filename": "handbook.pdf"},
-            {"fileId": "file-1", "filename": "handbook.pdf"},
-        ],
-    )
-
-
-def demo_delay(_: str) -> float:
-    return random.uniform(1.0, 3.0)
-
-
-_DELAY_IN_TEXT = re.compile(r"delay=(\d+(?:\.\d+)?)")
-
-
-def delay_from_text(question: str) -> float:
-    """For benchmarks: a question containing ``delay=12.5`` is answered after 12.5 s."""
-    found = _DELAY_IN_TEXT.search(question)
-    return float(found.group(1)) if found else 0.0
 
 
 class _Json(JSONResponse):
@@ -130,10 +83,7 @@ class RaiaSimulator:
         self.questions: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str]] = []
-        self.webhooks: list[dict[str, Any]] = []  # registered with POST /external/agents/webhooks
-        self.pushed: list[tuple[float, str, int]] = []  # (time, url, status) of each webhook call
-        self._pushes: set[asyncio.Task[None]] = set()
-        self._push_client: httpx.AsyncClient | None = None
+        self.hooks = Webhooks()  # POST /external/agents/webhooks, and raia's calls to them
         self.app = Starlette(
             routes=[
                 Route("/external/agents/by-api-key", self._agent, methods=["GET"]),
@@ -154,12 +104,15 @@ class RaiaSimulator:
         try:
             yield
         finally:  # served (uvicorn): pushes in flight end, their client closes
-            for task in list(self._pushes):
-                task.cancel()
-            await asyncio.gather(*self._pushes, return_exceptions=True)
-            if self._push_client is not None:
-                await self._push_client.aclose()
-                self._push_client = None
+            await self.hooks.aclose()
+
+    @property
+    def webhooks(self) -> list[dict[str, Any]]:
+        return self.hooks.registered
+
+    @property
+    def pushed(self) -> list[tuple[float, str, int]]:
+        return self.hooks.calls
 
     # -- test hooks ------------------------------------------------------------------
 
@@ -249,49 +202,23 @@ class RaiaSimulator:
         refused, _ = self._guard(request)
         if refused:
             return refused
-        body = await self._json(request)
-        if body is None or not all(isinstance(body.get(k), str) for k in ("title", "description", "url")):
-            return _error(400, "title, description and url are required")
-        url = body["url"]
-        parts = urlsplit(url)
-        # raia wants a public https URL; loopback http is allowed here, for tests on one machine.
-        if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"))):
-            return _error(400, "Invalid webhook URL. The URL must use HTTPS and resolve only to public IP addresses.")
-        if body.get("triggerCondition") not in _TRIGGERS:
-            return _error(400, "triggerCondition must be one of " + ", ".join(_TRIGGERS))
-        hook = {
-            "status": "active",
-            "title": body["title"],
-            "description": body["description"],
-            "url": url,
-            "triggerCondition": body["triggerCondition"],
-            "headers": body.get("headers") or {},
-        }
-        self.webhooks.append(hook)
+        hook = self.hooks.add(await self._json(request))
+        if isinstance(hook, str):
+            return _error(400, hook)
         return _Json({"id": str(uuid.uuid4()), "agentId": "agent-1", **hook, "createdAt": _now_iso()}, status_code=201)
 
-    async def _push_when_ready(self, mid: str) -> None:
-        """``each_message``: after the AI answered, POST to every such webhook (the payload
-        raia's n8n node expects; the real one is undocumented)."""
-        question = self.questions[mid]
-        await asyncio.sleep(max(0.0, question["ready_at"] - self.clock()))
-        self._settle(mid)
+    def _pushed_payload(self, mid: str) -> dict[str, Any]:
+        """``each_message`` after the AI answered: the payload raia's n8n node expects (the
+        real one is undocumented)."""
+        question = self._settle(mid)
         reply = question.get("reply") or {}
-        payload = {
+        return {
             "conversationId": question["cid"],
             "messageId": reply.get("id"),
             "userId": self.conversations[question["cid"]].get("userId"),
             "message": reply.get("message"),
             "timestamp": _now_iso(),
         }
-        if self._push_client is None:  # one client for every push (a client per call costs ~10 ms CPU)
-            self._push_client = httpx.AsyncClient(timeout=10)
-        for hook in [h for h in self.webhooks if h["triggerCondition"] == "each_message"]:
-            try:
-                response = await self._push_client.post(hook["url"], json=payload, headers=hook["headers"])
-                self.pushed.append((time.time(), hook["url"], response.status_code))
-            except httpx.HTTPError:
-                self.pushed.append((time.time(), hook["url"], 0))
 
     def _user_dto(self, user: dict[str, Any]) -> dict[str, Any]:
         return {**user, "isAnonymized": False, "newFieldFromTheFuture": 1}
@@ -369,10 +296,7 @@ class RaiaSimulator:
         conversation["messages"].append(message)
         now = self.clock()
         self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}
-        if self.webhooks:
-            task = asyncio.create_task(self._push_when_ready(mid), name=f"sim-push-{mid}")
-            self._pushes.add(task)
-            task.add_done_callback(self._pushes.discard)
+        self.hooks.after(self.questions[mid]["ready_at"] - now, lambda: self._pushed_payload(mid))
         return self._fault_response(late) if late else _Json(message, status_code=201)
 
     def _message_dto(self, mid: str, cid: str, role: str, text: str, full: Any = None) -> dict[str, Any]:

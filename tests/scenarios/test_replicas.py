@@ -15,7 +15,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from adapters.raia.simulator import RaiaSimulator, SimAnswer
+from adapters.raia.demo_agent import SimAnswer
+from adapters.raia.simulator import RaiaSimulator
 from tests.conftest import API_KEY
 from tests.fakes import slack
 from tests.fakes import telegram as tg

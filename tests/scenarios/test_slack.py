@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from adapters.raia.simulator import RaiaSimulator, SimAnswer
+from adapters.raia.demo_agent import SimAnswer
+from adapters.raia.simulator import RaiaSimulator
 from bridge.app.platforms import configured_platforms
 from bridge.app.server import build_app
 from tests.conftest import make_settings

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.raia.simulator import RaiaSimulator, SimAnswer
+from adapters.raia.demo_agent import SimAnswer
+from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
 from tests.fakes import telegram as tg
 from tests.scenarios.test_telegram import running
