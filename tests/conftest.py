@@ -100,17 +100,20 @@ def outbound() -> RecordingOutbound:
 
 @asynccontextmanager
 async def started(
-    sim: RaiaSimulator,
+    sim: Any,
     db_path: Path | str,
     outbound: RecordingOutbound,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    settings: Settings | None = None,
+    drain: float = 2.0,
     **config: Any,
 ) -> AsyncIterator[Runtime]:
     """A running service on ``db_path`` (a SQLite file, or a ``DATABASE_URL``) with the
-    simulator behind httpx (or ``transport``, e.g. one that tampers with it); stopped on exit."""
+    simulator (any agent API's ASGI app) behind httpx (or ``transport``, e.g. one that
+    tampers with it); stopped on exit, giving work in hand ``drain`` seconds."""
     async with open_runtime(
-        make_settings(),
+        settings or make_settings(),
         raia_transport=transport or httpx.ASGITransport(app=sim),
         database=db_path,
         config=dataclasses.replace(FAST, **config),
@@ -120,7 +123,7 @@ async def started(
         try:
             yield rt
         finally:
-            await rt.service.stop(2.0)
+            await rt.service.stop(drain)
 
 
 @pytest.fixture

@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from adapters.blaigent.simulator import BlaigentSimulator
 from adapters.raia.simulator import RaiaSimulator
 from adapters.slug.simulator import SlugSimulator
 from bridge import texts
-from bridge.app.runtime import Runtime, open_runtime
+from bridge.app.runtime import Runtime
 from bridge.app.settings import Settings
 from bridge.models import Intent, ReplyKind
 from bridge.ports.inbox import Receipt
-from tests.conftest import API_KEY, FAST, make_settings, message
+from tests.conftest import API_KEY, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
 
 
@@ -78,22 +77,10 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return {"raia": _raia, "blaigent": _blaigent, "slug": _slug}[str(request.param)]()
 
 
-@asynccontextmanager
-async def running(
+def running(
     backend: Backend, db: Path, outbound: RecordingOutbound, *, drain: float = 2.0, **config: Any
-) -> AsyncIterator[Runtime]:
-    async with open_runtime(
-        backend.settings,
-        raia_transport=httpx.ASGITransport(app=backend.app),
-        database=db,
-        config=dataclasses.replace(FAST, **config),
-    ) as rt:
-        rt.service.register(outbound)
-        await rt.service.start()
-        try:
-            yield rt
-        finally:
-            await rt.service.stop(drain)
+) -> AbstractAsyncContextManager[Runtime]:
+    return started(backend.app, db, outbound, settings=backend.settings, drain=drain, **config)
 
 
 async def test_a_conversation_continues_and_people_never_share_one(
