@@ -19,6 +19,9 @@ class ServiceConfig:
     # CONVERSATION_SCOPE: "user" = one agent conversation per person across chats; "thread" =
     # one per Slack thread / DM, Telegram chat or forum topic, shared by whoever writes there.
     scope: Literal["user", "thread"] = "user"
+    # FEEDBACK / FEEDBACK_DAYS: answers carry 👍/👎 and are kept this long (seconds) to be
+    # rated; None = no buttons (also when the agent API records no feedback).
+    feedback_keep: float | None = None
     delivery_attempts: int = 8  # then the reply is given up and logged
     delivery_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 60.0))
     reach_backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))  # the agent unreachable

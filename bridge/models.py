@@ -128,6 +128,10 @@ class Reply:
     # The person's language for the bridge's own words around it ("Sources"); set at
     # delivery (bridge.texts.localize), not stored.
     language: str = "en"
+    message_id: str | None = None  # the agent's id for this answer (raia: what feedback names)
+    # Set at delivery when the person may rate this answer: what the adapter puts behind
+    # its 👍/👎 buttons and hands back with a vote. Not stored; "" = no buttons.
+    vote_key: str = ""
 
     @property
     def has_sources(self) -> bool:
@@ -139,6 +143,7 @@ class Reply:
             "kind": self.kind.value,
             "urls": [{"url": u.url, "title": u.title} for u in self.urls],
             "files": [{"file_id": f.file_id, "filename": f.filename} for f in self.files],
+            "message_id": self.message_id,
         }
 
     @classmethod
@@ -148,6 +153,7 @@ class Reply:
             kind=ReplyKind(data.get("kind", "answer")),
             urls=tuple(UrlCitation(u["url"], u["title"]) for u in data.get("urls", ())),
             files=tuple(FileCitation(f["file_id"], f["filename"]) for f in data.get("files", ())),
+            message_id=data.get("message_id"),
         )
 
 

@@ -32,7 +32,7 @@ from bridge.errors import (
 from bridge.health import AgentHealth
 from bridge.models import QuestionState, Reply, ReplyKind
 from bridge.outcomes import Finished, failure
-from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, ResponseStatus
+from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, RatesAnswers, ResponseStatus
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
@@ -89,6 +89,8 @@ class QuestionLife:
         else:
             self._raia = agent
         self._config = config
+        # 👍/👎 under answers: raia records them (FEEDBACK); the answer is kept to be rated.
+        self._keep_for_votes = config.feedback_keep if isinstance(agent, RatesAnswers) else None
         self._clock = clock
         # Raises ShuttingDown when the service stops: the question stays where it is.
         self._sleep = sleep
@@ -171,7 +173,8 @@ class QuestionLife:
                 wait = self._config.reach_backoff.wait(failures, hint=exc.retry_after)
                 await self._sleep(min(wait, max(0.0, give_up - self._clock())))
                 q = await self._store.question(q.id)
-        await self._store.mark_finished(q.id, finished.state, finished.reply, finished.error)
+        keep = self._clock() + self._keep_for_votes if self._keep_for_votes is not None else None
+        await self._store.mark_finished(q.id, finished.state, finished.reply, finished.error, keep_until=keep)
         turn.q = replace(q, state=finished.state, reply=finished.reply, error=finished.error)
 
     async def _conversation_id(self, q: QuestionRecord, outbound: Outbound) -> str:
@@ -300,6 +303,8 @@ class QuestionLife:
         # cached by the adapter; Telegram with every message).
         language = texts.language_of((await outbound.profile(q.profile)).custom_data)
         reply = texts.localize(q.reply, language)
+        if self._keep_for_votes is not None and reply.kind is ReplyKind.ANSWER and reply.message_id:
+            reply = replace(reply, vote_key=str(q.id))
         q = turn.q = replace(q, reply=reply)
         live = turn.live if reply.kind is ReplyKind.ANSWER else None
         if turn.live is not None and live is None:

@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from bridge import texts
 from bridge.config import ServiceConfig
 from bridge.errors import AgentError, ShuttingDown
+from bridge.feedback import FeedbackDesk
 from bridge.health import AgentHealth
 from bridge.intake import Intake
 from bridge.models import InboundMessage
-from bridge.ports.agent import AgentPort, DirectAgentPort
+from bridge.ports.agent import AgentPort, DirectAgentPort, RatesAnswers
+from bridge.ports.feedback import Ratings
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
@@ -76,6 +79,9 @@ class ConversationService:
             hints=hints,
         )
         self.hints = hints
+        self._ratings: Ratings | None = None
+        if config.feedback_keep is not None and isinstance(agent, RatesAnswers):
+            self._ratings = FeedbackDesk(store, agent, dedupe_ttl=config.dedupe_ttl)
         self._intake = Intake(
             store,
             self._outbounds,
@@ -158,6 +164,13 @@ class ConversationService:
         if self._stopping.is_set():
             raise ShuttingDown("not taking new messages")
         return await self._intake.receive(message, respond)
+
+    @property
+    def ratings(self) -> Ratings | None:
+        return self._ratings
+
+    def background(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        self._tasks.spawn(work, name=name)
 
     # -- lanes -----------------------------------------------------------------------
 

@@ -27,7 +27,10 @@ _TABLES: dict[str, tuple[str, ...]] = {
     "questions": (
         "id", "conversation_id", "fk_id", "platform", "route", "profile", "text", "state", "raia_message_id",
         "send_attempts", "send_attempted_at", "reply", "error", "parts_delivered", "delivery_attempts",
-        "created_at", "started_at", "sent_at", "finished_at", "delivered_at",
+        "created_at", "started_at", "sent_at", "finished_at", "delivered_at", "files", "album",
+    ),
+    "feedback": (
+        "question_id", "fk_id", "message_id", "question", "answer", "vote", "comment", "prompt", "keep_until",
     ),
 }  # fmt: skip
 

@@ -65,6 +65,28 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE questions ADD COLUMN send_attempted_at REAL;
     """,
+    # 4: 👍/👎 on answers need the question and answer text after delivery: kept here for
+    # FEEDBACK_DAYS (the questions row is erased as before), with the vote and comment.
+    # Files sent with a question (platform references, never content) and the album a
+    # Telegram photo belongs to (its photos are one question).
+    """
+    CREATE TABLE feedback (
+        question_id INTEGER PRIMARY KEY,
+        fk_id       TEXT NOT NULL,             -- who asked: the only one who may vote
+        message_id  TEXT NOT NULL,             -- the answer's id at the agent
+        question    TEXT NOT NULL,
+        answer      TEXT NOT NULL,
+        vote        TEXT,                      -- up | down
+        comment     TEXT,
+        prompt      TEXT,                      -- where a comment was asked for (a Telegram message)
+        keep_until  REAL NOT NULL
+    );
+    CREATE INDEX feedback_expiry ON feedback(keep_until);
+    CREATE INDEX feedback_prompt ON feedback(prompt) WHERE prompt IS NOT NULL;
+    ALTER TABLE questions ADD COLUMN files TEXT;
+    ALTER TABLE questions ADD COLUMN album TEXT;
+    CREATE INDEX questions_album ON questions(album) WHERE album IS NOT NULL;
+    """,
 )
 
 

@@ -1,6 +1,6 @@
 """PostgreSQL schema, versioned like SQLite's (``store/migrations.py``): append, never edit.
 
-Version 1 is SQLite's versions 1-3 in PostgreSQL's dialect, plus the lane leases that
+Version 1 is SQLite's versions 1-3 (version 2 its 4) in PostgreSQL's dialect, plus the lane leases that
 only a shared database needs. Several replicas starting at once apply the migrations
 one at a time under a transaction-scoped advisory lock: the first applies them, the
 others wait and find nothing left to do.
@@ -61,6 +61,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX questions_thread ON questions(
         platform, fk_id, ((route::jsonb) ->> 'chat'), ((route::jsonb) ->> 'thread')
     );
+    """,
+    # 2: SQLite's version 4: answers kept for feedback, files and albums of questions.
+    """
+    CREATE TABLE feedback (
+        question_id BIGINT PRIMARY KEY,
+        fk_id       TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        question    TEXT NOT NULL,
+        answer      TEXT NOT NULL,
+        vote        TEXT,
+        comment     TEXT,
+        prompt      TEXT,
+        keep_until  DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX feedback_expiry ON feedback(keep_until);
+    CREATE INDEX feedback_prompt ON feedback(prompt) WHERE prompt IS NOT NULL;
+    ALTER TABLE questions ADD COLUMN files TEXT;
+    ALTER TABLE questions ADD COLUMN album TEXT;
+    CREATE INDEX questions_album ON questions(album) WHERE album IS NOT NULL;
     """,
 )
 

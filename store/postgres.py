@@ -26,8 +26,9 @@ from typing import Any
 import asyncpg
 
 from bridge.errors import DatabaseUnavailable
-from bridge.models import InboundMessage, QuestionState, Reply
+from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
+from store.pg_feedback import PgKeptAnswers
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
 from store.pg_replicas import Replicas
 from store.rows import conversation_from_row, profile_json, question_from_row
@@ -40,7 +41,7 @@ COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call inste
 ACQUIRE_TIMEOUT = 15.0  # waiting for a free pooled connection under load
 
 
-class PostgresStore(Replicas):
+class PostgresStore(PgKeptAnswers, Replicas):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"
@@ -271,16 +272,6 @@ class PostgresStore(Replicas):
         )
         return now
 
-    async def mark_finished(self, qid: int, state: QuestionState, reply: Reply, error: str | None = None) -> None:
-        await self.pool.execute(
-            "UPDATE questions SET state = $1, reply = $2, error = $3, finished_at = $4 WHERE id = $5",
-            state.value,
-            json.dumps(reply.to_json()),
-            error,
-            self._clock(),
-            qid,
-        )
-
     async def mark_parts_delivered(self, qid: int, parts: int) -> None:
         await self.pool.execute("UPDATE questions SET parts_delivered = $1 WHERE id = $2", parts, qid)
 
@@ -356,6 +347,7 @@ class PostgresStore(Replicas):
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, HOUSEKEEPING_LOCK):
                 return
             await conn.execute("DELETE FROM seen_events WHERE expires_at <= $1", now)
+            await conn.execute("DELETE FROM feedback WHERE keep_until <= $1", now)
             await conn.execute(
                 "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < $1",
                 now - keep_finished_for,

@@ -11,7 +11,6 @@ New questions are committed in groups (``store.sqlite_intake``).
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -21,11 +20,12 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from bridge.errors import DatabaseUnavailable
-from bridge.models import InboundMessage, QuestionState, Reply
+from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.files import create_private
 from store.migrations import Transaction, migrate
 from store.rows import conversation_from_row, question_from_row
+from store.sqlite_feedback import KeptAnswers
 from store.sqlite_intake import GroupCommit, claim, record_group
 
 T = TypeVar("T")
@@ -35,7 +35,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 _BUSY_TIMEOUT_MS = 5000  # another process holding the write lock: wait this long, then fail
 
 
-class SqliteStore:
+class SqliteStore(KeptAnswers):
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     engine = "sqlite"
@@ -231,12 +231,6 @@ class SqliteStore:
         )
         return now
 
-    async def mark_finished(self, qid: int, state: QuestionState, reply: Reply, error: str | None = None) -> None:
-        await self._update(
-            "UPDATE questions SET state = ?, reply = ?, error = ?, finished_at = ? WHERE id = ?",
-            (state.value, json.dumps(reply.to_json()), error, self._clock(), qid),
-        )
-
     async def mark_parts_delivered(self, qid: int, parts: int) -> None:
         await self._update("UPDATE questions SET parts_delivered = ? WHERE id = ?", (parts, qid))
 
@@ -329,6 +323,7 @@ class SqliteStore:
         def purge() -> None:
             with self._transaction() as db:
                 db.execute("DELETE FROM seen_events WHERE expires_at <= ?", (now,))
+                self.purge_kept(db, now)
                 db.execute(
                     "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < ?",
                     (now - keep_finished_for,),

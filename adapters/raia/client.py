@@ -34,7 +34,7 @@ from bridge.errors import (
     AgentProtocolError,
     AgentRejectedError,
 )
-from bridge.ports.agent import AgentMessage, AgentResponse, NewUser
+from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating
 
 # Per-request limits. A read may be slow when raia is busy, but never unbounded.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=60.0)
@@ -226,6 +226,20 @@ class RaiaClient:
     async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse:
         path = f"/conversations/{conversation_id}/messages/{message_id}/response-on"
         return response_from(await self._retrying("GET", path))
+
+    async def rate_answer(self, rating: Rating) -> None:
+        """Create or update the person's 👍/👎 on an answer (raia keeps one per message and
+        user, so a repeat or a changed vote updates it: safe to retry)."""
+        body: dict[str, str] = {
+            "conversationMessageId": rating.message_id,
+            "userId": rating.user_id,
+            "voteType": rating.vote,
+            "question": rating.question,
+            "answer": rating.answer,
+        }
+        if rating.comment:
+            body["comment"] = rating.comment
+        await self._request("POST", "/conversation-message-feedbacks", json=body)
 
     async def list_messages(self, conversation_id: str) -> list[AgentMessage]:
         return messages_from(await self._retrying("GET", f"/conversations/{conversation_id}/messages"))

@@ -32,6 +32,7 @@ def reply_from_message(message: Mapping[str, Any]) -> Reply:
         text=clean(strip_citation_markers(str(text))).strip(),
         urls=_url_citations(full.get("urlCitations")),
         files=_file_citations(full.get("fileCitations")),
+        message_id=message["id"] if isinstance(message.get("id"), str) else None,
     )
 
 

@@ -11,53 +11,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.raia.demo_agent import SimAnswer, delay_from_text, demo_answer, demo_delay
+from adapters.raia.sim_common import Fault, Json, error, now_iso
+from adapters.raia.sim_feedback import Feedbacks
 from adapters.raia.sim_webhooks import Webhooks
-
-
-@dataclass
-class Fault:
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    times: int
-    apply: bool  # perform the operation anyway, then answer with the error (ambiguous)
-    retry_after: float | None
-
-
-class _Json(JSONResponse):
-    """JSON as raia sends it: anything UTF-8 cannot carry (a lone surrogate) is escaped."""
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, separators=(",", ":")).encode()
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    names = {400: "BAD_REQUEST", 403: "FORBIDDEN_ERROR", 404: "NOT_FOUND_ERROR", 429: "TOO_MANY_REQUESTS"}
-    return _Json(
-        {"status": status, "name": names.get(status, "INTERNAL_SERVER_ERROR"), "message": message, "details": []},
-        status_code=status,
-    )
 
 
 class RaiaSimulator:
@@ -84,6 +54,7 @@ class RaiaSimulator:
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str]] = []
         self.hooks = Webhooks()  # POST /external/agents/webhooks, and raia's calls to them
+        self.feedback = Feedbacks(self)  # POST /external/conversation-message-feedbacks
         self.app = Starlette(
             routes=[
                 Route("/external/agents/by-api-key", self._agent, methods=["GET"]),
@@ -94,6 +65,7 @@ class RaiaSimulator:
                 Route("/external/conversations/{cid}/messages", self._list_messages, methods=["GET"]),
                 Route("/external/conversations/{cid}/messages/async", self._send, methods=["POST"]),
                 Route("/external/conversations/{cid}/messages/{mid}/response-on", self._response_on, methods=["GET"]),
+                Route("/external/conversation-message-feedbacks", self.feedback.create_or_update, methods=["POST"]),
                 Route("/_simulator/questions", self._introspect, methods=["GET"]),
             ],
             lifespan=self._lifespan,
@@ -145,11 +117,11 @@ class RaiaSimulator:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)
 
-    def _guard(self, request: Request) -> tuple[Response | None, Fault | None]:
+    def guard(self, request: Request) -> tuple[Response | None, Fault | None]:
         self.calls.append((request.method, request.url.path))
         key = request.headers.get("agent-secret-key", "")
         if not key or (self.api_key is not None and key != self.api_key):
-            return _error(403, "INVALID_CREDENTIALS"), None
+            return error(403, "INVALID_CREDENTIALS"), None
         for fault in self.faults:
             if fault.method == request.method and fault.pattern.search(request.url.path):
                 fault.times -= 1
@@ -160,7 +132,7 @@ class RaiaSimulator:
 
     @staticmethod
     def _fault_response(fault: Fault) -> Response:
-        response = _error(fault.status, "Simulated failure")
+        response = error(fault.status, "Simulated failure")
         if fault.retry_after is not None:
             response.headers["Retry-After"] = str(fault.retry_after)
         return response
@@ -176,10 +148,10 @@ class RaiaSimulator:
     # -- endpoints -------------------------------------------------------------------
 
     async def _agent(self, request: Request) -> Response:
-        refused, _ = self._guard(request)
+        refused, _ = self.guard(request)
         if refused:
             return refused
-        return _Json(
+        return Json(
             {
                 "organizationId": "org-1",
                 "organizationName": "Demo Org",
@@ -199,13 +171,13 @@ class RaiaSimulator:
         )
 
     async def _create_webhook(self, request: Request) -> Response:
-        refused, _ = self._guard(request)
+        refused, _ = self.guard(request)
         if refused:
             return refused
         hook = self.hooks.add(await self._json(request))
         if isinstance(hook, str):
-            return _error(400, hook)
-        return _Json({"id": str(uuid.uuid4()), "agentId": "agent-1", **hook, "createdAt": _now_iso()}, status_code=201)
+            return error(400, hook)
+        return Json({"id": str(uuid.uuid4()), "agentId": "agent-1", **hook, "createdAt": now_iso()}, status_code=201)
 
     def _pushed_payload(self, mid: str) -> dict[str, Any]:
         """``each_message`` after the AI answered: the payload raia's n8n node expects (the
@@ -217,21 +189,21 @@ class RaiaSimulator:
             "messageId": reply.get("id"),
             "userId": self.conversations[question["cid"]].get("userId"),
             "message": reply.get("message"),
-            "timestamp": _now_iso(),
+            "timestamp": now_iso(),
         }
 
     def _user_dto(self, user: dict[str, Any]) -> dict[str, Any]:
         return {**user, "isAnonymized": False, "newFieldFromTheFuture": 1}
 
     async def _create_user(self, request: Request) -> Response:
-        refused, late = self._guard(request)
+        refused, late = self.guard(request)
         if refused:
             return refused
         body = await self._json(request)
         if body is None or not all(isinstance(body.get(k), str) and body[k] for k in ("firstName", "lastName", "fkId")):
-            return _error(400, "firstName, lastName and fkId are required")
+            return error(400, "firstName, lastName and fkId are required")
         if body["fkId"] in self._by_fk_id:
-            return _error(400, "User already exists")
+            return error(400, "User already exists")
         uid = str(uuid.uuid4())
         self._by_fk_id[body["fkId"]] = uid
         self.users[uid] = {
@@ -241,30 +213,30 @@ class RaiaSimulator:
             "fkId": body["fkId"],
             "metadata": {"customData": body.get("customData") or {}},
         }
-        return self._fault_response(late) if late else _Json(self._user_dto(self.users[uid]), status_code=201)
+        return self._fault_response(late) if late else Json(self._user_dto(self.users[uid]), status_code=201)
 
     async def _search_user(self, request: Request) -> Response:
-        refused, _ = self._guard(request)
+        refused, _ = self.guard(request)
         if refused:
             return refused
         fk_id = request.query_params.get("fkId")
         if not fk_id:
-            return _error(400, "Provide email, phoneNumber or fkId")
+            return error(400, "Provide email, phoneNumber or fkId")
         uid = self._by_fk_id.get(fk_id)
         if uid is None:
-            return _error(404, "User not found")
+            return error(404, "User not found")
         user = self.users[uid]
         ids = [cid for cid, c in self.conversations.items() if c["userId"] == uid]
         random.shuffle(ids)  # the order is undocumented: do not rely on it
-        return _Json({"user": self._user_dto(user), "conversationIds": ids})
+        return Json({"user": self._user_dto(user), "conversationIds": ids})
 
     async def _create_conversation(self, request: Request) -> Response:
-        refused, late = self._guard(request)
+        refused, late = self.guard(request)
         if refused:
             return refused
         body = await self._json(request)
         if body is None or body.get("conversationUserId") not in self.users:
-            return _error(400, "conversationUserId is not a user of this agent")
+            return error(400, "conversationUserId is not a user of this agent")
         cid = str(uuid.uuid4())
         self.conversations[cid] = {"userId": body["conversationUserId"], "title": body.get("title"), "messages": []}
         dto = {
@@ -273,31 +245,31 @@ class RaiaSimulator:
             "title": body.get("title"),
             "aiConversationId": f"thread_{cid[:8]}",
             "user": self._user_dto(self.users[body["conversationUserId"]]),
-            "createdAt": _now_iso(),
-            "updatedAt": _now_iso(),
+            "createdAt": now_iso(),
+            "updatedAt": now_iso(),
             "isAnonymized": False,
             "mode": "ai",
         }
-        return self._fault_response(late) if late else _Json(dto, status_code=201)
+        return self._fault_response(late) if late else Json(dto, status_code=201)
 
     async def _send(self, request: Request) -> Response:
-        refused, late = self._guard(request)
+        refused, late = self.guard(request)
         if refused:
             return refused
         cid = request.path_params["cid"]
         conversation = self.conversations.get(cid)
         if conversation is None:
-            return _error(404, "Conversation not found")
+            return error(404, "Conversation not found")
         body = await self._json(request)
         if body is None or not isinstance(body.get("message"), str) or not body["message"].strip():
-            return _error(400, "message is required")
+            return error(400, "message is required")
         mid = str(uuid.uuid4())
         message = self._message_dto(mid, cid, "conversation_user", body["message"])
         conversation["messages"].append(message)
         now = self.clock()
         self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}
         self.hooks.after(self.questions[mid]["ready_at"] - now, lambda: self._pushed_payload(mid))
-        return self._fault_response(late) if late else _Json(message, status_code=201)
+        return self._fault_response(late) if late else Json(message, status_code=201)
 
     def _message_dto(self, mid: str, cid: str, role: str, text: str, full: Any = None) -> dict[str, Any]:
         return {
@@ -307,7 +279,7 @@ class RaiaSimulator:
             "senderRole": role,
             "conversationMessageId": mid,
             "source": "api",
-            "createdAt": _now_iso(),
+            "createdAt": now_iso(),
             "isAnonymized": False,
             "fullAIResponse": full,
             "subagentId": None,
@@ -334,16 +306,16 @@ class RaiaSimulator:
         return question
 
     async def _response_on(self, request: Request) -> Response:
-        refused, _ = self._guard(request)
+        refused, _ = self.guard(request)
         if refused:
             return refused
         mid = request.path_params["mid"]
         if mid not in self.questions or self.questions[mid]["cid"] != request.path_params["cid"]:
-            return _error(404, "Message not found")
+            return error(404, "Message not found")
         question = self._settle(mid)
         question["polls"] = question.get("polls", 0) + 1
         status = question.get("status", "pending")
-        return _Json(
+        return Json(
             {
                 "status": status,
                 "message": question.get("reply"),
@@ -353,7 +325,7 @@ class RaiaSimulator:
 
     async def _introspect(self, request: Request) -> Response:
         """Not part of raia: when each answer became ready and how often it was polled."""
-        return _Json(
+        return Json(
             {
                 mid: {"text": q["text"], "ready_at": q["ready_at"], "polls": q.get("polls", 0)}
                 for mid, q in self.questions.items()
@@ -361,13 +333,13 @@ class RaiaSimulator:
         )
 
     async def _list_messages(self, request: Request) -> Response:
-        refused, _ = self._guard(request)
+        refused, _ = self.guard(request)
         if refused:
             return refused
         conversation = self.conversations.get(request.path_params["cid"])
         if conversation is None:
-            return _error(404, "Conversation not found")
-        return _Json({"messages": conversation["messages"]})
+            return error(404, "Conversation not found")
+        return Json({"messages": conversation["messages"]})
 
 
 def main() -> None:

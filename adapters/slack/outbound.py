@@ -76,7 +76,7 @@ class SlackOutbound:
                     await self._post(origin, text=message.text, blocks=message.blocks, mark=mark)
                 except _TooBig:
                     # Slack refused the blocks: the same words as one plain mrkdwn message.
-                    plain = "\n\n".join(block["text"]["text"] for block in message.blocks)
+                    plain = "\n\n".join(b["text"]["text"] for b in message.blocks if b.get("type") == "section")
                     await self._post(origin, text=plain, blocks=None, mark=mark)
             await progress.part_delivered(index + 1)
 

@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from adapters.base import CheckResult
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import PLATFORM, BotIdentity, Ignored, classify, classify_command, malformed
+from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
 from bridge.errors import CredentialRefused, ServiceUnreachable, StartupError
 from bridge.models import Reply
@@ -99,9 +100,10 @@ class SlackPlatform:
         # (Slack would retry it and eventually disable the subscription).
         self.app.event(re.compile(".*"))(self._ignore)
         self.app.command("/raia")(self._on_command)
+        self.outbound = SlackOutbound(self.client)
+        SlackFeedback(self.client, self.outbound, lambda: self._inbox).register(self.app)
         self._http_handler = AsyncSlackRequestHandler(self.app)
         self._socket: AsyncSocketModeHandler | None = None
-        self.outbound = SlackOutbound(self.client)
         self._inbox: Inbox | None = None
         self._bot: BotIdentity | None = None
         self._intake_open = False

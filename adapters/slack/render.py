@@ -13,6 +13,7 @@ from typing import Any
 
 from slackify_markdown import slackify_markdown
 
+from adapters.slack.votes import vote_buttons
 from bridge import texts
 from bridge.models import Reply, ReplyKind
 
@@ -94,13 +95,16 @@ def render(reply: Reply) -> list[SlackMessage]:
             size = 0
         messages[-1].append(chunk)
         size += len(chunk)
-    return [
+    rendered = [
         SlackMessage(
             text=_fallback("\n\n".join(sections)),
             blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections],
         )
         for sections in messages
     ]
+    if reply.vote_key:  # 👍/👎 under the answer's last message
+        rendered[-1].blocks.append(vote_buttons(reply.vote_key))
+    return rendered
 
 
 def _fallback(mrkdwn: str) -> str:

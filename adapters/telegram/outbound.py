@@ -14,7 +14,16 @@ from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram import LinkPreviewOptions, MessageEntity, ReplyParameters
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    User,
+)
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
@@ -50,6 +59,19 @@ def _translated(chat: str, exc: TelegramError) -> DeliveryRetryable | DeliveryPe
     return DeliveryRetryable(f"telegram: {type(exc).__name__}: {exc}")
 
 
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def vote_keyboard(key: str, chosen: str | None = None) -> InlineKeyboardMarkup:
+    """👍/👎 under an answer; ``callback_data`` names the answer and the vote (≤ 64 bytes)."""
+
+    def button(emoji: str, vote: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(f"{emoji} ✓" if chosen == vote else emoji, callback_data=f"v:{key}:{vote}")
+
+    return InlineKeyboardMarkup([[button("👍", "up"), button("👎", "down")]])
+
+
 def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -80,15 +102,26 @@ class TelegramOutbound:
         parts = render(reply)
         chat = origin.chat
         for index in range(progress.done, len(parts)):
-            chat, _ = await self._send_part(chat, origin, parts[index], reply_to=index == 0)
+            # 👍/👎 under the answer's last part
+            markup = vote_keyboard(reply.vote_key) if reply.vote_key and index == len(parts) - 1 else None
+            chat, _ = await self._send_part(chat, origin, parts[index], reply_to=index == 0, markup=markup)
             await progress.part_delivered(index + 1)
 
     async def _send_part(
-        self, chat: str, origin: Origin, part: Part, *, reply_to: bool, migrated: bool = False
+        self,
+        chat: str,
+        origin: Origin,
+        part: Part,
+        *,
+        reply_to: bool,
+        migrated: bool = False,
+        markup: InlineKeyboardMarkup | None = None,
     ) -> tuple[str, int]:
         """Post one part; returns the chat it went to (a migrated group's new id) and the message id."""
         entities = [MessageEntity(**e.to_dict()) for e in part.entities]
         kwargs: dict[str, Any] = {"link_preview_options": LinkPreviewOptions(is_disabled=True)}
+        if markup is not None:
+            kwargs["reply_markup"] = markup
         if origin.thread:
             kwargs["message_thread_id"] = int(origin.thread)
         if reply_to and origin.message:
@@ -108,7 +141,9 @@ class TelegramOutbound:
                     raise DeliveryPermanent(f"chat {chat} migrated twice") from exc
                 # A group became a supergroup: follow it to its new id.
                 log.info("telegram chat=%s migrated to %s", chat, exc.new_chat_id)
-                return await self._send_part(str(exc.new_chat_id), origin, part, reply_to=reply_to, migrated=True)
+                return await self._send_part(
+                    str(exc.new_chat_id), origin, part, reply_to=reply_to, migrated=True, markup=markup
+                )
             except TelegramError as exc:
                 raise _translated(chat, exc) from exc
         return chat, sent.message_id
@@ -204,6 +239,50 @@ class TelegramOutbound:
 
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user  # every update carries the sender's names
+
+    # -- feedback (adapters.telegram.feedback): best effort, never raises ---------------
+
+    async def set_buttons(self, chat: int, message_id: int, markup: InlineKeyboardMarkup) -> None:
+        try:
+            async with self._overall:
+                await self._app.bot.edit_message_reply_markup(chat, message_id, reply_markup=markup)
+        except TelegramError as exc:  # "not modified": it shows that vote already
+            log.debug("telegram chat=%s vote buttons not updated: %s", chat, exc)
+
+    async def ask_for_reply(self, answer: Message, text: str, user_id: int, first_name: str) -> int | None:
+        """A prompt replying to ``answer`` that opens the person's reply box; returns its id.
+        In a group it names the voter, so only their client opens the box (``selective``)."""
+        entities = None
+        if answer.chat.type != "private":
+            name = first_name or "🙂"
+            entities = [MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16(name), user=User(user_id, name, False))]
+            text = f"{name}: {text}"
+        try:
+            async with self._overall, self._limiter(str(answer.chat_id), answer.chat.type):
+                sent = await self._app.bot.send_message(
+                    answer.chat_id,
+                    text,
+                    entities=entities,
+                    message_thread_id=answer.message_thread_id if answer.is_topic_message else None,
+                    reply_parameters=ReplyParameters(answer.message_id, allow_sending_without_reply=True),
+                    reply_markup=ForceReply(selective=True),
+                )
+        except TelegramError as exc:
+            log.info("telegram chat=%s comment prompt not sent: %s", answer.chat_id, exc)
+            return None
+        return int(sent.message_id)
+
+    async def note(self, replying_to: Message, text: str) -> None:
+        try:
+            async with self._overall, self._limiter(str(replying_to.chat_id), replying_to.chat.type):
+                await self._app.bot.send_message(
+                    replying_to.chat_id,
+                    text,
+                    message_thread_id=replying_to.message_thread_id if replying_to.is_topic_message else None,
+                    reply_parameters=ReplyParameters(replying_to.message_id, allow_sending_without_reply=True),
+                )
+        except TelegramError as exc:
+            log.info("telegram chat=%s note not sent: %s", replying_to.chat_id, exc)
 
 
 class DraftPreview(PacedPreview):

@@ -25,10 +25,12 @@ from telegram.ext import Application
 from adapters.base import CheckResult
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import PLATFORM, BotIdentity, Ignored, classify
+from adapters.telegram.feedback import TelegramFeedback
 from adapters.telegram.outbound import TelegramOutbound
 from bridge import texts
 from bridge.backoff import Backoff
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
+from bridge.models import Intent
 from bridge.ports.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 POLL_SECONDS = 30  # one long poll; Telegram answers at once when an update comes
 POLL_BACKOFF = Backoff(1.0, 30.0)  # Telegram unreachable, or an update we could not store
 COMMANDS = ("start", "help", "reset", "new")
+UPDATES = ["message", "callback_query"]  # new messages, and presses of the 👍/👎 buttons
 
 
 def commands(language: str) -> list[BotCommand]:
@@ -67,6 +70,7 @@ class TelegramPlatform:
         # its 200, and our own polling loop before it confirms the offset to Telegram.
         self.app = builder.updater(None).build()
         self.outbound = TelegramOutbound(self.app)
+        self._feedback = TelegramFeedback(self.outbound, lambda: self._inbox)
         self._inbox: Inbox | None = None
         self._bot: BotIdentity | None = None
         self._intake_open = False
@@ -172,7 +176,7 @@ class TelegramPlatform:
             # Registered at every start (a new PUBLIC_URL or secret takes effect), and
             # never deleted at shutdown: an overlapping new instance relies on it.
             await bot.set_webhook(
-                self.webhook_url, secret_token=self._secret.get_secret_value(), allowed_updates=["message"]
+                self.webhook_url, secret_token=self._secret.get_secret_value(), allowed_updates=UPDATES
             )
 
     def status(self) -> str:
@@ -243,10 +247,15 @@ class TelegramPlatform:
     async def _take(self, update: Update) -> None:
         assert self._inbox is not None
         assert self._bot is not None
+        if update.callback_query is not None:
+            await self._feedback.pressed(update)
+            return
         message = classify(update, self._bot, self._allow)
         if isinstance(message, Ignored):
             log.debug("telegram update %s ignored: %s", update.update_id, message.reason)
             return
+        if message.intent is Intent.ASK and await self._feedback.comment(message, update):
+            return  # the reply to a comment prompt after 👎
         await self._inbox.receive(message)
 
     async def _poll(self) -> None:
@@ -256,9 +265,7 @@ class TelegramPlatform:
         failures = 0
         while self._intake_open:
             try:
-                updates = await self.app.bot.get_updates(
-                    offset=offset, timeout=POLL_SECONDS, allowed_updates=["message"]
-                )
+                updates = await self.app.bot.get_updates(offset=offset, timeout=POLL_SECONDS, allowed_updates=UPDATES)
                 failures = 0
             except TelegramError as exc:
                 failures += 1

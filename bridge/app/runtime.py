@@ -48,6 +48,7 @@ def service_config(settings: Settings) -> ServiceConfig:
         poll_timeout=settings.raia_poll_timeout,
         send_settle=settings.raia_send_settle,
         scope=settings.conversation_scope,
+        feedback_keep=settings.feedback_days * 86400 if settings.feedback else None,
     )
 
 

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     raia_push: bool = False
     # user: one agent conversation per person; thread: one per Slack thread/DM, Telegram chat/topic.
     conversation_scope: Literal["user", "thread"] = "user"
+    # 👍/👎 under answers, recorded in raia; the question and answer text are kept this many
+    # days after delivery so a vote can name them (then erased, like every delivered answer).
+    feedback: bool = True
+    feedback_days: float = Field(default=7.0, gt=0, le=366)
     # A TOML or YAML file with the bridge's own texts per language ([de] timeout = "…").
     messages_file: Path | None = None
 
@@ -285,6 +289,11 @@ class Settings(BaseSettings):
             found.append(
                 f"SHUTDOWN_TIMEOUT={self.shutdown_timeout:g} is below 1 s: requests in flight get no grace at "
                 "shutdown and work in hand is cut off at every deploy (it resumes at the next start)"
+            )
+        if self.feedback and self.agent_backend != "raia":
+            found.append(
+                f"FEEDBACK is on, but AGENT_BACKEND={self.agent_backend} records no feedback: answers carry no "
+                "👍/👎 buttons (set FEEDBACK=off to silence this)"
             )
         return found
 

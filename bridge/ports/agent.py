@@ -67,6 +67,27 @@ class AgentPort(Protocol):
     async def list_messages(self, conversation_id: str) -> list[AgentMessage]: ...
 
 
+@dataclass(frozen=True)
+class Rating:
+    """A person's vote on one answer, as the agent API records it."""
+
+    message_id: str  # the answer's id at the agent
+    user_id: str  # the person's user id at the agent
+    vote: str  # "up" | "down"
+    question: str
+    answer: str
+    comment: str | None = None
+
+
+@runtime_checkable
+class RatesAnswers(Protocol):
+    """An agent API that records 👍/👎 on its answers (raia). Without it, no buttons."""
+
+    async def rate_answer(self, rating: Rating) -> None:
+        """Create or update the vote (idempotent). Raises ``AgentError``."""
+        ...
+
+
 # -- agents that answer in the call (Blaigent, the slug chat API) ----------------------
 
 

@@ -4,10 +4,11 @@ translates an event into an ``InboundMessage`` and hands it to ``Inbox.receive``
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from bridge.models import InboundMessage, Reply
+from bridge.ports.feedback import Ratings
 
 # Answers a command the way it came, when that is not a chat message (Slack's slash
 # command is answered in its HTTP acknowledgement).
@@ -34,4 +35,15 @@ class Inbox(Protocol):
 
     async def receive(self, message: InboundMessage, *, respond: Respond | None = None) -> Receipt:
         """Take one message. Raises ``ShuttingDown`` when the process stops taking work."""
+        ...
+
+    @property
+    def ratings(self) -> Ratings | None:
+        """👍/👎 on answers, or None when answers carry no buttons (FEEDBACK=off, or an
+        agent API that records no feedback)."""
+        ...
+
+    def background(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Run ``work`` after an acknowledgement went out (a button press answered within
+        Slack's 3 s): tracked, and drained at shutdown."""
         ...

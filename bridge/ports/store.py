@@ -62,6 +62,19 @@ class QuestionRecord:
 
 
 @dataclass(frozen=True)
+class KeptAnswer:
+    """A delivered answer kept for 👍/👎 (``FEEDBACK_DAYS``), with the vote it has."""
+
+    question_id: int
+    fk_id: str  # who asked: the only one who may rate it
+    message_id: str  # the answer's id at the agent
+    question: str
+    answer: str
+    vote: str | None
+    comment: str | None
+
+
+@dataclass(frozen=True)
 class ConversationRecord:
     """A person's conversation; ``raia_conversation_id`` is filled once the agent made it."""
 
@@ -123,7 +136,13 @@ class StorePort(Protocol):
 
     async def mark_sent(self, qid: int, raia_message_id: str) -> float: ...
 
-    async def mark_finished(self, qid: int, state: QuestionState, reply: Reply, error: str | None = None) -> None: ...
+    async def mark_finished(
+        self, qid: int, state: QuestionState, reply: Reply, error: str | None = None, *, keep_until: float | None = None
+    ) -> None:
+        """``keep_until``: an answer (with the agent's ``message_id``) may be rated until
+        then: its question and answer text are kept for that (``KeptAnswer``), in the
+        same step."""
+        ...
 
     async def mark_parts_delivered(self, qid: int, parts: int) -> None: ...
 
@@ -138,6 +157,24 @@ class StorePort(Protocol):
         ...
 
     async def known_message_ids(self, conversation_id: int) -> set[str]: ...
+
+    # -- feedback on answers ----------------------------------------------------------
+
+    async def kept_answer(self, qid: int) -> KeptAnswer | None:
+        """The answer to question ``qid`` if it is still kept for feedback."""
+        ...
+
+    async def save_vote(self, qid: int, vote: str | None, comment: str | None) -> None:
+        """Record a vote and/or comment (None leaves that one as it is)."""
+        ...
+
+    async def note_comment_prompt(self, qid: int, where: str) -> None:
+        """A comment on this answer was asked for by the message ``where`` names."""
+        ...
+
+    async def prompted_answer(self, where: str) -> KeptAnswer | None:
+        """The kept answer whose comment the message ``where`` asked for, if any."""
+        ...
 
     # -- identities and conversations --------------------------------------------------
 

@@ -49,13 +49,14 @@ async def test_sqlite_moves_into_postgres_once(
     target = await pg_server.new_database()
     code, out, err = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
     assert code == 0, err
-    assert "copied 1 identities, 2 conversations, 3 seen_events, 3 questions" in out
+    assert "copied 1 identities, 2 conversations, 3 seen_events, 3 questions, 0 feedback" in out
     assert "2 unfinished question(s)" in out
     assert PASSWORD not in out + err
     assert ":***@127.0.0.1" in out
     code, out, _ = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
     assert code == 0
-    assert "copied 0 identities, 0 conversations, 0 seen_events, 0 questions; 9 row(s) were already there" in out
+    again = "copied 0 identities, 0 conversations, 0 seen_events, 0 questions, 0 feedback; 9 row(s) were already there"
+    assert again in out
     async with PostgresStore(target) as store:
         assert await store.count_open() == 2
         assert (await store.question(ids["waiting"])).text == "still waiting"

@@ -38,7 +38,13 @@ class Post:
 
     @property
     def body(self) -> str:
-        return "\n\n".join(b["text"]["text"] for b in self.blocks) if self.blocks else self.text
+        sections = [b["text"]["text"] for b in self.blocks if b.get("type") == "section"]
+        return "\n\n".join(sections) if self.blocks else self.text
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        """The 👍/👎 buttons under this message ([] if it has none)."""
+        return [e for b in self.blocks if b.get("type") == "actions" for e in b.get("elements", [])]
 
 
 @dataclass

@@ -36,7 +36,7 @@ async def test_health_404_and_a_turn_over_http(sim: RaiaSimulator, platform: Loo
         assert health.status_code == 200
         body = health.json()
         assert body["status"] == "ok"
-        assert body["components"] == {"store": "ok (sqlite, schema 3)", "raia": "ok", "test": "ok"}
+        assert body["components"] == {"store": "ok (sqlite, schema 4)", "raia": "ok", "test": "ok"}
         assert body["waiting"] == 0
         assert (await http.get("/nope")).status_code == 404
         assert (await http.post("/healthz")).status_code == 405

@@ -1,0 +1,40 @@
+"""What the raia simulator's parts share: JSON as raia writes it, its error bodies, faults."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int
+    apply: bool  # perform the operation anyway, then answer with the error (ambiguous)
+    retry_after: float | None
+
+
+class Json(JSONResponse):
+    """JSON as raia sends it: anything UTF-8 cannot carry (a lone surrogate) is escaped."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def error(status: int, message: str) -> JSONResponse:
+    names = {400: "BAD_REQUEST", 403: "FORBIDDEN_ERROR", 404: "NOT_FOUND_ERROR", 429: "TOO_MANY_REQUESTS"}
+    return Json(
+        {"status": status, "name": names.get(status, "INTERNAL_SERVER_ERROR"), "message": message, "details": []},
+        status_code=status,
+    )

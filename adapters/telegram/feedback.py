@@ -1,0 +1,110 @@
+"""👍/👎 on Telegram: an inline keyboard under each answer (``callback_query``), a reply
+prompt after 👎 (``ForceReply``) whose answer is the comment.
+
+``callback_data`` comes back from the client and is never trusted: it only names an
+answer (``v:<key>:<vote>``, well inside Telegram's 64 bytes); the core checks that the
+person who pressed asked it. Every press is answered with ``answerCallbackQuery`` (the
+client shows a spinner until then), with a short toast.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import CallbackQuery, Message, Update
+from telegram.error import TelegramError
+
+from adapters.telegram.events import PLATFORM
+from adapters.telegram.outbound import TelegramOutbound, vote_keyboard
+from bridge import texts
+from bridge.models import InboundMessage
+from bridge.ports.feedback import DOWN, Ratings, Vote, Voted
+from bridge.ports.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+_DATA = re.compile(r"^v:(\d{1,18}):(up|down)$")
+
+
+@dataclass(frozen=True)
+class _Press:
+    query: CallbackQuery
+    key: str
+    choice: str
+    answer: Message | None  # the message carrying the buttons (None: too old for the client to send it)
+
+
+def _press(query: CallbackQuery) -> _Press | None:
+    found = _DATA.match(query.data or "")
+    if found is None:
+        return None
+    answer = query.message if isinstance(query.message, Message) else None
+    return _Press(query, found.group(1), found.group(2), answer)
+
+
+class TelegramFeedback:
+    def __init__(self, outbound: TelegramOutbound, inbox: Callable[[], Inbox | None]) -> None:
+        self._outbound = outbound
+        self._inbox = inbox
+
+    def _ratings(self) -> tuple[Inbox, Ratings] | None:
+        inbox = self._inbox()
+        ratings = inbox.ratings if inbox is not None else None
+        return (inbox, ratings) if inbox is not None and ratings is not None else None
+
+    async def pressed(self, update: Update) -> None:
+        """A button under an answer: acknowledged now, recorded in the background."""
+        query = update.callback_query
+        assert query is not None
+        press = _press(query)
+        wired = self._ratings()
+        if press is None or wired is None:
+            log.info("telegram callback %s ignored: %s", update.update_id, "not a vote" if press is None else "off")
+            await self._toast(query, None)
+            return
+        inbox, ratings = wired
+        inbox.background(self._vote(ratings, press), name=f"telegram-vote-{query.from_user.id}")
+
+    async def _vote(self, ratings: Ratings, press: _Press) -> None:
+        sender = press.query.from_user
+        language = texts.language_of({"languageCode": sender.language_code or ""})
+        vote = Vote(PLATFORM, f"{PLATFORM}:{sender.id}", press.key, press.choice, None, language)
+        result = await ratings.vote(vote)
+        await self._toast(press.query, result.note)
+        if result.status is not Voted.RECORDED or press.answer is None:
+            return
+        answer = press.answer
+        await self._outbound.set_buttons(answer.chat_id, answer.message_id, vote_keyboard(press.key, result.choice))
+        if press.choice == DOWN:
+            prompt = await self._outbound.ask_for_reply(
+                answer, texts.text("feedback_prompt", language), sender.id, sender.first_name
+            )
+            if prompt is not None:
+                await ratings.prompted(vote, f"{answer.chat_id}:{prompt}")
+
+    async def _toast(self, query: CallbackQuery, note: str | None) -> None:
+        try:
+            await query.answer(text=note[:200] if note else None)
+        except TelegramError as exc:  # too late (after ~15 min), or the query vanished
+            log.info("telegram callback not answered (%s)", exc)
+
+    async def comment(self, message: InboundMessage, update: Update) -> bool:
+        """Whether ``message`` replies to a comment prompt (and was taken as the comment)."""
+        wired = self._ratings()
+        source = update.message
+        replied = source.reply_to_message if source is not None else None
+        if wired is None or source is None or replied is None or not (replied.from_user and replied.from_user.is_bot):
+            return False
+        _, ratings = wired
+        language = texts.language_of(message.user.custom_data)
+        where = f"{source.chat_id}:{replied.message_id}"
+        result = await ratings.comment_on(
+            PLATFORM, message.user.fk_id, where, message.text, message.dedupe_keys, language
+        )
+        if result is None:
+            return False
+        await self._outbound.note(source, result.note)
+        return True

@@ -1,0 +1,88 @@
+"""Answers kept for 👍/👎 in SQLite (``FEEDBACK_DAYS``): a mixin of ``SqliteStore``, which
+provides its thread (``_run``), clock and transactions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from bridge.models import QuestionState, Reply
+from bridge.ports.store import KeptAnswer
+from store.migrations import Transaction
+
+T = TypeVar("T")
+
+_KEEP = (
+    "INSERT OR IGNORE INTO feedback (question_id, fk_id, message_id, question, answer, keep_until) "
+    "SELECT id, fk_id, ?, text, ?, ? FROM questions WHERE id = ?"
+)
+
+
+def kept_from_row(row: Any) -> KeptAnswer:
+    return KeptAnswer(
+        question_id=int(row["question_id"]),
+        fk_id=row["fk_id"],
+        message_id=row["message_id"],
+        question=row["question"],
+        answer=row["answer"],
+        vote=row["vote"],
+        comment=row["comment"],
+    )
+
+
+class KeptAnswers:
+    _clock: Callable[[], float]
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        raise NotImplementedError
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    async def _update(self, sql: str, params: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def _transaction(self) -> Transaction:
+        raise NotImplementedError
+
+    async def mark_finished(
+        self, qid: int, state: QuestionState, reply: Reply, error: str | None = None, *, keep_until: float | None = None
+    ) -> None:
+        now = self._clock()
+        finish = (
+            "UPDATE questions SET state = ?, reply = ?, error = ?, finished_at = ? WHERE id = ?",
+            (state.value, json.dumps(reply.to_json()), error, now, qid),
+        )
+        if keep_until is None or state is not QuestionState.ANSWERED or not reply.message_id:
+            await self._update(*finish)
+            return
+
+        def finish_and_keep() -> None:
+            with self._transaction() as db:
+                db.execute(*finish)
+                db.execute(_KEEP, (reply.message_id, reply.text, keep_until, qid))
+
+        await self._run(finish_and_keep)
+
+    async def kept_answer(self, qid: int) -> KeptAnswer | None:
+        row = await self._one("SELECT * FROM feedback WHERE question_id = ? AND keep_until > ?", (qid, self._clock()))
+        return kept_from_row(row) if row else None
+
+    async def save_vote(self, qid: int, vote: str | None, comment: str | None) -> None:
+        await self._update(
+            "UPDATE feedback SET vote = COALESCE(?, vote), comment = COALESCE(?, comment) WHERE question_id = ?",
+            (vote, comment, qid),
+        )
+
+    async def note_comment_prompt(self, qid: int, where: str) -> None:
+        await self._update("UPDATE feedback SET prompt = ? WHERE question_id = ?", (where, qid))
+
+    async def prompted_answer(self, where: str) -> KeptAnswer | None:
+        row = await self._one("SELECT * FROM feedback WHERE prompt = ? AND keep_until > ?", (where, self._clock()))
+        return kept_from_row(row) if row else None
+
+    @staticmethod
+    def purge_kept(db: sqlite3.Connection, now: float) -> None:
+        db.execute("DELETE FROM feedback WHERE keep_until <= ?", (now,))
