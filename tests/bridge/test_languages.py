@@ -13,6 +13,7 @@ from bridge.app.settings import load_settings
 from bridge.errors import ConfigError
 from bridge.models import InboundMessage, Intent, PlatformUser, Reply, ReplyKind
 from bridge.ports.inbox import Receipt
+from bridge.translations import SHIPPED
 from tests.conftest import API_KEY, message, started
 from tests.fakes.outbound import RecordingOutbound
 
@@ -57,7 +58,7 @@ def test_languages_are_read_from_what_the_platforms_tell() -> None:
 
 
 def test_every_shipped_translation_keeps_the_placeholders() -> None:
-    for language, table in texts.SHIPPED.items():
+    for language, table in SHIPPED.items():
         for key, text in table.items():
             assert key in texts.ENGLISH, (language, key)
             assert texts.placeholders(text) <= texts.placeholders(texts.ENGLISH[key]), (language, key)
