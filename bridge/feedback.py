@@ -48,7 +48,7 @@ class FeedbackDesk:
         if kept is None:
             return None
         if not await self._store.first_sighting(keys, self._ttl):
-            return VoteResult(Voted.RECORDED, texts.text("feedback_comment_thanks", language), kept.vote)
+            return VoteResult(Voted.RECORDED, "", kept.vote)  # redelivered: thanked once already
         vote = Vote(platform, fk_id, str(kept.question_id), None, text.strip()[:2000], language)
         return await self._record(kept, vote)
 

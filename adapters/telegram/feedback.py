@@ -106,5 +106,6 @@ class TelegramFeedback:
         )
         if result is None:
             return False
-        await self._outbound.note(source, result.note)
+        if result.note:
+            await self._outbound.note(source, result.note)
         return True

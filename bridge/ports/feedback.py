@@ -36,7 +36,7 @@ class Voted(enum.Enum):
 @dataclass(frozen=True)
 class VoteResult:
     status: Voted
-    note: str  # what to show the voter (a toast, an ephemeral message), in their language
+    note: str  # what to show the voter (a toast, an ephemeral message), in their language; "" = nothing
     choice: str | None = None  # the vote the answer now has (buttons show it)
 
 

@@ -9,7 +9,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -63,6 +63,8 @@ class FakeSlack:
     assistant: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # assistant.threads.* calls
     assistant_error: str = ""  # set: the app has no assistant feature  # (time, channel, ts) of chat.update
     deleted: list[str] = field(default_factory=list)  # ts of deleted messages
+    views: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # views.open: (trigger_id, view)
+    ephemerals: list[tuple[str, str, str]] = field(default_factory=list)  # chat.postEphemeral: (channel, user, text)
 
     def app(self) -> Starlette:
         return Starlette(
@@ -137,6 +139,13 @@ class FakeSlack:
                 self.lose_responses -= 1
                 return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
             return JSONResponse({"ok": True, "channel": params["channel"], "ts": ts})
+        if method == "views.open":
+            view = params["view"]
+            self.views.append((params["trigger_id"], json.loads(view) if isinstance(view, str) else view))
+            return JSONResponse({"ok": True, "view": {"id": "V1"}})
+        if method == "chat.postEphemeral":
+            self.ephemerals.append((params["channel"], params["user"], params["text"]))
+            return JSONResponse({"ok": True, "message_ts": next_ts()})
         if method.startswith("assistant.threads."):
             self.assistant.append((method, params))
             if self.assistant_error:
@@ -221,3 +230,34 @@ def signed(body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0) -> dict[s
     timestamp = str(int(time.time()) - age)
     signature = "v0=" + hmac.new(secret.encode(), b"v0:%s:%s" % (timestamp.encode(), body), "sha256").hexdigest()
     return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature, "Content-Type": "application/json"}
+
+
+def press(post: Post, vote: str, *, user: str = "U1") -> dict[str, Any]:
+    """A ``block_actions`` payload: ``user`` pressed 👍 (``up``) or 👎 (``down``) under ``post``."""
+    (button,) = [b for b in post.buttons if b["action_id"] == f"raia_vote_{vote}"]
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "team_id": TEAM},
+        "team": {"id": TEAM},
+        "api_app_id": "A0001",
+        "trigger_id": f"trigger-{next(_events)}",
+        "container": {"type": "message", "message_ts": post.ts, "channel_id": post.channel},
+        "channel": {"id": post.channel},
+        "message": {"type": "message", "ts": post.ts, "text": post.text, "blocks": post.blocks,
+                    **({"thread_ts": post.thread_ts} if post.thread_ts else {})},
+        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "raia_feedback",
+                     "value": button["value"], "action_ts": next_ts()}],
+    }  # fmt: skip
+
+
+def submission(view: dict[str, Any], comment: str, *, user: str = "U1") -> dict[str, Any]:
+    """A ``view_submission`` payload: the comment form sent with ``comment``."""
+    state = {"values": {"comment": {"comment": {"type": "plain_text_input", "value": comment}}}}
+    return {"type": "view_submission", "user": {"id": user, "team_id": TEAM}, "team": {"id": TEAM},
+            "view": {**view, "id": "V1", "state": state}}  # fmt: skip
+
+
+def interaction(payload: dict[str, Any], *, secret: str = SIGNING_SECRET) -> tuple[bytes, dict[str, str]]:
+    """An interaction as Slack posts it: a form with one ``payload`` field, signed."""
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return body, signed(body, secret=secret) | {"Content-Type": "application/x-www-form-urlencoded"}

@@ -19,7 +19,9 @@ from starlette.routing import Route
 TOKEN = "123456:TEST-token-not-real"
 BOT_ID = 123456
 BOT_USERNAME = "raia_test_bot"
-_JSON_FIELDS = {"entities", "reply_parameters", "link_preview_options", "allowed_updates", "commands"}
+_JSON_FIELDS = {
+    "entities", "reply_parameters", "link_preview_options", "allowed_updates", "commands", "reply_markup",
+}  # fmt: skip
 
 
 @dataclass
@@ -48,6 +50,8 @@ class FakeTelegram:
     messages: dict[tuple[int, int], Sent] = field(default_factory=dict)  # what each chat shows now
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    answered: list[tuple[str, str | None]] = field(default_factory=list)  # answerCallbackQuery: (id, toast)
+    markups: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # buttons each message shows
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -145,6 +149,8 @@ class FakeTelegram:
         self.sent.append(sent)
         message_id = next(self._ids)
         self.messages[(chat_id, message_id)] = sent
+        if params.get("reply_markup"):
+            self.markups[(chat_id, message_id)] = params["reply_markup"]
         return {"message_id": message_id, "date": int(time.time()), "text": params["text"],
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}}  # fmt: skip
 
@@ -182,6 +188,22 @@ class FakeTelegram:
         self.messages[key] = Sent(key[0], params["text"], params.get("entities") or [], params)
         return {"message_id": key[1], "date": int(time.time()), "text": params["text"],
                 "chat": {"id": key[0], "type": "private" if key[0] > 0 else "supergroup"}}  # fmt: skip
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise _BadRequest("Bad Request: message to edit not found")
+        if self.markups.get(key) == params.get("reply_markup"):
+            raise _BadRequest("Bad Request: message is not modified")
+        self.markups[key] = params.get("reply_markup") or {}
+        return True
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        self.answered.append((params["callback_query_id"], params.get("text")))
+        return True
+
+    def message_id(self, sent: Sent) -> int:
+        return next(mid for (_, mid), s in self.messages.items() if s is sent)
 
     async def _m_deleteMessage(self, params: dict[str, Any]) -> Any:
         key = (int(params["chat_id"]), int(params["message_id"]))
@@ -266,3 +288,21 @@ class _NotFound(Exception):
 
 class _BadRequest(Exception):
     pass
+
+
+def pressed(chat_id: int, message_id: int, data: str, *, sender: dict[str, Any] | None = None,
+            chat_type: str = "private") -> dict[str, Any]:  # fmt: skip
+    """A ``callback_query`` update: ``sender`` pressed the button with ``data`` under a message."""
+    sender = sender or user()
+    chat = {"id": chat_id, "type": chat_type, **({"first_name": "Ann"} if chat_type == "private" else {"title": "T"})}
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": "Raia", "username": BOT_USERNAME}
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": f"cq{next(_message_ids)}",
+            "from": sender,
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": bot, "text": "…"},
+        },
+    }
