@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bridge.backoff import Backoff
+from bridge.files import FilePolicy
 from bridge.poller import PollSchedule
 
 
@@ -22,6 +23,9 @@ class ServiceConfig:
     # FEEDBACK / FEEDBACK_DAYS: answers carry 👍/👎 and are kept this long (seconds) to be
     # rated; None = no buttons (also when the agent API records no feedback).
     feedback_keep: float | None = None
+    # FILES: files sent with questions go to the agent within these limits; None = off.
+    files: FilePolicy | None = None
+    album_settle: float = 1.5  # a Telegram album's messages join one question within this
     delivery_attempts: int = 8  # then the reply is given up and logged
     delivery_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 60.0))
     reach_backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))  # the agent unreachable

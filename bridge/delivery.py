@@ -36,6 +36,17 @@ class StoredProgress:
         await self._store.mark_parts_delivered(self._qid, count)
 
 
+class Unstored:
+    """Progress of a notice: one short message, posted at most once per attempt."""
+
+    done = 0
+    key = ""
+    uncertain = False
+
+    async def part_delivered(self, count: int) -> None:
+        return None
+
+
 @asynccontextmanager
 async def best_effort(outbound: Outbound, q: QuestionRecord) -> AsyncIterator[None]:
     """The "working…" indicator must never delay or lose an answer."""

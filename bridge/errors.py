@@ -20,6 +20,7 @@ only these::
     │   ├── AgentServerError     5xx
     │   ├── AgentTransportError  timeout, refused or dropped connection (``ambiguous``)
     │   └── AgentProtocolError   a body we could not understand, or a redirect (transient)
+    ├── FileUnavailable          a file sent with a question cannot be passed on (``reason``)
     ├── DeliveryError            the chat platform did not take our reply
     │   ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``, ``maybe_posted``
     │   └── DeliveryPermanent    will never work (bot blocked, channel gone)
@@ -65,6 +66,15 @@ class InstanceLockTaken(StartupError):
 
 class DatabaseUnavailable(StartupError):
     exit_status = 7
+
+
+class FileUnavailable(BridgeError):
+    """A file sent with a question cannot be fetched from the platform or is over a
+    limit; the question goes on without it. ``reason`` is a message catalogue key."""
+
+    def __init__(self, message: str, *, reason: str = "file_failed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class AgentError(BridgeError):

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 from bridge import texts
+from bridge.delivery import Unstored
 from bridge.models import InboundMessage, Intent, Reply, ReplyKind
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.outbound import Outbound
@@ -23,17 +24,6 @@ from bridge.ports.store import StorePort
 from bridge.tasks import Spawn
 
 log = logging.getLogger(__name__)
-
-
-class _Unstored:
-    """Progress of a notice: it is one short message, posted at most once per event."""
-
-    done = 0
-    key = ""
-    uncertain = False
-
-    async def part_delivered(self, count: int) -> None:
-        return None
 
 
 class Intake:
@@ -50,8 +40,10 @@ class Intake:
         agent_name: Callable[[], Awaitable[str | None]],  # None: the agent cannot be reached
         spawn: Spawn,
         scope: str = "user",
+        files: bool = False,
     ) -> None:
         self._store = store
+        self._files = files  # files go to the agent (FILES, and an agent API that takes them)
         self._scope = scope
         self._outbounds = outbounds
         self._ttl = dedupe_ttl
@@ -66,6 +58,16 @@ class Intake:
     async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
         if self._scope == "thread":
             message = replace(message, conversation_key=thread_key(message))
+        if message.attachments and not self._files:
+            # Files the agent cannot get: the words still go; a file alone gets "text only".
+            unsupported = message.intent is Intent.ASK and not message.text.strip()
+            message = replace(message, attachments=(), intent=Intent.UNSUPPORTED if unsupported else message.intent)
+            if message.intent is Intent.ASK:
+                receipt = await self._question(message)
+                if receipt is Receipt.ACCEPTED:
+                    note = texts.text("files_unsupported", texts.language_of(message.user.custom_data))
+                    self._spawn(self._notify(message, note), name=f"notice-{message.platform}-{message.origin.chat}")
+                return receipt
         if message.intent is Intent.ASK:
             return await self._question(message)
         if not await self._store.first_sighting(message.dedupe_keys, self._ttl):
@@ -87,7 +89,7 @@ class Intake:
 
     async def _question(self, message: InboundMessage) -> Receipt:
         text = message.text.strip()
-        if not text:
+        if not text and not message.attachments:
             return Receipt.EMPTY
         if not message.addressed and not await self._asked_in_thread(message):
             return Receipt.IGNORED  # someone else's thread talk: they need to mention the bot
@@ -124,14 +126,15 @@ class Intake:
                     await asyncio.wait_for(self._recorded.wait_for(lambda: thread not in self._recording), 5)
         return await self._store.answered_in_thread(message.platform, message.user.fk_id, origin.chat, origin.thread)
 
-    async def _notify(self, message: InboundMessage) -> None:
+    async def _notify(self, message: InboundMessage, text: str | None = None) -> None:
         """A notice is best effort: logged, never raised (the event is acknowledged)."""
         outbound = self._outbounds.get(message.platform)
         if outbound is None:
             log.warning("no outbound for platform %s; notice dropped", message.platform)
             return
         try:
-            await outbound.deliver(message.origin, await self._notice(message), _Unstored())
+            notice = await self._notice(message) if text is None else Reply(text, ReplyKind.NOTICE)
+            await outbound.deliver(message.origin, notice, Unstored())
         except Exception as exc:
             log.warning("%s chat=%s could not send a notice: %s", message.platform, message.origin.chat, exc)
 

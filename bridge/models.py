@@ -58,6 +58,28 @@ class Origin:
         )
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a question, as the platform's reference to it (Telegram's
+    ``file_id``, Slack's private download URL): stored with the question and fetched only
+    when the question is sent, never held whole in memory or written to the database."""
+
+    name: str
+    content_type: str
+    size: int | None  # bytes, as the platform declared it (None: unknown until downloaded)
+    ref: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "content_type": self.content_type, "size": self.size, "ref": self.ref}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Attachment:
+        size = data.get("size")
+        return cls(
+            str(data["name"]), str(data["content_type"]), int(size) if size is not None else None, str(data["ref"])
+        )
+
+
 class Intent(enum.StrEnum):
     """What the person wants, as the adapter read it. Only ``ASK`` reaches the agent;
     the core answers everything else itself, at once."""
@@ -94,6 +116,10 @@ class InboundMessage:
     # Which conversation the message belongs to: "" = the person's own (CONVERSATION_SCOPE=
     # user); a thread's key in thread scope (set by the core's intake, never by adapters).
     conversation_key: str = ""
+    attachments: tuple[Attachment, ...] = ()  # files sent with it (a photo, a document, a voice note)
+    # Messages sent together as one (a Telegram album: one photo per message) share this
+    # key; they become one question while it is not sent yet.
+    album: str | None = None
 
     @property
     def scope_key(self) -> str:

@@ -29,10 +29,11 @@ from bridge.errors import (
     DeliveryPermanent,
     DeliveryRetryable,
 )
+from bridge.files import FilePassing, notes_reply, pass_files, sent_text
 from bridge.health import AgentHealth
 from bridge.models import QuestionState, Reply, ReplyKind
 from bridge.outcomes import Finished, failure
-from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, RatesAnswers, ResponseStatus
+from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, RatesAnswers, ResponseStatus, SentFile, TakesFiles
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
@@ -91,6 +92,8 @@ class QuestionLife:
         self._config = config
         # 👍/👎 under answers: raia records them (FEEDBACK); the answer is kept to be rated.
         self._keep_for_votes = config.feedback_keep if isinstance(agent, RatesAnswers) else None
+        # Files with questions (FILES): uploaded to the agent as part of the send.
+        self._files = FilePassing(config.files, agent) if config.files and isinstance(agent, TakesFiles) else None
         self._clock = clock
         # Raises ShuttingDown when the service stops: the question stays where it is.
         self._sleep = sleep
@@ -98,6 +101,11 @@ class QuestionLife:
         self._observer = observer
 
     async def live(self, q: QuestionRecord, outbound: Outbound) -> Outcome:
+        if q.album is not None and q.started_at is None:
+            # An album's photos arrive as separate messages a moment apart: let the rest
+            # join this question before it is sent.
+            await self._sleep(max(0.0, q.created_at + self._config.album_settle - self._clock()))
+            q = await self._store.question(q.id)
         turn = _Turn(q, started=self._clock())
         resumed = q.state not in (QuestionState.RECEIVED, QuestionState.SENT)
         if not resumed:
@@ -152,7 +160,11 @@ class QuestionLife:
             try:
                 conversation = await self._conversation_id(q, outbound)
                 if q.state == QuestionState.RECEIVED:
-                    q = await self._send(q, conversation)
+                    sent = await self._send(q, conversation, outbound)
+                    if isinstance(sent, Finished):  # only files, and none could be passed on
+                        finished = sent
+                        break
+                    q = sent
                 turn.q = q
                 finished = await self._wait(turn, conversation, deadline)
                 self._health.ok()
@@ -207,7 +219,7 @@ class QuestionLife:
         await self._store.set_raia_conversation(q.conversation_id, raia_id)
         return raia_id
 
-    async def _send(self, q: QuestionRecord, conversation: str) -> QuestionRecord:
+    async def _send(self, q: QuestionRecord, conversation: str, outbound: Outbound) -> QuestionRecord | Finished:
         """Send the question once; returns the record in state ``sent``."""
         if q.send_attempts > 0:
             # An earlier attempt may have reached the agent (crash, timeout): look first.
@@ -219,9 +231,15 @@ class QuestionLife:
                 # Its outcome is unknown and the agent may still be storing it: look
                 # again later rather than send it a second time.
                 raise AgentTransportError("send outcome unknown; looking again before resending", ambiguous=True)
+        files: list[SentFile] = []
+        if q.attachments:
+            passed = await pass_files(self._files, q, conversation, outbound)
+            if not q.text and not passed.files:
+                return Finished(QuestionState.FAILED, notes_reply(passed.notes, "en"), "no file could be passed on")
+            files = passed.files
         await self._store.note_send_attempt(q.id)
         try:
-            message_id = await self._polled.send_message(conversation, q.text)
+            message_id = await self._polled.send_message(conversation, sent_text(q), files)
         except AgentNotFoundError:
             # The conversation was deleted on the agent's side: start a new one, then retry.
             await self._store.clear_send_attempt(q.id)
@@ -254,7 +272,7 @@ class QuestionLife:
         for message in await self._polled.list_messages(conversation):
             # Questions go out one at a time, so an unknown user message with this
             # text can only be this question.
-            if message.from_user and message.id not in known and message.text.strip() == q.text:
+            if message.from_user and message.id not in known and message.text.strip() == sent_text(q):
                 return message.id
         return None
 

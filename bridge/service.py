@@ -23,7 +23,7 @@ from bridge.feedback import FeedbackDesk
 from bridge.health import AgentHealth
 from bridge.intake import Intake
 from bridge.models import InboundMessage
-from bridge.ports.agent import AgentPort, DirectAgentPort, RatesAnswers
+from bridge.ports.agent import AgentPort, DirectAgentPort, RatesAnswers, TakesFiles
 from bridge.ports.feedback import Ratings
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.observer import Observer, Unobserved
@@ -90,6 +90,7 @@ class ConversationService:
             agent_name=self.reachable_agent_name,
             spawn=self._tasks.spawn,
             scope=config.scope,
+            files=config.files is not None and isinstance(agent, TakesFiles),
         )
 
     # -- wiring and lifecycle --------------------------------------------------------

@@ -65,6 +65,13 @@ ENGLISH: dict[str, str] = {
     "telegram_description": "I'm {agent}. Ask me anything in your own words: I answer with sources where I have "
     "them. /reset starts a new conversation.",
     "telegram_short_description": "{agent}: ask me anything.",
+    # files sent with a question, left out (placeholders: {name}, {type}, {limit} in MB, {count})
+    "file_too_big": "{name} is larger than {limit} MB, so I couldn't pass it on.",
+    "file_type": "I can't pass on files like {name} ({type}).",
+    "file_too_many": "Only the first {count} files were passed on.",
+    "file_failed": "I couldn't fetch {name}, so it was not passed on.",
+    "file_refused": "The assistant did not accept {name}.",
+    "files_unsupported": "This assistant can't read files, so only your text was passed on.",
     # 👍/👎 under answers
     "feedback_thanks": "Thanks for your feedback!",
     "feedback_comment_thanks": "Thanks — your comment was passed on.",

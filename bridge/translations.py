@@ -6,6 +6,12 @@ from __future__ import annotations
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "file_too_big": "{name} ist größer als {limit} MB, deshalb konnte ich es nicht weitergeben.",
+        "file_type": "Dateien wie {name} ({type}) kann ich nicht weitergeben.",
+        "file_too_many": "Nur die ersten {count} Dateien wurden weitergegeben.",
+        "file_failed": "Ich konnte {name} nicht abrufen, deshalb wurde es nicht weitergegeben.",
+        "file_refused": "Der Assistent hat {name} nicht angenommen.",
+        "files_unsupported": "Dieser Assistent kann keine Dateien lesen, deshalb wurde nur dein Text weitergegeben.",
         "feedback_thanks": "Danke für dein Feedback!",
         "feedback_comment_thanks": "Danke — dein Kommentar wurde weitergegeben.",
         "feedback_gone": "Diese Antwort kann nicht mehr bewertet werden.",
@@ -57,6 +63,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Erledigt — deine nächste Frage beginnt ein neues Gespräch.",
     },
     "fr": {
+        "file_too_big": "{name} dépasse {limit} Mo, je n'ai donc pas pu le transmettre.",
+        "file_type": "Je ne peux pas transmettre les fichiers comme {name} ({type}).",
+        "file_too_many": "Seuls les {count} premiers fichiers ont été transmis.",
+        "file_failed": "Je n'ai pas pu récupérer {name}, il n'a donc pas été transmis.",
+        "file_refused": "L'assistant n'a pas accepté {name}.",
+        "files_unsupported": "Cet assistant ne lit pas les fichiers : seul ton texte a été transmis.",
         "feedback_thanks": "Merci pour ton avis !",
         "feedback_comment_thanks": "Merci — ton commentaire a été transmis.",
         "feedback_gone": "Cette réponse ne peut plus être évaluée.",
@@ -104,6 +116,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "C'est fait — ta prochaine question démarre une nouvelle conversation.",
     },
     "es": {
+        "file_too_big": "{name} supera los {limit} MB, así que no pude enviarlo.",
+        "file_type": "No puedo enviar archivos como {name} ({type}).",
+        "file_too_many": "Solo se enviaron los primeros {count} archivos.",
+        "file_failed": "No pude obtener {name}, así que no se envió.",
+        "file_refused": "El asistente no aceptó {name}.",
+        "files_unsupported": "Este asistente no puede leer archivos, así que solo se envió tu texto.",
         "feedback_thanks": "¡Gracias por tu opinión!",
         "feedback_comment_thanks": "Gracias — tu comentario se ha enviado.",
         "feedback_gone": "Esta respuesta ya no se puede valorar.",
@@ -152,6 +170,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Hecho — tu próxima pregunta empieza una conversación nueva.",
     },
     "pt": {
+        "file_too_big": "{name} tem mais de {limit} MB, então não consegui repassá-lo.",
+        "file_type": "Não consigo repassar arquivos como {name} ({type}).",
+        "file_too_many": "Só os primeiros {count} arquivos foram repassados.",
+        "file_failed": "Não consegui buscar {name}, então ele não foi repassado.",
+        "file_refused": "O assistente não aceitou {name}.",
+        "files_unsupported": "Este assistente não lê arquivos, então só o seu texto foi repassado.",
         "feedback_thanks": "Obrigado pelo seu feedback!",
         "feedback_comment_thanks": "Obrigado — seu comentário foi repassado.",
         "feedback_gone": "Esta resposta não pode mais ser avaliada.",

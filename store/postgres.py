@@ -20,6 +20,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -31,7 +32,7 @@ from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.pg_feedback import PgKeptAnswers
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
 from store.pg_replicas import Replicas
-from store.rows import conversation_from_row, profile_json, question_from_row
+from store.rows import conversation_from_row, files_from, files_json, profile_json, question_from_row
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,10 @@ class PostgresStore(PgKeptAnswers, Replicas):
             async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
                 if msg.dedupe_keys:
                     await self._claim(conn, msg.dedupe_keys, ttl, now)
+                if msg.album is not None:
+                    joined = await join_album(conn, msg)
+                    if joined is not None:
+                        return joined
                 conversation_id = await conn.fetchval(
                     """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
                        ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id
@@ -185,8 +190,9 @@ class PostgresStore(PgKeptAnswers, Replicas):
                     now,
                 )
                 qid = await conn.fetchval(
-                    """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
+                    """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
+                                              files, album)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
                     conversation_id,
                     msg.user.fk_id,
                     msg.platform,
@@ -195,6 +201,8 @@ class PostgresStore(PgKeptAnswers, Replicas):
                     msg.text,
                     QuestionState.RECEIVED.value,
                     now,
+                    files_json(msg.attachments),
+                    msg.album,
                 )
         except _Seen:  # rolled back: nothing of this message was written
             return None
@@ -352,6 +360,22 @@ class PostgresStore(PgKeptAnswers, Replicas):
                 "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < $1",
                 now - keep_finished_for,
             )
+
+
+async def join_album(conn: Any, msg: InboundMessage) -> QuestionRecord | None:
+    """Add ``msg`` to its album's question if that one is not started yet (row locked)."""
+    row = await conn.fetchrow(
+        """SELECT * FROM questions WHERE album = $1 AND fk_id = $2 AND state = 'received' AND started_at IS NULL
+           FOR UPDATE""",
+        msg.album,
+        msg.user.fk_id,
+    )
+    if row is None:
+        return None
+    files = files_from(row["files"]) + msg.attachments
+    text = row["text"] if row["text"] and not msg.text else "\n".join(t for t in (row["text"], msg.text) if t)
+    await conn.execute("UPDATE questions SET files = $1, text = $2 WHERE id = $3", files_json(files), text, row["id"])
+    return replace(question_from_row(row), attachments=files, text=text)
 
 
 class _Seen(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bridge.models import Origin, PlatformUser, QuestionState, Reply
+from bridge.models import Attachment, Origin, PlatformUser, QuestionState, Reply
 from bridge.ports.store import ConversationRecord, QuestionRecord
 
 
@@ -35,7 +35,17 @@ def question_from_row(row: Any) -> QuestionRecord:
         created_at=row["created_at"],
         started_at=row["started_at"],
         sent_at=row["sent_at"],
+        attachments=files_from(row["files"]),
+        album=row["album"],
     )
+
+
+def files_json(attachments: tuple[Attachment, ...]) -> str | None:
+    return json.dumps([a.to_json() for a in attachments]) if attachments else None
+
+
+def files_from(raw: str | None) -> tuple[Attachment, ...]:
+    return tuple(Attachment.from_json(a) for a in json.loads(raw)) if raw else ()
 
 
 def conversation_from_row(row: Any) -> ConversationRecord:

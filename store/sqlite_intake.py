@@ -12,10 +12,11 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import QuestionRecord
-from store.rows import profile_json
+from store.rows import files_from, files_json, profile_json, question_from_row
 
 GROUP_LIMIT = 64  # questions in one group commit at most: a bigger group holds the GIL too long
 
@@ -50,11 +51,17 @@ def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[Quest
         if not claim(db, msg.dedupe_keys, ttl, now):
             records.append(None)
             continue
+        if msg.album is not None:
+            joined = join_album(db, msg)
+            if joined is not None:
+                records.append(joined)
+                continue
         # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
         conversation_id = current_conversation(db, msg.scope_key, now)
         cursor = db.execute(
-            """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
+                                      files, album)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 conversation_id,
                 msg.user.fk_id,
@@ -64,11 +71,27 @@ def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[Quest
                 msg.text,
                 QuestionState.RECEIVED.value,
                 now,
+                files_json(msg.attachments),
+                msg.album,
             ),
         )
         assert cursor.lastrowid is not None
         records.append(QuestionRecord.new(cursor.lastrowid, conversation_id, msg, now))
     return records
+
+
+def join_album(db: sqlite3.Connection, msg: InboundMessage) -> QuestionRecord | None:
+    """Add ``msg`` to its album's question if that one is not started yet."""
+    row = db.execute(
+        "SELECT * FROM questions WHERE album = ? AND fk_id = ? AND state = 'received' AND started_at IS NULL",
+        (msg.album, msg.user.fk_id),
+    ).fetchone()
+    if row is None:
+        return None
+    files = files_from(row["files"]) + msg.attachments
+    text = row["text"] if row["text"] and not msg.text else "\n".join(t for t in (row["text"], msg.text) if t)
+    db.execute("UPDATE questions SET files = ?, text = ? WHERE id = ?", (files_json(files), text, row["id"]))
+    return replace(question_from_row(row), attachments=files, text=text)
 
 
 class GroupCommit:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +34,13 @@ from bridge.errors import (
     AgentProtocolError,
     AgentRejectedError,
 )
-from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating
+from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating, SentFile
+from bridge.ports.outbound import Download
 
 # Per-request limits. A read may be slow when raia is busy, but never unbounded.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=60.0)
+# A file streams from the platform to raia's storage as fast as both allow.
+UPLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=60.0, pool=60.0)
 # Calls in flight at once: a thousand waiting conversations queue (cheaply) for these,
 # and raia sees a polite, steady load. The connection pool is sized to match.
 MAX_IN_FLIGHT = 32
@@ -217,11 +220,40 @@ class RaiaClient:
         )
         return text_field(mapping(body, "conversation"), "id")
 
-    async def send_message(self, conversation_id: str, text: str) -> str:
+    async def send_message(self, conversation_id: str, text: str, files: Sequence[SentFile] = ()) -> str:
         """Send once. Never retried here: a repeat would cost tokens and answer twice.
         The caller checks ``list_messages`` after an ambiguous failure."""
-        body = await self._request("POST", f"/conversations/{conversation_id}/messages/async", json={"message": text})
+        payload: dict[str, Any] = {"message": text}
+        if files:
+            payload["files"] = [{"fileName": f.name, "storagePath": f.storage_path} for f in files]
+        body = await self._request("POST", f"/conversations/{conversation_id}/messages/async", json=payload)
         return text_field(mapping(body, "message"), "id")
+
+    async def upload_file(self, conversation_id: str, name: str, content_type: str, download: Download) -> SentFile:
+        """raia's message files: a signed upload URL, then the bytes PUT to it as they
+        arrive from the platform (raw body, the declared Content-Type, the length when
+        known: what signed storage URLs accept). The signed URL carries its own
+        authorisation: our key is never sent to it."""
+        body = await self._retrying(
+            "POST",
+            f"/conversations/{conversation_id}/message-files/upload-url",
+            json={"fileName": name, "contentType": content_type},
+        )
+        data = mapping(body, "upload url")
+        signed, storage = text_field(data, "signedUrl"), text_field(data, "storagePath")
+        headers = {"Content-Type": content_type}
+        if download.size is not None:
+            headers["Content-Length"] = str(download.size)
+        try:
+            async with self._in_flight:
+                response = await self._http.put(
+                    signed, content=download.chunks, headers=headers, timeout=UPLOAD_TIMEOUT
+                )
+        except httpx.TransportError as exc:
+            raise transport_error("PUT signed upload URL", exc) from exc
+        if response.status_code >= 300:
+            raise status_error("PUT signed upload URL", response, response.reason_phrase)
+        return SentFile(name, storage)
 
     async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse:
         path = f"/conversations/{conversation_id}/messages/{message_id}/response-on"

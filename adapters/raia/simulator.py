@@ -27,6 +27,7 @@ from starlette.routing import Route
 from adapters.raia.demo_agent import SimAnswer, delay_from_text, demo_answer, demo_delay
 from adapters.raia.sim_common import Fault, Json, error, now_iso
 from adapters.raia.sim_feedback import Feedbacks
+from adapters.raia.sim_files import MessageFiles
 from adapters.raia.sim_webhooks import Webhooks
 
 
@@ -55,6 +56,7 @@ class RaiaSimulator:
         self.calls: list[tuple[str, str]] = []
         self.hooks = Webhooks()  # POST /external/agents/webhooks, and raia's calls to them
         self.feedback = Feedbacks(self)  # POST /external/conversation-message-feedbacks
+        self.files = MessageFiles(self)  # message-files/upload-url, the uploads, files on messages
         self.app = Starlette(
             routes=[
                 Route("/external/agents/by-api-key", self._agent, methods=["GET"]),
@@ -66,6 +68,10 @@ class RaiaSimulator:
                 Route("/external/conversations/{cid}/messages/async", self._send, methods=["POST"]),
                 Route("/external/conversations/{cid}/messages/{mid}/response-on", self._response_on, methods=["GET"]),
                 Route("/external/conversation-message-feedbacks", self.feedback.create_or_update, methods=["POST"]),
+                Route(
+                    "/external/conversations/{cid}/message-files/upload-url", self.files.upload_url, methods=["POST"]
+                ),
+                Route("/_storage/upload/{token}", self.files.upload, methods=["PUT", "POST", "GET"]),
                 Route("/_simulator/questions", self._introspect, methods=["GET"]),
             ],
             lifespan=self._lifespan,
@@ -263,8 +269,12 @@ class RaiaSimulator:
         body = await self._json(request)
         if body is None or not isinstance(body.get("message"), str) or not body["message"].strip():
             return error(400, "message is required")
+        problem = self.files.check(cid, body.get("files"))
+        if problem:
+            return error(400, problem)
         mid = str(uuid.uuid4())
         message = self._message_dto(mid, cid, "conversation_user", body["message"])
+        message["files"] = body.get("files") or []
         conversation["messages"].append(message)
         now = self.clock()
         self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}

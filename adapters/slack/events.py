@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Allowlist
-from bridge.models import InboundMessage, Intent, Origin, PlatformUser, clean
+from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
 PLATFORM = "slack"
 # Subtypes that still carry a person's words; everything else (edits, deletions,
@@ -84,8 +84,9 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
         intent = Intent.NOT_ALLOWED  # only in a DM: in channels, silence (above)
     elif direct:
         intent = _DM_COMMANDS.get(text.strip().lower(), Intent.ASK)
-    if intent is Intent.ASK and not text.strip() and (direct or mentioned):
-        # Addressed to the bot, but nothing to ask: a file alone, or a bare mention.
+    files = attachments(event)
+    if intent is Intent.ASK and not text.strip() and not files and (direct or mentioned):
+        # Addressed to the bot, but nothing to ask: a file we cannot read, or a bare mention.
         intent = Intent.UNSUPPORTED if event.get("files") or event.get("subtype") == "file_share" else Intent.HELP
     return InboundMessage(
         platform=PLATFORM,
@@ -101,7 +102,30 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
         dedupe_keys=tuple(keys),
         intent=intent,
         addressed=direct or mentioned,
+        attachments=files if intent is Intent.ASK else (),
     )
+
+
+def attachments(event: Mapping[str, Any]) -> tuple[Attachment, ...]:
+    """Files shared with the message (``file_share``), by their private download URL
+    (fetched with the bot token, ``files:read``, only when the question is sent)."""
+    found: list[Attachment] = []
+    for item in event.get("files") or ():
+        if not isinstance(item, Mapping):
+            continue
+        url = item.get("url_private_download") or item.get("url_private")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            continue  # an external file, or one Slack did not describe (file_access: check_file_info)
+        size = item.get("size")
+        found.append(
+            Attachment(
+                name=clean(str(item.get("name") or item.get("title") or "file")),
+                content_type=str(item.get("mimetype") or "application/octet-stream"),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                ref=url,
+            )
+        )
+    return tuple(found)
 
 
 def classify_command(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessage:

@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.files import limited
 from adapters.live import EditedPreview, MessageOps
 from adapters.slack.events import PLATFORM
 from adapters.slack.render import SlackMessage, render
-from bridge.errors import DeliveryPermanent, DeliveryRetryable
-from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.outbound import DeliveryProgress, LiveText
+from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
+from bridge.models import Attachment, Origin, PlatformUser, Reply
+from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,10 @@ class SlackOutbound:
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, api_url: str = "https://slack.com/api/") -> None:
         self._client = client
+        # The bot token goes only to Slack's own file hosts (or the configured API's host).
+        self._file_hosts = (".slack.com", ".slack-gov.com", urlsplit(api_url).netloc)
         self._names: dict[str, tuple[float, str, str | None, str]] = {}
         self._assistant: bool | None = None  # None: not known yet whether the app has the feature
 
@@ -204,6 +209,26 @@ class SlackOutbound:
             log.debug("slack %s failed: %s", method, exc)
             return False
 
+    @asynccontextmanager
+    async def download(self, attachment: Attachment, limit: int) -> AsyncIterator[Download]:
+        """A shared file from its private URL, with the bot token (``files:read``)."""
+        session = self._client.session
+        if session is None or not _file_host_ok(attachment.ref, self._file_hosts):
+            raise FileUnavailable("not a Slack file URL")
+        if attachment.size is not None and attachment.size > limit:
+            raise FileUnavailable(f"{attachment.size} bytes is over the limit", reason="file_too_big")
+        headers = {"Authorization": f"Bearer {self._client.token}"}
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
+        try:
+            async with session.get(attachment.ref, headers=headers, timeout=timeout, allow_redirects=False) as response:
+                # Without files:read Slack answers with its sign-in page (200, HTML) or a redirect.
+                html = response.content_type == "text/html" and not attachment.content_type.startswith("text/html")
+                if response.status != 200 or html:
+                    raise FileUnavailable(f"slack file answered {response.status} {response.content_type}")
+                yield Download(limited(response.content.iter_chunked(64 * 1024), limit), attachment.size)
+        except aiohttp.ClientError as exc:
+            raise FileUnavailable(f"slack file download failed ({type(exc).__name__})") from None
+
     async def profile(self, user: PlatformUser) -> PlatformUser:
         """The person's name from users.info, cached for an hour; their id if unavailable."""
         user_id = user.custom_data.get("slackUserId")
@@ -234,6 +259,13 @@ class SlackOutbound:
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, type(exc).__name__)
         self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None, locale)
         return first, last or None, locale
+
+
+def _file_host_ok(url: str, hosts: tuple[str, ...]) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme != "https" and parts.netloc != hosts[-1]:
+        return False
+    return parts.netloc == hosts[-1] or parts.netloc.endswith(hosts[:-1])
 
 
 def _mark(key: str, part: int) -> dict[str, Any] | None:

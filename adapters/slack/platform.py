@@ -57,6 +57,7 @@ NEEDED_SCOPES = frozenset(
         "reactions:write",
         "users:read",
         "commands",
+        "files:read",  # files people share with a question, passed on to the agent
     }
 )
 # Only for Slack's Agents & AI Apps feature (assistant threads): status, prompts, titles.
@@ -100,7 +101,7 @@ class SlackPlatform:
         # (Slack would retry it and eventually disable the subscription).
         self.app.event(re.compile(".*"))(self._ignore)
         self.app.command("/raia")(self._on_command)
-        self.outbound = SlackOutbound(self.client)
+        self.outbound = SlackOutbound(self.client, config.api_url)
         SlackFeedback(self.client, self.outbound, lambda: self._inbox).register(self.app)
         self._http_handler = AsyncSlackRequestHandler(self.app)
         self._socket: AsyncSocketModeHandler | None = None

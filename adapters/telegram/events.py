@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import Message, MessageEntity, Update
 
 from adapters.base import Allowlist
-from bridge.models import InboundMessage, Intent, Origin, PlatformUser, clean
+from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
 PLATFORM = "telegram"
 COMMANDS = {"start": Intent.START, "help": Intent.HELP, "reset": Intent.RESET, "new": Intent.RESET}
@@ -40,7 +40,8 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     if message.chat.type not in ("private", "group", "supergroup"):
         return Ignored(f"chat type {message.chat.type}")
 
-    def inbound(intent: Intent, text: str = "") -> InboundMessage:
+    def inbound(intent: Intent, text: str = "", files: tuple[Attachment, ...] = ()) -> InboundMessage:
+        group = message.media_group_id
         return InboundMessage(
             platform=PLATFORM,
             user=_user(message),
@@ -49,6 +50,8 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
             dedupe_keys=(f"{PLATFORM}:{bot.id}:update:{update.update_id}",),
             intent=intent,
             mention=None if private else f"@{bot.username}",
+            attachments=files,
+            album=f"{PLATFORM}:{message.chat_id}:{group}" if files and group else None,
         )
 
     if not _permits(allow, message):
@@ -56,8 +59,13 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
         return inbound(Intent.NOT_ALLOWED) if private else Ignored("not on the allowlist")
     addressed = private or _mentions(message, bot) or _replies_to(message, bot)
     if message.text is None:
-        # A photo or document: addressed by a reply, or by a mention in its caption.
-        return inbound(Intent.UNSUPPORTED) if addressed else Ignored("non-text, not addressed")
+        # A photo, document or voice note: addressed by a reply, or by a mention in its
+        # caption (in a group, an album's other photos carry no caption: only the
+        # addressed one is taken). Its caption is the question.
+        files = attachments(message)
+        if not addressed:
+            return Ignored("non-text, not addressed")
+        return inbound(Intent.ASK, _strip_mentions(message, bot), files) if files else inbound(Intent.UNSUPPORTED)
     command = _command(message)
     if command is not None:
         name, target = command
@@ -150,9 +158,31 @@ def _command(message: Message) -> tuple[str, str | None] | None:
     return None
 
 
+def attachments(message: Message) -> tuple[Attachment, ...]:
+    """The file a message carries (Telegram sends one per message; an album is several
+    messages), as a reference fetched only when the question is sent."""
+    mid = message.message_id
+    if message.photo:
+        best = message.photo[-1]  # the largest size Telegram made
+        return (Attachment(f"photo_{mid}.jpg", "image/jpeg", best.file_size, best.file_id),)
+    found: list[Attachment] = []
+    for media, default_name, default_type in (
+        (message.document, f"document_{mid}", "application/octet-stream"),
+        (message.voice, f"voice_{mid}.ogg", "audio/ogg"),
+        (message.audio, f"audio_{mid}.mp3", "audio/mpeg"),
+        (message.video, f"video_{mid}.mp4", "video/mp4"),
+        (message.video_note, f"video_note_{mid}.mp4", "video/mp4"),
+    ):
+        if media is not None:
+            name = clean(getattr(media, "file_name", None) or default_name)
+            kind = getattr(media, "mime_type", None) or default_type
+            found.append(Attachment(name, kind, media.file_size, media.file_id))
+    return tuple(found)
+
+
 def _strip_mentions(message: Message, bot: BotIdentity) -> str:
-    """The question without the "@bot" mention(s) that addressed it."""
-    text = message.text or ""
+    """The question (or caption) without the "@bot" mention(s) that addressed it."""
+    text = message.text or message.caption or ""
     encoded = text.encode("utf-16-le", "surrogatepass")  # offsets count UTF-16 units
     cuts: list[tuple[int, int]] = []
     for entity, value in _entities(message, (MessageEntity.MENTION, MessageEntity.TEXT_MENTION)).items():

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from aiolimiter import AsyncLimiter
 from telegram import (
     ForceReply,
@@ -28,12 +29,13 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from adapters.files import limited
 from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
 from adapters.telegram.events import PLATFORM
 from adapters.telegram.render import Part, render
-from bridge.errors import DeliveryPermanent, DeliveryRetryable
-from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.outbound import DeliveryProgress, LiveText
+from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
+from bridge.models import Attachment, Origin, PlatformUser, Reply
+from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,7 @@ class TelegramOutbound:
         self._overall = AsyncLimiter(30, 1)  # Telegram allows ~30 messages/s per bot
         self._typing_budget = AsyncLimiter(TYPING_BUDGET, 1)
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._http: httpx.AsyncClient | None = None  # downloads of files people send
 
     def _limiter(self, chat: str, chat_type: str) -> AsyncLimiter:
         limiter = self._per_chat.pop(chat, None)
@@ -239,6 +242,36 @@ class TelegramOutbound:
 
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user  # every update carries the sender's names
+
+    @asynccontextmanager
+    async def download(self, attachment: Attachment, limit: int) -> AsyncIterator[Download]:
+        """A file people sent, from Telegram's file server (``getFile``, then a streamed
+        GET). Its URL holds the bot token: it never appears in a log line or an error."""
+        try:
+            found = await self._app.bot.get_file(attachment.ref)
+        except TelegramError as exc:
+            too_big = "too big" in str(exc).lower()  # bots may download up to 20 MB
+            reason = "file_too_big" if too_big else "file_failed"
+            raise FileUnavailable(f"telegram getFile: {type(exc).__name__}", reason=reason) from None
+        if not found.file_path or not found.file_path.startswith(("https://", "http://")):
+            raise FileUnavailable("telegram getFile gave no downloadable path")
+        size = found.file_size or attachment.size
+        if size is not None and size > limit:
+            raise FileUnavailable(f"{size} bytes is over the limit", reason="file_too_big")
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=60.0))
+        try:
+            async with self._http.stream("GET", found.file_path) as response:
+                if response.status_code != 200:
+                    raise FileUnavailable(f"telegram file server answered {response.status_code}")
+                yield Download(limited(response.aiter_bytes(), limit), size)
+        except httpx.HTTPError as exc:  # its message may quote the URL, and so the token
+            raise FileUnavailable(f"telegram file download failed ({type(exc).__name__})") from None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     # -- feedback (adapters.telegram.feedback): best effort, never raises ---------------
 

@@ -42,6 +42,12 @@ COMMANDS = ("start", "help", "reset", "new")
 UPDATES = ["message", "callback_query"]  # new messages, and presses of the 👍/👎 buttons
 
 
+def file_url(api_url: str) -> str:
+    """Where files are downloaded: ``…/bot`` -> ``…/file/bot`` (the token follows both)."""
+    base = api_url.rstrip("/")
+    return base[: -len("bot")] + "file/bot" if base.endswith("/bot") else base + "/file/bot"
+
+
 def commands(language: str) -> list[BotCommand]:
     return [BotCommand(name, texts.text(f"command_{name}", language)) for name in COMMANDS]
 
@@ -61,6 +67,7 @@ class TelegramPlatform:
             Application.builder()
             .token(config.bot_token.get_secret_value())
             .base_url(config.api_url)
+            .base_file_url(file_url(config.api_url))
             .connect_timeout(10)
             .read_timeout(20)
             .write_timeout(20)
@@ -161,6 +168,7 @@ class TelegramPlatform:
         await self.stop_intake()
         with suppress(Exception):
             await self.app.shutdown()
+        await self.outbound.close()
 
     async def _connect(self) -> None:
         await self.app.initialize()  # getMe: fails fast on a bad token

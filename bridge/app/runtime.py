@@ -49,6 +49,7 @@ def service_config(settings: Settings) -> ServiceConfig:
         send_settle=settings.raia_send_settle,
         scope=settings.conversation_scope,
         feedback_keep=settings.feedback_days * 86400 if settings.feedback else None,
+        files=settings.file_policy,
     )
 
 

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bridge import texts
 from bridge.app.database import Database, parse_database_url
 from bridge.errors import ConfigError
+from bridge.files import DEFAULT_TYPES, MB, FilePolicy
 
 # Telegram only accepts these characters in a webhook secret token.
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -28,6 +29,7 @@ _TELEGRAM_ID = re.compile(r"^(-?\d+|@[A-Za-z0-9_]{3,})$")  # a numeric id or an 
 _SLACK_ID = re.compile(r"^[CGDUW][A-Z0-9]+$")  # channels C/G/D, people U/W
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_CONTENT_TYPE = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9.+-]*)/(\*|[A-Za-z0-9][A-Za-z0-9.+*-]*)$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -77,6 +79,11 @@ class Settings(BaseSettings):
     # days after delivery so a vote can name them (then erased, like every delivered answer).
     feedback: bool = True
     feedback_days: float = Field(default=7.0, gt=0, le=366)
+    # Photos, documents and voice notes sent with (or as) a question go to the agent (raia).
+    files: bool = True
+    files_max_mb: float = Field(default=20.0, gt=0, le=2048)  # Telegram bots download up to 20 MB
+    files_max_count: int = Field(default=10, ge=1, le=100)
+    files_types: str = ",".join(DEFAULT_TYPES)  # content types; "image/*" patterns
     # A TOML or YAML file with the bridge's own texts per language ([de] timeout = "…").
     messages_file: Path | None = None
 
@@ -145,6 +152,14 @@ class Settings(BaseSettings):
     def _messages(cls, value: Path | None) -> Path | None:
         if value is not None:
             texts.merged(read_messages(value))  # a broken file fails at start, in one line
+        return value
+
+    @field_validator("files_types")
+    @classmethod
+    def _file_types(cls, value: str) -> str:
+        for kind in (t.strip() for t in value.replace(";", ",").split(",")):
+            if kind and not _CONTENT_TYPE.match(kind):
+                raise ValueError(f"{kind!r} is not a content type such as image/png or image/*")
         return value
 
     def messages(self) -> dict[str, dict[str, str]]:
@@ -290,12 +305,24 @@ class Settings(BaseSettings):
                 f"SHUTDOWN_TIMEOUT={self.shutdown_timeout:g} is below 1 s: requests in flight get no grace at "
                 "shutdown and work in hand is cut off at every deploy (it resumes at the next start)"
             )
+        if self.files and self.agent_backend != "raia":
+            found.append(
+                f"FILES is on, but AGENT_BACKEND={self.agent_backend} takes no files: people sending one are told "
+                "only their text is passed on (set FILES=off to silence this)"
+            )
         if self.feedback and self.agent_backend != "raia":
             found.append(
                 f"FEEDBACK is on, but AGENT_BACKEND={self.agent_backend} records no feedback: answers carry no "
                 "👍/👎 buttons (set FEEDBACK=off to silence this)"
             )
         return found
+
+    @property
+    def file_policy(self) -> FilePolicy | None:
+        if not self.files:
+            return None
+        types = tuple(t.strip().lower() for t in self.files_types.replace(";", ",").split(",") if t.strip())
+        return FilePolicy(max_bytes=int(self.files_max_mb * MB), max_count=self.files_max_count, types=types)
 
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can redact them wherever they appear."""

@@ -7,11 +7,12 @@ JSON to them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bridge.models import Reply
+from bridge.ports.outbound import Download
 
 
 class ResponseStatus(enum.StrEnum):
@@ -60,11 +61,29 @@ class AgentPort(Protocol):
 
     async def create_conversation(self, user_id: str, title: str, custom_data: Mapping[str, str]) -> str: ...
 
-    async def send_message(self, conversation_id: str, text: str) -> str: ...
+    async def send_message(self, conversation_id: str, text: str, files: Sequence[SentFile] = ()) -> str: ...
 
     async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse: ...
 
     async def list_messages(self, conversation_id: str) -> list[AgentMessage]: ...
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """A file uploaded to the agent's storage, to attach to the message sent next."""
+
+    name: str
+    storage_path: str
+
+
+@runtime_checkable
+class TakesFiles(Protocol):
+    """An agent API that accepts files with a message (raia's message files)."""
+
+    async def upload_file(self, conversation_id: str, name: str, content_type: str, download: Download) -> SentFile:
+        """Stream ``download`` into the agent's storage. Raises ``AgentError``; a failure
+        of the download itself (``FileUnavailable``) passes through."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-from bridge.models import Origin, PlatformUser, Reply
+from bridge.models import Attachment, Origin, PlatformUser, Reply
 
 
 class DeliveryProgress(Protocol):
@@ -71,4 +73,24 @@ class Outbound(Protocol):
     def live(self, origin: Origin, language: str = "en") -> LiveText | None:
         """A live preview for a streamed answer where ``origin`` is, or None where the
         platform shows no previews; ``language``: the person's, for its own words."""
+        ...
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file being fetched from the platform, a chunk at a time (never whole in memory).
+    ``size`` is what the platform says it is (None: unknown); ``chunks`` raises
+    ``FileUnavailable`` if the file cannot be fetched or grows past the limit it was
+    opened with."""
+
+    chunks: AsyncIterator[bytes]
+    size: int | None
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    """A platform whose people send files the bridge can fetch (Slack, Telegram)."""
+
+    def download(self, attachment: Attachment, limit: int) -> AbstractAsyncContextManager[Download]:
+        """Open the file for reading, at most ``limit`` bytes of it."""
         ...

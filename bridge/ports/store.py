@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bridge.models import InboundMessage, Origin, PlatformUser, QuestionState, Reply
+from bridge.models import Attachment, InboundMessage, Origin, PlatformUser, QuestionState, Reply
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class QuestionRecord:
     created_at: float
     started_at: float | None
     sent_at: float | None
+    attachments: tuple[Attachment, ...] = ()
+    album: str | None = None
 
     @classmethod
     def new(cls, qid: int, conversation_id: int, msg: InboundMessage, created_at: float) -> QuestionRecord:
@@ -58,6 +60,8 @@ class QuestionRecord:
             created_at=created_at,
             started_at=None,
             sent_at=None,
+            attachments=msg.attachments,
+            album=msg.album,
         )
 
 
@@ -96,7 +100,9 @@ class StorePort(Protocol):
         ...
 
     async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
-        """Durably record a new question, or return None if its keys were seen."""
+        """Durably record a new question, or return None if its keys were seen. A message
+        of an ``album`` whose question is not started yet joins that question (its files
+        added, its text kept if the question had none) and that question is returned."""
         ...
 
     async def answered_in_thread(self, platform: str, fk_id: str, chat: str, thread: str) -> bool:

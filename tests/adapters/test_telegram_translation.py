@@ -39,16 +39,38 @@ def test_text_mention_and_emoji_offsets_are_stripped() -> None:
     assert action.origin.message is not None  # groups: reply to the question
 
 
-def test_non_text_is_noted_only_when_addressed() -> None:
-    """A photo replying to the bot gets the text-only note; a photo in a group otherwise is ignored."""
-    photo = {"photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]}
+def test_files_are_questions_only_when_addressed() -> None:
+    """A photo replying to the bot is a question with the photo (the largest size, its caption
+    the text, its album named); in a group otherwise it is ignored; a sticker gets the
+    text-only note."""
+    photo = {
+        "photo": [
+            {"file_id": "small", "file_unique_id": "u1", "width": 90, "height": 90, "file_size": 900},
+            {"file_id": "big", "file_unique_id": "u2", "width": 1280, "height": 960, "file_size": 90_000},
+        ],
+        "caption": "What is in this picture?",
+        "media_group_id": "album-7",
+    }
     addressed = classify(
         parse(tg.message(None, chat_id=-5, chat_type="group", reply_to_bot=True, extra=photo)), BOT, Allowlist()
     )
     assert isinstance(addressed, InboundMessage)
-    assert say(addressed) == ONLY_TEXT
+    assert addressed.intent is Intent.ASK
+    assert addressed.text == "What is in this picture?"
+    (picture,) = addressed.attachments
+    assert (picture.ref, picture.content_type, picture.size) == ("big", "image/jpeg", 90_000)
+    assert addressed.album == "telegram:-5:album-7"
+    voice = {"voice": {"file_id": "v", "file_unique_id": "uv", "duration": 3, "mime_type": "audio/ogg", "file_size": 5}}
+    spoken = classify(parse(tg.message(None, extra=voice)), BOT, Allowlist())
+    assert isinstance(spoken, InboundMessage)
+    assert (spoken.text, spoken.attachments[0].content_type, spoken.album) == ("", "audio/ogg", None)
     ignored = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=photo)), BOT, Allowlist())
     assert isinstance(ignored, Ignored)
+    sticker = {"sticker": {"file_id": "s", "file_unique_id": "us", "width": 1, "height": 1, "is_animated": False,
+                           "is_video": False, "type": "regular"}}  # fmt: skip
+    noted = classify(parse(tg.message(None, extra=sticker)), BOT, Allowlist())
+    assert isinstance(noted, InboundMessage)
+    assert say(noted) == ONLY_TEXT
 
 
 def test_bots_channels_and_other_bots_commands_are_ignored() -> None:

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
-from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.outbound import DeliveryProgress, LiveText
+from adapters.files import limited
+from bridge.errors import FileUnavailable
+from bridge.models import Attachment, Origin, PlatformUser, Reply
+from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 
 
 @dataclass
@@ -33,6 +35,8 @@ class RecordingOutbound:
     shown: list[str] = field(default_factory=list)  # what live previews showed, in order
     abandoned: int = 0
     working_events: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # what people sent, by reference
+    downloads: list[str] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
@@ -52,6 +56,19 @@ class RecordingOutbound:
             yield
         finally:
             self.working_events.append(f"stop:{origin.chat}")
+
+    @asynccontextmanager
+    async def download(self, attachment: Attachment, limit: int) -> AsyncIterator[Download]:
+        self.downloads.append(attachment.ref)
+        if attachment.ref not in self.files:
+            raise FileUnavailable("no such file")
+        data = self.files[attachment.ref]
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), 1000):
+                yield data[start : start + 1000]
+
+        yield Download(limited(chunks(), limit), len(data))
 
     def live(self, origin: Origin, language: str = "en") -> LiveText | None:
         return _RecordedLive(self, origin) if self.streaming else None

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -23,7 +23,10 @@ SIGNING_SECRET = "test-signing-secret"
 TEAM = "T0001"
 BOT_USER = "UBOT001"
 BOT_ID = "B0001"
-SCOPES = "app_mentions:read,channels:history,groups:history,im:history,chat:write,reactions:write,users:read,commands"
+SCOPES = (
+    "app_mentions:read,channels:history,groups:history,im:history,chat:write,reactions:write,users:read,commands,"
+    "files:read"
+)
 
 
 @dataclass
@@ -64,15 +67,31 @@ class FakeSlack:
     assistant_error: str = ""  # set: the app has no assistant feature  # (time, channel, ts) of chat.update
     deleted: list[str] = field(default_factory=list)  # ts of deleted messages
     views: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # views.open: (trigger_id, view)
+    files: dict[str, bytes] = field(default_factory=dict)  # url_private contents by file id
     ephemerals: list[tuple[str, str, str]] = field(default_factory=list)  # chat.postEphemeral: (channel, user, text)
 
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                Route("/files-pri/{file_id}", self._file, methods=["GET"]),
                 WebSocketRoute("/socket", self._socket),
             ]
         )
+
+    async def _file(self, request: Request) -> Response:
+        """A private file URL: only with the bot token (else Slack's sign-in page)."""
+        content = self.files.get(request.path_params["file_id"])
+        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}" or content is None:
+            return Response("<html>sign in</html>", media_type="text/html")
+        return Response(content, media_type="application/octet-stream")
+
+    def file(self, base: str, file_id: str, content: bytes, name: str, mimetype: str) -> dict[str, Any]:
+        """Store a file and describe it as a ``file_share`` event's ``files`` entry."""
+        self.files[file_id] = content
+        url = f"{base}/files-pri/{file_id}"
+        return {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "size": len(content),
+                "url_private": url, "url_private_download": url + "?download=1"}  # fmt: skip
 
     async def _socket(self, websocket: WebSocket) -> None:
         """Socket Mode: say hello, then collect the client's acknowledgements."""

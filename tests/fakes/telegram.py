@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 TOKEN = "123456:TEST-token-not-real"
@@ -52,11 +52,40 @@ class FakeTelegram:
     updates: list[dict[str, Any]] = field(default_factory=list)
     answered: list[tuple[str, str | None]] = field(default_factory=list)  # answerCallbackQuery: (id, toast)
     markups: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # buttons each message shows
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content people sent
+    too_big: set[str] = field(default_factory=set)  # file_ids getFile refuses (over 20 MB)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["POST", "GET"])])
+        return Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._handle, methods=["POST", "GET"]),
+                Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+            ]
+        )
+
+    async def _file(self, request: Request) -> Response:
+        if request.path_params["token"] != TOKEN:
+            return Response(status_code=404)
+        file_id = request.path_params["path"].removeprefix("documents/")
+        if file_id not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[file_id], media_type="application/octet-stream")
+
+    async def _m_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = params["file_id"]
+        if file_id in self.too_big:
+            raise _BadRequest("Bad Request: file is too big")
+        if file_id not in self.files:
+            raise _BadRequest("Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": size,
+            "file_path": f"documents/{file_id}",
+        }
 
     def fail(self, method: str, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
         self.failures.setdefault(method, []).append(

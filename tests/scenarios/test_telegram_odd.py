@@ -11,7 +11,6 @@ import pytest
 
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
-from bridge import texts
 from tests.fakes import telegram as tg
 from tests.scenarios.test_telegram import running
 
@@ -66,17 +65,30 @@ async def test_links_telegram_refuses_keep_their_words(
     assert [e.get("url") for e in sent.entities if e["type"] == "text_link"] == ["https://e.com/a"]
 
 
-async def test_a_caption_that_mentions_the_bot_gets_the_text_only_note(
+async def test_a_caption_that_mentions_the_bot_sends_its_file(
     sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
 ) -> None:
-    """A document in a group whose caption mentions the bot is addressed to it: it gets the short note."""
+    """A document in a group whose caption mentions the bot is a question: the caption (without
+    the mention) is its text, the document goes to raia with it; a type not allowed gets a note."""
     caption = f"@{tg.BOT_USERNAME} what is in this?"
-    document = {"document": {"file_id": "d", "file_unique_id": "u"}, "caption": caption,
+    fake.files["d"] = b"%PDF-1.7 quarterly report"
+    document = {"document": {"file_id": "d", "file_unique_id": "u", "file_name": "q3.pdf",
+                             "mime_type": "application/pdf"}, "caption": caption,
                 "caption_entities": tg.mention(caption)}  # fmt: skip
+    binary = {"document": {"file_id": "x", "file_unique_id": "ux"}, "caption": caption,
+              "caption_entities": tg.mention(caption)}  # fmt: skip
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.post(tg.message(None, chat_id=-100, chat_type="supergroup", extra=document))
         await fake.wait_sent(1)
-    assert fake.sent[0].text == texts.ONLY_TEXT
+        await bridge.post(tg.message(None, chat_id=-100, chat_type="supergroup", extra=binary))
+        await fake.wait_sent(3)
+    first, second = (m for c in sim.conversations.values() for m in c["messages"] if m["senderRole"] != "assistant")
+    assert first["message"] == "what is in this?"
+    assert [f["fileName"] for f in first["files"]] == ["q3.pdf"]
+    (stored,) = sim.files.stored.values()
+    assert stored["data"] == b"%PDF-1.7 quarterly report"
+    assert second["files"] == []
+    assert "I can't pass on files like document_" in fake.texts()[1]
 
 
 async def test_a_locked_store_makes_telegram_redeliver(

@@ -1,0 +1,139 @@
+"""Files sent with a question, passed on to the agent as the question is sent.
+
+A question's files are platform references (``Attachment``), stored with it. Only when
+the question is sent are they fetched from the platform and streamed into the agent's
+storage, one at a time, each a chunk at a time: a restart before the send redoes the
+uploads (cheap), never the send. A file over a limit, of a type the operator did not
+allow, or that cannot be fetched is left out with a short note to the person; the
+question goes on without it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bridge import texts
+from bridge.delivery import Unstored
+from bridge.errors import AgentError, FileUnavailable
+from bridge.models import Attachment, Reply, ReplyKind
+from bridge.ports.agent import SentFile, TakesFiles
+from bridge.ports.outbound import FileSource, Outbound
+from bridge.ports.store import QuestionRecord
+
+log = logging.getLogger("bridge.turn")
+
+MB = 1024 * 1024
+# What agents read well: pictures, documents, text and sound. Video and archives are left
+# out unless the operator allows them (FILES_TYPES).
+DEFAULT_TYPES = (
+    "image/*",
+    "audio/*",
+    "text/*",
+    "application/pdf",
+    "application/json",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.*",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.oasis.opendocument.*",
+    "application/rtf",
+)
+
+
+@dataclass(frozen=True)
+class FilePolicy:
+    """FILES_MAX_MB, FILES_MAX_COUNT, FILES_TYPES."""
+
+    max_bytes: int = 20 * MB  # Telegram lets bots download up to 20 MB
+    max_count: int = 10  # Telegram albums hold up to 10
+    types: tuple[str, ...] = DEFAULT_TYPES  # content types, "image/*" patterns
+
+    def allows(self, content_type: str) -> bool:
+        kind = content_type.split(";")[0].strip().lower()
+        return any(fnmatch.fnmatchcase(kind, pattern.lower()) for pattern in self.types)
+
+
+def sent_text(q: QuestionRecord) -> str:
+    """What the agent gets as the message: the question, or for files alone their names
+    (the agent API needs a text)."""
+    return q.text or "📎 " + ", ".join(a.name for a in q.attachments)
+
+
+@dataclass
+class Passed:
+    """The outcome of passing a question's files on."""
+
+    files: list[SentFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one line per file left out, for the person
+
+
+class FilePassing:
+    def __init__(self, policy: FilePolicy, agent: TakesFiles) -> None:
+        self._policy = policy
+        self._agent = agent
+
+    async def upload(self, q: QuestionRecord, conversation: str, outbound: Outbound, language: str) -> Passed:
+        """Upload the files the policy allows. Raises a retryable ``AgentError`` (the send
+        step is retried as a whole); anything else about one file leaves that file out."""
+        passed = Passed()
+        policy = self._policy
+        source = outbound if isinstance(outbound, FileSource) else None
+        for index, attachment in enumerate(q.attachments):
+            if index >= policy.max_count:
+                passed.notes.append(texts.text("file_too_many", language, count=str(policy.max_count)))
+                break
+            reason = self._refusal(attachment, source)
+            if reason is None:
+                try:
+                    passed.files.append(await self._pass(attachment, conversation, source))
+                    continue
+                except FileUnavailable as exc:
+                    log.warning("question=%d file %r left out: %s", q.id, attachment.name, exc)
+                    reason = exc.reason
+                except AgentError as exc:
+                    if exc.retryable:
+                        raise
+                    log.warning("question=%d file %r refused by the agent: %s", q.id, attachment.name, exc)
+                    reason = "file_refused"
+            else:
+                log.info("question=%d file %r left out: %s", q.id, attachment.name, reason)
+            values = {"name": attachment.name, "type": attachment.content_type, "limit": f"{policy.max_bytes / MB:g}"}
+            passed.notes.append(texts.text(reason, language, **values))
+        return passed
+
+    def _refusal(self, attachment: Attachment, source: FileSource | None) -> str | None:
+        if source is None:
+            return "file_failed"
+        if not self._policy.allows(attachment.content_type):
+            return "file_type"
+        if attachment.size is not None and attachment.size > self._policy.max_bytes:
+            return "file_too_big"
+        return None
+
+    async def _pass(self, attachment: Attachment, conversation: str, source: FileSource | None) -> SentFile:
+        assert source is not None
+        async with source.download(attachment, self._policy.max_bytes) as download:
+            return await self._agent.upload_file(conversation, attachment.name, attachment.content_type, download)
+
+
+def notes_reply(notes: Sequence[str], language: str) -> Reply:
+    return Reply("\n".join(notes), ReplyKind.NOTICE, language=language)
+
+
+async def pass_files(files: FilePassing | None, q: QuestionRecord, conversation: str, outbound: Outbound) -> Passed:
+    """Upload the question's files (``files`` None: FILES=off, or an agent API that takes
+    none); the person hears at once about any file left out."""
+    language = texts.language_of((await outbound.profile(q.profile)).custom_data)
+    if files is None:
+        passed = Passed(notes=[texts.text("files_unsupported", language)])
+    else:
+        passed = await files.upload(q, conversation, outbound, language)
+    if passed.notes and q.text:  # (files alone: the notes become the question's reply)
+        try:
+            await outbound.deliver(q.origin, notes_reply(passed.notes, language), Unstored())
+        except Exception as exc:
+            log.warning("question=%d note about its files not posted: %s", q.id, exc)
+    return passed
