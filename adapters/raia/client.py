@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ from bridge.errors import (
     AgentNotFoundError,
     AgentProtocolError,
     AgentRejectedError,
+    FileUnavailable,
 )
 from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating, SentFile
 from bridge.ports.outbound import Download
@@ -244,13 +245,27 @@ class RaiaClient:
         headers = {"Content-Type": content_type}
         if download.size is not None:
             headers["Content-Length"] = str(download.size)
+        # A download that fails mid-way (over the limit, the platform gone) may reach us
+        # wrapped by the HTTP stack as a transport error: it is the file's fault, not raia's.
+        broken: list[FileUnavailable] = []
+
+        async def watched() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in download.chunks:
+                    yield chunk
+            except FileUnavailable as exc:
+                broken.append(exc)
+                raise
+
         try:
-            async with self._in_flight:
-                response = await self._http.put(
-                    signed, content=download.chunks, headers=headers, timeout=UPLOAD_TIMEOUT
-                )
-        except httpx.TransportError as exc:
-            raise transport_error("PUT signed upload URL", exc) from exc
+            # Outside the in-flight bound: a long upload must not hold up polling.
+            response = await self._http.put(signed, content=watched(), headers=headers, timeout=UPLOAD_TIMEOUT)
+        except Exception as exc:
+            if broken:
+                raise broken[0] from None
+            if isinstance(exc, httpx.TransportError):
+                raise transport_error("PUT signed upload URL", exc) from exc
+            raise
         if response.status_code >= 300:
             raise status_error("PUT signed upload URL", response, response.reason_phrase)
         return SentFile(name, storage)
