@@ -100,7 +100,7 @@ class FilePassing:
                     reason = "file_refused"
             else:
                 log.info("question=%d file %r left out: %s", q.id, attachment.name, reason)
-            values = {"name": attachment.name, "type": attachment.content_type, "limit": f"{policy.max_bytes / MB:g}"}
+            values = {"name": attachment.name, "type": attachment.content_type, "limit": f"{policy.max_bytes / MB:.3g}"}
             passed.notes.append(texts.text(reason, language, **values))
         return passed
 

@@ -85,8 +85,8 @@ async def test_files_over_the_limits_are_left_out_with_a_note(
     note, answer = outbound.replies
     assert note.kind is ReplyKind.NOTICE
     lines = note.text.splitlines()
-    assert lines[0] == "huge.png is larger than 0.0038147 MB, so I couldn't pass it on."
-    assert lines[1] == "liar.png is larger than 0.0038147 MB, so I couldn't pass it on."
+    assert lines[0] == "huge.png is larger than 0.00381 MB, so I couldn't pass it on."
+    assert lines[1] == "liar.png is larger than 0.00381 MB, so I couldn't pass it on."
     assert lines[2:] == [
         "I can't pass on files like movie.mp4 (video/mp4).",
         "I couldn't fetch gone.jpg, so it was not passed on.",

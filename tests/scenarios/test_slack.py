@@ -29,8 +29,9 @@ def fake() -> slack.FakeSlack:
 
 
 class Bridge:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, api: str = "") -> None:
         self.http = http
+        self.api = api  # the fake Slack's base URL
 
     async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None, age: int = 0,
                     secret: str = slack.SIGNING_SECRET, timeout: float = 5) -> httpx.Response:  # fmt: skip
@@ -60,7 +61,7 @@ async def running(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, **o
         settings = make_settings(**values)
         app = build_app(settings, configured_platforms(settings), raia_transport=httpx.ASGITransport(app=sim))
         async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
-            yield Bridge(http)
+            yield Bridge(http, api)
 
 
 async def test_dm_answered_with_sources(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path) -> None:

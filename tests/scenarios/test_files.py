@@ -1,0 +1,108 @@
+"""Files and photos end to end: from the fake Telegram and Slack APIs, through the running
+bridge's webhooks, into the raia simulator's message files (which accepts only what the
+bridge's upload does: a PUT of the bytes with the declared Content-Type)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from adapters.raia.simulator import RaiaSimulator
+from tests.fakes import slack
+from tests.fakes import telegram as tg
+from tests.scenarios.test_slack import running as slack_bridge
+from tests.scenarios.test_telegram import running as telegram_bridge
+
+
+def _asked(sim: RaiaSimulator) -> list[dict[str, Any]]:
+    return [m for c in sim.conversations.values() for m in c["messages"] if m["senderRole"] == "conversation_user"]
+
+
+def _photo(file_id: str, size: int, **extra: Any) -> dict[str, Any]:
+    sizes = [
+        {"file_id": f"{file_id}-thumb", "file_unique_id": f"t{file_id}", "width": 90, "height": 90, "file_size": 10},
+        {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280, "height": 960, "file_size": size},
+    ]
+    return {"photo": sizes, **extra}
+
+
+async def test_telegram_photo_with_caption_reaches_raia_as_a_message_file(sim: RaiaSimulator, tmp_path: Path) -> None:
+    fake = tg.FakeTelegram()
+    fake.files["p1"] = b"\xff\xd8\xff" + b"jpeg" * 1000
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        response = await bridge.post(tg.message(None, extra=_photo("p1", 4003, caption="What plant is this?")))
+        assert response.status_code == 200
+        await fake.wait_sent(1)
+    (asked,) = _asked(sim)
+    assert asked["message"] == "What plant is this?"
+    (file,) = asked["files"]
+    assert file["fileName"].endswith(".jpg")
+    stored = sim.files.stored[file["storagePath"]]
+    assert (stored["type"], stored["data"]) == ("image/jpeg", fake.files["p1"])
+    assert "p1-thumb" not in fake.calls  # the largest size only
+
+
+async def test_telegram_album_becomes_one_question(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """Three photos sent together arrive as three updates: one question, three files."""
+    fake = tg.FakeTelegram()
+    for n in range(3):
+        fake.files[f"a{n}"] = f"photo {n}".encode()
+    album = [
+        tg.message(
+            None, extra=_photo(f"a{n}", 7, media_group_id="g-1", **({"caption": "Which is best?"} if n == 0 else {}))
+        )
+        for n in range(3)
+    ]
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        for update in album:
+            assert (await bridge.post(update)).status_code == 200
+            await asyncio.sleep(0.05)
+        await fake.wait_sent(1)
+        await asyncio.sleep(0.3)
+    (asked,) = _asked(sim)
+    assert asked["message"] == "Which is best?"
+    assert sorted(sim.files.stored[f["storagePath"]]["data"] for f in asked["files"]) == [
+        b"photo 0",
+        b"photo 1",
+        b"photo 2",
+    ]
+    assert len(fake.sent) == 1  # one answer
+
+
+async def test_telegram_oversized_file_gets_a_note_and_the_words_still_go(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """Over FILES_MAX_MB by its declared size, or refused by Telegram's getFile (> 20 MB): a
+    note in the person's language, the caption still asked."""
+    fake = tg.FakeTelegram()
+    german = tg.user() | {"language_code": "de"}
+    fake.files["big"] = b"x" * 3000
+    fake.files["huge"] = b"y"
+    fake.too_big.add("huge")
+    scan = {"file_id": "huge", "file_unique_id": "uh", "file_name": "scan.pdf", "mime_type": "application/pdf"}
+    video = {"document": scan, "caption": "Und das?"}
+    async with telegram_bridge(sim, fake, tmp_path, files_max_mb=0.002) as bridge:
+        await bridge.post(tg.message(None, sender=german, extra=_photo("big", 3000, caption="Was ist das?")))
+        await fake.wait_sent(2)
+        await bridge.post(tg.message(None, sender=german, extra=video))
+        await fake.wait_sent(4)
+    notes = [t for t in fake.texts() if "MB" in t]
+    assert notes[0].startswith("photo_")
+    assert "ist größer als 0.002 MB" in notes[0]
+    assert notes[1] == "scan.pdf ist größer als 0.002 MB, deshalb konnte ich es nicht weitergeben."
+    assert [(a["message"], a["files"]) for a in _asked(sim)] == [("Was ist das?", []), ("Und das?", [])]
+    assert sim.files.uploads == 0
+
+
+async def test_slack_file_share_reaches_raia_with_the_bot_token(sim: RaiaSimulator, tmp_path: Path) -> None:
+    fake = slack.FakeSlack()
+    async with slack_bridge(sim, fake, tmp_path) as bridge:
+        shared = fake.file(bridge.api, "F1", b"a,b\n1,2\n", "numbers.csv", "text/csv")
+        event = slack.dm("Sum the columns?") | {"subtype": "file_share", "files": [shared]}
+        assert (await bridge.event(event)).status_code == 200
+        await fake.wait_posts(1)
+    (asked,) = _asked(sim)
+    assert asked["message"] == "Sum the columns?"
+    (file,) = asked["files"]
+    assert sim.files.stored[file["storagePath"]]["data"] == b"a,b\n1,2\n"
+    assert json.dumps(asked).count("xoxb-") == 0
