@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for key in list(os.environ):
-        if key.startswith(("RAIA_", "SLACK_", "TELEGRAM_", "BLAIGENT_", "SLUG_", "AGENT_")) or key in (
+        if key.startswith(
+            ("RAIA_", "SLACK_", "TELEGRAM_", "BLAIGENT_", "SLUG_", "AGENT_", "FILES", "FEEDBACK")
+        ) or key in (
             "PUBLIC_URL",
             "PORT",
             "DATABASE_URL",
@@ -65,6 +67,10 @@ def test_missing_key_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
         ("DATABASE_URL", "postgres://u:pw@h/db?sslmode=on", "DATABASE_URL is invalid: has sslmode='on'"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL is invalid"),
         ("CONVERSATION_SCOPE", "channel", "CONVERSATION_SCOPE is invalid"),
+        ("FILES_TYPES", "image/*,pdf", "FILES_TYPES is invalid"),
+        ("FILES_MAX_MB", "0", "FILES_MAX_MB is invalid"),
+        ("FEEDBACK_DAYS", "-1", "FEEDBACK_DAYS is invalid"),
+        ("FEEDBACK", "maybe", "FEEDBACK is invalid"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -190,6 +196,22 @@ def test_a_shutdown_timeout_below_one_second_is_warned_about(monkeypatch: pytest
     assert warning.startswith("SHUTDOWN_TIMEOUT=0.5 is below 1 s")
     _env(monkeypatch, RAIA_API_KEY="secret-key-123", SHUTDOWN_TIMEOUT="10")
     assert load_settings(_env_file=None).warnings() == []
+
+
+def test_files_and_feedback_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On by default with raia; off by a word; a backend without them is warned about once each."""
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", FILES_MAX_MB="5", FILES_TYPES="image/*; application/pdf")
+    settings = load_settings(_env_file=None)
+    policy = settings.file_policy
+    assert policy is not None
+    assert (policy.max_bytes, policy.max_count, policy.types) == (5 * 1024 * 1024, 10, ("image/*", "application/pdf"))
+    assert (policy.allows("image/heic"), policy.allows("application/zip")) == (True, False)
+    assert (settings.feedback, settings.feedback_days) == (True, 7.0)
+    _env(monkeypatch, RAIA_API_KEY="secret-key-123", FILES="off", FEEDBACK="off")
+    assert load_settings(_env_file=None).file_policy is None
+    _env(monkeypatch, AGENT_BACKEND="slug", SLUG_API_URL="https://s.example/v1/api", SLUG_API_KEY="k", SLUG_AGENT="a")
+    warnings = load_settings(_env_file=None).warnings()
+    assert [w.split(" ")[0] for w in warnings] == ["FILES", "FEEDBACK"]
 
 
 @pytest.mark.parametrize(
