@@ -64,7 +64,7 @@ def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
         "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown", "aiohttp"),
         "adapters/telegram": ("adapters.telegram", "telegram", "telegramify_markdown", "aiolimiter", "httpx"),
         "adapters/console": ("adapters.console", "prompt_toolkit", "rich"),
-        "adapters/raia": ("adapters.raia", "adapters.agent_http", "httpx", "stamina", "uvicorn"),
+        "adapters/raia": ("adapters.raia", "adapters.agent_http", "httpx", "aiohttp", "stamina", "uvicorn"),
         "adapters/agent_http": ("httpx",),
         "adapters/blaigent": ("adapters.blaigent", "adapters.agent_http", "httpx", "aiolimiter", "uvicorn"),
         "adapters/slug": ("adapters.slug", "adapters.agent_http", "httpx", "httpx_sse", "uvicorn"),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import httpx
 
@@ -25,7 +27,20 @@ from bridge.errors import (
 )
 
 
-def retry_after(response: httpx.Response) -> float | None:
+class HttpAnswer(Protocol):
+    """What the translation reads of a response (``httpx.Response`` has it)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+
+def retry_after(response: HttpAnswer) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
         return None
@@ -65,7 +80,7 @@ def transport_error(what: str, exc: httpx.TransportError) -> AgentTransportError
     return AgentTransportError(f"{what}: {type(exc).__name__}", ambiguous=True)
 
 
-def status_error(what: str, response: httpx.Response, reason: str) -> AgentError:
+def status_error(what: str, response: HttpAnswer, reason: str) -> AgentError:
     """A non-2xx answer as the right ``AgentError`` (``reason``: the body's error text)."""
     status = response.status_code
     if status < 400:

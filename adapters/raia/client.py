@@ -13,12 +13,14 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from json import loads
 from typing import Any
 
+import aiohttp
 import httpx
 import stamina
 
-from adapters.agent_http import status_error, transport_error
+from adapters.agent_http import status_error
 from adapters.raia.mapping import (
     agent_name_from,
     error_text,
@@ -28,6 +30,7 @@ from adapters.raia.mapping import (
     text_field,
     webhook_urls_from,
 )
+from adapters.raia.wire import Answer, Wire
 from bridge.errors import (
     AgentError,
     AgentNotFoundError,
@@ -38,10 +41,6 @@ from bridge.errors import (
 from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating, SentFile
 from bridge.ports.outbound import Download
 
-# Per-request limits. A read may be slow when raia is busy, but never unbounded.
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=60.0)
-# A file streams from the platform to raia's storage as fast as both allow.
-UPLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=60.0, pool=60.0)
 # Calls in flight at once: a thousand waiting conversations queue (cheaply) for these,
 # and raia sees a polite, steady load. The connection pool is sized to match.
 MAX_IN_FLIGHT = 32
@@ -59,10 +58,10 @@ class RetryPolicy:
     max_server_delay: float = 30.0  # never obey a Retry-After longer than this
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: Answer) -> str:
     try:
-        body = response.json()
-    except ValueError:
+        body = loads(response.content)
+    except (ValueError, RecursionError):
         return response.reason_phrase
     return error_text(body) or response.reason_phrase
 
@@ -72,16 +71,15 @@ class RaiaClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | aiohttp.ClientSession,
         *,
         base_url: str,
         api_key: str,
         retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         max_in_flight: int = MAX_IN_FLIGHT,
         observe: Callable[[str, str], None] | None = None,
     ) -> None:
-        self._http = http
+        self._wire = Wire(http)
         # observe(endpoint, status) after every call, for metrics: "GET /conversations/{id}", "200".
         self._observe = observe
         self._base = base_url.rstrip("/") + "/external"
@@ -96,7 +94,6 @@ class RaiaClient:
             wait_initial=policy.wait_initial,
             wait_max=policy.wait_max,
         ).on(self._backoff_hook)
-        self._timeout = timeout
         self._in_flight = asyncio.Semaphore(max_in_flight)
 
     def __repr__(self) -> str:
@@ -119,22 +116,14 @@ class RaiaClient:
             self._observe(f"{method} {_IDS.sub('/{id}', path)}", status)
 
     async def _exchange(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
-        try:
-            async with self._in_flight:
-                response = await self._http.request(
-                    method,
-                    self._base + path,
-                    json=json,
-                    params=params,
-                    headers=self._headers,
-                    timeout=self._timeout,
-                )
-        except httpx.TransportError as exc:
-            raise transport_error(f"{method} {path}", exc) from exc
+        async with self._in_flight:
+            response = await self._wire.request(
+                method, self._base + path, body=json, params=params, headers=self._headers
+            )
         status = response.status_code
         if status < 300:
             try:
-                return response.json() if response.content else None
+                return loads(response.content) if response.content else None
             except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reason
                 raise AgentProtocolError(f"{method} {path}: body is not JSON", status=status) from exc
         raise status_error(f"{method} {path}", response, _error_text(response))
@@ -277,12 +266,10 @@ class RaiaClient:
 
         try:
             # Outside the in-flight bound: a long upload must not hold up polling.
-            response = await self._http.put(signed, content=watched(), headers=headers, timeout=UPLOAD_TIMEOUT)
-        except Exception as exc:
+            response = await self._wire.put(signed, watched(), headers)
+        except BaseException:
             if broken:
                 raise broken[0] from None
-            if isinstance(exc, httpx.TransportError):
-                raise transport_error("PUT signed upload URL", exc) from exc
             raise
         if response.status_code >= 300:
             raise status_error("PUT signed upload URL", response, response.reason_phrase)

@@ -8,8 +8,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from adapters.blaigent.client import BlaigentClient
 from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient
@@ -25,10 +25,10 @@ from bridge.tasks import TaskSet
 
 Agent = RaiaClient | BlaigentClient | SlugClient
 
-# One connection per call the client lets be in flight: none waits for a connection.
-RAIA_LIMITS = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT, keepalive_expiry=4)
-# keepalive 4 s: idle connections go before a server with a 5 s idle timeout closes them
-# (a request on a just-closed connection fails; raia's sends are then looked up, slower).
+# One connection per call the client lets be in flight (none waits for a connection);
+# idle ones go after 4 s, before a server with a 5 s idle timeout closes them (a request
+# on a just-closed connection fails; raia's sends are then looked up, slower).
+RAIA_KEEPALIVE = 4.0
 
 
 @dataclass
@@ -68,15 +68,17 @@ async def open_agent(
         async with httpx.AsyncClient(transport=raia_transport or httpx.AsyncHTTPTransport(limits=limits)) as http:
             yield _direct_agent(settings, http, observe)
         return
-    if raia_transport is None:
-        # aiohttp underneath httpx: a quarter of httpcore's CPU per request, which
-        # decides how many conversations one process can poll (see bench/).
-        raia_transport = AiohttpTransport(limits=RAIA_LIMITS)
     assert settings.raia_api_key is not None  # the settings require it for this backend
-    async with httpx.AsyncClient(transport=raia_transport) as http:
-        yield RaiaClient(
-            http, base_url=settings.raia_base_url, api_key=settings.raia_api_key.get_secret_value(), observe=observe
-        )
+    key = settings.raia_api_key.get_secret_value()
+    if raia_transport is not None:  # the demo and the tests: a simulator behind httpx
+        async with httpx.AsyncClient(transport=raia_transport) as http:
+            yield RaiaClient(http, base_url=settings.raia_base_url, api_key=key, observe=observe)
+        return
+    # aiohttp directly: a fraction of httpx's CPU per request, which decides how many
+    # conversations one process can poll (see bench/).
+    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, keepalive_timeout=RAIA_KEEPALIVE)
+    async with aiohttp.ClientSession(connector=connector, trust_env=True) as session:
+        yield RaiaClient(session, base_url=settings.raia_base_url, api_key=key, observe=observe)
 
 
 def _direct_agent(

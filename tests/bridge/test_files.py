@@ -9,9 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
-from httpx_aiohttp import AiohttpTransport
 
 from adapters.files import limited
 from adapters.raia.client import RaiaClient
@@ -151,7 +150,7 @@ async def test_a_restart_between_upload_and_send_uploads_again_and_sends_once(
 async def test_a_file_growing_past_its_limit_mid_upload_is_the_files_fault_over_real_http(
     sim: RaiaSimulator,
 ) -> None:
-    """Over real HTTP (aiohttp under httpx, as in production), a download that breaks the
+    """Over real HTTP (aiohttp, as in production), a download that breaks the
     limit half-way is reported as the file's failure, not as raia being unreachable."""
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -159,7 +158,7 @@ async def test_a_file_growing_past_its_limit_mid_upload_is_the_files_fault_over_
             yield b"x" * 1_000
             await asyncio.sleep(0)
 
-    async with serving(sim) as base, httpx.AsyncClient(transport=AiohttpTransport()) as http:
+    async with serving(sim) as base, aiohttp.ClientSession() as http:
         client = RaiaClient(http, base_url=base, api_key=API_KEY)
         user = await client.find_or_create_user(NewUser("t:1", "Ann", "Lee", {}))
         conversation = await client.create_conversation(user, "t", {})
