@@ -78,8 +78,9 @@ class RaiaClient:
         retry: RetryPolicy | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
         observe: Callable[[str, str], None] | None = None,
+        proxy: str | None = None,
     ) -> None:
-        self._wire = Wire(http)
+        self._wire = Wire(http, proxy)
         # observe(endpoint, status) after every call, for metrics: "GET /conversations/{id}", "200".
         self._observe = observe
         self._base = base_url.rstrip("/") + "/external"

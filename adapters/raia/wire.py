@@ -37,8 +37,9 @@ class Answer:
 class Wire:
     """One HTTP exchange with raia (or its storage), on httpx or aiohttp."""
 
-    def __init__(self, http: httpx.AsyncClient | aiohttp.ClientSession) -> None:
+    def __init__(self, http: httpx.AsyncClient | aiohttp.ClientSession, proxy: str | None = None) -> None:
         self._http = http
+        self._proxy = proxy  # aiohttp: the environment's proxy for raia, looked up once
 
     async def request(
         self, method: str, url: str, *, body: Any, params: Mapping[str, str] | None, headers: Mapping[str, str]
@@ -59,7 +60,7 @@ class Wire:
             data = json.dumps(body, separators=(",", ":")).encode()
             send_headers["Content-Type"] = "application/json"
         limits = aiohttp.ClientTimeout(total=CONNECT + WRITE + READ, sock_connect=CONNECT, sock_read=READ)
-        return await _aiohttp(self._http, what, method, url, data, params, send_headers, limits)
+        return await _aiohttp(self._http, what, method, url, data, params, send_headers, limits, self._proxy)
 
     async def put(self, url: str, chunks: AsyncIterator[bytes], headers: Mapping[str, str]) -> Answer:
         """Stream ``chunks`` to a signed storage URL (no API key: the URL is the authorisation)."""
@@ -72,7 +73,7 @@ class Wire:
                 raise transport_error(what, exc) from exc
             return Answer(response.status_code, response.headers, response.reason_phrase, response.content)
         limits = aiohttp.ClientTimeout(total=UPLOAD_TOTAL, sock_connect=CONNECT, sock_read=UPLOAD_READ)
-        return await _aiohttp(self._http, what, "PUT", url, chunks, None, dict(headers), limits)
+        return await _aiohttp(self._http, what, "PUT", url, chunks, None, dict(headers), limits, None)
 
 
 async def _aiohttp(
@@ -84,10 +85,11 @@ async def _aiohttp(
     params: Mapping[str, str] | None,
     headers: dict[str, str],
     timeout: aiohttp.ClientTimeout,
+    proxy: str | None,
 ) -> Answer:
     try:
         async with session.request(
-            method, url, data=data, params=params, headers=headers, timeout=timeout, allow_redirects=False
+            method, url, data=data, params=params, headers=headers, timeout=timeout, allow_redirects=False, proxy=proxy
         ) as response:
             content = await response.read()
             return Answer(response.status, response.headers, response.reason or "", content)

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import httpx
@@ -77,8 +79,19 @@ async def open_agent(
     # aiohttp directly: a fraction of httpx's CPU per request, which decides how many
     # conversations one process can poll (see bench/).
     connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, keepalive_timeout=RAIA_KEEPALIVE)
-    async with aiohttp.ClientSession(connector=connector, trust_env=True) as session:
-        yield RaiaClient(session, base_url=settings.raia_base_url, api_key=key, observe=observe)
+    # HTTPS_PROXY / NO_PROXY are read once here: aiohttp's trust_env reads them (and
+    # ~/.netrc) in a thread on every request, which cost more than the request itself.
+    proxy = proxy_for(settings.raia_base_url)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield RaiaClient(session, base_url=settings.raia_base_url, api_key=key, observe=observe, proxy=proxy)
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)."""
+    host = urlsplit(url).hostname or ""
+    if proxy_bypass(host):
+        return None
+    return getproxies().get(urlsplit(url).scheme)
 
 
 def _direct_agent(
