@@ -196,9 +196,9 @@ class RaiaClient:
         return text_field(user, "id")
 
     async def find_or_create_user(self, user: NewUser) -> str:
-        found = await self.find_user(user.fk_id)
-        if found:
-            return found
+        """Create the person's raia user; if raia has them already (another replica, or a
+        database that was replaced), find them. Creating first spares a new person's first
+        turn a search that can only miss."""
         payload = {
             "fkId": user.fk_id,
             "firstName": user.first_name,
@@ -208,7 +208,7 @@ class RaiaClient:
         try:
             body = await self._retrying("POST", "/users", json=payload)
         except AgentRejectedError:
-            # "User already exists": another instance (or a retried request) was first.
+            # "User already exists" (or a retried create that went through after all).
             found = await self.find_user(user.fk_id)
             if found:
                 return found

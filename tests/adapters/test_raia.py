@@ -29,30 +29,31 @@ def client_for(app: httpx.AsyncBaseTransport | RaiaSimulator, key: str = API_KEY
 
 
 async def test_find_or_create_creates_once(sim: RaiaSimulator) -> None:
-    """A new fkId is created with the fkId body; the next lookup finds it without creating."""
+    """A new fkId is created at once (no search first); raia refusing a second create
+    ("already exists") makes the client find the existing user: one user either way."""
     client = client_for(sim)
     first = await client.find_or_create_user(ANN)
+    assert sim.count("GET", "/external/users/search") == 0
     assert await client.find_or_create_user(ANN) == first
-    assert sim.count("POST", "/external/users") == 1
+    assert len(sim.users) == 1
+    assert sim.count("GET", "/external/users/search") == 1
     assert sim.users[first]["metadata"]["customData"] == {"lang": "en"}
 
 
 async def test_already_exists_race_searches_again() -> None:
-    """If another instance created the user between our search and create, we use theirs."""
+    """If raia has the user already (another instance created it), we use theirs."""
     searches = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal searches
         if request.url.path == "/external/users/search":
             searches += 1
-            if searches == 1:
-                return httpx.Response(404, json={"message": "User not found"})
             return httpx.Response(200, json={"user": {"id": "theirs"}, "conversationIds": []})
         assert json.loads(request.content)["fkId"] == "test:ann"
         return httpx.Response(400, json={"status": 400, "message": "User already exists", "details": []})
 
     assert await client_for(httpx.MockTransport(handler)).find_or_create_user(ANN) == "theirs"
-    assert searches == 2
+    assert searches == 1
 
 
 async def test_403_is_an_auth_error_without_the_key(sim: RaiaSimulator) -> None:

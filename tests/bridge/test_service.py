@@ -176,7 +176,7 @@ async def test_bad_key_tells_user_briefly_and_operator_clearly(
 
 async def test_raia_5xx_then_recovery(runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound) -> None:
     """Server errors are retried (reads) or checked-then-resent (send) and the answer still arrives once."""
-    sim.fail("GET", "/users/search", 503, times=2)
+    sim.fail("POST", "/external/users$", 503, times=2)
     sim.fail("POST", "/messages/async", 500)  # refused before storing: must be sent again
     sim.fail("GET", "/response-on", 502, times=2)
     await runtime.service.receive(message("are you there?"))
@@ -313,7 +313,7 @@ async def test_unreachable_raia_gives_a_short_message_soon(
     sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
 ) -> None:
     """If raia stays down before the question is sent, the user hears so well before the poll timeout."""
-    sim.fail("GET", "/users/search", 503, times=10_000)
+    sim.fail("POST", "/external/users$", 503, times=10_000)
     async with started(sim, db_path, outbound, poll_timeout=60.0, unreachable_after=0.3) as rt:
         await rt.service.receive(message("anyone there?"))
         await outbound.wait_for(1, timeout=5)
