@@ -62,7 +62,14 @@ def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
     shared = ("adapters.base", "adapters.markdown", "adapters.live", "adapters.files", "starlette", "pydantic")
     rules = {
         "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown", "aiohttp"),
-        "adapters/telegram": ("adapters.telegram", "telegram", "telegramify_markdown", "aiolimiter", "httpx"),
+        "adapters/telegram": (
+            "adapters.telegram",
+            "telegram",
+            "telegramify_markdown",
+            "aiolimiter",
+            "httpx",
+            "aiohttp",
+        ),
         "adapters/console": ("adapters.console", "prompt_toolkit", "rich"),
         "adapters/raia": ("adapters.raia", "adapters.agent_http", "httpx", "aiohttp", "stamina", "uvicorn"),
         "adapters/agent_http": ("httpx",),

@@ -26,6 +26,7 @@ from adapters.base import CheckResult
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import PLATFORM, BotIdentity, Ignored, classify
 from adapters.telegram.feedback import TelegramFeedback
+from adapters.telegram.http import AiohttpRequest
 from adapters.telegram.outbound import TelegramOutbound
 from bridge import texts
 from bridge.backoff import Backoff
@@ -63,15 +64,15 @@ class TelegramPlatform:
         self._api_url = config.api_url
         self._secret = config.webhook_secret
         self._allow = config.allow
+        self._requests = (AiohttpRequest(connections=64), AiohttpRequest(connections=1))
         builder = (
             Application.builder()
             .token(config.bot_token.get_secret_value())
             .base_url(config.api_url)
             .base_file_url(file_url(config.api_url))
-            .connect_timeout(10)
-            .read_timeout(20)
-            .write_timeout(20)
-            .pool_timeout(10)
+            # Bot API calls over aiohttp (PTB's default is httpx); long polling has its own.
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
         )
         # Updates never go through PTB's in-memory queue: a webhook commits each before
         # its 200, and our own polling loop before it confirms the offset to Telegram.
@@ -168,6 +169,8 @@ class TelegramPlatform:
         await self.stop_intake()
         with suppress(Exception):
             await self.app.shutdown()
+        for request in self._requests:  # also after a start that failed half-way
+            await request.shutdown()
         await self.outbound.close()
 
     async def _connect(self) -> None:
