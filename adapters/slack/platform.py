@@ -34,7 +34,7 @@ from adapters.slack.config import SlackConfig
 from adapters.slack.events import PLATFORM, BotIdentity, Ignored, classify, classify_command, malformed
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
-from bridge.errors import CredentialRefused, ServiceUnreachable, StartupError
+from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
 from bridge.models import Reply
 from bridge.ports.inbox import Inbox, Receipt
 
@@ -202,9 +202,12 @@ class SlackPlatform:
         expected = "v0=" + hmac.new(self._signing_key, b"v0:%s:%s" % (timestamp.encode(), body), "sha256").hexdigest()
         if not hmac.compare_digest(expected, signature):
             return PlainTextResponse("invalid signature", status_code=401)
+        parsed: Any = None
         try:
             text = body.decode()
-            problem = malformed(json.loads(text)) if _is_json(request) else None
+            if _is_json(request):
+                parsed = json.loads(text)
+            problem = malformed(parsed) if _is_json(request) else None
         except (UnicodeDecodeError, ValueError, RecursionError):
             problem = "not UTF-8 JSON"
         if problem is not None:
@@ -212,6 +215,18 @@ class SlackPlatform:
             return PlainTextResponse(f"malformed payload: {problem}", status_code=400)
         if not self._intake_open or self._inbox is None or not self._inbox.accepting:
             return PlainTextResponse("shutting down, retry later", status_code=503)  # Slack retries
+        if _a_message(parsed):
+            # The hot path, straight to the listener: signed and parsed above already, and
+            # bolt's middleware chain (a second signature check, a second parse) cost as much
+            # as the rest of the acknowledgement.
+            try:
+                await self._on_event(parsed)
+            except ShuttingDown:
+                return PlainTextResponse("shutting down, retry later", status_code=503)
+            except Exception:
+                log.exception("slack event %s could not be stored; Slack will resend it", parsed.get("event_id"))
+                return PlainTextResponse("could not store the event, retry later", status_code=500)
+            return Response(status_code=200)
         try:
             response: Response = await self._http_handler.handle(request)
         except Exception as exc:  # signed, yet not a payload bolt can read
@@ -298,6 +313,16 @@ async def _started(setting: str, step: Awaitable[T]) -> T:
         raise ServiceUnreachable(
             f"cannot reach Slack ({type(exc).__name__}): check the network and SLACK_API_URL"
         ) from None
+
+
+def _a_message(body: Any) -> bool:
+    """An Events API callback carrying a message or a mention (``malformed`` passed it)."""
+    return (
+        isinstance(body, dict)
+        and body.get("type") == "event_callback"
+        and isinstance(body.get("event"), dict)
+        and body["event"].get("type") in ("message", "app_mention")
+    )
 
 
 def _is_json(request: Request) -> bool:
