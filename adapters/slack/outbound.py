@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import limited
 from adapters.live import EditedPreview, MessageOps
+from adapters.slack import web
 from adapters.slack.events import PLATFORM
 from adapters.slack.render import SlackMessage, render
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
@@ -109,7 +110,7 @@ class SlackOutbound:
         """Post a message; returns its ts."""
         response = await self._call(
             origin,
-            self._client.chat_postMessage,
+            self._post_message,
             channel=origin.chat,
             thread_ts=origin.thread,
             text=text,
@@ -141,7 +142,7 @@ class SlackOutbound:
             status = getattr(exc.response, "status_code", 200)
             maybe_posted = status >= 500 or error in _SLACK_FAULTS
             raise DeliveryRetryable(where, maybe_posted=maybe_posted) from exc
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryRetryable(f"slack: {type(exc).__name__}: {exc}") from exc
 
     def live(self, origin: Origin, language: str = "en") -> LiveText | None:
@@ -172,12 +173,12 @@ class SlackOutbound:
             finally:
                 await self._status(origin, "")  # posting the answer clears it too
             return
-        added = origin.message is not None and await self._react("reactions_add", origin)
+        added = origin.message is not None and await self._react("reactions.add", origin)
         try:
             yield
         finally:
             if added:
-                await self._react("reactions_remove", origin)
+                await self._react("reactions.remove", origin)
 
     async def _status(self, origin: Origin, status: str) -> bool:
         assert origin.thread is not None
@@ -198,10 +199,13 @@ class SlackOutbound:
             log.debug("slack assistant status failed: %s", exc)
             return False
 
+    async def _post_message(self, **arguments: Any) -> dict[str, Any]:
+        return await web.call(self._client, "chat.postMessage", **arguments)
+
     async def _react(self, method: str, origin: Origin) -> bool:
         try:
             await asyncio.wait_for(
-                getattr(self._client, method)(channel=origin.chat, timestamp=origin.message, name=WORKING_REACTION),
+                web.call(self._client, method, channel=origin.chat, timestamp=origin.message, name=WORKING_REACTION),
                 timeout=5,
             )
             return True
