@@ -61,7 +61,7 @@ def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
     core_face = ("bridge.models", "bridge.errors", "bridge.ports", "bridge.texts", "bridge.tasks", "bridge.backoff")
     shared = ("adapters.base", "adapters.markdown", "adapters.live", "adapters.files", "starlette", "pydantic")
     rules = {
-        "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown", "aiohttp"),
+        "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown", "markdown_it", "aiohttp"),
         "adapters/telegram": (
             "adapters.telegram",
             "telegram",
