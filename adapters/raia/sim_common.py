@@ -6,9 +6,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 
 @dataclass
@@ -38,3 +39,15 @@ def error(status: int, message: str) -> JSONResponse:
         {"status": status, "name": names.get(status, "INTERNAL_SERVER_ERROR"), "message": message, "details": []},
         status_code=status,
     )
+
+
+class Host(Protocol):
+    """What the simulator's parts (feedbacks, message files) use of the simulator itself."""
+
+    conversations: dict[str, dict[str, Any]]
+
+    def guard(self, request: Request) -> tuple[Response | None, Fault | None]: ...
+
+    async def _json(self, request: Request) -> dict[str, Any] | None: ...
+
+    def _fault_response(self, fault: Fault) -> Response: ...

@@ -4,19 +4,16 @@ created or updated, checked the way raia's schema requires."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.raia.sim_common import Json, error, now_iso
-
-if TYPE_CHECKING:
-    from adapters.raia.simulator import RaiaSimulator
+from adapters.raia.sim_common import Host, Json, error, now_iso
 
 
 class Feedbacks:
-    def __init__(self, sim: RaiaSimulator) -> None:
+    def __init__(self, sim: Host) -> None:
         self._sim = sim
         self.recorded: dict[tuple[str, str], dict[str, Any]] = {}  # (message id, user id) -> feedback
 

@@ -9,21 +9,18 @@ declared ``Content-Type``; the simulator accepts exactly that and refuses anythi
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.raia.sim_common import Json, error
-
-if TYPE_CHECKING:
-    from adapters.raia.simulator import RaiaSimulator
+from adapters.raia.sim_common import Host, Json, error
 
 MAX_BYTES = 50 * 1024 * 1024
 
 
 class MessageFiles:
-    def __init__(self, sim: RaiaSimulator) -> None:
+    def __init__(self, sim: Host) -> None:
         self._sim = sim
         self._tokens: dict[str, dict[str, Any]] = {}  # upload token -> the file it is for
         self.stored: dict[str, dict[str, Any]] = {}  # storage path -> {name, type, size, data}
