@@ -13,7 +13,6 @@ them (lane leases, database-wide locks, hints between replicas) is in ``store.pg
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -32,7 +31,7 @@ from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.pg_feedback import PgKeptAnswers
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
 from store.pg_replicas import Replicas
-from store.rows import conversation_from_row, files_from, files_json, profile_json, question_from_row
+from store.rows import album_joined, conversation_from_row, files_json, question_from_row, question_values
 
 log = logging.getLogger(__name__)
 
@@ -193,16 +192,7 @@ class PostgresStore(PgKeptAnswers, Replicas):
                     """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
                                               files, album)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
-                    conversation_id,
-                    msg.user.fk_id,
-                    msg.platform,
-                    json.dumps(msg.origin.to_json()),
-                    profile_json(msg.user),
-                    msg.text,
-                    QuestionState.RECEIVED.value,
-                    now,
-                    files_json(msg.attachments),
-                    msg.album,
+                    *question_values(msg, int(conversation_id), now),
                 )
         except _Seen:  # rolled back: nothing of this message was written
             return None
@@ -372,8 +362,7 @@ async def join_album(conn: Any, msg: InboundMessage) -> QuestionRecord | None:
     )
     if row is None:
         return None
-    files = files_from(row["files"]) + msg.attachments
-    text = row["text"] if row["text"] and not msg.text else "\n".join(t for t in (row["text"], msg.text) if t)
+    files, text = album_joined(row, msg)
     await conn.execute("UPDATE questions SET files = $1, text = $2 WHERE id = $3", files_json(files), text, row["id"])
     return replace(question_from_row(row), attachments=files, text=text)
 

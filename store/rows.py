@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bridge.models import Attachment, Origin, PlatformUser, QuestionState, Reply
+from bridge.models import Attachment, InboundMessage, Origin, PlatformUser, QuestionState, Reply
 from bridge.ports.store import ConversationRecord, QuestionRecord
 
 
@@ -60,3 +60,25 @@ def profile_json(user: PlatformUser) -> str:
             "custom_data": dict(user.custom_data),
         }
     )
+
+
+def question_values(msg: InboundMessage, conversation_id: int, now: float) -> tuple[Any, ...]:
+    """A new question's row, in the column order both engines insert it."""
+    return (
+        conversation_id,
+        msg.user.fk_id,
+        msg.platform,
+        json.dumps(msg.origin.to_json()),
+        profile_json(msg.user),
+        msg.text,
+        QuestionState.RECEIVED.value,
+        now,
+        files_json(msg.attachments),
+        msg.album,
+    )
+
+
+def album_joined(row: Any, msg: InboundMessage) -> tuple[tuple[Attachment, ...], str]:
+    """The files and text of an album's question once ``msg`` (another of its photos) joins it."""
+    files = files_from(row["files"]) + msg.attachments
+    return files, "\n".join(t for t in (row["text"], msg.text) if t)

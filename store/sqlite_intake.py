@@ -9,14 +9,13 @@ the caller's transaction.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from bridge.models import InboundMessage, QuestionState
+from bridge.models import InboundMessage
 from bridge.ports.store import QuestionRecord
-from store.rows import files_from, files_json, profile_json, question_from_row
+from store.rows import album_joined, files_json, question_from_row, question_values
 
 GROUP_LIMIT = 64  # questions in one group commit at most: a bigger group holds the GIL too long
 
@@ -62,18 +61,7 @@ def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[Quest
             """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
                                       files, album)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                conversation_id,
-                msg.user.fk_id,
-                msg.platform,
-                json.dumps(msg.origin.to_json()),
-                profile_json(msg.user),
-                msg.text,
-                QuestionState.RECEIVED.value,
-                now,
-                files_json(msg.attachments),
-                msg.album,
-            ),
+            question_values(msg, conversation_id, now),
         )
         assert cursor.lastrowid is not None
         records.append(QuestionRecord.new(cursor.lastrowid, conversation_id, msg, now))
@@ -88,8 +76,7 @@ def join_album(db: sqlite3.Connection, msg: InboundMessage) -> QuestionRecord | 
     ).fetchone()
     if row is None:
         return None
-    files = files_from(row["files"]) + msg.attachments
-    text = row["text"] if row["text"] and not msg.text else "\n".join(t for t in (row["text"], msg.text) if t)
+    files, text = album_joined(row, msg)
     db.execute("UPDATE questions SET files = ?, text = ? WHERE id = ?", (files_json(files), text, row["id"]))
     return replace(question_from_row(row), attachments=files, text=text)
 

@@ -27,6 +27,7 @@ from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 log = logging.getLogger(__name__)
 
 WORKING_REACTION = "hourglass_flowing_sand"
+_SLACK_FILE_HOSTS = (".slack.com", ".slack-gov.com")  # where the bot token may go with a file download
 MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
 LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
@@ -62,7 +63,7 @@ class SlackOutbound:
     def __init__(self, client: AsyncWebClient, api_url: str = "https://slack.com/api/") -> None:
         self._client = client
         # The bot token goes only to Slack's own file hosts (or the configured API's host).
-        self._file_hosts = (".slack.com", ".slack-gov.com", urlsplit(api_url).netloc)
+        self._api_host = urlsplit(api_url).netloc
         self._names: dict[str, tuple[float, str, str | None, str]] = {}
         self._assistant: bool | None = None  # None: not known yet whether the app has the feature
 
@@ -217,7 +218,7 @@ class SlackOutbound:
     async def download(self, attachment: Attachment, limit: int) -> AsyncIterator[Download]:
         """A shared file from its private URL, with the bot token (``files:read``)."""
         session = self._client.session
-        if session is None or not _file_host_ok(attachment.ref, self._file_hosts):
+        if session is None or not _file_host_ok(attachment.ref, self._api_host):
             raise FileUnavailable("not a Slack file URL")
         if attachment.size is not None and attachment.size > limit:
             raise FileUnavailable(f"{attachment.size} bytes is over the limit", reason="file_too_big")
@@ -265,11 +266,10 @@ class SlackOutbound:
         return first, last or None, locale
 
 
-def _file_host_ok(url: str, hosts: tuple[str, ...]) -> bool:
+def _file_host_ok(url: str, api_host: str) -> bool:
+    """Slack's own file hosts over https, or the configured API's host (a local fake)."""
     parts = urlsplit(url)
-    if parts.scheme != "https" and parts.netloc != hosts[-1]:
-        return False
-    return parts.netloc == hosts[-1] or parts.netloc.endswith(hosts[:-1])
+    return parts.netloc == api_host or (parts.scheme == "https" and parts.netloc.endswith(_SLACK_FILE_HOSTS))
 
 
 def _mark(key: str, part: int) -> dict[str, Any] | None:
