@@ -1,16 +1,63 @@
 """When to ask ``response-on`` again.
 
-The next wait is a fixed fraction (``growth``) of the time already waited, between
-``first`` and ``cap``. Answering late by a fraction of the time already spent is what
-people barely notice (a 2 s answer is late by at most 0.6 s, a 60 s one by at most
+The backbone: the next wait is a fixed fraction (``growth``) of the time already waited,
+between ``first`` and ``cap``. Answering late by a fraction of the time already spent is
+what people barely notice (a 2 s answer is late by at most 0.6 s, a 60 s one by at most
 ``cap``), and the number of calls grows only with the log of the wait until the cap.
-With the defaults a 60 s answer costs about 27 calls and is never late by more than 3 s:
-see ``bench/``.
+
+Learned aims: most agents take about as long as they took for the last questions. Once
+``AnswerTimes`` knows enough recent answer times (timed by the agent's own clock, so our
+polling does not blur them), polls also land just past the typical times (quartiles and
+the 95th percentile), and while an answer would be rarer than one in twenty (before the
+5th percentile) the backbone stretches its waits up to ``cap``. A 5 s agent is then asked
+about twice per answer instead of eight times, and answers ~0.05 s after it is ready
+instead of up to 1.5 s. Every wait stays within ``cap``, so an answer is still never more
+than ``cap`` late, however unusual. See ``bench/run.py``.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+
+MARGIN = 0.05  # aim this far past a typical answer time (raia's timestamps are in ms)
+
+
+class AnswerTimes:
+    """The agent's recent answer times in seconds. In memory only: a hint for the schedule,
+    relearned after a restart (``enough`` answers), forgetting all but the last ``keep``."""
+
+    def __init__(self, keep: int = 256, enough: int = 20) -> None:
+        self._recent: deque[float] = deque(maxlen=keep)
+        self._enough = enough
+        self._marks: tuple[float, tuple[float, ...]] | None = None
+        self._stale = False
+
+    def record(self, seconds: float) -> None:
+        if 0.0 <= seconds < 24 * 3600:  # a wrong clock on the agent's side is not a time
+            self._recent.append(seconds)
+            self._stale = True
+
+    def marks(self) -> tuple[float, tuple[float, ...]] | None:
+        """``(early, aims)``: before ``early`` answers are rare; ``aims`` are the times worth
+        a look, ascending. None until enough answers are known."""
+        if self._stale:
+            self._stale = False
+            self._marks = self._compute() if len(self._recent) >= self._enough else None
+        return self._marks
+
+    def _compute(self) -> tuple[float, tuple[float, ...]]:
+        ordered = sorted(self._recent)
+
+        def at(p: float) -> float:
+            return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+        aims: list[float] = []
+        for p in (0.25, 0.5, 0.75, 0.95):
+            aim = at(p) + MARGIN
+            if not aims or aim - aims[-1] > 2 * MARGIN:  # one look serves answers this close
+                aims.append(aim)
+        return at(0.05), tuple(aims)
 
 
 @dataclass(frozen=True)
@@ -19,8 +66,19 @@ class PollSchedule:
     growth: float = 0.3  # next wait = growth x time waited so far ...
     cap: float = 2.9  # ... but never longer than this (so never > 3 s late)
 
-    def next_wait(self, elapsed: float) -> float:
+    def next_wait(self, elapsed: float, learned: AnswerTimes | None = None) -> float:
         """Seconds to wait before the next poll, ``elapsed`` seconds after the send."""
         if elapsed < self.first:
-            return self.first - elapsed
-        return min(self.cap, max(self.first * self.growth, self.growth * elapsed))
+            wait = self.first - elapsed
+        else:
+            wait = min(self.cap, max(self.first * self.growth, self.growth * elapsed))
+        marks = learned.marks() if learned is not None else None
+        if marks is None:
+            return wait
+        early, aims = marks
+        ahead = [aim - elapsed for aim in aims if aim - elapsed > 0.01]
+        if elapsed + wait < early:  # an answer by then would be rare: look less often
+            wait = max(wait, min(self.cap, ahead[0] if ahead else self.cap))
+        if ahead:
+            wait = min(wait, ahead[0])
+        return wait

@@ -33,6 +33,7 @@ from bridge.files import FilePassing, notes_reply, pass_files, sent_text
 from bridge.health import AgentHealth
 from bridge.models import QuestionState, Reply, ReplyKind
 from bridge.outcomes import Finished, failure
+from bridge.poller import AnswerTimes
 from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, RatesAnswers, ResponseStatus, SentFile, TakesFiles
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import LiveText, Outbound
@@ -99,6 +100,7 @@ class QuestionLife:
         self._sleep = sleep
         self._health = health
         self._observer = observer
+        self._answer_times = AnswerTimes()  # how long the agent takes lately: when to poll
 
     async def live(self, q: QuestionRecord, outbound: Outbound) -> Outcome:
         if q.album is not None and q.started_at is None:
@@ -289,7 +291,7 @@ class QuestionLife:
             if now >= deadline and looked:
                 return Finished(QuestionState.TIMED_OUT, Reply(texts.TIMEOUT, ReplyKind.NOTICE), "poll timeout")
             if now < deadline:
-                wait = schedule.next_wait(now - q.sent_at)
+                wait = schedule.next_wait(now - q.sent_at, self._answer_times)
                 if self._hints is None:
                     await self._sleep(min(wait, deadline - now))
                 else:
@@ -304,6 +306,8 @@ class QuestionLife:
             except AgentNotFoundError as exc:
                 return Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), str(exc))
             if response.status == ResponseStatus.COMPLETED and response.reply is not None:
+                if response.took is not None:
+                    self._answer_times.record(response.took)
                 reply = response.reply
                 if not reply.text and not reply.has_sources:
                     reply = replace(reply, text=texts.EMPTY_ANSWER)

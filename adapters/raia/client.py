@@ -23,6 +23,7 @@ import stamina
 from adapters.agent_http import status_error
 from adapters.raia.mapping import (
     agent_name_from,
+    created_at,
     error_text,
     mapping,
     messages_from,
@@ -38,12 +39,15 @@ from bridge.errors import (
     AgentRejectedError,
     FileUnavailable,
 )
-from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating, SentFile
+from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating, ResponseStatus, SentFile
 from bridge.ports.outbound import Download
 
 # Calls in flight at once: a thousand waiting conversations queue (cheaply) for these,
 # and raia sees a polite, steady load. The connection pool is sized to match.
 MAX_IN_FLIGHT = 32
+# When each recent question reached raia (its createdAt), to time the answer by raia's own
+# clock: the poll schedule learns from it. Forgotten oldest-first beyond this many.
+ASKED_AT_KEEP = 4096
 _IDS = re.compile(r"/[0-9a-fA-F-]{8,}")  # ids in paths, folded for metrics
 
 
@@ -96,6 +100,7 @@ class RaiaClient:
             wait_max=policy.wait_max,
         ).on(self._backoff_hook)
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._asked_at: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"RaiaClient(base={self._base!r})"
@@ -236,7 +241,14 @@ class RaiaClient:
         if files:
             payload["files"] = [{"fileName": f.name, "storagePath": f.storage_path} for f in files]
         body = await self._request("POST", f"/conversations/{conversation_id}/messages/async", json=payload)
-        return text_field(mapping(body, "message"), "id")
+        message = mapping(body, "message")
+        message_id = text_field(message, "id")
+        asked_at = created_at(message)
+        if asked_at is not None:
+            if len(self._asked_at) >= ASKED_AT_KEEP:
+                del self._asked_at[next(iter(self._asked_at))]
+            self._asked_at[message_id] = asked_at
+        return message_id
 
     async def upload_file(self, conversation_id: str, name: str, content_type: str, download: Download) -> SentFile:
         """raia's message files: a signed upload URL, then the bytes PUT to it as they
@@ -278,7 +290,10 @@ class RaiaClient:
 
     async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse:
         path = f"/conversations/{conversation_id}/messages/{message_id}/response-on"
-        return response_from(await self._retrying("GET", path))
+        response = response_from(await self._retrying("GET", path), self._asked_at.get(message_id))
+        if response.status is not ResponseStatus.PENDING:
+            self._asked_at.pop(message_id, None)
+        return response
 
     async def rate_answer(self, rating: Rating) -> None:
         """Create or update the person's 👍/👎 on an answer (raia keeps one per message and

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from bridge.errors import AgentProtocolError
@@ -36,8 +37,19 @@ def reply_from_message(message: Mapping[str, Any]) -> Reply:
     )
 
 
-def response_from(body: Any) -> AgentResponse:
-    """One ``response-on`` body."""
+def created_at(message: Mapping[str, Any]) -> float | None:
+    """A message's ``createdAt`` as epoch seconds (raia's clock); None if absent or odd."""
+    value = message.get("createdAt")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def response_from(body: Any, asked_at: float | None = None) -> AgentResponse:
+    """One ``response-on`` body; ``asked_at`` is the question's ``createdAt``, if known."""
     data = mapping(body, "response")
     status = data.get("status")
     error = data.get("error") if isinstance(data.get("error"), str) else None
@@ -45,7 +57,9 @@ def response_from(body: Any) -> AgentResponse:
         message = data.get("message")
         if not isinstance(message, Mapping):
             raise AgentProtocolError("response-on: completed without a message")
-        return AgentResponse(ResponseStatus.COMPLETED, reply=reply_from_message(message))
+        answered_at = created_at(message)
+        took = answered_at - asked_at if answered_at is not None and asked_at is not None else None
+        return AgentResponse(ResponseStatus.COMPLETED, reply=reply_from_message(message), took=took)
     if status == ResponseStatus.FAILED:
         return AgentResponse(ResponseStatus.FAILED, error=error or "failed")
     # "pending", or a status this version does not know yet: keep waiting.

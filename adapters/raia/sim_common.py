@@ -33,6 +33,11 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+def iso(at: float) -> str:
+    """Epoch seconds as raia writes timestamps (UTC, milliseconds, Z)."""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def error(status: int, message: str) -> JSONResponse:
     names = {400: "BAD_REQUEST", 403: "FORBIDDEN_ERROR", 404: "NOT_FOUND_ERROR", 429: "TOO_MANY_REQUESTS"}
     return Json(

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.raia.demo_agent import SimAnswer, delay_from_text, demo_answer, demo_delay
-from adapters.raia.sim_common import Fault, Json, error, now_iso
+from adapters.raia.sim_common import Fault, Json, error, iso, now_iso
 from adapters.raia.sim_feedback import Feedbacks
 from adapters.raia.sim_files import MessageFiles
 from adapters.raia.sim_webhooks import Webhooks
@@ -273,15 +273,15 @@ class RaiaSimulator:
         if problem:
             return error(400, problem)
         mid = str(uuid.uuid4())
-        message = self._message_dto(mid, cid, "conversation_user", body["message"])
+        now = self.clock()
+        message = self._message_dto(mid, cid, "conversation_user", body["message"], at=now)
         message["files"] = body.get("files") or []
         conversation["messages"].append(message)
-        now = self.clock()
         self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}
         self.hooks.after(self.questions[mid]["ready_at"] - now, lambda: self._pushed_payload(mid))
         return self._fault_response(late) if late else Json(message, status_code=201)
 
-    def _message_dto(self, mid: str, cid: str, role: str, text: str, full: Any = None) -> dict[str, Any]:
+    def _message_dto(self, mid: str, cid: str, role: str, text: str, full: Any = None, *, at: float) -> dict[str, Any]:
         return {
             "id": mid,
             "message": text,
@@ -289,7 +289,7 @@ class RaiaSimulator:
             "senderRole": role,
             "conversationMessageId": mid,
             "source": "api",
-            "createdAt": now_iso(),
+            "createdAt": iso(at),  # raia's clock: the agent wrote its answer when it was ready
             "isAnonymized": False,
             "fullAIResponse": full,
             "subagentId": None,
@@ -309,7 +309,9 @@ class RaiaSimulator:
                     "urlCitations": answer.urls or None,
                     "fileCitations": answer.files or None,
                 }
-                reply = self._message_dto(str(uuid.uuid4()), question["cid"], "assistant", answer.text, full)
+                reply = self._message_dto(
+                    str(uuid.uuid4()), question["cid"], "assistant", answer.text, full, at=question["ready_at"]
+                )
                 reply["conversationMessageId"] = mid
                 question["reply"] = reply
                 self.conversations[question["cid"]]["messages"].append(reply)

@@ -23,11 +23,13 @@ class ResponseStatus(enum.StrEnum):
 
 @dataclass(frozen=True)
 class AgentResponse:
-    """One look at ``response-on``. ``reply`` is set when completed."""
+    """One look at ``response-on``. ``reply`` is set when completed; ``took`` is how long
+    the agent took to answer by its own clock, when it says (it tunes the poll schedule)."""
 
     status: ResponseStatus
     reply: Reply | None = None
     error: str | None = None
+    took: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""The poll schedule: the growing backbone, and aims learned from the agent's recent answer times."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bridge.poller import MARGIN, AnswerTimes, PollSchedule
+
+SCHEDULE = PollSchedule(first=1.0)
+
+
+def polls_until(answer: float, learned: AnswerTimes | None, schedule: PollSchedule = SCHEDULE) -> list[float]:
+    """When the bridge looks (seconds after the send) until it sees an answer ready at ``answer``."""
+    looks, elapsed = [], 0.0
+    while True:
+        wait = schedule.next_wait(elapsed, learned)
+        assert 0.0 < wait <= schedule.cap
+        elapsed += wait
+        looks.append(elapsed)
+        if elapsed >= answer:
+            return looks
+
+
+def learned(times: list[float]) -> AnswerTimes:
+    answers = AnswerTimes()
+    for seconds in times:
+        answers.record(seconds)
+    return answers
+
+
+def test_without_known_answer_times_the_wait_grows_with_the_time_waited() -> None:
+    looks = polls_until(6.0, None)
+    assert looks[:3] == pytest.approx([1.0, 1.3, 1.69])
+    assert len(looks) == 8  # ... 3.71, 4.83, 6.27
+    assert looks[-1] - 6.0 < 0.3 * 6.0
+    assert AnswerTimes().marks() is None
+    assert learned([5.0] * 19).marks() is None  # not enough yet
+
+
+def test_an_agent_that_takes_five_seconds_is_asked_twice_just_after() -> None:
+    rng = random.Random(1)
+    answers = learned([rng.uniform(4.9, 5.1) for _ in range(100)])
+    for answer in (4.95, 5.0, 5.05):
+        looks = polls_until(answer, answers)
+        assert len(looks) <= 3
+        assert looks[-1] - answer <= 0.15
+    # The backbone alone takes 8 looks and is 1.2 s late.
+    assert len(polls_until(5.1, None)) == 8
+
+
+def test_an_unusually_fast_answer_is_still_never_more_than_the_cap_late() -> None:
+    answers = learned([30.0] * 50)
+    for answer in (0.2, 1.0, 2.0, 7.5, 29.0, 45.0, 120.0):
+        assert polls_until(answer, answers)[-1] - answer <= SCHEDULE.cap
+
+
+def test_two_kinds_of_answers_each_get_a_look_just_after() -> None:
+    rng = random.Random(2)
+    answers = learned([rng.uniform(2.0, 2.1) for _ in range(50)] + [rng.uniform(12.0, 12.2) for _ in range(50)])
+    assert polls_until(2.05, answers)[-1] - 2.05 <= 0.15
+    assert polls_until(12.1, answers)[-1] - 12.1 <= 0.15
+
+
+def test_spread_answer_times_cost_no_more_than_a_few_extra_looks() -> None:
+    rng = random.Random(3)
+    answers = learned([rng.uniform(1.0, 60.0) for _ in range(256)])
+    for answer in (1.5, 10.0, 33.0, 60.0):
+        looks = polls_until(answer, answers)
+        assert len(looks) <= len(polls_until(answer, None)) + 4
+        assert looks[-1] - answer <= SCHEDULE.cap
+
+
+def test_only_recent_plausible_times_count() -> None:
+    answers = learned([60.0] * 300)
+    for seconds in [5.0] * 256 + [-1.0, float("nan"), 1e9]:
+        answers.record(seconds)
+    marks = answers.marks()
+    assert marks is not None
+    assert marks[1] == (5.0 + MARGIN,)  # the 60 s answers were forgotten, the odd values ignored
