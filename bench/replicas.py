@@ -12,7 +12,9 @@ its own. This process is only the load generator: N new people each send one Sla
 Telegram private message at once (or through ``--senders`` concurrent senders, each posting its
 share one after the other), the webhook posts spread round-robin over the replicas as a load
 balancer would; then the same people ask once more (known users: no raia user or conversation to
-create). A round ends when the fake platform has every answer (on Slack, also every hourglass
+create). Before those rounds 30 other people ask once, unmeasured, as in a bridge that has been
+running: its poll schedule has learned how long the agent takes (``--cold``: a bridge just
+started). A round ends when the fake platform has every answer (on Slack, also every hourglass
 reaction removed again).
 
 Bridge CPU is the user + system time of the bridge processes over a round (start-up
@@ -58,6 +60,9 @@ PLATFORMS = ("slack", "telegram")
 PUSH = False  # --push
 STRAGGLER = 15.0  # seconds without a new answer after which a round stops waiting
 ROUNDS = ("new", "again")  # new people (raia user + conversation created), then the same people again
+# Before the rounds, this many other people ask once, as in a bridge that has been running for a
+# while: its poll schedule has learned how long the agent takes (--cold skips it).
+WARM_UP = 30
 PERSON = 100_000  # person i is Slack user U{PERSON + i} in DM D{PERSON + i}, Telegram user and chat PERSON + i
 TELEGRAM_SECRET = "bench-webhook-secret"
 TELEGRAM_RATE = 30  # messages a second Telegram lets one bot send, about
@@ -241,6 +246,7 @@ class Round:
     overshoot: list[float] = field(default_factory=list)  # answer at the platform minus answer ready at raia
     to_raia: list[float] = field(default_factory=list)  # question sent to raia, seconds after the burst began
     started: float = 0.0  # time.time() when the burst began
+    first: int = 0  # the first person's number (the others follow)
 
     @property
     def label(self) -> str:
@@ -380,9 +386,9 @@ async def run_round(
 ) -> None:
     raia, api = fakes[0].base, fakes[1].base
     users = result.asked
+    people = range(result.first, result.first + users)
     bodies = [
-        webhook_post(platform, bridges[i % len(bridges)], f"{result.name} question of person {i}", i)
-        for i in range(users)
+        webhook_post(platform, bridges[i % len(bridges)], f"{result.name} question of person {i}", i) for i in people
     ]
     before = await fake_state(http, api)
     since = int(before["posts"])  # Telegram counts this round's answers from here
@@ -455,6 +461,7 @@ async def run_config(
     server: PgServer | None,
     pg: PostgresCpu | None,
     tmp: Path,
+    warm_up: int,
 ) -> list[Round]:
     work = tmp / f"{replicas}-{engine}-{platform}"
     work.mkdir(exist_ok=True)
@@ -483,6 +490,13 @@ async def run_config(
         results = []
         connector = aiohttp.TCPConnector(limit=0)  # every person's event at once
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+            if warm_up:
+                await asyncio.sleep(1.0)
+                warm = Round(engine, replicas, "warm-up", warm_up, first=10 * users)
+                await run_round(warm, http, platform, bridges, children[:2], None, delay, None)
+                print(
+                    f"{warm.label:<14} warm-up: {warm.answered}/{warm.asked} answered in {warm.wall:.2f} s", flush=True
+                )
             for name in ROUNDS:
                 await asyncio.sleep(1.0)  # let start-up (or the previous round's tail) settle
                 result = Round(engine, replicas, name, users)
@@ -589,6 +603,9 @@ async def main() -> None:
     parser.add_argument("--logs", type=Path, metavar="DIR", help="keep the processes' logs in DIR (default: discard)")
     parser.add_argument("--push", action="store_true", help="RAIA_PUSH=true: raia calls the bridges back")
     parser.add_argument(
+        "--cold", action="store_true", help=f"no warm-up ({WARM_UP} answers before the rounds): a bridge just started"
+    )
+    parser.add_argument(
         "--only", choices=[f"{n}x{e}" for e, n in CONFIGS], action="append", help="run only these configurations"
     )
     args = parser.parse_args()
@@ -610,8 +627,9 @@ async def main() -> None:
                 work.mkdir(parents=True, exist_ok=True)
             for engine, replicas in configs:
                 results += await run_config(
-                    engine, replicas, args.platform, users, args.delay, args.senders, server, pg, work
-                )
+                    engine, replicas, args.platform, users, args.delay, args.senders, server, pg, work,
+                    0 if args.cold else WARM_UP,
+                )  # fmt: skip
     finally:
         if server is not None:
             try:

@@ -147,3 +147,22 @@ async def test_full_turn_returns_answer_with_sources(sim: RaiaSimulator) -> None
     assert len(response.reply.files) == 1
     listed = await client.list_messages(conversation)
     assert next((m.from_user, m.text) for m in listed) == (True, "pricing?")
+
+
+async def test_the_answer_is_timed_by_raias_own_clock() -> None:
+    """``took`` = the answer's createdAt - the question's, whenever our polls happen."""
+    now = [1_700_000_000.0]
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 4.25, clock=lambda: now[0])
+    client = client_for(sim)
+    user = await client.find_or_create_user(ANN)
+    conversation = await client.create_conversation(user, "chat", {})
+    message_id = await client.send_message(conversation, "slow one")
+    now[0] += 1.0
+    assert (await client.response_on(conversation, message_id)).status is ResponseStatus.PENDING
+    now[0] += 9.0  # looked again long after the answer was written
+    response = await client.response_on(conversation, message_id)
+    assert response.status is ResponseStatus.COMPLETED
+    assert response.took == pytest.approx(4.25, abs=0.002)
+    # A question sent before a restart (its createdAt unknown here) is simply not timed.
+    again = await client_for(sim).response_on(conversation, message_id)
+    assert again.status is ResponseStatus.COMPLETED and again.took is None
