@@ -192,10 +192,15 @@ class QuestionLife:
         turn.q = replace(q, state=finished.state, reply=finished.reply, error=finished.error)
 
     async def _conversation_id(self, q: QuestionRecord, outbound: Outbound) -> str:
-        conversation = await self._store.conversation(q.conversation_id)
-        if conversation.raia_conversation_id:
-            return conversation.raia_conversation_id
-        user_id = await self._store.raia_user_id(q.fk_id)
+        # Read with the question, or (a record from elsewhere) looked up now.
+        known = q.agent_ids
+        if known is None:
+            conversation = (await self._store.conversation(q.conversation_id)).raia_conversation_id or None
+            user_id = None if conversation else await self._store.raia_user_id(q.fk_id)
+        else:
+            conversation, user_id = known.conversation, known.user
+        if conversation:
+            return conversation
         if user_id is None:
             # Asked only now, after the question is stored: a slow users.info never
             # delays an acknowledgement or reorders a person's first messages.

@@ -31,7 +31,14 @@ from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.pg_feedback import PgKeptAnswers
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
 from store.pg_replicas import Replicas
-from store.rows import album_joined, conversation_from_row, files_json, question_from_row, question_values
+from store.rows import (
+    QUESTION_WITH_AGENT_IDS,
+    album_joined,
+    conversation_from_row,
+    files_json,
+    question_from_row,
+    question_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +206,14 @@ class PostgresStore(PgKeptAnswers, Replicas):
         return QuestionRecord.new(int(qid), int(conversation_id), msg, now)
 
     async def question(self, qid: int) -> QuestionRecord:
-        row = await self.pool.fetchrow("SELECT * FROM questions WHERE id = $1", qid)
+        row = await self.pool.fetchrow(f"{QUESTION_WITH_AGENT_IDS} WHERE id = $1", qid)
         if row is None:
             raise KeyError(qid)
         return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
         row = await self.pool.fetchrow(
-            f"SELECT * FROM questions WHERE conversation_id = $1 AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
+            f"{QUESTION_WITH_AGENT_IDS} WHERE conversation_id = $1 AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
             conversation_id,
         )
         return question_from_row(row) if row else None

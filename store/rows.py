@@ -1,4 +1,4 @@
-"""SQLite rows <-> the core's records."""
+"""Database rows (SQLite's and PostgreSQL's) <-> the core's records."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bridge.models import Attachment, InboundMessage, Origin, PlatformUser, QuestionState, Reply
-from bridge.ports.store import ConversationRecord, QuestionRecord
+from bridge.ports.store import AgentIds, ConversationRecord, QuestionRecord
 
 
 def question_from_row(row: Any) -> QuestionRecord:
@@ -37,7 +37,22 @@ def question_from_row(row: Any) -> QuestionRecord:
         sent_at=row["sent_at"],
         attachments=files_from(row["files"]),
         album=row["album"],
+        agent_ids=_agent_ids(row),
     )
+
+
+def _agent_ids(row: Any) -> AgentIds | None:
+    columns = row.keys()  # sqlite3.Row's "in" looks at values, not column names
+    return AgentIds(row["agent_conversation"] or None, row["agent_user"]) if "agent_user" in columns else None
+
+
+# The questions columns plus what the turn needs from the agent's side (``AgentIds``), in
+# the same read: the conversation's agent id and the person's agent user id.
+QUESTION_WITH_AGENT_IDS = """SELECT *,
+    (SELECT raia_conversation_id FROM conversations WHERE conversations.id = questions.conversation_id)
+        AS agent_conversation,
+    (SELECT raia_user_id FROM identities WHERE identities.fk_id = questions.fk_id) AS agent_user
+    FROM questions"""
 
 
 def files_json(attachments: tuple[Attachment, ...]) -> str | None:

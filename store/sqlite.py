@@ -24,7 +24,7 @@ from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.files import create_private
 from store.migrations import Transaction, migrate
-from store.rows import conversation_from_row, question_from_row
+from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, question_from_row
 from store.sqlite_feedback import KeptAnswers
 from store.sqlite_intake import GroupCommit, claim, record_group
 
@@ -156,14 +156,14 @@ class SqliteStore(KeptAnswers):
             return record_group(db, group, self._clock())
 
     async def question(self, qid: int) -> QuestionRecord:
-        row = await self._one("SELECT * FROM questions WHERE id = ?", (qid,))
+        row = await self._one(f"{QUESTION_WITH_AGENT_IDS} WHERE id = ?", (qid,))
         if row is None:
             raise KeyError(qid)
         return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
         row = await self._one(
-            f"SELECT * FROM questions WHERE conversation_id = ? AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
+            f"{QUESTION_WITH_AGENT_IDS} WHERE conversation_id = ? AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
             (conversation_id,),
         )
         return question_from_row(row) if row else None

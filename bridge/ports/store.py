@@ -7,10 +7,19 @@ stopped between two of them (``kill -9``) loses nothing that a later call relies
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bridge.models import Attachment, InboundMessage, Origin, PlatformUser, QuestionState, Reply
+
+
+@dataclass(frozen=True)
+class AgentIds:
+    """The person's user and the conversation at the agent, as the store knew them when a
+    question was read: a turn needs no separate look-up for them. None: not created yet."""
+
+    conversation: str | None
+    user: str | None
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,8 @@ class QuestionRecord:
     sent_at: float | None
     attachments: tuple[Attachment, ...] = ()
     album: str | None = None
+    # None: not read with the record (look them up). A snapshot, not part of the question.
+    agent_ids: AgentIds | None = field(default=None, compare=False)
 
     @classmethod
     def new(cls, qid: int, conversation_id: int, msg: InboundMessage, created_at: float) -> QuestionRecord:

@@ -15,6 +15,7 @@ import pytest
 from bridge.app.database import Store, parse_database_url
 from bridge.errors import DatabaseUnavailable
 from bridge.models import QuestionState, Reply
+from bridge.ports.store import AgentIds
 from store.migrations import MIGRATIONS
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from store.postgres import PostgresStore
@@ -82,6 +83,26 @@ async def test_questions_are_ordered_per_conversation(database: str) -> None:
         assert await store.open_conversations(["test"]) == [first.conversation_id, other.conversation_id]
         assert await store.open_conversations(["slack"]) == []
         assert await store.known_message_ids(first.conversation_id) == {"m1"}
+
+
+async def test_a_question_is_read_with_its_agent_ids(database: str) -> None:
+    """The turn needs the person's agent user and the conversation's agent id: they come with
+    the question (one read), as they stand, including a vanished conversation ("")."""
+    async with open_store(database) as store:
+        q = await store.record_question(message("1"), ttl=60)
+        assert q
+        assert q.agent_ids is None  # just recorded: not read
+        read = await store.next_open_question(q.conversation_id)
+        assert read
+        assert read.agent_ids == AgentIds(conversation=None, user=None)
+        await store.save_raia_user(q.fk_id, "user-1")
+        assert (await store.question(q.id)).agent_ids == AgentIds(conversation=None, user="user-1")
+        await store.set_raia_conversation(q.conversation_id, "conv-1")
+        read = await store.next_open_question(q.conversation_id)
+        assert read
+        assert read.agent_ids == AgentIds(conversation="conv-1", user="user-1")
+        await store.set_raia_conversation(q.conversation_id, "")  # raia lost it: a new one is opened
+        assert (await store.question(q.id)).agent_ids == AgentIds(conversation=None, user="user-1")
 
 
 async def test_reset_ends_the_current_conversation(database: str) -> None:
