@@ -12,7 +12,7 @@ its own. This process is only the load generator: N new people each send one Sla
 Telegram private message at once (or through ``--senders`` concurrent senders, each posting its
 share one after the other), the webhook posts spread round-robin over the replicas as a load
 balancer would; then the same people ask once more (known users: no raia user or conversation to
-create). Before those rounds 30 other people ask once, unmeasured, as in a bridge that has been
+create). Before those rounds 30 other people per replica ask once, unmeasured, as in a bridge that has been
 running: its poll schedule has learned how long the agent takes (``--cold``: a bridge just
 started). A round ends when the fake platform has every answer (on Slack, also every hourglass
 reaction removed again).
@@ -60,8 +60,8 @@ PLATFORMS = ("slack", "telegram")
 PUSH = False  # --push
 STRAGGLER = 15.0  # seconds without a new answer after which a round stops waiting
 ROUNDS = ("new", "again")  # new people (raia user + conversation created), then the same people again
-# Before the rounds, this many other people ask once, as in a bridge that has been running for a
-# while: its poll schedule has learned how long the agent takes (--cold skips it).
+# Before the rounds, this many other people per replica ask once, as in a bridge that has been
+# running for a while: its poll schedule has learned how long the agent takes (--cold skips it).
 WARM_UP = 30
 PERSON = 100_000  # person i is Slack user U{PERSON + i} in DM D{PERSON + i}, Telegram user and chat PERSON + i
 TELEGRAM_SECRET = "bench-webhook-secret"
@@ -492,7 +492,8 @@ async def run_config(
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
             if warm_up:
                 await asyncio.sleep(1.0)
-                warm = Round(engine, replicas, "warm-up", warm_up, first=10 * users)
+                # Each replica learns on its own: warm every one (round-robin spreads the people).
+                warm = Round(engine, replicas, "warm-up", warm_up * replicas, first=10 * users)
                 await run_round(warm, http, platform, bridges, children[:2], None, delay, None)
                 print(
                     f"{warm.label:<14} warm-up: {warm.answered}/{warm.asked} answered in {warm.wall:.2f} s", flush=True
