@@ -17,6 +17,7 @@ from bridge import texts
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, ShuttingDown
 from bridge.models import Intent, QuestionState, ReplyKind
+from bridge.poller import PollSchedule
 from bridge.ports.agent import NewUser
 from bridge.ports.inbox import Receipt
 from tests.conftest import API_KEY, FAST, make_settings, message, started
@@ -321,3 +322,24 @@ async def test_unreachable_raia_gives_a_short_message_soon(
     assert (reply.kind, reply.text) == (ReplyKind.NOTICE, texts.UNREACHABLE)
     assert any("given up" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
     assert sim.count("POST", "/messages/async") == 0
+
+
+async def test_the_poll_schedule_learns_how_long_the_agent_takes(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """Once 20 answers are timed (by raia's createdAt), the bridge looks just past the
+    agent's usual time instead of on its growing backbone: far fewer response-on calls."""
+    sim.delay = lambda _: 0.4
+    schedule = PollSchedule(first=0.02, growth=0.3, cap=0.3)
+
+    def polls(prefix: str) -> list[int]:
+        return [int(q.get("polls", 0)) for q in sim.questions.values() if q["text"].startswith(prefix)]
+
+    async with started(sim, db_path, outbound, poll=schedule) as rt:
+        for round_, people in (("first", 20), ("later", 5)):
+            for i in range(people):
+                await rt.service.receive(message(f"{round_} {i}", user=f"{round_}{i}", chat=f"{round_}{i}"))
+            await outbound.wait_for(len(outbound.replies) + people)
+    assert min(polls("first")) >= 8  # 0.02 s, then 30 % more each time, up to 0.4 s
+    assert max(polls("later")) <= 3  # at the 0.3 s cap, then just past 0.4 s
+    assert all(r.kind is ReplyKind.ANSWER for r in outbound.replies)
