@@ -45,7 +45,8 @@ class FeedbackDesk:
         self, platform: str, fk_id: str, where: str, text: str, keys: Sequence[str], language: str = "en"
     ) -> VoteResult | None:
         kept = await self._store.prompted_answer(where)
-        if kept is None:
+        if kept is None or kept.fk_id != fk_id:
+            # No prompt there, or someone else's (a group): an ordinary message, maybe a question.
             return None
         if not await self._store.first_sighting(keys, self._ttl):
             return VoteResult(Voted.RECORDED, "", kept.vote)  # redelivered: thanked once already

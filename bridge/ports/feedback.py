@@ -58,5 +58,6 @@ class Ratings(Protocol):
         self, platform: str, fk_id: str, where: str, text: str, keys: Sequence[str], language: str = "en"
     ) -> VoteResult | None:
         """``text`` replies to the message ``where`` names: the comment it asked for
-        (recorded once per ``keys``), or None when that message asked for none."""
+        (recorded once per ``keys``), or None when that message asked for none, or asked
+        someone else (then it is an ordinary message: in a group, a reply to the bot)."""
         ...

@@ -5,6 +5,8 @@ the voter's answer — on Slack (signed interactions) and Telegram (callback que
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,12 @@ async def test_slack_feedback_off_and_raia_refusing(sim: RaiaSimulator, tmp_path
     assert _styles(fake.posts[0])["raia_vote_up"] is None  # not shown as recorded
 
 
+def _noted(tmp_path: Path, where: str) -> bool:
+    """Whether the bridge's database knows the comment prompt ``where`` (chat:message)."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "bridge.db")) as db:
+        return db.execute("SELECT 1 FROM feedback WHERE prompt = ?", (where,)).fetchone() is not None
+
+
 def _buttons(markup: dict[str, Any]) -> list[str]:
     return [b["text"] for row in markup["inline_keyboard"] for b in row]
 
@@ -145,6 +153,7 @@ async def test_telegram_vote_changed_and_commented_by_reply(sim: RaiaSimulator, 
         assert prompt.params["reply_markup"]["force_reply"] is True
         assert _buttons(fake.markups[(chat, answer_id)]) == ["👍", "👎 ✓"]
         assert _only(sim)["voteType"] == "down"
+        await _until(lambda: _noted(tmp_path, f"{chat}:{fake.message_id(prompt)}"))
 
         reply_to = {"message_id": fake.message_id(prompt), "date": 0, "chat": {"id": chat, "type": "private"},
                     "from": {"id": tg.BOT_ID, "is_bot": True, "first_name": "Raia"}, "text": prompt.text}  # fmt: skip
@@ -181,3 +190,39 @@ async def test_telegram_foreign_and_forged_callbacks_refused(sim: RaiaSimulator,
         "This answer can no longer be rated.",
     ]
     assert _buttons(fake.markups[(chat, answer_id)]) == ["👍", "👎"]
+
+
+async def test_telegram_group_reply_to_someone_elses_prompt_is_a_question(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """In a group, the comment prompt after Ann's 👎 is hers: Eve replying to it asks the bot
+    a question of her own (a reply to the bot), and Ann's reply is still taken as the comment."""
+    fake = tg.FakeTelegram()
+    group, eve = -100777, tg.user(uid=77, first="Eve", username="eve")
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        text = f"@{tg.BOT_USERNAME} What does it cost?"
+        await bridge.post(tg.message(text, chat_id=group, chat_type="supergroup", entities=tg.mention(text)))
+        await fake.wait_sent(1)
+        answer_id = fake.message_id(fake.sent[-1])
+        down = fake.markups[(group, answer_id)]["inline_keyboard"][0][1]["callback_data"]
+        await bridge.post(tg.pressed(group, answer_id, down, chat_type="supergroup"))
+        await _until(lambda: len(fake.sent) == 2 and sim.feedback.recorded)
+        prompt = fake.sent[-1]
+        where = f"{group}:{fake.message_id(prompt)}"
+        await _until(lambda: _noted(tmp_path, where))  # the prompt is noted just after it is sent
+        reply_to = {"message_id": fake.message_id(prompt), "date": 0, "chat": {"id": group, "type": "supergroup"},
+                    "from": {"id": tg.BOT_ID, "is_bot": True, "first_name": "Raia"}, "text": prompt.text}  # fmt: skip
+
+        def replying(words: str, sender: dict[str, Any]) -> dict[str, Any]:
+            extra = {"reply_to_message": reply_to}
+            return tg.message(words, sender=sender, chat_id=group, chat_type="supergroup", extra=extra)
+
+        await bridge.post(replying("And for students?", eve))
+        await _until(lambda: sim.count("POST", "/messages/async") == 2)
+        await fake.wait_sent(3)  # Eve's answer
+        await bridge.post(replying("The student price is missing.", tg.user()))
+        await _until(lambda: len(fake.sent) == 4)
+    assert sorted(m for c in sim.conversations for m in sim.user_messages(c)) == [
+        "And for students?",
+        "What does it cost?",
+    ]
+    assert _only(sim)["comment"] == "The student price is missing."
+    assert fake.sent[-1].text.startswith("Thanks")
