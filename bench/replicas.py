@@ -14,7 +14,7 @@ share one after the other), the webhook posts spread round-robin over the replic
 balancer would; then the same people ask once more (known users: no raia user or conversation to
 create). Before those rounds 30 other people per replica ask once, unmeasured, as in a bridge that has been
 running: its poll schedule has learned how long the agent takes (``--cold``: a bridge just
-started). A round ends when the fake platform has every answer (on Slack, also every hourglass
+started on a new database). A round ends when the fake platform has every answer (on Slack, also every hourglass
 reaction removed again).
 
 Bridge CPU is the user + system time of the bridge processes over a round (start-up
@@ -604,7 +604,7 @@ async def main() -> None:
     parser.add_argument("--logs", type=Path, metavar="DIR", help="keep the processes' logs in DIR (default: discard)")
     parser.add_argument("--push", action="store_true", help="RAIA_PUSH=true: raia calls the bridges back")
     parser.add_argument(
-        "--cold", action="store_true", help=f"no warm-up ({WARM_UP} answers before the rounds): a bridge just started"
+        "--cold", action="store_true", help=f"no warm-up ({WARM_UP} answers before the rounds): a new installation"
     )
     parser.add_argument(
         "--only", choices=[f"{n}x{e}" for e, n in CONFIGS], action="append", help="run only these configurations"

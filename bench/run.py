@@ -255,7 +255,7 @@ async def main() -> None:
             results["throughput"] = await throughput(base, 100, 3)
         else:
             results["overshoot"] = await overshoot(base, 100, 1, 60)
-            results["crowd"] = await crowd(base, 1000, 5.0)  # a bridge just started
+            results["crowd"] = await crowd(base, 1000, 5.0)  # a new installation
             results["crowd_warm"] = await crowd(base, 1000, 5.0, warm=40)  # one that has been running
             results["throughput"] = await throughput(base, 500, 4)
     print(json.dumps(results, indent=2))

@@ -18,25 +18,41 @@ than ``cap`` late, however unusual. See ``bench/run.py``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MARGIN = 0.05  # aim this far past a typical answer time (raia's timestamps are in ms)
 
 
 class AnswerTimes:
-    """The agent's recent answer times in seconds. In memory only: a hint for the schedule,
-    relearned after a restart (``enough`` answers), forgetting all but the last ``keep``."""
+    """The agent's recent answer times in seconds: the last ``keep``, used once there are
+    ``enough``. The service saves them now and then (``recent``) and restores them at start,
+    so a restarted bridge polls well at once."""
 
     def __init__(self, keep: int = 256, enough: int = 20) -> None:
         self._recent: deque[float] = deque(maxlen=keep)
         self._enough = enough
         self._marks: tuple[float, tuple[float, ...]] | None = None
         self._stale = False
+        self.unsaved = 0  # recorded since the service last saved them
 
     def record(self, seconds: float) -> None:
         if 0.0 <= seconds < 24 * 3600:  # a wrong clock on the agent's side is not a time
             self._recent.append(seconds)
             self._stale = True
+            self.unsaved += 1
+
+    def recent(self) -> list[float]:
+        return list(self._recent)
+
+    def restore(self, saved: Iterable[float]) -> None:
+        """Times saved by an earlier run, oldest first, before any of this run's."""
+        mine = list(self._recent)
+        self._recent.clear()
+        for seconds in [*saved, *mine]:
+            if 0.0 <= seconds < 24 * 3600:
+                self._recent.append(seconds)
+        self._stale = True
 
     def marks(self) -> tuple[float, tuple[float, ...]] | None:
         """``(early, aims)``: before ``early`` answers are rare; ``aims`` are the times worth

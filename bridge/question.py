@@ -80,6 +80,7 @@ class QuestionLife:
         health: AgentHealth,
         observer: Observer,
         hints: PushHints | None = None,
+        answer_times: AnswerTimes | None = None,
     ) -> None:
         self._store = store
         self._hints = hints  # raia push (RAIA_PUSH): poll at once when a hint names the answer
@@ -100,7 +101,8 @@ class QuestionLife:
         self._sleep = sleep
         self._health = health
         self._observer = observer
-        self._answer_times = AnswerTimes()  # how long the agent takes lately: when to poll
+        # How long the agent takes lately (when to poll); the service keeps it across restarts.
+        self._answer_times = answer_times if answer_times is not None else AnswerTimes()
 
     async def live(self, q: QuestionRecord, outbound: Outbound) -> Outcome:
         if q.album is not None and q.started_at is None:

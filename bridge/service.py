@@ -23,6 +23,7 @@ from bridge.feedback import FeedbackDesk
 from bridge.health import AgentHealth
 from bridge.intake import Intake
 from bridge.models import InboundMessage
+from bridge.poller import AnswerTimes
 from bridge.ports.agent import AgentPort, DirectAgentPort, RatesAnswers, TakesFiles
 from bridge.ports.feedback import Ratings
 from bridge.ports.inbox import Receipt, Respond
@@ -68,6 +69,8 @@ class ConversationService:
         self._stopping = asyncio.Event()
         self._agent_name: str | None = None
         self._health = AgentHealth(agent.backend if isinstance(agent, DirectAgentPort) else "raia")
+        # How long the polled agent takes lately: the poll schedule aims at it (bridge.poller).
+        self._answer_times = None if isinstance(agent, DirectAgentPort) else AnswerTimes()
         self._life = QuestionLife(
             store,
             agent,
@@ -77,6 +80,7 @@ class ConversationService:
             health=self._health,
             observer=observer or Unobserved(),
             hints=hints,
+            answer_times=self._answer_times,
         )
         self.hints = hints
         self._ratings: Ratings | None = None
@@ -107,6 +111,9 @@ class ConversationService:
         if conversations:
             log.info("resuming %d conversation(s) with unfinished questions", len(conversations))
         self._tasks.spawn(self._housekeeping(), name="housekeeping")
+        if self._answer_times is not None:
+            await self._restore_answer_times(self._answer_times)
+            self._tasks.spawn(self._keep_answer_times(self._answer_times), name="answer-times")
         if self._store.shared:
             self._tasks.spawn(self._keep_leases(), name="lane-leases")
         return len(conversations)
@@ -298,6 +305,28 @@ class ConversationService:
         except TimeoutError:
             return
         raise ShuttingDown("stopping")
+
+    async def _restore_answer_times(self, times: AnswerTimes) -> None:
+        try:
+            times.restore(await self._store.answer_times())
+        except Exception as exc:  # a hint only: relearned from the next answers
+            log.warning("could not read the agent's recent answer times: %s", type(exc).__name__)
+
+    async def _keep_answer_times(self, times: AnswerTimes) -> None:
+        """Save the agent's recent answer times now and then, and at shutdown: a restarted
+        bridge (every deploy) then polls at the right moments from its first question."""
+        stopping = False
+        while not stopping:
+            try:
+                await self._sleep(self._config.answer_times_every)
+            except ShuttingDown:
+                stopping = True
+            if times.unsaved:
+                try:
+                    await self._store.save_answer_times(times.recent())
+                    times.unsaved = 0
+                except Exception as exc:
+                    log.warning("could not save the agent's recent answer times: %s", type(exc).__name__)
 
     async def _housekeeping(self) -> None:
         while True:

@@ -87,6 +87,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE questions ADD COLUMN album TEXT;
     CREATE INDEX questions_album ON questions(album) WHERE album IS NOT NULL;
     """,
+    # 5: the agent's recent answer times (a JSON list of seconds), so a restarted bridge's
+    # poll schedule knows them at once. One row.
+    """
+    CREATE TABLE answer_times (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        seconds  TEXT NOT NULL,
+        saved_at REAL NOT NULL
+    );
+    """,
 )
 
 

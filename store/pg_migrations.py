@@ -81,6 +81,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE questions ADD COLUMN album TEXT;
     CREATE INDEX questions_album ON questions(album) WHERE album IS NOT NULL;
     """,
+    # 3: SQLite's version 5: the agent's recent answer times, one row.
+    """
+    CREATE TABLE answer_times (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        seconds  TEXT NOT NULL,
+        saved_at DOUBLE PRECISION NOT NULL
+    );
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

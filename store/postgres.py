@@ -13,6 +13,7 @@ them (lane leases, database-wide locks, hints between replicas) is in ``store.pg
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -38,6 +39,7 @@ from store.rows import (
     files_json,
     question_from_row,
     question_values,
+    times_from,
 )
 
 log = logging.getLogger(__name__)
@@ -314,6 +316,18 @@ class PostgresStore(PgKeptAnswers, Replicas):
                ON CONFLICT (fk_id) DO UPDATE SET raia_user_id = EXCLUDED.raia_user_id""",
             fk_id,
             raia_user_id,
+            self._clock(),
+        )
+
+    async def answer_times(self) -> list[float]:
+        raw = await self.pool.fetchval("SELECT seconds FROM answer_times WHERE id = 1")
+        return times_from(raw) if raw else []
+
+    async def save_answer_times(self, seconds: Sequence[float]) -> None:
+        await self.pool.execute(
+            """INSERT INTO answer_times (id, seconds, saved_at) VALUES (1, $1, $2)
+               ON CONFLICT (id) DO UPDATE SET seconds = EXCLUDED.seconds, saved_at = EXCLUDED.saved_at""",
+            json.dumps(list(seconds)),
             self._clock(),
         )
 

@@ -55,6 +55,15 @@ QUESTION_WITH_AGENT_IDS = """SELECT *,
     FROM questions"""
 
 
+def times_from(raw: str) -> list[float]:
+    """Saved answer times; anything unreadable is no times (they are only a hint)."""
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return []
+    return [float(v) for v in values if isinstance(v, int | float)] if isinstance(values, list) else []
+
+
 def files_json(attachments: tuple[Attachment, ...]) -> str | None:
     return json.dumps([a.to_json() for a in attachments]) if attachments else None
 

@@ -11,6 +11,7 @@ New questions are committed in groups (``store.sqlite_intake``).
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -24,7 +25,7 @@ from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.files import create_private
 from store.migrations import Transaction, migrate
-from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, question_from_row
+from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
 from store.sqlite_intake import GroupCommit, claim, record_group
 
@@ -266,6 +267,16 @@ class SqliteStore(KeptAnswers):
         await self._update(
             "INSERT OR REPLACE INTO identities (fk_id, raia_user_id, created_at) VALUES (?, ?, ?)",
             (fk_id, raia_user_id, self._clock()),
+        )
+
+    async def answer_times(self) -> list[float]:
+        row = await self._one("SELECT seconds FROM answer_times WHERE id = 1")
+        return times_from(row["seconds"]) if row else []
+
+    async def save_answer_times(self, seconds: Sequence[float]) -> None:
+        await self._update(
+            "INSERT OR REPLACE INTO answer_times (id, seconds, saved_at) VALUES (1, ?, ?)",
+            (json.dumps(list(seconds)), self._clock()),
         )
 
     async def conversation(self, conversation_id: int) -> ConversationRecord:

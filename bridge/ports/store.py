@@ -226,6 +226,16 @@ class StorePort(Protocol):
         """Conversations with unfinished questions that no live lane holds, oldest first."""
         ...
 
+    # -- the agent's pace ----------------------------------------------------------------
+
+    async def answer_times(self) -> list[float]:
+        """The agent's recent answer times (seconds, oldest first) as last saved; empty if none."""
+        ...
+
+    async def save_answer_times(self, seconds: Sequence[float]) -> None:
+        """Replace the saved answer times (a hint for the poll schedule, not state)."""
+        ...
+
     # -- housekeeping ------------------------------------------------------------------
 
     async def purge(self, keep_finished_for: float) -> None:

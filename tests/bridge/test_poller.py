@@ -79,3 +79,13 @@ def test_only_recent_plausible_times_count() -> None:
     marks = answers.marks()
     assert marks is not None
     assert marks[1] == (5.0 + MARGIN,)  # the 60 s answers were forgotten, the odd values ignored
+
+
+def test_saved_times_come_before_this_runs_own() -> None:
+    answers = AnswerTimes(keep=4, enough=1)
+    answers.record(9.0)
+    assert answers.unsaved == 1
+    answers.restore([1.0, 2.0, 3.0, -5.0])
+    assert answers.recent() == [1.0, 2.0, 3.0, 9.0]  # the odd value dropped
+    assert answers.recent()[-1] == 9.0  # the newest stays when the window is full
+    assert answers.marks() is not None

@@ -328,18 +328,25 @@ async def test_the_poll_schedule_learns_how_long_the_agent_takes(
     sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
 ) -> None:
     """Once 20 answers are timed (by raia's createdAt), the bridge looks just past the
-    agent's usual time instead of on its growing backbone: far fewer response-on calls."""
+    agent's usual time instead of on its growing backbone: far fewer response-on calls.
+    The times are saved at shutdown, so a restarted bridge (a deploy) knows them at once."""
     sim.delay = lambda _: 0.4
     schedule = PollSchedule(first=0.02, growth=0.3, cap=0.3)
 
     def polls(prefix: str) -> list[int]:
         return [int(q.get("polls", 0)) for q in sim.questions.values() if q["text"].startswith(prefix)]
 
+    async def ask(round_: str, people: int) -> None:
+        for i in range(people):
+            await rt.service.receive(message(f"{round_} {i}", user=f"{round_}{i}", chat=f"{round_}{i}"))
+        await outbound.wait_for(len(outbound.replies) + people)
+
     async with started(sim, db_path, outbound, poll=schedule) as rt:
-        for round_, people in (("first", 20), ("later", 5)):
-            for i in range(people):
-                await rt.service.receive(message(f"{round_} {i}", user=f"{round_}{i}", chat=f"{round_}{i}"))
-            await outbound.wait_for(len(outbound.replies) + people)
+        await ask("first", 20)
+        await ask("later", 5)
+    async with started(sim, db_path, outbound, poll=schedule) as rt:
+        await ask("restarted", 5)
     assert min(polls("first")) >= 8  # 0.02 s, then 30 % more each time, up to 0.4 s
     assert max(polls("later")) <= 3  # at the 0.3 s cap, then just past 0.4 s
+    assert max(polls("restarted")) <= 3
     assert all(r.kind is ReplyKind.ANSWER for r in outbound.replies)

@@ -105,6 +105,16 @@ async def test_a_question_is_read_with_its_agent_ids(database: str) -> None:
         assert (await store.question(q.id)).agent_ids == AgentIds(conversation=None, user="user-1")
 
 
+async def test_the_agents_answer_times_are_kept_for_the_next_start(database: str) -> None:
+    """One saved list, replaced by each save (a hint for the poll schedule)."""
+    async with open_store(database) as store:
+        assert await store.answer_times() == []
+        await store.save_answer_times([5.0, 4.75])
+        await store.save_answer_times([5.0, 4.75, 6.5])
+    async with open_store(database) as store:
+        assert await store.answer_times() == [5.0, 4.75, 6.5]
+
+
 async def test_reset_ends_the_current_conversation(database: str) -> None:
     """After a reset, the identity's next question opens a new conversation; the old is kept."""
     async with open_store(database) as store:
