@@ -12,10 +12,10 @@ its own. This process is only the load generator: N new people each send one Sla
 Telegram private message at once (or through ``--senders`` concurrent senders, each posting its
 share one after the other), the webhook posts spread round-robin over the replicas as a load
 balancer would; then the same people ask once more (known users: no raia user or conversation to
-create). Before those rounds 30 other people per replica ask once, unmeasured, as in a bridge that has been
-running: its poll schedule has learned how long the agent takes (``--cold``: a bridge just
-started on a new database). A round ends when the fake platform has every answer (on Slack, also every hourglass
-reaction removed again).
+create). Before those rounds 30 other people per replica ask once, unmeasured, as in a
+bridge that has been running: its poll schedule has learned how long the agent takes
+(``--cold``: a new installation, which has not seen an answer yet). A round ends when the fake
+platform has every answer (on Slack, also every hourglass reaction removed again).
 
 Bridge CPU is the user + system time of the bridge processes over a round (start-up
 excluded); PostgreSQL's is that of its server processes over the same span (one server for
