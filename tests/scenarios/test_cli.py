@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from adapters.raia.simulator import RaiaSimulator
+from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from store.postgres import PostgresStore
 from tests.conftest import API_KEY
 from tests.fakes.server import serving
@@ -165,7 +166,7 @@ async def test_check_reports_the_database_without_its_password(tmp_path: Path, p
         env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=base, DATABASE_URL=url)
         _, out, err = await _run(["check"], env, tmp_path)
         assert "OK   database: PostgreSQL 15." in out
-        assert ", schema 2 at postgresql://bridge:***@127.0.0.1:" in out
+        assert f", schema {len(PG_MIGRATIONS)} at postgresql://bridge:***@127.0.0.1:" in out
         wrong = url.replace(PASSWORD, "Wrong-Pass-42")
         _, out, err = await _run(["check"], env | {"DATABASE_URL": wrong}, tmp_path)
         assert "FAIL database: postgresql://bridge:***@" in out

@@ -13,6 +13,7 @@ import pytest
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.server import build_app
 from bridge.ports.inbox import Inbox
+from store.migrations import MIGRATIONS
 from tests.conftest import API_KEY, make_settings
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
@@ -36,7 +37,7 @@ async def test_health_404_and_a_turn_over_http(sim: RaiaSimulator, platform: Loo
         assert health.status_code == 200
         body = health.json()
         assert body["status"] == "ok"
-        assert body["components"] == {"store": "ok (sqlite, schema 4)", "raia": "ok", "test": "ok"}
+        assert body["components"] == {"store": f"ok (sqlite, schema {len(MIGRATIONS)})", "raia": "ok", "test": "ok"}
         assert body["waiting"] == 0
         assert (await http.get("/nope")).status_code == 404
         assert (await http.post("/healthz")).status_code == 405
