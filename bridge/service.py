@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge import texts
+from bridge.acks import AckFirst
 from bridge.config import ServiceConfig
 from bridge.errors import AgentError, ShuttingDown
 from bridge.feedback import FeedbackDesk
@@ -67,6 +68,8 @@ class ConversationService:
         self._outbounds: dict[str, Outbound] = {}
         self._lanes: dict[int, _Lane] = {}
         self._stopping = asyncio.Event()
+        # Webhook requests in flight (the server marks them): lanes let them finish first.
+        self.acks = AckFirst()
         self._agent_name: str | None = None
         self._health = AgentHealth(agent.backend if isinstance(agent, DirectAgentPort) else "raia")
         # How long the polled agent takes lately: the poll schedule aims at it (bridge.poller).
@@ -121,6 +124,7 @@ class ConversationService:
     async def stop(self, timeout: float) -> None:
         """Take no new work, let in-flight calls finish (bounded), keep the rest stored."""
         self._stopping.set()
+        self.acks.wake()
         cancelled = await self._tasks.drain(timeout)
         if cancelled:
             log.warning("%d task(s) cut off at shutdown; they resume at next start", cancelled)
@@ -192,6 +196,7 @@ class ConversationService:
     async def _run_lane(self, conversation_id: int, lane: _Lane) -> None:
         errors = 0
         lease = self._config.lane_lease
+        await self.acks.calm()  # in a burst, acknowledge the webhooks before starting the work
         try:
             # Another replica's lane has it: that lane reads our question from the
             # database after its current one (or we get it back below when it lets go).

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.base import Platform, running
 from adapters.raia.client import RaiaClient
+from bridge.acks import AckFirst
 from bridge.app import push
 from bridge.app.metrics import Metrics, WebhookCounter
 from bridge.app.runtime import Runtime, open_runtime
@@ -100,6 +101,22 @@ class BodyLimit:
             too_large = isinstance(exc, BodyTooLarge)
             text, status = ("request body too large", 413) if too_large else ("request body too slow", 408)
             await PlainTextResponse(text, status_code=status)(scope, receive, send)
+
+
+class Acknowledging:
+    """Marks webhook requests in flight for the service's ``AckFirst`` (lanes about to start
+    work hold back while an acknowledgement is overdue)."""
+
+    def __init__(self, app: ASGIApp, paths: frozenset[str], gate: Callable[[], AckFirst | None]) -> None:
+        self.app, self.paths, self.gate = app, paths, gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gate = self.gate() if scope["type"] == "http" and scope["path"] in self.paths else None
+        if gate is None:
+            await self.app(scope, receive, send)
+            return
+        with gate.receiving():
+            await self.app(scope, receive, send)
 
 
 def build_app(
@@ -216,6 +233,9 @@ def build_app(
     state.bridge = bridge
     app = Starlette(routes=routes, lifespan=as_lifespan if lifespan else None)
     app.add_middleware(BodyLimit)
+    app.add_middleware(
+        Acknowledging, paths=webhook_paths, gate=lambda: state.runtime.service.acks if state.runtime else None
+    )
     app.add_middleware(WebhookCounter, metrics=metrics)
     app.state.bridge = state
     return app

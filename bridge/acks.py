@@ -1,0 +1,67 @@
+"""Acknowledgements first.
+
+A platform resends a webhook it does not see acknowledged in time (Slack after 3 s), and
+a burst of a thousand posts shares one event loop with the lanes that answer them: each
+lane starting a question creates raia users and conversations, sends, and reads the
+store, and in a burst those starts outnumber the acknowledgements. So a lane about to
+start holds back while an acknowledgement is overdue (a webhook request in flight for
+longer than ``late``), at most ``hold`` seconds. The questions are stored before they are
+acknowledged, so holding back delays an answer by a moment and loses nothing; the CPU
+spent is the same, only its order changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Iterator
+
+LATE = 0.1  # a webhook request in flight this long (seconds) is an acknowledgement overdue
+HOLD = 2.0  # the longest a lane holds back: a steady overload still gets its answers
+STALE = 3.0  # a request older than this is the client's slowness (a crawling body), not ours
+
+
+class AckFirst:
+    """Webhook requests in flight (``receiving``), and lanes waiting for them (``calm``)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, late: float = LATE, hold: float = HOLD) -> None:
+        self._clock = clock
+        self._late, self._hold = late, hold
+        self._tokens = itertools.count()
+        self._started: dict[int, float] = {}  # in order of arrival: the oldest first
+        self._calm = asyncio.Event()
+        self._calm.set()
+
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Around one webhook request, from its arrival to its acknowledgement."""
+        token = next(self._tokens)
+        self._started[token] = self._clock()
+        try:
+            yield
+        finally:
+            del self._started[token]
+            if not self._calm.is_set() and not self.overdue():
+                self._calm.set()
+
+    def overdue(self) -> bool:
+        now = self._clock()
+        for started in self._started.values():
+            age = now - started
+            if age <= STALE:  # the oldest that still matters decides
+                return age > self._late
+        return False
+
+    async def calm(self) -> None:
+        """Return once no acknowledgement is overdue, or after ``hold`` seconds."""
+        if not self.overdue():
+            return
+        self._calm.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._calm.wait(), self._hold)
+
+    def wake(self) -> None:
+        """Let every waiting lane go now (the service is stopping)."""
+        self._calm.set()

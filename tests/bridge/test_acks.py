@@ -1,0 +1,93 @@
+"""Acknowledgements first: lanes hold back new work while a webhook waits for its answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from adapters.raia.simulator import RaiaSimulator
+from bridge.acks import STALE, AckFirst
+from bridge.app.runtime import Runtime
+from bridge.app.server import Acknowledging
+from tests.conftest import message
+from tests.fakes.outbound import RecordingOutbound
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_only_a_request_waiting_too_long_counts_and_its_end_lets_lanes_go() -> None:
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    assert not acks.overdue()
+    with acks.receiving():
+        assert not acks.overdue()  # just arrived
+        clock.now += 0.2
+        assert acks.overdue()
+        waiting = asyncio.create_task(acks.calm())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # held back while the request is in flight
+        with acks.receiving():  # a newer request does not make the old one less late
+            assert acks.overdue()
+    await asyncio.wait_for(waiting, 1)  # the late one answered: the lane goes at once
+    assert not acks.overdue()
+
+
+async def test_holding_back_is_bounded_and_ignores_requests_stuck_on_the_clients_side() -> None:
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=0.1, hold=0.05)
+    with acks.receiving():
+        clock.now += 1.0
+        await asyncio.wait_for(acks.calm(), 1)  # gives up holding after ``hold``
+        clock.now += STALE  # a body still crawling in after seconds is not ours to wait for
+        assert not acks.overdue()
+    with acks.receiving():
+        clock.now += 1.0
+        waiting = asyncio.create_task(acks.calm())
+        await asyncio.sleep(0)
+        acks.wake()  # the service stops
+        await asyncio.wait_for(waiting, 1)
+
+
+async def test_the_server_marks_only_webhook_requests() -> None:
+    clock = Clock()
+    acks = AckFirst(clock=clock)
+    seen: dict[str, bool] = {}
+
+    async def handler(request: Request) -> PlainTextResponse:
+        clock.now += 1.0
+        seen[request.url.path] = acks.overdue()
+        clock.now -= 1.0
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/hook", handler, methods=["POST"]), Route("/healthz", handler)])
+    app.add_middleware(Acknowledging, paths=frozenset({"/hook"}), gate=lambda: acks)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bridge.test") as http:
+        await http.post("/hook")
+        await http.get("/healthz")
+    assert seen == {"/hook": True, "/healthz": False}
+    assert not acks.overdue()
+
+
+async def test_a_lane_starts_its_question_once_the_late_acknowledgement_is_sent(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    clock = Clock()
+    runtime.service.acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    with runtime.service.acks.receiving():
+        clock.now += 0.5  # a burst: this webhook has waited half a second already
+        await runtime.service.receive(message("stored first, answered after"))
+        await asyncio.sleep(0.3)
+        assert sim.count("POST", "/messages/async") == 0  # stored, not started
+    await outbound.wait_for(1)
+    assert sim.count("POST", "/messages/async") == 1
