@@ -32,9 +32,10 @@ from bridge.errors import (
 from bridge.files import FilePassing, notes_reply, pass_files, sent_text
 from bridge.health import AgentHealth
 from bridge.models import QuestionState, Reply, ReplyKind
+from bridge.opening import opening
 from bridge.outcomes import Finished, failure
 from bridge.poller import AnswerTimes
-from bridge.ports.agent import AgentPort, DirectAgentPort, NewUser, RatesAnswers, ResponseStatus, SentFile, TakesFiles
+from bridge.ports.agent import AgentPort, DirectAgentPort, RatesAnswers, ResponseStatus, SentFile, TakesFiles
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
@@ -162,7 +163,7 @@ class QuestionLife:
         failures = 0
         while True:
             try:
-                conversation = await self._conversation_id(q, outbound)
+                conversation = await opening(self._store, self._polled, q, outbound)
                 if q.state == QuestionState.RECEIVED:
                     sent = await self._send(q, conversation, outbound)
                     if isinstance(sent, Finished):  # only files, and none could be passed on
@@ -192,41 +193,6 @@ class QuestionLife:
         keep = self._clock() + self._keep_for_votes if self._keep_for_votes is not None else None
         await self._store.mark_finished(q.id, finished.state, finished.reply, finished.error, keep_until=keep)
         turn.q = replace(q, state=finished.state, reply=finished.reply, error=finished.error)
-
-    async def _conversation_id(self, q: QuestionRecord, outbound: Outbound) -> str:
-        # Read with the question, or (a record from elsewhere) looked up now.
-        known = q.agent_ids
-        if known is None:
-            conversation = (await self._store.conversation(q.conversation_id)).raia_conversation_id or None
-            user_id = None if conversation else await self._store.raia_user_id(q.fk_id)
-        else:
-            conversation, user_id = known.conversation, known.user
-        if conversation:
-            return conversation
-        if user_id is None:
-            # Asked only now, after the question is stored: a slow users.info never
-            # delays an acknowledgement or reorders a person's first messages.
-            profile = await outbound.profile(q.profile)
-            user_id = await self._polled.find_or_create_user(
-                NewUser(
-                    fk_id=q.fk_id,
-                    first_name=profile.first_name.strip() or "Unknown",
-                    # raia requires a last name; many chat users have none.
-                    last_name=(profile.last_name or "").strip() or f"({q.platform.capitalize()})",
-                    custom_data={"platform": q.platform, **profile.custom_data},
-                )
-            )
-            await self._store.save_raia_user(q.fk_id, user_id)
-        else:
-            profile = q.profile
-        name = " ".join(p for p in (profile.first_name, profile.last_name) if p)
-        raia_id = await self._polled.create_conversation(
-            user_id,
-            title=f"{q.platform.capitalize()} chat with {name}".strip(),
-            custom_data={"platform": q.platform, "fkId": q.fk_id},
-        )
-        await self._store.set_raia_conversation(q.conversation_id, raia_id)
-        return raia_id
 
     async def _send(self, q: QuestionRecord, conversation: str, outbound: Outbound) -> QuestionRecord | Finished:
         """Send the question once; returns the record in state ``sent``."""

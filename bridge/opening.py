@@ -1,0 +1,46 @@
+"""Where a question goes at the agent: the person's agent user and the conversation,
+as the store knows them, or created now (the user first, then the conversation)."""
+
+from __future__ import annotations
+
+from bridge.ports.agent import AgentPort, NewUser
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import QuestionRecord, StorePort
+
+
+async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, outbound: Outbound) -> str:
+    """The agent's id of the conversation ``q`` belongs to; created (with the person's
+    user, if new) when it has none yet. Raises ``AgentError``."""
+    # Read with the question, or (a record from elsewhere) looked up now.
+    known = q.agent_ids
+    if known is None:
+        conversation = (await store.conversation(q.conversation_id)).raia_conversation_id or None
+        user_id = None if conversation else await store.raia_user_id(q.fk_id)
+    else:
+        conversation, user_id = known.conversation, known.user
+    if conversation:
+        return conversation
+    if user_id is None:
+        # Asked only now, after the question is stored: a slow users.info never
+        # delays an acknowledgement or reorders a person's first messages.
+        profile = await outbound.profile(q.profile)
+        user_id = await agent.find_or_create_user(
+            NewUser(
+                fk_id=q.fk_id,
+                first_name=profile.first_name.strip() or "Unknown",
+                # raia requires a last name; many chat users have none.
+                last_name=(profile.last_name or "").strip() or f"({q.platform.capitalize()})",
+                custom_data={"platform": q.platform, **profile.custom_data},
+            )
+        )
+        await store.save_raia_user(q.fk_id, user_id)
+    else:
+        profile = q.profile
+    name = " ".join(p for p in (profile.first_name, profile.last_name) if p)
+    raia_id = await agent.create_conversation(
+        user_id,
+        title=f"{q.platform.capitalize()} chat with {name}".strip(),
+        custom_data={"platform": q.platform, "fkId": q.fk_id},
+    )
+    await store.set_raia_conversation(q.conversation_id, raia_id)
+    return raia_id
