@@ -54,9 +54,10 @@ class AckFirst:
                 return age > self._late
         return False
 
-    async def calm(self) -> None:
-        """Return once no acknowledgement is overdue, or after ``hold`` seconds."""
-        if not self.overdue():
+    async def calm(self, stopping: asyncio.Event | None = None) -> None:
+        """Return once no acknowledgement is overdue, or after ``hold`` seconds, or at once
+        when ``stopping`` is set (``wake`` lets those already waiting go)."""
+        if (stopping is not None and stopping.is_set()) or not self.overdue():
             return
         self._calm.clear()
         with contextlib.suppress(TimeoutError):

@@ -11,17 +11,21 @@ polling does not blur them), polls also land just past the typical times (quarti
 the 95th percentile), and while an answer would be rarer than one in twenty (before the
 5th percentile) the backbone stretches its waits up to ``cap``. A 5 s agent is then asked
 about twice per answer instead of eight times, and answers ~0.05 s after it is ready
-instead of up to 1.5 s. Every wait stays within ``cap``, so an answer is still never more
-than ``cap`` late, however unusual. See ``bench/run.py``.
+instead of up to 1.5 s. After the first look (``first``, RAIA_POLL_INTERVAL) every wait
+stays within ``cap``, so an answer is still never more than ``cap`` late, however unusual;
+and an answer earlier than usual among the last few ends the stretched waits at once (an
+agent that got faster). See ``bench/run.py``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 MARGIN = 0.05  # aim this far past a typical answer time (raia's timestamps are in ms)
+LATEST = 5  # an answer among the last this many earlier than usual ends the stretched waits
 
 
 class AnswerTimes:
@@ -73,7 +77,10 @@ class AnswerTimes:
             aim = at(p) + MARGIN
             if not aims or aim - aims[-1] > 2 * MARGIN:  # one look serves answers this close
                 aims.append(aim)
-        return at(0.05), tuple(aims)
+        # An agent that just got faster shows it in its last answers long before they are
+        # one in twenty of the window: from then on, look early again.
+        latest = list(itertools.islice(reversed(self._recent), LATEST))
+        return min(at(0.05), *latest), tuple(aims)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class PollSchedule:
 
     def next_wait(self, elapsed: float, learned: AnswerTimes | None = None) -> float:
         """Seconds to wait before the next poll, ``elapsed`` seconds after the send."""
+        elapsed = max(0.0, elapsed)  # another replica's clock may be a little ahead of ours
         if elapsed < self.first:
             wait = self.first - elapsed
         else:
@@ -92,7 +100,8 @@ class PollSchedule:
         if marks is None:
             return wait
         early, aims = marks
-        ahead = [aim - elapsed for aim in aims if aim - elapsed > 0.01]
+        # RAIA_POLL_INTERVAL stays the first look: aims before it are not taken.
+        ahead = [aim - elapsed for aim in aims if aim >= self.first and aim - elapsed > 0.01]
         if elapsed + wait < early:  # an answer by then would be rare: look less often
             wait = max(wait, min(self.cap, ahead[0] if ahead else self.cap))
         if ahead:

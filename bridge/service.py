@@ -128,6 +128,8 @@ class ConversationService:
         cancelled = await self._tasks.drain(timeout)
         if cancelled:
             log.warning("%d task(s) cut off at shutdown; they resume at next start", cancelled)
+        if self._answer_times is not None:  # with what the last answers taught
+            await self._save_answer_times(self._answer_times)
 
     @asynccontextmanager
     async def running(self, shutdown_timeout: float) -> AsyncIterator[ConversationService]:
@@ -196,8 +198,10 @@ class ConversationService:
     async def _run_lane(self, conversation_id: int, lane: _Lane) -> None:
         errors = 0
         lease = self._config.lane_lease
-        await self.acks.calm()  # in a burst, acknowledge the webhooks before starting the work
         try:
+            await self.acks.calm(self._stopping)  # in a burst, acknowledge the webhooks first
+            if self._stopping.is_set():
+                return
             # Another replica's lane has it: that lane reads our question from the
             # database after its current one (or we get it back below when it lets go).
             if not await self._store.claim_lane(conversation_id, lease):
@@ -318,20 +322,24 @@ class ConversationService:
             log.warning("could not read the agent's recent answer times: %s", type(exc).__name__)
 
     async def _keep_answer_times(self, times: AnswerTimes) -> None:
-        """Save the agent's recent answer times now and then, and at shutdown: a restarted
-        bridge (every deploy) then polls at the right moments from its first question."""
-        stopping = False
-        while not stopping:
+        """Save the agent's recent answer times now and then (and once more in ``stop``): a
+        restarted bridge (every deploy) then polls at the right moments from its first question."""
+        while True:
             try:
                 await self._sleep(self._config.answer_times_every)
             except ShuttingDown:
-                stopping = True
-            if times.unsaved:
-                try:
-                    await self._store.save_answer_times(times.recent())
-                    times.unsaved = 0
-                except Exception as exc:
-                    log.warning("could not save the agent's recent answer times: %s", type(exc).__name__)
+                return
+            await self._save_answer_times(times)
+
+    async def _save_answer_times(self, times: AnswerTimes) -> None:
+        counted = times.unsaved
+        if not counted:
+            return
+        try:
+            await self._store.save_answer_times(times.recent())
+            times.unsaved -= counted  # any recorded meanwhile are saved next time
+        except Exception as exc:
+            log.warning("could not save the agent's recent answer times: %s", type(exc).__name__)
 
     async def _housekeeping(self) -> None:
         while True:

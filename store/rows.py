@@ -61,7 +61,9 @@ def times_from(raw: str) -> list[float]:
         values = json.loads(raw)
     except ValueError:
         return []
-    return [float(v) for v in values if isinstance(v, int | float)] if isinstance(values, list) else []
+    if not isinstance(values, list):
+        return []
+    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
 def files_json(attachments: tuple[Attachment, ...]) -> str | None:

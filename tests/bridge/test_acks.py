@@ -91,3 +91,13 @@ async def test_a_lane_starts_its_question_once_the_late_acknowledgement_is_sent(
         assert sim.count("POST", "/messages/async") == 0  # stored, not started
     await outbound.wait_for(1)
     assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_a_stopping_service_does_not_hold_its_lanes() -> None:
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    stopping = asyncio.Event()
+    stopping.set()
+    with acks.receiving():
+        clock.now += 1.0
+        await asyncio.wait_for(acks.calm(stopping), 0.5)

@@ -89,3 +89,17 @@ def test_saved_times_come_before_this_runs_own() -> None:
     assert answers.recent() == [1.0, 2.0, 3.0, 9.0]  # the odd value dropped
     assert answers.recent()[-1] == 9.0  # the newest stays when the window is full
     assert answers.marks() is not None
+
+
+def test_an_agent_that_got_faster_is_looked_at_early_again_after_one_answer() -> None:
+    answers = learned([5.0] * 256)
+    assert polls_until(0.5, answers)[-1] > 2.0  # the stretched first wait
+    answers.record(0.5)
+    assert polls_until(0.5, answers)[-1] == pytest.approx(1.0)  # the backbone's first look
+
+
+def test_the_first_look_stays_where_the_operator_put_it() -> None:
+    slow_start = PollSchedule(first=4.0)
+    answers = learned([2.0] * 50)
+    assert slow_start.next_wait(0.0, answers) == pytest.approx(4.0)  # no aim before RAIA_POLL_INTERVAL
+    assert SCHEDULE.next_wait(-5.0) == pytest.approx(1.0)  # a replica's clock a little ahead

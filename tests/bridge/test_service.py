@@ -350,3 +350,37 @@ async def test_the_poll_schedule_learns_how_long_the_agent_takes(
     assert max(polls("later")) <= 3  # at the 0.3 s cap, then just past 0.4 s
     assert max(polls("restarted")) <= 3
     assert all(r.kind is ReplyKind.ANSWER for r in outbound.replies)
+
+
+async def test_a_conversation_raia_lost_is_opened_again_once(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """A send answered 404 (the conversation was deleted on raia's side): the question goes
+    to one new conversation of the same raia user, sent once."""
+    await runtime.service.receive(message("first"))
+    await outbound.wait_for(1)
+    (lost,) = sim.conversations
+    del sim.conversations[lost]
+    await runtime.service.receive(message("second"))
+    await outbound.wait_for(2)
+    (new,) = sim.conversations
+    assert new != lost
+    assert sim.user_messages(new) == ["second"]
+    assert sim.count("POST", "/external/users") == 1
+    assert sim.count("POST", "/external/conversations") == 2
+    assert outbound.replies[1].kind is ReplyKind.ANSWER
+
+
+async def test_a_conversation_that_could_not_be_opened_reuses_the_saved_user(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """raia created the person's user, then failed to open the conversation through every
+    retry: the next attempt reads the saved user with the question, and only opens one."""
+    sim.fail("POST", r"/external/conversations$", 500, times=5)
+    await runtime.service.receive(message("hello"))
+    await outbound.wait_for(1)
+    assert sim.count("POST", "/external/users") == 1
+    assert sim.count("POST", "/external/conversations") == 6  # 5 refused, then opened
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["hello"]
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
