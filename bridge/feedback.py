@@ -41,6 +41,10 @@ class FeedbackDesk:
         if vote.key.isdigit():
             await self._store.note_comment_prompt(int(vote.key), where)
 
+    async def asked_for_comment(self, fk_id: str, where: str) -> bool:
+        kept = await self._store.prompted_answer(where)
+        return kept is not None and kept.fk_id == fk_id
+
     async def comment_on(
         self, platform: str, fk_id: str, where: str, text: str, keys: Sequence[str], language: str = "en"
     ) -> VoteResult | None:

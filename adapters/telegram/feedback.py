@@ -92,20 +92,25 @@ class TelegramFeedback:
             log.info("telegram callback not answered (%s)", exc)
 
     async def comment(self, message: InboundMessage, update: Update) -> bool:
-        """Whether ``message`` replies to a comment prompt (and was taken as the comment)."""
+        """Whether ``message`` replies to the sender's comment prompt. If so it is taken as
+        the comment: recorded at the agent in the background (which may take seconds), so
+        the webhook is acknowledged at once, as for votes."""
         wired = self._ratings()
         source = update.message
         replied = source.reply_to_message if source is not None else None
         if wired is None or source is None or replied is None or not (replied.from_user and replied.from_user.is_bot):
             return False
-        _, ratings = wired
-        language = texts.language_of(message.user.custom_data)
+        inbox, ratings = wired
         where = f"{source.chat_id}:{replied.message_id}"
+        if not await ratings.asked_for_comment(message.user.fk_id, where):
+            return False
+        inbox.background(self._comment(ratings, message, source, where), name=f"telegram-comment-{source.chat_id}")
+        return True
+
+    async def _comment(self, ratings: Ratings, message: InboundMessage, source: Message, where: str) -> None:
+        language = texts.language_of(message.user.custom_data)
         result = await ratings.comment_on(
             PLATFORM, message.user.fk_id, where, message.text, message.dedupe_keys, language
         )
-        if result is None:
-            return False
-        if result.note:
+        if result is not None and result.note:
             await self._outbound.note(source, result.note)
-        return True

@@ -54,6 +54,11 @@ class Ratings(Protocol):
         (Telegram: a reply prompt); a reply to it is a comment (``comment_on``)."""
         ...
 
+    async def asked_for_comment(self, fk_id: str, where: str) -> bool:
+        """Whether the message ``where`` names asked this person for a comment (a quick look
+        in the store: the adapter then records the comment in the background)."""
+        ...
+
     async def comment_on(
         self, platform: str, fk_id: str, where: str, text: str, keys: Sequence[str], language: str = "en"
     ) -> VoteResult | None:

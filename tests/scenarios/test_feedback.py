@@ -14,6 +14,7 @@ from typing import Any
 from adapters.raia.simulator import RaiaSimulator
 from tests.fakes import slack
 from tests.fakes import telegram as tg
+from tests.fakes.tamper import Tamper
 from tests.scenarios.test_slack import running as slack_bridge
 from tests.scenarios.test_telegram import running as telegram_bridge
 
@@ -226,3 +227,31 @@ async def test_telegram_group_reply_to_someone_elses_prompt_is_a_question(sim: R
     ]
     assert _only(sim)["comment"] == "The student price is missing."
     assert fake.sent[-1].text.startswith("Thanks")
+
+
+async def test_telegram_comment_is_acknowledged_at_once_while_raia_takes_its_time(
+    sim: RaiaSimulator, tmp_path: Path
+) -> None:
+    """The comment is recorded in the background: a slow raia never holds the webhook
+    (nor, through it, the start of other people's questions)."""
+    fake = tg.FakeTelegram()
+    slow = Tamper(sim)
+    async with telegram_bridge(sim, fake, tmp_path, raia=slow) as bridge:
+        await bridge.post(tg.message("What does it cost?"))
+        await fake.wait_sent(1)
+        answer = fake.sent[-1]
+        chat, answer_id = answer.chat_id, fake.message_id(answer)
+        down = fake.markups[(chat, answer_id)]["inline_keyboard"][0][1]["callback_data"]
+        await bridge.post(tg.pressed(chat, answer_id, down))
+        await _until(lambda: len(fake.sent) == 2 and sim.feedback.recorded)
+        prompt = fake.sent[-1]
+        await _until(lambda: _noted(tmp_path, f"{chat}:{fake.message_id(prompt)}"))
+        slow.stall["conversation-message-feedbacks"] = 1.5
+        reply_to = {"message_id": fake.message_id(prompt), "date": 0, "chat": {"id": chat, "type": "private"},
+                    "from": {"id": tg.BOT_ID, "is_bot": True, "first_name": "Raia"}, "text": prompt.text}  # fmt: skip
+        response = await bridge.post(tg.message("Too expensive.", extra={"reply_to_message": reply_to}))
+        assert response.status_code == 200
+        assert _only(sim).get("comment") is None  # acknowledged while raia still works on it
+        await _until(lambda: len(fake.sent) == 3, timeout=10)
+    assert _only(sim)["comment"] == "Too expensive."
+    assert fake.sent[-1].text == "Thanks — your comment was passed on."

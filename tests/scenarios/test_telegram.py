@@ -43,7 +43,14 @@ class Bridge:
 
 
 @asynccontextmanager
-async def running(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, **overrides: Any) -> AsyncIterator[Bridge]:
+async def running(
+    sim: RaiaSimulator,
+    fake: tg.FakeTelegram,
+    tmp_path: Path,
+    *,
+    raia: httpx.AsyncBaseTransport | None = None,  # in front of ``sim`` (e.g. a Tamper)
+    **overrides: Any,
+) -> AsyncIterator[Bridge]:
     async with serving(fake.app()) as tg_base:
         values: dict[str, Any] = {
             "telegram_bot_token": tg.TOKEN,
@@ -54,7 +61,8 @@ async def running(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, **o
         }
         values.update(overrides)
         settings = make_settings(**values)
-        app = build_app(settings, configured_platforms(settings), raia_transport=httpx.ASGITransport(app=sim))
+        transport = raia or httpx.ASGITransport(app=sim)
+        app = build_app(settings, configured_platforms(settings), raia_transport=transport)
         async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
             yield Bridge(http, fake)
 
