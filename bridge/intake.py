@@ -58,6 +58,8 @@ class Intake:
     async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
         if self._scope == "thread":
             message = replace(message, conversation_key=thread_key(message))
+        if not message.addressed and message.album is not None and not self._files:
+            return Receipt.IGNORED  # another photo of an album: nothing to join it to
         if message.attachments and not self._files:
             # Files the agent cannot get: the words still go; a file alone gets "text only".
             unsupported = message.intent is Intent.ASK and not message.text.strip()
@@ -91,7 +93,11 @@ class Intake:
         text = message.text.strip()
         if not text and not message.attachments:
             return Receipt.EMPTY
-        if not message.addressed and not await self._asked_in_thread(message):
+        # An album's other photos join the question its addressed one started (the store
+        # takes them only then); other unaddressed talk counts only in a thread this person
+        # asked in.
+        joining = not message.addressed and message.album is not None
+        if not message.addressed and not joining and not await self._asked_in_thread(message):
             return Receipt.IGNORED  # someone else's thread talk: they need to mention the bot
         thread = _thread_of(message)
         if thread is not None:
@@ -102,7 +108,7 @@ class Intake:
             if thread is not None:
                 await self._done_recording(thread)
         if record is None:
-            return Receipt.DUPLICATE
+            return Receipt.IGNORED if joining else Receipt.DUPLICATE
         self._wake(record.conversation_id)
         return Receipt.ACCEPTED
 

@@ -101,7 +101,8 @@ class InboundMessage:
     ``event_id`` and ``(team, channel, ts)``; Telegram's ``update_id``): if any of them
     was seen before, the message is a duplicate. ``addressed`` is False for a channel
     thread reply without a mention: the core answers it only if this person already
-    asked in that thread. ``mention`` is how people address the bot where it was
+    asked in that thread; and for a Telegram album's photo without the mention: it only
+    joins the question its album's addressed photo started. ``mention`` is how people address the bot where it was
     written ("@bot" in a group), None in a private chat.
     """
 

@@ -190,6 +190,8 @@ class PostgresStore(PgKeptAnswers, Replicas):
                     joined = await join_album(conn, msg)
                     if joined is not None:
                         return joined
+                    if not msg.addressed:
+                        return None  # an album's unaddressed photo with no question to join
                 conversation_id = await conn.fetchval(
                     """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
                        ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id

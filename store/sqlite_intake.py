@@ -55,6 +55,9 @@ def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[Quest
             if joined is not None:
                 records.append(joined)
                 continue
+        if not msg.addressed and msg.album is not None:
+            records.append(None)  # an album's unaddressed photo with no question to join
+            continue
         # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
         conversation_id = current_conversation(db, msg.scope_key, now)
         cursor = db.execute(

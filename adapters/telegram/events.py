@@ -40,7 +40,9 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     if message.chat.type not in ("private", "group", "supergroup"):
         return Ignored(f"chat type {message.chat.type}")
 
-    def inbound(intent: Intent, text: str = "", files: tuple[Attachment, ...] = ()) -> InboundMessage:
+    def inbound(
+        intent: Intent, text: str = "", files: tuple[Attachment, ...] = (), *, addressed: bool = True
+    ) -> InboundMessage:
         group = message.media_group_id
         return InboundMessage(
             platform=PLATFORM,
@@ -52,6 +54,7 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
             mention=None if private else f"@{bot.username}",
             attachments=files,
             album=f"{PLATFORM}:{message.chat_id}:{group}" if files and group else None,
+            addressed=addressed,
         )
 
     if not _permits(allow, message):
@@ -60,10 +63,12 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     addressed = private or _mentions(message, bot) or _replies_to(message, bot)
     if message.text is None:
         # A photo, document or voice note: addressed by a reply, or by a mention in its
-        # caption (in a group, an album's other photos carry no caption: only the
-        # addressed one is taken). Its caption is the question.
+        # caption. Its caption is the question. In a group an album's other photos carry
+        # no caption: they join the question their addressed one started, if any.
         files = attachments(message)
         if not addressed:
+            if files and message.media_group_id:
+                return inbound(Intent.ASK, _strip_mentions(message, bot), files, addressed=False)
             return Ignored("non-text, not addressed")
         return inbound(Intent.ASK, _strip_mentions(message, bot), files) if files else inbound(Intent.UNSUPPORTED)
     command = _command(message)

@@ -71,6 +71,38 @@ async def test_telegram_album_becomes_one_question(sim: RaiaSimulator, tmp_path:
     assert len(fake.sent) == 1  # one answer
 
 
+async def test_telegram_group_album_addressed_by_its_caption_brings_all_its_photos(
+    sim: RaiaSimulator, tmp_path: Path
+) -> None:
+    """In a group only the album's first photo carries the caption that mentions the bot: the
+    others join its question. Another album nobody addressed stays the group's own business."""
+    fake = tg.FakeTelegram()
+    for n in range(5):
+        fake.files[f"g{n}"] = f"photo {n}".encode()
+    group = -100555
+    caption = f"@{tg.BOT_USERNAME} which is best?"
+
+    def photo(n: int, album: str, **extra: Any) -> dict[str, Any]:
+        body = _photo(f"g{n}", 7, media_group_id=album, **extra)
+        return tg.message(None, chat_id=group, chat_type="supergroup", extra=body)
+
+    addressed = photo(0, "g-2", caption=caption, caption_entities=tg.mention(caption))
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        for update in (addressed, photo(1, "g-2"), photo(2, "g-2"), photo(3, "g-3"), photo(4, "g-3")):
+            assert (await bridge.post(update)).status_code == 200
+            await asyncio.sleep(0.05)
+        await fake.wait_sent(1)
+        await asyncio.sleep(0.3)
+    (asked,) = _asked(sim)
+    assert asked["message"] == "which is best?"
+    assert sorted(sim.files.stored[f["storagePath"]]["data"] for f in asked["files"]) == [
+        b"photo 0",
+        b"photo 1",
+        b"photo 2",
+    ]
+    assert len(fake.sent) == 1  # one answer, nothing said about the other album
+
+
 async def test_telegram_oversized_file_gets_a_note_and_the_words_still_go(sim: RaiaSimulator, tmp_path: Path) -> None:
     """Over FILES_MAX_MB by its declared size, or refused by Telegram's getFile (> 20 MB): a
     note in the person's language, the caption still asked."""

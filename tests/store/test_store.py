@@ -14,7 +14,7 @@ import pytest
 
 from bridge.app.database import Store, parse_database_url
 from bridge.errors import DatabaseUnavailable
-from bridge.models import QuestionState, Reply
+from bridge.models import Attachment, InboundMessage, QuestionState, Reply
 from bridge.ports.store import AgentIds
 from store.migrations import MIGRATIONS
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
@@ -103,6 +103,27 @@ async def test_a_question_is_read_with_its_agent_ids(database: str) -> None:
         assert read.agent_ids == AgentIds(conversation="conv-1", user="user-1")
         await store.set_raia_conversation(q.conversation_id, "")  # raia lost it: a new one is opened
         assert (await store.question(q.id)).agent_ids == AgentIds(conversation=None, user="user-1")
+
+
+async def test_an_albums_unaddressed_photos_only_join_its_question(database: str) -> None:
+    """In a group, the album's photos without the mention join the question the addressed
+    one started; with none to join they are not questions at all."""
+
+    def photo(n: int, album: str, *, addressed: bool) -> InboundMessage:
+        file = Attachment(f"photo_{n}.jpg", "image/jpeg", 7, f"ref{n}")
+        text = "which is best?" if addressed else ""
+        return replace(message(text, keys=(f"p{n}",)), attachments=(file,), album=album, addressed=addressed)
+
+    async with open_store(database) as store:
+        assert await store.record_question(photo(0, "other", addressed=False), ttl=60) is None
+        first = await store.record_question(photo(1, "a", addressed=True), ttl=60)
+        joined = await store.record_question(photo(2, "a", addressed=False), ttl=60)
+        assert first
+        assert joined
+        assert joined.id == first.id
+        assert [f.ref for f in joined.attachments] == ["ref1", "ref2"]
+        assert joined.text == "which is best?"
+        assert await store.count_open() == 1
 
 
 async def test_the_agents_answer_times_are_kept_for_the_next_start(database: str) -> None:
