@@ -64,7 +64,13 @@ def test_files_are_questions_only_when_addressed() -> None:
     spoken = classify(parse(tg.message(None, extra=voice)), BOT, Allowlist())
     assert isinstance(spoken, InboundMessage)
     assert (spoken.text, spoken.attachments[0].content_type, spoken.album) == ("", "audio/ogg", None)
-    ignored = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=photo)), BOT, Allowlist())
+    # Unaddressed in a group: an album's photo may only join its addressed photo's question;
+    # a photo of its own is the group's business.
+    joining = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=photo)), BOT, Allowlist())
+    assert isinstance(joining, InboundMessage)
+    assert (joining.addressed, joining.album) == (False, "telegram:-5:album-7")
+    single = {k: v for k, v in photo.items() if k != "media_group_id"}
+    ignored = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=single)), BOT, Allowlist())
     assert isinstance(ignored, Ignored)
     sticker = {"sticker": {"file_id": "s", "file_unique_id": "us", "width": 1, "height": 1, "is_animated": False,
                            "is_video": False, "type": "regular"}}  # fmt: skip
