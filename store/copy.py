@@ -16,7 +16,8 @@ from typing import Any
 
 from bridge.errors import DatabaseUnavailable, InstanceLockTaken
 from store.lock import InstanceLock
-from store.postgres import ACQUIRE_TIMEOUT, PostgresStore
+from store.pg_intake import ACQUIRE_TIMEOUT
+from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
 
 # Table -> columns, parents before children (questions reference conversations).

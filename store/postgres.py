@@ -20,25 +20,21 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from types import TracebackType
-from typing import Any
 
 import asyncpg
 
 from bridge.errors import DatabaseUnavailable
-from bridge.models import InboundMessage, QuestionState
+from bridge.models import QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.pg_feedback import PgKeptAnswers
+from store.pg_intake import ACQUIRE_TIMEOUT, PgIntake
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
 from store.pg_replicas import Replicas
 from store.rows import (
     QUESTION_WITH_AGENT_IDS,
-    album_joined,
     conversation_from_row,
-    files_json,
     question_from_row,
-    question_values,
     times_from,
 )
 
@@ -47,10 +43,9 @@ log = logging.getLogger(__name__)
 _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connection
 COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
-ACQUIRE_TIMEOUT = 15.0  # waiting for a free pooled connection under load
 
 
-class PostgresStore(PgKeptAnswers, Replicas):
+class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"
@@ -148,66 +143,7 @@ class PostgresStore(PgKeptAnswers, Replicas):
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")
 
-    # -- de-duplication --------------------------------------------------------------
-
-    async def first_sighting(self, keys: Sequence[str], ttl: float) -> bool:
-        if not keys:
-            return True
-        try:
-            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
-                return await self._claim(conn, keys, ttl, self._clock())
-        except _Seen:
-            return False
-
-    @staticmethod
-    async def _claim(conn: Any, keys: Sequence[str], ttl: float, now: float) -> bool:
-        """Inside a transaction. A key inserted by a concurrent transaction blocks here
-        until that one commits, then counts as seen: two replicas never both win."""
-        fresh = await conn.fetchval(
-            """WITH claimed AS (
-                   INSERT INTO seen_events (key, expires_at) SELECT k, $2 FROM unnest($1::text[]) AS k
-                   ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
-                   WHERE seen_events.expires_at <= $3
-                   RETURNING 1)
-               SELECT count(*) FROM claimed""",
-            sorted(set(keys)),  # one order for everyone: concurrent claims never deadlock
-            now + ttl,
-            now,
-        )
-        if fresh != len(set(keys)):
-            raise _Seen
-        return True
-
     # -- questions -------------------------------------------------------------------
-
-    async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
-        now = self._clock()
-        try:
-            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
-                if msg.dedupe_keys:
-                    await self._claim(conn, msg.dedupe_keys, ttl, now)
-                if msg.album is not None:
-                    joined = await join_album(conn, msg)
-                    if joined is not None:
-                        return joined
-                    if not msg.addressed:
-                        return None  # an album's unaddressed photo with no question to join
-                conversation_id = await conn.fetchval(
-                    """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
-                       ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id
-                       RETURNING id""",
-                    msg.scope_key,  # the person, or the thread in CONVERSATION_SCOPE=thread
-                    now,
-                )
-                qid = await conn.fetchval(
-                    """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
-                                              files, album)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
-                    *question_values(msg, int(conversation_id), now),
-                )
-        except _Seen:  # rolled back: nothing of this message was written
-            return None
-        return QuestionRecord.new(int(qid), int(conversation_id), msg, now)
 
     async def question(self, qid: int) -> QuestionRecord:
         row = await self.pool.fetchrow(f"{QUESTION_WITH_AGENT_IDS} WHERE id = $1", qid)
@@ -373,25 +309,6 @@ class PostgresStore(PgKeptAnswers, Replicas):
                 "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < $1",
                 now - keep_finished_for,
             )
-
-
-async def join_album(conn: Any, msg: InboundMessage) -> QuestionRecord | None:
-    """Add ``msg`` to its album's question if that one is not started yet (row locked)."""
-    row = await conn.fetchrow(
-        """SELECT * FROM questions WHERE album = $1 AND fk_id = $2 AND state = 'received' AND started_at IS NULL
-           FOR UPDATE""",
-        msg.album,
-        msg.user.fk_id,
-    )
-    if row is None:
-        return None
-    files, text = album_joined(row, msg)
-    await conn.execute("UPDATE questions SET files = $1, text = $2 WHERE id = $3", files_json(files), text, row["id"])
-    return replace(question_from_row(row), attachments=files, text=text)
-
-
-class _Seen(Exception):
-    """A dedupe key was already claimed: roll the transaction back."""
 
 
 def describe(exc: BaseException) -> str:

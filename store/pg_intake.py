@@ -1,0 +1,103 @@
+"""Intake in PostgreSQL: event keys claimed once across replicas, and each new question
+(or an album's next photo) recorded with them in one transaction. A mixin of
+``PostgresStore``, which provides the pool and clock (``store.sqlite_intake`` is SQLite's)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+
+from bridge.models import InboundMessage
+from bridge.ports.store import QuestionRecord
+from store.rows import album_joined, files_json, question_from_row, question_values
+
+ACQUIRE_TIMEOUT = 15.0  # waiting for a free pooled connection under load
+
+
+class PgIntake:
+    _clock: Callable[[], float]
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        raise NotImplementedError
+
+    # -- de-duplication --------------------------------------------------------------
+
+    async def first_sighting(self, keys: Sequence[str], ttl: float) -> bool:
+        if not keys:
+            return True
+        try:
+            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+                return await self._claim(conn, keys, ttl, self._clock())
+        except _Seen:
+            return False
+
+    @staticmethod
+    async def _claim(conn: Any, keys: Sequence[str], ttl: float, now: float) -> bool:
+        """Inside a transaction. A key inserted by a concurrent transaction blocks here
+        until that one commits, then counts as seen: two replicas never both win."""
+        fresh = await conn.fetchval(
+            """WITH claimed AS (
+                   INSERT INTO seen_events (key, expires_at) SELECT k, $2 FROM unnest($1::text[]) AS k
+                   ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                   WHERE seen_events.expires_at <= $3
+                   RETURNING 1)
+               SELECT count(*) FROM claimed""",
+            sorted(set(keys)),  # one order for everyone: concurrent claims never deadlock
+            now + ttl,
+            now,
+        )
+        if fresh != len(set(keys)):
+            raise _Seen
+        return True
+
+    async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
+        now = self._clock()
+        try:
+            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+                if msg.dedupe_keys:
+                    await self._claim(conn, msg.dedupe_keys, ttl, now)
+                if msg.album is not None:
+                    joined = await join_album(conn, msg)
+                    if joined is not None:
+                        return joined
+                    if not msg.addressed:
+                        return None  # an album's unaddressed photo with no question to join
+                conversation_id = await conn.fetchval(
+                    """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
+                       ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id
+                       RETURNING id""",
+                    msg.scope_key,  # the person, or the thread in CONVERSATION_SCOPE=thread
+                    now,
+                )
+                qid = await conn.fetchval(
+                    """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
+                                              files, album)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+                    *question_values(msg, int(conversation_id), now),
+                )
+        except _Seen:  # rolled back: nothing of this message was written
+            return None
+        return QuestionRecord.new(int(qid), int(conversation_id), msg, now)
+
+
+async def join_album(conn: Any, msg: InboundMessage) -> QuestionRecord | None:
+    """Add ``msg`` to its album's question if that one is not started yet (row locked)."""
+    row = await conn.fetchrow(
+        """SELECT * FROM questions WHERE album = $1 AND fk_id = $2 AND state = 'received' AND started_at IS NULL
+           FOR UPDATE""",
+        msg.album,
+        msg.user.fk_id,
+    )
+    if row is None:
+        return None
+    files, text = album_joined(row, msg)
+    await conn.execute("UPDATE questions SET files = $1, text = $2 WHERE id = $3", files_json(files), text, row["id"])
+    return replace(question_from_row(row), attachments=files, text=text)
+
+
+class _Seen(Exception):
+    """A dedupe key was already claimed: roll the transaction back."""
