@@ -13,6 +13,7 @@ from adapters.raia.simulator import RaiaSimulator
 from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.scenarios.test_slack import running as slack_bridge
+from tests.scenarios.test_telegram import Bridge
 from tests.scenarios.test_telegram import running as telegram_bridge
 
 
@@ -44,6 +45,20 @@ async def test_telegram_photo_with_caption_reaches_raia_as_a_message_file(sim: R
     assert "p1-thumb" not in fake.calls  # the largest size only
 
 
+async def _one_after_another(bridge: Bridge, fake: tg.FakeTelegram, updates: list[dict[str, Any]]) -> None:
+    """Post the updates a moment apart (as Telegram delivers an album), then wait for the answer."""
+    for update in updates:
+        assert (await bridge.post(update)).status_code == 200
+        await asyncio.sleep(0.05)
+    await fake.wait_sent(1)
+    await asyncio.sleep(0.3)
+
+
+def _stored(sim: RaiaSimulator, asked: dict[str, Any]) -> list[bytes]:
+    """The bytes of the files a question was sent with, sorted."""
+    return sorted(sim.files.stored[f["storagePath"]]["data"] for f in asked["files"])
+
+
 async def test_telegram_album_becomes_one_question(sim: RaiaSimulator, tmp_path: Path) -> None:
     """Three photos sent together arrive as three updates: one question, three files."""
     fake = tg.FakeTelegram()
@@ -56,18 +71,10 @@ async def test_telegram_album_becomes_one_question(sim: RaiaSimulator, tmp_path:
         for n in range(3)
     ]
     async with telegram_bridge(sim, fake, tmp_path) as bridge:
-        for update in album:
-            assert (await bridge.post(update)).status_code == 200
-            await asyncio.sleep(0.05)
-        await fake.wait_sent(1)
-        await asyncio.sleep(0.3)
+        await _one_after_another(bridge, fake, album)
     (asked,) = _asked(sim)
     assert asked["message"] == "Which is best?"
-    assert sorted(sim.files.stored[f["storagePath"]]["data"] for f in asked["files"]) == [
-        b"photo 0",
-        b"photo 1",
-        b"photo 2",
-    ]
+    assert _stored(sim, asked) == [b"photo 0", b"photo 1", b"photo 2"]
     assert len(fake.sent) == 1  # one answer
 
 
@@ -88,18 +95,12 @@ async def test_telegram_group_album_addressed_by_its_caption_brings_all_its_phot
 
     addressed = photo(0, "g-2", caption=caption, caption_entities=tg.mention(caption))
     async with telegram_bridge(sim, fake, tmp_path) as bridge:
-        for update in (addressed, photo(1, "g-2"), photo(2, "g-2"), photo(3, "g-3"), photo(4, "g-3")):
-            assert (await bridge.post(update)).status_code == 200
-            await asyncio.sleep(0.05)
-        await fake.wait_sent(1)
-        await asyncio.sleep(0.3)
+        await _one_after_another(
+            bridge, fake, [addressed, photo(1, "g-2"), photo(2, "g-2"), photo(3, "g-3"), photo(4, "g-3")]
+        )
     (asked,) = _asked(sim)
     assert asked["message"] == "which is best?"
-    assert sorted(sim.files.stored[f["storagePath"]]["data"] for f in asked["files"]) == [
-        b"photo 0",
-        b"photo 1",
-        b"photo 2",
-    ]
+    assert _stored(sim, asked) == [b"photo 0", b"photo 1", b"photo 2"]
     assert len(fake.sent) == 1  # one answer, nothing said about the other album
 
 
