@@ -108,6 +108,8 @@ class ConversationService:
     async def start(self) -> int:
         """Resume unfinished work and start housekeeping. Returns conversations resumed."""
         self._stopping.clear()
+        if self._answer_times is not None:  # before resumed questions poll
+            await self._restore_answer_times(self._answer_times)
         conversations = await self._store.unclaimed_conversations(self._outbounds)
         for conversation_id in conversations:
             self._wake(conversation_id)
@@ -115,7 +117,6 @@ class ConversationService:
             log.info("resuming %d conversation(s) with unfinished questions", len(conversations))
         self._tasks.spawn(self._housekeeping(), name="housekeeping")
         if self._answer_times is not None:
-            await self._restore_answer_times(self._answer_times)
             self._tasks.spawn(self._keep_answer_times(self._answer_times), name="answer-times")
         if self._store.shared:
             self._tasks.spawn(self._keep_leases(), name="lane-leases")
