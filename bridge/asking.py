@@ -81,7 +81,7 @@ class DirectAsking:
 
     async def _once(self, q: QuestionRecord, outbound: Outbound, deadline: float) -> Answered:
         conversation = await self._store.conversation(q.conversation_id)
-        session = conversation.raia_conversation_id or None
+        session = conversation.agent_conversation_id or None
         if q.send_attempts > 0 and q.send_attempted_at is not None:
             # An earlier call may have reached the agent (a restart, a timeout): settle
             # that first; asking again is only safe when the agent shows it never came.
@@ -108,7 +108,7 @@ class DirectAsking:
                 await self._store.clear_send_attempt(q.id)
             raise
         if asked.session and asked.session != session:
-            await self._store.set_raia_conversation(q.conversation_id, asked.session)
+            await self._store.set_agent_conversation(q.conversation_id, asked.session)
         return Answered(Finished(QuestionState.ANSWERED, _non_empty(asked.reply)), asked.detail, live)
 
     async def _settle(self, q: QuestionRecord, session: str | None) -> Answered | None:
@@ -119,7 +119,7 @@ class DirectAsking:
             return Answered(interrupted("call cut off; the agent cannot be asked what it got"))
         found = await self._agent.look_up(q.fk_id, session, q.text)
         if found.session and found.session != session:  # a first question opened it
-            await self._store.set_raia_conversation(q.conversation_id, found.session)
+            await self._store.set_agent_conversation(q.conversation_id, found.session)
         if found.reply is not None:
             return Answered(Finished(QuestionState.ANSWERED, _non_empty(found.reply)), "recovered from history")
         if not found.asked:

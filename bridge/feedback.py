@@ -68,7 +68,7 @@ class FeedbackDesk:
         if accepted is not None:
             await accepted()
         choice = vote.choice or kept.vote or DOWN  # a comment comes after a 👎
-        user = await self._store.raia_user_id(kept.fk_id)
+        user = await self._store.agent_user_id(kept.fk_id)
         if user is None:
             return _result(Voted.GONE, vote.language)
         rating = Rating(kept.message_id, user, choice, kept.question, kept.answer, vote.comment or kept.comment)

@@ -14,8 +14,8 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, outboun
     # Read with the question, or (a record from elsewhere) looked up now.
     known = q.agent_ids
     if known is None:
-        conversation = (await store.conversation(q.conversation_id)).raia_conversation_id or None
-        user_id = None if conversation else await store.raia_user_id(q.fk_id)
+        conversation = (await store.conversation(q.conversation_id)).agent_conversation_id or None
+        user_id = None if conversation else await store.agent_user_id(q.fk_id)
     else:
         conversation, user_id = known.conversation, known.user
     if conversation:
@@ -33,7 +33,7 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, outboun
                 custom_data={"platform": q.platform, **profile.custom_data},
             )
         )
-        await store.save_raia_user(q.fk_id, user_id)
+        await store.save_agent_user(q.fk_id, user_id)
     else:
         profile = q.profile
     name = " ".join(p for p in (profile.first_name, profile.last_name) if p)
@@ -42,5 +42,5 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, outboun
         title=f"{q.platform.capitalize()} chat with {name}".strip(),
         custom_data={"platform": q.platform, "fkId": q.fk_id},
     )
-    await store.set_raia_conversation(q.conversation_id, raia_id)
+    await store.set_agent_conversation(q.conversation_id, raia_id)
     return raia_id

@@ -218,7 +218,7 @@ class QuestionLife:
         except AgentNotFoundError:
             # The conversation was deleted on the agent's side: start a new one, then retry.
             await self._store.clear_send_attempt(q.id)
-            await self._store.set_raia_conversation(q.conversation_id, "")
+            await self._store.set_agent_conversation(q.conversation_id, "")
             raise AgentServerError("conversation vanished on raia; opening a new one") from None
         except AgentTransportError as exc:
             if not exc.ambiguous:  # never reached the agent
@@ -240,7 +240,7 @@ class QuestionLife:
 
     async def _mark_sent(self, q: QuestionRecord, message_id: str) -> QuestionRecord:
         sent_at = await self._store.mark_sent(q.id, message_id)
-        return replace(q, state=QuestionState.SENT, raia_message_id=message_id, sent_at=sent_at)
+        return replace(q, state=QuestionState.SENT, agent_message_id=message_id, sent_at=sent_at)
 
     async def _already_sent(self, q: QuestionRecord, conversation: str) -> str | None:
         known = await self._store.known_message_ids(q.conversation_id)
@@ -253,7 +253,7 @@ class QuestionLife:
 
     async def _wait(self, turn: _Turn, conversation: str, deadline: float) -> Finished:
         q = turn.q
-        assert q.raia_message_id is not None
+        assert q.agent_message_id is not None
         assert q.sent_at is not None
         schedule = self._config.poll
         looked = False
@@ -270,12 +270,12 @@ class QuestionLife:
                 else:
                     if self._hints.healthy:  # pushes arrive: look on our own only now and then
                         wait = max(wait, push.FALLBACK)
-                    ids = (conversation, q.raia_message_id)
+                    ids = (conversation, q.agent_message_id)
                     await self._hints.wait(ids, min(wait, deadline - now), self._sleep)
             looked = True
             turn.polls += 1
             try:
-                response = await self._polled.response_on(conversation, q.raia_message_id)
+                response = await self._polled.response_on(conversation, q.agent_message_id)
             except AgentNotFoundError as exc:
                 return Finished(QuestionState.FAILED, Reply(texts.FAILED, ReplyKind.NOTICE), str(exc))
             if response.status == ResponseStatus.COMPLETED and response.reply is not None:
@@ -352,11 +352,11 @@ class QuestionLife:
         )
         log.log(
             logging.ERROR if state is QuestionState.UNDELIVERABLE else logging.INFO,
-            "turn question=%d platform=%s user=%s raia_message=%s outcome=%s polls=%d queued=%.2fs handled=%.2fs%s",
+            "turn question=%d platform=%s user=%s agent_message=%s outcome=%s polls=%d queued=%.2fs handled=%.2fs%s",
             q.id,
             q.platform,
             q.fk_id,
-            q.raia_message_id or "-",
+            q.agent_message_id or "-",
             outcome,
             turn.polls,
             turn.started - q.created_at,

@@ -22,11 +22,11 @@ from store.sqlite import SqliteStore
 
 # Table -> columns, parents before children (questions reference conversations).
 _TABLES: dict[str, tuple[str, ...]] = {
-    "identities": ("fk_id", "raia_user_id", "created_at"),
-    "conversations": ("id", "fk_id", "raia_conversation_id", "created_at", "ended_at"),
+    "identities": ("fk_id", "agent_user_id", "created_at"),
+    "conversations": ("id", "fk_id", "agent_conversation_id", "created_at", "ended_at"),
     "seen_events": ("key", "expires_at"),
     "questions": (
-        "id", "conversation_id", "fk_id", "platform", "route", "profile", "text", "state", "raia_message_id",
+        "id", "conversation_id", "fk_id", "platform", "route", "profile", "text", "state", "agent_message_id",
         "send_attempts", "send_attempted_at", "reply", "error", "parts_delivered", "delivery_attempts",
         "created_at", "started_at", "sent_at", "finished_at", "delivered_at", "files", "album",
     ),

@@ -96,6 +96,12 @@ MIGRATIONS: tuple[str, ...] = (
         saved_at REAL NOT NULL
     );
     """,
+    # 6: the agent's ids in agent-neutral words (they hold Blaigent and slug ids too).
+    """
+    ALTER TABLE identities RENAME COLUMN raia_user_id TO agent_user_id;
+    ALTER TABLE conversations RENAME COLUMN raia_conversation_id TO agent_conversation_id;
+    ALTER TABLE questions RENAME COLUMN raia_message_id TO agent_message_id;
+    """,
 )
 
 

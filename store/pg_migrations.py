@@ -89,6 +89,12 @@ MIGRATIONS: tuple[str, ...] = (
         saved_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 4: SQLite's version 6: the agent's ids in agent-neutral words.
+    """
+    ALTER TABLE identities RENAME COLUMN raia_user_id TO agent_user_id;
+    ALTER TABLE conversations RENAME COLUMN raia_conversation_id TO agent_conversation_id;
+    ALTER TABLE questions RENAME COLUMN raia_message_id TO agent_message_id;
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

@@ -140,9 +140,6 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
     async def schema_version(self) -> int:
         return int(await self.pool.fetchval("SELECT MAX(version) FROM schema_version"))
 
-    async def ping(self) -> None:
-        await self.pool.fetchval("SELECT 1")
-
     # -- questions -------------------------------------------------------------------
 
     async def question(self, qid: int) -> QuestionRecord:
@@ -186,10 +183,10 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
 
     async def known_message_ids(self, conversation_id: int) -> set[str]:
         rows = await self.pool.fetch(
-            "SELECT raia_message_id FROM questions WHERE conversation_id = $1 AND raia_message_id IS NOT NULL",
+            "SELECT agent_message_id FROM questions WHERE conversation_id = $1 AND agent_message_id IS NOT NULL",
             conversation_id,
         )
-        return {r["raia_message_id"] for r in rows}
+        return {r["agent_message_id"] for r in rows}
 
     async def mark_started(self, qid: int) -> float:
         now = self._clock()
@@ -206,12 +203,12 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
     async def clear_send_attempt(self, qid: int) -> None:
         await self.pool.execute("UPDATE questions SET send_attempted_at = NULL WHERE id = $1", qid)
 
-    async def mark_sent(self, qid: int, raia_message_id: str) -> float:
+    async def mark_sent(self, qid: int, agent_message_id: str) -> float:
         now = self._clock()
         await self.pool.execute(
-            "UPDATE questions SET state = $1, raia_message_id = $2, sent_at = $3 WHERE id = $4",
+            "UPDATE questions SET state = $1, agent_message_id = $2, sent_at = $3 WHERE id = $4",
             QuestionState.SENT.value,
-            raia_message_id,
+            agent_message_id,
             now,
             qid,
         )
@@ -244,16 +241,16 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
 
     # -- identities and conversations ------------------------------------------------
 
-    async def raia_user_id(self, fk_id: str) -> str | None:
-        value = await self.pool.fetchval("SELECT raia_user_id FROM identities WHERE fk_id = $1", fk_id)
+    async def agent_user_id(self, fk_id: str) -> str | None:
+        value = await self.pool.fetchval("SELECT agent_user_id FROM identities WHERE fk_id = $1", fk_id)
         return str(value) if value is not None else None
 
-    async def save_raia_user(self, fk_id: str, raia_user_id: str) -> None:
+    async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None:
         await self.pool.execute(
-            """INSERT INTO identities (fk_id, raia_user_id, created_at) VALUES ($1, $2, $3)
-               ON CONFLICT (fk_id) DO UPDATE SET raia_user_id = EXCLUDED.raia_user_id""",
+            """INSERT INTO identities (fk_id, agent_user_id, created_at) VALUES ($1, $2, $3)
+               ON CONFLICT (fk_id) DO UPDATE SET agent_user_id = EXCLUDED.agent_user_id""",
             fk_id,
-            raia_user_id,
+            agent_user_id,
             self._clock(),
         )
 
@@ -275,9 +272,9 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
             raise KeyError(conversation_id)
         return conversation_from_row(row)
 
-    async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None:
+    async def set_agent_conversation(self, conversation_id: int, agent_conversation_id: str) -> None:
         await self.pool.execute(
-            "UPDATE conversations SET raia_conversation_id = $1 WHERE id = $2", raia_conversation_id, conversation_id
+            "UPDATE conversations SET agent_conversation_id = $1 WHERE id = $2", agent_conversation_id, conversation_id
         )
 
     async def end_conversation(self, fk_id: str) -> bool:

@@ -25,7 +25,7 @@ def question_from_row(row: Any) -> QuestionRecord:
         ),
         text=row["text"],
         state=QuestionState(row["state"]),
-        raia_message_id=row["raia_message_id"],
+        agent_message_id=row["agent_message_id"],
         send_attempts=row["send_attempts"],
         send_attempted_at=row["send_attempted_at"],
         reply=Reply.from_json(json.loads(row["reply"])) if row["reply"] else None,
@@ -49,9 +49,9 @@ def _agent_ids(row: Any) -> AgentIds | None:
 # The questions columns plus what the turn needs from the agent's side (``AgentIds``), in
 # the same read: the conversation's agent id and the person's agent user id.
 QUESTION_WITH_AGENT_IDS = """SELECT *,
-    (SELECT raia_conversation_id FROM conversations WHERE conversations.id = questions.conversation_id)
+    (SELECT agent_conversation_id FROM conversations WHERE conversations.id = questions.conversation_id)
         AS agent_conversation,
-    (SELECT raia_user_id FROM identities WHERE identities.fk_id = questions.fk_id) AS agent_user
+    (SELECT agent_user_id FROM identities WHERE identities.fk_id = questions.fk_id) AS agent_user
     FROM questions"""
 
 
@@ -75,7 +75,7 @@ def files_from(raw: str | None) -> tuple[Attachment, ...]:
 
 
 def conversation_from_row(row: Any) -> ConversationRecord:
-    return ConversationRecord(row["id"], row["fk_id"], row["raia_conversation_id"], row["ended_at"])
+    return ConversationRecord(row["id"], row["fk_id"], row["agent_conversation_id"], row["ended_at"])
 
 
 def profile_json(user: PlatformUser) -> str:

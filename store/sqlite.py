@@ -129,9 +129,6 @@ class SqliteStore(KeptAnswers):
     async def schema_version(self) -> int:
         return int(await self._run(lambda: self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]))
 
-    async def ping(self) -> None:
-        await self._run(lambda: self._db.execute("SELECT 1").fetchone())
-
     # -- de-duplication --------------------------------------------------------------
 
     async def first_sighting(self, keys: Sequence[str], ttl: float) -> bool:
@@ -203,10 +200,10 @@ class SqliteStore(KeptAnswers):
 
     async def known_message_ids(self, conversation_id: int) -> set[str]:
         rows = await self._all(
-            "SELECT raia_message_id FROM questions WHERE conversation_id = ? AND raia_message_id IS NOT NULL",
+            "SELECT agent_message_id FROM questions WHERE conversation_id = ? AND agent_message_id IS NOT NULL",
             (conversation_id,),
         )
-        return {r["raia_message_id"] for r in rows}
+        return {r["agent_message_id"] for r in rows}
 
     async def mark_started(self, qid: int) -> float:
         now = self._clock()
@@ -224,11 +221,11 @@ class SqliteStore(KeptAnswers):
     async def clear_send_attempt(self, qid: int) -> None:
         await self._update("UPDATE questions SET send_attempted_at = NULL WHERE id = ?", (qid,))
 
-    async def mark_sent(self, qid: int, raia_message_id: str) -> float:
+    async def mark_sent(self, qid: int, agent_message_id: str) -> float:
         now = self._clock()
         await self._update(
-            "UPDATE questions SET state = ?, raia_message_id = ?, sent_at = ? WHERE id = ?",
-            (QuestionState.SENT.value, raia_message_id, now, qid),
+            "UPDATE questions SET state = ?, agent_message_id = ?, sent_at = ? WHERE id = ?",
+            (QuestionState.SENT.value, agent_message_id, now, qid),
         )
         return now
 
@@ -259,14 +256,14 @@ class SqliteStore(KeptAnswers):
 
     # -- identities and conversations ------------------------------------------------
 
-    async def raia_user_id(self, fk_id: str) -> str | None:
-        row = await self._one("SELECT raia_user_id FROM identities WHERE fk_id = ?", (fk_id,))
-        return str(row["raia_user_id"]) if row else None
+    async def agent_user_id(self, fk_id: str) -> str | None:
+        row = await self._one("SELECT agent_user_id FROM identities WHERE fk_id = ?", (fk_id,))
+        return str(row["agent_user_id"]) if row else None
 
-    async def save_raia_user(self, fk_id: str, raia_user_id: str) -> None:
+    async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None:
         await self._update(
-            "INSERT OR REPLACE INTO identities (fk_id, raia_user_id, created_at) VALUES (?, ?, ?)",
-            (fk_id, raia_user_id, self._clock()),
+            "INSERT OR REPLACE INTO identities (fk_id, agent_user_id, created_at) VALUES (?, ?, ?)",
+            (fk_id, agent_user_id, self._clock()),
         )
 
     async def answer_times(self) -> list[float]:
@@ -285,9 +282,9 @@ class SqliteStore(KeptAnswers):
             raise KeyError(conversation_id)
         return conversation_from_row(row)
 
-    async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None:
+    async def set_agent_conversation(self, conversation_id: int, agent_conversation_id: str) -> None:
         await self._update(
-            "UPDATE conversations SET raia_conversation_id = ? WHERE id = ?", (raia_conversation_id, conversation_id)
+            "UPDATE conversations SET agent_conversation_id = ? WHERE id = ?", (agent_conversation_id, conversation_id)
         )
 
     async def end_conversation(self, fk_id: str) -> bool:

@@ -272,10 +272,6 @@ def _file_host_ok(url: str, api_host: str) -> bool:
     return parts.netloc == api_host or (parts.scheme == "https" and parts.netloc.endswith(_SLACK_FILE_HOSTS))
 
 
-def _mark(key: str, part: int) -> dict[str, Any] | None:
-    return {"event_type": MARK, "event_payload": {"reply": key, "part": part}} if key else None
-
-
 class _TooBig(Exception):
     pass
 

@@ -1,6 +1,6 @@
 """The store port: the durable state the core needs, and the records it hands back.
 
-``store/`` implements it (SQLite today). Every method is one atomic step: a process
+``store/`` implements it (SQLite and PostgreSQL). Every method is one atomic step: a process
 stopped between two of them (``kill -9``) loses nothing that a later call relies on.
 """
 
@@ -34,7 +34,7 @@ class QuestionRecord:
     profile: PlatformUser
     text: str
     state: QuestionState
-    raia_message_id: str | None
+    agent_message_id: str | None
     send_attempts: int
     send_attempted_at: float | None
     reply: Reply | None
@@ -61,7 +61,7 @@ class QuestionRecord:
             profile=msg.user,
             text=msg.text,
             state=QuestionState.RECEIVED,
-            raia_message_id=None,
+            agent_message_id=None,
             send_attempts=0,
             send_attempted_at=None,
             reply=None,
@@ -91,18 +91,16 @@ class KeptAnswer:
 
 @dataclass(frozen=True)
 class ConversationRecord:
-    """A person's conversation; ``raia_conversation_id`` is filled once the agent made it."""
+    """A person's conversation; ``agent_conversation_id`` is filled once the agent made it."""
 
     id: int
     fk_id: str
-    raia_conversation_id: str | None
+    agent_conversation_id: str | None
     ended_at: float | None
 
 
 class StorePort(Protocol):
     """Durable state of the bridge, as the core uses it."""
-
-    async def ping(self) -> None: ...
 
     # -- intake ----------------------------------------------------------------------
 
@@ -151,7 +149,7 @@ class StorePort(Protocol):
         reached): no need to wait for it before sending again."""
         ...
 
-    async def mark_sent(self, qid: int, raia_message_id: str) -> float: ...
+    async def mark_sent(self, qid: int, agent_message_id: str) -> float: ...
 
     async def mark_finished(
         self, qid: int, state: QuestionState, reply: Reply, error: str | None = None, *, keep_until: float | None = None
@@ -195,13 +193,13 @@ class StorePort(Protocol):
 
     # -- identities and conversations --------------------------------------------------
 
-    async def raia_user_id(self, fk_id: str) -> str | None: ...
+    async def agent_user_id(self, fk_id: str) -> str | None: ...
 
-    async def save_raia_user(self, fk_id: str, raia_user_id: str) -> None: ...
+    async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None: ...
 
     async def conversation(self, conversation_id: int) -> ConversationRecord: ...
 
-    async def set_raia_conversation(self, conversation_id: int, raia_conversation_id: str) -> None: ...
+    async def set_agent_conversation(self, conversation_id: int, agent_conversation_id: str) -> None: ...
 
     # -- lanes across processes --------------------------------------------------------
     # With a shared database (several replicas) a lane holds a lease on its conversation,

@@ -30,8 +30,8 @@ async def _fill(path: Path) -> dict[str, int]:
         assert first
         assert waiting
         assert other
-        await store.save_raia_user("test:u1", "raia-u1")
-        await store.set_raia_conversation(first.conversation_id, "raia-c1")
+        await store.save_agent_user("test:u1", "raia-u1")
+        await store.set_agent_conversation(first.conversation_id, "raia-c1")
         await store.mark_sent(first.id, "m1")
         await store.mark_finished(first.id, QuestionState.ANSWERED, Reply("hi"))
         await store.mark_delivered(first.id)
@@ -60,9 +60,9 @@ async def test_sqlite_moves_into_postgres_once(
     async with PostgresStore(target) as store:
         assert await store.count_open() == 2
         assert (await store.question(ids["waiting"])).text == "still waiting"
-        assert (await store.question(ids["other"])).raia_message_id == "m2"
-        assert (await store.conversation(ids["conversation"])).raia_conversation_id == "raia-c1"
-        assert await store.raia_user_id("test:u1") == "raia-u1"
+        assert (await store.question(ids["other"])).agent_message_id == "m2"
+        assert (await store.conversation(ids["conversation"])).agent_conversation_id == "raia-c1"
+        assert await store.agent_user_id("test:u1") == "raia-u1"
         assert await store.record_question(message("answered", user="u1"), ttl=3600) is None  # its key came along
         new = await store.record_question(message("new one", user="u3"), ttl=3600)
         assert new is not None

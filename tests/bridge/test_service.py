@@ -89,7 +89,7 @@ async def test_reset_starts_a_new_conversation_and_remembers_the_old(
     assert len(history) == 2
     assert history[0].ended_at is not None
     assert history[1].ended_at is None
-    assert {history[0].raia_conversation_id, history[1].raia_conversation_id} == set(sim.conversations)
+    assert {history[0].agent_conversation_id, history[1].agent_conversation_id} == set(sim.conversations)
 
 
 async def test_three_quick_questions_go_one_at_a_time_in_order(
@@ -143,7 +143,7 @@ async def test_failed_answer_gives_one_short_message(
     assert (reply.kind, reply.text) == (ReplyKind.NOTICE, texts.FAILED)
     (turn,) = [r.getMessage() for r in caplog.records if r.name == "bridge.turn"]
     assert "outcome=failed" in turn
-    assert "raia_message=" in turn
+    assert "agent_message=" in turn
     assert "question=1" in turn
 
 
@@ -240,9 +240,9 @@ async def test_crash_between_send_and_record_does_not_send_twice(
         assert record is not None
         assert isinstance(rt.agent, RaiaClient)
         user_id = await rt.agent.find_or_create_user(NewUser("test:u1", "Ann", "Lee", {}))
-        await rt.store.save_raia_user("test:u1", user_id)
+        await rt.store.save_agent_user("test:u1", user_id)
         conversation = await rt.agent.create_conversation(user_id, "t", {})
-        await rt.store.set_raia_conversation(record.conversation_id, conversation)
+        await rt.store.set_agent_conversation(record.conversation_id, conversation)
         await rt.store.note_send_attempt(record.id)
         await rt.agent.send_message(conversation, "crash test")
     async with started(sim, db_path, outbound):

@@ -13,7 +13,7 @@ async def test_answer_kept_voted_commented_then_erased(database: str) -> None:
     async with open_store(database, clock) as store:
         q = await store.record_question(message("How much?"), ttl=60)
         assert q is not None
-        await store.save_raia_user(q.fk_id, "raia-user-1")
+        await store.save_agent_user(q.fk_id, "raia-user-1")
         answer = Reply("It costs 5.", message_id="answer-1")
         await store.mark_finished(q.id, QuestionState.ANSWERED, answer, keep_until=clock.now + 100)
         await store.mark_delivered(q.id)  # the question row's text is erased as always...

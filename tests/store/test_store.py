@@ -10,6 +10,7 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bridge.app.database import Store, parse_database_url
@@ -95,13 +96,13 @@ async def test_a_question_is_read_with_its_agent_ids(database: str) -> None:
         read = await store.next_open_question(q.conversation_id)
         assert read
         assert read.agent_ids == AgentIds(conversation=None, user=None)
-        await store.save_raia_user(q.fk_id, "user-1")
+        await store.save_agent_user(q.fk_id, "user-1")
         assert (await store.question(q.id)).agent_ids == AgentIds(conversation=None, user="user-1")
-        await store.set_raia_conversation(q.conversation_id, "conv-1")
+        await store.set_agent_conversation(q.conversation_id, "conv-1")
         read = await store.next_open_question(q.conversation_id)
         assert read
         assert read.agent_ids == AgentIds(conversation="conv-1", user="user-1")
-        await store.set_raia_conversation(q.conversation_id, "")  # raia lost it: a new one is opened
+        await store.set_agent_conversation(q.conversation_id, "")  # raia lost it: a new one is opened
         assert (await store.question(q.id)).agent_ids == AgentIds(conversation=None, user="user-1")
 
 
@@ -185,6 +186,48 @@ async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
         assert not await store.answered_in_thread("test", "test:u1", "c1", "1.0")
 
 
+async def test_ids_stored_under_raias_old_column_names_survive_the_rename(database: str) -> None:
+    """A database written before the agent-neutral names (SQLite 5, PostgreSQL 3) keeps the
+    person's agent user, the conversation and the sent message's id after the upgrade."""
+    old = len(MIGRATIONS) - 1 if database.startswith("sqlite") else len(PG_MIGRATIONS) - 1
+    rows = (
+        "INSERT INTO identities (fk_id, raia_user_id, created_at) VALUES ('test:u1', 'user-1', 1)",
+        "INSERT INTO conversations (id, fk_id, raia_conversation_id, created_at) VALUES (7, 'test:u1', 'conv-1', 1)",
+        "INSERT INTO questions (id, conversation_id, fk_id, platform, route, profile, text, state, raia_message_id,"
+        " created_at) VALUES (3, 7, 'test:u1', 'test', '{\"chat\": \"c1\"}', '{\"first_name\": \"Ada\"}',"
+        " 'hi', 'sent', 'msg-1', 1)",
+    )
+    if database.startswith("sqlite"):
+        path = Path(database.removeprefix("sqlite:///"))
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            for script in MIGRATIONS[:old]:
+                db.executescript(script)
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (old,))
+            for row in rows:
+                db.execute(row)
+            db.commit()
+    else:
+        conn = await asyncpg.connect(database)
+        try:
+            await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            for script in PG_MIGRATIONS[:old]:
+                await conn.execute(script)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", old)
+            for row in rows:
+                await conn.execute(row)
+        finally:
+            await conn.close()
+    async with open_store(database) as store:
+        question = await store.next_open_question(7)
+        assert question is not None
+        assert (question.id, question.agent_message_id) == (3, "msg-1")
+        assert question.agent_ids == AgentIds(conversation="conv-1", user="user-1")
+        assert await store.agent_user_id("test:u1") == "user-1"
+        assert (await store.conversation(7)).agent_conversation_id == "conv-1"
+        assert await store.known_message_ids(7) == {"msg-1"}
+
+
 async def test_a_question_life_is_stored_step_by_step(database: str) -> None:
     """Every state change of a question is stored and read back alike on both engines."""
     clock = Clock()
@@ -203,7 +246,7 @@ async def test_a_question_life_is_stored_step_by_step(database: str) -> None:
         assert await store.note_delivery_attempt(q.id, "http 500") == 1
         assert await store.note_delivery_attempt(q.id, "http 502") == 2
         stored = await store.question(q.id)
-        assert (stored.state, stored.raia_message_id, stored.send_attempts, stored.send_attempted_at) == (
+        assert (stored.state, stored.agent_message_id, stored.send_attempts, stored.send_attempted_at) == (
             QuestionState.ANSWERED,
             "msg-1",
             1,
@@ -223,15 +266,15 @@ async def test_a_question_life_is_stored_step_by_step(database: str) -> None:
 async def test_identities_conversations_and_threads(database: str) -> None:
     """raia ids are stored per identity and conversation; thread follow-ups are found."""
     async with open_store(database) as store:
-        assert await store.raia_user_id("test:u1") is None
-        await store.save_raia_user("test:u1", "ru-1")
-        await store.save_raia_user("test:u1", "ru-2")  # a repaired identity replaces the old id
-        assert await store.raia_user_id("test:u1") == "ru-2"
+        assert await store.agent_user_id("test:u1") is None
+        await store.save_agent_user("test:u1", "ru-1")
+        await store.save_agent_user("test:u1", "ru-2")  # a repaired identity replaces the old id
+        assert await store.agent_user_id("test:u1") == "ru-2"
         q = await store.record_question(message("in a thread", chat="c9"), ttl=60)
         assert q is not None
-        await store.set_raia_conversation(q.conversation_id, "rc-1")
+        await store.set_agent_conversation(q.conversation_id, "rc-1")
         conv = await store.conversation(q.conversation_id)
-        assert (conv.fk_id, conv.raia_conversation_id, conv.ended_at) == ("test:u1", "rc-1", None)
+        assert (conv.fk_id, conv.agent_conversation_id, conv.ended_at) == ("test:u1", "rc-1", None)
         assert await store.answered_in_thread("test", "test:u1", "c9", q.origin.thread or "") == (
             q.origin.thread is not None
         )
@@ -309,7 +352,7 @@ async def test_paas_style_urls_connect(pg_server: PgServer, scheme: str) -> None
     url = (await pg_server.new_database()).replace("postgresql://", f"{scheme}://") + "?sslmode=prefer"
     async with parse_database_url(url).store() as store:
         assert store.engine == "postgresql"
-        await store.ping()
+        assert await store.schema_version() == len(PG_MIGRATIONS)
 
 
 async def test_a_wrong_password_is_one_line_without_the_password(pg_server: PgServer) -> None:
