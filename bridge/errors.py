@@ -21,11 +21,13 @@ only these::
     │   ├── AgentTransportError  timeout, refused or dropped connection (``ambiguous``)
     │   └── AgentProtocolError   a body we could not understand, or a redirect (transient)
     ├── FileUnavailable          a file sent with a question cannot be passed on (``reason``)
-    ├── DeliveryError            the chat platform did not take our reply
-    │   ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``, ``maybe_posted``
-    │   └── DeliveryPermanent    will never work (bot blocked, channel gone)
-    └── ShuttingDown             the process is stopping: take no new work, leave the
-                                 work in hand where it is (it is stored)
+    └── DeliveryError            the chat platform did not take our reply
+        ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``, ``maybe_posted``
+        └── DeliveryPermanent    will never work (bot blocked, channel gone)
+
+``ShuttingDown`` is not an error and stands outside the tree: it is how a stopping
+service's sleep tells the work in hand to leave off where it is (stored, resumed at the
+next start), so no ``except BridgeError`` ever swallows it.
 """
 
 from __future__ import annotations
@@ -148,6 +150,6 @@ class DeliveryPermanent(DeliveryError):
     """Delivery will never work for this destination (blocked, removed, archived)."""
 
 
-class ShuttingDown(BridgeError):
+class ShuttingDown(Exception):
     """The process is stopping: platforms should redeliver new events later, and work
     in hand is left where it is (it is stored and resumed at the next start)."""

@@ -4,8 +4,8 @@ A question's files are platform references (``Attachment``), stored with it. Onl
 the question is sent are they fetched from the platform and streamed into the agent's
 storage, one at a time, each a chunk at a time: a restart before the send redoes the
 uploads (cheap), never the send. A file over a limit, of a type the operator did not
-allow, or that cannot be fetched is left out with a short note to the person; the
-question goes on without it.
+allow, or that cannot be fetched is left out, and the answer starts with a short note
+saying so; the question goes on without it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bridge import texts
-from bridge.delivery import Unstored
 from bridge.errors import AgentError, FileUnavailable
-from bridge.models import Attachment, Reply, ReplyKind
+from bridge.models import Attachment, Reply, ReplyKind, Words
 from bridge.ports.agent import SentFile, TakesFiles
 from bridge.ports.outbound import FileSource, Outbound
 from bridge.ports.store import QuestionRecord
@@ -67,7 +66,7 @@ class Passed:
     """The outcome of passing a question's files on."""
 
     files: list[SentFile] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # one line per file left out, for the person
+    notes: list[Words] = field(default_factory=list)  # one line per file left out, for the person
 
 
 class FilePassing:
@@ -75,7 +74,7 @@ class FilePassing:
         self._policy = policy
         self._agent = agent
 
-    async def upload(self, q: QuestionRecord, conversation: str, outbound: Outbound, language: str) -> Passed:
+    async def upload(self, q: QuestionRecord, conversation: str, outbound: Outbound) -> Passed:
         """Upload the files the policy allows. Raises a retryable ``AgentError`` (the send
         step is retried as a whole); anything else about one file leaves that file out."""
         passed = Passed()
@@ -83,7 +82,7 @@ class FilePassing:
         source = outbound if isinstance(outbound, FileSource) else None
         for index, attachment in enumerate(q.attachments):
             if index >= policy.max_count:
-                passed.notes.append(texts.text("file_too_many", language, count=str(policy.max_count)))
+                passed.notes.append(Words("file_too_many", (("count", str(policy.max_count)),)))
                 break
             reason = self._refusal(attachment, source)
             if reason is None:
@@ -101,7 +100,8 @@ class FilePassing:
             else:
                 log.info("question=%d file %r left out: %s", q.id, attachment.name, reason)
             values = {"name": attachment.name, "type": attachment.content_type, "limit": f"{policy.max_bytes / MB:.3g}"}
-            passed.notes.append(texts.text(reason, language, **values))
+            wanted = texts.placeholders(texts.ENGLISH[reason])
+            passed.notes.append(Words(reason, tuple((k, v) for k, v in values.items() if k in wanted)))
         return passed
 
     def _refusal(self, attachment: Attachment, source: FileSource | None) -> str | None:
@@ -119,21 +119,15 @@ class FilePassing:
             return await self._agent.upload_file(conversation, attachment.name, attachment.content_type, download)
 
 
-def notes_reply(notes: Sequence[str], language: str) -> Reply:
-    return Reply("\n".join(notes), ReplyKind.NOTICE, language=language)
+def notes_reply(notes: Sequence[Words]) -> Reply:
+    """The reply to a question of files alone, none of which could be passed on."""
+    english = "\n".join(texts.text(n.key, "en", **dict(n.values)) for n in notes)
+    return Reply(english, ReplyKind.NOTICE, words=tuple(notes))
 
 
 async def pass_files(files: FilePassing | None, q: QuestionRecord, conversation: str, outbound: Outbound) -> Passed:
     """Upload the question's files (``files`` None: FILES=off, or an agent API that takes
-    none); the person hears at once about any file left out."""
-    language = texts.language_of((await outbound.profile(q.profile)).custom_data)
+    none); ``notes`` say which were left out, for the reply."""
     if files is None:
-        passed = Passed(notes=[texts.text("files_unsupported", language)])
-    else:
-        passed = await files.upload(q, conversation, outbound, language)
-    if passed.notes and q.text:  # (files alone: the notes become the question's reply)
-        try:
-            await outbound.deliver(q.origin, notes_reply(passed.notes, language), Unstored())
-        except Exception as exc:
-            log.warning("question=%d note about its files not posted: %s", q.id, exc)
-    return passed
+        return Passed(notes=[Words("files_unsupported")])
+    return await files.upload(q, conversation, outbound)

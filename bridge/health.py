@@ -10,7 +10,7 @@ from bridge.errors import AgentAuthError, AgentError
 class AgentHealth:
     """What /healthz says about the agent API: "ok", or what went wrong last."""
 
-    def __init__(self, backend: str = "raia") -> None:
+    def __init__(self, backend: str) -> None:
         self.status = "unknown"
         self.refused = False  # the key was refused: nothing will work until an operator acts
         self._backend = backend

@@ -139,6 +139,23 @@ class FileCitation:
     filename: str
 
 
+@dataclass(frozen=True)
+class Words:
+    """The bridge's own words by catalogue key (``bridge.texts``) and placeholder values:
+    stored so, and written out in the person's language (with the operator's
+    ``MESSAGES_FILE``) only when delivered."""
+
+    key: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "values": dict(self.values)} if self.values else {"key": self.key}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Words:
+        return cls(str(data["key"]), tuple((str(k), str(v)) for k, v in dict(data.get("values") or {}).items()))
+
+
 class ReplyKind(enum.StrEnum):
     ANSWER = "answer"  # the agent's answer
     NOTICE = "notice"  # a short message from the bridge itself (failure, timeout, command)
@@ -159,6 +176,10 @@ class Reply:
     # Set at delivery when the person may rate this answer: what the adapter puts behind
     # its 👍/👎 buttons and hands back with a vote. Not stored; "" = no buttons.
     vote_key: str = ""
+    # The bridge's own words in it, written out at delivery (``bridge.texts.localize``): a
+    # notice's whole text (``text`` holds its English, for logs), or lines before an answer
+    # (files that were left out).
+    words: tuple[Words, ...] = ()
 
     @property
     def has_sources(self) -> bool:
@@ -171,6 +192,7 @@ class Reply:
             "urls": [{"url": u.url, "title": u.title} for u in self.urls],
             "files": [{"file_id": f.file_id, "filename": f.filename} for f in self.files],
             "message_id": self.message_id,
+            **({"words": [w.to_json() for w in self.words]} if self.words else {}),
         }
 
     @classmethod
@@ -181,6 +203,7 @@ class Reply:
             urls=tuple(UrlCitation(u["url"], u["title"]) for u in data.get("urls", ())),
             files=tuple(FileCitation(f["file_id"], f["filename"]) for f in data.get("files", ())),
             message_id=data.get("message_id"),
+            words=tuple(Words.from_json(w) for w in data.get("words", ())),
         )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bridge import texts
 from bridge.errors import AgentAuthError, AgentError, AgentRejectedError
-from bridge.models import QuestionState, Reply, ReplyKind
+from bridge.models import QuestionState, Reply, Words
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,20 @@ class Finished:
 def failure(exc: AgentError, *, timed_out: bool, sent: bool) -> Finished:
     """The person's notice for an agent error that ended the question."""
     if isinstance(exc, AgentAuthError):
-        return Finished(QuestionState.FAILED, Reply(texts.UNAVAILABLE, ReplyKind.NOTICE), str(exc))
+        return Finished(QuestionState.FAILED, texts.notice("unavailable"), str(exc))
     if timed_out:
         # Never sent: the agent was unreachable. Sent: the answer did not come in time.
-        text = texts.TIMEOUT if sent else texts.UNREACHABLE
-        return Finished(QuestionState.TIMED_OUT, Reply(text, ReplyKind.NOTICE), str(exc))
-    text = texts.REJECTED if isinstance(exc, AgentRejectedError) else texts.FAILED
-    return Finished(QuestionState.FAILED, Reply(text, ReplyKind.NOTICE), str(exc))
+        return Finished(QuestionState.TIMED_OUT, texts.notice("timeout" if sent else "unreachable"), str(exc))
+    key = "rejected" if isinstance(exc, AgentRejectedError) else "failed"
+    return Finished(QuestionState.FAILED, texts.notice(key), str(exc))
 
 
 def interrupted(error: str) -> Finished:
     """A call cut off (a restart) to an agent that cannot be asked what it got: the person
     asks again rather than the bridge asking twice on their behalf."""
-    return Finished(QuestionState.FAILED, Reply(texts.INTERRUPTED, ReplyKind.NOTICE), error)
+    return Finished(QuestionState.FAILED, texts.notice("interrupted"), error)
+
+
+def non_empty(reply: Reply) -> Reply:
+    """An answer with neither words nor sources says so."""
+    return reply if reply.text or reply.has_sources else texts.noted(reply, (Words("empty_answer"),))

@@ -18,6 +18,7 @@ from typing import Any
 
 from bridge import texts
 from bridge.acks import AckFirst
+from bridge.asking import Agent
 from bridge.config import ServiceConfig
 from bridge.errors import AgentError, ShuttingDown
 from bridge.feedback import FeedbackDesk
@@ -25,13 +26,11 @@ from bridge.health import AgentHealth
 from bridge.intake import Intake
 from bridge.models import InboundMessage
 from bridge.poller import AnswerTimes
-from bridge.ports.agent import AgentPort, DirectAgentPort, RatesAnswers, TakesFiles
 from bridge.ports.feedback import Ratings
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
-from bridge.push import PushHints
 from bridge.question import QuestionLife
 from bridge.tasks import TaskSet
 
@@ -52,13 +51,12 @@ class ConversationService:
     def __init__(
         self,
         store: StorePort,
-        agent: AgentPort | DirectAgentPort,
+        agent: Agent,
         config: ServiceConfig,
         *,
         tasks: TaskSet | None = None,
         clock: Callable[[], float] = time.time,
         observer: Observer | None = None,
-        hints: PushHints | None = None,
     ) -> None:
         self._store = store
         self._agent = agent
@@ -71,24 +69,23 @@ class ConversationService:
         # Webhook requests in flight (the server marks them): lanes let them finish first.
         self.acks = AckFirst()
         self._agent_name: str | None = None
-        self._health = AgentHealth(agent.backend if isinstance(agent, DirectAgentPort) else "raia")
+        self._health = AgentHealth(agent.backend)
         # How long the polled agent takes lately: the poll schedule aims at it (bridge.poller).
-        self._answer_times = None if isinstance(agent, DirectAgentPort) else AnswerTimes()
+        self._answer_times = agent.answer_times
+        rated = config.feedback_keep is not None and agent.ratings is not None
         self._life = QuestionLife(
             store,
-            agent,
+            agent.way,
             config,
             clock=clock,
             sleep=self._sleep,
             health=self._health,
             observer=observer or Unobserved(),
-            hints=hints,
-            answer_times=self._answer_times,
+            rated=rated,
         )
-        self.hints = hints
         self._ratings: Ratings | None = None
-        if config.feedback_keep is not None and isinstance(agent, RatesAnswers):
-            self._ratings = FeedbackDesk(store, agent, dedupe_ttl=config.dedupe_ttl)
+        if rated and agent.ratings is not None:
+            self._ratings = FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl)
         self._intake = Intake(
             store,
             self._outbounds,
@@ -97,7 +94,7 @@ class ConversationService:
             agent_name=self.reachable_agent_name,
             spawn=self._tasks.spawn,
             scope=config.scope,
-            files=config.files is not None and isinstance(agent, TakesFiles),
+            files=config.files is not None and agent.takes_files,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------
@@ -159,7 +156,7 @@ class ConversationService:
         """The agent's display name (cached), or None while the agent API cannot be reached."""
         if self._agent_name is None:
             try:
-                self._agent_name = await self._agent.agent_name() or texts.AGENT_FALLBACK_NAME
+                self._agent_name = await self._agent.name() or texts.AGENT_FALLBACK_NAME
                 self._health.ok()
             except AgentError as exc:
                 self._health.failed(exc)

@@ -6,8 +6,8 @@ Spanish, Portuguese), chosen by the person's language (Telegram's ``language_cod
 Slack's locale). An operator can change any of them per language with ``MESSAGES_FILE``
 (``use_overrides``). Short, friendly, no internals: the operator's log has those.
 
-Notices are created in English where they are decided (and stored so); ``localize``
-turns them into the person's language when they are delivered.
+Notices are decided by key (``notice``) and stored so; ``localize`` writes them out in
+the person's language, with the operator's texts, when they are delivered.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import replace
 
-from bridge.models import InboundMessage, Intent, Reply, ReplyKind
+from bridge.models import InboundMessage, Intent, Reply, ReplyKind, Words
 from bridge.translations import SHIPPED
 
 _DONE = "Done — your next {what} starts a new conversation. I won't remember what we discussed before."
@@ -104,7 +104,8 @@ def placeholders(template: str) -> set[str]:
 
 
 def use_overrides(overrides: Mapping[str, Mapping[str, str]]) -> None:
-    """Apply an operator's texts (``MESSAGES_FILE``): {language: {key: text}}."""
+    """Apply an operator's texts (``MESSAGES_FILE``): {language: {key: text}}, over the
+    shipped ones (an empty mapping puts those back)."""
     global _catalogue
     _catalogue = merged(overrides)
 
@@ -112,7 +113,7 @@ def use_overrides(overrides: Mapping[str, Mapping[str, str]]) -> None:
 def merged(overrides: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
     """The catalogue with ``overrides`` applied. Raises ``ValueError`` with one line for a
     bad language, an unknown key or a placeholder the text cannot have."""
-    merged = {lang: dict(texts) for lang, texts in _catalogue.items()}
+    merged = {"en": dict(ENGLISH), **{lang: dict(texts) for lang, texts in SHIPPED.items()}}
     if not isinstance(overrides, Mapping):
         raise ValueError('must hold one table per language, e.g. [de] timeout = "…"')
     for language, texts in overrides.items():
@@ -148,14 +149,29 @@ def text(key: str, language: str = "en", **values: str) -> str:
     return template.format(**values) if values else template
 
 
+def notice(key: str, **values: str) -> Reply:
+    """A notice of the bridge's own, stored by its key and written out in the person's
+    language at delivery (``localize``); its ``text`` is the shipped English, for logs."""
+    return Reply(ENGLISH[key].format(**values), ReplyKind.NOTICE, words=(Words(key, tuple(values.items())),))
+
+
+def noted(reply: Reply, notes: tuple[Words, ...]) -> Reply:
+    """``reply`` with the bridge's ``notes`` before it (files that were left out)."""
+    return replace(reply, words=reply.words + notes) if notes else reply
+
+
 def localize(reply: Reply, language: str) -> Reply:
-    """The reply for a person speaking ``language``: a notice the core wrote in English
-    in their words; an answer (the agent's words) as it is, with its "Sources" heading
-    and cut-off note in their language (``Reply.language``, read by the renderers)."""
-    if reply.kind is ReplyKind.NOTICE:
-        key = _by_english.get(reply.text)
-        if key and language != "en":
-            reply = replace(reply, text=text(key, language))
+    """The reply for a person speaking ``language``, with the operator's texts: a notice in
+    their words; an answer (the agent's words) as it is, after any notes of the bridge's
+    own, with its "Sources" heading and cut-off note in their language (``Reply.language``,
+    read by the renderers)."""
+    words = reply.words
+    if not words and reply.kind is ReplyKind.NOTICE and reply.text in _by_english:
+        words = (Words(_by_english[reply.text]),)  # stored before notices were kept by key
+    if words:
+        lines = "\n".join(text(w.key, language, **dict(w.values)) for w in words)
+        before_answer = reply.kind is ReplyKind.ANSWER and reply.text
+        reply = replace(reply, text=f"{lines}\n\n{reply.text}" if before_answer else lines, words=())
     return replace(reply, language=language) if reply.language != language else reply
 
 

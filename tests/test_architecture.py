@@ -95,3 +95,76 @@ def test_importing_the_core_and_store_loads_no_platform_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=ROOT
     )
     assert result.stdout.strip() == ""
+
+
+VENDORS = ("raia", "blaigent", "slug")
+AGENT_TYPES = (
+    "AgentPort",
+    "DirectAgentPort",
+    "RatesAnswers",
+    "TakesFiles",
+    "RaiaClient",
+    "BlaigentClient",
+    "SlugClient",
+)
+
+
+def _names(tree: ast.AST) -> set[str]:
+    """The identifiers a module defines and uses, and its string constants (not docstrings:
+    prose may name an example)."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.arg | ast.keyword) and node.arg:
+            found.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            found.add(node.value)
+    return found
+
+
+def test_the_core_and_the_store_port_speak_no_vendors_words() -> None:
+    """No raia, Blaigent or slug name in the core's code (settings' names live in the
+    composition root) nor in the store port: ids are the agent's, whichever agent it is."""
+    offenders = []
+    for path in sorted((ROOT / "bridge").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("bridge/app/"):
+            continue
+        for name in _names(ast.parse(path.read_text(), relative)):
+            if any(vendor in name.lower() for vendor in VENDORS):
+                offenders.append(f"{relative}: {name!r}")
+    port = (ROOT / "bridge/ports/store.py").read_text().lower()
+    offenders += [f"bridge/ports/store.py mentions {v}" for v in VENDORS if v in port]
+    assert offenders == []
+
+
+def test_only_the_composition_root_tells_agent_apis_apart() -> None:
+    """A question's life asks through one port (bridge.asking); which kind of agent API is
+    behind it is decided once, in bridge/app/ (no isinstance on agent types elsewhere)."""
+    offenders = []
+    for folder in ("bridge", "adapters", "store"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith("bridge/app/"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), relative)):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance":
+                    kinds = node.args[1]
+                    names = {n.id for n in ast.walk(kinds) if isinstance(n, ast.Name)}
+                    names |= {n.attr for n in ast.walk(kinds) if isinstance(n, ast.Attribute)}
+                    if names & set(AGENT_TYPES):
+                        offenders.append(f"{relative}:{node.lineno}")
+    assert offenders == []

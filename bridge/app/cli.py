@@ -22,7 +22,7 @@ from bridge import texts
 from bridge.app.database import Database, parse_database_url
 from bridge.app.logs import Redactor, configure_logging, instrument_retries
 from bridge.app.platforms import configured_platforms
-from bridge.app.runtime import Agent, open_agent, open_runtime
+from bridge.app.runtime import AgentClient, open_agent, open_runtime
 from bridge.app.settings import Settings, load_settings
 from bridge.errors import (
     AgentAuthError,
@@ -236,7 +236,7 @@ def _database_arg(option: str, url: str) -> Database:
         raise ConfigError(f"{option} {exc}") from None
 
 
-async def check_agent(settings: Settings, agent: Agent) -> CheckResult:
+async def check_agent(settings: Settings, agent: AgentClient) -> CheckResult:
     """The configured backend's credentials, by the cheapest call it offers."""
     backend = settings.agent_backend
     where = {

@@ -19,13 +19,16 @@ from adapters.slug.client import SlugClient
 from bridge.app.database import Database, Store, parse_database_url
 from bridge.app.metrics import Metrics
 from bridge.app.settings import Settings
+from bridge.asking import Agent
+from bridge.asking.direct import direct
+from bridge.asking.polled import polled
 from bridge.config import ServiceConfig
-from bridge.poller import PollSchedule
+from bridge.poller import AnswerTimes, PollSchedule
 from bridge.push import PushHints
 from bridge.service import ConversationService
 from bridge.tasks import TaskSet
 
-Agent = RaiaClient | BlaigentClient | SlugClient
+AgentClient = RaiaClient | BlaigentClient | SlugClient
 
 # One connection per call the client lets be in flight (none waits for a connection);
 # idle ones go after 4 s, before a server with a 5 s idle timeout closes them (a request
@@ -39,9 +42,10 @@ class Runtime:
 
     settings: Settings
     store: Store
-    agent: Agent
+    agent: AgentClient
     service: ConversationService
     tasks: TaskSet
+    hints: PushHints | None = None  # raia push (RAIA_PUSH): the webhook wakes the pollers through them
 
 
 def service_config(settings: Settings) -> ServiceConfig:
@@ -61,7 +65,7 @@ async def open_agent(
     *,
     raia_transport: httpx.AsyncBaseTransport | None = None,
     observe: Callable[[str, str], None] | None = None,
-) -> AsyncIterator[Agent]:
+) -> AsyncIterator[AgentClient]:
     """The configured agent API's client alone (``check`` needs nothing else), its HTTP
     client closed on exit. ``raia_transport`` replaces the HTTP transport to that API
     (whichever backend it is): the demo and the tests put a simulator behind it."""
@@ -148,8 +152,23 @@ async def open_runtime(
         observe = metrics.agent_call if metrics is not None else None
         agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport, observe=observe))
         tasks = TaskSet()
-        hints = PushHints() if settings.raia_push else None
+        hints = PushHints() if settings.raia_push and isinstance(agent, RaiaClient) else None
         service = ConversationService(
-            store, agent, config or service_config(settings), tasks=tasks, observer=metrics, hints=hints
+            store, agent_of(agent, hints), config or service_config(settings), tasks=tasks, observer=metrics
         )
-        yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks)
+        yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks, hints=hints)
+
+
+def agent_of(client: AgentClient, hints: PushHints | None = None) -> Agent:
+    """The one place that knows which way each agent API is asked: raia is sent to and
+    looked at (and records 👍/👎, takes files); Blaigent and slug answer in the call."""
+    if isinstance(client, RaiaClient):
+        return Agent(
+            backend="raia",
+            name=client.agent_name,
+            way=polled(client, files=client, hints=hints, answer_times=(times := AnswerTimes())),
+            ratings=client,
+            takes_files=True,
+            answer_times=times,
+        )
+    return Agent(backend=client.backend, name=client.agent_name, way=direct(client))

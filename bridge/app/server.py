@@ -149,7 +149,7 @@ def build_app(
             runtime = await stack.enter_async_context(
                 open_runtime(settings, raia_transport=raia_transport, metrics=metrics)
             )
-            hints = runtime.service.hints
+            hints = runtime.hints
             if hints is not None:  # raia push: hints reach this process's pollers, or every replica's
                 if isinstance(runtime.store, PostgresStore):
                     await stack.enter_async_context(push.listening(runtime.store, hints))

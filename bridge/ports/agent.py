@@ -1,7 +1,9 @@
-"""The port the core talks to an agent API through (``adapters/raia`` today).
-
-Values here are what the core needs, nothing more; each agent adapter maps its vendor's
-JSON to them.
+"""The ports the core talks to an agent API through, one per way of asking it
+(``bridge.asking``): ``AgentPort`` for an agent that is sent a question and looked at for
+its answer (``adapters/raia``), ``DirectAgentPort`` for one whose call returns the answer
+(``adapters/blaigent``, ``adapters/slug``), and the optional abilities ``TakesFiles`` and
+``RatesAnswers``. Values here are what the core needs, nothing more; each agent adapter
+maps its vendor's JSON to them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from bridge.models import Reply
 from bridge.ports.outbound import Download
@@ -78,7 +80,6 @@ class SentFile:
     storage_path: str
 
 
-@runtime_checkable
 class TakesFiles(Protocol):
     """An agent API that accepts files with a message (raia's message files)."""
 
@@ -100,7 +101,6 @@ class Rating:
     comment: str | None = None
 
 
-@runtime_checkable
 class RatesAnswers(Protocol):
     """An agent API that records 👍/👎 on its answers (raia). Without it, no buttons."""
 
@@ -142,7 +142,6 @@ class Lookup:
     session: str | None = None  # the conversation it found (when the bridge did not know it yet)
 
 
-@runtime_checkable
 class DirectAgentPort(Protocol):
     """An agent API whose chat call returns the answer (no polling). Whether it can list a
     conversation's messages decides what happens to a call cut off by a restart: look, or

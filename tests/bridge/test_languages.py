@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,6 +46,40 @@ async def test_a_german_speaker_gets_german_notices(db_path: Path) -> None:
     assert answer.language == "de"
     assert notice.text == texts.text("rejected", "de")
     assert notice.text.startswith("Entschuldigung")
+
+
+@pytest.fixture
+def operators_texts() -> Iterator[Callable[[dict[str, dict[str, str]]], None]]:
+    yield texts.use_overrides
+    texts.use_overrides({})  # the shipped texts again for the next test
+
+
+async def test_an_english_override_reaches_english_speakers_in_stored_notices(
+    db_path: Path, operators_texts: Callable[[dict[str, dict[str, str]]], None]
+) -> None:
+    """An operator's [en] text in MESSAGES_FILE is what an English speaker receives for a
+    notice decided during the question's life (stored by key, written out at delivery),
+    and an [de] one what a German speaker receives; a file note too."""
+    operators_texts(
+        {
+            "en": {"failed": "Our assistant stumbled. Ask the help desk."},
+            "de": {"failed": "Da ging etwas schief."},
+        }
+    )
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
+    outbound = RecordingOutbound(platform="telegram")
+    async with started(sim, db_path, outbound) as rt:
+        await rt.service.receive(message("please [fail]", platform="telegram"))
+        await outbound.wait_for(1)
+        await rt.service.receive(german("bitte [fail]"))
+        await outbound.wait_for(2)
+        stored = await rt.store.question(1)
+    english, german_notice = outbound.replies
+    assert english.text == "Our assistant stumbled. Ask the help desk."
+    assert german_notice.text == "Da ging etwas schief."
+    assert stored.reply is None  # delivered: erased; what was stored is checked below
+    kept = Reply.from_json(texts.notice("failed").to_json())
+    assert texts.localize(kept, "en").text == "Our assistant stumbled. Ask the help desk."
 
 
 def test_languages_are_read_from_what_the_platforms_tell() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.database import parse_database_url
+from bridge.app.runtime import agent_of
 from bridge.ports.inbox import Receipt
 from bridge.service import ConversationService
 from store.postgres import PostgresStore
@@ -56,7 +57,7 @@ async def test_a_replica_that_cannot_renew_stops_and_another_finishes_once(pg_se
     async with parse_database_url(url).store() as real, started(sim, url, RecordingOutbound()) as rt:
         assert isinstance(real, PostgresStore)
         store = CutOff(real)
-        a = ConversationService(store, rt.agent, config)
+        a = ConversationService(store, agent_of(rt.agent), config)
         a.register(out_a)
         await a.start()
         try:

@@ -118,7 +118,7 @@ async def test_replicas_relay_hints_to_the_one_that_waits(tmp_path: Path, pg_ser
             async with serving(app_b, sock=sock_b) as base_b:
                 await _ask(http, base_b, 0)  # asked at B: B's lane; the push goes to A
                 await fake.wait_posts(1, timeout=10)
-                hints_b = app_b.state.bridge.runtime.service.hints
+                hints_b = app_b.state.bridge.runtime.hints
                 assert hints_b.received >= 1  # B heard the hint A got
                 for i in (1, 2, 3):
                     event = slack.dm(f"slow question {i}", user=f"U{100 + i}")

@@ -1,6 +1,6 @@
 """Asking an agent whose chat call returns the answer (Blaigent, the slug chat API).
 
-The same durability as raia's send-then-poll, with what such an API allows::
+The same durability as the polled way, with what such an API allows::
 
     received ── note the attempt, ask (one call) ──▶ answered | failed | timed_out
 
@@ -18,68 +18,61 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
 
 from bridge import texts
-from bridge.config import ServiceConfig
+from bridge.asking import Answered, Asking, Means
 from bridge.errors import AgentError, AgentTransportError
-from bridge.models import QuestionState, Reply
-from bridge.outcomes import Finished, failure, interrupted
+from bridge.models import PlatformUser, QuestionState
+from bridge.outcomes import Finished, failure, interrupted, non_empty
 from bridge.ports.agent import DirectAgentPort, Person
-from bridge.ports.outbound import LiveText, Outbound
-from bridge.ports.store import QuestionRecord, StorePort
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import QuestionRecord
 
 log = logging.getLogger("bridge.turn")
 
 
-@dataclass(frozen=True)
-class Answered:
-    finished: Finished
-    detail: str = ""
-    live: LiveText | None = None  # the preview a streamed answer was shown in, to finish
+def direct(agent: DirectAgentPort) -> Callable[[Means], Asking]:
+    """The direct way for ``agent``."""
+
+    def way(means: Means) -> Asking:
+        return DirectAsking(means, agent)
+
+    return way
 
 
 class DirectAsking:
-    """The ask step of a question's life for a ``DirectAgentPort``."""
-
-    def __init__(
-        self,
-        store: StorePort,
-        agent: DirectAgentPort,
-        config: ServiceConfig,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-        on_error: Callable[[AgentError], None],
-    ) -> None:
-        self._store = store
+    def __init__(self, means: Means, agent: DirectAgentPort) -> None:
+        self._means = means
+        self._store = means.store
         self._agent = agent
-        self._config = config
-        self._clock = clock
-        self._sleep = sleep
-        self._on_error = on_error
+        self._config = means.config
+        self._clock = means.clock
+        self._sleep = means.sleep  # raises ShuttingDown when the service stops
 
-    async def answer(self, q: QuestionRecord, outbound: Outbound, deadline: float) -> Answered:
+    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound, deadline: float) -> Answered:
         failures = 0
         while True:
             try:
-                return await self._once(q, outbound, deadline)
+                answered = await self._once(q, person, outbound, deadline)
+                if answered.finished.state is QuestionState.ANSWERED:
+                    self._means.health.ok()
+                return answered
             except AgentError as exc:
-                self._on_error(exc)
+                self._means.health.failed(exc)
                 if not exc.retryable or self._clock() >= deadline:
                     log.error("question=%d given up: %s", q.id, exc)
                     # "Too long" if the agent may have it (an attempt is on record), else "unreachable".
                     q = await self._store.question(q.id)
                     sent = q.send_attempted_at is not None
-                    return Answered(failure(exc, timed_out=exc.retryable, sent=sent))
+                    return Answered(failure(exc, timed_out=exc.retryable, sent=sent), q)
                 failures += 1
                 log.warning("question=%d %s unavailable (%s); retrying", q.id, self._agent.backend, exc)
                 wait = self._config.reach_backoff.wait(failures, hint=exc.retry_after)
                 await self._sleep(min(wait, max(0.0, deadline - self._clock())))
                 q = await self._store.question(q.id)
 
-    async def _once(self, q: QuestionRecord, outbound: Outbound, deadline: float) -> Answered:
+    async def _once(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound, deadline: float) -> Answered:
         conversation = await self._store.conversation(q.conversation_id)
         session = conversation.agent_conversation_id or None
         if q.send_attempts > 0 and q.send_attempted_at is not None:
@@ -88,13 +81,12 @@ class DirectAsking:
             settled = await self._settle(q, session)
             if settled is not None:
                 return settled
-        person = await self._person(q, outbound, first=session is None)
         live = outbound.live(q.origin, texts.language_of(person.custom_data)) if self._agent.streams else None
         await self._store.note_send_attempt(q.id)
         try:
             # The whole call is bounded by the question's deadline (RAIA_POLL_TIMEOUT).
             async with asyncio.timeout(max(0.0, deadline - self._clock())):
-                asked = await self._agent.ask(person, session, q.text, live.show if live else None)
+                asked = await self._agent.ask(_person(q, person), session, q.text, live.show if live else None)
         except BaseException as exc:
             if live is not None:  # what was shown stays, marked as cut off
                 await live.abandon()
@@ -109,19 +101,19 @@ class DirectAsking:
             raise
         if asked.session and asked.session != session:
             await self._store.set_agent_conversation(q.conversation_id, asked.session)
-        return Answered(Finished(QuestionState.ANSWERED, _non_empty(asked.reply)), asked.detail, live)
+        return Answered(Finished(QuestionState.ANSWERED, non_empty(asked.reply)), q, asked.detail, live)
 
     async def _settle(self, q: QuestionRecord, session: str | None) -> Answered | None:
         """After a call that may have reached the agent: the answer, a notice, or None
         (it never arrived: ask)."""
         if not self._agent.can_look_up:
             # Nothing to look at (slug): never ask a second time on a guess.
-            return Answered(interrupted("call cut off; the agent cannot be asked what it got"))
+            return Answered(interrupted("call cut off; the agent cannot be asked what it got"), q)
         found = await self._agent.look_up(q.fk_id, session, q.text)
         if found.session and found.session != session:  # a first question opened it
             await self._store.set_agent_conversation(q.conversation_id, found.session)
         if found.reply is not None:
-            return Answered(Finished(QuestionState.ANSWERED, _non_empty(found.reply)), "recovered from history")
+            return Answered(Finished(QuestionState.ANSWERED, non_empty(found.reply)), q, "recovered from history")
         if not found.asked:
             attempted = q.send_attempted_at or 0.0
             if self._clock() - attempted < self._config.send_settle:
@@ -131,20 +123,14 @@ class DirectAsking:
         # It has the question but no answer: still working, or it lost the answer.
         if self._clock() - (q.send_attempted_at or 0.0) < self._config.send_settle:
             raise AgentTransportError("the agent has the question but no answer yet", ambiguous=True)
-        return Answered(interrupted("the agent has the question but never answered it"))
-
-    async def _person(self, q: QuestionRecord, outbound: Outbound, *, first: bool) -> Person:
-        # The platform's profile is asked once per conversation, after the question is
-        # stored (a slow users.info never delays an acknowledgement).
-        profile = await outbound.profile(q.profile) if first else q.profile
-        return Person(
-            fk_id=q.fk_id,
-            platform=q.platform,
-            first_name=profile.first_name,
-            last_name=profile.last_name,
-            custom_data=dict(profile.custom_data),
-        )
+        return Answered(interrupted("the agent has the question but never answered it"), q)
 
 
-def _non_empty(reply: Reply) -> Reply:
-    return reply if reply.text or reply.has_sources else replace(reply, text=texts.EMPTY_ANSWER)
+def _person(q: QuestionRecord, profile: PlatformUser) -> Person:
+    return Person(
+        fk_id=q.fk_id,
+        platform=q.platform,
+        first_name=profile.first_name,
+        last_name=profile.last_name,
+        custom_data=dict(profile.custom_data),
+    )

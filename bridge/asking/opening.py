@@ -3,14 +3,15 @@ as the store knows them, or created now (the user first, then the conversation).
 
 from __future__ import annotations
 
+from bridge.models import PlatformUser
 from bridge.ports.agent import AgentPort, NewUser
-from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 
 
-async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, outbound: Outbound) -> str:
+async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person: PlatformUser) -> str:
     """The agent's id of the conversation ``q`` belongs to; created (with the person's
-    user, if new) when it has none yet. Raises ``AgentError``."""
+    user, if new, named as ``person``'s profile says) when it has none yet. Raises
+    ``AgentError``."""
     # Read with the question, or (a record from elsewhere) looked up now.
     known = q.agent_ids
     if known is None:
@@ -20,10 +21,8 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, outboun
         conversation, user_id = known.conversation, known.user
     if conversation:
         return conversation
+    profile = person
     if user_id is None:
-        # Asked only now, after the question is stored: a slow users.info never
-        # delays an acknowledgement or reorders a person's first messages.
-        profile = await outbound.profile(q.profile)
         user_id = await agent.find_or_create_user(
             NewUser(
                 fk_id=q.fk_id,
@@ -34,13 +33,11 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, outboun
             )
         )
         await store.save_agent_user(q.fk_id, user_id)
-    else:
-        profile = q.profile
     name = " ".join(p for p in (profile.first_name, profile.last_name) if p)
-    raia_id = await agent.create_conversation(
+    agent_id = await agent.create_conversation(
         user_id,
         title=f"{q.platform.capitalize()} chat with {name}".strip(),
         custom_data={"platform": q.platform, "fkId": q.fk_id},
     )
-    await store.set_agent_conversation(q.conversation_id, raia_id)
-    return raia_id
+    await store.set_agent_conversation(q.conversation_id, agent_id)
+    return agent_id

@@ -1,0 +1,198 @@
+"""Asking an agent that is sent a question and looked at for its answer (raia)::
+
+    received ── find the conversation, send once ──▶ sent
+    sent ────── look on a learned schedule (or when a push hint names it) ──▶ answered | failed | timed_out
+
+A send whose outcome is unknown (a timeout, a restart mid-call) is never repeated
+blindly: the conversation is looked at first, and again while the agent may still be
+storing it (``send_settle``), and only then is the question sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from bridge import push, texts
+from bridge.asking import Answered, Asking, Means
+from bridge.asking.opening import opening
+from bridge.errors import AgentError, AgentNotFoundError, AgentServerError, AgentTransportError
+from bridge.files import FilePassing, notes_reply, pass_files, sent_text
+from bridge.models import PlatformUser, QuestionState, Words
+from bridge.outcomes import Finished, failure, non_empty
+from bridge.poller import AnswerTimes
+from bridge.ports.agent import AgentPort, ResponseStatus, SentFile, TakesFiles
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import QuestionRecord
+from bridge.push import PushHints
+
+log = logging.getLogger("bridge.turn")
+
+
+def polled(
+    agent: AgentPort, *, files: TakesFiles | None, hints: PushHints | None, answer_times: AnswerTimes
+) -> Callable[[Means], Asking]:
+    """The polled way for ``agent``; ``files``: where files sent with a question go (the
+    agent, when it takes them); ``hints``: raia push (RAIA_PUSH)."""
+
+    def way(means: Means) -> Asking:
+        passing = FilePassing(means.config.files, files) if means.config.files and files else None
+        return PolledAsking(means, agent, passing, hints, answer_times)
+
+    return way
+
+
+@dataclass
+class _Tries:
+    """What the tries of one question gathered (a failed try is retried as a whole)."""
+
+    looks: int = 0  # looks at the answer (for the turn's log)
+    notes: list[Words] = field(default_factory=list)  # files left out, said before the answer
+
+
+class PolledAsking:
+    def __init__(
+        self,
+        means: Means,
+        agent: AgentPort,
+        files: FilePassing | None,
+        hints: PushHints | None,
+        answer_times: AnswerTimes,
+    ) -> None:
+        self._means = means
+        self._store = means.store
+        self._config = means.config
+        self._clock = means.clock
+        self._sleep = means.sleep  # raises ShuttingDown when the service stops
+        self._agent = agent
+        self._files = files
+        self._hints = hints  # poll at once when a hint names the answer
+        self._answer_times = answer_times  # how long the agent takes lately: when to look
+
+    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound, deadline: float) -> Answered:
+        started = q.started_at
+        assert started is not None
+        failures = 0
+        tries = _Tries()
+        while True:
+            try:
+                conversation = await opening(self._store, self._agent, q, person)
+                if q.state == QuestionState.RECEIVED:
+                    sent = await self._send(q, conversation, outbound, tries)
+                    if isinstance(sent, Finished):  # only files, and none could be passed on
+                        return Answered(sent, q, polls=tries.looks, notes=tuple(tries.notes))
+                    q = sent
+                finished = await self._wait(q, conversation, deadline, tries)
+                self._means.health.ok()
+                return Answered(finished, q, polls=tries.looks, notes=tuple(tries.notes))
+            except AgentError as exc:
+                self._means.health.failed(exc)
+                # An unreachable agent is not a slow answer: a question it never got is
+                # given up after ``unreachable_after``, not the whole poll timeout.
+                give_up = deadline
+                if q.state == QuestionState.RECEIVED:
+                    give_up = min(deadline, started + self._config.unreachable_after)
+                if not exc.retryable or self._clock() >= give_up:
+                    log.error("question=%d given up: %s", q.id, exc)
+                    finished = failure(exc, timed_out=exc.retryable, sent=q.state != QuestionState.RECEIVED)
+                    return Answered(finished, q, polls=tries.looks, notes=tuple(tries.notes))
+                failures += 1
+                log.warning("question=%d agent unavailable (%s); retrying", q.id, exc)
+                wait = self._config.reach_backoff.wait(failures, hint=exc.retry_after)
+                await self._sleep(min(wait, max(0.0, give_up - self._clock())))
+                q = await self._store.question(q.id)
+
+    async def _send(
+        self, q: QuestionRecord, conversation: str, outbound: Outbound, tries: _Tries
+    ) -> QuestionRecord | Finished:
+        """Send the question once; returns the record in state ``sent``."""
+        if q.send_attempts > 0:
+            # An earlier attempt may have reached the agent (crash, timeout): look first.
+            found = await self._already_sent(q, conversation)
+            if found:
+                return await self._mark_sent(q, found)
+            attempted = q.send_attempted_at
+            if attempted is not None and self._clock() - attempted < self._config.send_settle:
+                # Its outcome is unknown and the agent may still be storing it: look
+                # again later rather than send it a second time.
+                raise AgentTransportError("send outcome unknown; looking again before resending", ambiguous=True)
+        files: list[SentFile] = []
+        if q.attachments:
+            passed = await pass_files(self._files, q, conversation, outbound)
+            if not q.text and not passed.files:
+                return Finished(QuestionState.FAILED, notes_reply(passed.notes), "no file could be passed on")
+            files = passed.files
+            tries.notes = passed.notes
+        await self._store.note_send_attempt(q.id)
+        try:
+            message_id = await self._agent.send_message(conversation, sent_text(q), files)
+        except AgentNotFoundError:
+            # The conversation was deleted on the agent's side: start a new one, then retry.
+            await self._store.clear_send_attempt(q.id)
+            await self._store.set_agent_conversation(q.conversation_id, "")
+            raise AgentServerError("conversation vanished at the agent; opening a new one") from None
+        except AgentTransportError as exc:
+            if not exc.ambiguous:  # never reached the agent
+                await self._store.clear_send_attempt(q.id)
+                raise
+            found = await self._already_sent(q, conversation)
+            if found:
+                return await self._mark_sent(q, found)
+            raise  # no answer came back: the request may still be in the agent's hands
+        except AgentError as exc:
+            # The agent answered (an error, or a body we cannot read): what it stored is
+            # final, so one look settles it.
+            found = await self._already_sent(q, conversation) if exc.retryable else None
+            if found:
+                return await self._mark_sent(q, found)
+            await self._store.clear_send_attempt(q.id)
+            raise
+        return await self._mark_sent(q, message_id)
+
+    async def _mark_sent(self, q: QuestionRecord, message_id: str) -> QuestionRecord:
+        sent_at = await self._store.mark_sent(q.id, message_id)
+        return replace(q, state=QuestionState.SENT, agent_message_id=message_id, sent_at=sent_at)
+
+    async def _already_sent(self, q: QuestionRecord, conversation: str) -> str | None:
+        known = await self._store.known_message_ids(q.conversation_id)
+        for message in await self._agent.list_messages(conversation):
+            # Questions go out one at a time, so an unknown user message with this
+            # text can only be this question.
+            if message.from_user and message.id not in known and message.text.strip() == sent_text(q):
+                return message.id
+        return None
+
+    async def _wait(self, q: QuestionRecord, conversation: str, deadline: float, tries: _Tries) -> Finished:
+        """The answer, or why there is none."""
+        message_id = q.agent_message_id
+        assert message_id is not None
+        assert q.sent_at is not None
+        schedule = self._config.poll
+        looked = False
+        while True:
+            now = self._clock()
+            # The deadline counts the agent's time, not the bridge's downtime: after a
+            # restart past it, one look may still find the answer ready.
+            if now >= deadline and looked:
+                return Finished(QuestionState.TIMED_OUT, texts.notice("timeout"), "poll timeout")
+            if now < deadline:
+                wait = schedule.next_wait(now - q.sent_at, self._answer_times)
+                if self._hints is None:
+                    await self._sleep(min(wait, deadline - now))
+                else:
+                    if self._hints.healthy:  # pushes arrive: look on our own only now and then
+                        wait = max(wait, push.FALLBACK)
+                    await self._hints.wait((conversation, message_id), min(wait, deadline - now), self._sleep)
+            looked = True
+            tries.looks += 1
+            try:
+                response = await self._agent.response_on(conversation, message_id)
+            except AgentNotFoundError as exc:
+                return Finished(QuestionState.FAILED, texts.notice("failed"), str(exc))
+            if response.status == ResponseStatus.COMPLETED and response.reply is not None:
+                if response.took is not None:
+                    self._answer_times.record(response.took)
+                return Finished(QuestionState.ANSWERED, non_empty(response.reply))
+            if response.status == ResponseStatus.FAILED:
+                return Finished(QuestionState.FAILED, texts.notice("failed"), response.error)
