@@ -1,6 +1,7 @@
 # ruff: noqa: E501  (sentences of a message catalogue read better unbroken)
-"""The shipped translations of the bridge's own words (``bridge.texts`` holds the English
-originals and how a language is chosen). A key missing here falls back to English."""
+"""The shipped translations of the core's own words (``bridge.texts`` holds the English
+originals and how a language is chosen; each platform's words come with their own, in
+its adapter). A key missing here falls back to English."""
 
 from __future__ import annotations
 
