@@ -1,10 +1,15 @@
-"""Every text the bridge itself says to people, in one message catalogue.
+"""Every text the bridge says to people, in one message catalogue.
 
 The core decides *what* to say (a command's answer, a refusal, why an answer did not
 come); the words are here, in English and in the shipped translations (German, French,
 Spanish, Portuguese), chosen by the person's language (Telegram's ``language_code``,
 Slack's locale). An operator can change any of them per language with ``MESSAGES_FILE``
 (``use_overrides``). Short, friendly, no internals: the operator's log has those.
+
+The core holds the neutral words (notices, refusals, the generic help); each platform
+brings its own (help, menus, command texts) as a ``Book``, registered by the composition
+root (``register``). Every key, the core's and the books', is one flat name an operator's
+file can override.
 
 Notices are decided by key (``notice``) and stored so; ``localize`` writes them out in
 the person's language, with the operator's texts, when they are delivered.
@@ -13,21 +18,14 @@ the person's language, with the operator's texts, when they are delivered.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from bridge.models import InboundMessage, Intent, Reply, ReplyKind, Words
 from bridge.translations import SHIPPED
 
-_DONE = "Done — your next {what} starts a new conversation. I won't remember what we discussed before."
-_SLACK_HELP = (
-    "Ask me anything: in a direct message just write, in a channel mention me and I answer in a thread "
-    "(follow-ups in that thread need no mention). `/raia reset` (or `reset` in a DM) starts a new "
-    "conversation; `/raia help` shows this."
-)
-
-# key -> English text. Placeholders: {how} (how to address the bot there), {help},
-# {agent}, {first_name}, {mention}.
+# key -> English text (the core's; each platform's book adds its own). Placeholders:
+# {help}, {agent}, {first_name}, and those of the file notes below.
 ENGLISH: dict[str, str] = {
     # why an answer did not come (a question's life)
     "timeout": "Sorry — the assistant took too long to answer. Please try again in a moment.",
@@ -44,27 +42,10 @@ ENGLISH: dict[str, str] = {
     "agent_fallback_name": "the assistant",
     "sources": "Sources",
     "cut_off": "(the answer was cut off here)",
-    # commands, per platform
-    "slack_help": _SLACK_HELP,
-    "slack_reset": _DONE.format(what="question"),
-    "telegram_help": "{how} I answer with sources where I have them.\n\n"
-    "/reset — start a new conversation (also /new)\n/help — this message",
-    "telegram_start": "Hi {first_name}! I'm {agent}. {how} Use /reset to start over.",
-    "telegram_reset": _DONE.format(what="message"),
-    "telegram_how_private": "Just send me a message.",
-    "telegram_how_group": "Mention me ({mention}) or reply to one of my messages.",
-    "console_help": "Type a question and press Enter. Commands: /reset (start a new conversation), /help, /quit.",
-    "console_start": "Connected to {agent}. {help}",
-    "console_start_unreachable": "The assistant cannot be reached right now; questions you type are kept and "
-    "answered when it is back. {help}",
-    "console_reset": "Started a new conversation. The assistant will not remember earlier messages.",
+    # commands, on a platform without words of its own
     "generic_help": "Send me a question and I will answer it, with sources where I have them. Say reset to start over.",
     "generic_start": "Hi {first_name}! I'm {agent}. {help}",
-    "generic_reset": _DONE.format(what="question"),
-    # Telegram's bot description (an empty chat) and short description (the bot's profile)
-    "telegram_description": "I'm {agent}. Ask me anything in your own words: I answer with sources where I have "
-    "them. /reset starts a new conversation.",
-    "telegram_short_description": "{agent}: ask me anything.",
+    "generic_reset": "Done — your next question starts a new conversation. I won't remember what we discussed before.",
     # files sent with a question, left out (placeholders: {name}, {type}, {limit} in MB, {count})
     "file_too_big": "{name} is larger than {limit} MB, so I couldn't pass it on.",
     "file_type": "I can't pass on files like {name} ({type}).",
@@ -78,19 +59,75 @@ ENGLISH: dict[str, str] = {
     "feedback_gone": "This answer can no longer be rated.",
     "feedback_not_yours": "Only the person who asked can rate this answer.",
     "feedback_failed": "Sorry — your feedback could not be recorded. Please try again later.",
-    "feedback_prompt": "Sorry this didn't help. What was missing or wrong? Reply to this message to tell us "
-    "(optional).",
-    "feedback_modal_title": "Your feedback",
-    "feedback_modal_label": "What was missing or wrong? (optional)",
-    "feedback_modal_submit": "Send",
-    # Telegram's command menu
-    "command_start": "Say hello and see how to use me",
-    "command_help": "How to use this bot",
-    "command_reset": "Start a new conversation",
-    "command_new": "Start a new conversation (same as /reset)",
 }
 
-_catalogue: dict[str, dict[str, str]] = {"en": dict(ENGLISH), **{k: dict(v) for k, v in SHIPPED.items()}}
+
+@dataclass(frozen=True)
+class Saying:
+    """What the core wants said for a command (start, help or reset), with the values a
+    platform's words may use; the platform's ``Book`` picks the words."""
+
+    intent: Intent
+    agent: str  # the agent's name, or the fallback name ("the assistant")
+    reachable: bool  # False: the agent cannot be reached right now (known at start only)
+    first_name: str
+    mention: str | None  # how the bot is addressed in a group chat; None in a private one
+
+    def values(self) -> dict[str, str]:
+        return {"agent": self.agent, "first_name": self.first_name}
+
+
+Answering = Callable[[Saying, str], str]  # (what to say, language) -> the text
+
+
+@dataclass(frozen=True)
+class Book:
+    """A platform's own words: its texts under keys of its own (English, and the shipped
+    translations by language), and how it answers the commands (``answer``; None: the
+    core's generic words). ``platform`` is the ``InboundMessage.platform`` it speaks for."""
+
+    platform: str
+    english: Mapping[str, str]
+    shipped: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    answer: Answering | None = None
+
+
+_books: dict[str, Book] = {}
+_overrides: dict[str, dict[str, str]] = {}
+
+
+def register(book: Book) -> None:
+    """Add a platform's words to the catalogue (again: replaced). Raises ``ValueError`` for
+    a key the core or another platform has, or a translation the English does not have."""
+    taken = {key: "the core" for key in ENGLISH} | {
+        key: other.platform for other in _books.values() if other.platform != book.platform for key in other.english
+    }
+    for key in book.english:
+        if key in taken:
+            raise ValueError(f"{book.platform}: message {key!r} is already {taken[key]}'s")
+    for language, table in book.shipped.items():
+        for key, text in table.items():
+            if key not in book.english:
+                raise ValueError(f"{book.platform}: [{language}] translates {key!r}, which has no English")
+            if not placeholders(text) <= placeholders(book.english[key]):
+                raise ValueError(f"{book.platform}: [{language}] {key!r} has a placeholder its English has not")
+    global _catalogue
+    books = {**_books, book.platform: book}
+    _catalogue = _apply(_shipped(books), _overrides)  # an operator's texts applied before stay applied
+    _books[book.platform] = book
+
+
+def _shipped(books: Mapping[str, Book]) -> dict[str, dict[str, str]]:
+    """English and the shipped translations: the core's and the books'."""
+    tables = {"en": dict(ENGLISH), **{language: dict(table) for language, table in SHIPPED.items()}}
+    for book in books.values():
+        tables["en"].update(book.english)
+        for language, table in book.shipped.items():
+            tables.setdefault(language, {}).update(table)
+    return tables
+
+
+_catalogue: dict[str, dict[str, str]] = _shipped(_books)
 _by_english = {text: key for key, text in ENGLISH.items()}
 
 
@@ -104,16 +141,22 @@ def placeholders(template: str) -> set[str]:
 
 
 def use_overrides(overrides: Mapping[str, Mapping[str, str]]) -> None:
-    """Apply an operator's texts (``MESSAGES_FILE``): {language: {key: text}}, over the
-    shipped ones (an empty mapping puts those back)."""
-    global _catalogue
+    """Apply an operator's texts (``MESSAGES_FILE``): {language: {key: text}}, in place of
+    any applied before. Books registered later keep them."""
+    global _catalogue, _overrides
     _catalogue = merged(overrides)
+    _overrides = {language.lower(): dict(texts) for language, texts in overrides.items()}
 
 
 def merged(overrides: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
-    """The catalogue with ``overrides`` applied. Raises ``ValueError`` with one line for a
-    bad language, an unknown key or a placeholder the text cannot have."""
-    merged = {"en": dict(ENGLISH), **{lang: dict(texts) for lang, texts in SHIPPED.items()}}
+    """The shipped catalogue (the core's and the registered books' texts) with ``overrides``
+    applied. Raises ``ValueError`` with one line for a bad language, an unknown key or a
+    placeholder the text cannot have."""
+    return _apply(_shipped(_books), overrides)
+
+
+def _apply(merged: dict[str, dict[str, str]], overrides: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    english = dict(merged["en"])
     if not isinstance(overrides, Mapping):
         raise ValueError('must hold one table per language, e.g. [de] timeout = "…"')
     for language, texts in overrides.items():
@@ -122,12 +165,12 @@ def merged(overrides: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, st
         if not (isinstance(language, str) and language.isalpha() and len(language) == 2):
             raise ValueError(f"[{language}] is not a two-letter language code (en, de, fr, es, pt, ...)")
         for key, text in texts.items():
-            if key not in ENGLISH:
-                raise ValueError(f"unknown message {key!r} in [{language}] (known: {', '.join(sorted(ENGLISH))})")
+            if key not in english:
+                raise ValueError(f"unknown message {key!r} in [{language}] (known: {', '.join(sorted(english))})")
             if not isinstance(text, str):
                 raise ValueError(f"message {key!r} in [{language}] must be text")
             try:
-                extra = placeholders(text) - placeholders(ENGLISH[key])
+                extra = placeholders(text) - placeholders(english[key])
             except ValueError:
                 raise ValueError(f"message {key!r} in [{language}] has an unbalanced {{ or }}") from None
             if extra:
@@ -175,7 +218,7 @@ def localize(reply: Reply, language: str) -> Reply:
     return replace(reply, language=language) if reply.language != language else reply
 
 
-# English constants: where a notice is decided (stored in English, localized at delivery).
+# The shipped English of some texts, for tests and the log (notices are decided by key: ``notice``).
 TIMEOUT = ENGLISH["timeout"]
 FAILED = ENGLISH["failed"]
 UNAVAILABLE = ENGLISH["unavailable"]
@@ -188,37 +231,27 @@ ONLY_TEXT = ENGLISH["only_text"]
 UNKNOWN_COMMAND = ENGLISH["unknown_command"]
 AGENT_FALLBACK_NAME = ENGLISH["agent_fallback_name"]
 
-_BOOKS = {"slack": "slack", "telegram": "telegram", "console": "console"}
-
 
 def say(message: InboundMessage, *, agent: str | None = AGENT_FALLBACK_NAME, language: str = "en") -> str:
     """The answer to a message that is not a question for the agent (``agent`` None: it
-    cannot be reached right now), in ``language``."""
+    cannot be reached right now), in ``language``: a command's in the words of the
+    message's platform (its book), or the generic words of a platform without."""
     if message.intent is Intent.NOT_ALLOWED:
         return text("not_allowed", language)
     if message.intent is Intent.UNSUPPORTED:
         return text("only_text", language)
     if message.intent is Intent.UNKNOWN_COMMAND:
         return text("unknown_command", language)
-    book = _BOOKS.get(message.platform, "generic")
-
-    def own(key: str) -> str | None:
-        full = f"{book}_{key}"
-        return full if full in ENGLISH else None
-
-    how = ""
-    if book == "telegram":
-        how = (
-            text("telegram_how_private", language)
-            if message.mention is None
-            else text("telegram_how_group", language, mention=message.mention)
-        )
-    start = own("start") or "slack_help"
-    if agent is None and own("start_unreachable"):
-        start = f"{book}_start_unreachable"
-    help_key = own("help") or "generic_help"
-    key = {Intent.START: start, Intent.RESET: own("reset") or "generic_reset"}.get(message.intent, help_key)
     name = agent or text("agent_fallback_name", language)
-    values = {"how": how, "agent": name, "first_name": message.user.first_name}
-    help_text = text(help_key, language, **values)
-    return text(key, language, help=help_text, **values)
+    saying = Saying(message.intent, name, agent is not None, message.user.first_name, message.mention)
+    book = _books.get(message.platform)
+    answer = book.answer if book is not None and book.answer is not None else generic
+    return answer(saying, language)
+
+
+def generic(saying: Saying, language: str) -> str:
+    """A command's answer in the core's own words (a platform without a book, or one whose
+    book has only texts)."""
+    help_text = text("generic_help", language, **saying.values())
+    key = {Intent.START: "generic_start", Intent.RESET: "generic_reset"}.get(saying.intent, "generic_help")
+    return text(key, language, help=help_text, **saying.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,37 @@ def test_only_the_composition_root_tells_agent_apis_apart() -> None:
                     if names & set(AGENT_TYPES):
                         offenders.append(f"{relative}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_core_names_no_platform() -> None:
+    """bridge/ (outside bridge/app/) holds no platform's words or branches: no string in its
+    code names Slack, Telegram or the terminal (docstrings and comments may), and the
+    catalogue's own keys are neutral; each adapter brings its own (``texts.Book``)."""
+    platform = re.compile(r"slack|telegram|console", re.IGNORECASE)
+    found = []
+    for path in sorted((ROOT / "bridge").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("bridge/app/"):
+            continue
+        tree = ast.parse(path.read_text(), relative)
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        found += [
+            f"{relative}:{node.lineno} {node.value!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and platform.search(node.value)
+        ]
+    assert found == []
+    from bridge import texts, translations
+
+    keys = set(texts.ENGLISH).union(*translations.SHIPPED.values())
+    assert not [k for k in keys if k.startswith(("slack_", "telegram_", "console_", "command_", "feedback_modal_"))]

@@ -15,11 +15,10 @@ from typing import TextIO
 from rich.console import Console
 
 from adapters.console.render import render, render_rich
+from adapters.console.words import PLATFORM
 from bridge import texts
 from bridge.models import Origin, PlatformUser, Reply, ReplyKind
 from bridge.ports.outbound import DeliveryProgress, LiveText
-
-PLATFORM = "console"
 
 
 class ConsoleOutbound:

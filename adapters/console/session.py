@@ -18,7 +18,8 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from adapters.console.outbound import PLATFORM, ConsoleOutbound
+from adapters.console.outbound import ConsoleOutbound
+from adapters.console.words import PLATFORM
 from bridge.models import InboundMessage, Intent, Origin, PlatformUser, Reply
 from bridge.ports.inbox import Inbox, Receipt
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Allowlist
+from adapters.slack.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
-PLATFORM = "slack"
 # Subtypes that still carry a person's words; everything else (edits, deletions,
 # joins, bot messages, channel topic changes...) is not a question.
 _TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")

@@ -20,9 +20,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.events import PLATFORM, person
+from adapters.slack.events import person
 from adapters.slack.outbound import SlackOutbound
 from adapters.slack.votes import ACTIONS, VOTE_BLOCK, vote_buttons
+from adapters.slack.words import PLATFORM
 from bridge import texts
 from bridge.ports.feedback import DOWN, Ratings, Vote, Voted
 from bridge.ports.inbox import Inbox

@@ -18,8 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.files import limited
 from adapters.live import EditedPreview, MessageOps
 from adapters.slack import web
-from adapters.slack.events import PLATFORM
 from adapters.slack.render import SlackMessage, render
+from adapters.slack.words import PLATFORM
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
 from bridge.models import Attachment, Origin, PlatformUser, Reply
 from bridge.ports.outbound import DeliveryProgress, Download, LiveText

@@ -31,9 +31,10 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.base import CheckResult
 from adapters.slack.config import SlackConfig
-from adapters.slack.events import PLATFORM, BotIdentity, Ignored, classify, classify_command, malformed
+from adapters.slack.events import BotIdentity, Ignored, classify, classify_command, malformed
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
+from adapters.slack.words import PLATFORM
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
 from bridge.models import Reply
 from bridge.ports.inbox import Inbox, Receipt

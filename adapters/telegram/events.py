@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from telegram import Message, MessageEntity, Update
 
 from adapters.base import Allowlist
+from adapters.telegram.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
-PLATFORM = "telegram"
 COMMANDS = {"start": Intent.START, "help": Intent.HELP, "reset": Intent.RESET, "new": Intent.RESET}
 
 

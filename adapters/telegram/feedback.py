@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
-from adapters.telegram.events import PLATFORM
 from adapters.telegram.outbound import TelegramOutbound, vote_keyboard
+from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.models import InboundMessage
 from bridge.ports.feedback import DOWN, Ratings, Vote, Voted

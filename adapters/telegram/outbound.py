@@ -31,8 +31,8 @@ from telegram.ext import Application
 
 from adapters.files import limited
 from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
-from adapters.telegram.events import PLATFORM
 from adapters.telegram.render import Part, render
+from adapters.telegram.words import PLATFORM
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
 from bridge.models import Attachment, Origin, PlatformUser, Reply
 from bridge.ports.outbound import DeliveryProgress, Download, LiveText

@@ -24,10 +24,11 @@ from telegram.ext import Application
 
 from adapters.base import CheckResult
 from adapters.telegram.config import TelegramConfig
-from adapters.telegram.events import PLATFORM, BotIdentity, Ignored, classify
+from adapters.telegram.events import BotIdentity, Ignored, classify
 from adapters.telegram.feedback import TelegramFeedback
 from adapters.telegram.http import AiohttpRequest
 from adapters.telegram.outbound import TelegramOutbound
+from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.backoff import Backoff
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError

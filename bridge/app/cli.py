@@ -182,8 +182,9 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 async def chat(settings: Settings, *, demo: bool) -> None:
-    from adapters.console.outbound import PLATFORM, ConsoleOutbound
+    from adapters.console.outbound import ConsoleOutbound
     from adapters.console.session import run_console
+    from adapters.console.words import PLATFORM
 
     interactive = sys.stdin.isatty()
     async with AsyncExitStack() as stack:

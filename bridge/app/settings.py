@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge import texts
+from bridge.app import books
 from bridge.app.database import Database, parse_database_url
 from bridge.errors import ConfigError
 from bridge.files import DEFAULT_TYPES, MB, FilePolicy
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
     @classmethod
     def _messages(cls, value: Path | None) -> Path | None:
         if value is not None:
+            books.register_shipped()  # every platform's keys are known, configured in this run or not
             texts.merged(read_messages(value))  # a broken file fails at start, in one line
         return value
 

@@ -10,6 +10,7 @@ import pytest
 
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
+from bridge.app.books import BOOKS
 from bridge.app.settings import load_settings
 from bridge.errors import ConfigError
 from bridge.models import InboundMessage, Intent, PlatformUser, Reply, ReplyKind
@@ -120,3 +121,61 @@ def test_an_operators_messages_file_replaces_texts(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("MESSAGES_FILE", str(path))
     with pytest.raises(ConfigError, match=r"^MESSAGES_FILE is invalid: messages.toml is not valid TOML"):
         load_settings(_env_file=None)
+
+
+def test_every_platforms_translations_keep_the_placeholders() -> None:
+    """Each shipped platform's words translate only keys their English has, with its placeholders."""
+    for book in BOOKS:
+        for language, table in book.shipped.items():
+            for key, text in table.items():
+                assert key in book.english, (book.platform, language, key)
+                assert texts.placeholders(text) <= texts.placeholders(book.english[key]), (language, key)
+
+
+def test_a_platforms_keys_are_checked_in_the_messages_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys the adapters own are known whatever is configured (no platform here), their
+    placeholders are checked, and a misspelt one is refused in one line."""
+    path = tmp_path / "messages.toml"
+    path.write_text('[de]\ntelegram_start = "Hallo {first_name}!"\ncommand_new = "Neu"\n[en]\nslack_reset = "Fresh."\n')
+    monkeypatch.setenv("RAIA_API_KEY", "k-123456")
+    monkeypatch.setenv("MESSAGES_FILE", str(path))
+    merged = texts.merged(load_settings(_env_file=None).messages())
+    assert (merged["de"]["telegram_start"], merged["de"]["command_new"]) == ("Hallo {first_name}!", "Neu")
+    assert merged["en"]["slack_reset"] == "Fresh."
+    path.write_text('[en]\nslack_help = "Ask {agent}."\n')
+    with pytest.raises(ConfigError, match=r"^MESSAGES_FILE is invalid: message 'slack_help' in \[en\] uses unknown"):
+        load_settings(_env_file=None)
+    path.write_text('[de]\ntelegram_hlep = "Hilfe"\n')
+    with pytest.raises(ConfigError, match=r"unknown message 'telegram_hlep' in \[de\] \(known: .*telegram_help") as err:
+        load_settings(_env_file=None)
+    assert "\n" not in str(err.value)
+
+
+def test_a_new_platform_brings_its_words_without_touching_the_core() -> None:
+    """A registered book answers its platform's commands in its words (translated, and with
+    the agent's name); a platform without one gets the generic words."""
+
+    def answer(saying: texts.Saying, language: str) -> str:
+        key = "pigeon_reset" if saying.intent is Intent.RESET else "pigeon_help"
+        return texts.text(key, language, **saying.values())
+
+    english = {"pigeon_help": "Coo, {first_name}: {agent} reads your note.", "pigeon_reset": "Fresh scroll."}
+    texts.register(texts.Book("pigeon", english, {"de": {"pigeon_reset": "Neue Rolle."}}, answer))
+    help_ = replace(german("/help", keys=()), intent=Intent.HELP, platform="pigeon")
+    assert texts.say(help_, agent="Ada") == "Coo, Jonas: Ada reads your note."
+    assert texts.say(replace(help_, intent=Intent.RESET), language="de") == "Neue Rolle."
+    assert texts.say(replace(help_, platform="carrier")).startswith("Send me a question and I will answer it")
+    assert texts.merged({"de": {"pigeon_help": "Gurr, {first_name}."}})["de"]["pigeon_help"] == "Gurr, {first_name}."
+
+
+def test_a_platform_cannot_take_anothers_keys_or_translate_what_it_lacks() -> None:
+    """Registering refuses a key the core or another platform has, and a translation without English."""
+    with pytest.raises(ValueError, match=r"^crow: message 'timeout' is already the core's$"):
+        texts.register(texts.Book("crow", {"timeout": "Caw."}))
+    with pytest.raises(ValueError, match=r"^crow: message 'telegram_help' is already telegram's$"):
+        texts.register(texts.Book("crow", {"telegram_help": "Caw."}))
+    with pytest.raises(ValueError, match=r"^crow: \[de\] translates 'crow_bye', which has no English$"):
+        texts.register(texts.Book("crow", {"crow_hi": "Caw."}, {"de": {"crow_bye": "Krah."}}))
+    with pytest.raises(ValueError, match=r"^crow: \[de\] 'crow_hi' has a placeholder its English has not$"):
+        texts.register(texts.Book("crow", {"crow_hi": "Caw."}, {"de": {"crow_hi": "Krah, {agent}."}}))
+    assert "crow_hi" not in texts.merged({})["en"]

@@ -1,0 +1,73 @@
+"""Slack's own words: the help (also the greeting), the reset confirmation and the 👎
+comment form, in English and the shipped translations. The composition root registers
+them with the core's catalogue (``bridge.texts.register``); ``MESSAGES_FILE`` overrides
+them by these keys."""
+
+from __future__ import annotations
+
+from bridge import texts
+from bridge.models import Intent
+
+PLATFORM = "slack"
+
+ENGLISH = {
+    "slack_help": "Ask me anything: in a direct message just write, in a channel mention me and I answer in a thread "
+    "(follow-ups in that thread need no mention). `/raia reset` (or `reset` in a DM) starts a new "
+    "conversation; `/raia help` shows this.",
+    "slack_reset": "Done — your next question starts a new conversation. I won't remember what we discussed before.",
+    # the form a 👎 opens for a comment
+    "feedback_modal_title": "Your feedback",
+    "feedback_modal_label": "What was missing or wrong? (optional)",
+    "feedback_modal_submit": "Send",
+}
+
+SHIPPED: dict[str, dict[str, str]] = {
+    "de": {
+        "feedback_modal_title": "Dein Feedback",
+        "feedback_modal_label": "Was hat gefehlt oder war falsch? (optional)",
+        "feedback_modal_submit": "Senden",
+        "slack_help": "Frag mich alles: in einer Direktnachricht einfach schreiben, in einem Kanal erwähnen — "
+        "ich antworte im Thread (Nachfragen dort brauchen keine Erwähnung). `/raia reset` (oder `reset` in "
+        "einer DM) beginnt ein neues Gespräch; `/raia help` zeigt diese Hilfe.",
+        "slack_reset": "Erledigt — deine nächste Frage beginnt ein neues Gespräch. Ich erinnere mich nicht "
+        "an das, was wir vorher besprochen haben.",
+    },
+    "fr": {
+        "feedback_modal_title": "Ton avis",
+        "feedback_modal_label": "Qu'est-ce qui manquait ou était faux ? (facultatif)",
+        "feedback_modal_submit": "Envoyer",
+        "slack_help": "Demande-moi ce que tu veux : en message direct, écris simplement ; dans un canal, "
+        "mentionne-moi et je réponds dans un fil (les suites dans ce fil n'ont pas besoin de mention). "
+        "`/raia reset` (ou `reset` en DM) démarre une nouvelle conversation ; `/raia help` affiche ceci.",
+        "slack_reset": "C'est fait — ta prochaine question démarre une nouvelle conversation. Je ne me "
+        "souviendrai pas de ce dont nous avons parlé.",
+    },
+    "es": {
+        "feedback_modal_title": "Tu opinión",
+        "feedback_modal_label": "¿Qué faltaba o estaba mal? (opcional)",
+        "feedback_modal_submit": "Enviar",
+        "slack_help": "Pregúntame lo que quieras: en un mensaje directo, escribe sin más; en un canal, "
+        "menciónanme y respondo en un hilo (las preguntas siguientes en ese hilo no necesitan mención). "
+        "`/raia reset` (o `reset` en un MD) empieza una conversación nueva; `/raia help` muestra esto.",
+        "slack_reset": "Hecho — tu próxima pregunta empieza una conversación nueva. No recordaré lo que "
+        "hablamos antes.",
+    },
+    "pt": {
+        "feedback_modal_title": "Seu feedback",
+        "feedback_modal_label": "O que faltou ou estava errado? (opcional)",
+        "feedback_modal_submit": "Enviar",
+        "slack_help": "Pergunte o que quiser: numa mensagem direta, é só escrever; num canal, me mencione e eu "
+        "respondo num tópico (as perguntas seguintes nesse tópico não precisam de menção). `/raia reset` "
+        "(ou `reset` numa DM) começa uma nova conversa; `/raia help` mostra isto.",
+        "slack_reset": "Pronto — sua próxima pergunta começa uma nova conversa. Não vou lembrar do que "
+        "conversamos antes.",
+    },
+}
+
+
+def answer(saying: texts.Saying, language: str) -> str:
+    """``/raia reset`` (or ``reset`` in a DM) confirms; anything else is answered with the help."""
+    return texts.text("slack_reset" if saying.intent is Intent.RESET else "slack_help", language)
+
+
+BOOK = texts.Book(PLATFORM, ENGLISH, SHIPPED, answer)

@@ -1,0 +1,119 @@
+# ruff: noqa: E501  (sentences of a message catalogue read better unbroken)
+"""Telegram's own words: /start, /help and /reset, how to address the bot, the command
+menu, the bot's descriptions and the comment prompt under a 👎, in English and the
+shipped translations. The composition root registers them with the core's catalogue
+(``bridge.texts.register``); ``MESSAGES_FILE`` overrides them by these keys."""
+
+from __future__ import annotations
+
+from bridge import texts
+from bridge.models import Intent
+
+PLATFORM = "telegram"
+
+# Placeholders: {how} (how to address the bot in this chat), {agent}, {first_name}, {mention}.
+ENGLISH = {
+    "telegram_help": "{how} I answer with sources where I have them.\n\n"
+    "/reset — start a new conversation (also /new)\n/help — this message",
+    "telegram_start": "Hi {first_name}! I'm {agent}. {how} Use /reset to start over.",
+    "telegram_reset": "Done — your next message starts a new conversation. I won't remember what we discussed before.",
+    "telegram_how_private": "Just send me a message.",
+    "telegram_how_group": "Mention me ({mention}) or reply to one of my messages.",
+    # the bot's description (an empty chat) and short description (the bot's profile)
+    "telegram_description": "I'm {agent}. Ask me anything in your own words: I answer with sources where I have "
+    "them. /reset starts a new conversation.",
+    "telegram_short_description": "{agent}: ask me anything.",
+    # the reply prompt under a 👎
+    "feedback_prompt": "Sorry this didn't help. What was missing or wrong? Reply to this message to tell us "
+    "(optional).",
+    # the command menu
+    "command_start": "Say hello and see how to use me",
+    "command_help": "How to use this bot",
+    "command_reset": "Start a new conversation",
+    "command_new": "Start a new conversation (same as /reset)",
+}
+
+SHIPPED: dict[str, dict[str, str]] = {
+    "de": {
+        "feedback_prompt": "Schade, dass das nicht geholfen hat. Was hat gefehlt oder war falsch? Antworte auf diese Nachricht (optional).",
+        "telegram_description": "Ich bin {agent}. Frag mich alles in deinen eigenen Worten: Ich antworte mit "
+        "Quellen, wo ich welche habe. /reset beginnt ein neues Gespräch.",
+        "telegram_short_description": "{agent}: frag mich alles.",
+        "command_start": "Hallo sagen und sehen, wie ich funktioniere",
+        "command_help": "So benutzt du diesen Bot",
+        "command_reset": "Ein neues Gespräch beginnen",
+        "command_new": "Ein neues Gespräch beginnen (wie /reset)",
+        "telegram_help": "{how} Ich antworte mit Quellen, wo ich welche habe.\n\n"
+        "/reset — ein neues Gespräch beginnen (auch /new)\n/help — diese Hilfe",
+        "telegram_start": "Hallo {first_name}! Ich bin {agent}. {how} Mit /reset fängst du neu an.",
+        "telegram_reset": "Erledigt — deine nächste Nachricht beginnt ein neues Gespräch. Ich erinnere mich "
+        "nicht an das, was wir vorher besprochen haben.",
+        "telegram_how_private": "Schick mir einfach eine Nachricht.",
+        "telegram_how_group": "Erwähne mich ({mention}) oder antworte auf eine meiner Nachrichten.",
+    },
+    "fr": {
+        "feedback_prompt": "Dommage que cela n'ait pas aidé. Qu'est-ce qui manquait ou était faux ? Réponds à ce message (facultatif).",
+        "telegram_description": "Je suis {agent}. Pose-moi tes questions avec tes mots : je réponds avec des "
+        "sources quand j'en ai. /reset démarre une nouvelle conversation.",
+        "telegram_short_description": "{agent} : pose-moi tes questions.",
+        "command_start": "Dire bonjour et voir comment m'utiliser",
+        "command_help": "Comment utiliser ce bot",
+        "command_reset": "Démarrer une nouvelle conversation",
+        "command_new": "Démarrer une nouvelle conversation (comme /reset)",
+        "telegram_help": "{how} Je réponds avec des sources quand j'en ai.\n\n"
+        "/reset — démarrer une nouvelle conversation (aussi /new)\n/help — ce message",
+        "telegram_start": "Bonjour {first_name} ! Je suis {agent}. {how} Utilise /reset pour recommencer.",
+        "telegram_reset": "C'est fait — ton prochain message démarre une nouvelle conversation. Je ne me "
+        "souviendrai pas de ce dont nous avons parlé.",
+        "telegram_how_private": "Envoie-moi simplement un message.",
+        "telegram_how_group": "Mentionne-moi ({mention}) ou réponds à l'un de mes messages.",
+    },
+    "es": {
+        "feedback_prompt": "Lamento que no haya ayudado. ¿Qué faltaba o estaba mal? Responde a este mensaje (opcional).",
+        "telegram_description": "Soy {agent}. Pregúntame lo que quieras con tus palabras: respondo con fuentes "
+        "cuando las tengo. /reset empieza una conversación nueva.",
+        "telegram_short_description": "{agent}: pregúntame lo que quieras.",
+        "command_start": "Saludar y ver cómo usarme",
+        "command_help": "Cómo usar este bot",
+        "command_reset": "Empezar una conversación nueva",
+        "command_new": "Empezar una conversación nueva (igual que /reset)",
+        "telegram_help": "{how} Respondo con fuentes cuando las tengo.\n\n"
+        "/reset — empezar una conversación nueva (también /new)\n/help — este mensaje",
+        "telegram_start": "¡Hola {first_name}! Soy {agent}. {how} Usa /reset para empezar de nuevo.",
+        "telegram_reset": "Hecho — tu próximo mensaje empieza una conversación nueva. No recordaré lo que "
+        "hablamos antes.",
+        "telegram_how_private": "Simplemente envíame un mensaje.",
+        "telegram_how_group": "Menciónanme ({mention}) o responde a uno de mis mensajes.",
+    },
+    "pt": {
+        "feedback_prompt": "Que pena que não ajudou. O que faltou ou estava errado? Responda a esta mensagem (opcional).",
+        "telegram_description": "Eu sou {agent}. Pergunte o que quiser com suas palavras: respondo com fontes "
+        "quando as tenho. /reset começa uma nova conversa.",
+        "telegram_short_description": "{agent}: pergunte o que quiser.",
+        "command_start": "Dizer olá e ver como me usar",
+        "command_help": "Como usar este bot",
+        "command_reset": "Começar uma nova conversa",
+        "command_new": "Começar uma nova conversa (igual a /reset)",
+        "telegram_help": "{how} Respondo com fontes quando as tenho.\n\n"
+        "/reset — começar uma nova conversa (também /new)\n/help — esta mensagem",
+        "telegram_start": "Olá {first_name}! Eu sou {agent}. {how} Use /reset para recomeçar.",
+        "telegram_reset": "Pronto — sua próxima mensagem começa uma nova conversa. Não vou lembrar do que "
+        "conversamos antes.",
+        "telegram_how_private": "É só me mandar uma mensagem.",
+        "telegram_how_group": "Me mencione ({mention}) ou responda a uma das minhas mensagens.",
+    },
+}
+
+
+def answer(saying: texts.Saying, language: str) -> str:
+    """/start, /help and /reset, each saying how to address the bot here: in a group by
+    its mention (or a reply), in a private chat by just writing."""
+    if saying.mention is None:
+        how = texts.text("telegram_how_private", language)
+    else:
+        how = texts.text("telegram_how_group", language, mention=saying.mention)
+    key = {Intent.START: "telegram_start", Intent.RESET: "telegram_reset"}.get(saying.intent, "telegram_help")
+    return texts.text(key, language, how=how, **saying.values())
+
+
+BOOK = texts.Book(PLATFORM, ENGLISH, SHIPPED, answer)
