@@ -20,6 +20,12 @@ only these::
     │   ├── AgentServerError     5xx
     │   ├── AgentTransportError  timeout, refused or dropped connection (``ambiguous``)
     │   └── AgentProtocolError   a body we could not understand, or a redirect (transient)
+    ├── StoreError               the store failed (its driver's error chained as ``__cause__``)
+    │   ├── StoreUnavailable     cannot be reached, locked, full, connection lost: retry later
+    │   ├── StoreFault           it answered with an error retrying will not fix (a damaged
+    │   │                        file, a schema changed under the bridge, a refused statement)
+    │   ├── QuestionGone         no question with that id (never stored, or purged)
+    │   └── ConversationGone     no conversation with that id
     ├── FileUnavailable          a file sent with a question cannot be passed on (``reason``)
     └── DeliveryError            the chat platform did not take our reply
         ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``, ``maybe_posted``
@@ -68,6 +74,45 @@ class InstanceLockTaken(StartupError):
 
 class DatabaseUnavailable(StartupError):
     exit_status = 7
+
+
+class StoreError(BridgeError):
+    """The store failed. Raised only by ``store/``, translated from its driver's error
+    (chained as ``__cause__``); ``str()`` is one line and never holds ``DATABASE_URL``.
+    ``retryable`` says whether the same call may work later."""
+
+    retryable = False
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or cannot take the call now: the server is down or
+    restarting, the connection was lost, the file is locked by another process, the disk
+    is full or read-only, a timeout. Try again later. (A connection lost while committing
+    leaves open, as with any database, whether that call took effect.)"""
+
+    retryable = True
+
+
+class StoreFault(StoreError):
+    """The database answered with an error that the same call will meet again: a damaged
+    file, a schema that is not the one the bridge made, a statement it refuses (a bug).
+    An operator has to look; the driver's error is the ``__cause__``."""
+
+
+class QuestionGone(StoreError):
+    """No question has this id (any more): never stored, or finished and purged."""
+
+    def __init__(self, question_id: int) -> None:
+        super().__init__(f"question {question_id} is not in the store")
+        self.question_id = question_id
+
+
+class ConversationGone(StoreError):
+    """No conversation has this id."""
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__(f"conversation {conversation_id} is not in the store")
+        self.conversation_id = conversation_id
 
 
 class FileUnavailable(BridgeError):

@@ -16,7 +16,6 @@ from typing import Any
 
 from bridge.errors import DatabaseUnavailable, InstanceLockTaken
 from store.lock import InstanceLock
-from store.pg_intake import ACQUIRE_TIMEOUT
 from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
 
@@ -71,7 +70,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> CopyReport:
     copied: dict[str, int] = {}
     present: dict[str, int] = {}
     async with PostgresStore(target_url) as target:
-        async with target.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+        async with target.pool.transaction() as conn:
             source_conversations = {row[0] for row in rows["conversations"]}
             foreign = await conn.fetchval(
                 "SELECT count(*) FROM conversations WHERE NOT (id = ANY($1::bigint[]))", list(source_conversations)

@@ -7,10 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
-
 from bridge.models import QuestionState, Reply
 from bridge.ports.store import KeptAnswer
+from store.pg_pool import Pool
 from store.sqlite_feedback import kept_from_row
 
 _FINISH = "UPDATE questions SET state = $1, reply = $2, error = $3, finished_at = $4 WHERE id = $5"
@@ -24,7 +23,7 @@ class PgKeptAnswers:
     _clock: Callable[[], float]
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> Pool:
         raise NotImplementedError
 
     async def mark_finished(
@@ -34,7 +33,7 @@ class PgKeptAnswers:
         if keep_until is None or state is not QuestionState.ANSWERED or not reply.message_id:
             await self.pool.execute(_FINISH, *finish)
             return
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.transaction() as conn:
             await conn.execute(_FINISH, *finish)
             await conn.execute(_KEEP, reply.message_id, reply.text, keep_until, qid)
 

@@ -8,20 +8,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import asyncpg
-
 from bridge.models import InboundMessage
 from bridge.ports.store import QuestionRecord
+from store.pg_pool import Pool
 from store.rows import album_joined, files_json, question_from_row, question_values
-
-ACQUIRE_TIMEOUT = 15.0  # waiting for a free pooled connection under load
 
 
 class PgIntake:
     _clock: Callable[[], float]
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> Pool:
         raise NotImplementedError
 
     # -- de-duplication --------------------------------------------------------------
@@ -30,7 +27,7 @@ class PgIntake:
         if not keys:
             return True
         try:
-            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+            async with self.pool.transaction() as conn:
                 return await self._claim(conn, keys, ttl, self._clock())
         except _Seen:
             return False
@@ -57,7 +54,7 @@ class PgIntake:
     async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
         now = self._clock()
         try:
-            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+            async with self.pool.transaction() as conn:
                 if msg.dedupe_keys:
                     await self._claim(conn, msg.dedupe_keys, ttl, now)
                 if msg.album is not None:

@@ -19,6 +19,7 @@ import asyncpg
 
 from bridge.errors import InstanceLockTaken
 from store.pg_migrations import LOCK_NAMESPACE
+from store.pg_pool import Pool, guarded
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Replicas:
     owner: str  # names this process in lane leases
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> Pool:
         raise NotImplementedError
 
     async def own_connection(self) -> asyncpg.Connection:
@@ -91,7 +92,7 @@ class Replicas:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + wait
             announced = False
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", LOCK_NAMESPACE, name):
+            while not await self._try_lock(conn, name):
                 if loop.time() >= deadline:
                     raise InstanceLockTaken(taken)
                 if not announced:
@@ -101,6 +102,11 @@ class Replicas:
             yield
         finally:
             await conn.close()  # ends the session, which releases its advisory locks
+
+    @staticmethod
+    async def _try_lock(conn: asyncpg.Connection, name: str) -> bool:
+        with guarded():
+            return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", LOCK_NAMESPACE, name))
 
     async def notify(self, channel: str, payload: str) -> None:
         await self.pool.execute("SELECT pg_notify($1, $2)", channel, payload)
@@ -118,8 +124,9 @@ class Replicas:
             log.warning("lost the connection that hears other replicas' hints; their answers are polled")
 
         conn.add_termination_listener(on_lost)
-        await conn.add_listener(channel, on_notify)
         try:
+            with guarded():
+                await conn.add_listener(channel, on_notify)
             yield
         finally:
             conn.remove_termination_listener(on_lost)

@@ -6,8 +6,10 @@ per query, which is what bounds one process's turns per second (see bench/). Its
 statement cache needs a session-pooling PgBouncer or none at all (see README).
 
 Every method is one statement, or one transaction, on a pooled connection: atomic on
-its own, like the SQLite store's. Several replicas share the database: what coordinates
-them (lane leases, database-wide locks, hints between replicas) is in ``store.pg_replicas``.
+its own, like the SQLite store's. Each reaches the database through ``store.pg_pool``,
+which turns asyncpg's errors into the core's ``StoreError``. Several replicas share the
+database: what coordinates them (lane leases, database-wide locks, hints between
+replicas) is in ``store.pg_replicas``.
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import asyncpg
 
-from bridge.errors import DatabaseUnavailable
+from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
+from store.errors import PG_ERRORS, describe
 from store.pg_feedback import PgKeptAnswers
-from store.pg_intake import ACQUIRE_TIMEOUT, PgIntake
+from store.pg_intake import PgIntake
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
+from store.pg_pool import ACQUIRE_TIMEOUT, Pool, guarded
 from store.pg_replicas import Replicas
 from store.rows import (
     QUESTION_WITH_AGENT_IDS,
@@ -62,6 +67,8 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         self._pool_size = pool_size
         self._clock = clock
         self._pool: asyncpg.Pool | None = None
+        self._guarded: Pool | None = None
+        self._password = _password(url)  # masked in error messages, should a driver repeat it
         self._version = 0
         # Names this process in lane leases; unique even when a restarted replica reuses a pid.
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -90,17 +97,22 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
                 command_timeout=COMMAND_TIMEOUT,
                 max_inactive_connection_lifetime=120,
             )
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailable(f"DATABASE_URL: cannot open the PostgreSQL database: {describe(exc)}") from None
+        except PG_ERRORS as exc:
+            raise DatabaseUnavailable(
+                f"DATABASE_URL: cannot open the PostgreSQL database: {describe(exc, redact=self._password)}"
+            ) from None
         try:
             async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
                 self._version = await migrate(conn)
         except BaseException as exc:
             await pool.close()
-            if isinstance(exc, asyncpg.PostgresError | OSError):
-                raise DatabaseUnavailable(f"DATABASE_URL: could not set up the schema: {describe(exc)}") from None
+            if isinstance(exc, PG_ERRORS):
+                raise DatabaseUnavailable(
+                    f"DATABASE_URL: could not set up the schema: {describe(exc, redact=self._password)}"
+                ) from None
             raise
         self._pool = pool
+        self._guarded = Pool(pool, redact=self._password)
 
     @classmethod
     async def inspect(cls, url: str) -> str:
@@ -108,12 +120,18 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         Raises ``DatabaseUnavailable`` with one line."""
         try:
             conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailable(f"cannot open the PostgreSQL database: {describe(exc)}") from None
+        except PG_ERRORS as exc:
+            raise DatabaseUnavailable(
+                f"cannot open the PostgreSQL database: {describe(exc, redact=_password(url))}"
+            ) from None
         try:
             server = conn.get_server_version()
             made = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
             version = await conn.fetchval("SELECT MAX(version) FROM schema_version") if made else None
+        except PG_ERRORS as exc:
+            raise DatabaseUnavailable(
+                f"cannot read the PostgreSQL database: {describe(exc, redact=_password(url))}"
+            ) from None
         finally:
             await conn.close()
         schema = f"schema {version}" if version else "empty (the bridge creates its tables at start)"
@@ -121,17 +139,18 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
 
     async def close(self) -> None:
         if self._pool is not None:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._guarded = self._pool, None, None
             try:
                 await asyncio.wait_for(pool.close(), timeout=COMMAND_TIMEOUT)
             except TimeoutError:
                 pool.terminate()
 
     @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+    def pool(self) -> Pool:
+        """The pool, raising ``StoreError`` rather than asyncpg's errors."""
+        if self._guarded is None:
             raise RuntimeError("store is not open")
-        return self._pool
+        return self._guarded
 
     @property
     def shared(self) -> bool:
@@ -145,7 +164,7 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
     async def question(self, qid: int) -> QuestionRecord:
         row = await self.pool.fetchrow(f"{QUESTION_WITH_AGENT_IDS} WHERE id = $1", qid)
         if row is None:
-            raise KeyError(qid)
+            raise QuestionGone(qid)
         return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
@@ -269,7 +288,7 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
     async def conversation(self, conversation_id: int) -> ConversationRecord:
         row = await self.pool.fetchrow("SELECT * FROM conversations WHERE id = $1", conversation_id)
         if row is None:
-            raise KeyError(conversation_id)
+            raise ConversationGone(conversation_id)
         return conversation_from_row(row)
 
     async def set_agent_conversation(self, conversation_id: int, agent_conversation_id: str) -> None:
@@ -288,8 +307,10 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         return [conversation_from_row(r) for r in rows]
 
     async def own_connection(self) -> asyncpg.Connection:
-        """A connection outside the pool, for what lives as long as it (locks, LISTEN)."""
-        return await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        """A connection outside the pool, for what lives as long as it (locks, LISTEN);
+        statements on it go inside ``store.pg_pool.guarded``."""
+        with guarded(self._password):
+            return await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
 
     # -- housekeeping ----------------------------------------------------------------
 
@@ -297,7 +318,7 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         """Forget expired event keys and long-finished questions; one replica at a time
         (the others skip this round rather than queue behind it)."""
         now = self._clock()
-        async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+        async with self.pool.transaction() as conn:
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, HOUSEKEEPING_LOCK):
                 return
             await conn.execute("DELETE FROM seen_events WHERE expires_at <= $1", now)
@@ -308,8 +329,8 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
             )
 
 
-def describe(exc: BaseException) -> str:
-    """A driver error in one line, without the DSN (asyncpg never puts the password in
-    its messages, but the caller must not add the URL either)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password or None
+    except ValueError:
+        return None

@@ -20,9 +20,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bridge.errors import DatabaseUnavailable
+from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
+from store.errors import from_sqlite
 from store.files import create_private
 from store.migrations import Transaction, migrate
 from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, question_from_row, times_from
@@ -33,7 +34,7 @@ T = TypeVar("T")
 
 # Written exactly like the partial index ``questions_open`` so SQLite can use it.
 _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
-_BUSY_TIMEOUT_MS = 5000  # another process holding the write lock: wait this long, then fail
+BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
 class SqliteStore(KeptAnswers):
@@ -41,9 +42,12 @@ class SqliteStore(KeptAnswers):
 
     engine = "sqlite"
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.time, busy_timeout: float = BUSY_TIMEOUT
+    ) -> None:
         self._path = path
         self._clock = clock
+        self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._group = GroupCommit(lambda group: self._run(self._record_group, group))
@@ -73,16 +77,20 @@ class SqliteStore(KeptAnswers):
             conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:  # not a database, or unreadable
             raise DatabaseUnavailable(f"DATABASE_URL {self._path} is not a usable SQLite database: {exc}") from None
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable across a process crash in WAL mode (only an OS crash can lose
-        # the last transactions), which is the failure a PaaS restart produces.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable across a process crash in WAL mode (only an OS crash can lose
+            # the last transactions), which is the failure a PaaS restart produces.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={round(self._busy_timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            with Transaction(conn) as db:
+                migrate(db)
+        except sqlite3.Error as exc:  # locked past the busy timeout, read-only, full...
+            conn.close()
+            raise DatabaseUnavailable(f"DATABASE_URL {self._path}: could not set up the schema: {exc}") from None
         self._conn = conn
-        with self._transaction() as db:
-            migrate(db)
 
     @staticmethod
     def inspect(path: Path) -> str:
@@ -113,10 +121,14 @@ class SqliteStore(KeptAnswers):
             thread.shutdown(wait=True)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        """One trip to the database thread."""
+        """One trip to the database thread; the one place where the driver's errors
+        become the core's ``StoreError`` (``store.errors``)."""
         if self._thread is None:
             raise RuntimeError("store is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        except sqlite3.Error as exc:
+            raise from_sqlite(exc) from exc
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -156,7 +168,7 @@ class SqliteStore(KeptAnswers):
     async def question(self, qid: int) -> QuestionRecord:
         row = await self._one(f"{QUESTION_WITH_AGENT_IDS} WHERE id = ?", (qid,))
         if row is None:
-            raise KeyError(qid)
+            raise QuestionGone(qid)
         return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
@@ -279,7 +291,7 @@ class SqliteStore(KeptAnswers):
     async def conversation(self, conversation_id: int) -> ConversationRecord:
         row = await self._one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         if row is None:
-            raise KeyError(conversation_id)
+            raise ConversationGone(conversation_id)
         return conversation_from_row(row)
 
     async def set_agent_conversation(self, conversation_id: int, agent_conversation_id: str) -> None:

@@ -2,6 +2,13 @@
 
 ``store/`` implements it (SQLite and PostgreSQL). Every method is one atomic step: a process
 stopped between two of them (``kill -9``) loses nothing that a later call relies on.
+
+Errors (``bridge.errors``): any method may raise ``StoreUnavailable`` (the database cannot
+be reached or cannot take the call now: retry later) or ``StoreFault`` (it refused the
+call for a reason retrying will not fix: an operator must look), both ``StoreError``; the
+driver's own exception is only their ``__cause__``. Reading a record by id raises
+``QuestionGone`` / ``ConversationGone`` when there is none; a state change of a question
+that is not there (any more) changes nothing and raises nothing.
 """
 
 from __future__ import annotations
@@ -100,18 +107,22 @@ class ConversationRecord:
 
 
 class StorePort(Protocol):
-    """Durable state of the bridge, as the core uses it."""
+    """Durable state of the bridge, as the core uses it. Every method raises
+    ``StoreUnavailable`` or ``StoreFault`` when the database fails (see the module)."""
 
     # -- intake ----------------------------------------------------------------------
 
     async def first_sighting(self, keys: Sequence[str], ttl: float) -> bool:
-        """Record event keys; False if any of them was seen (and has not expired)."""
+        """Record event keys; False if any of them was seen (and has not expired).
+        ``StoreError``: nothing was recorded (the platform should redeliver the event)."""
         ...
 
     async def record_question(self, msg: InboundMessage, ttl: float) -> QuestionRecord | None:
         """Durably record a new question, or return None if its keys were seen. A message
         of an ``album`` whose question is not started yet joins that question (its files
-        added, its text kept if the question had none) and that question is returned."""
+        added, its text kept if the question had none) and that question is returned.
+        ``StoreError``: nothing of the message was recorded (with SQLite, every question
+        committed in the same group fails alike): the platform should redeliver it."""
         ...
 
     async def answered_in_thread(self, platform: str, fk_id: str, chat: str, thread: str) -> bool:
@@ -131,7 +142,10 @@ class StorePort(Protocol):
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None: ...
 
-    async def question(self, qid: int) -> QuestionRecord: ...
+    async def question(self, qid: int) -> QuestionRecord:
+        """The question as stored now. ``QuestionGone`` if there is none with this id
+        (never stored, or finished and purged)."""
+        ...
 
     async def count_open(self, platform: str | None = None) -> int: ...
 
@@ -162,7 +176,8 @@ class StorePort(Protocol):
     async def mark_parts_delivered(self, qid: int, parts: int) -> None: ...
 
     async def note_delivery_attempt(self, qid: int, error: str) -> int:
-        """Count a failed delivery; returns how many there were."""
+        """Count a failed delivery; returns how many there were (0 for a question that
+        is not there any more)."""
         ...
 
     async def mark_delivered(
@@ -197,7 +212,9 @@ class StorePort(Protocol):
 
     async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None: ...
 
-    async def conversation(self, conversation_id: int) -> ConversationRecord: ...
+    async def conversation(self, conversation_id: int) -> ConversationRecord:
+        """``ConversationGone`` if there is none with this id."""
+        ...
 
     async def set_agent_conversation(self, conversation_id: int, agent_conversation_id: str) -> None: ...
 
@@ -231,7 +248,8 @@ class StorePort(Protocol):
         ...
 
     async def save_answer_times(self, seconds: Sequence[float]) -> None:
-        """Replace the saved answer times (a hint for the poll schedule, not state)."""
+        """Replace the saved answer times (a hint for the poll schedule, not state: a
+        ``StoreError`` here or in ``answer_times`` need not stop anything)."""
         ...
 
     # -- housekeeping ------------------------------------------------------------------

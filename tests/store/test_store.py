@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from bridge.app.database import Store, parse_database_url
-from bridge.errors import DatabaseUnavailable
+from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment, InboundMessage, QuestionState, Reply
 from bridge.ports.store import AgentIds
 from store.migrations import MIGRATIONS
@@ -167,8 +167,9 @@ async def test_delivered_questions_forget_their_text_and_are_purged(database: st
         clock.now += 10
         await store.purge(keep_finished_for=5)
         assert await store.count_open() == 0
-        with pytest.raises(KeyError):
+        with pytest.raises(QuestionGone) as purged:  # the core's error, not the driver's or a KeyError
             await store.question(q.id)
+        assert purged.value.question_id == q.id
 
 
 async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -259,7 +260,7 @@ async def test_a_question_life_is_stored_step_by_step(database: str) -> None:
         await store.mark_delivered(q.id, QuestionState.UNDELIVERABLE, error="gave up")
         assert (await store.question(q.id)).error == "gave up"
         assert await store.count_open() == 0
-        with pytest.raises(KeyError):
+        with pytest.raises(QuestionGone, match=f"question {q.id + 1000} "):
             await store.question(q.id + 1000)
 
 
@@ -279,8 +280,9 @@ async def test_identities_conversations_and_threads(database: str) -> None:
             q.origin.thread is not None
         )
         assert not await store.answered_in_thread("test", "test:u2", "c9", "1.0")
-        with pytest.raises(KeyError):
+        with pytest.raises(ConversationGone) as gone:
             await store.conversation(q.conversation_id + 1000)
+        assert gone.value.conversation_id == q.conversation_id + 1000
 
 
 async def test_first_sighting_counts_each_key_once(database: str) -> None:
