@@ -5,9 +5,11 @@ delivery cut short resume without posting a part twice)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from bridge.backoff import Backoff
+from bridge.errors import StoreUnavailable
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 
@@ -15,10 +17,23 @@ log = logging.getLogger("bridge.turn")
 
 
 class StoredProgress:
-    """Delivery progress written through to the store, part by part."""
+    """Delivery progress written through to the store, part by part.
 
-    def __init__(self, store: StorePort, q: QuestionRecord, *, resumed: bool) -> None:
+    A part the platform took is recorded before the next is posted. When the database
+    cannot take that record (a full disk, an outage), the delivery waits for it, retrying
+    the record alone: re-running the delivery would post the part again."""
+
+    def __init__(
+        self,
+        store: StorePort,
+        q: QuestionRecord,
+        *,
+        resumed: bool,
+        sleep: Callable[[float], Awaitable[None]],
+        backoff: Backoff,
+    ) -> None:
         self._store, self._qid, self._done = store, q.id, q.parts_delivered
+        self._sleep, self._backoff = sleep, backoff  # sleep raises ShuttingDown when the service stops
         # The question id alone repeats when a database is replaced; with its creation
         # time it names this reply only.
         self.key = f"{q.id}-{round(q.created_at * 1000)}"
@@ -33,7 +48,17 @@ class StoredProgress:
 
     async def part_delivered(self, count: int) -> None:
         self._done = count
-        await self._store.mark_parts_delivered(self._qid, count)
+        failures = 0
+        while True:
+            try:
+                await self._store.mark_parts_delivered(self._qid, count)
+                return
+            except StoreUnavailable as exc:
+                failures += 1
+                log.warning(
+                    "question=%d part %d posted but not recorded (%s); recording it again", self._qid, count, exc
+                )
+                await self._sleep(self._backoff.wait(failures))
 
 
 class Unstored:

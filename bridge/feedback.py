@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from bridge import texts
-from bridge.errors import AgentError
+from bridge.errors import AgentError, StoreError
 from bridge.ports.agent import RatesAnswers, Rating
 from bridge.ports.feedback import DOWN, UP, Vote, Voted, VoteResult
 from bridge.ports.store import KeptAnswer, StorePort
@@ -34,8 +34,12 @@ class FeedbackDesk:
     async def vote(self, vote: Vote, accepted: Callable[[], Awaitable[None]] | None = None) -> VoteResult:
         if vote.choice not in (UP, DOWN, None) or not vote.key.isdigit():
             return _result(Voted.GONE, vote.language)
-        kept = await self._store.kept_answer(int(vote.key))
-        return await self._record(kept, vote, accepted)
+        try:
+            kept = await self._store.kept_answer(int(vote.key))
+            return await self._record(kept, vote, accepted)
+        except StoreError as exc:
+            log.warning("feedback on question=%s not recorded: %s", vote.key, exc)
+            return _result(Voted.FAILED, vote.language)
 
     async def prompted(self, vote: Vote, where: str) -> None:
         if vote.key.isdigit():

@@ -20,7 +20,7 @@ from bridge import texts
 from bridge.asking import Asking, Means
 from bridge.config import ServiceConfig
 from bridge.delivery import StoredProgress, best_effort
-from bridge.errors import DeliveryPermanent, DeliveryRetryable
+from bridge.errors import DeliveryPermanent, DeliveryRetryable, StoreError
 from bridge.health import AgentHealth
 from bridge.models import PlatformUser, QuestionState, ReplyKind
 from bridge.ports.observer import Observer, TurnEnded
@@ -116,7 +116,7 @@ class QuestionLife:
     async def _deliver(self, turn: _Turn, outbound: Outbound, *, resumed: bool) -> None:
         q = turn.q
         assert q.reply is not None
-        progress = StoredProgress(self._store, q, resumed=resumed)
+        progress = StoredProgress(self._store, q, resumed=resumed, sleep=self._sleep, backoff=self._config.lane_backoff)
         # The bridge's own words in the person's language (Slack tells it via users.info,
         # cached by the adapter; Telegram with every message).
         language = texts.language_of(turn.person.custom_data)
@@ -133,6 +133,8 @@ class QuestionLife:
                     await live.finish(reply, progress)
                 else:
                     await outbound.deliver(q.origin, reply, progress)
+            except StoreError:
+                raise  # the database, not the platform: the lane waits for it
             except DeliveryPermanent as exc:
                 await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE, str(exc))
                 self._observer.delivery_failed(q.platform, type(exc).__name__)

@@ -20,7 +20,7 @@ from bridge import texts
 from bridge.acks import AckFirst
 from bridge.asking import Agent
 from bridge.config import ServiceConfig
-from bridge.errors import AgentError, ShuttingDown
+from bridge.errors import AgentError, QuestionGone, ShuttingDown, StoreError, StoreUnavailable
 from bridge.feedback import FeedbackDesk
 from bridge.health import AgentHealth
 from bridge.intake import Intake
@@ -194,57 +194,19 @@ class ConversationService:
         lane.wake = True
 
     async def _run_lane(self, conversation_id: int, lane: _Lane) -> None:
-        errors = 0
-        lease = self._config.lane_lease
         try:
             await self.acks.calm(self._stopping)  # in a burst, acknowledge the webhooks first
-            if self._stopping.is_set():
-                return
-            # Another replica's lane has it: that lane reads our question from the
-            # database after its current one (or we get it back below when it lets go).
-            if not await self._store.claim_lane(conversation_id, lease):
-                return
-            lane.held = True
-            lane.claims += 1
+            outages = 0
             while not self._stopping.is_set():
-                lane.wake = False
-                question = await self._store.next_open_question(conversation_id)
-                if question is None:
-                    if lane.wake:  # a question arrived while we looked
-                        continue
-                    if not self._store.shared:
-                        return
-                    # Let go, then look once more: a question another replica recorded
-                    # while we held the lease (its claim failed) is seen now, not lost.
-                    lane.held = False
-                    await self._store.release_lane(conversation_id)
-                    if await self._store.next_open_question(conversation_id) is None:
-                        return
-                    if not await self._store.claim_lane(conversation_id, lease):
-                        return
-                    lane.held = True
-                    lane.claims += 1
-                    continue
-                outbound = self._outbounds.get(question.platform)
-                if outbound is None:  # that platform is not configured in this run
-                    if lane.held and self._store.shared:  # a replica that serves it takes it
-                        lane.held = False
-                        await self._quietly_release(conversation_id)
-                    return
                 try:
-                    await self._life.live(question, outbound)
-                    errors = 0
-                except (ShuttingDown, asyncio.CancelledError):
-                    raise
-                except Exception as exc:
-                    # A bug or a store failure: the question stays stored and the lane
-                    # keeps at it (never stranding a finished answer); once the
-                    # question's own deadline has passed the person gets one notice.
-                    errors += 1
-                    log.exception("question=%d lane error (attempt %d)", question.id, errors)
-                    await self._sleep(self._config.lane_backoff.wait(errors))
-                    if self._clock() >= self._life.deadline(question):
-                        await self._give_up(question, exc)
+                    await self._work(conversation_id, lane)
+                    return
+                except StoreUnavailable as exc:
+                    # Between questions (claiming, reading the next): nothing is lost, the
+                    # lane waits for the database and goes on where it was.
+                    outages += 1
+                    log.warning("conversation=%d store unavailable (%s); retrying", conversation_id, exc)
+                    await self._sleep(self._config.lane_backoff.wait(outages))
         except ShuttingDown:
             if lane.held and self._store.shared:  # hand over at once, not after the lease expires
                 lane.held = False
@@ -256,10 +218,65 @@ class ConversationService:
             if self._lanes.get(conversation_id) is lane:
                 del self._lanes[conversation_id]
 
+    async def _work(self, conversation_id: int, lane: _Lane) -> None:
+        """The conversation's questions, oldest first, until none is left (or another
+        replica holds the conversation)."""
+        errors = 0
+        lease = self._config.lane_lease
+        # Another replica's lane has it: that lane reads our question from the
+        # database after its current one (or we get it back below when it lets go).
+        if not lane.held:
+            if not await self._store.claim_lane(conversation_id, lease):
+                return
+            lane.held = True
+            lane.claims += 1
+        while not self._stopping.is_set():
+            lane.wake = False
+            question = await self._store.next_open_question(conversation_id)
+            if question is None:
+                if lane.wake:  # a question arrived while we looked
+                    continue
+                if not self._store.shared:
+                    return
+                # Let go, then look once more: a question another replica recorded
+                # while we held the lease (its claim failed) is seen now, not lost.
+                lane.held = False
+                await self._store.release_lane(conversation_id)
+                if await self._store.next_open_question(conversation_id) is None:
+                    return
+                if not await self._store.claim_lane(conversation_id, lease):
+                    return
+                lane.held = True
+                lane.claims += 1
+                continue
+            outbound = self._outbounds.get(question.platform)
+            if outbound is None:  # that platform is not configured in this run
+                if lane.held and self._store.shared:  # a replica that serves it takes it
+                    lane.held = False
+                    await self._quietly_release(conversation_id)
+                return
+            try:
+                await self._life.live(question, outbound)
+                errors = 0
+            except QuestionGone:
+                continue  # purged or replaced meanwhile: nothing left to do for it
+            except Exception as exc:
+                # The database failing mid-life, or a bug: the question stays stored and
+                # the lane keeps at it (never stranding a finished answer); once the
+                # question's own deadline has passed the person gets one notice.
+                errors += 1
+                if isinstance(exc, StoreUnavailable):
+                    log.warning("question=%d store unavailable (%s); retrying (attempt %d)", question.id, exc, errors)
+                else:
+                    log.exception("question=%d lane error (attempt %d)", question.id, errors)
+                await self._sleep(self._config.lane_backoff.wait(errors))
+                if self._clock() >= self._life.deadline(question):
+                    await self._give_up(question, exc)
+
     async def _quietly_release(self, conversation_id: int) -> None:
         try:
             await self._store.release_lane(conversation_id)
-        except Exception:  # the lease expires on its own
+        except StoreError:  # the lease expires on its own
             log.warning("conversation=%d lease not released", conversation_id, exc_info=True)
 
     async def _keep_leases(self) -> None:
@@ -277,8 +294,8 @@ class ConversationService:
             try:
                 kept = await self._store.renew_lanes(held, lease)
                 renewed = time.monotonic()
-            except Exception as exc:
-                log.warning("lane leases not renewed: %s", type(exc).__name__)
+            except StoreError as exc:
+                log.warning("lane leases not renewed: %s", exc)
                 # Past this point another replica may already have taken them over.
                 kept = set() if time.monotonic() - renewed > lease - every else set(held)
             for cid in held.keys() - kept:
@@ -295,15 +312,17 @@ class ConversationService:
                 for cid in await self._store.unclaimed_conversations(self._outbounds):
                     if cid not in self._lanes:
                         self._wake(cid)
-            except Exception as exc:
-                log.warning("could not look for unattended conversations: %s", type(exc).__name__)
+            except StoreError as exc:
+                log.warning("could not look for unattended conversations: %s", exc)
 
     async def _give_up(self, question: QuestionRecord, exc: Exception) -> None:
         try:
             current = await self._store.question(question.id)
             await self._life.give_up(current, f"{type(exc).__name__}: {exc}"[:500])
-        except Exception:
-            log.warning("question=%d could not be given up yet; retrying", question.id, exc_info=True)
+        except QuestionGone:
+            return  # nothing left to give up
+        except StoreError as failure:
+            log.warning("question=%d could not be given up yet (%s); retrying", question.id, failure)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but leave at once (``ShuttingDown``) when the service stops."""
@@ -316,8 +335,8 @@ class ConversationService:
     async def _restore_answer_times(self, times: AnswerTimes) -> None:
         try:
             times.restore(await self._store.answer_times())
-        except Exception as exc:  # a hint only: relearned from the next answers
-            log.warning("could not read the agent's recent answer times: %s", type(exc).__name__)
+        except StoreError as exc:  # a hint only: relearned from the next answers
+            log.warning("could not read the agent's recent answer times: %s", exc)
 
     async def _keep_answer_times(self, times: AnswerTimes) -> None:
         """Save the agent's recent answer times now and then (and once more in ``stop``): a
@@ -336,15 +355,15 @@ class ConversationService:
         try:
             await self._store.save_answer_times(times.recent())
             times.unsaved -= counted  # any recorded meanwhile are saved next time
-        except Exception as exc:
-            log.warning("could not save the agent's recent answer times: %s", type(exc).__name__)
+        except StoreError as exc:
+            log.warning("could not save the agent's recent answer times: %s", exc)
 
     async def _housekeeping(self) -> None:
         while True:
             try:
                 await self._store.purge(self._config.keep_finished)
-            except Exception:
-                log.exception("housekeeping failed")
+            except StoreError as exc:
+                log.warning("housekeeping failed (%s); trying again later", exc)
             try:
                 await self._sleep(self._config.housekeeping_every)
             except ShuttingDown:

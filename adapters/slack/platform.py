@@ -35,7 +35,7 @@ from adapters.slack.events import BotIdentity, Ignored, classify, classify_comma
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
 from adapters.slack.words import PLATFORM
-from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
+from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError, StoreError
 from bridge.models import Reply
 from bridge.ports.inbox import Inbox, Receipt
 
@@ -224,7 +224,12 @@ class SlackPlatform:
                 await self._on_event(parsed)
             except ShuttingDown:
                 return PlainTextResponse("shutting down, retry later", status_code=503)
-            except Exception:
+            except StoreError as exc:
+                log.warning(
+                    "slack event %s could not be stored (%s); Slack will resend it", parsed.get("event_id"), exc
+                )
+                return PlainTextResponse("could not store the event, retry later", status_code=500)
+            except Exception:  # a bug: the same answer, with the traceback for the operator
                 log.exception("slack event %s could not be stored; Slack will resend it", parsed.get("event_id"))
                 return PlainTextResponse("could not store the event, retry later", status_code=500)
             return Response(status_code=200)

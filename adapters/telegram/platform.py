@@ -31,7 +31,7 @@ from adapters.telegram.outbound import TelegramOutbound
 from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.backoff import Backoff
-from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError
+from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError, StoreError
 from bridge.models import Intent
 from bridge.ports.inbox import Inbox
 
@@ -251,7 +251,12 @@ class TelegramPlatform:
             await self._take(update)
         except ShuttingDown:
             return PlainTextResponse("shutting down, retry later", status_code=503)
-        except Exception:
+        except StoreError as exc:
+            log.warning(
+                "telegram update %s could not be stored (%s); Telegram will redeliver it", data["update_id"], exc
+            )
+            return PlainTextResponse("could not store the update, retry later", status_code=503)
+        except Exception:  # a bug: the same answer, with the traceback for the operator
             log.exception("telegram update %s could not be stored; Telegram will redeliver it", data["update_id"])
             return PlainTextResponse("could not store the update, retry later", status_code=503)
         return Response(status_code=200)
@@ -289,9 +294,15 @@ class TelegramPlatform:
                     await self._take(update)
                 except ShuttingDown:
                     return
-                except Exception:
+                except Exception as exc:
                     # Not confirmed: Telegram hands it over again on the next call.
-                    log.exception("telegram update %s could not be stored; fetching it again", update.update_id)
+                    log.log(
+                        logging.WARNING if isinstance(exc, StoreError) else logging.ERROR,
+                        "telegram update %s could not be stored (%s); fetching it again",
+                        update.update_id,
+                        exc,
+                        exc_info=not isinstance(exc, StoreError),
+                    )
                     failures += 1
                     await asyncio.sleep(POLL_BACKOFF.wait(failures))
                     break

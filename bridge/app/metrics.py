@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bridge.errors import StoreError
 from bridge.ports.observer import TurnEnded
 
 _SECONDS = (0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
@@ -78,7 +79,7 @@ class Metrics:
                     return PlainTextResponse("metrics need the METRICS_TOKEN bearer token", status_code=401)
             try:
                 self.waiting.set(await waiting())
-            except Exception:  # the store is down: the other metrics still tell a story
+            except StoreError:  # the store is down: the other metrics still tell a story
                 self.waiting.set(float("nan"))
             return Response(self.exposition(), media_type=prometheus_client.CONTENT_TYPE_LATEST)
 

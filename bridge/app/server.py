@@ -28,6 +28,7 @@ from bridge.app import push
 from bridge.app.metrics import Metrics, WebhookCounter
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
+from bridge.errors import StoreError
 from bridge.service import ConversationService
 from store.lock import InstanceLock
 from store.postgres import PostgresStore
@@ -196,7 +197,7 @@ def build_app(
                 version = await runtime.store.schema_version()  # also proves the database answers
                 waiting = await runtime.service.waiting()
                 components["store"] = f"ok ({runtime.store.engine}, schema {version})"
-            except Exception as exc:
+            except StoreError as exc:
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False
             components["raia"] = runtime.service.agent_status
