@@ -26,7 +26,7 @@ from tests.pgserver import PgServer
 
 API_KEY = "sk-test-0123456789abcdef"
 
-# slack_sdk and httpx read proxies from the environment; tests only talk to loopback.
+# slack_sdk, httpx and the runtime (for raia) read proxies from the environment; tests only talk to loopback.
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_var, None)
 
