@@ -1,4 +1,4 @@
-"""Shared fixtures: the raia simulator behind httpx, a temporary store, fast settings."""
+"""Shared fixtures: the raia simulator served on loopback, a temporary store, fast settings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import pytest
 import stamina
 
@@ -21,11 +21,12 @@ from bridge.config import ServiceConfig
 from bridge.models import InboundMessage, Origin, PlatformUser
 from bridge.poller import PollSchedule
 from tests.fakes.outbound import RecordingOutbound
+from tests.fakes.server import serving
 from tests.pgserver import PgServer
 
 API_KEY = "sk-test-0123456789abcdef"
 
-# slack_sdk and httpx read proxies from the environment; tests only talk to loopback.
+# slack_sdk, httpx and the runtime (for raia) read proxies from the environment; tests only talk to loopback.
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_var, None)
 
@@ -42,6 +43,13 @@ def sim() -> RaiaSimulator:
     return RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
 
 
+@pytest.fixture
+async def raia_url(sim: RaiaSimulator) -> AsyncIterator[str]:
+    """``sim`` served on loopback for the test: its base URL, for RAIA_BASE_URL."""
+    async with serving(sim) as base:
+        yield base
+
+
 def make_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "raia_api_key": API_KEY,
@@ -52,6 +60,16 @@ def make_settings(**overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+AGENT_URL = {"raia": "raia_base_url", "blaigent": "blaigent_base_url", "slug": "slug_api_url"}
+
+
+def pointed_at(settings: Settings, base: str) -> Settings:
+    """``settings`` with the configured agent API's URL moved to ``base`` (its path kept)."""
+    name = AGENT_URL[settings.agent_backend]
+    path = urlsplit(getattr(settings, name) or "").path
+    return settings.model_copy(update={name: base + path})
 
 
 FAST = ServiceConfig(
@@ -104,20 +122,21 @@ async def started(
     db_path: Path | str,
     outbound: RecordingOutbound,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
     settings: Settings | None = None,
     drain: float = 2.0,
     **config: Any,
 ) -> AsyncIterator[Runtime]:
     """A running service on ``db_path`` (a SQLite file, or a ``DATABASE_URL``) with the
-    simulator (any agent API's ASGI app) behind httpx (or ``transport``, e.g. one that
-    tampers with it); stopped on exit, giving work in hand ``drain`` seconds."""
-    async with open_runtime(
-        settings or make_settings(),
-        raia_transport=transport or httpx.ASGITransport(app=sim),
-        database=db_path,
-        config=dataclasses.replace(FAST, **config),
-    ) as rt:
+    simulator (any agent API's ASGI app, or a ``Tamper`` in front of raia's) served on
+    loopback; stopped on exit, giving work in hand ``drain`` seconds."""
+    async with (
+        serving(sim) as base,
+        open_runtime(
+            pointed_at(settings or make_settings(), base),
+            database=db_path,
+            config=dataclasses.replace(FAST, **config),
+        ) as rt,
+    ):
         rt.service.register(outbound)
         await rt.service.start()
         try:

@@ -1,4 +1,4 @@
-"""raia's agent API over httpx: find or create the user, open a conversation, send once,
+"""raia's agent API over aiohttp: find or create the user, open a conversation, send once,
 poll ``response-on``.
 
 Every HTTP status and transport failure becomes a ``BridgeError`` in ``_request`` and
@@ -17,7 +17,6 @@ from json import loads
 from typing import Any
 
 import aiohttp
-import httpx
 import stamina
 
 from adapters.agent_http import status_error
@@ -31,7 +30,7 @@ from adapters.raia.mapping import (
     text_field,
     webhook_urls_from,
 )
-from adapters.raia.wire import Answer, Wire
+from adapters.raia.wire import Answer, Timeouts, Wire
 from bridge.errors import (
     AgentError,
     AgentNotFoundError,
@@ -71,11 +70,11 @@ def _error_text(response: Answer) -> str:
 
 
 class RaiaClient:
-    """Implements ``AgentPort`` for raia. The ``httpx.AsyncClient`` is injected."""
+    """Implements ``AgentPort`` for raia. The ``aiohttp.ClientSession`` is injected."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient | aiohttp.ClientSession,
+        session: aiohttp.ClientSession,
         *,
         base_url: str,
         api_key: str,
@@ -83,8 +82,9 @@ class RaiaClient:
         max_in_flight: int = MAX_IN_FLIGHT,
         observe: Callable[[str, str], None] | None = None,
         proxy: str | None = None,
+        timeouts: Timeouts | None = None,
     ) -> None:
-        self._wire = Wire(http, proxy)
+        self._wire = Wire(session, proxy, timeouts)
         # observe(endpoint, status) after every call, for metrics: "GET /conversations/{id}", "200".
         self._observe = observe
         self._base = base_url.rstrip("/") + "/external"

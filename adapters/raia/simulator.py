@@ -2,9 +2,8 @@
 endpoints the bridge uses (users, conversations, async send, response-on, messages,
 agents/by-api-key), with realistic answer delays and URL/file citations.
 
-It powers ``raia-bridge demo`` (no account, no network), the test suite's fake raia
-(through ``httpx.ASGITransport`` or served on loopback) and the benchmark. Tests can
-inject faults with ``fail(...)``.
+It powers ``raia-bridge demo`` (no account; served on loopback), the test suite's fake
+raia (served on loopback) and the benchmark. Tests can inject faults with ``fail(...)``.
 """
 
 from __future__ import annotations

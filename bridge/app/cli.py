@@ -14,8 +14,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
-
 from adapters.base import CheckResult
 from adapters.raia.client import RaiaClient
 from bridge import texts
@@ -67,7 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if command == "migrate-db":
             sys.exit(run_async(migrate_db(args.source, args.target)))
-        settings = load_settings(**demo_settings(args.backend)) if command == "demo" else load_settings()
+        simulator: socket.socket | None = None
+        if command == "demo":  # the built-in simulator will listen on this loopback socket
+            from bridge.app.loopback import bound
+
+            simulator = bound()
+        settings = load_settings(**demo_settings(args.backend, simulator)) if simulator else load_settings()
         level = settings.log_level
         if command in ("demo", "chat") and level == "INFO":
             level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         elif command == "check":
             sys.exit(run_async(check(settings)))
         else:
-            run_async(chat(settings, demo=command == "demo"))
+            run_async(chat(settings, simulator=simulator))
     except ConfigError as exc:
         print(f"raia-bridge: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -90,22 +93,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
 
 
-def demo_settings(backend: str) -> dict[str, Any]:
-    """Settings that point the chosen backend at its built-in simulator."""
+def demo_settings(backend: str, simulator: socket.socket) -> dict[str, Any]:
+    """Settings that point the chosen backend at its built-in simulator, to be served on
+    the loopback socket ``simulator``."""
     from adapters.blaigent import simulator as blaigent
     from adapters.slug import simulator as slug
 
+    base = f"http://127.0.0.1:{simulator.getsockname()[1]}"
     if backend == "blaigent":
         return {
             "agent_backend": "blaigent", "blaigent_api_key": blaigent.API_KEY, "blaigent_org_id": blaigent.ORGANIZATION,
-            "blaigent_base_url": "http://blaigent-simulator/api/v1", "blaigent_agent": blaigent.AGENT,
+            "blaigent_base_url": f"{base}/api/v1", "blaigent_agent": blaigent.AGENT,
         }  # fmt: skip
     if backend == "slug":
         return {
             "agent_backend": "slug", "slug_api_key": slug.API_KEY, "slug_agent": slug.SLUG,
-            "slug_api_url": "http://slug-simulator/v1/api",
+            "slug_api_url": f"{base}/v1/api",
         }  # fmt: skip
-    return {"agent_backend": "raia", "raia_api_key": "demo", "raia_base_url": "http://raia-simulator"}
+    return {"agent_backend": "raia", "raia_api_key": "demo", "raia_base_url": base}
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
@@ -181,22 +186,25 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def chat(settings: Settings, *, demo: bool) -> None:
+async def chat(settings: Settings, *, simulator: socket.socket | None = None) -> None:
+    """A terminal chat with the configured agent. ``simulator`` (the demo): the bound
+    loopback socket the settings point at, where the backend's simulator is served meanwhile."""
     from adapters.console.outbound import ConsoleOutbound
     from adapters.console.session import run_console
     from adapters.console.words import PLATFORM
+    from bridge.app.loopback import serving
 
     interactive = sys.stdin.isatty()
     async with AsyncExitStack() as stack:
-        transport: httpx.AsyncBaseTransport | None = None
         database: Path | None = None
-        if demo:
-            transport = httpx.ASGITransport(app=_simulator(settings.agent_backend))
+        if simulator is not None:
+            # Reached over HTTP like the real API, so the demo runs the production client.
+            await stack.enter_async_context(serving(_simulator(settings.agent_backend), sock=simulator))
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="raia-bridge-demo-"))
             database = Path(workdir) / "demo.db"
             if interactive:
                 print(f"Demo mode: answers come from a built-in {settings.agent_backend} simulator, not a real agent.")
-        runtime = await stack.enter_async_context(open_runtime(settings, raia_transport=transport, database=database))
+        runtime = await stack.enter_async_context(open_runtime(settings, database=database))
         outbound = ConsoleOutbound(sys.stdout, prefix="agent> " if interactive else "", interactive=interactive)
         runtime.service.register(outbound)
         pending = await runtime.store.count_open(PLATFORM)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
@@ -61,25 +62,18 @@ def service_config(settings: Settings) -> ServiceConfig:
 
 @asynccontextmanager
 async def open_agent(
-    settings: Settings,
-    *,
-    raia_transport: httpx.AsyncBaseTransport | None = None,
-    observe: Callable[[str, str], None] | None = None,
+    settings: Settings, *, observe: Callable[[str, str], None] | None = None
 ) -> AsyncIterator[AgentClient]:
     """The configured agent API's client alone (``check`` needs nothing else), its HTTP
-    client closed on exit. ``raia_transport`` replaces the HTTP transport to that API
-    (whichever backend it is): the demo and the tests put a simulator behind it."""
+    client closed on exit. Each is reached at its URL in the settings (the demo and the
+    tests serve a simulator on loopback)."""
     if settings.agent_backend != "raia":
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
-        async with httpx.AsyncClient(transport=raia_transport or httpx.AsyncHTTPTransport(limits=limits)) as http:
+        async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(limits=limits)) as http:
             yield _direct_agent(settings, http, observe)
         return
     assert settings.raia_api_key is not None  # the settings require it for this backend
     key = settings.raia_api_key.get_secret_value()
-    if raia_transport is not None:  # the demo and the tests: a simulator behind httpx
-        async with httpx.AsyncClient(transport=raia_transport) as http:
-            yield RaiaClient(http, base_url=settings.raia_base_url, api_key=key, observe=observe)
-        return
     # aiohttp directly: a fraction of httpx's CPU per request, which decides how many
     # conversations one process can poll (see bench/).
     connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, keepalive_timeout=RAIA_KEEPALIVE)
@@ -91,11 +85,19 @@ async def open_agent(
 
 
 def proxy_for(url: str) -> str | None:
-    """The proxy the environment names for ``url`` (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)."""
+    """The proxy the environment names for ``url`` (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+    None for a loopback address: a proxy's loopback is not ours (the demo's simulator)."""
     host = urlsplit(url).hostname or ""
-    if proxy_bypass(host):
+    if _loopback(host) or proxy_bypass(host):
         return None
     return getproxies().get(urlsplit(url).scheme)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:  # a name
+        return False
 
 
 def _direct_agent(
@@ -138,19 +140,17 @@ def database_of(settings: Settings, override: Path | str | None = None) -> Datab
 async def open_runtime(
     settings: Settings,
     *,
-    raia_transport: httpx.AsyncBaseTransport | None = None,
     database: Path | str | None = None,
     config: ServiceConfig | None = None,
     metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Store, raia client and service, closed in reverse order on exit.
-    ``raia_transport`` lets the demo and the tests put the simulator behind httpx;
-    ``database`` (a SQLite path or a ``DATABASE_URL``) replaces the settings' one."""
+    """Store, agent client and service, closed in reverse order on exit. ``database``
+    (a SQLite path or a ``DATABASE_URL``) replaces the settings' one."""
     async with AsyncExitStack() as stack:
         store: Store = database_of(settings, database).store(pool_size=settings.database_pool_size)
         await stack.enter_async_context(store)
         observe = metrics.agent_call if metrics is not None else None
-        agent = await stack.enter_async_context(open_agent(settings, raia_transport=raia_transport, observe=observe))
+        agent = await stack.enter_async_context(open_agent(settings, observe=observe))
         tasks = TaskSet()
         hints = PushHints() if settings.raia_push and isinstance(agent, RaiaClient) else None
         service = ConversationService(

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -124,7 +123,6 @@ def build_app(
     settings: Settings,
     platforms: Sequence[Platform],
     *,
-    raia_transport: httpx.AsyncBaseTransport | None = None,
     instance_wait: float = 30.0,
     drain: float | None = None,
     lifespan: bool = True,
@@ -147,9 +145,7 @@ def build_app(
             database = settings.database
             if database.path is not None:  # SQLite: one serving process per file
                 await stack.enter_async_context(InstanceLock(database.path, wait=instance_wait))
-            runtime = await stack.enter_async_context(
-                open_runtime(settings, raia_transport=raia_transport, metrics=metrics)
-            )
+            runtime = await stack.enter_async_context(open_runtime(settings, metrics=metrics))
             hints = runtime.hints
             if hints is not None:  # raia push: hints reach this process's pollers, or every replica's
                 if isinstance(runtime.store, PostgresStore):

@@ -1,5 +1,5 @@
 """One conversation suite over all three agent backends (raia, Blaigent, slug), each
-against its simulator over HTTP (httpx's ASGI transport), through the real core and store."""
+against its simulator served on loopback, through the real core and store."""
 
 from __future__ import annotations
 

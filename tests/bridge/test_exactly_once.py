@@ -7,7 +7,6 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from adapters.raia.simulator import RaiaSimulator
@@ -34,7 +33,7 @@ async def test_one_odd_response_on_does_not_fail_an_accepted_question(
 ) -> None:
     """A bad 200 (or a redirect) from response-on is a passing fault: the real answer still comes."""
     tamper = Tamper(sim, rules=[("GET", "/response-on$", ODD_RESPONSES[odd])])
-    async with started(sim, db_path, outbound, transport=tamper) as rt:
+    async with started(tamper, db_path, outbound) as rt:
         await rt.service.receive(message("question"))
         await outbound.wait_for(1)
     (reply,) = outbound.replies
@@ -46,7 +45,7 @@ async def test_a_send_raia_stores_after_the_client_gave_up_is_not_repeated(
 ) -> None:
     """After an ambiguous send the bridge keeps looking (send_settle) instead of sending again."""
     tamper = Tamper(sim, slow_send=0.3)
-    async with started(sim, db_path, outbound, transport=tamper, send_settle=2.0) as rt:
+    async with started(tamper, db_path, outbound, send_settle=2.0) as rt:
         await rt.service.receive(message("question"))
         await outbound.wait_for(1)
     (conversation,) = sim.conversations
@@ -69,13 +68,12 @@ async def test_retry_after_on_a_refused_send_is_honoured(
 
 
 async def test_downtime_past_the_poll_timeout_still_polls_once(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: Path, outbound: RecordingOutbound
 ) -> None:
     """After a restart past the deadline, a ready answer is delivered, not replaced by "took too long"."""
     sim.delay = lambda _: 0.2
-    transport = httpx.ASGITransport(app=sim)
     config = replace(FAST, poll_timeout=0.5)
-    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=config) as rt:
+    async with open_runtime(make_settings(raia_base_url=raia_url), database=db_path, config=config) as rt:
         rt.service.register(outbound)
         await rt.service.start()
         await rt.service.receive(message("question"))

@@ -133,7 +133,7 @@ async def test_a_restart_between_upload_and_send_uploads_again_and_sends_once(
     again (its earlier upload is not trusted) and sends the question once, with the file."""
     outbound.files = {"ref-photo": b"j" * 3_000}
     tamper = Tamper(sim, stall={"/messages/async$": 60})
-    async with started(sim, db_path, outbound, transport=tamper, files=FilePolicy(), drain=0.1) as rt:
+    async with started(tamper, db_path, outbound, files=FilePolicy(), drain=0.1) as rt:
         await rt.service.receive(_with("What is this?", PHOTO))
         async with asyncio.timeout(5):
             while sim.files.uploads < 1:

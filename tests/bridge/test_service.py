@@ -1,4 +1,4 @@
-"""The conversation service against the raia simulator (through httpx) and a recording outbound."""
+"""The conversation service against the raia simulator (on loopback) and a recording outbound."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from adapters.raia.client import RaiaClient
@@ -203,12 +202,12 @@ async def test_ambiguous_send_is_not_repeated(
 
 
 async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: Path, outbound: RecordingOutbound
 ) -> None:
     """A question sent before shutdown is polled after restart and answered exactly once."""
     sim.delay = lambda _: 0.5
-    transport = httpx.ASGITransport(app=sim)
-    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
+    settings = make_settings(raia_base_url=raia_url)
+    async with open_runtime(settings, database=db_path, config=FAST) as rt:
         rt.service.register(outbound)
         await rt.service.start()
         await rt.service.receive(message("survive a restart"))
@@ -218,7 +217,7 @@ async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
         await rt.service.stop(1.0)
         assert (await rt.store.question(1)).state is QuestionState.SENT
     assert outbound.replies == []
-    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
+    async with open_runtime(settings, database=db_path, config=FAST) as rt:
         rt.service.register(outbound)
         assert await rt.service.start() == 1
         await outbound.wait_for(1)
@@ -229,13 +228,12 @@ async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
 
 
 async def test_crash_between_send_and_record_does_not_send_twice(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: Path, outbound: RecordingOutbound
 ) -> None:
     """After a crash that left a question 'received' but already at raia, resume finds it instead of resending."""
-    transport = httpx.ASGITransport(app=sim)
-    settings = make_settings()
+    settings = make_settings(raia_base_url=raia_url)
     # What a kill -9 right after the POST leaves behind: the attempt noted, no message id stored.
-    async with open_runtime(settings, raia_transport=transport, database=db_path, config=FAST) as rt:
+    async with open_runtime(settings, database=db_path, config=FAST) as rt:
         record = await rt.store.record_question(message("crash test"), ttl=60)
         assert record is not None
         assert isinstance(rt.agent, RaiaClient)
@@ -252,11 +250,10 @@ async def test_crash_between_send_and_record_does_not_send_twice(
 
 
 async def test_unsent_question_is_sent_after_restart(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: Path, outbound: RecordingOutbound
 ) -> None:
     """A question recorded but never sent (crash before the send) is sent at the next start."""
-    transport = httpx.ASGITransport(app=sim)
-    async with open_runtime(make_settings(), raia_transport=transport, database=db_path, config=FAST) as rt:
+    async with open_runtime(make_settings(raia_base_url=raia_url), database=db_path, config=FAST) as rt:
         await rt.store.record_question(message("never sent"), ttl=60)
     async with started(sim, db_path, outbound):
         await outbound.wait_for(1)

@@ -1,45 +1,7 @@
-"""Serve an ASGI app with uvicorn on a free loopback port inside the test's event loop."""
+"""Serving fakes on loopback: the helper the demo serves its simulator with."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, Literal
+from bridge.app.loopback import bound, serving
 
-import uvicorn
-
-
-@asynccontextmanager
-async def serving(
-    app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto", sock: socket.socket | None = None
-) -> AsyncIterator[str]:
-    """Yields the base URL (``http://127.0.0.1:PORT``); stops the server on exit. ``sock``:
-    a socket bound beforehand (when the URL must be known before the app is built)."""
-    if sock is None:
-        sock = bound()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(15):
-            while not server.started:
-                if task.done():
-                    task.result()  # start-up failed: raise its error
-                    raise RuntimeError("server stopped during start-up")
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-def bound(port: int = 0) -> socket.socket:
-    """A loopback socket on ``port`` (0: a free one), bound and ready for ``serving(sock=...)``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
+__all__ = ["bound", "serving"]

@@ -1,5 +1,5 @@
-"""An httpx transport in front of the raia simulator that misbehaves on cue, the way a
-real network and a real raia sometimes do."""
+"""An ASGI app in front of the raia simulator that misbehaves on cue, the way a real
+network and a real raia sometimes do. Served on loopback like the simulator itself."""
 
 from __future__ import annotations
 
@@ -8,50 +8,98 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from adapters.raia.simulator import RaiaSimulator
 
-Mischief = Callable[[httpx.Request], httpx.Response]
+Mischief = Callable[[], Response]
 
 
 @dataclass
-class Tamper(httpx.AsyncBaseTransport):
+class Tamper:
     sim: RaiaSimulator
     # (method, path pattern, what to answer instead): each used once, in order.
     rules: list[tuple[str, str, Mischief]] = field(default_factory=list)
-    # A send raia takes this long to store, while the client has already given up on it.
+    # A send raia takes this long to store, while the connection breaks before its answer
+    # is through: the client cannot know whether raia has it.
     slow_send: float | None = None
-    # Requests whose path matches are answered only after this many seconds.
+    # Requests whose path matches are passed on only after this many seconds (dropped if
+    # the client hangs up meanwhile).
     stall: dict[str, float] = field(default_factory=dict)
-    _inner: httpx.ASGITransport = field(init=False)
-    _late: set[asyncio.Task[httpx.Response]] = field(default_factory=set)
+    _late: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def __post_init__(self) -> None:
-        self._inner = httpx.ASGITransport(app=self.sim)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # the simulator's lifespan
+            await self.sim(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
         for rule in self.rules:
-            method, pattern, mischief = rule
-            if request.method == method and re.search(pattern, request.url.path):
+            if method == rule[0] and re.search(rule[1], path):
                 self.rules.remove(rule)
-                return mischief(request)
-        for pattern, seconds in self.stall.items():
-            if re.search(pattern, request.url.path):
-                await asyncio.sleep(seconds)
+                await rule[2]()(scope, receive, send)
+                return
+        seconds = sum(s for pattern, s in self.stall.items() if re.search(pattern, path))
+        if seconds:
+            body = await _body(receive)
+            if await _hung_up_within(receive, seconds):
+                return
+            receive = _replaying(body, receive)
         delay = self.slow_send
-        if delay is not None and request.url.path.endswith("/messages/async"):
+        if delay is not None and path.endswith("/messages/async"):
             self.slow_send = None
-            await request.aread()
-            task = asyncio.create_task(self._later(request, delay))
-            self._late.add(task)
-            raise httpx.ReadTimeout("raia is still working on it", request=request)
-        return await self._inner.handle_async_request(request)
+            body = await _body(receive)
+            self._late.add(asyncio.create_task(self._later(scope, body, delay)))
+            # The answer's head, then the connection closes (uvicorn logs the incomplete response).
+            await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"100")]})
+            return
+        await self.sim(scope, receive, send)
 
-    async def _later(self, request: httpx.Request, delay: float) -> httpx.Response:
+    async def _later(self, scope: Scope, body: bytes, delay: float) -> None:
         await asyncio.sleep(delay)
-        return await self._inner.handle_async_request(request)
+
+        async def nowhere(message: Message) -> None:
+            pass
+
+        await self.sim(scope, _replaying(body, _never), nowhere)
 
 
 def body(content: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Mischief:
-    return lambda request: httpx.Response(status, content=content, headers=headers, request=request)
+    return lambda: Response(content, status_code=status, headers=headers)
+
+
+async def _body(receive: Receive) -> bytes:
+    data = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return bytes(data)
+        data += message.get("body", b"")
+        if not message.get("more_body", False):
+            return bytes(data)
+
+
+async def _hung_up_within(receive: Receive, seconds: float) -> bool:
+    """Whether the client hangs up before ``seconds`` pass (the request body already read)."""
+    try:
+        async with asyncio.timeout(seconds):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:
+        return False
+    return True
+
+
+def _replaying(body: bytes, then: Receive) -> Receive:
+    """``receive`` for an app that gets ``body`` (already read) first, then what ``then`` says."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        return pending.pop() if pending else await then()
+
+    return receive
+
+
+async def _never() -> Message:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")

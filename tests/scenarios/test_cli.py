@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from adapters.raia.simulator import RaiaSimulator
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from store.postgres import PostgresStore
@@ -43,6 +45,16 @@ async def test_demo_answers_each_line_then_exits(tmp_path: Path) -> None:
     assert out.index("What plans exist") < out.index("thanks")
     assert "handbook.pdf" in out
     assert "【" not in out
+
+
+@pytest.mark.parametrize("backend", ["raia", "blaigent", "slug"])
+async def test_the_demo_of_each_backend_reaches_its_simulator_past_a_proxy(backend: str, tmp_path: Path) -> None:
+    """`demo --backend ...` serves that API's simulator on loopback and talks to it there,
+    never through the proxy the environment names (nothing listens at that one)."""
+    env = _env(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")
+    code, out, err = await _run(["demo", "--backend", backend], env, tmp_path, b"What plans exist?\n")
+    assert code == 0, err
+    assert "**What plans exist" in out
 
 
 async def test_chat_survives_kill_9_and_answers_exactly_once(tmp_path: Path) -> None:

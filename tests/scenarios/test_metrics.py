@@ -6,18 +6,19 @@ from pathlib import Path
 
 import httpx
 
-from adapters.raia.simulator import RaiaSimulator
 from bridge.app.server import build_app
 from tests.conftest import make_settings
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
 
 
-async def test_a_turn_shows_in_the_metrics_and_the_token_guards_them(sim: RaiaSimulator, db_path: Path) -> None:
+async def test_a_turn_shows_in_the_metrics_and_the_token_guards_them(raia_url: str, db_path: Path) -> None:
     """After one answered question the counters say so; without the METRICS_TOKEN the endpoint is 401."""
     platform = LoopbackPlatform()
-    settings = make_settings(database_url=f"sqlite:///{db_path}", metrics_token="metrics-secret-1")
-    app = build_app(settings, [platform], raia_transport=httpx.ASGITransport(app=sim))
+    settings = make_settings(
+        raia_base_url=raia_url, database_url=f"sqlite:///{db_path}", metrics_token="metrics-secret-1"
+    )
+    app = build_app(settings, [platform])
     async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
         await http.post("/test/inbound", json={"user": "ann", "id": 1, "text": "count me"})
         await platform.outbound.wait_for(1)

@@ -25,14 +25,15 @@ def platform() -> LoopbackPlatform:
     return LoopbackPlatform()
 
 
-def app_for(sim: RaiaSimulator, platform: LoopbackPlatform, db_path: Path, **overrides: object) -> object:
-    settings = make_settings(database_url=f"sqlite:///{db_path}", **overrides)
-    return build_app(settings, [platform], raia_transport=httpx.ASGITransport(app=sim))
+def app_for(raia: str, platform: LoopbackPlatform, db_path: Path, **overrides: object) -> object:
+    """The bridge with ``platform``, its raia at the base URL ``raia``."""
+    settings = make_settings(raia_base_url=raia, database_url=f"sqlite:///{db_path}", **overrides)
+    return build_app(settings, [platform])
 
 
-async def test_health_404_and_a_turn_over_http(sim: RaiaSimulator, platform: LoopbackPlatform, db_path: Path) -> None:
+async def test_health_404_and_a_turn_over_http(raia_url: str, platform: LoopbackPlatform, db_path: Path) -> None:
     """/healthz is 200 with component status once ready, unknown paths 404, a question is answered."""
-    async with serving(app_for(sim, platform, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serving(app_for(raia_url, platform, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
         health = await http.get("/healthz")
         assert health.status_code == 200
         body = health.json()
@@ -52,11 +53,9 @@ async def test_health_404_and_a_turn_over_http(sim: RaiaSimulator, platform: Loo
     assert [c for c in platform.calls if not c.startswith("introduce:")] == ["start", "stop_intake", "close"]
 
 
-async def test_bodies_over_one_megabyte_are_refused(
-    sim: RaiaSimulator, platform: LoopbackPlatform, db_path: Path
-) -> None:
+async def test_bodies_over_one_megabyte_are_refused(raia_url: str, platform: LoopbackPlatform, db_path: Path) -> None:
     """A request body over 1 MB gets 413 and never reaches a handler."""
-    async with serving(app_for(sim, platform, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serving(app_for(raia_url, platform, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
         big = b"x" * (1024 * 1024 + 1)
         assert (await http.post("/test/inbound", content=big)).status_code == 413
 
@@ -68,7 +67,7 @@ async def test_bodies_over_one_megabyte_are_refused(
     assert platform.outbound.posted == []
 
 
-async def test_not_ready_when_start_fails(sim: RaiaSimulator, db_path: Path) -> None:
+async def test_not_ready_when_start_fails(raia_url: str, db_path: Path) -> None:
     """If a platform cannot start, the server does not come up (no false 'ready')."""
 
     class Broken(LoopbackPlatform):
@@ -76,14 +75,14 @@ async def test_not_ready_when_start_fails(sim: RaiaSimulator, db_path: Path) -> 
             raise RuntimeError("cannot reach platform")
 
     broken = Broken()
-    app = app_for(sim, broken, db_path)
+    app = app_for(raia_url, broken, db_path)
     with pytest.raises(RuntimeError, match="cannot reach platform"):
         async with app.router.lifespan_context(app):  # type: ignore[attr-defined]
             pass
     assert app.state.bridge.ready is False  # type: ignore[attr-defined]
 
 
-async def test_a_failed_start_closes_what_started_and_frees_the_database(sim: RaiaSimulator, db_path: Path) -> None:
+async def test_a_failed_start_closes_what_started_and_frees_the_database(raia_url: str, db_path: Path) -> None:
     """When the second platform fails to start, both are closed and the lock is released at once."""
 
     class Broken(LoopbackPlatform):
@@ -92,26 +91,26 @@ async def test_a_failed_start_closes_what_started_and_frees_the_database(sim: Ra
             raise RuntimeError("cannot reach platform")
 
     good, broken = LoopbackPlatform(), Broken()
-    settings = make_settings(database_url=f"sqlite:///{db_path}")
-    app = build_app(settings, [good, broken], raia_transport=httpx.ASGITransport(app=sim), instance_wait=0)
+    settings = make_settings(raia_base_url=raia_url, database_url=f"sqlite:///{db_path}")
+    app = build_app(settings, [good, broken], instance_wait=0)
     with pytest.raises(RuntimeError, match="cannot reach platform"):
         async with app.router.lifespan_context(app):
             pass
     assert good.calls == ["start", "close"]
     assert broken.calls == ["start", "close"]
-    again = build_app(settings, [LoopbackPlatform()], raia_transport=httpx.ASGITransport(app=sim), instance_wait=0)
+    again = build_app(settings, [LoopbackPlatform()], instance_wait=0)
     async with again.router.lifespan_context(again):
         assert again.state.bridge.ready
 
 
 async def test_shutdown_keeps_waiting_questions_for_next_start(
-    sim: RaiaSimulator, db_path: Path, caplog: pytest.LogCaptureFixture
+    sim: RaiaSimulator, raia_url: str, db_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Stopping the server mid-wait persists the question; the next server delivers it once."""
     caplog.set_level(logging.INFO)
     sim.delay = lambda _: 1.0
     first = LoopbackPlatform()
-    async with serving(app_for(sim, first, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serving(app_for(raia_url, first, db_path)) as base, httpx.AsyncClient(base_url=base) as http:
         await http.post("/test/inbound", json={"user": "ann", "id": 7, "text": "slow"})
         for _ in range(200):
             if sim.count("POST", "/messages/async"):
@@ -121,18 +120,17 @@ async def test_shutdown_keeps_waiting_questions_for_next_start(
     assert first.outbound.posted == []
     assert any("1 question(s) kept" in r.getMessage() for r in caplog.records)
     second = LoopbackPlatform()
-    async with serving(app_for(sim, second, db_path)):
+    async with serving(app_for(raia_url, second, db_path)):
         await second.outbound.wait_for(1)
     assert sim.count("POST", "/messages/async") == 1
 
 
-async def test_second_server_on_the_same_database_refuses(sim: RaiaSimulator, db_path: Path) -> None:
+async def test_second_server_on_the_same_database_refuses(raia_url: str, db_path: Path) -> None:
     """A second server on the same database does not start while the first serves it."""
-    first = app_for(sim, LoopbackPlatform(), db_path)
+    first = app_for(raia_url, LoopbackPlatform(), db_path)
     second = build_app(
-        make_settings(database_url=f"sqlite:///{db_path}"),
+        make_settings(raia_base_url=raia_url, database_url=f"sqlite:///{db_path}"),
         [LoopbackPlatform()],
-        raia_transport=httpx.ASGITransport(app=sim),
         instance_wait=0.3,
     )
     async with serving(first):
@@ -144,20 +142,22 @@ async def test_second_server_on_the_same_database_refuses(sim: RaiaSimulator, db
 async def test_a_slow_raia_at_start_does_not_keep_the_port_closed(sim: RaiaSimulator, db_path: Path) -> None:
     """Start-up does not wait for raia: the server is ready at once and learns the agent's name later."""
     tamper = Tamper(sim, stall={"/agents/by-api-key$": 3.0})
-    settings = make_settings(database_url=f"sqlite:///{db_path}")
-    app = build_app(settings, [LoopbackPlatform()], raia_transport=tamper)
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    async with app.router.lifespan_context(app):
-        assert app.state.bridge.ready
-        assert loop.time() - began < 2.0
+    async with serving(tamper) as raia:
+        settings = make_settings(raia_base_url=raia, database_url=f"sqlite:///{db_path}")
+        app = build_app(settings, [LoopbackPlatform()])
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        async with app.router.lifespan_context(app):
+            assert app.state.bridge.ready
+            assert loop.time() - began < 2.0
 
 
 async def test_a_refused_raia_key_is_unhealthy_but_an_outage_is_not(db_path: Path) -> None:
     """/healthz is 503 when raia refuses RAIA_API_KEY (an operator must act), 200 while raia is merely down."""
     refusing = RaiaSimulator(api_key="another-key-entirely")
     async with (
-        serving(app_for(refusing, LoopbackPlatform(), db_path)) as base,
+        serving(refusing) as raia,
+        serving(app_for(raia, LoopbackPlatform(), db_path)) as base,
         httpx.AsyncClient(base_url=base) as http,
     ):
         async with asyncio.timeout(10):
@@ -168,7 +168,11 @@ async def test_a_refused_raia_key_is_unhealthy_but_an_outage_is_not(db_path: Pat
         assert (await http.get("/test/inbound")).status_code == 405
     down = RaiaSimulator(api_key=API_KEY)
     down.fail("GET", "/agents/by-api-key", 503, times=1000)
-    async with serving(app_for(down, LoopbackPlatform(), db_path)) as base, httpx.AsyncClient(base_url=base) as http:
+    async with (
+        serving(down) as raia,
+        serving(app_for(raia, LoopbackPlatform(), db_path)) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
         async with asyncio.timeout(10):
             while (health := await http.get("/healthz")).json()["components"]["raia"] == "unknown":
                 await asyncio.sleep(0.02)

@@ -50,8 +50,9 @@ class Bridge:
 
 @asynccontextmanager
 async def running(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, **overrides: Any) -> AsyncIterator[Bridge]:
-    async with serving(fake.app()) as api:
+    async with serving(sim) as raia, serving(fake.app()) as api:
         values: dict[str, Any] = {
+            "raia_base_url": raia,
             "slack_bot_token": slack.BOT_TOKEN,
             "slack_signing_secret": slack.SIGNING_SECRET,
             "slack_api_url": f"{api}/api/",
@@ -59,7 +60,7 @@ async def running(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, **o
         }
         values.update(overrides)
         settings = make_settings(**values)
-        app = build_app(settings, configured_platforms(settings), raia_transport=httpx.ASGITransport(app=sim))
+        app = build_app(settings, configured_platforms(settings))
         async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
             yield Bridge(http, api)
 

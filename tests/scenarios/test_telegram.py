@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
@@ -48,11 +49,12 @@ async def running(
     fake: tg.FakeTelegram,
     tmp_path: Path,
     *,
-    raia: httpx.AsyncBaseTransport | None = None,  # in front of ``sim`` (e.g. a Tamper)
+    raia: ASGIApp | None = None,  # served in front of ``sim`` (e.g. a Tamper)
     **overrides: Any,
 ) -> AsyncIterator[Bridge]:
-    async with serving(fake.app()) as tg_base:
+    async with serving(raia or sim) as raia_base, serving(fake.app()) as tg_base:
         values: dict[str, Any] = {
+            "raia_base_url": raia_base,
             "telegram_bot_token": tg.TOKEN,
             "telegram_api_url": f"{tg_base}/bot",
             "public_url": "https://bridge.example.com",
@@ -61,8 +63,7 @@ async def running(
         }
         values.update(overrides)
         settings = make_settings(**values)
-        transport = raia or httpx.ASGITransport(app=sim)
-        app = build_app(settings, configured_platforms(settings), raia_transport=transport)
+        app = build_app(settings, configured_platforms(settings))
         async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
             yield Bridge(http, fake)
 
