@@ -1,1 +1,1 @@
-"""Implementations of the core's store port (``bridge.ports.store``): SQLite today."""
+"""Implementations of the core's store port (``bridge.ports.store``): SQLite and PostgreSQL."""

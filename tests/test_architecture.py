@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STDLIB = sys.stdlib_module_names
 SDKS = ("telegram", "slack_bolt", "slack_sdk")
 DRIVERS = ("aiosqlite", "sqlite3", "asyncpg", "psycopg")
-AGENT_CLIENTS = ("httpx", "httpx_aiohttp", "aiohttp", "stamina")
+AGENT_CLIENTS = ("httpx", "aiohttp", "stamina")
 
 
 def imports(folder: str, *, exclude: str | None = None) -> dict[str, set[str]]:

@@ -73,10 +73,9 @@ def transport_error(what: str, exc: httpx.TransportError) -> AgentTransportError
     if isinstance(exc, httpx.ConnectError):
         return AgentTransportError(f"{what}: cannot connect ({type(exc).__name__})", ambiguous=False)
     never_sent = never_connected(exc)
-    if never_sent is not None:  # the aiohttp transport reports these as ConnectTimeout
+    if never_sent is not None:  # a refusal or a failed DNS look-up deep in the cause chain
         return AgentTransportError(f"{what}: {never_sent}", ambiguous=False)
-    # Anything else may have reached the agent (the aiohttp transport reports even a
-    # disconnect after sending as ConnectTimeout): a send is checked before it is repeated.
+    # Anything else may have reached the agent: a send is checked before it is repeated.
     return AgentTransportError(f"{what}: {type(exc).__name__}", ambiguous=True)
 
 

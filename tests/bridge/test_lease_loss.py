@@ -10,6 +10,7 @@ from typing import Any
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.database import parse_database_url
 from bridge.app.runtime import agent_of
+from bridge.errors import StoreUnavailable
 from bridge.ports.inbox import Receipt
 from bridge.service import ConversationService
 from store.postgres import PostgresStore
@@ -31,7 +32,7 @@ class CutOff:
 
     def _check(self) -> None:
         if self.cut:
-            raise ConnectionError("database unreachable")
+            raise StoreUnavailable("database unreachable")
 
     async def renew_lanes(self, conversation_ids: Collection[int], ttl: float) -> set[int]:
         self._check()

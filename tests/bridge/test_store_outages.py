@@ -1,0 +1,107 @@
+"""The database failing under a running service (a full disk, an outage): nothing is lost,
+nothing is posted twice, the lanes wait for it and go on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from adapters.raia.simulator import RaiaSimulator
+from bridge.app.runtime import agent_of
+from bridge.errors import StoreUnavailable
+from bridge.models import QuestionState
+from bridge.ports.inbox import Receipt
+from bridge.service import ConversationService
+from store.sqlite import SqliteStore
+from tests.conftest import API_KEY, FAST, message, started
+from tests.fakes.outbound import RecordingOutbound
+
+
+class FullDisk:
+    """A real store whose writes named in ``fail`` are refused (as SQLite's are on a full
+    disk) while ``full`` lasts; ``fills_at``: the disk fills at the first call of that one.
+    ``blocked`` counts the refusals. Everything else passes through."""
+
+    def __init__(self, store: SqliteStore, *, fail: tuple[str, ...], fills_at: str | None = None) -> None:
+        self._store = store
+        self._fail = fail
+        self._fills_at = fills_at
+        self.full = False
+        self.blocked = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._store, name)
+        if name not in self._fail:
+            return attribute
+
+        async def refused_while_full(*args: Any, **kwargs: Any) -> Any:
+            if name == self._fills_at:
+                self._fills_at, self.full = None, True
+            if self.full:
+                self.blocked += 1
+                raise StoreUnavailable("database or disk is full")
+            return await attribute(*args, **kwargs)
+
+        return refused_while_full
+
+
+async def _until(condition: Any, seconds: float = 5.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+@asynccontextmanager
+async def serving_on(
+    tmp_path: Path, sim: RaiaSimulator, out: RecordingOutbound, **faults: Any
+) -> AsyncIterator[tuple[ConversationService, FullDisk, SqliteStore]]:
+    """A service on a real SQLite store behind ``FullDisk(**faults)``, asking ``sim``."""
+    async with (
+        started(sim, tmp_path / "runtime.db", RecordingOutbound()) as rt,
+        SqliteStore(tmp_path / "bridge.db") as real,
+    ):
+        disk = FullDisk(real, **faults)
+        service = ConversationService(disk, agent_of(rt.agent), FAST)
+        service.register(out)
+        await service.start()
+        try:
+            yield service, disk, real
+        finally:
+            await service.stop(2.0)
+
+
+async def test_a_posted_part_that_cannot_be_recorded_is_never_posted_again(tmp_path: Path) -> None:
+    """The disk fills after the platform took the first part: recording it fails (and so
+    would counting a failed delivery). The delivery waits for the record instead of posting
+    the part again; once the disk has room each part is posted exactly once."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
+    out = RecordingOutbound(parts=2)
+    writes = ("mark_parts_delivered", "note_delivery_attempt", "mark_delivered")
+    async with serving_on(tmp_path, sim, out, fail=writes, fills_at="mark_parts_delivered") as (service, disk, real):
+        assert await service.receive(message("a long answer please")) is Receipt.ACCEPTED
+        await _until(lambda: disk.blocked >= 3)  # the record was tried again, and again
+        assert [p.part for p in out.posted] == [0]  # ... and the part not posted again
+        disk.full = False
+        await _until(lambda: len(out.posted) == 2)
+        async with asyncio.timeout(5):
+            while (await real.question(1)).state is not QuestionState.DELIVERED:
+                await asyncio.sleep(0.005)
+    assert [p.part for p in out.posted] == [0, 1]
+
+
+async def test_a_lane_waits_out_an_outage_between_questions(tmp_path: Path) -> None:
+    """The database cannot be read when the lane looks for the next question: the lane
+    waits for it (it does not end, leaving the question unanswered until a restart)."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.01)
+    out = RecordingOutbound()
+    async with serving_on(tmp_path, sim, out, fail=("next_open_question",)) as (service, down, _):
+        down.full = True
+        assert await service.receive(message("are you there?")) is Receipt.ACCEPTED
+        await _until(lambda: down.blocked >= 3)
+        down.full = False
+        await out.wait_for(1)
+    (posted,) = out.posted
+    assert "are you there" in posted.reply.text
