@@ -18,6 +18,7 @@ from dataclasses import replace
 from bridge import texts
 from bridge.delivery import Unstored
 from bridge.models import InboundMessage, Intent, Reply, ReplyKind
+from bridge.ports.feedback import Comments
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import StorePort
@@ -41,8 +42,10 @@ class Intake:
         spawn: Spawn,
         scope: str = "user",
         files: bool = False,
+        comments: Comments | None = None,
     ) -> None:
         self._store = store
+        self._comments = comments  # 👍/👎 recorded (FEEDBACK): a reply to a 👎 prompt is a comment
         self._files = files  # files go to the agent (FILES, and an agent API that takes them)
         self._scope = scope
         self._outbounds = outbounds
@@ -71,6 +74,8 @@ class Intake:
                     self._spawn(self._notify(message, note), name=f"notice-{message.platform}-{message.origin.chat}")
                 return receipt
         if message.intent is Intent.ASK:
+            if message.replies_to is not None and await self._is_comment(message, message.replies_to):
+                return Receipt.HANDLED
             return await self._question(message)
         if not await self._store.first_sighting(message.dedupe_keys, self._ttl):
             return Receipt.DUPLICATE
@@ -111,6 +116,23 @@ class Intake:
             return Receipt.IGNORED if joining else Receipt.DUPLICATE
         self._wake(record.conversation_id)
         return Receipt.ACCEPTED
+
+    async def _is_comment(self, message: InboundMessage, prompt: str) -> bool:
+        """Whether ``message`` answers this person's prompt for a comment after 👎. If so it is
+        recorded at the agent in the background (which may take seconds), so the platform's
+        acknowledgement goes out at once, as for votes; someone else's prompt (a group)
+        makes it an ordinary message."""
+        if self._comments is None or not await self._comments.asked_for_comment(message.user.fk_id, prompt):
+            return False
+        self._spawn(self._comment(self._comments, message, prompt), name=f"comment-{message.platform}")
+        return True
+
+    async def _comment(self, comments: Comments, message: InboundMessage, prompt: str) -> None:
+        language = texts.language_of(message.user.custom_data)
+        fk_id, text, keys = message.user.fk_id, message.text, message.dedupe_keys
+        result = await comments.comment_on(message.platform, fk_id, prompt, text, keys, language)
+        if result is not None and result.note:
+            await self._notify(message, result.note)
 
     async def _done_recording(self, thread: tuple[str, str, str]) -> None:
         left = self._recording.pop(thread) - 1

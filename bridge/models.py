@@ -121,6 +121,9 @@ class InboundMessage:
     # Messages sent together as one (a Telegram album: one photo per message) share this
     # key; they become one question while it is not sent yet.
     album: str | None = None
+    # The bot's own message this one replies to, as the platform names it (Telegram:
+    # "chat:message"): a reply to a prompt for a comment on an answer is that comment.
+    replies_to: str | None = None
 
     @property
     def scope_key(self) -> str:

@@ -83,9 +83,8 @@ class ConversationService:
             observer=observer or Unobserved(),
             rated=rated,
         )
-        self._ratings: Ratings | None = None
-        if rated and agent.ratings is not None:
-            self._ratings = FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl)
+        desk = FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl) if rated and agent.ratings else None
+        self._ratings: Ratings | None = desk
         self._intake = Intake(
             store,
             self._outbounds,
@@ -95,6 +94,7 @@ class ConversationService:
             spawn=self._tasks.spawn,
             scope=config.scope,
             files=config.files is not None and agent.takes_files,
+            comments=desk,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------

@@ -55,6 +55,9 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
             attachments=files,
             album=f"{PLATFORM}:{message.chat_id}:{group}" if files and group else None,
             addressed=addressed,
+            replies_to=f"{message.chat_id}:{message.reply_to_message.message_id}"
+            if message.reply_to_message is not None and _replies_to(message, bot)
+            else None,
         )
 
     if not _permits(allow, message):

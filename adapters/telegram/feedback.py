@@ -1,5 +1,6 @@
 """👍/👎 on Telegram: an inline keyboard under each answer (``callback_query``), a reply
-prompt after 👎 (``ForceReply``) whose answer is the comment.
+prompt after 👎 (``ForceReply``) whose answer is the comment (a message like any other:
+``InboundMessage.replies_to`` names the prompt, and the core recognises it).
 
 ``callback_data`` comes back from the client and is never trusted: it only names an
 answer (``v:<key>:<vote>``, well inside Telegram's 64 bytes); the core checks that the
@@ -20,7 +21,6 @@ from telegram.error import TelegramError
 from adapters.telegram.outbound import TelegramOutbound, vote_keyboard
 from adapters.telegram.words import PLATFORM
 from bridge import texts
-from bridge.models import InboundMessage
 from bridge.ports.feedback import DOWN, Ratings, Vote, Voted
 from bridge.ports.inbox import Inbox
 
@@ -90,27 +90,3 @@ class TelegramFeedback:
             await query.answer(text=note[:200] if note else None)
         except TelegramError as exc:  # too late (after ~15 min), or the query vanished
             log.info("telegram callback not answered (%s)", exc)
-
-    async def comment(self, message: InboundMessage, update: Update) -> bool:
-        """Whether ``message`` replies to the sender's comment prompt. If so it is taken as
-        the comment: recorded at the agent in the background (which may take seconds), so
-        the webhook is acknowledged at once, as for votes."""
-        wired = self._ratings()
-        source = update.message
-        replied = source.reply_to_message if source is not None else None
-        if wired is None or source is None or replied is None or not (replied.from_user and replied.from_user.is_bot):
-            return False
-        inbox, ratings = wired
-        where = f"{source.chat_id}:{replied.message_id}"
-        if not await ratings.asked_for_comment(message.user.fk_id, where):
-            return False
-        inbox.background(self._comment(ratings, message, source, where), name=f"telegram-comment-{source.chat_id}")
-        return True
-
-    async def _comment(self, ratings: Ratings, message: InboundMessage, source: Message, where: str) -> None:
-        language = texts.language_of(message.user.custom_data)
-        result = await ratings.comment_on(
-            PLATFORM, message.user.fk_id, where, message.text, message.dedupe_keys, language
-        )
-        if result is not None and result.note:
-            await self._outbound.note(source, result.note)

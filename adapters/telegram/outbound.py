@@ -305,18 +305,6 @@ class TelegramOutbound:
             return None
         return int(sent.message_id)
 
-    async def note(self, replying_to: Message, text: str) -> None:
-        try:
-            async with self._overall, self._limiter(str(replying_to.chat_id), replying_to.chat.type):
-                await self._app.bot.send_message(
-                    replying_to.chat_id,
-                    text,
-                    message_thread_id=replying_to.message_thread_id if replying_to.is_topic_message else None,
-                    reply_parameters=ReplyParameters(replying_to.message_id, allow_sending_without_reply=True),
-                )
-        except TelegramError as exc:
-            log.info("telegram chat=%s note not sent: %s", replying_to.chat_id, exc)
-
 
 class DraftPreview(PacedPreview):
     """Private chats: the answer grows in a draft bubble (``sendMessageDraft``) and is then

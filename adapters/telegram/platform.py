@@ -32,7 +32,6 @@ from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.backoff import Backoff
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError, StoreError
-from bridge.models import Intent
 from bridge.ports.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -271,8 +270,6 @@ class TelegramPlatform:
         if isinstance(message, Ignored):
             log.debug("telegram update %s ignored: %s", update.update_id, message.reason)
             return
-        if message.intent is Intent.ASK and await self._feedback.comment(message, update):
-            return  # the reply to a comment prompt after 👎
         await self._inbox.receive(message)
 
     async def _poll(self) -> None:

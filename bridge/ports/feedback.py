@@ -51,12 +51,17 @@ class Ratings(Protocol):
 
     async def prompted(self, vote: Vote, where: str) -> None:
         """The adapter asked the voter for a comment with the message ``where`` names
-        (Telegram: a reply prompt); a reply to it is a comment (``comment_on``)."""
+        (Telegram: a reply prompt); a reply to it is a comment (``Comments``)."""
         ...
+
+
+class Comments(Protocol):
+    """The core's own side of a comment after 👎: a message that replies to the prompt for
+    it (``InboundMessage.replies_to``) is recognised by intake, not by the platform."""
 
     async def asked_for_comment(self, fk_id: str, where: str) -> bool:
         """Whether the message ``where`` names asked this person for a comment (a quick look
-        in the store: the adapter then records the comment in the background)."""
+        in the store: intake then records the comment in the background)."""
         ...
 
     async def comment_on(
