@@ -40,3 +40,11 @@ class ServiceConfig:
     # replica's questions resume after lane_lease + lane_scan.
     lane_lease: float = 15.0
     lane_scan: float = 5.0
+
+    @property
+    def settle(self) -> float:
+        """How long a send (or call) of unknown outcome is looked for before it is made
+        again: ``RAIA_SEND_SETTLE``, but never more than a quarter of ``RAIA_POLL_TIMEOUT``,
+        so a cut send is still made again in time to be answered (at the risk of the agent
+        seeing the question twice, which a person prefers to no answer)."""
+        return min(self.send_settle, self.poll_timeout / 4)

@@ -87,8 +87,9 @@ class QuestionLife:
         await self._deliver(turn, outbound, resumed=resumed)
 
     def deadline(self, q: QuestionRecord) -> float:
-        """When waiting for this question's answer ends (``RAIA_POLL_TIMEOUT``)."""
-        return (q.started_at or q.created_at) + self._config.poll_timeout
+        """When waiting for this question's answer ends (``RAIA_POLL_TIMEOUT`` after the
+        agent got it, or after it was started)."""
+        return (q.sent_at or q.started_at or q.created_at) + self._config.poll_timeout
 
     async def give_up(self, q: QuestionRecord, error: str) -> None:
         """The question cannot be answered (its deadline passed while the bridge kept
@@ -100,7 +101,7 @@ class QuestionLife:
         q = turn.q
         if q.started_at is None:
             q = replace(q, started_at=await self._store.mark_started(q.id))
-        answered = await self._asking.ask(q, turn.person, outbound, self.deadline(q))
+        answered = await self._asking.ask(q, turn.person, outbound)
         finished, q = answered.finished, answered.q
         reply, keep = finished.reply, None
         if finished.state is QuestionState.ANSWERED:

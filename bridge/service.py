@@ -260,15 +260,19 @@ class ConversationService:
                 errors = 0
             except QuestionGone:
                 continue  # purged or replaced meanwhile: nothing left to do for it
-            except Exception as exc:
-                # The database failing mid-life, or a bug: the question stays stored and
-                # the lane keeps at it (never stranding a finished answer); once the
-                # question's own deadline has passed the person gets one notice.
+            except StoreUnavailable as exc:
+                # The database cannot take the life's next step (a full disk, an outage):
+                # nothing is lost, and an answer that is ready stays ready at the agent, so
+                # the lane waits for the database and goes on, never giving up for this.
                 errors += 1
-                if isinstance(exc, StoreUnavailable):
-                    log.warning("question=%d store unavailable (%s); retrying (attempt %d)", question.id, exc, errors)
-                else:
-                    log.exception("question=%d lane error (attempt %d)", question.id, errors)
+                log.warning("question=%d store unavailable (%s); retrying (attempt %d)", question.id, exc, errors)
+                await self._sleep(self._config.lane_backoff.wait(errors))
+            except Exception as exc:
+                # A bug, or a database fault an operator must mend: the question stays
+                # stored and the lane keeps at it (never stranding a finished answer);
+                # once the question's own deadline has passed the person gets one notice.
+                errors += 1
+                log.exception("question=%d lane error (attempt %d)", question.id, errors)
                 await self._sleep(self._config.lane_backoff.wait(errors))
                 if self._clock() >= self._life.deadline(question):
                     await self._give_up(question, exc)

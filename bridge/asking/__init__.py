@@ -55,10 +55,13 @@ class Means:
 
 
 class Asking(Protocol):
-    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound, deadline: float) -> Answered:
+    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound) -> Answered:
         """Ask ``q`` (received, or sent by an earlier life) for ``person`` (their profile,
-        looked up once for the turn) and wait for its outcome until ``deadline``. Every
-        step is stored before the next; ``ShuttingDown`` leaves the question where it is."""
+        looked up once for the turn) and wait for its outcome: at most ``poll_timeout``
+        from when the agent got the question (the bridge's own downtime never counts),
+        and a question the agent cannot be reached for is given up ``unreachable_after``
+        from when this life began trying. Every step is stored before the next;
+        ``ShuttingDown`` leaves the question where it is."""
         ...
 
 

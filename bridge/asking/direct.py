@@ -50,7 +50,11 @@ class DirectAsking:
         self._clock = means.clock
         self._sleep = means.sleep  # raises ShuttingDown when the service stops
 
-    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound, deadline: float) -> Answered:
+    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound) -> Answered:
+        # The call is the answer: RAIA_POLL_TIMEOUT bounds it from when this life began
+        # trying (a downtime of the bridge before that never counts).
+        assert q.started_at is not None
+        deadline = max(q.started_at, self._clock()) + self._config.poll_timeout
         failures = 0
         while True:
             try:
@@ -116,12 +120,12 @@ class DirectAsking:
             return Answered(Finished(QuestionState.ANSWERED, non_empty(found.reply)), q, "recovered from history")
         if not found.asked:
             attempted = q.send_attempted_at or 0.0
-            if self._clock() - attempted < self._config.send_settle:
+            if self._clock() - attempted < self._config.settle:
                 # The agent may still be storing it: look again before asking again.
                 raise AgentTransportError("call outcome unknown; looking again before asking again", ambiguous=True)
             return None
         # It has the question but no answer: still working, or it lost the answer.
-        if self._clock() - (q.send_attempted_at or 0.0) < self._config.send_settle:
+        if self._clock() - (q.send_attempted_at or 0.0) < self._config.settle:
             raise AgentTransportError("the agent has the question but no answer yet", ambiguous=True)
         return Answered(interrupted("the agent has the question but never answered it"), q)
 

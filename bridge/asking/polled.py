@@ -70,9 +70,8 @@ class PolledAsking:
         self._hints = hints  # poll at once when a hint names the answer
         self._answer_times = answer_times  # how long the agent takes lately: when to look
 
-    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound, deadline: float) -> Answered:
-        started = q.started_at
-        assert started is not None
+    async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound) -> Answered:
+        began = self._clock()  # an unreachable agent is counted from here, not from before a downtime
         failures = 0
         tries = _Tries()
         while True:
@@ -83,16 +82,17 @@ class PolledAsking:
                     if isinstance(sent, Finished):  # only files, and none could be passed on
                         return Answered(sent, q, polls=tries.looks, notes=tuple(tries.notes))
                     q = sent
-                finished = await self._wait(q, conversation, deadline, tries)
+                finished = await self._wait(q, conversation, tries)
                 self._means.health.ok()
                 return Answered(finished, q, polls=tries.looks, notes=tuple(tries.notes))
             except AgentError as exc:
                 self._means.health.failed(exc)
                 # An unreachable agent is not a slow answer: a question it never got is
-                # given up after ``unreachable_after``, not the whole poll timeout.
-                give_up = deadline
+                # given up after ``unreachable_after``; one it has, at its answer deadline.
                 if q.state == QuestionState.RECEIVED:
-                    give_up = min(deadline, started + self._config.unreachable_after)
+                    give_up = began + self._config.unreachable_after
+                else:
+                    give_up = self._answer_deadline(q)
                 if not exc.retryable or self._clock() >= give_up:
                     log.error("question=%d given up: %s", q.id, exc)
                     finished = failure(exc, timed_out=exc.retryable, sent=q.state != QuestionState.RECEIVED)
@@ -113,7 +113,7 @@ class PolledAsking:
             if found:
                 return await self._mark_sent(q, found)
             attempted = q.send_attempted_at
-            if attempted is not None and self._clock() - attempted < self._config.send_settle:
+            if attempted is not None and self._clock() - attempted < self._config.settle:
                 # Its outcome is unknown and the agent may still be storing it: look
                 # again later rather than send it a second time.
                 raise AgentTransportError("send outcome unknown; looking again before resending", ambiguous=True)
@@ -163,11 +163,17 @@ class PolledAsking:
                 return message.id
         return None
 
-    async def _wait(self, q: QuestionRecord, conversation: str, deadline: float, tries: _Tries) -> Finished:
+    def _answer_deadline(self, q: QuestionRecord) -> float:
+        """``RAIA_POLL_TIMEOUT`` after the agent got the question."""
+        assert q.sent_at is not None
+        return q.sent_at + self._config.poll_timeout
+
+    async def _wait(self, q: QuestionRecord, conversation: str, tries: _Tries) -> Finished:
         """The answer, or why there is none."""
         message_id = q.agent_message_id
         assert message_id is not None
         assert q.sent_at is not None
+        deadline = self._answer_deadline(q)
         schedule = self._config.poll
         looked = False
         while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from bridge.app.runtime import Runtime, open_runtime
 from bridge.backoff import Backoff
 from bridge.models import Origin, QuestionState, ReplyKind
 from bridge.ports.inbox import Receipt
+from store.sqlite import SqliteStore
 from tests.conftest import FAST, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
-from tests.fakes.tamper import Tamper, body
+from tests.fakes.tamper import Tamper, body, cut
 
 ODD_RESPONSES = {
     "not JSON": body(b"<html>gateway</html>"),
@@ -51,6 +53,37 @@ async def test_a_send_raia_stores_after_the_client_gave_up_is_not_repeated(
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["question"]
     assert outbound.replies[0].kind is ReplyKind.ANSWER
+
+
+async def test_a_cut_send_is_sent_again_in_time_when_the_timeout_is_short(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """RAIA_SEND_SETTLE (90 s) longer than RAIA_POLL_TIMEOUT (2 s): a send cut before raia
+    processed it is looked for a quarter of the timeout, then sent again, and answered."""
+    tamper = Tamper(sim, rules=[("POST", "/messages/async$", cut())])
+    async with started(tamper, db_path, outbound, send_settle=90.0, poll_timeout=2.0) as rt:
+        await rt.service.receive(message("question"))
+        await outbound.wait_for(1)
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["question"]
+
+
+async def test_a_downtime_longer_than_the_timeout_does_not_time_out_a_question_raia_never_got(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """A question started an hour ago (the bridge went down before sending it) is sent now
+    and gets the whole RAIA_POLL_TIMEOUT from then: answered, not "took too long"."""
+    an_hour_ago = time.time() - 3600
+    async with SqliteStore(db_path, clock=lambda: an_hour_ago) as store:
+        q = await store.record_question(message("still there?"), ttl=60)
+        assert q is not None
+        await store.mark_started(q.id)
+    sim.delay = lambda _: 0.3
+    async with started(sim, db_path, outbound, poll_timeout=2.0):
+        await outbound.wait_for(1)
+    assert outbound.replies[0].kind is ReplyKind.ANSWER
+    assert "still there" in outbound.replies[0].text
 
 
 async def test_retry_after_on_a_refused_send_is_honoured(

@@ -4,6 +4,8 @@ nothing is posted twice, the lanes wait for it and go on."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,8 +13,9 @@ from typing import Any
 
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.runtime import agent_of
+from bridge.config import ServiceConfig
 from bridge.errors import StoreUnavailable
-from bridge.models import QuestionState
+from bridge.models import QuestionState, ReplyKind
 from bridge.ports.inbox import Receipt
 from bridge.service import ConversationService
 from store.sqlite import SqliteStore
@@ -56,7 +59,7 @@ async def _until(condition: Any, seconds: float = 5.0) -> None:
 
 @asynccontextmanager
 async def serving_on(
-    tmp_path: Path, sim: RaiaSimulator, out: RecordingOutbound, **faults: Any
+    tmp_path: Path, sim: RaiaSimulator, out: RecordingOutbound, config: ServiceConfig = FAST, **faults: Any
 ) -> AsyncIterator[tuple[ConversationService, FullDisk, SqliteStore]]:
     """A service on a real SQLite store behind ``FullDisk(**faults)``, asking ``sim``."""
     async with (
@@ -64,7 +67,7 @@ async def serving_on(
         SqliteStore(tmp_path / "bridge.db") as real,
     ):
         disk = FullDisk(real, **faults)
-        service = ConversationService(disk, agent_of(rt.agent), FAST)
+        service = ConversationService(disk, agent_of(rt.agent), config)
         service.register(out)
         await service.start()
         try:
@@ -105,3 +108,27 @@ async def test_a_lane_waits_out_an_outage_between_questions(tmp_path: Path) -> N
         await out.wait_for(1)
     (posted,) = out.posted
     assert "are you there" in posted.reply.text
+
+
+async def test_an_answer_ready_while_the_disk_is_full_is_delivered_after_the_timeout(tmp_path: Path) -> None:
+    """raia answered, but the answer cannot be written (full disk) until well past
+    RAIA_POLL_TIMEOUT: the lane waits for the disk instead of giving up, and the person
+    gets the answer, not "could not answer"."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.01)
+    out = RecordingOutbound()
+    config = dataclasses.replace(FAST, poll_timeout=0.5)
+    async with serving_on(tmp_path, sim, out, config, fail=("mark_finished",), fills_at="mark_finished") as (
+        service,
+        disk,
+        real,
+    ):
+        assert await service.receive(message("what is new?")) is Receipt.ACCEPTED
+        await _until(lambda: disk.blocked >= 1)
+        sent_at = (await real.question(1)).sent_at
+        assert sent_at is not None
+        await _until(lambda: time.time() > sent_at + 3 * config.poll_timeout and disk.blocked >= 3)
+        disk.full = False
+        await out.wait_for(1)
+    (reply,) = out.replies
+    assert reply.kind is ReplyKind.ANSWER
+    assert "what is new" in reply.text

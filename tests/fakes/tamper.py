@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.raia.simulator import RaiaSimulator
 
-Mischief = Callable[[], Response]
+Mischief = Callable[[], ASGIApp]
 
 
 @dataclass
@@ -62,6 +62,17 @@ class Tamper:
             pass
 
         await self.sim(scope, _replaying(body, _never), nowhere)
+
+
+def cut() -> Mischief:
+    """The request is read and dropped, and the connection closes in the middle of the
+    answer: the client cannot know whether the agent has it (it does not)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await _body(receive)
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"100")]})
+
+    return lambda: app
 
 
 def body(content: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Mischief:
