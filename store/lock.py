@@ -30,7 +30,10 @@ class InstanceLock:
     """``async with InstanceLock(path, wait=30):`` holds the lock for the block."""
 
     def __init__(self, database: Path, *, wait: float) -> None:
-        self.path = database.with_name(database.name + ".lock")
+        # The real file's: a second bridge given a symlink to it (or a path through one)
+        # must meet the same lock.
+        real = database.resolve()
+        self.path = real.with_name(real.name + ".lock")
         self._wait = wait
         self._fd: int | None = None
 

@@ -21,3 +21,22 @@ async def test_second_instance_waits_then_gives_up_clearly(tmp_path: Path) -> No
     await second.acquire(wait=1)
     second.release()
     assert first.path == tmp_path / "bridge.db.lock"
+
+
+async def test_a_symlink_to_the_same_file_meets_the_same_lock(tmp_path: Path) -> None:
+    """A second bridge pointed at the database through a symlink (or a linked folder) is
+    refused like one given the same path."""
+    real_dir = tmp_path / "data"
+    real_dir.mkdir()
+    database = real_dir / "bridge.db"
+    database.touch()
+    (tmp_path / "link.db").symlink_to(database)
+    (tmp_path / "linked").symlink_to(real_dir, target_is_directory=True)
+    first = InstanceLock(database, wait=0)
+    await first.acquire(wait=0)
+    try:
+        for other in (tmp_path / "link.db", tmp_path / "linked" / "bridge.db"):
+            with pytest.raises(InstanceLockTaken):
+                await InstanceLock(other, wait=0).acquire(wait=0)
+    finally:
+        first.release()
