@@ -3,9 +3,14 @@ as the store knows them, or created now (the user first, then the conversation).
 
 from __future__ import annotations
 
+import logging
+
+from bridge.errors import AgentNotFoundError, AgentRejectedError
 from bridge.models import PlatformUser
 from bridge.ports.agent import AgentPort, NewUser
 from bridge.ports.store import QuestionRecord, StorePort
+
+log = logging.getLogger("bridge.turn")
 
 
 async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person: PlatformUser) -> str:
@@ -21,23 +26,29 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person:
         conversation, user_id = known.conversation, known.user
     if conversation:
         return conversation
-    profile = person
-    if user_id is None:
-        user_id = await agent.find_or_create_user(
-            NewUser(
-                fk_id=q.fk_id,
-                first_name=profile.first_name.strip() or "Unknown",
-                # raia requires a last name; many chat users have none.
-                last_name=(profile.last_name or "").strip() or f"({q.platform.capitalize()})",
-                custom_data={"platform": q.platform, **profile.custom_data},
-            )
+    title = f"{q.platform.capitalize()} chat with {' '.join(p for p in (person.first_name, person.last_name) if p)}"
+    details = {"platform": q.platform, "fkId": q.fk_id}
+    if user_id is not None:
+        try:
+            agent_id = await agent.create_conversation(user_id, title=title.strip(), custom_data=details)
+        except (AgentNotFoundError, AgentRejectedError) as exc:
+            # The stored user is not the agent's (the deployment moved to another agent on
+            # the same database, or the agent lost it): the person is made anew there.
+            log.warning("question=%d agent user %s unknown to the agent (%s); creating it again", q.id, user_id, exc)
+            user_id = None
+        else:
+            await store.set_agent_conversation(q.conversation_id, agent_id)
+            return agent_id
+    user_id = await agent.find_or_create_user(
+        NewUser(
+            fk_id=q.fk_id,
+            first_name=person.first_name.strip() or "Unknown",
+            # raia requires a last name; many chat users have none.
+            last_name=(person.last_name or "").strip() or f"({q.platform.capitalize()})",
+            custom_data={"platform": q.platform, **person.custom_data},
         )
-        await store.save_agent_user(q.fk_id, user_id)
-    name = " ".join(p for p in (profile.first_name, profile.last_name) if p)
-    agent_id = await agent.create_conversation(
-        user_id,
-        title=f"{q.platform.capitalize()} chat with {name}".strip(),
-        custom_data={"platform": q.platform, "fkId": q.fk_id},
     )
+    await store.save_agent_user(q.fk_id, user_id)
+    agent_id = await agent.create_conversation(user_id, title=title.strip(), custom_data=details)
     await store.set_agent_conversation(q.conversation_id, agent_id)
     return agent_id

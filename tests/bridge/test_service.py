@@ -381,3 +381,18 @@ async def test_a_conversation_that_could_not_be_opened_reuses_the_saved_user(
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["hello"]
     assert outbound.replies[0].kind is ReplyKind.ANSWER
+
+
+async def test_a_person_the_agent_does_not_know_is_made_anew(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """The database holds a raia user of another agent (the deployment switched agents, or
+    a reset after raia lost the user): the person is created again at this agent and
+    answered, not told "could not accept that message" forever."""
+    async with started(sim, db_path, outbound) as rt:
+        await rt.store.save_agent_user("test:u1", "user-of-another-agent")
+        await rt.service.receive(message("hello again"))
+        await outbound.wait_for(1)
+        assert await rt.store.agent_user_id("test:u1") != "user-of-another-agent"
+    (reply,) = outbound.replies
+    assert reply.kind is ReplyKind.ANSWER
