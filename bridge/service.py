@@ -273,8 +273,11 @@ class ConversationService:
                 # once the question's own deadline has passed the person gets one notice.
                 errors += 1
                 log.exception("question=%d lane error (attempt %d)", question.id, errors)
-                await self._sleep(self._config.lane_backoff.wait(errors))
-                if self._clock() >= self._life.deadline(question):
+                deadline, now = self._life.deadline(question), self._clock()
+                wait = self._config.lane_backoff.wait(errors)
+                # The deadline holds for every kind of error: a backoff never outlasts it.
+                await self._sleep(min(wait, deadline - now) if now < deadline else wait)
+                if now + wait >= deadline:
                     await self._give_up(question, exc)
 
     async def _quietly_release(self, conversation_id: int) -> None:

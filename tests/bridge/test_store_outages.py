@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from adapters.raia.simulator import RaiaSimulator
+from bridge import texts
 from bridge.app.runtime import agent_of
+from bridge.backoff import Backoff
 from bridge.config import ServiceConfig
-from bridge.errors import StoreUnavailable
+from bridge.errors import StoreError, StoreFault, StoreUnavailable
 from bridge.models import QuestionState, ReplyKind
 from bridge.ports.inbox import Receipt
 from bridge.service import ConversationService
@@ -28,8 +30,16 @@ class FullDisk:
     disk) while ``full`` lasts; ``fills_at``: the disk fills at the first call of that one.
     ``blocked`` counts the refusals. Everything else passes through."""
 
-    def __init__(self, store: SqliteStore, *, fail: tuple[str, ...], fills_at: str | None = None) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        *,
+        fail: tuple[str, ...],
+        fills_at: str | None = None,
+        error: type[StoreError] = StoreUnavailable,
+    ) -> None:
         self._store = store
+        self._error = error
         self._fail = fail
         self._fills_at = fills_at
         self.full = False
@@ -45,7 +55,7 @@ class FullDisk:
                 self._fills_at, self.full = None, True
             if self.full:
                 self.blocked += 1
-                raise StoreUnavailable("database or disk is full")
+                raise self._error("database or disk is full")
             return await attribute(*args, **kwargs)
 
         return refused_while_full
@@ -132,3 +142,18 @@ async def test_an_answer_ready_while_the_disk_is_full_is_delivered_after_the_tim
     (reply,) = out.replies
     assert reply.kind is ReplyKind.ANSWER
     assert "what is new" in reply.text
+
+
+async def test_the_deadline_holds_for_every_kind_of_error(tmp_path: Path) -> None:
+    """A fault an operator must mend (not a passing outage) keeps failing the send: the
+    lane gives the question up at its deadline, not a long backoff later, and the person
+    hears within RAIA_POLL_TIMEOUT (plus a moment)."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.01)
+    out = RecordingOutbound()
+    config = dataclasses.replace(FAST, poll_timeout=1.0, lane_backoff=Backoff(30.0, 30.0))
+    faults = {"fail": ("note_send_attempt",), "fills_at": "note_send_attempt", "error": StoreFault}
+    async with serving_on(tmp_path, sim, out, config, **faults) as (service, _, _):
+        await service.receive(message("anyone?"))
+        await out.wait_for(1, timeout=5)
+    (reply,) = out.replies
+    assert (reply.kind, reply.text) == (ReplyKind.NOTICE, texts.FAILED)
