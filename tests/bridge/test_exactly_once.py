@@ -47,9 +47,10 @@ async def test_a_send_raia_stores_after_the_client_gave_up_is_not_repeated(
 ) -> None:
     """After an ambiguous send the bridge keeps looking (send_settle) instead of sending again."""
     tamper = Tamper(sim, slow_send=0.3)
-    async with started(tamper, db_path, outbound, send_settle=2.0) as rt:
+    async with started(tamper, db_path, outbound, send_settle=2.0, poll_timeout=10.0) as rt:
         await rt.service.receive(message("question"))
         await outbound.wait_for(1)
+        await tamper.stored_late()  # the first send is in raia now: a second one would show
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["question"]
     assert outbound.replies[0].kind is ReplyKind.ANSWER

@@ -14,6 +14,7 @@ from adapters.raia.client import RaiaClient
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
 from bridge.app.runtime import Runtime, open_runtime
+from bridge.backoff import Backoff
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, ShuttingDown
 from bridge.models import Intent, QuestionState, ReplyKind
 from bridge.poller import PollSchedule
@@ -275,6 +276,26 @@ async def test_delivery_failure_is_retried_without_reposting(runtime: Runtime, o
     assert record.state is QuestionState.DELIVERED
     assert record.text == ""
     assert record.reply is None
+
+
+async def test_a_delivery_cut_by_a_restart_resumes_after_the_parts_posted(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """Each posted part is recorded: a bridge stopped between two parts (a deploy) posts
+    only the rest at its next start."""
+    first = RecordingOutbound(parts=3, failures=[(1, DeliveryRetryable("rate limited", maybe_posted=False))])
+    async with started(sim, db_path, first, delivery_backoff=Backoff(30.0, 30.0), drain=0.1) as rt:
+        await rt.service.receive(message("long answer"))
+        async with asyncio.timeout(5):
+            while (await rt.store.question(1)).delivery_attempts == 0:
+                await asyncio.sleep(0.01)
+    assert [p.part for p in first.posted] == [0]
+    outbound.parts = 3
+    async with started(sim, db_path, outbound):
+        async with asyncio.timeout(5):
+            while len(outbound.posted) < 2:
+                await asyncio.sleep(0.01)
+    assert [p.part for p in outbound.posted] == [1, 2]
 
 
 async def test_permanent_delivery_failure_is_not_retried(runtime: Runtime, outbound: RecordingOutbound) -> None:

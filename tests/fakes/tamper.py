@@ -55,6 +55,11 @@ class Tamper:
             return
         await self.sim(scope, receive, send)
 
+    async def stored_late(self) -> None:
+        """Until every slow send has reached the simulator (what it stores is then final)."""
+        while self._late:
+            await self._late.pop()
+
     async def _later(self, scope: Scope, body: bytes, delay: float) -> None:
         await asyncio.sleep(delay)
 
