@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import logging
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -34,6 +33,12 @@ async def _settled(rt: Runtime, qid: int) -> QuestionState:
             await asyncio.sleep(0.01)
     return state
 
+
+
+@pytest.fixture
+def db_path(database: str) -> str:
+    """The service's suite runs on both engines: a SQLite file and a real PostgreSQL database."""
+    return database
 
 async def test_first_message_creates_user_and_conversation_second_reuses(
     runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
@@ -147,7 +152,7 @@ async def test_failed_answer_gives_one_short_message(
     assert "question=1" in turn
 
 
-async def test_timeout_gives_one_short_message(sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound) -> None:
+async def test_timeout_gives_one_short_message(sim: RaiaSimulator, db_path: str, outbound: RecordingOutbound) -> None:
     """An answer slower than RAIA_POLL_TIMEOUT ends in one timeout message, not silence."""
     sim.delay = lambda _: 60.0
     async with started(sim, db_path, outbound, poll_timeout=0.3) as rt:
@@ -160,7 +165,7 @@ async def test_timeout_gives_one_short_message(sim: RaiaSimulator, db_path: Path
 
 
 async def test_bad_key_tells_user_briefly_and_operator_clearly(
-    db_path: Path, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
+    db_path: str, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A refused key (403) gives the user a short message and the operator an error naming RAIA_API_KEY."""
     sim = RaiaSimulator(api_key="the-right-key", delay=lambda _: 0.01)
@@ -203,7 +208,7 @@ async def test_ambiguous_send_is_not_repeated(
 
 
 async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
-    sim: RaiaSimulator, raia_url: str, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: str, outbound: RecordingOutbound
 ) -> None:
     """A question sent before shutdown is polled after restart and answered exactly once."""
     sim.delay = lambda _: 0.5
@@ -229,7 +234,7 @@ async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
 
 
 async def test_crash_between_send_and_record_does_not_send_twice(
-    sim: RaiaSimulator, raia_url: str, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: str, outbound: RecordingOutbound
 ) -> None:
     """After a crash that left a question 'received' but already at raia, resume finds it instead of resending."""
     settings = make_settings(raia_base_url=raia_url)
@@ -251,7 +256,7 @@ async def test_crash_between_send_and_record_does_not_send_twice(
 
 
 async def test_unsent_question_is_sent_after_restart(
-    sim: RaiaSimulator, raia_url: str, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: str, outbound: RecordingOutbound
 ) -> None:
     """A question recorded but never sent (crash before the send) is sent at the next start."""
     async with open_runtime(make_settings(raia_base_url=raia_url), database=db_path, config=FAST) as rt:
@@ -279,7 +284,7 @@ async def test_delivery_failure_is_retried_without_reposting(runtime: Runtime, o
 
 
 async def test_a_delivery_cut_by_a_restart_resumes_after_the_parts_posted(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, db_path: str, outbound: RecordingOutbound
 ) -> None:
     """Each posted part is recorded: a bridge stopped between two parts (a deploy) posts
     only the rest at its next start."""
@@ -329,7 +334,7 @@ async def test_agent_name_comes_from_raia(runtime: Runtime) -> None:
 
 
 async def test_unreachable_raia_gives_a_short_message_soon(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
+    sim: RaiaSimulator, db_path: str, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
 ) -> None:
     """If raia stays down before the question is sent, the user hears so well before the poll timeout."""
     sim.fail("POST", "/external/users$", 503, times=10_000)
@@ -343,7 +348,7 @@ async def test_unreachable_raia_gives_a_short_message_soon(
 
 
 async def test_the_poll_schedule_learns_how_long_the_agent_takes(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, db_path: str, outbound: RecordingOutbound
 ) -> None:
     """Once 20 answers are timed (by raia's createdAt), the bridge looks just past the
     agent's usual time instead of on its growing backbone: far fewer response-on calls.
@@ -405,7 +410,7 @@ async def test_a_conversation_that_could_not_be_opened_reuses_the_saved_user(
 
 
 async def test_a_person_the_agent_does_not_know_is_made_anew(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, db_path: str, outbound: RecordingOutbound
 ) -> None:
     """The database holds a raia user of another agent (the deployment switched agents, or
     a reset after raia lost the user): the person is created again at this agent and

@@ -15,7 +15,7 @@ import pytest
 
 from bridge.app.database import Store, parse_database_url
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
-from bridge.models import Attachment, InboundMessage, QuestionState, Reply
+from bridge.models import Attachment, InboundMessage, Origin, QuestionState, Reply
 from bridge.ports.store import AgentIds
 from store.migrations import MIGRATIONS
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
@@ -265,21 +265,21 @@ async def test_a_question_life_is_stored_step_by_step(database: str) -> None:
 
 
 async def test_identities_conversations_and_threads(database: str) -> None:
-    """raia ids are stored per identity and conversation; thread follow-ups are found."""
+    """The agent's ids are stored per identity and conversation; thread follow-ups are found."""
     async with open_store(database) as store:
         assert await store.agent_user_id("test:u1") is None
         await store.save_agent_user("test:u1", "ru-1")
         await store.save_agent_user("test:u1", "ru-2")  # a repaired identity replaces the old id
         assert await store.agent_user_id("test:u1") == "ru-2"
-        q = await store.record_question(message("in a thread", chat="c9"), ttl=60)
+        threaded = replace(message("in a thread", chat="c9"), origin=Origin(chat="c9", thread="1.0", message="m1"))
+        q = await store.record_question(threaded, ttl=60)
         assert q is not None
         await store.set_agent_conversation(q.conversation_id, "rc-1")
         conv = await store.conversation(q.conversation_id)
         assert (conv.fk_id, conv.agent_conversation_id, conv.ended_at) == ("test:u1", "rc-1", None)
-        assert await store.answered_in_thread("test", "test:u1", "c9", q.origin.thread or "") == (
-            q.origin.thread is not None
-        )
-        assert not await store.answered_in_thread("test", "test:u2", "c9", "1.0")
+        assert await store.answered_in_thread("test", "test:u1", "c9", "1.0")
+        assert not await store.answered_in_thread("test", "test:u1", "c9", "2.0")  # another thread
+        assert not await store.answered_in_thread("test", "test:u2", "c9", "1.0")  # someone else
         with pytest.raises(ConversationGone) as gone:
             await store.conversation(q.conversation_id + 1000)
         assert gone.value.conversation_id == q.conversation_id + 1000
