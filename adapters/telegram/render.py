@@ -3,17 +3,18 @@
 Text plus ``entities`` (no parse mode) means nothing the agent writes can make Telegram
 reject the message for bad markup: there is no markup to get wrong.
 telegramify-markdown does the Markdown -> entities conversion; we add the sources list.
+Only http(s) URLs become links: a ``tg://user?id=…`` link is a mention of whoever has
+that id, so the agent's words and its sources never link to one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import telegramify_markdown
 from telegramify_markdown import MessageEntity, split_entities, utf16_len
 
-from adapters.markdown import literal_angle_brackets
+from adapters.markdown import literal_angle_brackets, web_url
 from bridge import texts
 from bridge.models import Reply, ReplyKind
 
@@ -34,8 +35,9 @@ def render(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[Part]:
         text, entities = telegramify_markdown.convert(literal_angle_brackets(reply.text), latex_escape=False)
         text = text.rstrip()
         # Agents write [here](#anchor) and [doc](docs/x): keep the words, drop a link
-        # Telegram would refuse (and with it the whole message).
-        entities = [e for e in entities if e.type != "text_link" or linkable(e.url)]
+        # Telegram would refuse (and with it the whole message), or one that mentions
+        # someone ([you](tg://user?id=42)).
+        entities = [e for e in entities if e.user is None and (e.type != "text_link" or linkable(e.url))]
     text, entities = _with_sources(text, list(entities), reply)
     if not text.strip():
         text, entities = "(empty answer)", []
@@ -45,12 +47,9 @@ def render(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[Part]:
 
 
 def linkable(url: str | None) -> bool:
-    """Whether Telegram takes this as a link's target: an absolute web URL with a host
-    (or a tg:// link); relative paths and #anchors are refused."""
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return (parts.scheme in ("http", "https") and bool(parts.hostname)) or parts.scheme == "tg"
+    """Whether an answer's link may point at ``url``: an absolute web URL with a host.
+    Telegram refuses relative paths and #anchors, and reads ``tg://user?id=`` as a mention."""
+    return web_url(url)
 
 
 def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tuple[str, list[MessageEntity]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from adapters.base import Allowlist
 from adapters.slack.events import BotIdentity, Ignored, classify, strip_mention
 from adapters.slack.render import render, split_mrkdwn
@@ -69,3 +71,35 @@ def test_source_titles_cannot_break_links() -> None:
     (message,) = render(Reply("ok", urls=(UrlCitation("https://e.com/a|b", "A|B <C> & D"),)))
     body = "\n".join(b["text"]["text"] for b in message.blocks)
     assert "<https://e.com/a%7Cb|A¦B &lt;C&gt; &amp; D>" in body
+
+
+def test_agent_text_and_sources_never_mention_anyone() -> None:
+    """Links to !here, @U…, !subteam^…, tg:// (in the answer or its sources) keep their words
+    and lose the link; bare @here/@channel/@everyone carry a word joiner; web links, code,
+    e-mail addresses and URL paths stay as written."""
+    answer = (
+        "Ask [the team](!subteam^S123|eng), [me](@U123), [all](!here), [](!channel), [us][r], "
+        "[room](#C0001), ![pic](tg://user?id=5) or @here / @Channel / @everyone (mail me@here.com); "
+        "[docs](https://e.com/@here) and `@here`\n\n[r]: !everyone"
+    )
+    urls = (
+        UrlCitation("!here", "Everyone"),
+        UrlCitation("@U999", "@U999"),
+        UrlCitation("!subteam^S1", "<!channel> @channel"),
+        UrlCitation("tg://user?id=5", "Boss"),
+        UrlCitation("https://e.com/a", "@here docs"),
+    )
+    (message,) = render(Reply(answer, urls=urls))
+    body = "\n".join(b["text"]["text"] for b in message.blocks if b["type"] == "section")
+    for shown in (body, message.text):
+        # Every <…> Slack will parse is a web link; nothing else is (mentions need <…>).
+        assert [target.split("|")[0] for target in re.findall(r"<([^>]*)>", shown)] == [
+            "https://e.com/@here",
+            "https://e.com/a",
+        ]
+        bare = re.findall(r"(?<![\w.@/])@(?:here|channel|everyone)\b", shown.replace("`@here`", ""), re.IGNORECASE)
+        assert bare == []
+    assert "Ask the team, me, all, , us, room, pic or @\u2060here / @\u2060Channel / @\u2060everyone" in body
+    assert "(mail me@here.com); <https://e.com/@here|docs> and `@here`" in body
+    sources = "• Everyone\n• @U999\n• &lt;!channel&gt; @\u2060channel\n• Boss\n• <https://e.com/a|@\u2060here docs>"
+    assert sources in body

@@ -118,3 +118,15 @@ def test_notices_are_plain_text() -> None:
     """A bridge notice is sent as written, with no formatting and no sources."""
     (part,) = render(BridgeReply("Sorry — *not* now", kind=ReplyKind.NOTICE))
     assert (part.text, part.entities) == ("Sorry — *not* now", ())
+
+
+def test_answers_and_sources_never_link_to_a_person() -> None:
+    """A tg://user?id= link (a mention of whoever has that id) or any other non-web link, in
+    the answer or its sources, keeps its words and loses the link; web links stay."""
+    answer = "Ask [the boss](tg://user?id=42), [them](tg://openmessage?user_id=7) or read [docs](https://e.com/d)."
+    urls = (UrlCitation("tg://user?id=43", "Boss"), UrlCitation("https://a.example", "Guide"))
+    (part,) = render(BridgeReply(answer, urls=urls))
+    assert part.text.startswith("Ask the boss, them or read docs.")
+    assert "• Boss\n• Guide" in part.text
+    assert [e.url for e in part.entities if e.url is not None] == ["https://e.com/d", "https://a.example"]
+    assert all(e.user is None for e in part.entities)
