@@ -103,3 +103,29 @@ def test_agent_text_and_sources_never_mention_anyone() -> None:
     assert "(mail me@here.com); <https://e.com/@here|docs> and `@here`" in body
     sources = "• Everyone\n• @U999\n• &lt;!channel&gt; @\u2060channel\n• Boss\n• <https://e.com/a|@\u2060here docs>"
     assert sources in body
+
+
+def test_dms_follow_the_allowlists() -> None:
+    """A DM is the person's own: with SLACK_ALLOWED_USERS, listed people are answered; with
+    only SLACK_ALLOWED_CHANNELS, a DM is refused politely unless its own D… id is listed."""
+
+    def intent(allow: Allowlist, user: str = "U1") -> Intent:
+        action = classify(slack.envelope(slack.dm("hi", user=user)), BOT, allow)
+        assert isinstance(action, InboundMessage)
+        return action.intent
+
+    channels_only = Allowlist(chats=frozenset({"C0001"}))
+    assert intent(channels_only) is Intent.NOT_ALLOWED
+    assert intent(Allowlist(chats=frozenset({"C0001", "D0001"}))) is Intent.ASK
+    both = Allowlist(users=frozenset({"U1"}), chats=frozenset({"C0001"}))
+    assert intent(both) is Intent.ASK
+    assert intent(both, user="U2") is Intent.NOT_ALLOWED
+    assert intent(Allowlist(users=frozenset({"U1"}), chats=frozenset({"D0001"})), user="U2") is Intent.NOT_ALLOWED
+    assert intent(Allowlist()) is Intent.ASK
+    # In the listed channel everyone is answered; elsewhere silence.
+    mention = slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention")
+    answered = classify(slack.envelope(mention), BOT, channels_only)
+    assert isinstance(answered, InboundMessage)
+    assert answered.intent is Intent.ASK
+    elsewhere = slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention", channel="C0999")
+    assert isinstance(classify(slack.envelope(elsewhere), BOT, channels_only), Ignored)
