@@ -20,6 +20,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from slackify_markdown import slackify_markdown
 
+from adapters.graphemes import cut_before, is_boundary
 from adapters.markdown import web_url
 from adapters.slack.votes import vote_buttons
 from bridge import texts
@@ -178,12 +179,15 @@ def render(reply: Reply) -> list[SlackMessage]:
 
 
 def _fallback(mrkdwn: str) -> str:
-    return mrkdwn if len(mrkdwn) <= FALLBACK_LIMIT else mrkdwn[: FALLBACK_LIMIT - 1].rstrip() + "…"
+    if len(mrkdwn) <= FALLBACK_LIMIT:
+        return mrkdwn
+    return mrkdwn[: cut_before(mrkdwn, FALLBACK_LIMIT - 1)].rstrip() + "…"
 
 
 def split_mrkdwn(text: str, limit: int) -> list[str]:
-    """Split at paragraph breaks, then line breaks, then spaces; a code block cut in two
-    is closed and reopened so both halves still render as code. Nothing is dropped."""
+    """Split at paragraph breaks, then line breaks, then spaces, else between grapheme
+    clusters; a code block cut in two is closed and reopened so both halves still render
+    as code. Nothing is dropped."""
     parts: list[str] = []
     current = ""
     for paragraph in _paragraphs(text):
@@ -234,7 +238,8 @@ def _split_lines(text: str, limit: int) -> list[str]:
     for line in text.split("\n"):
         while len(line) > limit:  # one enormous line: cut at a space if there is one
             cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
+            if not (cut > limit // 2 and is_boundary(line, cut) and is_boundary(line, cut + 1)):
+                cut = cut_before(line, limit)  # never inside an emoji or a letter with its marks
             if current:
                 pieces.append(current)
                 current = ""

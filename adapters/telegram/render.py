@@ -9,11 +9,14 @@ that id, so the agent's words and its sources never link to one.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import pairwise
 
 import telegramify_markdown
-from telegramify_markdown import MessageEntity, split_entities, utf16_len
+from telegramify_markdown import MessageEntity, utf16_len
 
+from adapters.graphemes import cut_before, is_boundary
 from adapters.markdown import literal_angle_brackets, web_url
 from bridge import texts
 from bridge.models import Reply, ReplyKind
@@ -41,9 +44,41 @@ def render(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[Part]:
     text, entities = _with_sources(text, list(entities), reply)
     if not text.strip():
         text, entities = "(empty answer)", []
-    # split_entities cuts at line breaks, clips an entity that spans a cut into both
-    # parts, and never drops text; a short reply comes back whole.
-    return [Part(chunk, tuple(chunk_entities)) for chunk, chunk_entities in split_entities(text, entities, limit)]
+    return split(text, entities, limit)
+
+
+def split(text: str, entities: list[MessageEntity], limit: int) -> list[Part]:
+    """``text`` in parts of at most ``limit`` UTF-16 units, cut after the last line break
+    that fits, else after a space in the part's second half, else between grapheme
+    clusters (never inside an emoji or a flag); an entity spanning a cut is clipped into
+    both parts. Nothing is dropped but parts of only whitespace (Telegram refuses them);
+    a short text comes back whole."""
+    units = [0]  # units[i]: UTF-16 offset of text[i]
+    for char in text:
+        units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
+    cuts = [0]
+    while units[-1] - units[cuts[-1]] > limit:
+        start = cuts[-1]
+        end = max(bisect_right(units, units[start] + limit) - 1, start + 1)  # the most that fits
+        cut = text.rfind("\n", start, end) + 1
+        if cut <= start:
+            cut = text.rfind(" ", start, end) + 1
+            if not (cut - start > (end - start) // 2 and is_boundary(text, cut)):
+                cut = cut_before(text, end)
+                cut = cut if cut > start else end  # one cluster longer than a part: cut it
+        cuts.append(cut)
+    cuts.append(len(text))
+    parts: list[Part] = []
+    for start, end in pairwise(cuts):
+        low, high = units[start], units[end]
+        if text[start:end].strip():
+            inside = (e for e in entities if e.offset < high and e.offset + e.length > low)
+            clipped = (
+                e.copy_with(offset=max(e.offset, low) - low, length=min(e.offset + e.length, high) - max(e.offset, low))
+                for e in inside
+            )
+            parts.append(Part(text[start:end], tuple(clipped)))
+    return parts
 
 
 def linkable(url: str | None) -> bool:
