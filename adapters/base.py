@@ -35,7 +35,8 @@ class CheckResult:
 class Allowlist:
     """Who may use the bot (``*_ALLOWED_USERS``) and where (``*_ALLOWED_CHATS`` /
     ``SLACK_ALLOWED_CHANNELS``); an empty set allows everyone. Entries are ids, or
-    ``@username`` in lower case."""
+    ``@username`` in lower case. In groups and channels both must allow; a private chat
+    (a Slack DM) follows ``permits_private``."""
 
     users: frozenset[str] = frozenset()
     chats: frozenset[str] = frozenset()
@@ -45,6 +46,12 @@ class Allowlist:
 
     def permits_chat(self, names: Iterable[str | None]) -> bool:
         return not self.chats or any(name in self.chats for name in names if name)
+
+    def permits_private(self, user: Iterable[str | None], chat: Iterable[str | None]) -> bool:
+        """A private chat is the person's own, not one of the listed places: with users
+        listed, it is theirs if they are listed; with only chats listed, only if it is
+        listed itself (Telegram: the person's id or @username; Slack: the DM's D… id)."""
+        return self.permits_user(user) if self.users else self.permits_chat(chat)
 
 
 class Platform(Protocol):

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+
+
+def web_url(url: str | None) -> bool:
+    """Whether ``url`` may become a link in an answer: an absolute http(s) URL with a host.
+    Anything else an agent or a citation carries (Slack's ``!here``, ``@U1``, ``!subteam^S1``;
+    Telegram's ``tg://user?id=1``; relative paths, #anchors, mailto:) is shown as text:
+    those would mention people or be refused."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an invalid IPv6 host: "http://[x"
+        return False
 
 
 def literal_angle_brackets(markdown: str) -> str:

@@ -102,13 +102,17 @@ def register(book: Book) -> None:
     taken = {key: "the core" for key in ENGLISH} | {
         key: other.platform for other in _books.values() if other.platform != book.platform for key in other.english
     }
-    for key in book.english:
+    for key, text in book.english.items():
         if key in taken:
             raise ValueError(f"{book.platform}: message {key!r} is already {taken[key]}'s")
+        if problem := _problem(text):
+            raise ValueError(f"{book.platform}: message {key!r} {problem}")
     for language, table in book.shipped.items():
         for key, text in table.items():
             if key not in book.english:
                 raise ValueError(f"{book.platform}: [{language}] translates {key!r}, which has no English")
+            if problem := _problem(text):
+                raise ValueError(f"{book.platform}: [{language}] {key!r} {problem}")
             if not placeholders(text) <= placeholders(book.english[key]):
                 raise ValueError(f"{book.platform}: [{language}] {key!r} has a placeholder its English has not")
     global _catalogue
@@ -140,6 +144,43 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+def _problem(template: str) -> str | None:
+    """Why ``template`` cannot be one of our texts, or None: placeholders are plain names
+    (``{agent}``); a format spec (``{first_name:d}``), a conversion (``{agent!r}``), an
+    attribute or index (``{agent.x}``, ``{agent[0]}``) or a positional field (``{}``,
+    ``{0}``) would fail, or show something odd, only when the text is sent."""
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None]
+    except ValueError:
+        return "has an unbalanced { or }"
+    for name, spec, conversion in fields:
+        written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        if not name.isidentifier():
+            return f"uses {written}: a placeholder is a name alone, such as {{agent}} (write {{{{ for a brace)"
+        if spec or conversion:
+            return f"uses {written}: a placeholder takes no format or conversion, write {{{name}}}"
+    return None
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    """``template.format(**values)`` that cannot fail when a text is sent: a placeholder
+    without a value (or one start-up would have refused) stays as written."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        return template
+    out: list[str] = []
+    for literal, name, spec, conversion in parts:
+        out.append(literal)
+        if name is None:
+            continue
+        if name in values and not spec and not conversion:
+            out.append(str(values[name]))
+        else:
+            out.append("{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}")
+    return "".join(out)
+
+
 def use_overrides(overrides: Mapping[str, Mapping[str, str]]) -> None:
     """Apply an operator's texts (``MESSAGES_FILE``): {language: {key: text}}, in place of
     any applied before. Books registered later keep them."""
@@ -169,10 +210,9 @@ def _apply(merged: dict[str, dict[str, str]], overrides: Mapping[str, Mapping[st
                 raise ValueError(f"unknown message {key!r} in [{language}] (known: {', '.join(sorted(english))})")
             if not isinstance(text, str):
                 raise ValueError(f"message {key!r} in [{language}] must be text")
-            try:
-                extra = placeholders(text) - placeholders(english[key])
-            except ValueError:
-                raise ValueError(f"message {key!r} in [{language}] has an unbalanced {{ or }}") from None
+            if problem := _problem(text):
+                raise ValueError(f"message {key!r} in [{language}] {problem}")
+            extra = placeholders(text) - placeholders(english[key])
             if extra:
                 raise ValueError(f"message {key!r} in [{language}] uses unknown placeholder {{{sorted(extra)[0]}}}")
             merged.setdefault(language.lower(), {})[key] = text
@@ -189,7 +229,7 @@ def language_of(custom_data: Mapping[str, str]) -> str:
 
 def text(key: str, language: str = "en", **values: str) -> str:
     template = _catalogue.get(language, {}).get(key) or _catalogue["en"][key]
-    return template.format(**values) if values else template
+    return _fill(template, values)
 
 
 def notice(key: str, **values: str) -> Reply:

@@ -60,7 +60,15 @@ def test_store_imports_only_core_ports_values_and_its_driver() -> None:
 def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
     """adapters/ never import the store, the composition root or the core's machinery."""
     core_face = ("bridge.models", "bridge.errors", "bridge.ports", "bridge.texts", "bridge.tasks", "bridge.backoff")
-    shared = ("adapters.base", "adapters.markdown", "adapters.live", "adapters.files", "starlette", "pydantic")
+    shared = (
+        "adapters.base",
+        "adapters.markdown",
+        "adapters.graphemes",
+        "adapters.live",
+        "adapters.files",
+        "starlette",
+        "pydantic",
+    )
     rules = {
         "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown", "markdown_it", "aiohttp"),
         "adapters/telegram": (

@@ -80,8 +80,8 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
     if isinstance(body.get("event_id"), str):
         keys.insert(0, f"{PLATFORM}:event:{body['event_id']}")
     intent = Intent.ASK
-    if not allow.permits_user([user]):
-        intent = Intent.NOT_ALLOWED  # only in a DM: in channels, silence (above)
+    if direct and not allow.permits_private([user], [channel]):
+        intent = Intent.NOT_ALLOWED  # in channels: silence (above)
     elif direct:
         intent = _DM_COMMANDS.get(text.strip().lower(), Intent.ASK)
     files = attachments(event)

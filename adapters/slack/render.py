@@ -2,7 +2,10 @@
 
 Markdown is converted with slackify-markdown (markdown-it-py underneath); we escape
 what it leaves raw, so ``&``, ``<`` and ``>`` the agent wrote always show literally and
-never become mentions (``<@U1>``, ``<!channel>``) or broken links.
+never become mentions (``<@U1>``, ``<!channel>``) or broken links. Only http(s) targets
+become links (Slack reads ``<!here|x>``, ``<@U1|x>``, ``<!subteam^S1|x>`` as mentions), and
+a bare ``@here``/``@channel``/``@everyone`` carries a word joiner: nothing the agent or a
+citation writes can notify anyone.
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 from slackify_markdown import slackify_markdown
 
+from adapters.graphemes import cut_before, is_boundary
+from adapters.markdown import web_url
 from adapters.slack.votes import vote_buttons
 from bridge import texts
 from bridge.models import Reply, ReplyKind
@@ -37,6 +44,10 @@ _SHOW = {
     "%EE%80%81": "%3C",
     "%EE%80%82": "%3E",
 }
+# Bare special mentions: Slack turns them into real ones when a message is posted with
+# link_names (and a reader cannot tell them apart). Not inside words, e-mail addresses or paths.
+_BARE_MENTION = re.compile(r"(?<![\w.@/])@(here|channel|everyone)\b", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 _QUOTE = re.compile(r"^(\s{0,3}(?:>\s?)+)")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 
@@ -51,24 +62,62 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def defuse(text: str) -> str:
+    """``text`` with every bare ``@here``, ``@channel`` and ``@everyone`` still reading so,
+    but never taken for a mention (a word joiner after the ``@``)."""
+    return _BARE_MENTION.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
+
+
+def _agent_safe(state: StateCore) -> None:
+    """A markdown-it core rule for an agent's text: prose (link labels and image texts
+    included) is defused; a link to anything but a web URL keeps its words and loses the
+    link; an image's likewise. Code stays as written (Slack parses no mentions there
+    once ``<`` is escaped)."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        kept: list[Token] = []
+        links: list[bool] = []  # per open link: whether it stays a link
+        for token in block.children:
+            if token.type == "text":
+                token.content = defuse(token.content)
+            elif token.type == "image":
+                token.content = defuse(token.content)
+                token.attrs["title"] = defuse(str(token.attrs.get("title", "")))
+                if not web_url(str(token.attrs.get("src", ""))):
+                    token.attrs["src"] = ""  # the renderer shows the words alone
+            elif token.type == "link_open":
+                links.append(web_url(str(token.attrs.get("href", ""))))
+                if not links[-1]:
+                    continue
+            elif token.type == "link_close" and links and not links.pop():
+                continue
+            kept.append(token)
+        block.children = kept
+
+
 @functools.cache
-def _converter() -> MarkdownIt:
+def _converter(agent: bool = False) -> MarkdownIt:
     """slackify-markdown's parser, built once: ``slackify_markdown()`` builds a new
-    MarkdownIt for every call, half of its CPU (tests/adapters check both agree)."""
+    MarkdownIt for every call, half of its CPU (tests/adapters check both agree).
+    ``agent``: with ``_agent_safe`` applied to what the parser read."""
     options = {"html": False, "linkify": False, "breaks": False}
-    return MarkdownIt("gfm-like", renderer_cls=_Slackify, options_update=options).disable("table")
+    parser = MarkdownIt("gfm-like", renderer_cls=_Slackify, options_update=options).disable("table")
+    if agent:
+        parser.core.ruler.push("agent_safe", _agent_safe)
+    return parser
 
 
-def slackify(markdown: str) -> str:
-    """``slackify_markdown(markdown)`` on the shared parser."""
-    parser = _converter()
+def slackify(markdown: str, *, agent: bool = False) -> str:
+    """``slackify_markdown(markdown)`` on the shared parser (``agent``: made safe, above)."""
+    parser = _converter(agent)
     renderer: Any = parser.renderer
     renderer._in_heading, renderer._list_depth = False, 0  # as a fresh renderer starts
     return str(parser.render(markdown.replace(_Slackify.NEW_LINE, "")))
 
 
 def to_mrkdwn(markdown: str) -> str:
-    converted = slackify(_hide_specials(markdown)).strip()
+    converted = slackify(_hide_specials(markdown), agent=True).strip()
     for placeholder, entity in _SHOW.items():
         converted = converted.replace(placeholder, entity)
     return converted
@@ -93,10 +142,13 @@ def _hide_specials(markdown: str) -> str:
 def sources(reply: Reply) -> str:
     lines = [f"*{texts.text('sources', reply.language)}*"]
     for url in reply.urls:
-        target = url.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-        label = escape(url.title).replace("|", "¦")
-        lines.append(f"• <{target}|{label}>")
-    lines += [f"• :page_facing_up: {escape(f.filename)}" for f in reply.files]
+        label = defuse(escape(url.title))
+        if web_url(url.url):
+            target = url.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+            lines.append(f"• <{target}|{label.replace('|', '¦')}>")
+        else:  # "!here", "@U1", "tg://…": words, never a link (nor a mention)
+            lines.append(f"• {label}")
+    lines += [f"• :page_facing_up: {defuse(escape(f.filename))}" for f in reply.files]
     return "\n".join(lines)
 
 
@@ -127,12 +179,15 @@ def render(reply: Reply) -> list[SlackMessage]:
 
 
 def _fallback(mrkdwn: str) -> str:
-    return mrkdwn if len(mrkdwn) <= FALLBACK_LIMIT else mrkdwn[: FALLBACK_LIMIT - 1].rstrip() + "…"
+    if len(mrkdwn) <= FALLBACK_LIMIT:
+        return mrkdwn
+    return mrkdwn[: cut_before(mrkdwn, FALLBACK_LIMIT - 1)].rstrip() + "…"
 
 
 def split_mrkdwn(text: str, limit: int) -> list[str]:
-    """Split at paragraph breaks, then line breaks, then spaces; a code block cut in two
-    is closed and reopened so both halves still render as code. Nothing is dropped."""
+    """Split at paragraph breaks, then line breaks, then spaces, else between grapheme
+    clusters; a code block cut in two is closed and reopened so both halves still render
+    as code. Nothing is dropped."""
     parts: list[str] = []
     current = ""
     for paragraph in _paragraphs(text):
@@ -183,7 +238,8 @@ def _split_lines(text: str, limit: int) -> list[str]:
     for line in text.split("\n"):
         while len(line) > limit:  # one enormous line: cut at a space if there is one
             cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
+            if not (cut > limit // 2 and is_boundary(line, cut) and is_boundary(line, cut + 1)):
+                cut = cut_before(line, limit)  # never inside an emoji or a letter with its marks
             if current:
                 pieces.append(current)
                 current = ""

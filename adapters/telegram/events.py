@@ -98,9 +98,11 @@ def _is_id(value: object) -> bool:
 
 def _permits(allow: Allowlist, message: Message) -> bool:
     user, chat = message.from_user, message.chat
-    return allow.permits_user(
-        [str(user.id), f"@{user.username.lower()}" if user.username else None] if user else []
-    ) and allow.permits_chat([str(chat.id), f"@{chat.username.lower()}" if chat.username else None])
+    users = [str(user.id), f"@{user.username.lower()}" if user.username else None] if user else []
+    chats = [str(chat.id), f"@{chat.username.lower()}" if chat.username else None]
+    if chat.type == "private":  # its id and username are the person's
+        return allow.permits_private(users, chats + users)
+    return allow.permits_user(users) and allow.permits_chat(chats)
 
 
 def _origin(message: Message, private: bool) -> Origin:

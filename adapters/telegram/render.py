@@ -3,17 +3,21 @@
 Text plus ``entities`` (no parse mode) means nothing the agent writes can make Telegram
 reject the message for bad markup: there is no markup to get wrong.
 telegramify-markdown does the Markdown -> entities conversion; we add the sources list.
+Only http(s) URLs become links: a ``tg://user?id=…`` link is a mention of whoever has
+that id, so the agent's words and its sources never link to one.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from itertools import pairwise
 
 import telegramify_markdown
-from telegramify_markdown import MessageEntity, split_entities, utf16_len
+from telegramify_markdown import MessageEntity, utf16_len
 
-from adapters.markdown import literal_angle_brackets
+from adapters.graphemes import cut_before, is_boundary
+from adapters.markdown import literal_angle_brackets, web_url
 from bridge import texts
 from bridge.models import Reply, ReplyKind
 
@@ -34,23 +38,53 @@ def render(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[Part]:
         text, entities = telegramify_markdown.convert(literal_angle_brackets(reply.text), latex_escape=False)
         text = text.rstrip()
         # Agents write [here](#anchor) and [doc](docs/x): keep the words, drop a link
-        # Telegram would refuse (and with it the whole message).
-        entities = [e for e in entities if e.type != "text_link" or linkable(e.url)]
+        # Telegram would refuse (and with it the whole message), or one that mentions
+        # someone ([you](tg://user?id=42)).
+        entities = [e for e in entities if e.user is None and (e.type != "text_link" or linkable(e.url))]
     text, entities = _with_sources(text, list(entities), reply)
     if not text.strip():
         text, entities = "(empty answer)", []
-    # split_entities cuts at line breaks, clips an entity that spans a cut into both
-    # parts, and never drops text; a short reply comes back whole.
-    return [Part(chunk, tuple(chunk_entities)) for chunk, chunk_entities in split_entities(text, entities, limit)]
+    return split(text, entities, limit)
+
+
+def split(text: str, entities: list[MessageEntity], limit: int) -> list[Part]:
+    """``text`` in parts of at most ``limit`` UTF-16 units, cut after the last line break
+    that fits, else after a space in the part's second half, else between grapheme
+    clusters (never inside an emoji or a flag); an entity spanning a cut is clipped into
+    both parts. Nothing is dropped but parts of only whitespace (Telegram refuses them);
+    a short text comes back whole."""
+    units = [0]  # units[i]: UTF-16 offset of text[i]
+    for char in text:
+        units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
+    cuts = [0]
+    while units[-1] - units[cuts[-1]] > limit:
+        start = cuts[-1]
+        end = max(bisect_right(units, units[start] + limit) - 1, start + 1)  # the most that fits
+        cut = text.rfind("\n", start, end) + 1
+        if cut <= start:
+            cut = text.rfind(" ", start, end) + 1
+            if not (cut - start > (end - start) // 2 and is_boundary(text, cut)):
+                cut = cut_before(text, end)
+                cut = cut if cut > start else end  # one cluster longer than a part: cut it
+        cuts.append(cut)
+    cuts.append(len(text))
+    parts: list[Part] = []
+    for start, end in pairwise(cuts):
+        low, high = units[start], units[end]
+        if text[start:end].strip():
+            inside = (e for e in entities if e.offset < high and e.offset + e.length > low)
+            clipped = (
+                e.copy_with(offset=max(e.offset, low) - low, length=min(e.offset + e.length, high) - max(e.offset, low))
+                for e in inside
+            )
+            parts.append(Part(text[start:end], tuple(clipped)))
+    return parts
 
 
 def linkable(url: str | None) -> bool:
-    """Whether Telegram takes this as a link's target: an absolute web URL with a host
-    (or a tg:// link); relative paths and #anchors are refused."""
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return (parts.scheme in ("http", "https") and bool(parts.hostname)) or parts.scheme == "tg"
+    """Whether an answer's link may point at ``url``: an absolute web URL with a host.
+    Telegram refuses relative paths and #anchors, and reads ``tg://user?id=`` as a mention."""
+    return web_url(url)
 
 
 def _with_sources(text: str, entities: list[MessageEntity], reply: Reply) -> tuple[str, list[MessageEntity]]:

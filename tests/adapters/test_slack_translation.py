@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from adapters.base import Allowlist
 from adapters.slack.events import BotIdentity, Ignored, classify, strip_mention
 from adapters.slack.render import render, split_mrkdwn
@@ -69,3 +71,61 @@ def test_source_titles_cannot_break_links() -> None:
     (message,) = render(Reply("ok", urls=(UrlCitation("https://e.com/a|b", "A|B <C> & D"),)))
     body = "\n".join(b["text"]["text"] for b in message.blocks)
     assert "<https://e.com/a%7Cb|A¦B &lt;C&gt; &amp; D>" in body
+
+
+def test_agent_text_and_sources_never_mention_anyone() -> None:
+    """Links to !here, @U…, !subteam^…, tg:// (in the answer or its sources) keep their words
+    and lose the link; bare @here/@channel/@everyone carry a word joiner; web links, code,
+    e-mail addresses and URL paths stay as written."""
+    answer = (
+        "Ask [the team](!subteam^S123|eng), [me](@U123), [all](!here), [](!channel), [us][r], "
+        "[room](#C0001), ![pic](tg://user?id=5) or @here / @Channel / @everyone (mail me@here.com); "
+        "[docs](https://e.com/@here) and `@here`\n\n[r]: !everyone"
+    )
+    urls = (
+        UrlCitation("!here", "Everyone"),
+        UrlCitation("@U999", "@U999"),
+        UrlCitation("!subteam^S1", "<!channel> @channel"),
+        UrlCitation("tg://user?id=5", "Boss"),
+        UrlCitation("https://e.com/a", "@here docs"),
+    )
+    (message,) = render(Reply(answer, urls=urls))
+    body = "\n".join(b["text"]["text"] for b in message.blocks if b["type"] == "section")
+    for shown in (body, message.text):
+        # Every <…> Slack will parse is a web link; nothing else is (mentions need <…>).
+        assert [target.split("|")[0] for target in re.findall(r"<([^>]*)>", shown)] == [
+            "https://e.com/@here",
+            "https://e.com/a",
+        ]
+        bare = re.findall(r"(?<![\w.@/])@(?:here|channel|everyone)\b", shown.replace("`@here`", ""), re.IGNORECASE)
+        assert bare == []
+    assert "Ask the team, me, all, , us, room, pic or @\u2060here / @\u2060Channel / @\u2060everyone" in body
+    assert "(mail me@here.com); <https://e.com/@here|docs> and `@here`" in body
+    sources = "• Everyone\n• @U999\n• &lt;!channel&gt; @\u2060channel\n• Boss\n• <https://e.com/a|@\u2060here docs>"
+    assert sources in body
+
+
+def test_dms_follow_the_allowlists() -> None:
+    """A DM is the person's own: with SLACK_ALLOWED_USERS, listed people are answered; with
+    only SLACK_ALLOWED_CHANNELS, a DM is refused politely unless its own D… id is listed."""
+
+    def intent(allow: Allowlist, user: str = "U1") -> Intent:
+        action = classify(slack.envelope(slack.dm("hi", user=user)), BOT, allow)
+        assert isinstance(action, InboundMessage)
+        return action.intent
+
+    channels_only = Allowlist(chats=frozenset({"C0001"}))
+    assert intent(channels_only) is Intent.NOT_ALLOWED
+    assert intent(Allowlist(chats=frozenset({"C0001", "D0001"}))) is Intent.ASK
+    both = Allowlist(users=frozenset({"U1"}), chats=frozenset({"C0001"}))
+    assert intent(both) is Intent.ASK
+    assert intent(both, user="U2") is Intent.NOT_ALLOWED
+    assert intent(Allowlist(users=frozenset({"U1"}), chats=frozenset({"D0001"})), user="U2") is Intent.NOT_ALLOWED
+    assert intent(Allowlist()) is Intent.ASK
+    # In the listed channel everyone is answered; elsewhere silence.
+    mention = slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention")
+    answered = classify(slack.envelope(mention), BOT, channels_only)
+    assert isinstance(answered, InboundMessage)
+    assert answered.intent is Intent.ASK
+    elsewhere = slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention", channel="C0999")
+    assert isinstance(classify(slack.envelope(elsewhere), BOT, channels_only), Ignored)

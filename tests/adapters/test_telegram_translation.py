@@ -118,3 +118,38 @@ def test_notices_are_plain_text() -> None:
     """A bridge notice is sent as written, with no formatting and no sources."""
     (part,) = render(BridgeReply("Sorry — *not* now", kind=ReplyKind.NOTICE))
     assert (part.text, part.entities) == ("Sorry — *not* now", ())
+
+
+def test_answers_and_sources_never_link_to_a_person() -> None:
+    """A tg://user?id= link (a mention of whoever has that id) or any other non-web link, in
+    the answer or its sources, keeps its words and loses the link; web links stay."""
+    answer = "Ask [the boss](tg://user?id=42), [them](tg://openmessage?user_id=7) or read [docs](https://e.com/d)."
+    urls = (UrlCitation("tg://user?id=43", "Boss"), UrlCitation("https://a.example", "Guide"))
+    (part,) = render(BridgeReply(answer, urls=urls))
+    assert part.text.startswith("Ask the boss, them or read docs.")
+    assert "• Boss\n• Guide" in part.text
+    assert [e.url for e in part.entities if e.url is not None] == ["https://e.com/d", "https://a.example"]
+    assert all(e.user is None for e in part.entities)
+
+
+def test_private_chats_follow_the_allowlists() -> None:
+    """A private chat is the person's own: with TELEGRAM_ALLOWED_USERS, listed people are
+    answered (whatever the chats list); with only TELEGRAM_ALLOWED_CHATS, it must name the
+    person (id or @username); groups need both lists to allow."""
+
+    def intent(allow: Allowlist, update: dict[str, Any] | None = None) -> Intent | None:
+        action = classify(parse(update or tg.message("hi")), BOT, allow)  # from Ann, id 42, @ann
+        return action.intent if isinstance(action, InboundMessage) else None
+
+    group = Allowlist(chats=frozenset({"-100"}))
+    assert intent(group) is Intent.NOT_ALLOWED
+    assert intent(Allowlist(chats=frozenset({"-100", "42"}))) is Intent.ASK
+    assert intent(Allowlist(chats=frozenset({"-100", "@ann"}))) is Intent.ASK
+    both = Allowlist(users=frozenset({"@ann"}), chats=frozenset({"-100"}))
+    assert intent(both) is Intent.ASK
+    assert intent(both, tg.message("hi", sender=tg.user(5, "Eve", None, "eve"))) is Intent.NOT_ALLOWED
+    text = f"@{tg.BOT_USERNAME} hi"
+    in_group = tg.message(text, chat_id=-100, chat_type="supergroup", entities=tg.mention(text))
+    assert intent(both, in_group) is Intent.ASK
+    elsewhere = tg.message(text, chat_id=-7, chat_type="supergroup", entities=tg.mention(text))
+    assert intent(both, elsewhere) is None

@@ -13,7 +13,7 @@ from bridge import texts
 from bridge.app.books import BOOKS
 from bridge.app.settings import load_settings
 from bridge.errors import ConfigError
-from bridge.models import InboundMessage, Intent, PlatformUser, Reply, ReplyKind
+from bridge.models import InboundMessage, Intent, PlatformUser, Reply, ReplyKind, Words
 from bridge.ports.inbox import Receipt
 from bridge.translations import SHIPPED
 from tests.conftest import API_KEY, message, started
@@ -179,3 +179,57 @@ def test_a_platform_cannot_take_anothers_keys_or_translate_what_it_lacks() -> No
     with pytest.raises(ValueError, match=r"^crow: \[de\] 'crow_hi' has a placeholder its English has not$"):
         texts.register(texts.Book("crow", {"crow_hi": "Caw."}, {"de": {"crow_hi": "Krah, {agent}."}}))
     assert "crow_hi" not in texts.merged({})["en"]
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("{first_name:d}", r"uses \{first_name:d\}: a placeholder takes no format or conversion, write \{first_name\}"),
+        ("{agent!r}", r"uses \{agent!r\}: a placeholder takes no format"),
+        ("{agent:>{first_name}}", r"uses \{agent:>\{first_name\}\}: a placeholder takes no format"),
+        ("{agent.title}", r"uses \{agent.title\}: a placeholder is a name alone, such as \{agent\}"),
+        ("{agent[0]}", r"uses \{agent\[0\]\}: a placeholder is a name alone"),
+        ("{}", r"uses \{\}: a placeholder is a name alone"),
+        ("{0}", r"uses \{0\}: a placeholder is a name alone"),
+        ("{first_name", r"has an unbalanced \{ or \}"),
+    ],
+)
+def test_a_placeholder_that_would_fail_when_sent_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, problem: str
+) -> None:
+    """Format specs, conversions, attribute or index access and positional fields in
+    MESSAGES_FILE are refused at start-up in one line naming the message and language
+    (they would otherwise fail, or show oddly, only when /start is answered)."""
+    path = tmp_path / "messages.toml"
+    path.write_text(f'[fr]\ntelegram_start = "Salut {written} !"\n')
+    monkeypatch.setenv("RAIA_API_KEY", "k-123456")
+    monkeypatch.setenv("MESSAGES_FILE", str(path))
+    with pytest.raises(ConfigError, match=rf"^MESSAGES_FILE is invalid: message 'telegram_start' in \[fr\] {problem}"):
+        load_settings(_env_file=None)
+
+
+def test_a_platform_cannot_bring_a_placeholder_that_would_fail_when_sent() -> None:
+    """Registering refuses a book whose English or translation has a positional or formatted placeholder."""
+    with pytest.raises(ValueError, match=r"^crow: message 'crow_hi' uses \{\}: a placeholder is a name alone"):
+        texts.register(texts.Book("crow", {"crow_hi": "Caw, {}."}))
+    with pytest.raises(ValueError, match=r"^crow: \[de\] 'crow_hi' uses \{agent!s\}: a placeholder takes no"):
+        texts.register(texts.Book("crow", {"crow_hi": "Caw, {agent}."}, {"de": {"crow_hi": "Krah, {agent!s}."}}))
+    assert "crow_hi" not in texts.merged({})["en"]
+
+
+def test_every_shipped_text_passes_the_checks_an_operators_file_gets() -> None:
+    """The core's English and every shipped translation would be accepted in MESSAGES_FILE."""
+    texts.merged({"en": texts.ENGLISH, **SHIPPED})
+    for book in BOOKS:
+        texts.merged({"en": dict(book.english), **{lang: dict(table) for lang, table in book.shipped.items()}})
+
+
+def test_a_text_never_fails_when_it_is_sent(operators_texts: Callable[[dict[str, dict[str, str]]], None]) -> None:
+    """A placeholder without a value (a notice stored before its text gained one) stays as
+    written instead of failing the delivery; doubled braces show once, values or not."""
+    assert texts.text("generic_start", "en", agent="Ada") == "Hi {first_name}! I'm Ada. {help}"
+    stored = Reply("", ReplyKind.NOTICE, words=(Words("file_too_big", (("name", "a.pdf"),)),))
+    assert texts.localize(stored, "en").text == "a.pdf is larger than {limit} MB, so I couldn't pass it on."
+    operators_texts({"en": {"sources": "Refs {{1}}", "generic_start": "{{{agent}}} for {first_name}."}})
+    assert texts.text("sources", "en") == "Refs {1}"
+    assert texts.text("generic_start", "en", agent="Ada", first_name="Jo") == "{Ada} for Jo."

@@ -283,6 +283,19 @@ async def test_allowlists(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: P
     assert "I am allowed" in fake.posts[1].body
 
 
+async def test_only_channels_allowed_refuses_dms(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path) -> None:
+    """With only SLACK_ALLOWED_CHANNELS set, a DM gets the polite refusal (the agent is never
+    asked); a mention in a listed channel is answered."""
+    async with running(sim, fake, tmp_path, slack_allowed_channels="C0001") as bridge:
+        await bridge.event(slack.dm("let me in"))
+        await fake.wait_posts(1)
+        await bridge.event(slack.channel_message(f"<@{slack.BOT_USER}> channel question", kind="app_mention"))
+        await fake.wait_posts(2)
+    assert "not available to you" in fake.posts[0].text
+    assert "channel question" in fake.posts[1].body
+    assert sim.count("POST", "/messages/async") == 1
+
+
 async def test_socket_mode_end_to_end(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path) -> None:
     """With SLACK_APP_TOKEN the bridge connects over a WebSocket, acks the envelope and answers; no HTTP route."""
     overrides = {"slack_app_token": slack.APP_TOKEN, "slack_signing_secret": None}
