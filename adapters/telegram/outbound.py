@@ -29,7 +29,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from adapters.files import limited
+from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
 from adapters.telegram.render import Part, render
 from adapters.telegram.words import PLATFORM
@@ -259,12 +259,13 @@ class TelegramOutbound:
         if size is not None and size > limit:
             raise FileUnavailable(f"{size} bytes is over the limit", reason="file_too_big")
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=60.0))
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=READ_TIMEOUT))
         try:
             async with self._http.stream("GET", found.file_path) as response:
                 if response.status_code != 200:
                     raise FileUnavailable(f"telegram file server answered {response.status_code}")
-                yield Download(limited(response.aiter_bytes(), limit), size)
+                # Exactly the declared size, within the limit, counted on what is read.
+                yield Download(limited(response.aiter_bytes(), limit, size), size)
         except httpx.HTTPError as exc:  # its message may quote the URL, and so the token
             raise FileUnavailable(f"telegram file download failed ({type(exc).__name__})") from None
 
