@@ -58,6 +58,7 @@ class FakeTelegram:
     declared: dict[str, int] = field(default_factory=dict)  # file_id -> the size getFile says (if not the real one)
     stalled: set[str] = field(default_factory=set)  # file_ids whose download stalls after its first bytes
     slow: set[str] = field(default_factory=set)  # file_ids the file server sends a little at a time
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -132,6 +133,8 @@ class FakeTelegram:
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append(method)
+        if method in self.held:
+            await self.held[method].wait()  # a slow Bot API call
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)
