@@ -104,6 +104,37 @@ async def test_telegram_group_album_addressed_by_its_caption_brings_all_its_phot
     assert len(fake.sent) == 1  # one answer, nothing said about the other album
 
 
+async def test_telegram_group_albums_late_photo_becomes_a_question_of_its_own(
+    sim: RaiaSimulator, tmp_path: Path
+) -> None:
+    """A photo of an album Ann addressed arrives after the album's question went to the agent:
+    it is not dropped without a word but asked on its own (the agent has the conversation
+    so far), and the answer replies to that photo."""
+    fake = tg.FakeTelegram()
+    for n in range(3):
+        fake.files[f"l{n}"] = f"photo {n}".encode()
+    group = -100556
+    caption = f"@{tg.BOT_USERNAME} which is best?"
+
+    def photo(n: int, **extra: Any) -> dict[str, Any]:
+        body = _photo(f"l{n}", 7, media_group_id="g-9", **extra)
+        return tg.message(None, chat_id=group, chat_type="supergroup", extra=body)
+
+    late = photo(2)
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        await _one_after_another(
+            bridge, fake, [photo(0, caption=caption, caption_entities=tg.mention(caption)), photo(1)]
+        )
+        assert (await bridge.post(late)).status_code == 200
+        await fake.wait_sent(2)
+    first, second = _asked(sim)
+    assert first["message"] == "which is best?"
+    assert _stored(sim, first) == [b"photo 0", b"photo 1"]
+    assert second["message"] == f"📎 photo_{late['message']['message_id']}.jpg"
+    assert _stored(sim, second) == [b"photo 2"]
+    assert fake.sent[1].params["reply_parameters"]["message_id"] == late["message"]["message_id"]
+
+
 async def test_telegram_oversized_file_gets_a_note_and_the_words_still_go(sim: RaiaSimulator, tmp_path: Path) -> None:
     """Over FILES_MAX_MB by its declared size, or refused by Telegram's getFile (> 20 MB): a
     note in the person's language at the start of the answer, the caption still asked."""
