@@ -5,11 +5,14 @@ the question is sent are they fetched from the platform and streamed into the ag
 storage, one at a time, each a chunk at a time: a restart before the send redoes the
 uploads (cheap), never the send. A file over a limit, of a type the operator did not
 allow, or that cannot be fetched is left out, and the answer starts with a short note
-saying so; the question goes on without it.
+saying so; the question goes on without it. Fetching them takes at most half the time
+the question has left (``FILES_SHARE``): a platform's file server that stalls costs the
+file, never the question (nor the person's next ones, which wait in its lane).
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import logging
 from collections.abc import Sequence
@@ -25,6 +28,9 @@ from bridge.ports.store import QuestionRecord
 log = logging.getLogger("bridge.turn")
 
 MB = 1024 * 1024
+# The share of the time a question has left (until RAIA_POLL_TIMEOUT) its files may take:
+# the agent keeps the rest to answer.
+FILES_SHARE = 0.5
 # What agents read well: pictures, documents, text and sound. Video and archives are left
 # out unless the operator allows them (FILES_TYPES).
 DEFAULT_TYPES = (
@@ -74,21 +80,34 @@ class FilePassing:
         self._policy = policy
         self._agent = agent
 
-    async def upload(self, q: QuestionRecord, conversation: str, outbound: Outbound) -> Passed:
-        """Upload the files the policy allows. Raises a retryable ``AgentError`` (the send
-        step is retried as a whole); anything else about one file leaves that file out."""
+    async def upload(
+        self, q: QuestionRecord, conversation: str, outbound: Outbound, within: float | None = None
+    ) -> Passed:
+        """Upload the files the policy allows, all of them within ``within`` seconds, each
+        in its share of the time still left (a file not through by then is left out as not
+        fetched: one that stalls costs itself, not the others). Raises a retryable
+        ``AgentError`` (the send step is retried as a whole); anything else about one file
+        leaves that file out."""
         passed = Passed()
         policy = self._policy
         source = outbound if isinstance(outbound, FileSource) else None
+        loop = asyncio.get_running_loop()
+        until = None if within is None else loop.time() + within
+        count = min(len(q.attachments), policy.max_count)
         for index, attachment in enumerate(q.attachments):
             if index >= policy.max_count:
                 passed.notes.append(Words("file_too_many", (("count", str(policy.max_count)),)))
                 break
             reason = self._refusal(attachment, source)
             if reason is None:
+                share = None if until is None else loop.time() + max(0.0, until - loop.time()) / (count - index)
                 try:
-                    passed.files.append(await self._pass(attachment, conversation, source))
+                    async with asyncio.timeout_at(share):
+                        passed.files.append(await self._pass(attachment, conversation, source))
                     continue
+                except TimeoutError:
+                    log.warning("question=%d file %r left out: not fetched in time", q.id, attachment.name)
+                    reason = "file_failed"
                 except FileUnavailable as exc:
                     log.warning("question=%d file %r left out: %s", q.id, attachment.name, exc)
                     reason = exc.reason
@@ -125,9 +144,12 @@ def notes_reply(notes: Sequence[Words]) -> Reply:
     return Reply(english, ReplyKind.NOTICE, words=tuple(notes))
 
 
-async def pass_files(files: FilePassing | None, q: QuestionRecord, conversation: str, outbound: Outbound) -> Passed:
+async def pass_files(
+    files: FilePassing | None, q: QuestionRecord, conversation: str, outbound: Outbound, time_left: float
+) -> Passed:
     """Upload the question's files (``files`` None: FILES=off, or an agent API that takes
-    none); ``notes`` say which were left out, for the reply."""
+    none) in a share of the ``time_left`` before the question's deadline; ``notes`` say
+    which were left out, for the reply."""
     if files is None:
         return Passed(notes=[Words("files_unsupported")])
-    return await files.upload(q, conversation, outbound)
+    return await files.upload(q, conversation, outbound, max(0.0, time_left) * FILES_SHARE)

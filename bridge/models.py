@@ -101,9 +101,11 @@ class InboundMessage:
     ``event_id`` and ``(team, channel, ts)``; Telegram's ``update_id``): if any of them
     was seen before, the message is a duplicate. ``addressed`` is False for a channel
     thread reply without a mention: the core answers it only if this person already
-    asked in that thread; and for a Telegram album's photo without the mention: it only
-    joins the question its album's addressed photo started. ``mention`` is how people address the bot where it was
-    written ("@bot" in a group), None in a private chat.
+    asked in that thread; and for a Telegram album's photo without the mention: it joins
+    the question its album's addressed photo started, or, arriving after that one was
+    sent, is a question of its own (the person asked about the whole album); an album
+    nobody addressed is not for the bot. ``mention`` is how people address the bot where
+    it was written ("@bot" in a group), None in a private chat.
     """
 
     platform: str
@@ -119,7 +121,7 @@ class InboundMessage:
     conversation_key: str = ""
     attachments: tuple[Attachment, ...] = ()  # files sent with it (a photo, a document, a voice note)
     # Messages sent together as one (a Telegram album: one photo per message) share this
-    # key; they become one question while it is not sent yet.
+    # key; they become one question while it is not sent yet (later ones, another).
     album: str | None = None
     # The bot's own message this one replies to, as the platform names it (Telegram:
     # "chat:message"): a reply to a prompt for a comment on an answer is that comment.

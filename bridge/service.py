@@ -83,7 +83,11 @@ class ConversationService:
             observer=observer or Unobserved(),
             rated=rated,
         )
-        desk = FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl) if rated and agent.ratings else None
+        desk = (
+            FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl, keep=config.feedback_keep)
+            if rated and agent.ratings
+            else None
+        )
         self._ratings: Ratings | None = desk
         self._intake = Intake(
             store,

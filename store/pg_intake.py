@@ -61,8 +61,10 @@ class PgIntake:
                     joined = await join_album(conn, msg)
                     if joined is not None:
                         return joined
-                    if not msg.addressed:
-                        return None  # an album's unaddressed photo with no question to join
+                    if not msg.addressed and not await album_asked(conn, msg):
+                        return None  # an album's unaddressed photo, and nobody asked about the album
+                    # Addressed, or a late photo of an album this person asked about (its
+                    # question is already on its way): a question of its own.
                 conversation_id = await conn.fetchval(
                     """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
                        ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id
@@ -94,6 +96,14 @@ async def join_album(conn: Any, msg: InboundMessage) -> QuestionRecord | None:
     files, text = album_joined(row, msg)
     await conn.execute("UPDATE questions SET files = $1, text = $2 WHERE id = $3", files_json(files), text, row["id"])
     return replace(question_from_row(row), attachments=files, text=text)
+
+
+async def album_asked(conn: Any, msg: InboundMessage) -> bool:
+    """Whether this person already asked a question with ``msg``'s album."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM questions WHERE album = $1 AND fk_id = $2 LIMIT 1", msg.album, msg.user.fk_id
+    )
+    return found is not None
 
 
 class _Seen(Exception):

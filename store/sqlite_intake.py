@@ -55,9 +55,11 @@ def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[Quest
             if joined is not None:
                 records.append(joined)
                 continue
-        if not msg.addressed and msg.album is not None:
-            records.append(None)  # an album's unaddressed photo with no question to join
+        if not msg.addressed and msg.album is not None and not album_asked(db, msg):
+            records.append(None)  # an album's unaddressed photo, and nobody asked about the album
             continue
+        # Addressed, or a late photo of an album this person asked about (its question is
+        # already on its way): a question of its own.
         # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
         conversation_id = current_conversation(db, msg.scope_key, now)
         cursor = db.execute(
@@ -82,6 +84,12 @@ def join_album(db: sqlite3.Connection, msg: InboundMessage) -> QuestionRecord | 
     files, text = album_joined(row, msg)
     db.execute("UPDATE questions SET files = ?, text = ? WHERE id = ?", (files_json(files), text, row["id"]))
     return replace(question_from_row(row), attachments=files, text=text)
+
+
+def album_asked(db: sqlite3.Connection, msg: InboundMessage) -> bool:
+    """Whether this person already asked a question with ``msg``'s album."""
+    found = db.execute("SELECT 1 FROM questions WHERE album = ? AND fk_id = ? LIMIT 1", (msg.album, msg.user.fk_id))
+    return found.fetchone() is not None
 
 
 class GroupCommit:

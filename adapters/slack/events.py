@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Allowlist
+from adapters.files import media_type
 from adapters.slack.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
@@ -117,10 +118,11 @@ def attachments(event: Mapping[str, Any]) -> tuple[Attachment, ...]:
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             continue  # an external file, or one Slack did not describe (file_access: check_file_info)
         size = item.get("size")
+        name = clean(str(item.get("name") or item.get("title") or "file"))
         found.append(
             Attachment(
-                name=clean(str(item.get("name") or item.get("title") or "file")),
-                content_type=str(item.get("mimetype") or "application/octet-stream"),
+                name=name,
+                content_type=media_type(item.get("mimetype"), name),
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
                 ref=url,
             )

@@ -121,6 +121,8 @@ class SlackFeedback:
         if result.status is not Voted.RECORDED:
             await self._ephemeral(press.channel, press.user, press.thread, result.note)
             return
+        if not result.changed:
+            return  # pressed again: the buttons show this vote already (chat.update is Tier 3)
         blocks = [
             vote_buttons(press.key, result.choice) if isinstance(b, Mapping) and b.get("block_id") == VOTE_BLOCK else b
             for b in press.blocks

@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.files import limited
+from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps
 from adapters.slack import web
 from adapters.slack.render import SlackMessage, render
@@ -223,14 +223,15 @@ class SlackOutbound:
         if attachment.size is not None and attachment.size > limit:
             raise FileUnavailable(f"{attachment.size} bytes is over the limit", reason="file_too_big")
         headers = {"Authorization": f"Bearer {self._client.token}"}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=READ_TIMEOUT)
         try:
             async with session.get(attachment.ref, headers=headers, timeout=timeout, allow_redirects=False) as response:
                 # Without files:read Slack answers with its sign-in page (200, HTML) or a redirect.
                 html = response.content_type == "text/html" and not attachment.content_type.startswith("text/html")
                 if response.status != 200 or html:
                     raise FileUnavailable(f"slack file answered {response.status} {response.content_type}")
-                yield Download(limited(response.content.iter_chunked(64 * 1024), limit), attachment.size)
+                chunks = response.content.iter_chunked(64 * 1024)
+                yield Download(limited(chunks, limit, attachment.size), attachment.size)
         except aiohttp.ClientError as exc:
             raise FileUnavailable(f"slack file download failed ({type(exc).__name__})") from None
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from telegram import Message, MessageEntity, Update
 
 from adapters.base import Allowlist
+from adapters.files import media_type
 from adapters.telegram.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
@@ -185,7 +186,7 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
     ):
         if media is not None:
             name = clean(getattr(media, "file_name", None) or default_name)
-            kind = getattr(media, "mime_type", None) or default_type
+            kind = media_type(getattr(media, "mime_type", None), name, default_type)
             found.append(Attachment(name, kind, media.file_size, media.file_id))
     return tuple(found)
 

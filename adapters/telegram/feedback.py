@@ -5,11 +5,15 @@ prompt after 👎 (``ForceReply``) whose answer is the comment (a message like a
 ``callback_data`` comes back from the client and is never trusted: it only names an
 answer (``v:<key>:<vote>``, well inside Telegram's 64 bytes); the core checks that the
 person who pressed asked it. Every press is answered with ``answerCallbackQuery`` (the
-client shows a spinner until then), with a short toast.
+client shows a spinner until then), with a short toast, in the background: the webhook's
+200 never waits for Telegram or the agent. A press Telegram delivers again (the same
+update, or the same callback query) counts once; the comment prompt is sent once per
+answer; and a vote's messages never take an answer's turn in the chat (``ChatPace``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -27,6 +31,7 @@ from bridge.ports.inbox import Inbox
 log = logging.getLogger(__name__)
 
 _DATA = re.compile(r"^v:(\d{1,18}):(up|down)$")
+TOAST_TIMEOUT = 10.0  # answerCallbackQuery; the client gives up on its spinner by itself
 
 
 @dataclass(frozen=True)
@@ -35,20 +40,25 @@ class _Press:
     key: str
     choice: str
     answer: Message | None  # the message carrying the buttons (None: too old for the client to send it)
+    keys: tuple[str, ...]  # the update's and the callback query's identity: a redelivery counts once
 
 
-def _press(query: CallbackQuery) -> _Press | None:
+def _press(update: Update, bot_id: str) -> _Press | None:
+    query = update.callback_query
+    assert query is not None
     found = _DATA.match(query.data or "")
     if found is None:
         return None
     answer = query.message if isinstance(query.message, Message) else None
-    return _Press(query, found.group(1), found.group(2), answer)
+    keys = (f"{PLATFORM}:{bot_id}:update:{update.update_id}", f"{PLATFORM}:{bot_id}:callback:{query.id}")
+    return _Press(query, found.group(1), found.group(2), answer, keys)
 
 
 class TelegramFeedback:
-    def __init__(self, outbound: TelegramOutbound, inbox: Callable[[], Inbox | None]) -> None:
+    def __init__(self, outbound: TelegramOutbound, inbox: Callable[[], Inbox | None], bot_id: str) -> None:
         self._outbound = outbound
         self._inbox = inbox
+        self._bot_id = bot_id  # the public part of the token: keys stay apart per bot
 
     def _ratings(self) -> tuple[Inbox, Ratings] | None:
         inbox = self._inbox()
@@ -56,14 +66,16 @@ class TelegramFeedback:
         return (inbox, ratings) if inbox is not None and ratings is not None else None
 
     async def pressed(self, update: Update) -> None:
-        """A button under an answer: acknowledged now, recorded in the background."""
+        """A button under an answer: acknowledged now, answered and recorded in the background."""
         query = update.callback_query
         assert query is not None
-        press = _press(query)
+        press = _press(update, self._bot_id)
+        inbox = self._inbox()
         wired = self._ratings()
         if press is None or wired is None:
             log.info("telegram callback %s ignored: %s", update.update_id, "not a vote" if press is None else "off")
-            await self._toast(query, None)
+            if inbox is not None:  # only the spinner to stop: never before the 200
+                inbox.background(self._toast(query, None), name=f"telegram-callback-{query.from_user.id}")
             return
         inbox, ratings = wired
         inbox.background(self._vote(ratings, press), name=f"telegram-vote-{query.from_user.id}")
@@ -71,14 +83,17 @@ class TelegramFeedback:
     async def _vote(self, ratings: Ratings, press: _Press) -> None:
         sender = press.query.from_user
         language = texts.language_of({"languageCode": sender.language_code or ""})
-        vote = Vote(PLATFORM, f"{PLATFORM}:{sender.id}", press.key, press.choice, None, language)
+        vote = Vote(PLATFORM, f"{PLATFORM}:{sender.id}", press.key, press.choice, None, language, press.keys)
         result = await ratings.vote(vote)
+        if result.status is Voted.DUPLICATE:
+            return  # the first delivery answered it
         await self._toast(press.query, result.note)
         if result.status is not Voted.RECORDED or press.answer is None:
             return
         answer = press.answer
-        await self._outbound.set_buttons(answer.chat_id, answer.message_id, vote_keyboard(press.key, result.choice))
-        if press.choice == DOWN:
+        if result.changed:
+            await self._outbound.set_buttons(answer, vote_keyboard(press.key, result.choice))
+        if press.choice == DOWN and await ratings.open_prompt(vote):
             prompt = await self._outbound.ask_for_reply(
                 answer, texts.text("feedback_prompt", language), sender.id, sender.first_name
             )
@@ -87,6 +102,6 @@ class TelegramFeedback:
 
     async def _toast(self, query: CallbackQuery, note: str | None) -> None:
         try:
-            await query.answer(text=note[:200] if note else None)
-        except TelegramError as exc:  # too late (after ~15 min), or the query vanished
-            log.info("telegram callback not answered (%s)", exc)
+            await asyncio.wait_for(query.answer(text=note[:200] if note else None), TOAST_TIMEOUT)
+        except (TelegramError, TimeoutError) as exc:  # too late (after ~15 min), the query vanished, slow
+            log.info("telegram callback not answered (%s)", exc or "timeout")

@@ -29,8 +29,9 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from adapters.files import limited
+from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
+from adapters.telegram.pace import ChatPace
 from adapters.telegram.render import Part, render
 from adapters.telegram.words import PLATFORM
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
@@ -47,6 +48,7 @@ TYPING_BUDGET = 20
 DRAFT_EVERY = 1.0  # a streamed answer's draft is updated at most this often
 PRIVATE_EDIT_EVERY = 1.0  # ... or its message edited, where drafts are not available
 GROUP_EDIT_EVERY = 3.0  # groups: 20 messages a minute, edits included
+VOTE_WAIT = 60.0  # a vote's redrawn buttons or comment prompt wait this long for a free moment
 
 
 def _translated(chat: str, exc: TelegramError) -> DeliveryRetryable | DeliveryPermanent:
@@ -88,18 +90,17 @@ class TelegramOutbound:
         self._drafts = True  # sendMessageDraft works until the server says otherwise
         self._overall = AsyncLimiter(30, 1)  # Telegram allows ~30 messages/s per bot
         self._typing_budget = AsyncLimiter(TYPING_BUDGET, 1)
-        self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._per_chat: OrderedDict[str, ChatPace] = OrderedDict()
         self._http: httpx.AsyncClient | None = None  # downloads of files people send
 
-    def _limiter(self, chat: str, chat_type: str) -> AsyncLimiter:
-        limiter = self._per_chat.pop(chat, None)
-        if limiter is None:
-            # ~1 message/s in a private chat, 20/minute in a group.
-            limiter = AsyncLimiter(1, 1) if chat_type == "private" else AsyncLimiter(20, 60)
-        self._per_chat[chat] = limiter
+    def _limiter(self, chat: str, chat_type: str) -> ChatPace:
+        pace = self._per_chat.pop(chat, None)
+        if pace is None:
+            pace = ChatPace(private=chat_type == "private")  # ~1 message/s; 20/minute in a group
+        self._per_chat[chat] = pace
         while len(self._per_chat) > 10_000:
             self._per_chat.popitem(last=False)
-        return limiter
+        return pace
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         parts = render(reply)
@@ -259,12 +260,13 @@ class TelegramOutbound:
         if size is not None and size > limit:
             raise FileUnavailable(f"{size} bytes is over the limit", reason="file_too_big")
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=60.0))
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=READ_TIMEOUT))
         try:
             async with self._http.stream("GET", found.file_path) as response:
                 if response.status_code != 200:
                     raise FileUnavailable(f"telegram file server answered {response.status_code}")
-                yield Download(limited(response.aiter_bytes(), limit), size)
+                # Exactly the declared size, within the limit, counted on what is read.
+                yield Download(limited(response.aiter_bytes(), limit, size), size)
         except httpx.HTTPError as exc:  # its message may quote the URL, and so the token
             raise FileUnavailable(f"telegram file download failed ({type(exc).__name__})") from None
 
@@ -275,10 +277,17 @@ class TelegramOutbound:
 
     # -- feedback (adapters.telegram.feedback): best effort, never raises ---------------
 
-    async def set_buttons(self, chat: int, message_id: int, markup: InlineKeyboardMarkup) -> None:
+    # A vote's own messages take the chat's budget only when no answer waits for it
+    # (ChatPace.spare), for up to VOTE_WAIT seconds; then they are left out.
+
+    async def set_buttons(self, answer: Message, markup: InlineKeyboardMarkup) -> None:
+        chat = answer.chat_id
+        if not await self._limiter(str(chat), answer.chat.type).spare(VOTE_WAIT):
+            log.info("telegram chat=%s vote buttons not updated: the chat is busy with answers", chat)
+            return
         try:
             async with self._overall:
-                await self._app.bot.edit_message_reply_markup(chat, message_id, reply_markup=markup)
+                await self._app.bot.edit_message_reply_markup(chat, answer.message_id, reply_markup=markup)
         except TelegramError as exc:  # "not modified": it shows that vote already
             log.debug("telegram chat=%s vote buttons not updated: %s", chat, exc)
 
@@ -290,8 +299,11 @@ class TelegramOutbound:
             name = first_name or "🙂"
             entities = [MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16(name), user=User(user_id, name, False))]
             text = f"{name}: {text}"
+        if not await self._limiter(str(answer.chat_id), answer.chat.type).spare(VOTE_WAIT):
+            log.info("telegram chat=%s comment prompt not sent: the chat is busy with answers", answer.chat_id)
+            return None
         try:
-            async with self._overall, self._limiter(str(answer.chat_id), answer.chat.type):
+            async with self._overall:
                 sent = await self._app.bot.send_message(
                     answer.chat_id,
                     text,

@@ -78,7 +78,7 @@ class TelegramPlatform:
         # its 200, and our own polling loop before it confirms the offset to Telegram.
         self.app = builder.updater(None).build()
         self.outbound = TelegramOutbound(self.app)
-        self._feedback = TelegramFeedback(self.outbound, lambda: self._inbox)
+        self._feedback = TelegramFeedback(self.outbound, lambda: self._inbox, self._bot_id)
         self._inbox: Inbox | None = None
         self._bot: BotIdentity | None = None
         self._intake_open = False

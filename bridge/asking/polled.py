@@ -78,7 +78,7 @@ class PolledAsking:
             try:
                 conversation = await opening(self._store, self._agent, q, person)
                 if q.state == QuestionState.RECEIVED:
-                    sent = await self._send(q, conversation, outbound, tries)
+                    sent = await self._send(q, conversation, outbound, tries, deadline)
                     if isinstance(sent, Finished):  # only files, and none could be passed on
                         return Answered(sent, q, polls=tries.looks, notes=tuple(tries.notes))
                     q = sent
@@ -104,7 +104,7 @@ class PolledAsking:
                 q = await self._store.question(q.id)
 
     async def _send(
-        self, q: QuestionRecord, conversation: str, outbound: Outbound, tries: _Tries
+        self, q: QuestionRecord, conversation: str, outbound: Outbound, tries: _Tries, deadline: float
     ) -> QuestionRecord | Finished:
         """Send the question once; returns the record in state ``sent``."""
         if q.send_attempts > 0:
@@ -119,7 +119,7 @@ class PolledAsking:
                 raise AgentTransportError("send outcome unknown; looking again before resending", ambiguous=True)
         files: list[SentFile] = []
         if q.attachments:
-            passed = await pass_files(self._files, q, conversation, outbound)
+            passed = await pass_files(self._files, q, conversation, outbound, deadline - self._clock())
             if not q.text and not passed.files:
                 return Finished(QuestionState.FAILED, notes_reply(passed.notes), "no file could be passed on")
             files = passed.files

@@ -24,6 +24,9 @@ class Vote:
     choice: str | None  # UP | DOWN; None: only a comment, the vote stays
     comment: str | None = None
     language: str = "en"  # the voter's, for the note they see
+    # The press's identity on the platform (de-duplication keys, like a message's): a press
+    # delivered again counts once. Empty: the platform does not redeliver presses.
+    keys: tuple[str, ...] = ()
 
 
 class Voted(enum.Enum):
@@ -31,6 +34,7 @@ class Voted(enum.Enum):
     NOT_YOURS = "not_yours"  # someone else's answer
     GONE = "gone"  # unknown, or no longer kept (FEEDBACK_DAYS)
     FAILED = "failed"  # the agent API refused it or could not be reached
+    DUPLICATE = "duplicate"  # the same press delivered again: handled the first time, nothing to show
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class VoteResult:
     status: Voted
     note: str  # what to show the voter (a toast, an ephemeral message), in their language; "" = nothing
     choice: str | None = None  # the vote the answer now has (buttons show it)
+    changed: bool = True  # False: the answer had this vote already (its buttons show it)
 
 
 class Ratings(Protocol):
@@ -47,6 +52,12 @@ class Ratings(Protocol):
         """Record the vote at the agent. ``accepted`` runs once the vote is known to be the
         voter's own, before the agent is asked (Slack opens its comment form there: it
         must within 3 s of the click)."""
+        ...
+
+    async def open_prompt(self, vote: Vote) -> bool:
+        """Whether to ask the voter for a comment on the answer now, after a recorded 👎
+        (Telegram: a reply prompt). True once per answer: the prompt stays open for a
+        reply while the answer is kept, so a repeated 👎 asks nothing more."""
         ...
 
     async def prompted(self, vote: Vote, where: str) -> None:

@@ -126,6 +126,28 @@ async def test_files_off_words_go_and_a_file_alone_gets_the_text_only_note(
     assert outbound.downloads == []
 
 
+async def test_a_stalled_download_is_left_out_within_half_the_questions_time(
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+) -> None:
+    """A platform's download that stops mid-file: the file is left out once its share of
+    half the time the question has (RAIA_POLL_TIMEOUT 5 s here) is spent; the other file
+    and the words go."""
+    outbound.files = {"ref-photo": b"j" * 3_000, "ref-pdf": b"%PDF" + b"p" * 2_496}
+    outbound.stalls.add("ref-photo")
+    loop = asyncio.get_running_loop()
+    async with started(sim, db_path, outbound, files=FilePolicy()) as rt:
+        began = loop.time()
+        await rt.service.receive(_with("What is this?", PHOTO, PDF))
+        await outbound.wait_for(1)
+        took = loop.time() - began
+    assert 1.25 <= took < 5
+    (answer,) = outbound.replies
+    assert answer.text.startswith("I couldn't fetch photo.jpg, so it was not passed on.\n\n")
+    (sent,) = _sent(sim)
+    assert [f["fileName"] for f in sent["files"]] == ["report.pdf"]
+    assert sent["message"] == "What is this?"
+
+
 async def test_a_restart_between_upload_and_send_uploads_again_and_sends_once(
     sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
 ) -> None:

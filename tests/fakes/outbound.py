@@ -37,6 +37,7 @@ class RecordingOutbound:
     working_events: list[str] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # what people sent, by reference
     downloads: list[str] = field(default_factory=list)
+    stalls: set[str] = field(default_factory=set)  # references whose download stops after a first chunk
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
@@ -67,6 +68,8 @@ class RecordingOutbound:
         async def chunks() -> AsyncIterator[bytes]:
             for start in range(0, len(data), 1000):
                 yield data[start : start + 1000]
+                if attachment.ref in self.stalls:
+                    await asyncio.Event().wait()  # the platform's file server went quiet
 
         yield Download(limited(chunks(), limit), len(data))
 

@@ -7,13 +7,14 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 TOKEN = "123456:TEST-token-not-real"
@@ -54,6 +55,10 @@ class FakeTelegram:
     markups: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # buttons each message shows
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content people sent
     too_big: set[str] = field(default_factory=set)  # file_ids getFile refuses (over 20 MB)
+    declared: dict[str, int] = field(default_factory=dict)  # file_id -> the size getFile says (if not the real one)
+    stalled: set[str] = field(default_factory=set)  # file_ids whose download stalls after its first bytes
+    slow: set[str] = field(default_factory=set)  # file_ids the file server sends a little at a time
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -71,6 +76,10 @@ class FakeTelegram:
         file_id = request.path_params["path"].removeprefix("documents/")
         if file_id not in self.files:
             return Response(status_code=404)
+        if file_id in self.stalled:
+            return StreamingResponse(_stalling(self.files[file_id][:100]), media_type="application/octet-stream")
+        if file_id in self.slow:
+            return StreamingResponse(_trickling(self.files[file_id]), media_type="application/octet-stream")
         return Response(self.files[file_id], media_type="application/octet-stream")
 
     async def _m_getFile(self, params: dict[str, Any]) -> Any:
@@ -79,7 +88,7 @@ class FakeTelegram:
             raise _BadRequest("Bad Request: file is too big")
         if file_id not in self.files:
             raise _BadRequest("Bad Request: invalid file_id")
-        size = len(self.files[file_id])
+        size = self.declared.get(file_id, len(self.files[file_id]))
         return {
             "file_id": file_id,
             "file_unique_id": f"u{file_id}",
@@ -124,6 +133,8 @@ class FakeTelegram:
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append(method)
+        if method in self.held:
+            await self.held[method].wait()  # a slow Bot API call
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)
@@ -254,6 +265,19 @@ class FakeTelegram:
                 await asyncio.wait_for(self._new_updates.wait(), timeout)
             pending = [u for u in self.updates if u["update_id"] >= offset]
         return pending
+
+
+async def _stalling(first: bytes) -> AsyncIterator[bytes]:
+    """The headers and a first chunk, then nothing more (until the client hangs up)."""
+    yield first
+    await asyncio.Event().wait()
+
+
+async def _trickling(data: bytes) -> AsyncIterator[bytes]:
+    """A slow file server: 16 KB at a time, a moment apart."""
+    for start in range(0, len(data), 16_384):
+        yield data[start : start + 16_384]
+        await asyncio.sleep(0.02)
 
 
 _update_ids = itertools.count(1)

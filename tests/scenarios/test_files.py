@@ -104,6 +104,37 @@ async def test_telegram_group_album_addressed_by_its_caption_brings_all_its_phot
     assert len(fake.sent) == 1  # one answer, nothing said about the other album
 
 
+async def test_telegram_group_albums_late_photo_becomes_a_question_of_its_own(
+    sim: RaiaSimulator, tmp_path: Path
+) -> None:
+    """A photo of an album Ann addressed arrives after the album's question went to the agent:
+    it is not dropped without a word but asked on its own (the agent has the conversation
+    so far), and the answer replies to that photo."""
+    fake = tg.FakeTelegram()
+    for n in range(3):
+        fake.files[f"l{n}"] = f"photo {n}".encode()
+    group = -100556
+    caption = f"@{tg.BOT_USERNAME} which is best?"
+
+    def photo(n: int, **extra: Any) -> dict[str, Any]:
+        body = _photo(f"l{n}", 7, media_group_id="g-9", **extra)
+        return tg.message(None, chat_id=group, chat_type="supergroup", extra=body)
+
+    late = photo(2)
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        await _one_after_another(
+            bridge, fake, [photo(0, caption=caption, caption_entities=tg.mention(caption)), photo(1)]
+        )
+        assert (await bridge.post(late)).status_code == 200
+        await fake.wait_sent(2)
+    first, second = _asked(sim)
+    assert first["message"] == "which is best?"
+    assert _stored(sim, first) == [b"photo 0", b"photo 1"]
+    assert second["message"] == f"📎 photo_{late['message']['message_id']}.jpg"
+    assert _stored(sim, second) == [b"photo 2"]
+    assert fake.sent[1].params["reply_parameters"]["message_id"] == late["message"]["message_id"]
+
+
 async def test_telegram_oversized_file_gets_a_note_and_the_words_still_go(sim: RaiaSimulator, tmp_path: Path) -> None:
     """Over FILES_MAX_MB by its declared size, or refused by Telegram's getFile (> 20 MB): a
     note in the person's language at the start of the answer, the caption still asked."""
@@ -139,3 +170,72 @@ async def test_slack_file_share_reaches_raia_with_the_bot_token(sim: RaiaSimulat
     (file,) = asked["files"]
     assert sim.files.stored[file["storagePath"]]["data"] == b"a,b\n1,2\n"
     assert json.dumps(asked).count("xoxb-") == 0
+
+
+async def test_telegram_stalled_download_costs_the_file_not_the_question(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """Telegram's file server sends the headers and a first chunk, then nothing: the file is
+    left out with the "couldn't fetch" note once half the question's time is spent, the
+    words go and are answered within the question's deadline (RAIA_POLL_TIMEOUT 5 s), and
+    the person's next question is not held behind it."""
+    fake = tg.FakeTelegram()
+    fake.files["slow"] = b"\xff\xd8\xff" + b"jpeg" * 1000
+    fake.stalled.add("slow")
+    loop = asyncio.get_running_loop()
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        began = loop.time()
+        await bridge.post(tg.message(None, extra=_photo("slow", 4003, caption="What plant is this?")))
+        await bridge.post(tg.message("And how often should I water it?"))
+        await fake.wait_sent(1, timeout=8)
+        assert loop.time() - began < 5  # RAIA_POLL_TIMEOUT
+        await fake.wait_sent(2, timeout=8)
+    first = fake.texts()[0]
+    assert first.startswith("I couldn't fetch photo_")
+    assert "What plant is this" in first  # the agent's answer follows the note
+    assert [(a["message"], a["files"]) for a in _asked(sim)] == [
+        ("What plant is this?", []),
+        ("And how often should I water it?", []),
+    ]
+
+
+async def test_telegram_file_longer_than_declared_is_left_out_not_cut(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """getFile declares 100 bytes, the file server sends more: FILES_MAX_MB holds on the bytes
+    read (a too-big note), and a file merely longer than declared is left out as not
+    fetched; neither reaches raia cut to the declared size."""
+    fake = tg.FakeTelegram()
+    fake.files["big"] = b"b" * 300_000  # over FILES_MAX_MB (0.1 MB), in several chunks
+    fake.files["odd"] = b"o" * 150  # within it, but not what getFile said
+    fake.declared.update(big=100, odd=100)
+    fake.slow.add("big")
+    async with telegram_bridge(sim, fake, tmp_path, files_max_mb=0.1) as bridge:
+        await bridge.post(tg.message(None, extra=_photo("big", 100, caption="Big?")))
+        await fake.wait_sent(1)
+        await bridge.post(tg.message(None, extra=_photo("odd", 100, caption="Odd?")))
+        await fake.wait_sent(2)
+    notes = [t.split("\n\n")[0] for t in fake.texts()]
+    assert notes[0].startswith("photo_")
+    assert notes[0].endswith("is larger than 0.1 MB, so I couldn't pass it on.")
+    assert notes[1].startswith("I couldn't fetch photo_")
+    assert [(a["message"], a["files"]) for a in _asked(sim)] == [("Big?", []), ("Odd?", [])]
+    assert sim.files.stored == {}
+
+
+async def test_content_types_with_line_breaks_are_replaced_at_the_edge(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """A client's mime_type (Telegram) or mimetype (Slack) carrying CR/LF never reaches a
+    header or raia: the file goes with the type its name says, the question is answered."""
+    fake = tg.FakeTelegram()
+    fake.files["doc"] = b"%PDF-1.7 ..."
+    doc = {"file_id": "doc", "file_unique_id": "ud", "file_name": "report.pdf", "file_size": 12,
+           "mime_type": "application/pdf\r\nX-Injected: yes"}  # fmt: skip
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message(None, extra={"document": doc, "caption": "Summarise it"}))
+        await fake.wait_sent(1)
+    slack_fake = slack.FakeSlack()
+    (tmp_path / "slack").mkdir()
+    async with slack_bridge(sim, slack_fake, tmp_path / "slack") as bridge:
+        shared = slack_fake.file(bridge.api, "F1", b"\x89PNG...", "chart.png", "image/png\nX-Injected: yes")
+        await bridge.event(slack.dm("What does it show?") | {"subtype": "file_share", "files": [shared]})
+        await slack_fake.wait_posts(1)
+    asked = _asked(sim)
+    assert [a["message"] for a in asked] == ["Summarise it", "What does it show?"]
+    stored = [sim.files.stored[f["storagePath"]] for a in asked for f in a["files"]]
+    assert [(s["name"], s["type"]) for s in stored] == [("report.pdf", "application/pdf"), ("chart.png", "image/png")]
