@@ -72,6 +72,9 @@ class PolledAsking:
 
     async def ask(self, q: QuestionRecord, person: PlatformUser, outbound: Outbound) -> Answered:
         began = self._clock()  # an unreachable agent is counted from here, not from before a downtime
+        # The question's files are fetched within a share of RAIA_POLL_TIMEOUT from here:
+        # a stalled download costs only that file, never the answer.
+        deadline = began + self._config.poll_timeout
         failures = 0
         tries = _Tries()
         while True:
