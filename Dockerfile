@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOST=0.0.0.0 \
     PORT=8000 \
     DATABASE_URL=sqlite:////data/bridge.db
 
@@ -13,9 +14,13 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
+COPY pyproject.toml README.md ./
 COPY bridge/ bridge/
 COPY adapters/ adapters/
 COPY store/ store/
+# The package itself, on the pinned dependencies above: `raia-bridge check` (and every
+# other command the README gives) runs in the image, as `python -m bridge check` does.
+RUN pip install --no-deps . && rm -rf build *.egg-info
 
 # Not root; /data holds the SQLite database (mount a volume there).
 RUN useradd --system --uid 10001 --home-dir /app bridge \

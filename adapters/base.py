@@ -24,11 +24,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One line of ``raia-bridge check``."""
+    """One line of ``raia-bridge check``: ``OK``, ``FAIL``, or ``WARN`` (``ok`` and ``warn``:
+    works, but probably not as meant)."""
 
     name: str
     ok: bool
     detail: str
+    warn: bool = False
 
 
 @dataclass(frozen=True)

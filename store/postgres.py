@@ -125,7 +125,8 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
                 f"cannot open the PostgreSQL database: {describe(exc, redact=_password(url))}"
             ) from None
         try:
-            server = conn.get_server_version()
+            # "15.18 (Debian 15.18-1.pgdg120+1)": asyncpg's version tuple reads 15.18 as 15.0.18.
+            server = str(await conn.fetchval("SHOW server_version")).split(" ", 1)[0]
             made = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
             version = await conn.fetchval("SELECT MAX(version) FROM schema_version") if made else None
         except PG_ERRORS as exc:
@@ -135,7 +136,7 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         finally:
             await conn.close()
         schema = f"schema {version}" if version else "empty (the bridge creates its tables at start)"
-        return f"PostgreSQL {server.major}.{server.minor}, {schema}"
+        return f"PostgreSQL {server}, {schema}"
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -125,3 +125,68 @@ def test_app_json_asks_for_settings_the_bridge_reads() -> None:
     assert set(app["env"]) <= names
     render = {e["key"] for e in _yaml("render.yaml")["services"][0]["envVars"]} - {"PYTHON_VERSION"}
     assert render <= names
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
+def _dockerfile_env() -> dict[str, str]:
+    """The image's ENV instruction, continuation lines joined."""
+    match = re.search(r"^ENV ((?:.*\\\n)*.*)$", _dockerfile(), re.MULTILINE)
+    assert match is not None
+    return dict(pair.split("=", 1) for pair in match.group(1).replace("\\\n", " ").split())
+
+
+def test_every_documented_command_exists_where_it_is_documented() -> None:
+    """The image installs the package, so `raia-bridge` runs there (Docker, Railway, Fly);
+    where only requirements.txt is installed (Heroku, Render) the README gives
+    `python -m bridge …`, which works wherever `python -m bridge` does."""
+    scripts = _toml("pyproject.toml")["project"]["scripts"]
+    assert scripts == {"raia-bridge": "bridge.app.cli:main"}
+    dockerfile = _dockerfile()
+    copied = re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE)
+    install = dockerfile.index("RUN pip install --no-deps .")
+    assert all(dockerfile.index(f"COPY {files}") < install for files in copied)
+    assert {"pyproject.toml README.md", "bridge/", "adapters/", "store/"} <= set(copied)
+    readme = (ROOT / "README.md").read_text()
+    deploying = _section(readme, "## Deploying")
+    command = re.compile(r"\braia-bridge (?:check|chat|demo|migrate-db)\b")
+    for platform in ("**Heroku.**", "**Render.**", "**Every platform, the same rules:**"):
+        paragraph = deploying[deploying.index(platform) :].split("\n\n", 1)[0]
+        if platform.startswith("**Every"):
+            paragraph = deploying[deploying.index(platform) :].split("\n\n**", 1)[0]
+        assert not command.search(paragraph), platform
+        assert "python -m bridge check" in paragraph, platform
+    assert not command.search(_section(readme, "### Moving from SQLite"))  # run where the volume is
+    for name in ("render.yaml", "app.json", "Procfile"):
+        assert not command.search((ROOT / name).read_text()), name
+
+
+def test_docker_run_with_the_example_env_file_keeps_the_images_database() -> None:
+    """`docker run --env-file .env` with .env copied from .env.example (its blanks filled in)
+    starts with the image's /data database and listens on every interface; every variable
+    the example names, set or commented out, is a setting of the bridge."""
+    example = (ROOT / ".env.example").read_text().splitlines()
+    given = dict(line.split("=", 1) for line in example if line.strip() and not line.startswith("#"))
+    assert "DATABASE_URL" not in given  # it would override the image's /data
+    names = {m.group(1) for line in example if (m := re.match(r"^#?\s*([A-Z][A-Z0-9_]+)=", line))}
+    assert names <= {name.upper() for name in Settings.model_fields}
+    env = _dockerfile_env() | given | {"RAIA_API_KEY": "k" * 12, "TELEGRAM_BOT_TOKEN": "1:abc"}
+    fields = {name.lower(): value for name, value in env.items() if name.lower() in Settings.model_fields}
+    settings = Settings(_env_file=None, **fields)  # type: ignore[arg-type]
+    assert settings.database.url == "sqlite:////data/bridge.db"
+    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+
+
+def test_compose_listens_everywhere_and_gives_up_on_a_failed_start() -> None:
+    """HOST is pinned (a HOST in .env would hide the published port), and a bridge that
+    exits on a configuration error is restarted a bounded number of times, not forever."""
+    for name in ("compose.yaml", "compose.sqlite.yaml"):
+        bridge = _yaml(name)["services"]["bridge"]
+        assert bridge["environment"]["HOST"] == "0.0.0.0", name
+        policy = re.fullmatch(r"on-failure:(\d+)", bridge["restart"])
+        assert policy is not None, name
+        assert 1 <= int(policy.group(1)) <= 20

@@ -131,7 +131,11 @@ class SlackPlatform:
         auth = await _started("SLACK_BOT_TOKEN", self.client.auth_test())  # fails fast on a bad token
         self._bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", team_id=auth["team_id"])
         if self._app_token is not None:
-            self._socket = AsyncSocketModeHandler(self.app, self._app_token.get_secret_value(), web_client=self.client)
+            # The app token, told in one line if refused: the Socket Mode client would log
+            # the refusal with a traceback and retry until the start timed out.
+            app_token = self._app_token.get_secret_value()
+            await _started("SLACK_APP_TOKEN", self.client.apps_connections_open(app_token=app_token))
+            self._socket = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
             # Bounded: a blocked WebSocket must fail the start, not hang it.
             connect = asyncio.wait_for(self._socket.connect_async(), timeout=30)  # type: ignore[no-untyped-call]
             await _started("SLACK_APP_TOKEN", connect)
@@ -181,13 +185,37 @@ class SlackPlatform:
         if granted:
             detail = "all needed scopes granted" if not missing else f"missing {', '.join(missing)}: reinstall the app"
             results.append(CheckResult("slack scopes", not missing, detail))
-        mode = (
-            "Socket Mode (SLACK_APP_TOKEN)"
-            if self.socket_mode
-            else f"HTTP: the app's Request URL must be {(self._public_url or '<PUBLIC_URL>').rstrip('/')}{EVENTS_PATH}"
-        )
-        results.append(CheckResult("slack mode", True, mode))
+        results.append(await self._check_mode())
         return results
+
+    async def _check_mode(self) -> CheckResult:
+        if self._app_token is None:
+            if self._public_url is None:
+                return CheckResult(
+                    "slack mode",
+                    True,
+                    f"HTTP: the app's Request URL must be this bridge's public https address + {EVENTS_PATH} "
+                    "(set PUBLIC_URL and this line names it)",
+                )
+            return CheckResult("slack mode", True, f"HTTP: the app's Request URL must be {self._events_url}")
+        try:
+            # What the Socket Mode client asks first: a WebSocket URL, with the app token.
+            await self.client.apps_connections_open(app_token=self._app_token.get_secret_value())
+        except SlackApiError as exc:
+            return CheckResult(
+                "slack mode",
+                False,
+                f"Socket Mode: SLACK_APP_TOKEN was refused: {error_code(exc)} (an app-level token xapp-… with "
+                "connections:write, from Basic Information → App-Level Tokens)",
+            )
+        except Exception as exc:  # DNS, refused connection, timeout
+            return CheckResult("slack mode", False, f"Socket Mode: could not reach Slack ({type(exc).__name__})")
+        return CheckResult("slack mode", True, "Socket Mode: SLACK_APP_TOKEN accepted")
+
+    @property
+    def _events_url(self) -> str:
+        assert self._public_url is not None
+        return self._public_url.rstrip("/") + EVENTS_PATH
 
     # -- inbound -----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 from contextlib import suppress
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -41,6 +42,7 @@ POLL_SECONDS = 30  # one long poll; Telegram answers at once when an update come
 POLL_BACKOFF = Backoff(1.0, 30.0)  # Telegram unreachable, or an update we could not store
 COMMANDS = ("start", "help", "reset", "new")
 UPDATES = ["message", "callback_query"]  # new messages, and presses of the 👍/👎 buttons
+RECENT_ERROR = 3600  # seconds: a webhook delivery error this recent fails `check`
 
 
 def file_url(api_url: str) -> str:
@@ -51,6 +53,28 @@ def file_url(api_url: str) -> str:
 
 def commands(language: str) -> list[BotCommand]:
     return [BotCommand(name, texts.text(f"command_{name}", language)) for name in COMMANDS]
+
+
+def _delivery_failing(when: datetime | None, pending: int) -> bool:
+    """Telegram's last webhook error still stands: it is recent, or updates wait behind it
+    (Telegram keeps retrying them). An old error with nothing waiting was overcome."""
+    if when is None or pending > 0:
+        return True
+    return _seconds_since(when) < RECENT_ERROR
+
+
+def _seconds_since(when: datetime) -> int:
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # the Bot API's times are UTC
+    return max(0, int((datetime.now(UTC) - aware).total_seconds()))
+
+
+def _ago(when: datetime) -> str:
+    seconds = _seconds_since(when)
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
 
 
 class TelegramPlatform:
@@ -213,11 +237,18 @@ class TelegramPlatform:
             return results
         ok = info.url == self.webhook_url
         detail = f"webhook {info.url or '(none)'}; pending updates {info.pending_update_count}"
+        failing = False
         if info.last_error_message:
+            # Telegram's own words for why it cannot deliver to the webhook.
             detail += f"; last error: {info.last_error_message}"
+            failing = _delivery_failing(info.last_error_date, info.pending_update_count)
+            if info.last_error_date is not None:
+                detail += f" ({_ago(info.last_error_date)})"
         if not ok:
             detail += f"; expected {self.webhook_url} (set when the bridge starts)"
-        results.append(CheckResult("telegram mode", ok or not info.url, detail))
+        elif failing:
+            detail += ": Telegram cannot deliver to PUBLIC_URL; make sure it is this bridge's public https address"
+        results.append(CheckResult("telegram mode", (ok or not info.url) and not failing, detail))
         return results
 
     # -- inbound -----------------------------------------------------------------------

@@ -14,28 +14,16 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
-from adapters.base import CheckResult
-from adapters.raia.client import RaiaClient
 from bridge import texts
+from bridge.app.check import check, unknown_settings
 from bridge.app.database import Database, parse_database_url
-from bridge.app.logs import Redactor, configure_logging, instrument_retries
+from bridge.app.logs import configure_logging, instrument_retries
 from bridge.app.platforms import configured_platforms
-from bridge.app.runtime import AgentClient, open_agent, open_runtime
+from bridge.app.runtime import open_runtime
 from bridge.app.settings import Settings, load_settings
-from bridge.errors import (
-    AgentAuthError,
-    AgentError,
-    AgentNotFoundError,
-    AgentTransportError,
-    ConfigError,
-    DatabaseUnavailable,
-    PortUnavailable,
-    StartupError,
-)
-from bridge.texts import AGENT_FALLBACK_NAME
+from bridge.app.version import package_version
+from bridge.errors import ConfigError, PortUnavailable, StartupError
 from store.copy import copy_sqlite_to_postgres
-from store.postgres import PostgresStore
-from store.sqlite import SqliteStore
 
 log = logging.getLogger("bridge")
 T = TypeVar("T")
@@ -43,8 +31,11 @@ T = TypeVar("T")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="raia-bridge", description="Puts a raia AI agent into Slack and Telegram (see README.md)."
+        prog="raia-bridge",
+        description="Puts a raia AI agent into Slack and Telegram (see README.md). Every command also runs "
+        "as `python -m bridge ...`, where only the source or requirements.txt is installed.",
     )
+    parser.add_argument("--version", action="version", version=f"raia-bridge {package_version()}")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bridge (the default)")
     demo = sub.add_parser("demo", help="chat in the terminal with a built-in agent simulator (no account needed)")
@@ -52,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         "--backend", choices=("raia", "blaigent", "slug"), default="raia", help="which agent API to simulate"
     )
     sub.add_parser("chat", help="chat in the terminal with the real agent named by RAIA_API_KEY")
-    sub.add_parser("check", help="check every configured credential and print a verdict")
+    sub.add_parser("check", help="check the settings and every configured credential, and print a verdict each")
     copy = sub.add_parser("migrate-db", help="copy a SQLite database into PostgreSQL (idempotent)")
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///bridge.db")
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgres://user:password@host/db")
@@ -74,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         level = settings.log_level
         if command in ("demo", "chat") and level == "INFO":
             level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
+        if command == "check" and level != "DEBUG":
+            level = "CRITICAL"  # verdicts only: what went wrong is in them
         configure_logging(level, settings.secrets(), fmt=settings.log_format)
         texts.use_overrides(settings.messages())  # validated with the settings
         instrument_retries()
@@ -130,8 +123,9 @@ def serve(settings: Settings) -> None:
 
     from bridge.app.server import build_app
 
-    for warning in settings.warnings():
-        logging.getLogger("bridge.app.settings").warning("%s", warning)
+    settings_log = logging.getLogger("bridge.app.settings")
+    for warning in [*unknown_settings(settings), *settings.warnings()]:
+        settings_log.warning("%s", warning)
     platforms = configured_platforms(settings)
     if not platforms:
         raise ConfigError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (or try `raia-bridge demo`)")
@@ -232,7 +226,7 @@ async def migrate_db(source_url: str, target_url: str) -> int:
     source, target = _database_arg("--from", source_url), _database_arg("--to", target_url)
     if source.path is None or target.path is not None:
         raise ConfigError("migrate-db copies --from sqlite:///… --to postgres://…")
-    configure_logging("WARNING", [target.password] if target.password else [])
+    configure_logging("WARNING", target.password_forms())
     report = await copy_sqlite_to_postgres(source.path, target.url)
     print(f"{source.display} -> {target.display}: {report.summary()}")
     return 0
@@ -243,81 +237,3 @@ def _database_arg(option: str, url: str) -> Database:
         return parse_database_url(url)
     except ValueError as exc:
         raise ConfigError(f"{option} {exc}") from None
-
-
-async def check_agent(settings: Settings, agent: AgentClient) -> CheckResult:
-    """The configured backend's credentials, by the cheapest call it offers."""
-    backend = settings.agent_backend
-    where = {
-        "raia": settings.raia_base_url,
-        "blaigent": settings.blaigent_base_url,
-        "slug": settings.slug_api_url or "",
-    }[backend]
-    key = f"{backend.upper()}_API_KEY"
-    try:
-        if isinstance(agent, RaiaClient):
-            name = await agent.agent_name() or AGENT_FALLBACK_NAME
-            return CheckResult("raia", True, f"agent {name!r} at {where}")
-        return CheckResult(backend, True, await agent.check())
-    except AgentAuthError as exc:
-        return CheckResult(backend, False, f"{key} was refused ({exc.status}): copy the key again")
-    except AgentNotFoundError as exc:
-        return CheckResult(backend, False, f"{exc} (check BLAIGENT_AGENT / SLUG_AGENT and the base URL)")
-    except AgentTransportError as exc:
-        return CheckResult(backend, False, f"could not reach {where}: {exc}")
-    except AgentError as exc:
-        return CheckResult(backend, False, f"{where} answered with an error: {exc}")
-
-
-async def check_push(settings: Settings, agent: RaiaClient) -> CheckResult:
-    """RAIA_PUSH: is raia's webhook pointing at this bridge?"""
-    assert settings.public_url is not None
-    url = settings.public_url.rstrip("/") + "/raia/webhook"
-    try:
-        registered = url in await agent.webhook_urls()
-    except AgentError as exc:
-        return CheckResult("raia push", False, f"could not read the agent's webhooks: {exc}")
-    detail = (
-        f"webhook registered at {url}" if registered else f"not registered yet: the bridge registers {url} at start"
-    )
-    return CheckResult("raia push", True, detail)
-
-
-async def check_database(database: Database) -> CheckResult:
-    """Reachable, which engine, which schema version; read-only."""
-    try:
-        if database.path is not None:
-            detail = await asyncio.to_thread(SqliteStore.inspect, database.path)
-        else:
-            detail = await PostgresStore.inspect(database.url)
-    except DatabaseUnavailable as exc:
-        return CheckResult("database", False, f"{database.display}: {exc}")
-    return CheckResult("database", True, detail if database.path is not None else f"{detail} at {database.display}")
-
-
-async def check(settings: Settings) -> int:
-    """Print one verdict line per credential; exit status 0 only if all are fine."""
-    results: list[CheckResult] = []
-    # Only the agent client: checking credentials must not create or touch the database.
-    async with open_agent(settings) as agent:
-        results.append(await check_agent(settings, agent))
-        if settings.raia_push and isinstance(agent, RaiaClient) and results[-1].ok:
-            results.append(await check_push(settings, agent))
-    results.append(await check_database(settings.database))
-    platforms = configured_platforms(settings)
-    for platform in platforms:
-        try:
-            results.extend(await platform.check())
-        except Exception as exc:
-            results.append(CheckResult(platform.name, False, f"check failed: {type(exc).__name__}: {exc}"))
-        finally:
-            await platform.close()
-    if not platforms:
-        results.append(CheckResult("platforms", False, "neither TELEGRAM_BOT_TOKEN nor SLACK_BOT_TOKEN is set"))
-    # Libraries put tokens in their messages ("The token `123:AA…` was rejected").
-    redact = Redactor(settings.secrets())
-    for result in results:
-        print(f"{'OK  ' if result.ok else 'FAIL'} {result.name}: {redact(result.detail)}")
-    failed = [r for r in results if not r.ok]
-    print("All checks passed." if not failed else f"{len(failed)} check(s) failed.")
-    return 0 if not failed else 1

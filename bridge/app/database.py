@@ -4,17 +4,20 @@ or PostgreSQL (a PaaS database, several replicas).
 PaaS providers hand PostgreSQL out as ``postgres://user:password@host:port/db`` (Heroku,
 Render, Fly) or ``postgresql://…`` (Railway), often with ``?sslmode=require``; asyncpg
 reads both forms and that parameter as they are. The password never leaves this
-module except inside the URL given to the driver: ``display`` masks it.
+module except inside the URL given to the driver: ``display`` masks it. A password is
+taken as people paste it: ``#``, ``?`` or ``/`` in it are percent-encoded here (in a URL
+they would end the password), and a percent-encoded one is decoded by the driver.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
@@ -25,6 +28,10 @@ _POSTGRES_SCHEMES = ("postgres", "postgresql")
 # What asyncpg understands in a URL's query; anything else is a mistake worth naming.
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _PARAMETERS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "connect_timeout", "options"}
+# scheme://userinfo@host…/db…: the userinfo runs to the last "@" before the host and path.
+_USERINFO = re.compile(r"^(?P<scheme>[a-z]+://)(?P<userinfo>.*)@(?P<rest>[^@/]*/[^@]*)$", re.DOTALL)
+# Characters a user name or password may hold unencoded; "%" keeps an encoded one as it is.
+_USERINFO_SAFE = "%:!$&'()*+,;=~"
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,14 @@ class Database:
 
     @property
     def password(self) -> str | None:
-        return urlsplit(self.url).password if self.engine == "postgresql" else None
+        """The password as the server knows it (percent-decoded)."""
+        raw = urlsplit(self.url).password if self.engine == "postgresql" else None
+        return unquote(raw) if raw else None
+
+    def password_forms(self) -> list[str]:
+        """The password as written in the URL and as decoded: both are kept out of logs."""
+        raw = urlsplit(self.url).password if self.engine == "postgresql" else None
+        return sorted({raw, unquote(raw)}) if raw else []
 
     def store(self, *, clock: Callable[[], float] = time.time, pool_size: int = 10) -> Store:
         if self.engine == "sqlite":
@@ -72,6 +86,7 @@ def parse_database_url(url: str) -> Database:
         raise ValueError(
             "must look like sqlite:///bridge.db (one process) or postgres://user:password@host:5432/db (PostgreSQL)"
         )
+    url = _quote_userinfo(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
@@ -87,3 +102,12 @@ def parse_database_url(url: str) -> Database:
         if key == "sslmode" and value not in _SSLMODES:
             raise ValueError(f"has sslmode={value!r}; use one of {', '.join(_SSLMODES)}")
     return Database("postgresql", url)
+
+
+def _quote_userinfo(url: str) -> str:
+    """``postgres://u:pa#ss@h/db`` -> ``postgres://u:pa%23ss@h/db``: a password as pasted,
+    whose ``#``, ``?``, ``/`` or ``@`` would otherwise end it (and lose the database name)."""
+    match = _USERINFO.match(url)
+    if match is None:
+        return url
+    return f"{match['scheme']}{quote(match['userinfo'], safe=_USERINFO_SAFE)}@{match['rest']}"

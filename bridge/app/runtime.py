@@ -15,7 +15,7 @@ import aiohttp
 import httpx
 
 from adapters.blaigent.client import BlaigentClient
-from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient
+from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient, RetryPolicy
 from adapters.slug.client import SlugClient
 from bridge.app.database import Database, Store, parse_database_url
 from bridge.app.metrics import Metrics
@@ -62,11 +62,11 @@ def service_config(settings: Settings) -> ServiceConfig:
 
 @asynccontextmanager
 async def open_agent(
-    settings: Settings, *, observe: Callable[[str, str], None] | None = None
+    settings: Settings, *, observe: Callable[[str, str], None] | None = None, retry: RetryPolicy | None = None
 ) -> AsyncIterator[AgentClient]:
     """The configured agent API's client alone (``check`` needs nothing else), its HTTP
     client closed on exit. Each is reached at its URL in the settings (the demo and the
-    tests serve a simulator on loopback)."""
+    tests serve a simulator on loopback). ``retry``: raia's safe calls (``check`` tries twice)."""
     if settings.agent_backend != "raia":
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
         async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(limits=limits)) as http:
@@ -81,7 +81,9 @@ async def open_agent(
     # ~/.netrc) in a thread on every request, which cost more than the request itself.
     proxy = proxy_for(settings.raia_base_url)
     async with aiohttp.ClientSession(connector=connector) as session:
-        yield RaiaClient(session, base_url=settings.raia_base_url, api_key=key, observe=observe, proxy=proxy)
+        yield RaiaClient(
+            session, base_url=settings.raia_base_url, api_key=key, observe=observe, proxy=proxy, retry=retry
+        )
 
 
 def proxy_for(url: str) -> str | None:

@@ -8,18 +8,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge import texts
 from bridge.app import books
+from bridge.app.books import read_messages
 from bridge.app.database import Database, parse_database_url
+from bridge.app.environment import ENV_FILE, platform_public_url
 from bridge.errors import ConfigError
 from bridge.files import DEFAULT_TYPES, MB, FilePolicy
 
@@ -34,23 +34,6 @@ _CONTENT_TYPE = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9.+-]*)/(\*|[A-Za-z0-9][A-
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
-def read_messages(path: Path) -> Any:
-    """``MESSAGES_FILE`` parsed (TOML, or YAML by its suffix); ValueError in one line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path} cannot be read ({exc.strerror})") from None
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            return yaml.safe_load(raw) or {}
-        return tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
-            f"{path.name} is not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'TOML'}: {first}"
-        ) from None
-
-
 def _split_list(raw: str) -> frozenset[str]:
     """``"1, @bob ,2"`` -> ``{"1", "@bob", "2"}`` (usernames compared case-insensitively)."""
     items = (part.strip() for part in raw.replace(";", ",").split(","))
@@ -60,7 +43,7 @@ def _split_list(raw: str) -> frozenset[str]:
 class Settings(BaseSettings):
     """Every setting of the bridge. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", frozen=True)
 
     # Which agent API answers: raia (send, then poll), or one whose chat call answers.
     agent_backend: Literal["raia", "blaigent", "slug"] = "raia"
@@ -114,7 +97,8 @@ class Settings(BaseSettings):
     telegram_allowed_users: str = ""
     telegram_allowed_chats: str = ""
 
-    public_url: str | None = None
+    # Unset: the public URL the platform names (Render, Railway, Fly, Heroku), if any.
+    public_url: str | None = Field(default_factory=lambda: _platform_url(), validate_default=True)
     # SQLite file (one process) or postgres://… (a PaaS database; several replicas).
     database_url: SecretStr = SecretStr("sqlite:///bridge.db")
     database_pool_size: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per process
@@ -131,7 +115,6 @@ class Settings(BaseSettings):
         "slack_app_token",
         "telegram_bot_token",
         "telegram_webhook_secret",
-        "public_url",
         "metrics_token",
         "raia_api_key",
         "blaigent_api_key",
@@ -147,6 +130,20 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url_or_platforms(cls, value: Any) -> Any:
+        # Unset or empty: the platform's own address for the app, where it tells it.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return _platform_url()
+        return value
+
+    @field_validator("agent_backend", "conversation_scope", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        # LOG_FORMAT=JSON means json, as LOG_LEVEL=debug means DEBUG.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("messages_file")
     @classmethod
@@ -214,10 +211,17 @@ class Settings(BaseSettings):
     @field_validator("slack_bot_token")
     @classmethod
     def _slack_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().startswith("xapp-"):
+        token = value.get_secret_value() if value is not None else "xoxb-"
+        if token.startswith("xapp-"):
             raise ValueError(
                 "is an app-level token (xapp-…): that one goes in SLACK_APP_TOKEN; use the xoxb-… Bot Token"
             )
+        if token.startswith("xoxp-"):
+            raise ValueError(
+                "is a user token (xoxp-…): the bridge posts as the bot; use the Bot User OAuth Token (xoxb-…)"
+            )
+        if not token.startswith("xoxb-"):
+            raise ValueError("must be the Bot User OAuth Token, which starts with xoxb- (OAuth & Permissions)")
         return value
 
     @field_validator("slack_app_token")
@@ -281,10 +285,20 @@ class Settings(BaseSettings):
         if self.telegram_bot_token and self.public_url:
             secret = self.telegram_webhook_secret
             if secret is None:
-                raise _missing("telegram_webhook_secret", "is required when PUBLIC_URL is set")
+                origin = self.public_url_origin
+                from_platform = f" (here {self.public_url}, from {origin})" if origin != "PUBLIC_URL" else ""
+                raise _missing("telegram_webhook_secret", f"is required when PUBLIC_URL is set{from_platform}")
             if not _WEBHOOK_SECRET.match(secret.get_secret_value()):
                 raise _missing("telegram_webhook_secret", "may only use A-Z, a-z, 0-9, _ and - (1-256 chars)")
         return self
+
+    @property
+    def public_url_origin(self) -> str | None:
+        """Which variable ``public_url`` comes from: ``PUBLIC_URL`` or the platform's own."""
+        if self.public_url is None:
+            return None
+        platform = platform_public_url()
+        return platform[1] if platform is not None and platform[0] == self.public_url else "PUBLIC_URL"
 
     @property
     def database(self) -> Database:
@@ -342,8 +356,7 @@ class Settings(BaseSettings):
         values = [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
         if self.raia_push:
             values.append(self.raia_push_secret)
-        password = self.database.password  # the rest of DATABASE_URL is shown, masked
-        return [*values, password] if password else values
+        return [*values, *self.database.password_forms()]  # the rest of DATABASE_URL is shown, masked
 
 
 class _FieldProblem(ValueError):
@@ -353,6 +366,11 @@ class _FieldProblem(ValueError):
 
 def _missing(field: str, problem: str) -> _FieldProblem:
     return _FieldProblem(field, problem)
+
+
+def _platform_url() -> str | None:
+    found = platform_public_url()
+    return found[0] if found is not None else None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -39,6 +39,8 @@ class FakeTelegram:
     actions: list[tuple[int, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
+    webhook_error: tuple[int, str] | None = None  # getWebhookInfo's last_error_date, last_error_message
+    webhook_pending: int = 0  # getWebhookInfo's pending_update_count
     commands: list[dict[str, Any]] = field(default_factory=list)
     menus: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # language ("" = default) -> menu
     drafts: list[tuple[float, int, int, str]] = field(default_factory=list)  # (time, chat, draft id, text)
@@ -169,8 +171,13 @@ class FakeTelegram:
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
-        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0,
-                "last_error_message": "Connection refused" if self.webhook else None}  # fmt: skip
+        """As Telegram reports it: the URL, updates waiting, and the last delivery error
+        (``webhook_error``: when, as Unix time, and Telegram's words), if any."""
+        info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": self.webhook_pending}  # fmt: skip
+        if self.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
+        return info
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
         language = params.get("language_code") or ""

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,7 @@ async def test_check_reports_telegram_and_slack(tmp_path: Path) -> None:
     fake_tg = telegram.FakeTelegram()
     fake_slack = slack.FakeSlack()
     fake_tg.webhook = {"url": "https://old.example.com/telegram/webhook"}
+    fake_tg.webhook_error = (int(time.time()) - 30, "Connection refused")
     sim = RaiaSimulator(api_key=API_KEY)
     async with serving(sim) as raia, serving(fake_tg.app()) as tg_base, serving(fake_slack.app()) as slack_base:
         env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=raia, TELEGRAM_BOT_TOKEN=telegram.TOKEN,

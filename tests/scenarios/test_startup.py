@@ -138,3 +138,54 @@ async def test_a_shutdown_timeout_below_one_second_is_warned_at_start(raia: str,
     code, err = await _serve(_basics(raia, tmp_path) | {"SHUTDOWN_TIMEOUT": "0.5"}, tmp_path)
     assert code == 2  # no platform configured: it stops right after the warning
     assert err.count("SHUTDOWN_TIMEOUT=0.5 is below 1 s") == 1
+
+
+async def test_a_refused_socket_mode_token(raia: str, tmp_path: Path) -> None:
+    """An app-level token Slack refuses: exit 3 with one line at once, not a 30 s wait and
+    the Socket Mode client's tracebacks."""
+    fake = slack.FakeSlack()
+    wrong = "xapp-1-A0-wrong-app-token-77"
+    async with serving(fake.app()) as api:
+        env = {"SLACK_BOT_TOKEN": slack.BOT_TOKEN, "SLACK_APP_TOKEN": wrong, "SLACK_API_URL": f"{api}/api/"}
+        code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path)
+    assert code == 3
+    _one_line(err, "SLACK_APP_TOKEN was refused by Slack (invalid_auth)")
+    assert len(err.strip().splitlines()) <= 3, err  # the settings' and the store's lines at most, then this one
+    assert wrong not in err
+    assert fake.calls.count("apps.connections.open") == 1  # asked once, not retried until a timeout
+
+
+async def test_a_user_token_as_the_bot_token(raia: str, tmp_path: Path) -> None:
+    """SLACK_BOT_TOKEN=xoxp-… (a user token): exit 2, one line naming the setting."""
+    wrong = "xoxp-1234-5678-user-token-abc"
+    env = {"SLACK_BOT_TOKEN": wrong, "SLACK_SIGNING_SECRET": "s"}
+    code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "raia-bridge: configuration error: SLACK_BOT_TOKEN is invalid: is a user token (xoxp-…): the bridge posts "
+        "as the bot; use the Bot User OAuth Token (xoxb-…)"
+    ]
+
+
+async def test_misspelled_settings_are_warned_about_at_start(raia: str, tmp_path: Path) -> None:
+    """A variable with the bridge's prefix that is no setting: one warning line each, naming
+    the nearest setting (here before the start stops for want of a platform)."""
+    env = {"TELEGRAM_ALLOWED_USER": "42", "LOG_FROMAT": "json"}
+    code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path)
+    assert code == 2
+    assert err.count("TELEGRAM_ALLOWED_USER is not a setting of the bridge and is ignored: did you mean ") == 1, err
+    assert err.count("did you mean TELEGRAM_ALLOWED_USERS?") == 1
+    assert err.count("LOG_FROMAT is not a setting of the bridge and is ignored: did you mean LOG_FORMAT?") == 1
+
+
+async def test_version(tmp_path: Path) -> None:
+    """`python -m bridge --version` (and `raia-bridge --version`) prints the package's version."""
+    from bridge.app.version import package_version
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", "--version", cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0
+    assert out.decode() == f"raia-bridge {package_version()}\n"
+    assert package_version()[0].isdigit()
