@@ -3,8 +3,12 @@ each SDK only when that platform is configured."""
 
 from __future__ import annotations
 
+import logging
+
 from adapters.base import Allowlist, Platform
 from bridge.app.settings import Settings
+
+log = logging.getLogger("bridge.app")
 
 
 def configured_platforms(settings: Settings) -> list[Platform]:
@@ -14,10 +18,17 @@ def configured_platforms(settings: Settings) -> list[Platform]:
         from adapters.telegram.platform import TelegramPlatform
 
         users, chats = settings.telegram_allowlist
+        if settings.public_url and settings.telegram_public_url is None:
+            log.warning(
+                "Telegram long-polls: set TELEGRAM_WEBHOOK_SECRET to receive updates by webhook at %s "
+                "(the address %s gives)",
+                settings.public_url,
+                settings.public_url_origin,
+            )
         telegram = TelegramConfig(
             bot_token=settings.telegram_bot_token,
             api_url=settings.telegram_api_url,
-            public_url=settings.public_url,
+            public_url=settings.telegram_public_url,
             webhook_secret=settings.telegram_webhook_secret,
             allow=Allowlist(users=users, chats=chats),
         )

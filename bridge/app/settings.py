@@ -284,13 +284,20 @@ class Settings(BaseSettings):
             raise _missing("slack_signing_secret", "is required in Slack HTTP mode")
         if self.telegram_bot_token and self.public_url:
             secret = self.telegram_webhook_secret
-            if secret is None:
-                origin = self.public_url_origin
-                from_platform = f" (here {self.public_url}, from {origin})" if origin != "PUBLIC_URL" else ""
-                raise _missing("telegram_webhook_secret", f"is required when PUBLIC_URL is set{from_platform}")
-            if not _WEBHOOK_SECRET.match(secret.get_secret_value()):
+            if secret is None and self.public_url_origin == "PUBLIC_URL":
+                raise _missing("telegram_webhook_secret", "is required when PUBLIC_URL is set")
+            if secret is not None and not _WEBHOOK_SECRET.match(secret.get_secret_value()):
                 raise _missing("telegram_webhook_secret", "may only use A-Z, a-z, 0-9, _ and - (1-256 chars)")
         return self
+
+    @property
+    def telegram_public_url(self) -> str | None:
+        """Where Telegram's webhook goes: ``public_url``, unless it is only the platform's
+        address and no TELEGRAM_WEBHOOK_SECRET is set (then Telegram long-polls, as before
+        the platform's address was used, instead of refusing to start)."""
+        if self.telegram_webhook_secret is None and self.public_url_origin != "PUBLIC_URL":
+            return None
+        return self.public_url
 
     @property
     def public_url_origin(self) -> str | None:
