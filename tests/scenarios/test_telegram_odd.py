@@ -6,11 +6,13 @@ import asyncio
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
+from bridge import texts
 from tests.fakes import telegram as tg
 from tests.scenarios.test_telegram import running
 
@@ -37,6 +39,36 @@ async def test_unreadable_and_impossible_updates_are_taken_not_redelivered_forev
     assert fake.sent == []
     assert sim.count("POST", "/messages/async") == 0
     assert any("could not be read" in r.getMessage() for r in caplog.records)
+
+
+async def test_service_messages_are_taken_silently_and_real_content_gets_a_note(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pin, a wallpaper, Web App data, a topic created in a private chat: 200, logged at
+    debug, nothing said; a location in the same chat gets the text-only note, once."""
+    caplog.set_level(logging.DEBUG, logger="adapters.telegram.platform")
+    chat = {"id": 42, "type": "private", "first_name": "Ann"}
+    services: list[dict[str, Any]] = [
+        {"pinned_message": {"message_id": 3, "date": 1767225600, "chat": chat, "from": tg.user(), "text": "pin"}},
+        {"chat_background_set": {"type": {"type": "fill", "dark_theme_dimming": 0,
+                                          "fill": {"type": "solid", "color": 255}}}},
+        {"web_app_data": {"data": "{}", "button_text": "Open"}},
+        {"forum_topic_created": {"name": "Invoices", "icon_color": 7322096}, "message_thread_id": 12,
+         "is_topic_message": True},
+        {"video_chat_started": {}},
+    ]  # fmt: skip
+    async with running(sim, fake, tmp_path) as bridge:
+        for service in services:
+            assert (await bridge.post(tg.message(None, extra=service))).status_code == 200
+        location = {"location": {"latitude": 52.52, "longitude": 13.405}}
+        assert (await bridge.post(tg.message(None, extra=location))).status_code == 200
+        await fake.wait_sent(1)
+        await asyncio.sleep(0.3)
+    assert fake.texts() == [texts.ONLY_TEXT]
+    ignored = [r for r in caplog.records if r.getMessage().endswith("ignored: a service message")]
+    assert len(ignored) == len(services)
+    assert all(r.levelno == logging.DEBUG for r in ignored)
+    assert sim.count("POST", "/messages/async") == 0
 
 
 async def test_lone_surrogates_in_a_question_and_an_answer(
