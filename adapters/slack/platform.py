@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
@@ -29,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import CheckResult
+from adapters.base import CheckResult, read_json
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import MESSAGES, BotIdentity, Ignored, classify, classify_command, malformed
 from adapters.slack.feedback import SlackFeedback
@@ -210,9 +209,9 @@ class SlackPlatform:
         try:
             text = body.decode()
             if _is_json(request):
-                parsed = json.loads(text)
+                parsed = read_json(text)
             problem = malformed(parsed) if _is_json(request) else None
-        except (UnicodeDecodeError, ValueError, RecursionError):
+        except ValueError:  # not UTF-8, not JSON, or nested beyond reason
             problem = "not UTF-8 JSON"
         if problem is not None:
             log.warning("slack request refused: %s", problem)

@@ -54,6 +54,7 @@ class FakeTelegram:
     markups: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # buttons each message shows
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content people sent
     too_big: set[str] = field(default_factory=set)  # file_ids getFile refuses (over 20 MB)
+    raw: dict[str, list[bytes]] = field(default_factory=dict)  # method -> next bodies, answered as they are
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -118,12 +119,14 @@ class FakeTelegram:
             params[key] = json.loads(value) if key in _JSON_FIELDS else value
         return params
 
-    async def _handle(self, request: Request) -> JSONResponse:
+    async def _handle(self, request: Request) -> Response:
         if request.path_params["token"] != TOKEN:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append(method)
+        if self.raw.get(method):
+            return Response(self.raw[method].pop(0), media_type="application/json")
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)

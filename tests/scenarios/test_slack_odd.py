@@ -50,6 +50,23 @@ async def test_signed_but_odd_bodies_never_get_a_500(sim: RaiaSimulator, fake: s
     assert fake.posts == []
 
 
+async def test_json_nested_beyond_reason_is_a_400_without_a_traceback(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Signed, yet 5,000 levels of "[" (json.loads would raise RecursionError), or a message
+    whose blocks nest 100 deep: refused as malformed, nothing asked."""
+    event = json.dumps(slack.envelope(slack.dm("deep?"))).encode()
+    nested = event.replace(b'"text": "deep?"', b'"text": "deep?", "blocks": ' + b"[" * 100 + b"]" * 100)
+    assert nested != event
+    async with running(sim, fake, tmp_path) as bridge:
+        for body in (b"[" * 5000 + b"]" * 5000, nested):
+            response = await bridge.http.post("/slack/events", content=body, headers=slack.signed(body))
+            assert response.status_code == 400
+    assert not any(r.exc_info for r in caplog.records)
+    assert fake.posts == []
+    assert sim.count("POST", "/messages/async") == 0
+
+
 async def test_rate_limit_callbacks_and_interactions_are_acknowledged(
     sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
 ) -> None:

@@ -25,7 +25,8 @@ def fake() -> tg.FakeTelegram:
 async def test_unreadable_and_impossible_updates_are_taken_not_redelivered_forever(
     sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An update PTB cannot read, or with ids that are not numbers, gets 200 and a log line; bad JSON a 400."""
+    """An update PTB cannot read, or with ids that are not numbers, gets 200 and a log line; bad
+    JSON, or JSON nested beyond reason, a 400 without a traceback."""
     odd_ids = tg.message("hi")
     odd_ids["message"]["chat"]["id"] = "abc"
     odd_ids["message"]["from"]["id"] = "zz"
@@ -35,10 +36,15 @@ async def test_unreadable_and_impossible_updates_are_taken_not_redelivered_forev
         assert (await bridge.post(odd_ids)).status_code == 200
         headers = {"X-Telegram-Bot-Api-Secret-Token": "webhook-secret_123"}
         assert (await bridge.http.post("/telegram/webhook", content=b"{oops", headers=headers)).status_code == 400
+        deep = b"[" * 5000 + b"]" * 5000  # RecursionError in json.loads: was a 500 with a traceback
+        assert (await bridge.http.post("/telegram/webhook", content=deep, headers=headers)).status_code == 400
+        nested = b'{"update_id": 3, "message": ' + b'{"a": ' * 100 + b"1" + b"}" * 101
+        assert (await bridge.http.post("/telegram/webhook", content=nested, headers=headers)).status_code == 400
         await asyncio.sleep(0.2)
     assert fake.sent == []
     assert sim.count("POST", "/messages/async") == 0
     assert any("could not be read" in r.getMessage() for r in caplog.records)
+    assert not any(r.exc_info for r in caplog.records)
 
 
 async def test_service_messages_are_taken_silently_and_real_content_gets_a_note(
@@ -162,4 +168,17 @@ async def test_long_polling_confirms_an_update_only_once_it_is_stored(
         await fake.wait_sent(1, timeout=30)
         await asyncio.sleep(0.3)
     assert len(fake.sent) == 1
+    assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_long_polling_outlives_an_answer_nested_beyond_reason(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """getUpdates answered with JSON 5,000 levels deep is a failed call like any other (PTB's
+    own parser let a RecursionError end the polling loop): the next poll brings the update."""
+    fake.raw["getUpdates"] = [b'{"ok": true, "result": ' + b"[" * 5000 + b"]" * 5000 + b"}"]
+    async with running(sim, fake, tmp_path, public_url=None, telegram_webhook_secret=None):
+        fake.push_update(tg.message("still polling?"))
+        await fake.wait_sent(1, timeout=20)
+    assert fake.raw["getUpdates"] == []
     assert sim.count("POST", "/messages/async") == 1
