@@ -150,23 +150,31 @@ def _can_mount() -> bool:
 
 
 @pytest.mark.skipif(not _can_mount(), reason="needs a private mount namespace (root, CAP_SYS_ADMIN)")
-@pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
-async def test_a_full_disk(raia: str, tmp_path: Path, existing: bool) -> None:
+@pytest.mark.parametrize(
+    ("case", "cause"),
+    [("new", "the disk is full"), ("existing", "the disk is full"),
+     ("read-only", "cannot open its lock file b.db.lock: the disk is read-only")],
+)  # fmt: skip
+async def test_a_full_or_read_only_disk(raia: str, tmp_path: Path, case: str, cause: str) -> None:
     """The database's volume is full (a 256 KiB tmpfs, filled, in a mount namespace of the
     bridge's own), with a new database or one the bridge made before (SQLite calls that one
-    a "disk I/O error"): exit 7, one line: DATABASE_URL and "the disk is full"."""
+    a "disk I/O error"), or it is read-only: exit 7, one line naming DATABASE_URL and why."""
     volume = tmp_path / "volume"
     volume.mkdir()
     made = tmp_path / "made.db"
     async with SqliteStore(made):
         pass
-    copy = f"cp {made} {volume}/b.db && " if existing else ""
-    fill = f"mount -t tmpfs -o size=256k tmpfs {volume} && {copy}(cat /dev/zero > {volume}/fill) 2>/dev/null"
-    wrapper = ["unshare", "--mount", "sh", "-c", f'{fill}; exec "$0" "$@"']
-    env = {"TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{raia}/no-telegram-here",
-           "DATABASE_URL": f"sqlite:///{volume / 'b.db'}"}  # fmt: skip
+    setup = {
+        "new": f"mount -t tmpfs -o size=256k tmpfs {volume} && (cat /dev/zero > {volume}/fill) 2>/dev/null",
+        "existing": f"mount -t tmpfs -o size=256k tmpfs {volume} && cp {made} {volume}/b.db && "
+        f"(cat /dev/zero > {volume}/fill) 2>/dev/null",
+        "read-only": f"mount -t tmpfs -o ro tmpfs {volume}",
+    }[case]
+    wrapper = ["unshare", "--mount", "sh", "-c", f'{setup}; exec "$0" "$@"']
+    url = f"sqlite:///{volume / 'b.db'}"
+    env = {"TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{raia}/no-telegram-here", "DATABASE_URL": url}
     code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path, wrapper=wrapper)
-    assert (code, err.splitlines()) == (7, [f"raia-bridge: DATABASE_URL sqlite:///{volume / 'b.db'}: the disk is full"])
+    assert (code, err.splitlines()) == (7, [f"raia-bridge: DATABASE_URL {url}: {cause}"])
     assert list(volume.iterdir()) == []  # the tmpfs was the namespace's own
 
 
