@@ -1,4 +1,4 @@
-"""What every chat platform adapter offers the composition root, and what they share.
+"""What every chat platform adapter offers the composition root, and what every adapter shares.
 
 Each platform is a small package: ``events`` (platform event -> ``InboundMessage``,
 pure), ``render`` (``Reply`` -> platform messages, pure), ``outbound`` (the core's
@@ -8,11 +8,12 @@ polling), built from its own ``config``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -20,6 +21,32 @@ from bridge.ports.inbox import Inbox
 from bridge.ports.outbound import Outbound
 
 log = logging.getLogger(__name__)
+
+# Webhook payloads and agent answers nest a dozen levels at most (a Slack rich-text list
+# in a list); far deeper is an attack or a broken peer.
+MAX_JSON_DEPTH = 64
+
+
+def read_json(data: bytes | str) -> Any:
+    """``json.loads`` for what comes from outside (webhook bodies, agent answers): JSON
+    nested deeper than ``MAX_JSON_DEPTH`` is a ``ValueError`` like any malformed JSON.
+    (``json.loads`` raises ``RecursionError`` somewhere past a thousand levels, depending
+    on the stack in use, and code that walks a parsed value would meet it sooner.)"""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    containers = [value] if isinstance(value, dict | list) else []
+    for _ in range(MAX_JSON_DEPTH):  # level by level, no recursion
+        containers = [
+            child
+            for item in containers
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not containers:
+            return value
+    raise ValueError("JSON nested too deeply")
 
 
 @dataclass(frozen=True)

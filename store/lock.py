@@ -30,6 +30,7 @@ class InstanceLock:
     """``async with InstanceLock(path, wait=30):`` holds the lock for the block."""
 
     def __init__(self, database: Path, *, wait: float) -> None:
+        self._database = database
         # The real file's: a second bridge given a symlink to it (or a path through one)
         # must meet the same lock.
         real = database.resolve()
@@ -49,7 +50,7 @@ class InstanceLock:
     async def acquire(self, wait: float) -> None:
         if fcntl is None:
             return
-        create_private(self.path)
+        create_private(self.path, database=self._database)
         fd = os.open(self.path, os.O_RDWR)
         announced = False
         deadline = asyncio.get_running_loop().time() + wait

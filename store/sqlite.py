@@ -24,7 +24,7 @@ from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.errors import from_sqlite
-from store.files import create_private
+from store.files import create_private, unusable
 from store.migrations import Transaction, migrate
 from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
@@ -72,11 +72,14 @@ class SqliteStore(KeptAnswers):
 
     def _open(self) -> None:
         create_private(self._path)
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        except sqlite3.DatabaseError as exc:  # not a database, or unreadable
-            raise DatabaseUnavailable(f"DATABASE_URL {self._path} is not a usable SQLite database: {exc}") from None
+        except sqlite3.DatabaseError as exc:  # not a database, unreadable, or its disk is full
+            if conn is not None:
+                conn.close()
+            raise unusable(self._path, exc, "not a usable SQLite database") from None
         try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
@@ -89,7 +92,7 @@ class SqliteStore(KeptAnswers):
                 migrate(db)
         except sqlite3.Error as exc:  # locked past the busy timeout, read-only, full...
             conn.close()
-            raise DatabaseUnavailable(f"DATABASE_URL {self._path}: could not set up the schema: {exc}") from None
+            raise unusable(self._path, exc, "could not set up the schema") from None
         self._conn = conn
 
     @staticmethod

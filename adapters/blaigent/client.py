@@ -22,6 +22,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from adapters.agent_http import status_error, transport_error
+from adapters.base import read_json
 from bridge.errors import AgentProtocolError
 from bridge.models import Reply
 from bridge.ports.agent import Asked, Lookup, Person
@@ -81,7 +82,7 @@ class BlaigentClient:
             if response.status_code >= 300:
                 raise status_error(what, response, _detail(response))
             try:
-                return response.json()
+                return read_json(response.content)
             except ValueError as exc:
                 raise AgentProtocolError(f"{what}: body is not JSON", status=response.status_code) from exc
         finally:
@@ -167,7 +168,7 @@ class BlaigentClient:
 
 def _detail(response: httpx.Response) -> str:
     try:
-        body = response.json()
+        body = read_json(response.content)
     except ValueError:
         return response.reason_phrase
     detail = body.get("detail") if isinstance(body, dict) else None

@@ -13,13 +13,13 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from json import loads
 from typing import Any
 
 import aiohttp
 import stamina
 
 from adapters.agent_http import status_error
+from adapters.base import read_json
 from adapters.raia.mapping import (
     agent_name_from,
     created_at,
@@ -63,8 +63,8 @@ class RetryPolicy:
 
 def _error_text(response: Answer) -> str:
     try:
-        body = loads(response.content)
-    except (ValueError, RecursionError):
+        body = read_json(response.content)
+    except ValueError:
         return response.reason_phrase
     return error_text(body) or response.reason_phrase
 
@@ -129,8 +129,8 @@ class RaiaClient:
         status = response.status_code
         if status < 300:
             try:
-                return loads(response.content) if response.content else None
-            except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reason
+                return read_json(response.content) if response.content else None
+            except ValueError as exc:  # not JSON, or nested beyond reason
                 raise AgentProtocolError(f"{method} {path}: body is not JSON", status=status) from exc
         raise status_error(f"{method} {path}", response, _error_text(response))
 

@@ -33,6 +33,7 @@ class Ignored:
     reason: str
 
 
+MESSAGES = ("message", "app_mention")  # the events that can be questions
 _TEXT_FIELDS = ("user", "channel", "ts", "thread_ts", "text", "team", "subtype", "channel_type", "bot_id")
 
 
@@ -44,7 +45,11 @@ def malformed(body: Any) -> str | None:
     event = body.get("event")
     if body.get("type") == "event_callback" and not isinstance(event, Mapping):
         return "event_callback without an event object"
-    if isinstance(event, Mapping):
+    if isinstance(event, Mapping) and not isinstance(event.get("type"), str):
+        return "event without a type"
+    if isinstance(event, Mapping) and event["type"] in MESSAGES:
+        # Only where the bridge reads them: other events carry objects in these fields
+        # (channel_created's channel, team_join's user) and are not read at all.
         for key in _TEXT_FIELDS:
             if event.get(key) is not None and not isinstance(event[key], str):
                 return f"event {key} is not a string"
@@ -57,7 +62,7 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
     if not isinstance(event, Mapping):
         return Ignored("no event")
     kind = event.get("type")
-    if kind not in ("message", "app_mention"):
+    if kind not in MESSAGES:
         return Ignored(f"event {kind}")
     if event.get("bot_id") or event.get("bot_profile") or event.get("subtype") not in _TEXT_SUBTYPES:
         return Ignored("bot message or non-text subtype")

@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.base import read_json
 from adapters.slack.events import person
 from adapters.slack.outbound import SlackOutbound
 from adapters.slack.votes import ACTIONS, VOTE_BLOCK, vote_buttons
@@ -170,7 +171,7 @@ class SlackFeedback:
         wired = self._ratings()
         view, user = _obj(body.get("view")), _obj(body.get("user"))
         try:
-            where = json.loads(str(view.get("private_metadata") or "{}"))
+            where = read_json(str(view.get("private_metadata") or "{}"))
             comment = view["state"]["values"]["comment"]["comment"].get("value") or ""
             team, user_id = str(user.get("team_id") or ""), str(user["id"])
         except (ValueError, KeyError, TypeError, AttributeError):

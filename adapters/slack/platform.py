@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
@@ -29,9 +28,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import CheckResult
+from adapters.base import CheckResult, read_json
 from adapters.slack.config import SlackConfig
-from adapters.slack.events import BotIdentity, Ignored, classify, classify_command, malformed
+from adapters.slack.events import MESSAGES, BotIdentity, Ignored, classify, classify_command, malformed
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
 from adapters.slack.words import PLATFORM
@@ -64,6 +63,9 @@ NEEDED_SCOPES = frozenset(
 # Only for Slack's Agents & AI Apps feature (assistant threads): status, prompts, titles.
 OPTIONAL_SCOPES = frozenset({"assistant:write"})
 TITLE_LENGTH = 60
+# The events bolt's listeners take (messages and mentions go straight to ours); any
+# other event is acknowledged and dropped before bolt sees it.
+LISTENED = (*MESSAGES, "assistant_thread_started")
 _FRESH_THREADS = 10_000  # assistant threads remembered until their first question names them
 
 
@@ -235,16 +237,23 @@ class SlackPlatform:
         try:
             text = body.decode()
             if _is_json(request):
-                parsed = json.loads(text)
+                parsed = read_json(text)
             problem = malformed(parsed) if _is_json(request) else None
-        except (UnicodeDecodeError, ValueError, RecursionError):
+        except ValueError:  # not UTF-8, not JSON, or nested beyond reason
             problem = "not UTF-8 JSON"
         if problem is not None:
             log.warning("slack request refused: %s", problem)
             return PlainTextResponse(f"malformed payload: {problem}", status_code=400)
+        kind = _event_kind(parsed)
+        if kind is not None and kind not in LISTENED:
+            # Signed and well-formed, but of a kind the bridge does not handle (channel_created,
+            # team_join, tokens_revoked...): taken at once, so Slack neither retries it nor,
+            # after enough failures, turns the subscription off.
+            log.debug("slack event %s of kind %s ignored", parsed.get("event_id"), kind)
+            return Response(status_code=200)
         if not self._intake_open or self._inbox is None or not self._inbox.accepting:
             return PlainTextResponse("shutting down, retry later", status_code=503)  # Slack retries
-        if _a_message(parsed):
+        if kind in MESSAGES:
             # The hot path, straight to the listener: signed and parsed above already, and
             # bolt's middleware chain (a second signature check, a second parse) cost as much
             # as the rest of the acknowledgement.
@@ -349,14 +358,12 @@ async def _started(setting: str, step: Awaitable[T]) -> T:
         ) from None
 
 
-def _a_message(body: Any) -> bool:
-    """An Events API callback carrying a message or a mention (``malformed`` passed it)."""
-    return (
-        isinstance(body, dict)
-        and body.get("type") == "event_callback"
-        and isinstance(body.get("event"), dict)
-        and body["event"].get("type") in ("message", "app_mention")
-    )
+def _event_kind(body: Any) -> str | None:
+    """An Events API callback's event type (``malformed`` passed it), else None."""
+    if isinstance(body, dict) and body.get("type") == "event_callback" and isinstance(body.get("event"), dict):
+        kind = body["event"].get("type")
+        return kind if isinstance(kind, str) else None
+    return None
 
 
 def _is_json(request: Request) -> bool:

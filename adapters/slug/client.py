@@ -17,7 +17,6 @@ repeated (the person is told to ask again; see ``bridge.asking``).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +25,7 @@ import httpx
 from httpx_sse import SSEError, aconnect_sse
 
 from adapters.agent_http import status_error, transport_error
+from adapters.base import read_json
 from bridge.errors import AgentNotFoundError, AgentProtocolError, AgentTransportError
 from bridge.models import Reply
 from bridge.ports.agent import Asked, Lookup, Person
@@ -140,7 +140,7 @@ class SlugClient:
                         done = True
                         break
                     try:
-                        item = json.loads(event.data)
+                        item = read_json(event.data)
                     except ValueError:
                         raise AgentProtocolError("POST /chat: an event that is not JSON") from None
                     if not isinstance(item, dict):
@@ -195,7 +195,7 @@ class SlugClient:
 
 def _data(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = read_json(response.content)
     except ValueError as exc:
         raise AgentProtocolError("POST /chat: body is not JSON", status=response.status_code) from exc
     data = body.get("data") if isinstance(body, dict) else None
@@ -206,7 +206,7 @@ def _data(response: httpx.Response) -> dict[str, Any]:
 
 def _reason(response: httpx.Response) -> str:
     try:
-        body = response.json()
+        body = read_json(response.content)
     except ValueError:
         return response.reason_phrase
     error = body.get("error") if isinstance(body, dict) else None

@@ -13,6 +13,15 @@ from adapters.telegram.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
 COMMANDS = {"start": Intent.START, "help": Intent.HELP, "reset": Intent.RESET, "new": Intent.RESET}
+# What a person can send besides text and the files passed on: read by no bot, so answered
+# with the text-only note. A message with none of these and no text, caption or file is a
+# service message (a pin, a member joining, a topic created, a wallpaper set, a timer
+# changed, Web App data...): nobody asked anything, so nobody is answered.
+_CONTENT = (
+    "photo", "document", "voice", "audio", "video", "video_note", "animation", "sticker", "location", "venue",
+    "contact", "poll", "dice", "game", "story", "paid_media", "live_photo", "checklist", "giveaway",
+    "giveaway_winners", "invoice",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     private = message.chat.type == "private"
     if message.chat.type not in ("private", "group", "supergroup"):
         return Ignored(f"chat type {message.chat.type}")
+    if message.text is None and message.caption is None and not any(getattr(message, k, None) for k in _CONTENT):
+        return Ignored("a service message")  # before the allowlist: not even a refusal
 
     def inbound(
         intent: Intent, text: str = "", files: tuple[Attachment, ...] = (), *, addressed: bool = True

@@ -13,8 +13,11 @@ from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram.error import NetworkError, TimedOut
+from telegram._utils.types import JSONDict
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from adapters.base import read_json
 
 # An idle connection is dropped before a server with a 5 s idle timeout (a common default)
 # may close it: a request on a connection the server just closed fails.
@@ -95,3 +98,16 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """PTB's, except that JSON nested beyond reason is refused like any malformed answer
+        (PTB's own lets a ``RecursionError`` through, which would end long polling), and
+        the answer is not logged whole with a traceback."""
+        try:
+            data = read_json(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise TelegramError("Invalid server response") from None
+        if not isinstance(data, dict):
+            raise TelegramError("Invalid server response")
+        return data

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from telegram import BotCommand, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from adapters.base import CheckResult
+from adapters.base import CheckResult, read_json
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import BotIdentity, Ignored, classify
 from adapters.telegram.feedback import TelegramFeedback
@@ -264,8 +263,8 @@ class TelegramPlatform:
         if not self._intake_open or self._inbox is None or not self._inbox.accepting:
             return PlainTextResponse("shutting down, retry later", status_code=503)  # Telegram redelivers
         try:
-            data = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+            data = read_json(await request.body())
+        except ValueError:  # not JSON, not UTF-8, or nested beyond reason
             return PlainTextResponse("malformed update", status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return PlainTextResponse("malformed update", status_code=400)

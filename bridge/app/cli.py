@@ -121,6 +121,7 @@ HTTP_GRACE = 1  # seconds for in-flight requests at shutdown (uvicorn counts who
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from bridge.app.limits import bounded_http
     from bridge.app.server import build_app
 
     settings_log = logging.getLogger("bridge.app.settings")
@@ -141,6 +142,9 @@ def serve(settings: Settings) -> None:
         # and the lanes get what is left of SHUTDOWN_TIMEOUT.
         timeout_graceful_shutdown=HTTP_GRACE,
         timeout_keep_alive=5,  # idle keep-alive connections are closed after 5 s
+        # A request's head must arrive within HTTP_TIMEOUT (uvicorn waits for ever) and
+        # stay under 64 KiB (uvicorn takes any size); the body is bounded by BodyLimit.
+        http=bounded_http(settings.http_timeout),
         lifespan="off",  # the bridge is opened around serve() below instead
     )
     # Bound first: a busy port fails before any platform is touched (a Telegram webhook

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from adapters.base import read_json
 from adapters.raia.client import RaiaClient
 from bridge.app.settings import Settings
 from bridge.errors import AgentError
@@ -47,8 +48,8 @@ def route(settings: Settings, relay: Callable[[], Relay | None]) -> Route:
         if not hmac.compare_digest(given.encode(), secret):
             return PlainTextResponse("wrong secret", status_code=403)
         try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+            body = read_json(await request.body())
+        except ValueError:  # not JSON, not UTF-8, or nested beyond reason
             return PlainTextResponse("body is not JSON", status_code=400)
         current = relay()
         if current is None:  # starting or stopping: polling finds the answer anyway

@@ -8,7 +8,6 @@ port fails before any platform is touched and a start-up failure is one line.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -16,14 +15,15 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.base import Platform, running
 from adapters.raia.client import RaiaClient
 from bridge.acks import AckFirst
 from bridge.app import push
+from bridge.app.limits import BodyLimit
 from bridge.app.metrics import Metrics, WebhookCounter
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
@@ -34,9 +34,6 @@ from store.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024  # Slack and Telegram payloads are far smaller
-BODY_DEADLINE = 10.0  # seconds to send a whole body: webhooks send theirs at once
-
 
 @dataclass
 class AppState:
@@ -46,61 +43,6 @@ class AppState:
     platforms: Sequence[Platform] = field(default_factory=tuple)
     served: bool = False
     bridge: Callable[[], AbstractAsyncContextManager[None]] | None = None
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyTooSlow(Exception):
-    pass
-
-
-class BodyLimit:
-    """Bounds request bodies: over ``limit`` bytes is 413, slower than ``deadline``
-    seconds is 408. Nothing is read ahead: a handler judges the headers (a webhook's
-    secret) before it asks for the body, so an unauthenticated caller costs nothing."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, deadline: float = BODY_DEADLINE) -> None:
-        self.app, self.limit, self.deadline = app, limit, deadline
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
-            return
-        size = 0
-        started = False
-        ends = asyncio.get_running_loop().time() + self.deadline
-
-        async def bounded() -> Message:
-            nonlocal size
-            try:
-                async with asyncio.timeout_at(ends):
-                    message = await receive()
-            except TimeoutError:
-                raise BodyTooSlow from None
-            size += len(message.get("body", b""))
-            if size > self.limit:
-                raise BodyTooLarge
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, bounded, watched)
-        except (BodyTooLarge, BodyTooSlow) as exc:
-            if started:
-                raise
-            too_large = isinstance(exc, BodyTooLarge)
-            text, status = ("request body too large", 413) if too_large else ("request body too slow", 408)
-            await PlainTextResponse(text, status_code=status)(scope, receive, send)
 
 
 class Acknowledging:
@@ -229,7 +171,7 @@ def build_app(
 
     state.bridge = bridge
     app = Starlette(routes=routes, lifespan=as_lifespan if lifespan else None)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, deadline=settings.http_timeout)
     app.add_middleware(
         Acknowledging, paths=webhook_paths, gate=lambda: state.runtime.service.acks if state.runtime else None
     )

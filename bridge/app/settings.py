@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     metrics_token: SecretStr | None = None  # if set, /metrics needs "Authorization: Bearer <token>"
     shutdown_timeout: float = Field(default=10.0, ge=0, le=300)
+    # Seconds a client has to send a request's head (from connecting, or from the last
+    # answer on a kept-alive connection), then again its body: a slower one is cut off.
+    http_timeout: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator(
         "slack_bot_token",

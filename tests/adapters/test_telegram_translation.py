@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from telegram import Update
 
 from adapters.base import Allowlist
@@ -153,3 +154,63 @@ def test_private_chats_follow_the_allowlists() -> None:
     assert intent(both, in_group) is Intent.ASK
     elsewhere = tg.message(text, chat_id=-7, chat_type="supergroup", entities=tg.mention(text))
     assert intent(both, elsewhere) is None
+
+
+ANN = tg.user()
+# Service messages as the Bot API sends them (each beside the usual message_id, date, chat, from).
+SERVICE: dict[str, dict[str, Any]] = {
+    "pinned message": {"pinned_message": {"message_id": 7, "date": 1767225600, "chat": {"id": 42, "type": "private",
+                                          "first_name": "Ann"}, "from": ANN, "text": "remember this"}},
+    "chat wallpaper set": {"chat_background_set": {"type": {"type": "fill", "dark_theme_dimming": 0,
+                                                            "fill": {"type": "solid", "color": 16777215}}}},
+    "auto-delete timer changed": {"message_auto_delete_timer_changed": {"message_auto_delete_time": 86400}},
+    "web app data": {"web_app_data": {"data": '{"plan": "pro"}', "button_text": "Choose a plan"}},
+    "members joined": {"new_chat_members": [{"id": 99, "is_bot": False, "first_name": "Bo"}]},
+    "member left": {"left_chat_member": {"id": 99, "is_bot": False, "first_name": "Bo"}},
+    "topic created": {"forum_topic_created": {"name": "Invoices", "icon_color": 7322096},
+                      "message_thread_id": 12, "is_topic_message": True},
+    "topic edited": {"forum_topic_edited": {"name": "Old invoices"}, "message_thread_id": 12,
+                     "is_topic_message": True},
+    "video chat started": {"video_chat_started": {}},
+    "video chat scheduled": {"video_chat_scheduled": {"start_date": 1767229200}},
+    "write access allowed": {"write_access_allowed": {"from_request": True}},
+    "users shared": {"users_shared": {"request_id": 1, "users": [{"user_id": 77, "first_name": "Cy"}]}},
+    "chat title changed": {"new_chat_title": "Support"},
+    "payment received": {"successful_payment": {"currency": "XTR", "total_amount": 5, "invoice_payload": "p-1",
+                                                "telegram_payment_charge_id": "c-1", "provider_payment_charge_id": ""}},
+}  # fmt: skip
+# Real content the bot cannot read: in a private chat, the text-only note.
+UNREADABLE: dict[str, dict[str, Any]] = {
+    "location": {"location": {"latitude": 52.52, "longitude": 13.405}},
+    "venue": {"venue": {"location": {"latitude": 52.52, "longitude": 13.405}, "title": "Café", "address": "Main St 1"}},
+    "contact": {"contact": {"phone_number": "+4930123456", "first_name": "Bo", "user_id": 99}},
+    "poll": {"poll": {"id": "5", "question": "Lunch?", "total_voter_count": 0, "is_closed": False,
+                      "is_anonymous": True, "type": "regular", "allows_multiple_answers": False,
+                      "allows_revoting": True, "members_only": False,
+                      "options": [{"persistent_id": "o1", "text": "yes", "voter_count": 0},
+                                  {"persistent_id": "o2", "text": "no", "voter_count": 0}]}},
+    "dice": {"dice": {"emoji": "🎲", "value": 4}},
+    "animation": {"animation": {"file_id": "g", "file_unique_id": "ug", "width": 1, "height": 1, "duration": 1}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", SERVICE, ids=list(SERVICE))
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # int seconds, for now
+def test_service_messages_are_ignored_silently(kind: str) -> None:
+    """A pin, a wallpaper, a timer, Web App data, members, topics, video chats...: nobody
+    asked anything, so no note goes back, not even to someone the allowlist refuses."""
+    for chat_id, chat_type in ((42, "private"), (-100, "supergroup")):
+        update = parse(tg.message(None, chat_id=chat_id, chat_type=chat_type, extra=SERVICE[kind]))
+        assert isinstance(classify(update, BOT, Allowlist()), Ignored), chat_type
+    stranger = parse(tg.message(None, extra=SERVICE[kind]))
+    assert isinstance(classify(stranger, BOT, Allowlist(users=frozenset({"@someone_else"}))), Ignored)
+
+
+@pytest.mark.parametrize("kind", UNREADABLE, ids=list(UNREADABLE))
+def test_content_the_bot_cannot_read_gets_the_text_only_note(kind: str) -> None:
+    """A location, a contact, a poll, a dice...: someone said something; in private they hear why it is not read."""
+    noted = classify(parse(tg.message(None, extra=UNREADABLE[kind])), BOT, Allowlist())
+    assert isinstance(noted, InboundMessage)
+    assert say(noted) == ONLY_TEXT
+    assert isinstance(classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=UNREADABLE[kind])), BOT,
+                               Allowlist()), Ignored)  # fmt: skip

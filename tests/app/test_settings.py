@@ -42,6 +42,7 @@ def test_defaults_and_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.raia_poll_timeout >= 60  # minutes, not seconds
     assert settings.raia_send_settle == 90
+    assert settings.http_timeout == 10
     assert load_settings(_env_file=None, database_url="sqlite:////var/data/b.db").database.path == Path(
         "/var/data/b.db"
     )
@@ -71,6 +72,7 @@ def test_missing_key_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
         ("FILES_MAX_MB", "0", "FILES_MAX_MB is invalid"),
         ("FEEDBACK_DAYS", "-1", "FEEDBACK_DAYS is invalid"),
         ("FEEDBACK", "maybe", "FEEDBACK is invalid"),
+        ("HTTP_TIMEOUT", "0", "HTTP_TIMEOUT is invalid"),
     ],
 )
 def test_bad_values_name_the_variable(

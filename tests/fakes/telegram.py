@@ -61,6 +61,7 @@ class FakeTelegram:
     stalled: set[str] = field(default_factory=set)  # file_ids whose download stalls after its first bytes
     slow: set[str] = field(default_factory=set)  # file_ids the file server sends a little at a time
     held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
+    raw: dict[str, list[bytes]] = field(default_factory=dict)  # method -> next bodies, answered as they are
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -129,7 +130,7 @@ class FakeTelegram:
             params[key] = json.loads(value) if key in _JSON_FIELDS else value
         return params
 
-    async def _handle(self, request: Request) -> JSONResponse:
+    async def _handle(self, request: Request) -> Response:
         if request.path_params["token"] != TOKEN:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
         method = request.path_params["method"]
@@ -137,6 +138,8 @@ class FakeTelegram:
         self.calls.append(method)
         if method in self.held:
             await self.held[method].wait()  # a slow Bot API call
+        if self.raw.get(method):
+            return Response(self.raw[method].pop(0), media_type="application/json")
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)

@@ -9,9 +9,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
 from adapters.raia.simulator import RaiaSimulator
 from tests.fakes import slack
 from tests.fakes import telegram as tg
+from tests.fakes.server import serving
 from tests.scenarios.test_slack import running as slack_bridge
 from tests.scenarios.test_telegram import Bridge
 from tests.scenarios.test_telegram import running as telegram_bridge
@@ -239,3 +245,28 @@ async def test_content_types_with_line_breaks_are_replaced_at_the_edge(sim: Raia
     assert [a["message"] for a in asked] == ["Summarise it", "What does it show?"]
     stored = [sim.files.stored[f["storagePath"]] for a in asked for f in a["files"]]
     assert [(s["name"], s["type"]) for s in stored] == [("report.pdf", "application/pdf"), ("chart.png", "image/png")]
+
+
+async def test_a_slack_file_on_another_host_never_gets_the_bot_token(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """A file_share whose private URL points at a host that is not Slack's (here a second
+    loopback server, beside the fake Slack the bridge is configured with) is never fetched
+    with the bot token: the question goes on without it."""
+    seen: list[dict[str, str]] = []
+
+    async def anything(request: Request) -> Response:
+        seen.append(dict(request.headers))
+        return Response(b"a,b\n1,2\n", media_type="text/csv")
+
+    elsewhere = Starlette(routes=[Route("/{path:path}", anything, methods=["GET", "POST"])])
+    fake = slack.FakeSlack()
+    async with serving(elsewhere) as foreign, slack_bridge(sim, fake, tmp_path) as bridge:
+        shared = fake.file(bridge.api, "F1", b"a,b\n1,2\n", "numbers.csv", "text/csv")
+        shared |= {"url_private": f"{foreign}/files-pri/F1", "url_private_download": f"{foreign}/files-pri/F1?dl=1"}
+        event = slack.dm("Sum the columns?") | {"subtype": "file_share", "files": [shared]}
+        assert (await bridge.event(event)).status_code == 200
+        await fake.wait_posts(1)
+    assert [h.get("authorization") for h in seen if "authorization" in h] == []
+    assert not any(slack.BOT_TOKEN in value for headers in seen for value in headers.values())
+    (asked,) = _asked(sim)
+    assert (asked["message"], asked["files"]) == ("Sum the columns?", [])
+    assert sim.files.stored == {}

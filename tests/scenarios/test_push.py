@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.platforms import configured_platforms
@@ -83,8 +84,9 @@ async def test_pushed_answers_are_fetched_at_once_with_few_polls(tmp_path: Path)
     assert len(sim.webhooks) == 1
 
 
-async def test_a_forged_or_odd_push_does_nothing(tmp_path: Path) -> None:
-    """No secret: 401; a wrong one: 403; not JSON: 400; ids nobody waits for: 200, nothing woken."""
+async def test_a_forged_or_odd_push_does_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """No secret: 401; a wrong one: 403; not JSON, or JSON nested 5,000 deep: 400 without a
+    traceback; ids nobody waits for: 200, nothing woken."""
     sim = RaiaSimulator(api_key=API_KEY)
     async with bridge(sim, slack.FakeSlack(), tmp_path) as (base, settings), httpx.AsyncClient() as http:
         url = f"{base}{PATH}"
@@ -92,8 +94,11 @@ async def test_a_forged_or_odd_push_does_nothing(tmp_path: Path) -> None:
         assert (await http.post(url, json={}, headers={HEADER: "guess"})).status_code == 403
         right = {HEADER: settings.raia_push_secret}
         assert (await http.post(url, content=b"not json", headers=right)).status_code == 400
+        assert (await http.post(url, content=b"[" * 5000 + b"]" * 5000, headers=right)).status_code == 400
+        assert (await http.post(url, content=b'{"a":' * 100 + b"1" + b"}" * 100, headers=right)).status_code == 400
         response = await http.post(url, json={"conversationId": "nobody", "x": [1, {"y": "z"}]}, headers=right)
         assert (response.status_code, response.json()) == (200, {"ok": True, "woken": 0})
+    assert not any(r.exc_info for r in caplog.records)
 
 
 async def test_replicas_relay_hints_to_the_one_that_waits(tmp_path: Path, pg_server: PgServer) -> None:

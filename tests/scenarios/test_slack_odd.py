@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,7 @@ async def test_signed_but_odd_bodies_never_get_a_500(sim: RaiaSimulator, fake: s
     bodies = [
         b"[1, 2, 3]",
         json.dumps({"type": "event_callback", "event": "hello", "event_id": "Ev1"}).encode(),
+        json.dumps({"type": "event_callback", "event": {"type": 5}, "event_id": "Ev2"}).encode(),
         json.dumps(slack.envelope({"type": "message", "user": 42, "channel": "D1", "ts": "1.0", "text": "x"})).encode(),
         b"\xff\xfe not utf-8",
     ]
@@ -46,6 +48,23 @@ async def test_signed_but_odd_bodies_never_get_a_500(sim: RaiaSimulator, fake: s
             response = await bridge.http.post("/slack/events", content=body, headers=slack.signed(body))
             assert response.status_code < 500, body
     assert fake.posts == []
+
+
+async def test_json_nested_beyond_reason_is_a_400_without_a_traceback(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Signed, yet 5,000 levels of "[" (json.loads would raise RecursionError), or a message
+    whose blocks nest 100 deep: refused as malformed, nothing asked."""
+    event = json.dumps(slack.envelope(slack.dm("deep?"))).encode()
+    nested = event.replace(b'"text": "deep?"', b'"text": "deep?", "blocks": ' + b"[" * 100 + b"]" * 100)
+    assert nested != event
+    async with running(sim, fake, tmp_path) as bridge:
+        for body in (b"[" * 5000 + b"]" * 5000, nested):
+            response = await bridge.http.post("/slack/events", content=body, headers=slack.signed(body))
+            assert response.status_code == 400
+    assert not any(r.exc_info for r in caplog.records)
+    assert fake.posts == []
+    assert sim.count("POST", "/messages/async") == 0
 
 
 async def test_rate_limit_callbacks_and_interactions_are_acknowledged(
@@ -63,6 +82,56 @@ async def test_rate_limit_callbacks_and_interactions_are_acknowledged(
         ).status_code == 200
         headers = slack.signed(clicked) | {"Content-Type": "application/x-www-form-urlencoded"}
         assert (await bridge.http.post("/slack/events", content=clicked, headers=headers)).status_code == 200
+
+
+# Events of kinds the bridge does not handle, as Slack sends them (a workspace may subscribe
+# the app to more than it needs).
+UNHANDLED: dict[str, dict[str, Any]] = {
+    "channel_created": {"type": "channel_created", "event_ts": "1360782804.000001",
+                        "channel": {"id": "C024BE91L", "name": "fun", "created": 1360782804, "creator": "U024BE7LH",
+                                    "is_channel": True, "is_shared": False}},
+    "channel_rename": {"type": "channel_rename", "channel": {"id": "C02ELGNBH", "name": "new_name",
+                       "created": 1360782804}, "event_ts": "1360782805.000001"},
+    "member_joined_channel": {"type": "member_joined_channel", "user": "W06GH7XHN", "channel": "C0698JE0H",
+                              "channel_type": "C", "team": slack.TEAM, "inviter": "U123456789",
+                              "event_ts": "1360782806.000001"},
+    "team_join": {"type": "team_join", "user": {"id": "U0NEW", "team_id": slack.TEAM, "name": "bo", "deleted": False,
+                  "real_name": "Bo", "is_bot": False, "profile": {"real_name": "Bo", "display_name": "bo"}},
+                  "event_ts": "1360782807.000001"},
+    "user_change": {"type": "user_change", "user": {"id": "U1", "team_id": slack.TEAM, "name": "ann",
+                    "profile": {"status_text": "riding a train", "status_emoji": ":train:"}},
+                    "event_ts": "1360782808.000001"},
+    "im_created": {"type": "im_created", "user": "U1", "channel": {"id": "D024BE91L"}, "event_ts": "1360782809.0"},
+    "reaction_added": {"type": "reaction_added", "user": "U1", "reaction": "thumbsup", "item_user": "U2",
+                       "item": {"type": "message", "channel": "C0001", "ts": "1360782400.498405"},
+                       "event_ts": "1360782804.083113"},
+    "emoji_changed": {"type": "emoji_changed", "subtype": "add", "name": "picard_facepalm",
+                      "value": "https://my.slack.com/emoji/picard_facepalm/db8e287430eaa459.gif",
+                      "event_ts": "1361482916.000004"},
+    "app_home_opened": {"type": "app_home_opened", "user": "U1", "channel": "D0001", "tab": "home",
+                        "event_ts": "1515449522000016"},
+    "app_uninstalled": {"type": "app_uninstalled", "event_ts": "1360782810.000001"},
+    "tokens_revoked": {"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": [slack.BOT_USER]},
+                       "event_ts": "1360782811.000001"},
+}  # fmt: skip
+
+
+async def test_signed_events_the_bridge_does_not_handle_are_acknowledged(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """channel_created, team_join, app_uninstalled, tokens_revoked...: 200 (a 4xx would make
+    Slack retry them, and disable the subscription), nothing said, nothing asked, no call
+    to Slack (bolt never sees them, so it does not look up the token either)."""
+    async with running(sim, fake, tmp_path) as bridge:
+        for kind, event in UNHANDLED.items():
+            assert (await bridge.event(event)).status_code == 200, kind
+        assert fake.calls.count("auth.test") == 1  # the bridge's own, at start
+        await bridge.event(slack.dm("still listening?"))
+        await fake.wait_posts(1)
+        await asyncio.sleep(0.2)
+    assert len(fake.posts) == 1
+    assert sim.count("POST", "/messages/async") == 1
+    assert not any(r.levelno >= logging.WARNING for r in caplog.records), [r.getMessage() for r in caplog.records]
 
 
 async def test_slackbot_is_ignored_and_empty_addresses_get_a_note(

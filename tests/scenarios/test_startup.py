@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
+import shutil
+import signal
 import socket
+import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from adapters.raia.simulator import RaiaSimulator
+from store.sqlite import SqliteStore
 from tests.conftest import API_KEY
 from tests.fakes import slack
 from tests.fakes import telegram as tg
@@ -25,11 +31,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _serve(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+async def _serve(
+    env: dict[str, str], cwd: Path, *, wrapper: Sequence[str] = (), before: Callable[[], None] | None = None
+) -> tuple[int, str]:
+    """``python -m bridge`` (run by ``wrapper``, after ``before`` in the child); its exit status and stderr."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge", cwd=cwd, env=base | env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        *wrapper, sys.executable, "-m", "bridge", cwd=cwd, env=base | env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, preexec_fn=before,
     )  # fmt: skip
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
@@ -110,6 +119,63 @@ async def test_a_database_directory_that_does_not_exist(raia: str, tmp_path: Pat
     assert code == 7
     _one_line(err, "DATABASE_URL points into")
     assert not (tmp_path / "no-such-volume").exists()
+
+
+def _no_file_may_grow() -> None:
+    """In the child: writing a byte to any file fails (EFBIG, as a full disk fails with
+    ENOSPC), instead of the process being killed by SIGXFSZ. Pipes are not files: stderr works."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+async def test_a_database_that_cannot_be_written(raia: str, tmp_path: Path) -> None:
+    """SQLite cannot write a byte of the new database: exit 7 and one line naming DATABASE_URL
+    and why (here the process's file size limit), not SQLite's "disk I/O error"."""
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    env = {"TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{raia}/no-telegram-here"}
+    code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path, before=_no_file_may_grow)
+    assert (code, err.splitlines()) == (
+        7,
+        [f"raia-bridge: DATABASE_URL {url}: this process may not write files over 0 bytes (ulimit -f 0)"],
+    )
+
+
+def _can_mount() -> bool:
+    """A private mount namespace with a tmpfs of its own (root with CAP_SYS_ADMIN)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    probe = [unshare, "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]
+    return subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0  # noqa: S603
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs a private mount namespace (root, CAP_SYS_ADMIN)")
+@pytest.mark.parametrize(
+    ("case", "cause"),
+    [("new", "the disk is full"), ("existing", "the disk is full"),
+     ("read-only", "cannot open its lock file b.db.lock: the disk is read-only")],
+)  # fmt: skip
+async def test_a_full_or_read_only_disk(raia: str, tmp_path: Path, case: str, cause: str) -> None:
+    """The database's volume is full (a 256 KiB tmpfs, filled, in a mount namespace of the
+    bridge's own), with a new database or one the bridge made before (SQLite calls that one
+    a "disk I/O error"), or it is read-only: exit 7, one line naming DATABASE_URL and why."""
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    made = tmp_path / "made.db"
+    async with SqliteStore(made):
+        pass
+    setup = {
+        "new": f"mount -t tmpfs -o size=256k tmpfs {volume} && (cat /dev/zero > {volume}/fill) 2>/dev/null",
+        "existing": f"mount -t tmpfs -o size=256k tmpfs {volume} && cp {made} {volume}/b.db && "
+        f"(cat /dev/zero > {volume}/fill) 2>/dev/null",
+        "read-only": f"mount -t tmpfs -o ro tmpfs {volume}",
+    }[case]
+    wrapper = ["unshare", "--mount", "sh", "-c", f'{setup}; exec "$0" "$@"']
+    url = f"sqlite:///{volume / 'b.db'}"
+    env = {"TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{raia}/no-telegram-here", "DATABASE_URL": url}
+    code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path, wrapper=wrapper)
+    assert (code, err.splitlines()) == (7, [f"raia-bridge: DATABASE_URL {url}: {cause}"])
+    assert list(volume.iterdir()) == []  # the tmpfs was the namespace's own
 
 
 async def test_a_postgres_database_that_refuses_or_cannot_be_reached(

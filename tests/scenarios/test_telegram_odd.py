@@ -6,11 +6,13 @@ import asyncio
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
+from bridge import texts
 from tests.fakes import telegram as tg
 from tests.scenarios.test_telegram import running
 
@@ -23,7 +25,8 @@ def fake() -> tg.FakeTelegram:
 async def test_unreadable_and_impossible_updates_are_taken_not_redelivered_forever(
     sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An update PTB cannot read, or with ids that are not numbers, gets 200 and a log line; bad JSON a 400."""
+    """An update PTB cannot read, or with ids that are not numbers, gets 200 and a log line; bad
+    JSON, or JSON nested beyond reason, a 400 without a traceback."""
     odd_ids = tg.message("hi")
     odd_ids["message"]["chat"]["id"] = "abc"
     odd_ids["message"]["from"]["id"] = "zz"
@@ -33,10 +36,45 @@ async def test_unreadable_and_impossible_updates_are_taken_not_redelivered_forev
         assert (await bridge.post(odd_ids)).status_code == 200
         headers = {"X-Telegram-Bot-Api-Secret-Token": "webhook-secret_123"}
         assert (await bridge.http.post("/telegram/webhook", content=b"{oops", headers=headers)).status_code == 400
+        deep = b"[" * 5000 + b"]" * 5000  # RecursionError in json.loads: was a 500 with a traceback
+        assert (await bridge.http.post("/telegram/webhook", content=deep, headers=headers)).status_code == 400
+        nested = b'{"update_id": 3, "message": ' + b'{"a": ' * 100 + b"1" + b"}" * 101
+        assert (await bridge.http.post("/telegram/webhook", content=nested, headers=headers)).status_code == 400
         await asyncio.sleep(0.2)
     assert fake.sent == []
     assert sim.count("POST", "/messages/async") == 0
     assert any("could not be read" in r.getMessage() for r in caplog.records)
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_service_messages_are_taken_silently_and_real_content_gets_a_note(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pin, a wallpaper, Web App data, a topic created in a private chat: 200, logged at
+    debug, nothing said; a location in the same chat gets the text-only note, once."""
+    caplog.set_level(logging.DEBUG, logger="adapters.telegram.platform")
+    chat = {"id": 42, "type": "private", "first_name": "Ann"}
+    services: list[dict[str, Any]] = [
+        {"pinned_message": {"message_id": 3, "date": 1767225600, "chat": chat, "from": tg.user(), "text": "pin"}},
+        {"chat_background_set": {"type": {"type": "fill", "dark_theme_dimming": 0,
+                                          "fill": {"type": "solid", "color": 255}}}},
+        {"web_app_data": {"data": "{}", "button_text": "Open"}},
+        {"forum_topic_created": {"name": "Invoices", "icon_color": 7322096}, "message_thread_id": 12,
+         "is_topic_message": True},
+        {"video_chat_started": {}},
+    ]  # fmt: skip
+    async with running(sim, fake, tmp_path) as bridge:
+        for service in services:
+            assert (await bridge.post(tg.message(None, extra=service))).status_code == 200
+        location = {"location": {"latitude": 52.52, "longitude": 13.405}}
+        assert (await bridge.post(tg.message(None, extra=location))).status_code == 200
+        await fake.wait_sent(1)
+        await asyncio.sleep(0.3)
+    assert fake.texts() == [texts.ONLY_TEXT]
+    ignored = [r for r in caplog.records if r.getMessage().endswith("ignored: a service message")]
+    assert len(ignored) == len(services)
+    assert all(r.levelno == logging.DEBUG for r in ignored)
+    assert sim.count("POST", "/messages/async") == 0
 
 
 async def test_lone_surrogates_in_a_question_and_an_answer(
@@ -130,4 +168,17 @@ async def test_long_polling_confirms_an_update_only_once_it_is_stored(
         await fake.wait_sent(1, timeout=30)
         await asyncio.sleep(0.3)
     assert len(fake.sent) == 1
+    assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_long_polling_outlives_an_answer_nested_beyond_reason(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """getUpdates answered with JSON 5,000 levels deep is a failed call like any other (PTB's
+    own parser let a RecursionError end the polling loop): the next poll brings the update."""
+    fake.raw["getUpdates"] = [b'{"ok": true, "result": ' + b"[" * 5000 + b"]" * 5000 + b"}"]
+    async with running(sim, fake, tmp_path, public_url=None, telegram_webhook_secret=None):
+        fake.push_update(tg.message("still polling?"))
+        await fake.wait_sent(1, timeout=20)
+    assert fake.raw["getUpdates"] == []
     assert sim.count("POST", "/messages/async") == 1
