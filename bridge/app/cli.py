@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge import texts
+from bridge.app.advice import setting_warnings
 from bridge.app.check import check, unknown_settings
 from bridge.app.database import Database, parse_database_url
 from bridge.app.logs import configure_logging, instrument_retries
@@ -125,7 +126,7 @@ def serve(settings: Settings) -> None:
     from bridge.app.server import build_app
 
     settings_log = logging.getLogger("bridge.app.settings")
-    for warning in [*unknown_settings(settings), *settings.warnings()]:
+    for warning in [*unknown_settings(settings), *setting_warnings(settings)]:
         settings_log.warning("%s", warning)
     platforms = configured_platforms(settings)
     if not platforms:

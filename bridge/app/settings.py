@@ -323,26 +323,6 @@ class Settings(BaseSettings):
     def slack_allowlist(self) -> tuple[frozenset[str], frozenset[str]]:
         return _split_list(self.slack_allowed_users), _split_list(self.slack_allowed_channels)
 
-    def warnings(self) -> list[str]:
-        """Legal but probably unintended values: one line each, logged at start."""
-        found = []
-        if self.shutdown_timeout < 1:
-            found.append(
-                f"SHUTDOWN_TIMEOUT={self.shutdown_timeout:g} is below 1 s: requests in flight get no grace at "
-                "shutdown and work in hand is cut off at every deploy (it resumes at the next start)"
-            )
-        if self.files and self.agent_backend != "raia":
-            found.append(
-                f"FILES is on, but AGENT_BACKEND={self.agent_backend} takes no files: people sending one are told "
-                "only their text is passed on (set FILES=off to silence this)"
-            )
-        if self.feedback and self.agent_backend != "raia":
-            found.append(
-                f"FEEDBACK is on, but AGENT_BACKEND={self.agent_backend} records no feedback: answers carry no "
-                "👍/👎 buttons (set FEEDBACK=off to silence this)"
-            )
-        return found
-
     @property
     def file_policy(self) -> FilePolicy | None:
         if not self.files:

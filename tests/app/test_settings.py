@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.app.advice import setting_warnings
 from bridge.app.settings import load_settings
 from bridge.errors import ConfigError
 
@@ -194,10 +195,10 @@ def test_a_postgres_url_keeps_its_password_out_of_sight(monkeypatch: pytest.Monk
 def test_a_shutdown_timeout_below_one_second_is_warned_about(monkeypatch: pytest.MonkeyPatch) -> None:
     """Legal, but it cuts off work at every deploy: one warning line naming the setting."""
     _env(monkeypatch, RAIA_API_KEY="secret-key-123", SHUTDOWN_TIMEOUT="0.5")
-    (warning,) = load_settings(_env_file=None).warnings()
+    (warning,) = setting_warnings(load_settings(_env_file=None))
     assert warning.startswith("SHUTDOWN_TIMEOUT=0.5 is below 1 s")
     _env(monkeypatch, RAIA_API_KEY="secret-key-123", SHUTDOWN_TIMEOUT="10")
-    assert load_settings(_env_file=None).warnings() == []
+    assert setting_warnings(load_settings(_env_file=None)) == []
 
 
 def test_files_and_feedback_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,7 +213,7 @@ def test_files_and_feedback_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     _env(monkeypatch, RAIA_API_KEY="secret-key-123", FILES="off", FEEDBACK="off")
     assert load_settings(_env_file=None).file_policy is None
     _env(monkeypatch, AGENT_BACKEND="slug", SLUG_API_URL="https://s.example/v1/api", SLUG_API_KEY="k", SLUG_AGENT="a")
-    warnings = load_settings(_env_file=None).warnings()
+    warnings = setting_warnings(load_settings(_env_file=None))
     assert [w.split(" ")[0] for w in warnings] == ["FILES", "FEEDBACK"]
 
 
