@@ -347,6 +347,7 @@ async def test_unreachable_raia_gives_a_short_message_soon(
     assert sim.count("POST", "/messages/async") == 0
 
 
+@pytest.mark.parametrize("engine", ["sqlite"])  # about the schedule, not the store: one engine is enough
 async def test_the_poll_schedule_learns_how_long_the_agent_takes(
     sim: RaiaSimulator, db_path: str, outbound: RecordingOutbound
 ) -> None:
