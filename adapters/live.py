@@ -142,10 +142,11 @@ class EditedPreview(PacedPreview, Generic[P, H]):
 
     async def abandon(self) -> None:
         await self._quiet()
-        if not self._shown or self._broken:
+        if self._broken or not self._text.strip():
             return
         try:
-            await self._apply(self._ops.render(cut_off(self._applied, self._language)), count=None)
+            # Everything that arrived (not only the last paced update), marked as cut off.
+            await self._apply(self._ops.render(cut_off(self._text, self._language)), count=None)
         except Exception as exc:
             log.warning("%s: could not mark the preview as cut off (%s)", self._what, exc)
 

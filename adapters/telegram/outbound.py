@@ -358,10 +358,11 @@ class DraftPreview(PacedPreview):
         if self._edits is not None:
             await self._edits.abandon()
             return
-        if not self._applied.strip():
+        if not self._text.strip():
             return
         try:
-            for index, part in enumerate(render(cut_off(self._applied, self._language))):
+            # Everything that arrived (not only the last paced draft), posted once, marked as cut off.
+            for index, part in enumerate(render(cut_off(self._text, self._language))):
                 await self._ops.post(part, index)
         except Exception as exc:
             log.warning("%s: what arrived of a cut answer was not posted (%s)", self._what, exc)

@@ -141,7 +141,8 @@ async def test_a_broken_stream_ends_with_what_arrived_and_a_notice(tmp_path: Pat
     cut, notice = fake.sent
     assert cut.text.startswith("Answer to fragile:")
     assert cut.text.rstrip().endswith(CUT_OFF)
-    assert "word50" not in cut.text
+    assert "word21\n" in cut.text  # everything that arrived (25 chunks), not only the last paced draft
+    assert "word22" not in cut.text
     assert notice.text == texts.INTERRUPTED
     assert sim.asked() == [["fragile"]]
 
@@ -206,6 +207,8 @@ async def test_slack_broken_stream_keeps_what_arrived_marked_cut_off(tmp_path: P
     cut, notice = (p.body for p in fake.posts)
     assert cut.startswith("*Answer* to fragile:")
     assert cut.rstrip().endswith(f"_{CUT_OFF}_")
+    assert "word21" in cut  # everything that arrived (25 chunks), not only the last paced update
+    assert "word22" not in cut
     assert notice == texts.INTERRUPTED
     assert sim.asked() == [["fragile"]]
 
