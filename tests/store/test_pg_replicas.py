@@ -14,6 +14,7 @@ from bridge.app import push
 from bridge.errors import LeaseLost
 from bridge.models import QuestionState, Reply
 from bridge.push import PushHints
+from store.pg_clock import ServerClock
 from store.postgres import PostgresStore
 from tests.conftest import message
 from tests.pgserver import PgServer
@@ -110,6 +111,28 @@ async def test_replicas_with_skewed_clocks_store_the_databases_time(pg_server: P
     fixed = PostgresStore(url, clock=lambda: 1000.0)  # a test's own clock is kept as given
     async with fixed:
         assert fixed.clock() == 1000.0
+
+
+async def test_the_offset_is_measured_again_and_a_slow_measurement_is_not_taken() -> None:
+    """The host's clock may be stepped while the bridge runs: the next measurement follows
+    it. One whose round trip was long (a slow database) is too blurred to take."""
+    local = [100.0]
+    server = [5000.0]
+
+    async def read(rtt: float) -> float:
+        local[0] += rtt / 2
+        value = server[0]
+        local[0] += rtt / 2
+        return value
+
+    clock = ServerClock(lambda: local[0])
+    assert await clock.measure(lambda: read(5.0))  # the first is taken however slow
+    assert clock() == 5000.0 + 2.5
+    local[0] += 30  # the host's clock stepped half a minute ahead
+    assert clock() == 5000.0 + 32.5
+    assert not await clock.measure(lambda: read(3.0))
+    assert await clock.measure(lambda: read(0.1))
+    assert clock() == pytest.approx(5000.0 + 0.05)
 
 
 async def test_hints_are_heard_again_after_the_listening_connection_is_lost(pg_server: PgServer) -> None:
