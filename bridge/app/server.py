@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Slack and Telegram payloads are far smaller
 BODY_DEADLINE = 10.0  # seconds to send a whole body: webhooks send theirs at once
+HEALTH_PROBE = 2.0  # seconds /healthz waits for the database before it reports it slow
 
 
 @dataclass
@@ -186,13 +187,19 @@ def build_app(
     async def healthz(request: Request) -> JSONResponse:
         runtime = state.runtime
         components: dict[str, str] = {}
-        waiting = 0
+        waiting: int | None = 0
         healthy = state.ready and runtime is not None
         if runtime is not None:
             try:
-                version = await runtime.store.schema_version()  # also proves the database answers
-                waiting = await runtime.service.waiting()
+                async with asyncio.timeout(HEALTH_PROBE):  # a check must answer before the PaaS gives up
+                    version = await runtime.store.schema_version()  # also proves the database answers
+                    waiting = await runtime.service.waiting()
                 components["store"] = f"ok ({runtime.store.engine}, schema {version})"
+            except TimeoutError:
+                # Slow (a lock, a full pool): every replica would fail alike, and restarting
+                # them all would not make the database faster. Questions wait durably.
+                components["store"] = f"slow: no answer within {HEALTH_PROBE:g}s"
+                waiting = None
             except StoreError as exc:
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False
