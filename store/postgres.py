@@ -9,7 +9,9 @@ Every method is one statement, or one transaction, on a pooled connection: atomi
 its own, like the SQLite store's. Each reaches the database through ``store.pg_pool``,
 which turns asyncpg's errors into the core's ``StoreError``. Several replicas share the
 database: what coordinates them (lane leases, database-wide locks, hints between
-replicas) is in ``store.pg_replicas``.
+replicas) is in ``store.pg_replicas``; the steps of a question's life, fenced by the
+lease, in ``store.pg_life``; the clock they all keep time by, the server's, in
+``store.pg_clock``.
 """
 
 from __future__ import annotations
