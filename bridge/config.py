@@ -35,9 +35,10 @@ class ServiceConfig:
     answer_times_every: float = 60.0  # the agent's recent answer times are saved this often (if new)
     housekeeping_every: float = 3600.0
     # With a shared database (several replicas): a lane's lease on its conversation lasts
-    # this long and is renewed every third of it; every ``lane_scan`` seconds each replica
-    # takes over conversations whose lease expired (a replica died). Worst case a dead
-    # replica's questions resume after lane_lease + lane_scan.
+    # this long and is renewed every fifth of it, each renewal given that long to be
+    # confirmed; every ``lane_scan`` seconds each replica takes over conversations whose
+    # lease expired (a replica died). Worst case a dead replica's questions resume after
+    # lane_lease + lane_scan.
     lane_lease: float = 15.0
     lane_scan: float = 5.0
 
@@ -48,3 +49,15 @@ class ServiceConfig:
         so a cut send is still made again in time to be answered (at the risk of the agent
         seeing the question twice, which a person prefers to no answer)."""
         return min(self.send_settle, self.poll_timeout / 4)
+
+    @property
+    def lane_renew(self) -> float:
+        """How often a replica renews its leases, and how long a renewal may take."""
+        return self.lane_lease / 5
+
+    @property
+    def lane_proof(self) -> float:
+        """How long a confirmed claim or renewal proves the lease, counted from when it was
+        sent: a lane not proven again by then stops, a fifth of the lease before another
+        replica may take it over (room for the stop itself and for clocks' rates)."""
+        return self.lane_lease - self.lane_renew

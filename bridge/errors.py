@@ -25,6 +25,7 @@ only these::
     │   ├── StoreFault           it answered with an error retrying will not fix (a damaged
     │   │                        file, a schema changed under the bridge, a refused statement)
     │   ├── QuestionGone         no question with that id (never stored, or purged)
+    │   ├── LeaseLost            another replica holds the conversation's lane: nothing written
     │   └── ConversationGone     no conversation with that id
     ├── FileUnavailable          a file sent with a question cannot be passed on (``reason``)
     └── DeliveryError            the chat platform did not take our reply
@@ -104,6 +105,17 @@ class QuestionGone(StoreError):
 
     def __init__(self, question_id: int) -> None:
         super().__init__(f"question {question_id} is not in the store")
+        self.question_id = question_id
+
+
+class LeaseLost(StoreError):
+    """A step of a question's life was not written because this replica no longer holds
+    its conversation's lane lease (a shared database: the lease ran out, or another
+    replica took the conversation over). Nothing was written; the lane stops at once,
+    without retrying and without a notice: the replica that holds the lease carries on."""
+
+    def __init__(self, question_id: int) -> None:
+        super().__init__(f"question {question_id}: another replica holds its conversation's lane")
         self.question_id = question_id
 
 

@@ -13,17 +13,17 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from bridge import texts
 from bridge.acks import AckFirst
 from bridge.asking import Agent
 from bridge.config import ServiceConfig
-from bridge.errors import AgentError, QuestionGone, ShuttingDown, StoreError, StoreUnavailable
+from bridge.errors import AgentError, LeaseLost, QuestionGone, ShuttingDown, StoreError, StoreUnavailable
 from bridge.feedback import FeedbackDesk
 from bridge.health import AgentHealth
 from bridge.intake import Intake
+from bridge.leases import Lane, Leases
 from bridge.models import InboundMessage
 from bridge.poller import AnswerTimes
 from bridge.ports.feedback import Ratings
@@ -35,14 +35,6 @@ from bridge.question import QuestionLife
 from bridge.tasks import TaskSet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Lane:
-    task: asyncio.Task[None] | None = None
-    wake: bool = True
-    held: bool = False  # holds the conversation's lease (always granted on a one-process store)
-    claims: int = 0  # how often it took the lease: a renewal only judges the claim it saw
 
 
 class ConversationService:
@@ -64,7 +56,8 @@ class ConversationService:
         self._clock = clock
         self._tasks = tasks or TaskSet()
         self._outbounds: dict[str, Outbound] = {}
-        self._lanes: dict[int, _Lane] = {}
+        self._lanes: dict[int, Lane] = {}
+        self._leases = Leases(store, config, self._lanes, sleep=self._sleep, wake=self._wake, platforms=self._outbounds)
         self._stopping = asyncio.Event()
         # Webhook requests in flight (the server marks them): lanes let them finish first.
         self.acks = AckFirst()
@@ -120,7 +113,8 @@ class ConversationService:
         if self._answer_times is not None:
             self._tasks.spawn(self._keep_answer_times(self._answer_times), name="answer-times")
         if self._store.shared:
-            self._tasks.spawn(self._keep_leases(), name="lane-leases")
+            self._tasks.spawn(self._leases.keep(), name="lane-leases")
+            self._tasks.spawn(self._leases.take_over(), name="lane-scan")
         return len(conversations)
 
     async def stop(self, timeout: float) -> None:
@@ -193,17 +187,23 @@ class ConversationService:
     def _wake(self, conversation_id: int) -> None:
         lane = self._lanes.get(conversation_id)
         if lane is None:
-            lane = self._lanes[conversation_id] = _Lane()
+            lane = self._lanes[conversation_id] = Lane()
             lane.task = self._tasks.spawn(self._run_lane(conversation_id, lane), name=f"lane-{conversation_id}")
         lane.wake = True
 
-    async def _run_lane(self, conversation_id: int, lane: _Lane) -> None:
+    async def _run_lane(self, conversation_id: int, lane: Lane) -> None:
         try:
             await self.acks.calm(self._stopping)  # in a burst, acknowledge the webhooks first
             outages = 0
             while not self._stopping.is_set():
                 try:
                     await self._work(conversation_id, lane)
+                    return
+                except LeaseLost as exc:
+                    # Another replica has the conversation (our lease ran out): it carries
+                    # on from what is stored; this lane writes and posts nothing more.
+                    lane.held = False
+                    log.warning("conversation=%d lane stopped: %s", conversation_id, exc)
                     return
                 except StoreUnavailable as exc:
                     # Between questions (claiming, reading the next): nothing is lost, the
@@ -222,18 +222,14 @@ class ConversationService:
             if self._lanes.get(conversation_id) is lane:
                 del self._lanes[conversation_id]
 
-    async def _work(self, conversation_id: int, lane: _Lane) -> None:
+    async def _work(self, conversation_id: int, lane: Lane) -> None:
         """The conversation's questions, oldest first, until none is left (or another
         replica holds the conversation)."""
         errors = 0
-        lease = self._config.lane_lease
         # Another replica's lane has it: that lane reads our question from the
         # database after its current one (or we get it back below when it lets go).
-        if not lane.held:
-            if not await self._store.claim_lane(conversation_id, lease):
-                return
-            lane.held = True
-            lane.claims += 1
+        if not lane.held and not await self._leases.claim(conversation_id, lane):
+            return
         while not self._stopping.is_set():
             lane.wake = False
             question = await self._store.next_open_question(conversation_id)
@@ -248,10 +244,8 @@ class ConversationService:
                 await self._store.release_lane(conversation_id)
                 if await self._store.next_open_question(conversation_id) is None:
                     return
-                if not await self._store.claim_lane(conversation_id, lease):
+                if not await self._leases.claim(conversation_id, lane):
                     return
-                lane.held = True
-                lane.claims += 1
                 continue
             outbound = self._outbounds.get(question.platform)
             if outbound is None:  # that platform is not configured in this run
@@ -264,6 +258,8 @@ class ConversationService:
                 errors = 0
             except QuestionGone:
                 continue  # purged or replaced meanwhile: nothing left to do for it
+            except LeaseLost:
+                raise  # another replica has it: no retry, no notice
             except StoreUnavailable as exc:
                 # The database cannot take the life's next step (a full disk, an outage):
                 # nothing is lost, and an answer that is ready stays ready at the agent, so
@@ -290,48 +286,14 @@ class ConversationService:
         except StoreError:  # the lease expires on its own
             log.warning("conversation=%d lease not released", conversation_id, exc_info=True)
 
-    async def _keep_leases(self) -> None:
-        """Shared database only: renew our lanes' leases, stop lanes whose lease is
-        lost, and take over conversations no live replica holds."""
-        lease, scan = self._config.lane_lease, self._config.lane_scan
-        every = min(lease / 3, scan)
-        renewed = time.monotonic()
-        while True:
-            try:
-                await self._sleep(every)
-            except ShuttingDown:
-                return
-            held = {cid: (lane, lane.claims) for cid, lane in self._lanes.items() if lane.held}
-            try:
-                kept = await self._store.renew_lanes(held, lease)
-                renewed = time.monotonic()
-            except StoreError as exc:
-                log.warning("lane leases not renewed: %s", exc)
-                # Past this point another replica may already have taken them over.
-                kept = set() if time.monotonic() - renewed > lease - every else set(held)
-            for cid in held.keys() - kept:
-                lane, claims = held[cid]
-                # A lane that let go during the renewal (its work done), or let go and took
-                # the lease again (a fresh claim), was not taken over: leave it be.
-                if not lane.held or lane.claims != claims or self._lanes.get(cid) is not lane:
-                    continue
-                log.warning("conversation=%d lease lost; another replica takes it over", cid)
-                lane.held = False
-                if lane.task is not None:
-                    lane.task.cancel()
-            try:
-                for cid in await self._store.unclaimed_conversations(self._outbounds):
-                    if cid not in self._lanes:
-                        self._wake(cid)
-            except StoreError as exc:
-                log.warning("could not look for unattended conversations: %s", exc)
-
     async def _give_up(self, question: QuestionRecord, exc: Exception) -> None:
         try:
             current = await self._store.question(question.id)
             await self._life.give_up(current, f"{type(exc).__name__}: {exc}"[:500])
         except QuestionGone:
             return  # nothing left to give up
+        except LeaseLost:
+            raise  # another replica has it: the lane stops
         except StoreError as failure:
             log.warning("question=%d could not be given up yet (%s); retrying", question.id, failure)
 

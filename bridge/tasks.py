@@ -7,6 +7,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
+from bridge.errors import StoreError
+
 log = logging.getLogger(__name__)
 
 
@@ -33,7 +35,19 @@ class TaskSet:
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is not None:
+        if isinstance(exc, StoreError):
+            # The database, not a bug (at a connection limit there are hundreds a minute):
+            # one line each. What the task was doing is in the database: a lane's questions
+            # are taken up again (the next message, the scan for unattended conversations,
+            # or the next start).
+            log.warning(
+                "background task %s stopped: the database failed (%s: %s); nothing is lost, its work "
+                "stays stored and is taken up again",
+                task.get_name(),
+                type(exc).__name__,
+                exc,
+            )
+        elif exc is not None:
             log.error("background task %s failed", task.get_name(), exc_info=exc)
 
     def __len__(self) -> int:

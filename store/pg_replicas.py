@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import asyncpg
 
-from bridge.errors import InstanceLockTaken
+from bridge.errors import InstanceLockTaken, StoreError
 from store.pg_migrations import LOCK_NAMESPACE
 from store.pg_pool import Pool, guarded
 
 log = logging.getLogger(__name__)
 
-_NOW = "extract(epoch from clock_timestamp())"  # the database's clock, shared by all replicas
+LISTEN_CHECK = 30.0  # seconds between checks that the hints connection still works (and their bound)
+LISTEN_BACKOFF = (0.5, 30.0)  # waits before opening it again: the first, doubling up to the last
+
+NOW = "extract(epoch from clock_timestamp())"  # the database's clock, shared by all replicas
 _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 
 
@@ -42,8 +46,8 @@ class Replicas:
     async def claim_lane(self, conversation_id: int, ttl: float) -> bool:
         """Take the conversation's lease if it is free, expired or already ours."""
         owner = await self.pool.fetchval(
-            f"""UPDATE conversations SET lane_owner = $1, lane_until = {_NOW} + $2
-                WHERE id = $3 AND (lane_owner IS NULL OR lane_owner = $1 OR lane_until < {_NOW})
+            f"""UPDATE conversations SET lane_owner = $1, lane_until = {NOW} + $2
+                WHERE id = $3 AND (lane_owner IS NULL OR lane_owner = $1 OR lane_until < {NOW})
                 RETURNING lane_owner""",
             self.owner,
             ttl,
@@ -56,7 +60,7 @@ class Replicas:
         if not conversation_ids:
             return set()
         rows = await self.pool.fetch(
-            f"""UPDATE conversations SET lane_until = {_NOW} + $1
+            f"""UPDATE conversations SET lane_until = {NOW} + $1
                 WHERE id = ANY($2::bigint[]) AND lane_owner = $3 RETURNING id""",
             ttl,
             list(conversation_ids),
@@ -76,7 +80,7 @@ class Replicas:
         rows = await self.pool.fetch(
             f"""SELECT q.conversation_id FROM questions q JOIN conversations c ON c.id = q.conversation_id
                 WHERE q.{_OPEN_WHERE} AND q.platform = ANY($1::text[])
-                  AND (c.lane_owner IS NULL OR c.lane_until < {_NOW})
+                  AND (c.lane_owner IS NULL OR c.lane_until < {NOW})
                 GROUP BY q.conversation_id ORDER BY MIN(q.id)""",
             list(platforms),
         )
@@ -114,22 +118,83 @@ class Replicas:
     @asynccontextmanager
     async def listen(self, channel: str, heard: Callable[[str], None]) -> AsyncIterator[None]:
         """Call ``heard(payload)`` for every NOTIFY on ``channel`` (from any replica) while
-        the block runs, on a connection of its own."""
+        the block runs, on a connection of its own. The first connection is made before
+        the block starts (``StoreError`` if it cannot be); one lost later (a database
+        restart or failover) is opened again, after bounded, jittered waits. Hints sent
+        while it is away are lost: the pollers look on their own meanwhile."""
+        conn = await self._listening(channel, heard)
+        keeper = asyncio.create_task(self._keep_listening(conn, channel, heard), name=f"listen-{channel}")
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _listening(self, channel: str, heard: Callable[[str], None]) -> asyncpg.Connection:
         conn = await self.own_connection()
 
         def on_notify(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
             heard(str(payload))
 
-        def on_lost(_conn: Any) -> None:
-            log.warning("lost the connection that hears other replicas' hints; their answers are polled")
-
-        conn.add_termination_listener(on_lost)
         try:
             with guarded():
                 await conn.add_listener(channel, on_notify)
-            yield
-        finally:
-            conn.remove_termination_listener(on_lost)
-            with suppress(Exception):
-                await conn.remove_listener(channel, on_notify)
+        except BaseException:
             await conn.close()
+            raise
+        return conn
+
+    async def _keep_listening(self, conn: asyncpg.Connection, channel: str, heard: Callable[[str], None]) -> None:
+        """Owns the listening connection: opens another when it is lost."""
+        try:
+            while True:
+                await _until_lost(conn, channel)
+                log.warning("lost the connection that hears other replicas' hints; opening it again")
+                conn.terminate()
+                conn = await self._reconnect(channel, heard)
+                log.info("hearing other replicas' hints again")
+        finally:
+            await _close(conn)
+
+    async def _reconnect(self, channel: str, heard: Callable[[str], None]) -> asyncpg.Connection:
+        failures = 0
+        while True:
+            failures += 1
+            # Equal jitter, doubling up to a bound: replicas that lost the server together
+            # do not all knock at once when it comes back.
+            ceiling = min(LISTEN_BACKOFF[1], LISTEN_BACKOFF[0] * 2 ** (failures - 1))
+            await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+            try:
+                return await self._listening(channel, heard)
+            except StoreError as exc:
+                log.debug("hints connection not opened yet (attempt %d): %s", failures, exc)
+
+
+async def _until_lost(conn: asyncpg.Connection, channel: str) -> None:
+    """Returns when the driver reports the connection closed, or when a look every
+    ``LISTEN_CHECK`` seconds finds it silently dead (LISTEN again: a no-op that needs
+    the server)."""
+    lost = asyncio.Event()
+    conn.add_termination_listener(lambda _conn: lost.set())
+    while not conn.is_closed():
+        try:
+            async with asyncio.timeout(LISTEN_CHECK):
+                await lost.wait()
+            return
+        except TimeoutError:
+            pass
+        try:
+            async with asyncio.timeout(LISTEN_CHECK):
+                with guarded():
+                    await conn.execute(f'LISTEN "{channel}"')
+        except (TimeoutError, StoreError):
+            return
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    try:
+        async with asyncio.timeout(5):
+            await conn.close()
+    except Exception:  # already lost, or the server does not answer: drop it
+        conn.terminate()

@@ -9,7 +9,9 @@ Every method is one statement, or one transaction, on a pooled connection: atomi
 its own, like the SQLite store's. Each reaches the database through ``store.pg_pool``,
 which turns asyncpg's errors into the core's ``StoreError``. Several replicas share the
 database: what coordinates them (lane leases, database-wide locks, hints between
-replicas) is in ``store.pg_replicas``.
+replicas) is in ``store.pg_replicas``; the steps of a question's life, fenced by the
+lease, in ``store.pg_life``; the clock they all keep time by, the server's, in
+``store.pg_clock``.
 """
 
 from __future__ import annotations
@@ -22,20 +24,22 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from types import TracebackType
 from urllib.parse import urlsplit
 
 import asyncpg
 
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
-from bridge.models import QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store.errors import PG_ERRORS, describe
+from store.pg_clock import ServerClock
 from store.pg_feedback import PgKeptAnswers
 from store.pg_intake import PgIntake
+from store.pg_life import PgQuestionLife
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
 from store.pg_pool import ACQUIRE_TIMEOUT, Pool, guarded
-from store.pg_replicas import Replicas
+from store.pg_replicas import NOW, Replicas
 from store.rows import (
     QUESTION_WITH_AGENT_IDS,
     conversation_from_row,
@@ -50,7 +54,7 @@ CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connecti
 COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
 
 
-class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
+class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"
@@ -60,12 +64,18 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         url: str,
         *,
         pool_size: int = 10,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
+        local_clock: Callable[[], float] = time.time,
         owner: str | None = None,
     ) -> None:
+        """``clock``: where every stored time is read from. By default the database server's
+        clock (``store.pg_clock``: ``local_clock``, this host's, corrected by the offset
+        measured against the server), which all replicas share; a test may give its own."""
         self._url = url
         self._pool_size = pool_size
-        self._clock = clock
+        self._clock: Callable[[], float] = clock or ServerClock(local_clock)
+        self._server_clock = self._clock if isinstance(self._clock, ServerClock) else None
+        self._keeping_time: asyncio.Task[None] | None = None
         self._pool: asyncpg.Pool | None = None
         self._guarded: Pool | None = None
         self._password = _password(url)  # masked in error messages, should a driver repeat it
@@ -104,6 +114,8 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         try:
             async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
                 self._version = await migrate(conn)
+                if self._server_clock is not None:
+                    await self._server_clock.measure(lambda: conn.fetchval(f"SELECT {NOW}"))
         except BaseException as exc:
             await pool.close()
             if isinstance(exc, PG_ERRORS):
@@ -113,6 +125,8 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
             raise
         self._pool = pool
         self._guarded = Pool(pool, redact=self._password)
+        if self._server_clock is not None:
+            self._keeping_time = asyncio.create_task(self._server_clock.keep(self._guarded), name="database-clock")
 
     @classmethod
     async def inspect(cls, url: str) -> str:
@@ -139,6 +153,11 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         return f"PostgreSQL {server}, {schema}"
 
     async def close(self) -> None:
+        if self._keeping_time is not None:
+            self._keeping_time.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._keeping_time
+            self._keeping_time = None
         if self._pool is not None:
             pool, self._pool, self._guarded = self._pool, None, None
             try:
@@ -156,6 +175,11 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
     @property
     def shared(self) -> bool:
         return True
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock of every time this store writes or compares: the service uses it too."""
+        return self._clock
 
     async def schema_version(self) -> int:
         return int(await self.pool.fetchval("SELECT MAX(version) FROM schema_version"))
@@ -213,29 +237,8 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
         await self.pool.execute("UPDATE questions SET started_at = COALESCE(started_at, $1) WHERE id = $2", now, qid)
         return now
 
-    async def note_send_attempt(self, qid: int) -> float:
-        now = self._clock()
-        await self.pool.execute(
-            "UPDATE questions SET send_attempts = send_attempts + 1, send_attempted_at = $1 WHERE id = $2", now, qid
-        )
-        return now
-
     async def clear_send_attempt(self, qid: int) -> None:
         await self.pool.execute("UPDATE questions SET send_attempted_at = NULL WHERE id = $1", qid)
-
-    async def mark_sent(self, qid: int, agent_message_id: str) -> float:
-        now = self._clock()
-        await self.pool.execute(
-            "UPDATE questions SET state = $1, agent_message_id = $2, sent_at = $3 WHERE id = $4",
-            QuestionState.SENT.value,
-            agent_message_id,
-            now,
-            qid,
-        )
-        return now
-
-    async def mark_parts_delivered(self, qid: int, parts: int) -> None:
-        await self.pool.execute("UPDATE questions SET parts_delivered = $1 WHERE id = $2", parts, qid)
 
     async def note_delivery_attempt(self, qid: int, error: str) -> int:
         count = await self.pool.fetchval(
@@ -245,19 +248,6 @@ class PostgresStore(PgIntake, PgKeptAnswers, Replicas):
             qid,
         )
         return int(count or 0)
-
-    async def mark_delivered(
-        self, qid: int, state: QuestionState = QuestionState.DELIVERED, error: str | None = None
-    ) -> None:
-        # The question and answer text are not needed any more: drop them (privacy).
-        await self.pool.execute(
-            """UPDATE questions SET state = $1, delivered_at = $2, text = '', reply = NULL,
-               error = COALESCE($3, error) WHERE id = $4""",
-            state.value,
-            self._clock(),
-            error,
-            qid,
-        )
 
     # -- identities and conversations ------------------------------------------------
 

@@ -325,6 +325,11 @@ class SqliteStore(KeptAnswers):
     def shared(self) -> bool:
         return False
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock of every time this store writes or compares: the service uses it too."""
+        return self._clock
+
     async def claim_lane(self, conversation_id: int, ttl: float) -> bool:
         return True
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -124,17 +125,20 @@ async def started(
     *,
     settings: Settings | None = None,
     drain: float = 2.0,
+    local_clock: Callable[[], float] = time.time,
     **config: Any,
 ) -> AsyncIterator[Runtime]:
     """A running service on ``db_path`` (a SQLite file, or a ``DATABASE_URL``) with the
     simulator (any agent API's ASGI app, or a ``Tamper`` in front of raia's) served on
-    loopback; stopped on exit, giving work in hand ``drain`` seconds."""
+    loopback; stopped on exit, giving work in hand ``drain`` seconds. ``local_clock``:
+    the host's clock, as this replica sees it."""
     async with (
         serving(sim) as base,
         open_runtime(
             pointed_at(settings or make_settings(), base),
             database=db_path,
             config=dataclasses.replace(FAST, **config),
+            local_clock=local_clock,
         ) as rt,
     ):
         rt.service.register(outbound)

@@ -184,12 +184,12 @@ class SlackOutbound:
     async def _status(self, origin: Origin, status: str) -> bool:
         assert origin.thread is not None
         try:
-            await asyncio.wait_for(
-                self._client.assistant_threads_setStatus(
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows the lane's
+            # cancellation when the call has just completed, and a stopped lane would post.
+            async with asyncio.timeout(5):
+                await self._client.assistant_threads_setStatus(
                     channel_id=origin.chat, thread_ts=origin.thread, status=status
-                ),
-                timeout=5,
-            )
+                )
             return True
         except SlackApiError as exc:
             if error_code(exc) in ("missing_scope", "not_allowed_token_type", "feature_not_enabled"):
@@ -205,10 +205,10 @@ class SlackOutbound:
 
     async def _react(self, method: str, origin: Origin) -> bool:
         try:
-            await asyncio.wait_for(
-                web.call(self._client, method, channel=origin.chat, timestamp=origin.message, name=WORKING_REACTION),
-                timeout=5,
-            )
+            async with asyncio.timeout(5):  # not wait_for: see _status
+                await web.call(
+                    self._client, method, channel=origin.chat, timestamp=origin.message, name=WORKING_REACTION
+                )
             return True
         except Exception as exc:
             log.debug("slack %s failed: %s", method, exc)
@@ -250,7 +250,8 @@ class SlackOutbound:
             return cached[1], cached[2], cached[3]
         first, last, locale = user_id, None, ""
         try:
-            info = await asyncio.wait_for(self._client.users_info(user=user_id, include_locale=True), timeout=2)
+            async with asyncio.timeout(2):  # not wait_for: see _status (this runs in the lane too)
+                info = await self._client.users_info(user=user_id, include_locale=True)
             person = info.get("user") or {}
             locale = str(person.get("locale") or "")  # "de-DE": the bridge's own words in German
             profile = person.get("profile") or {}

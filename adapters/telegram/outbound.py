@@ -9,7 +9,7 @@ import secrets
 import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -225,8 +225,15 @@ class TelegramOutbound:
             yield
         finally:
             task.cancel()
-            with suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                # The indicator's own end is expected; the lane's (cancelled while it waited
+                # here: its lease could not be proven, a shutdown) must go on, or the lane
+                # would carry on and post.
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
 
     async def _typing(self, origin: Origin) -> None:
         thread = int(origin.thread) if origin.thread else None

@@ -67,11 +67,20 @@ class Database:
         raw = urlsplit(self.url).password if self.engine == "postgresql" else None
         return sorted({raw, unquote(raw)}) if raw else []
 
-    def store(self, *, clock: Callable[[], float] = time.time, pool_size: int = 10) -> Store:
+    def store(
+        self,
+        *,
+        clock: Callable[[], float] | None = None,
+        local_clock: Callable[[], float] = time.time,
+        pool_size: int = 10,
+    ) -> Store:
+        """``local_clock``: this host's clock. SQLite keeps its times by it; PostgreSQL by the
+        database server's, which all replicas share (``store.pg_clock``). ``clock``
+        replaces either (a test's own)."""
         if self.engine == "sqlite":
             assert self.path is not None
-            return SqliteStore(self.path, clock=clock)
-        return PostgresStore(self.url, clock=clock, pool_size=pool_size)
+            return SqliteStore(self.path, clock=clock or local_clock)
+        return PostgresStore(self.url, clock=clock, local_clock=local_clock, pool_size=pool_size)
 
 
 def parse_database_url(url: str) -> Database:

@@ -3,6 +3,7 @@ terminal chat alike."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -145,18 +146,28 @@ async def open_runtime(
     database: Path | str | None = None,
     config: ServiceConfig | None = None,
     metrics: Metrics | None = None,
+    local_clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[Runtime]:
     """Store, agent client and service, closed in reverse order on exit. ``database``
-    (a SQLite path or a ``DATABASE_URL``) replaces the settings' one."""
+    (a SQLite path or a ``DATABASE_URL``) replaces the settings' one. ``local_clock`` is
+    this host's clock; the service keeps time by the store's (with PostgreSQL the
+    database server's, shared by all replicas)."""
     async with AsyncExitStack() as stack:
-        store: Store = database_of(settings, database).store(pool_size=settings.database_pool_size)
+        store: Store = database_of(settings, database).store(
+            local_clock=local_clock, pool_size=settings.database_pool_size
+        )
         await stack.enter_async_context(store)
         observe = metrics.agent_call if metrics is not None else None
         agent = await stack.enter_async_context(open_agent(settings, observe=observe))
         tasks = TaskSet()
         hints = PushHints() if settings.raia_push and isinstance(agent, RaiaClient) else None
         service = ConversationService(
-            store, agent_of(agent, hints), config or service_config(settings), tasks=tasks, observer=metrics
+            store,
+            agent_of(agent, hints),
+            config or service_config(settings),
+            tasks=tasks,
+            clock=store.clock,
+            observer=metrics,
         )
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks, hints=hints)
 

@@ -8,6 +8,7 @@ port fails before any platform is touched and a start-up failure is one line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -33,6 +34,8 @@ from store.lock import InstanceLock
 from store.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
+
+HEALTH_PROBE = 2.0  # seconds /healthz waits for the database before it reports it slow
 
 
 @dataclass
@@ -128,13 +131,19 @@ def build_app(
     async def healthz(request: Request) -> JSONResponse:
         runtime = state.runtime
         components: dict[str, str] = {}
-        waiting = 0
+        waiting: int | None = 0
         healthy = state.ready and runtime is not None
         if runtime is not None:
             try:
-                version = await runtime.store.schema_version()  # also proves the database answers
-                waiting = await runtime.service.waiting()
+                async with asyncio.timeout(HEALTH_PROBE):  # a check must answer before the PaaS gives up
+                    version = await runtime.store.schema_version()  # also proves the database answers
+                    waiting = await runtime.service.waiting()
                 components["store"] = f"ok ({runtime.store.engine}, schema {version})"
+            except TimeoutError:
+                # Slow (a lock, a full pool): every replica would fail alike, and restarting
+                # them all would not make the database faster. Questions wait durably.
+                components["store"] = f"slow: no answer within {HEALTH_PROBE:g}s"
+                waiting = None
             except StoreError as exc:
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False

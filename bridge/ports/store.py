@@ -9,6 +9,13 @@ call for a reason retrying will not fix: an operator must look), both ``StoreErr
 driver's own exception is only their ``__cause__``. Reading a record by id raises
 ``QuestionGone`` / ``ConversationGone`` when there is none; a state change of a question
 that is not there (any more) changes nothing and raises nothing.
+
+With a shared database the steps that decide what is posted or sent (``note_send_attempt``,
+``mark_sent``, ``mark_finished``, ``mark_parts_delivered``, ``mark_delivered``) take effect
+only while this process holds the conversation's live lane lease; otherwise they write
+nothing and raise ``LeaseLost`` (another replica has the conversation: stop, no retry).
+The store's ``clock`` is the one every stored time is read from (with PostgreSQL the
+database server's, shared by all replicas); the service keeps time by it too.
 """
 
 from __future__ import annotations

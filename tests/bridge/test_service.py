@@ -247,8 +247,10 @@ async def test_crash_between_send_and_record_does_not_send_twice(
         await rt.store.save_agent_user("test:u1", user_id)
         conversation = await rt.agent.create_conversation(user_id, "t", {})
         await rt.store.set_agent_conversation(record.conversation_id, conversation)
+        assert await rt.store.claim_lane(record.conversation_id, 30)  # as the crashed lane held it
         await rt.store.note_send_attempt(record.id)
         await rt.agent.send_message(conversation, "crash test")
+        await rt.store.release_lane(record.conversation_id)
     async with started(sim, db_path, outbound):
         await outbound.wait_for(1)
     assert sim.user_messages(conversation) == ["crash test"]

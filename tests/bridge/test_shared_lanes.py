@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from adapters.raia.simulator import RaiaSimulator
-from bridge.models import QuestionState
+from bridge.models import QuestionState, ReplyKind
 from bridge.ports.inbox import Receipt
 from tests.conftest import API_KEY, message, started
 from tests.fakes.outbound import RecordingOutbound
@@ -56,4 +57,27 @@ async def test_a_stopped_replica_hands_its_conversation_over(pg_server: PgServer
                 await asyncio.sleep(0.01)
         assert (await b.store.question(1)).state is QuestionState.DELIVERED
     assert out_a.posted == []
+    assert sim.count("POST", "/messages/async") == 1
+
+
+async def test_a_replica_whose_clock_is_minutes_off_answers_a_question_it_takes_over(pg_server: PgServer) -> None:
+    """Replica A's host clock is ten minutes slow, replica B's ten minutes fast. A starts a
+    question and stops mid-answer; B takes it over and answers it, not "took too long":
+    both keep time by the database's clock, so B judges A's start time rightly."""
+    url = await pg_server.new_database()
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 1.5)
+    out_a, out_b = RecordingOutbound(), RecordingOutbound()
+    fast, slow = (lambda: time.time() + 600), (lambda: time.time() - 600)
+    async with started(sim, url, out_b, lane_lease=1.0, lane_scan=0.2, local_clock=fast) as b:
+        async with started(sim, url, out_a, lane_lease=1.0, lane_scan=0.2, local_clock=slow) as a:
+            assert await a.service.receive(message("long one")) is Receipt.ACCEPTED
+            async with asyncio.timeout(5):
+                while not sim.count("POST", "/messages/async"):
+                    await asyncio.sleep(0.01)
+        await out_b.wait_for(1)
+        q = await b.store.question(1)
+    assert out_a.posted == []
+    assert [p.reply.kind for p in out_b.posted] == [ReplyKind.ANSWER]
+    assert "**long one**" in out_b.posted[0].reply.text
+    assert q.state is QuestionState.DELIVERED
     assert sim.count("POST", "/messages/async") == 1

@@ -7,17 +7,19 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from adapters.raia.simulator import RaiaSimulator
-from bridge.app.server import build_app
+from bridge.app.server import HEALTH_PROBE, build_app
 from bridge.ports.inbox import Inbox
 from store.migrations import MIGRATIONS
 from tests.conftest import API_KEY, make_settings
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
 from tests.fakes.tamper import Tamper
+from tests.pgserver import PgServer
 
 
 @pytest.fixture
@@ -178,3 +180,30 @@ async def test_a_refused_raia_key_is_unhealthy_but_an_outage_is_not(db_path: Pat
                 await asyncio.sleep(0.02)
         assert health.status_code == 200
         assert health.json()["components"]["raia"].startswith("error")
+
+
+async def test_a_locked_database_makes_healthz_say_slow_in_time(raia_url: str, pg_server: PgServer) -> None:
+    """The bridge's tables are locked (a migration, a stuck transaction): /healthz still
+    answers within seconds, says the store is slow and stays 200, so a platform does not take
+    every replica down at once for the database's sake; then it is ok again."""
+    url = await pg_server.new_database()
+    settings = make_settings(raia_base_url=raia_url, database_url=url)
+    app = build_app(settings, [LoopbackPlatform()])
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+        assert (await http.get("/healthz")).json()["components"]["store"].startswith("ok (postgresql")
+        blocker = await asyncpg.connect(url)
+        try:
+            await blocker.execute("BEGIN; LOCK TABLE schema_version, questions IN ACCESS EXCLUSIVE MODE")
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            health = await http.get("/healthz")
+            took = loop.time() - began
+        finally:
+            await blocker.execute("COMMIT")
+            await blocker.close()
+        assert took < HEALTH_PROBE + 2
+        assert health.status_code == 200
+        assert health.json()["components"]["store"] == f"slow: no answer within {HEALTH_PROBE:g}s"
+        assert health.json()["waiting"] is None  # unknown, not zero
+        again = await http.get("/healthz")
+        assert (again.status_code, again.json()["waiting"]) == (200, 0)

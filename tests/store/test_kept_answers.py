@@ -13,6 +13,7 @@ async def test_answer_kept_voted_commented_then_erased(database: str) -> None:
     async with open_store(database, clock) as store:
         q = await store.record_question(message("How much?"), ttl=60)
         assert q is not None
+        assert await store.claim_lane(q.conversation_id, ttl=60)  # the steps below are the lane's
         await store.save_agent_user(q.fk_id, "raia-user-1")
         answer = Reply("It costs 5.", message_id="answer-1")
         await store.mark_finished(q.id, QuestionState.ANSWERED, answer, keep_until=clock.now + 100)
@@ -53,6 +54,8 @@ async def test_only_answers_with_an_id_are_kept(database: str) -> None:
         assert notice
         assert unnamed
         assert off
+        for q in (notice, unnamed, off):
+            assert await store.claim_lane(q.conversation_id, ttl=60)
         await store.mark_finished(notice.id, QuestionState.FAILED, Reply("Sorry", ReplyKind.NOTICE), keep_until=2e3)
         await store.mark_finished(unnamed.id, QuestionState.ANSWERED, Reply("b!"), keep_until=2e3)
         await store.mark_finished(off.id, QuestionState.ANSWERED, Reply("c!", message_id="m3"))  # FEEDBACK=off

@@ -75,6 +75,7 @@ async def test_questions_are_ordered_per_conversation(database: str) -> None:
         assert other
         assert first.conversation_id == second.conversation_id != other.conversation_id
         assert (await store.next_open_question(first.conversation_id)) == first
+        assert await store.claim_lane(first.conversation_id, ttl=60)  # the steps below are the lane's
         await store.mark_sent(first.id, "m1")
         await store.mark_finished(first.id, QuestionState.ANSWERED, Reply("hi"))
         await store.mark_delivered(first.id)
@@ -159,6 +160,7 @@ async def test_delivered_questions_forget_their_text_and_are_purged(database: st
     async with open_store(database, clock) as store:
         q = await store.record_question(message("secret question"), ttl=60)
         assert q
+        assert await store.claim_lane(q.conversation_id, ttl=60)
         await store.mark_finished(q.id, QuestionState.ANSWERED, Reply("secret answer"))
         assert (await store.question(q.id)).reply == Reply("secret answer")
         await store.mark_delivered(q.id)
@@ -236,6 +238,7 @@ async def test_a_question_life_is_stored_step_by_step(database: str) -> None:
         q = await store.record_question(message("hello", keys=("e1",)), ttl=60)
         assert q is not None
         assert await store.question(q.id) == q  # what record_question returned is what was stored
+        assert await store.claim_lane(q.conversation_id, ttl=60)  # the steps below are the lane's
         assert await store.mark_started(q.id) == clock.now
         clock.now += 1
         assert await store.note_send_attempt(q.id) == clock.now
