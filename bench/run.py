@@ -62,7 +62,7 @@ class Recorder:
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user
 
-    def live(self, origin: Origin, language: str = "en") -> None:
+    def live(self, origin: Origin, language: str = "en", key: str = "") -> None:
         return None
 
 

@@ -16,6 +16,13 @@ from bridge.ports.store import QuestionRecord, StorePort
 log = logging.getLogger("bridge.turn")
 
 
+def reply_key(q: QuestionRecord) -> str:
+    """The name of ``q``'s reply on the platform (its parts, its live preview). The
+    question id alone repeats when a database is replaced; with its creation time it names
+    this reply only."""
+    return f"{q.id}-{round(q.created_at * 1000)}"
+
+
 class StoredProgress:
     """Delivery progress written through to the store, part by part.
 
@@ -34,9 +41,7 @@ class StoredProgress:
     ) -> None:
         self._store, self._qid, self._done = store, q.id, q.parts_delivered
         self._sleep, self._backoff = sleep, backoff  # sleep raises ShuttingDown when the service stops
-        # The question id alone repeats when a database is replaced; with its creation
-        # time it names this reply only.
-        self.key = f"{q.id}-{round(q.created_at * 1000)}"
+        self.key = reply_key(q)
         # An answer found already finished was being delivered by an earlier life (a
         # crash, kill -9, or another replica whose lease expired) that may have posted the
         # next part without recording it: the platform looks before posting, where it can.

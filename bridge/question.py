@@ -80,11 +80,14 @@ class QuestionLife:
         person = await outbound.profile(q.profile)
         turn = _Turn(q, person, started=self._clock())
         resumed = q.state not in (QuestionState.RECEIVED, QuestionState.SENT)
+        # An earlier life asked already (and may have shown a streamed preview, or posted a
+        # part): the platform looks at its chat before it posts.
+        uncertain = resumed or q.send_attempts > 0
         if not resumed:
             async with best_effort(outbound, q):
                 await self._ask(turn, outbound)
         turn.answered = self._clock()
-        await self._deliver(turn, outbound, resumed=resumed)
+        await self._deliver(turn, outbound, resumed=uncertain)
 
     def deadline(self, q: QuestionRecord) -> float:
         """When waiting for this question's answer ends (``RAIA_POLL_TIMEOUT`` after the

@@ -58,7 +58,7 @@ class ConsoleOutbound:
     async def profile(self, user: PlatformUser) -> PlatformUser:
         return user
 
-    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
         # At a terminal the words are printed as they arrive; a script gets the whole answer.
         return _Printed(self, language) if self._console is not None else None
 

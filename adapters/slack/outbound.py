@@ -20,6 +20,7 @@ from adapters.live import EditedPreview, MessageOps
 from adapters.slack import web
 from adapters.slack.render import SlackMessage, render
 from adapters.slack.words import PLATFORM
+from bridge import texts
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
 from bridge.models import Attachment, Origin, PlatformUser, Reply
 from bridge.ports.outbound import DeliveryProgress, Download, LiveText
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 WORKING_REACTION = "hourglass_flowing_sand"
 _SLACK_FILE_HOSTS = (".slack.com", ".slack-gov.com")  # where the bot token may go with a file download
 MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
+PREVIEW = "raia_bridge_preview"  # ... and on every message of a streamed answer's live preview
 LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
 STATUS_THINKING = "is thinking…"
@@ -69,6 +71,9 @@ class SlackOutbound:
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         messages = render(reply)
+        if progress.uncertain and progress.done == 0 and progress.key:
+            # A restart may have left a streamed preview of this reply half written.
+            await self._close_previews(origin, progress.key, reply.language)
         for index in range(progress.done, len(messages)):
             message = messages[index]
             # Each part carries its name in the message metadata, so a part whose post
@@ -90,6 +95,11 @@ class SlackOutbound:
     async def _posted(self, origin: Origin, mark: dict[str, Any]) -> bool:
         """Whether a message of ours with this mark is among the latest in the thread or
         channel. If Slack cannot tell us, assume not (a rare duplicate beats a lost answer)."""
+        return any(m.get("metadata") == mark for m in await self._latest(origin))
+
+    async def _latest(self, origin: Origin) -> list[dict[str, Any]]:
+        """The latest messages of the thread or channel, with their metadata; none if Slack
+        cannot tell."""
         try:
             if origin.thread:
                 page = await self._client.conversations_replies(
@@ -101,9 +111,35 @@ class SlackOutbound:
                 )
         except (SlackApiError, OSError, TimeoutError) as exc:
             log.warning("slack channel=%s could not look for an earlier post (%s)", origin.chat, exc)
-            return False
-        messages = page.get("messages") or []
-        return any(isinstance(m, dict) and m.get("metadata") == mark for m in messages)
+            return []
+        return [m for m in page.get("messages") or [] if isinstance(m, dict)]
+
+    async def _close_previews(self, origin: Origin, key: str, language: str) -> None:
+        """Mark the live preview of reply ``key`` that an earlier life left (a restart in
+        the middle of a streamed answer) as cut off, so it does not read as a whole answer.
+        Best effort: the reply itself follows either way."""
+        note = f"_{texts.text('cut_off', language)}_"
+        for message in await self._latest(origin):
+            meta = message.get("metadata")
+            payload = meta.get("event_payload") if isinstance(meta, dict) else None
+            if not (meta and meta.get("event_type") == PREVIEW and isinstance(payload, dict)):
+                continue
+            if payload.get("reply") != key or payload.get("closed"):
+                continue
+            blocks = message.get("blocks") if isinstance(message.get("blocks"), list) else []
+            closed = {"event_type": PREVIEW, "event_payload": {**payload, "closed": True}}
+            try:
+                await self._call(
+                    origin,
+                    self._client.chat_update,
+                    channel=origin.chat,
+                    ts=message.get("ts"),
+                    text=f"{message.get('text') or ''}\n\n{note}",
+                    blocks=[*blocks, {"type": "section", "text": {"type": "mrkdwn", "text": note}}] if blocks else None,
+                    metadata=closed,
+                )
+            except Exception as exc:
+                log.warning("slack channel=%s a preview left by a restart was not marked (%s)", origin.chat, exc)
 
     async def _post(
         self, origin: Origin, *, text: str, blocks: list[dict[str, Any]] | None, mark: dict[str, Any] | None
@@ -146,10 +182,13 @@ class SlackOutbound:
         except (OSError, TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryRetryable(f"slack: {type(exc).__name__}: {exc}") from exc
 
-    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
+        def mark(index: int) -> dict[str, Any] | None:  # so a later life can find a preview a restart left
+            return {"event_type": PREVIEW, "event_payload": {"reply": key, "part": index}} if key else None
+
         ops: MessageOps[SlackMessage, str] = MessageOps(
             render=render,
-            post=lambda message, index: self._post(origin, text=message.text, blocks=message.blocks, mark=None),
+            post=lambda message, index: self._post(origin, text=message.text, blocks=message.blocks, mark=mark(index)),
             edit=lambda ts, message, index: self._update(origin, ts, message),
             delete=lambda ts: self._call(origin, self._client.chat_delete, channel=origin.chat, ts=ts),
             deliver=lambda reply, progress: self.deliver(origin, reply, progress),

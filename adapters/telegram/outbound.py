@@ -176,7 +176,7 @@ class TelegramOutbound:
         except TelegramError as exc:
             raise _translated(chat, exc) from exc
 
-    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
         chat = origin.chat
         ops: MessageOps[Part, int] = MessageOps(
             render=render,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from bridge import texts
 from bridge.asking import Answered, Asking, Means
+from bridge.delivery import reply_key
 from bridge.errors import AgentError, AgentTransportError
 from bridge.models import PlatformUser, QuestionState
 from bridge.outcomes import Finished, failure, interrupted, non_empty
@@ -85,7 +86,8 @@ class DirectAsking:
             settled = await self._settle(q, session)
             if settled is not None:
                 return settled
-        live = outbound.live(q.origin, texts.language_of(person.custom_data)) if self._agent.streams else None
+        language = texts.language_of(person.custom_data)
+        live = outbound.live(q.origin, language, key=reply_key(q)) if self._agent.streams else None
         await self._store.note_send_attempt(q.id)
         try:
             # The whole call is bounded by the question's deadline (RAIA_POLL_TIMEOUT).

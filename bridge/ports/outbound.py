@@ -70,9 +70,12 @@ class Outbound(Protocol):
         best effort, never raises: the agent-side user is created from them."""
         ...
 
-    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
         """A live preview for a streamed answer where ``origin`` is, or None where the
-        platform shows no previews; ``language``: the person's, for its own words."""
+        platform shows no previews; ``language``: the person's, for its own words; ``key``
+        names the reply (as ``DeliveryProgress.key``): a platform that can look at its chat
+        marks the preview with it, so that a later delivery of that reply finds a preview
+        a restart left behind and marks it as cut off."""
         ...
 
 

@@ -73,7 +73,7 @@ class RecordingOutbound:
 
         yield Download(limited(chunks(), limit), len(data))
 
-    def live(self, origin: Origin, language: str = "en") -> LiveText | None:
+    def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
         return _RecordedLive(self, origin) if self.streaming else None
 
     async def profile(self, user: PlatformUser) -> PlatformUser:

@@ -181,6 +181,9 @@ class FakeSlack:
             blocks = params.get("blocks") or []
             post.blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
             post.text = params.get("text", post.text)
+            if params.get("metadata"):  # Slack replaces a message's metadata when chat.update gives one
+                metadata = params["metadata"]
+                post.metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
             self.updates.append((time.monotonic(), post.channel, post.ts))
             return JSONResponse({"ok": True, "channel": post.channel, "ts": post.ts, "text": post.text})
         if method in ("conversations.history", "conversations.replies"):
@@ -189,6 +192,7 @@ class FakeSlack:
                 found = [p for p in found if p.thread_ts == params["ts"]]
             with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
             messages = [{"type": "message", "ts": p.ts, "text": p.text, "bot_id": BOT_ID,
+                         **({"blocks": p.blocks} if p.blocks else {}),
                          **({"metadata": p.metadata} if with_metadata and p.metadata else {})}
                         for p in reversed(found)]  # fmt: skip
             return JSONResponse({"ok": True, "messages": messages[: int(params.get("limit") or 100)]})

@@ -20,6 +20,7 @@ from adapters.slug.simulator import SlugSimulator
 from bridge import texts
 from bridge.app.platforms import configured_platforms
 from bridge.app.server import build_app
+from store.sqlite import SqliteStore
 from tests.conftest import make_settings
 from tests.fakes import slack
 from tests.fakes import telegram as tg
@@ -227,3 +228,33 @@ async def test_a_broken_stream_is_marked_in_the_persons_language(tmp_path: Path)
     cut, notice = fake.sent
     assert cut.text.rstrip().endswith(texts.text("cut_off", "de"))
     assert notice.text == texts.text("interrupted", "de")
+
+
+async def test_slack_preview_left_by_a_restart_is_marked_cut_off(tmp_path: Path) -> None:
+    """A restart in the middle of a streamed answer (kill -9: no chance to mark it) leaves
+    the preview half written. The next life cannot ask slug what it got, so the person is
+    told to ask again, and the preview it left is marked as cut off first (found by its
+    metadata), not left to read as a whole answer."""
+    sim = SlugSimulator(delay=lambda _: 60.0, answer=_answer(WORDS))
+    fake = slack.FakeSlack()
+    platform = {"slack_bot_token": slack.BOT_TOKEN, "slack_signing_secret": slack.SIGNING_SECRET}
+    async with serving(fake.app()) as api:
+        async with bridge(sim, tmp_path, slack_api_url=f"{api}/api/", shutdown_timeout=0.2, **platform) as http:
+            raw = json.dumps(slack.envelope(slack.dm("fragile", user="U1"))).encode()
+            assert (await http.post("/slack/events", content=raw, headers=slack.signed(raw))).status_code == 200
+            async with asyncio.timeout(10):
+                while sim.asked() != [["fragile"]]:
+                    await asyncio.sleep(0.01)
+        async with SqliteStore(tmp_path / "b.db") as store:
+            q = await store.question(1)
+        assert q.send_attempts == 1  # the call was made; what it streamed is what a kill -9 leaves
+        key = f"{q.id}-{round(q.created_at * 1000)}"
+        mark = {"event_type": "raia_bridge_preview", "event_payload": {"reply": key, "part": 0}}
+        orphan = slack.Post(q.origin.chat, q.origin.thread, "*Answer* to fragile: word0 word1", [], mark, "1.000001")
+        fake.posts.append(orphan)
+        async with bridge(sim, tmp_path, slack_api_url=f"{api}/api/", **platform):
+            await fake.wait_posts(2, timeout=10)
+    preview, notice = fake.posts
+    assert preview.text == f"*Answer* to fragile: word0 word1\n\n_{CUT_OFF}_"
+    assert notice.body == texts.INTERRUPTED
+    assert sim.asked() == [["fragile"]]
