@@ -9,6 +9,7 @@ from typing import Literal
 from bridge.backoff import Backoff
 from bridge.files import FilePolicy
 from bridge.poller import PollSchedule
+from bridge.takeover import HandoverConfig
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ServiceConfig:
     # replica's questions resume after lane_lease + lane_scan.
     lane_lease: float = 15.0
     lane_scan: float = 5.0
+    # HANDOFF: a person (staff) may take a conversation over, with an agent API that
+    # allows it; None = takeovers are ignored.
+    handover: HandoverConfig | None = None
 
     @property
     def settle(self) -> float:

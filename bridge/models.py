@@ -216,6 +216,7 @@ class QuestionState(enum.StrEnum):
     received ──send──▶ sent ──poll──▶ answered ─┐
         │                 ├──────────▶ failed ───┼─deliver─▶ delivered
         └──(auth/reject)──┴──────────▶ timed_out ┘     └───▶ undeliverable
+                          └─(a person took over)─▶ handed_over ──▶ delivered (nothing posted)
     """
 
     RECEIVED = "received"
@@ -223,6 +224,9 @@ class QuestionState(enum.StrEnum):
     ANSWERED = "answered"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+    # A person (staff) took the conversation over while the answer was awaited: nothing
+    # is posted for the question itself; the takeover's posts follow (bridge.takeover).
+    HANDED_OVER = "handed_over"
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
 

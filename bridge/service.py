@@ -32,6 +32,7 @@ from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 from bridge.question import QuestionLife
+from bridge.takeover import HandoverDesk
 from bridge.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class ConversationService:
         # How long the polled agent takes lately: the poll schedule aims at it (bridge.poller).
         self._answer_times = agent.answer_times
         rated = config.feedback_keep is not None and agent.ratings is not None
+        # HANDOFF, with an agent API where staff can take a conversation over (bridge.takeover).
+        self.handover = handover_desk(self, agent, config)
         self._life = QuestionLife(
             store,
             agent.way,
@@ -82,6 +85,7 @@ class ConversationService:
             health=self._health,
             observer=observer or Unobserved(),
             rated=rated,
+            handover=self.handover,
         )
         desk = FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl) if rated and agent.ratings else None
         self._ratings: Ratings | None = desk
@@ -117,6 +121,8 @@ class ConversationService:
             self._tasks.spawn(self._keep_answer_times(self._answer_times), name="answer-times")
         if self._store.shared:
             self._tasks.spawn(self._keep_leases(), name="lane-leases")
+        if self.handover is not None:
+            self._tasks.spawn(self.handover.run(), name="takeovers")
         return len(conversations)
 
     async def stop(self, timeout: float) -> None:
@@ -375,3 +381,21 @@ class ConversationService:
                 await self._sleep(self._config.housekeeping_every)
             except ShuttingDown:
                 return
+
+
+def handover_desk(service: ConversationService, agent: Agent, config: ServiceConfig) -> HandoverDesk | None:
+    """The takeover desk, when HANDOFF is on and the agent API lets staff take over."""
+    if agent.hands_over is None or config.handover is None:
+        return None
+    return HandoverDesk(
+        service._store,
+        agent.hands_over,
+        config.handover,
+        service._outbounds,
+        agent_name=service.agent_name,
+        clock=service._clock,
+        sleep=service._sleep,
+        tasks=service._tasks,
+        delivery_attempts=config.delivery_attempts,
+        delivery_backoff=config.delivery_backoff.wait,
+    )

@@ -30,6 +30,7 @@ from adapters.raia.mapping import (
     text_field,
     webhook_urls_from,
 )
+from adapters.raia.takeover import RaiaHandover
 from adapters.raia.wire import Answer, Timeouts, Wire
 from bridge.errors import (
     AgentError,
@@ -69,8 +70,9 @@ def _error_text(response: Answer) -> str:
     return error_text(body) or response.reason_phrase
 
 
-class RaiaClient:
-    """Implements ``AgentPort`` for raia. The ``aiohttp.ClientSession`` is injected."""
+class RaiaClient(RaiaHandover):
+    """Implements ``AgentPort`` (and ``HandsOver``: ``adapters.raia.takeover``) for raia.
+    The ``aiohttp.ClientSession`` is injected."""
 
     def __init__(
         self,

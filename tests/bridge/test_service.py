@@ -34,11 +34,11 @@ async def _settled(rt: Runtime, qid: int) -> QuestionState:
     return state
 
 
-
 @pytest.fixture
 def db_path(database: str) -> str:
     """The service's suite runs on both engines: a SQLite file and a real PostgreSQL database."""
     return database
+
 
 async def test_first_message_creates_user_and_conversation_second_reuses(
     runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
