@@ -397,5 +397,5 @@ def handover_desk(service: ConversationService, agent: Agent, config: ServiceCon
         sleep=service._sleep,
         tasks=service._tasks,
         delivery_attempts=config.delivery_attempts,
-        delivery_backoff=config.delivery_backoff.wait,
+        delivery_backoff=config.delivery_backoff,
     )

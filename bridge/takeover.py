@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from bridge import texts
+from bridge.backoff import Backoff
 from bridge.errors import AgentError, DeliveryPermanent, DeliveryRetryable, ShuttingDown, StoreError
 from bridge.models import Reply
 from bridge.ports.agent import Handling, HandsOver
@@ -89,13 +90,13 @@ class HandoverDesk:
         sleep: Callable[[float], Awaitable[None]],
         tasks: TaskSet,
         delivery_attempts: int = 8,
-        delivery_backoff: Callable[[int], float] = lambda n: min(60.0, 2.0**n),
+        delivery_backoff: Backoff | None = None,
     ) -> None:
         self._store, self._agent, self.config = store, agent, config
         self._outbounds = outbounds
         self._agent_name = agent_name
         self._clock, self._sleep, self._tasks = clock, sleep, tasks
-        self._attempts, self._backoff = delivery_attempts, delivery_backoff
+        self._attempts, self._backoff = delivery_attempts, delivery_backoff or Backoff(2.0, 60.0)
         self._watches: dict[int, _Watch] = {}
         self._resumed: set[int] = set()  # watches taken up from the store: their first post may be out already
         self._scanned: float | None = None
@@ -186,15 +187,20 @@ class HandoverDesk:
         wait, failures = config.look_first, 0
         resumed = conversation_id in self._resumed
         self._resumed.discard(conversation_id)
+        fresh = not resumed  # a watch begun by news (a takeover seen, a question asked): idle from now
         while True:
+            fresh = fresh or wake.is_set()
             wake.clear()
             try:
-                if not await self._store.claim_watch(conversation_id, config.lease):
-                    return  # another process watches it
                 now = self._clock()
-                record = await self._store.watch_handover(conversation_id, now - config.watch, now + config.watch)
+                # Its newest question's route; watched (at least) a full HANDOFF_WATCH after news.
+                until = now + config.watch if fresh else now
+                record = await self._store.watch_handover(conversation_id, now - config.watch, until)
+                fresh = False
                 if record is None:
                     return  # nowhere to post, or not at the agent yet
+                if not await self._store.claim_watch(conversation_id, config.lease):
+                    return  # another process watches it
                 changed = await self._look(record)
                 await self._deliver(conversation_id, resumed=resumed)
                 resumed = False
@@ -298,7 +304,8 @@ class HandoverDesk:
                         log.error("conversation=%d post %s given up: %s", conversation_id, post.key, exc)
                         break
                     log.warning("conversation=%d post %s failed (%d): %s", conversation_id, post.key, attempts, exc)
-                    await self._sleep(self._backoff(attempts))
+                    hint = exc.retry_after if isinstance(exc, DeliveryRetryable) else None
+                    await self._sleep(self._backoff.wait(attempts, hint=hint))
                     continue
                 break
             await self._store.mark_post_delivered(conversation_id, post.key)

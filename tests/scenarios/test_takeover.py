@@ -9,6 +9,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from tests.fakes import telegram as tg
 from tests.scenarios.test_slack import running as slack_bridge
 from tests.scenarios.test_telegram import running as telegram_bridge
 
-FAST = {"handoff_scan": 0.3, "raia_poll_timeout": 4.0}
+FAST: dict[str, Any] = {"handoff_scan": 0.3, "raia_poll_timeout": 4.0}
 
 
 async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
