@@ -88,6 +88,7 @@ class Intent(enum.StrEnum):
     START = "start"  # first contact: greet and explain
     HELP = "help"
     RESET = "reset"  # the next question starts a new agent conversation
+    HUMAN = "human"  # a person (staff) should take over from the agent
     UNKNOWN_COMMAND = "unknown_command"
     UNSUPPORTED = "unsupported"  # addressed to the bot, but nothing it can read (a sticker, a photo)
     NOT_ALLOWED = "not_allowed"  # refused by the operator's allowlist

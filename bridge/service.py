@@ -75,7 +75,20 @@ class ConversationService:
         self._answer_times = agent.answer_times
         rated = config.feedback_keep is not None and agent.ratings is not None
         # HANDOFF, with an agent API where staff can take a conversation over (bridge.takeover).
-        self.handover = handover_desk(self, agent, config)
+        self.handover = (
+            HandoverDesk(
+                store,
+                agent.hands_over,
+                config,
+                self._outbounds,
+                agent_name=self.agent_name,
+                clock=clock,
+                sleep=self._sleep,
+                tasks=self._tasks,
+            )
+            if agent.hands_over is not None and config.handover is not None
+            else None
+        )
         self._life = QuestionLife(
             store,
             agent.way,
@@ -99,6 +112,7 @@ class ConversationService:
             scope=config.scope,
             files=config.files is not None and agent.takes_files,
             comments=desk,
+            handover=self.handover,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------
@@ -381,21 +395,3 @@ class ConversationService:
                 await self._sleep(self._config.housekeeping_every)
             except ShuttingDown:
                 return
-
-
-def handover_desk(service: ConversationService, agent: Agent, config: ServiceConfig) -> HandoverDesk | None:
-    """The takeover desk, when HANDOFF is on and the agent API lets staff take over."""
-    if agent.hands_over is None or config.handover is None:
-        return None
-    return HandoverDesk(
-        service._store,
-        agent.hands_over,
-        config.handover,
-        service._outbounds,
-        agent_name=service.agent_name,
-        clock=service._clock,
-        sleep=service._sleep,
-        tasks=service._tasks,
-        delivery_attempts=config.delivery_attempts,
-        delivery_backoff=config.delivery_backoff,
-    )

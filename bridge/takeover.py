@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from bridge import texts
-from bridge.backoff import Backoff
+from bridge.config import ServiceConfig
 from bridge.errors import AgentError, DeliveryPermanent, DeliveryRetryable, ShuttingDown, StoreError
 from bridge.models import Reply
 from bridge.ports.agent import Handling, HandsOver
@@ -37,21 +37,6 @@ from bridge.ports.store import HandoverPost, HandoverRecord, StorePort
 from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.takeover")
-
-
-@dataclass(frozen=True)
-class HandoverConfig:
-    """HANDOFF_* settings and the desk's own timings (seconds)."""
-
-    watch: float = 24 * 3600.0  # HANDOFF_WATCH: a taken-over conversation idle this long is no longer watched
-    button: bool = False  # HANDOFF_BUTTON: "Talk to a person" under answers
-    scan_every: float = 30.0  # one listing of recently updated conversations this often
-    scan_page: int = 100  # conversations per listing
-    look_first: float = 1.0  # a watched conversation is looked at after this ...
-    look_cap: float = 8.0  # ... growing up to this
-    check_waiting: float = 5.0  # a question waiting for its answer looks at the mode this often
-    lease: float = 30.0  # one process watches a conversation; another takes over after this
-    keep: float = 7 * 24 * 3600.0  # delivered posts are forgotten after this
 
 
 @dataclass
@@ -82,21 +67,20 @@ class HandoverDesk:
         self,
         store: StorePort,
         agent: HandsOver,
-        config: HandoverConfig,
+        service: ServiceConfig,
         outbounds: Mapping[str, Outbound],
         *,
         agent_name: Callable[[], Awaitable[str]],
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         tasks: TaskSet,
-        delivery_attempts: int = 8,
-        delivery_backoff: Backoff | None = None,
     ) -> None:
-        self._store, self._agent, self.config = store, agent, config
+        assert service.handover is not None  # HANDOFF is on
+        self._store, self._agent, self.config = store, agent, service.handover
         self._outbounds = outbounds
         self._agent_name = agent_name
         self._clock, self._sleep, self._tasks = clock, sleep, tasks
-        self._attempts, self._backoff = delivery_attempts, delivery_backoff or Backoff(2.0, 60.0)
+        self._attempts, self._backoff = service.delivery_attempts, service.delivery_backoff
         self._watches: dict[int, _Watch] = {}
         self._resumed: set[int] = set()  # watches taken up from the store: their first post may be out already
         self._scanned: float | None = None
@@ -121,6 +105,18 @@ class HandoverDesk:
         if not conversation.agent_conversation_id:
             return False
         await self._agent.hand_over(conversation.agent_conversation_id)
+        now = self._clock()
+        record = await self._store.watch_handover(conversation_id, now - self.config.watch, now + self.config.watch)
+        if record is not None and not record.by_person:  # the person's confirmation is this takeover's notice
+            await self._store.record_handover(
+                conversation_id,
+                by_person=True,
+                staff=None,
+                episode=record.episode + 1,
+                since=record.since,
+                watch_until=now + self.config.watch,
+                posts=(),
+            )
         self.watch(conversation_id)
         return True
 

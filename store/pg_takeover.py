@@ -9,8 +9,9 @@ import json
 from collections.abc import Callable, Sequence
 
 from bridge.models import Reply
-from bridge.ports.store import HandoverPost, HandoverRecord
+from bridge.ports.store import ConversationRecord, HandoverPost, HandoverRecord
 from store.pg_pool import Pool
+from store.rows import conversation_from_row
 from store.sqlite_takeover import handover_from_row, post_from_row, profile_json
 
 _NOW = "extract(epoch from clock_timestamp())"
@@ -30,6 +31,10 @@ class PgHandovers:
             agent_conversation_id,
         )
         return int(value) if value is not None else None
+
+    async def current_conversation(self, key: str) -> ConversationRecord | None:
+        row = await self.pool.fetchrow("SELECT * FROM conversations WHERE fk_id = $1 AND ended_at IS NULL", key)
+        return conversation_from_row(row) if row else None
 
     async def handover(self, conversation_id: int) -> HandoverRecord | None:
         row = await self.pool.fetchrow("SELECT * FROM handovers WHERE conversation_id = $1", conversation_id)

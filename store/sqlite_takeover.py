@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.store import HandoverPost, HandoverRecord
+from bridge.ports.store import ConversationRecord, HandoverPost, HandoverRecord
 from store.migrations import Transaction
+from store.rows import conversation_from_row
 
 T = TypeVar("T")
 
@@ -80,6 +81,10 @@ class Handovers:
             (agent_conversation_id,),
         )
         return int(row["id"]) if row else None
+
+    async def current_conversation(self, key: str) -> ConversationRecord | None:
+        row = await self._one("SELECT * FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (key,))
+        return conversation_from_row(row) if row else None
 
     async def handover(self, conversation_id: int) -> HandoverRecord | None:
         row = await self._one("SELECT * FROM handovers WHERE conversation_id = ?", (conversation_id,))

@@ -23,7 +23,7 @@ from adapters.console.words import PLATFORM
 from bridge.models import InboundMessage, Intent, Origin, PlatformUser, Reply
 from bridge.ports.inbox import Inbox, Receipt
 
-COMMANDS = {"/help": Intent.HELP, "/reset": Intent.RESET, "/new": Intent.RESET}
+COMMANDS = {"/help": Intent.HELP, "/reset": Intent.RESET, "/new": Intent.RESET, "/human": Intent.HUMAN}
 QUIT = ("/quit", "/exit")
 
 

@@ -11,7 +11,13 @@ from adapters.base import Allowlist
 from adapters.telegram.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
-COMMANDS = {"start": Intent.START, "help": Intent.HELP, "reset": Intent.RESET, "new": Intent.RESET}
+COMMANDS = {
+    "start": Intent.START,
+    "help": Intent.HELP,
+    "reset": Intent.RESET,
+    "new": Intent.RESET,
+    "human": Intent.HUMAN,
+}
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,10 @@ from bridge.app.settings import Settings
 from bridge.asking import Agent
 from bridge.asking.direct import direct
 from bridge.asking.polled import polled
-from bridge.config import ServiceConfig
+from bridge.config import HandoverConfig, ServiceConfig
 from bridge.poller import AnswerTimes, PollSchedule
 from bridge.push import PushHints
 from bridge.service import ConversationService
-from bridge.takeover import HandoverConfig
 from bridge.tasks import TaskSet
 
 AgentClient = RaiaClient | BlaigentClient | SlugClient

@@ -283,6 +283,10 @@ class StorePort(Protocol):
 
     async def handover(self, conversation_id: int) -> HandoverRecord | None: ...
 
+    async def current_conversation(self, key: str) -> ConversationRecord | None:
+        """The conversation a person's next question goes to (by ``InboundMessage.scope_key``)."""
+        ...
+
     async def watch_handover(self, conversation_id: int, since: float, watch_until: float) -> HandoverRecord | None:
         """Watch the conversation until ``watch_until`` (never shortened): made with
         ``since`` the first time; its route and profile refreshed from its newest question.
