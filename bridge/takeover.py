@@ -38,6 +38,8 @@ from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.takeover")
 
+HINTED_SCAN = 2.0  # after a push hint, the listing waits this long for more (one listing for a burst)
+
 
 @dataclass
 class _Watch:
@@ -84,6 +86,8 @@ class HandoverDesk:
         self._watches: dict[int, _Watch] = {}
         self._resumed: set[int] = set()  # watches taken up from the store: their first post may be out already
         self._scanned: float | None = None
+        self._scan_soon = asyncio.Event()  # a push hint: list recently updated conversations now
+        self._agent_ids: dict[int, str] = {}  # watched conversations' ids at the agent
 
     # -- what the question's life asks -------------------------------------------------
 
@@ -132,6 +136,21 @@ class HandoverDesk:
         )
         self._watches[conversation_id] = _Watch(task, wake)
 
+    def hinted(self, ids: list[str]) -> None:
+        """A push (raia's ``manual`` or ``each_message`` webhook, on any replica) arrived: its
+        body is a hint, never content. A watched conversation it names is looked at now;
+        otherwise the next listing of recently updated conversations comes at once (at most
+        one every ``HINTED_SCAN`` seconds, however many pushes arrive)."""
+        named = [self._watches[i] for i in self._watched_agent_ids(ids)]
+        for watch in named:
+            watch.wake.set()
+        if not named:
+            self._scan_soon.set()
+
+    def _watched_agent_ids(self, ids: list[str]) -> list[int]:
+        wanted = set(ids)
+        return [cid for cid, agent_id in self._agent_ids.items() if agent_id in wanted and cid in self._watches]
+
     # -- the desk's own rounds ---------------------------------------------------------
 
     async def run(self) -> None:
@@ -148,7 +167,10 @@ class HandoverDesk:
             except (AgentError, StoreError) as exc:
                 log.warning("looking for takeovers failed (%s); trying again later", exc)
             try:
-                await self._sleep(self.config.scan_every)
+                self._scan_soon.clear()
+                await self._pause(self.config.scan_every, self._scan_soon)
+                if self._scan_soon.is_set():
+                    await self._sleep(min(HINTED_SCAN, self.config.scan_every))  # pushes in a burst: one listing
             except ShuttingDown:
                 return
 
@@ -173,6 +195,7 @@ class HandoverDesk:
             watch = self._watches.get(conversation_id)
             if watch is not None and watch.wake is wake:
                 del self._watches[conversation_id]
+                self._agent_ids.pop(conversation_id, None)
             try:
                 await self._store.release_watch(conversation_id)
             except StoreError:
@@ -195,6 +218,7 @@ class HandoverDesk:
                 fresh = False
                 if record is None:
                     return  # nowhere to post, or not at the agent yet
+                self._agent_ids[conversation_id] = record.agent_conversation_id
                 if not await self._store.claim_watch(conversation_id, config.lease):
                     return  # another process watches it
                 changed = await self._look(record)

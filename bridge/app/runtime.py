@@ -173,6 +173,8 @@ async def open_runtime(
         service = ConversationService(
             store, agent_of(agent, hints), config or service_config(settings), tasks=tasks, observer=metrics
         )
+        if hints is not None and service.handover is not None:  # a push may name a takeover
+            hints.listeners.append(service.handover.hinted)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks, hints=hints)
 
 
