@@ -32,7 +32,7 @@ from bridge.config import ServiceConfig
 from bridge.errors import AgentError, DeliveryPermanent, DeliveryRetryable, ShuttingDown, StoreError
 from bridge.models import Reply
 from bridge.ports.agent import Handling, HandsOver
-from bridge.ports.outbound import Outbound
+from bridge.ports.outbound import CONVERSATION_POST, Outbound
 from bridge.ports.store import HandoverPost, HandoverRecord, StorePort
 from bridge.tasks import TaskSet
 
@@ -52,7 +52,7 @@ class PostProgress:
 
     def __init__(self, store: StorePort, post: HandoverPost, *, resumed: bool) -> None:
         self._store, self._post, self._done = store, post, post.parts_delivered
-        self.key = f"h{post.conversation_id}-{post.key}"[:100]
+        self.key = f"{CONVERSATION_POST}{post.conversation_id}-{post.key}"[:100]
         self.uncertain = resumed or post.delivery_attempts > 0
 
     @property
@@ -226,8 +226,8 @@ class HandoverDesk:
                 resumed = False
                 failures = 0
                 record = await self._store.handover(conversation_id)
-                if record is None or (not record.by_person and not changed):
-                    return  # with the agent: the listing finds the next takeover
+                if record is None or not record.by_person:
+                    return  # with the agent: the listing (or a waiting question) finds the next takeover
                 if record.watch_until <= self._clock():
                     log.info("conversation=%d idle in a person's hands; no longer watched", conversation_id)
                     return

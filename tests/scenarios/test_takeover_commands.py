@@ -3,11 +3,14 @@ and ``HANDOFF=off`` (today's behaviour: takeovers ignored, no commands)."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 from adapters.raia.simulator import RaiaSimulator
 from tests.fakes import slack
 from tests.fakes import telegram as tg
+from tests.scenarios.test_cli import _env
 from tests.scenarios.test_slack import running as slack_bridge
 from tests.scenarios.test_takeover import FAST, only_conversation, states, until
 from tests.scenarios.test_telegram import running as telegram_bridge
@@ -77,3 +80,41 @@ async def test_handoff_off_ignores_takeovers_and_has_no_command(tmp_path: Path) 
     ]
     assert sim.count("GET", f"/external/conversations/{cid}") == 0  # nothing watches
     assert sim.count("GET", "/external/conversations") == 0
+
+
+async def test_the_demo_shows_a_takeover_on_request(tmp_path: Path) -> None:
+    """`raia-bridge demo`: /human hands the conversation to a simulated staff member, whose
+    message arrives in the terminal; a question asked meanwhile reaches them (no answer
+    is waited for, no timeout), and the assistant is back after the staff member leaves."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", "demo", cwd=tmp_path, env=_env(RAIA_POLL_INTERVAL="0.2"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    out = ""
+
+    async def say(line: str, then: str) -> None:
+        nonlocal out
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(line.encode() + b"\n")
+        await proc.stdin.drain()
+        try:
+            async with asyncio.timeout(30):
+                while then not in out:
+                    out += (await proc.stdout.readline()).decode()
+        except TimeoutError:
+            raise AssertionError(f"{then!r} not in {out!r}") from None
+
+    try:
+        await say("What plans exist?", "Sources:")
+        await say("/human", ASKED)
+        await say("Can I get a refund?", "I'm **Dana** from the support team")
+        await say("Thanks!", "You're back with Ada (demo agent).")
+    finally:
+        proc.stdin.close()
+        await asyncio.wait_for(proc.wait(), timeout=30)
+    assert proc.returncode == 0
+    assert "took too long" not in out
+    assert "**Can I get a refund**" not in out  # it went to the staff member, not the agent
