@@ -38,6 +38,7 @@ from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.takeover")
 
+MODE_EVERY = 4  # a watched conversation's mode is asked every this many looks (and on news)
 HINTED_SCAN = 2.0  # after a push hint, the listing waits this long for more (one listing for a burst)
 
 
@@ -207,9 +208,14 @@ class HandoverDesk:
         resumed = conversation_id in self._resumed
         self._resumed.discard(conversation_id)
         fresh = not resumed  # a watch begun by news (a takeover seen, a question asked): idle from now
+        looks = 0
         while True:
             fresh = fresh or wake.is_set()
             wake.clear()
+            # Who handles it is asked on news and every MODE_EVERY looks (the listing also
+            # shows it); the staff's messages at every look.
+            with_mode = fresh or looks % MODE_EVERY == 0
+            looks += 1
             try:
                 now = self._clock()
                 # Its newest question's route; watched (at least) a full HANDOFF_WATCH after news.
@@ -221,7 +227,7 @@ class HandoverDesk:
                 self._agent_ids[conversation_id] = record.agent_conversation_id
                 if not await self._store.claim_watch(conversation_id, config.lease):
                     return  # another process watches it
-                changed = await self._look(record)
+                changed = await self._look(record, with_mode=with_mode)
                 await self._deliver(conversation_id, resumed=resumed)
                 resumed = False
                 failures = 0
@@ -231,7 +237,7 @@ class HandoverDesk:
                 if record.watch_until <= self._clock():
                     log.info("conversation=%d idle in a person's hands; no longer watched", conversation_id)
                     return
-                wait = config.look_first if changed else min(config.look_cap, wait * 1.5)
+                wait = config.look_first if changed else min(config.look_cap, wait * 2)
             except (AgentError, StoreError) as exc:
                 failures += 1
                 wait = min(config.look_cap * 4, config.look_first * 2**failures)
@@ -252,9 +258,12 @@ class HandoverDesk:
         finally:
             waker.cancel()
 
-    async def _look(self, record: HandoverRecord) -> bool:
+    async def _look(self, record: HandoverRecord, *, with_mode: bool = True) -> bool:
         """Look at the conversation once and record what it brings; True if anything did."""
-        handling: Handling = await self._agent.handling(record.agent_conversation_id)
+        if with_mode:
+            handling = await self._agent.handling(record.agent_conversation_id)
+        else:  # as last seen
+            handling = Handling(record.agent_conversation_id, record.by_person, record.staff)
         posts: list[tuple[str, float, Reply]] = []
         seq = time.time()
         episode, since = record.episode, record.since
