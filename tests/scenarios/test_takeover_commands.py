@@ -118,3 +118,31 @@ async def test_the_demo_shows_a_takeover_on_request(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "took too long" not in out
     assert "**Can I get a refund**" not in out  # it went to the staff member, not the agent
+
+
+async def test_the_simulators_staff_cli(sim: RaiaSimulator) -> None:
+    """`python -m adapters.raia.simulator --take/--write/--hand-back` act on a running simulator."""
+    import httpx
+
+    from tests.conftest import API_KEY
+    from tests.fakes.server import serving
+
+    async with serving(sim) as base, httpx.AsyncClient(base_url=base, headers={"Agent-Secret-Key": API_KEY}) as http:
+        user = (await http.post("/external/users", json={"firstName": "A", "lastName": "B", "fkId": "x"})).json()
+        await http.post("/external/conversations", json={"conversationUserId": user["id"]})
+        cid = only_conversation(sim)
+        port = base.rsplit(":", 1)[1]
+        for args in (["--take", "latest", "--staff", "Sam"], ["--write", cid, "Hello from Sam"], ["--hand-back", cid]):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "adapters.raia.simulator", "--port", port, *args,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
+            assert proc.returncode == 0
+            if args[0] == "--take":
+                assert out.decode().strip() == f"conversation {cid}: mode manual, with Sam"
+                assert (await http.get(f"/external/conversations/{cid}")).json()["assignedUser"]["firstName"] == "Sam"
+        listed = (await http.get("/external/conversations", params={"orderBy": "updatedAt"})).json()
+    assert [m["message"] for m in sim.conversations[cid]["messages"]] == ["Hello from Sam"]
+    assert sim.conversations[cid]["messages"][0]["senderRole"] == "manual_assistant"
+    assert [(c["id"], c["mode"]) for c in listed["data"]] == [(cid, "ai")]
