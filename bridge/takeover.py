@@ -38,6 +38,7 @@ from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.takeover")
 
+FIRST_LOOK_BACK = 3600.0  # seconds the first listing after a start covers (one page at most)
 MODE_EVERY = 4  # a watched conversation's mode is asked every this many looks (and on news)
 HINTED_SCAN = 2.0  # after a push hint, the listing waits this long for more (one listing for a burst)
 
@@ -178,7 +179,8 @@ class HandoverDesk:
     async def _scan(self) -> None:
         now = self._clock()
         # Overlapping windows: a conversation updated during the last listing is listed again.
-        since = (self._scanned if self._scanned is not None else now - self.config.scan_every) - 5.0
+        # The first listing after a start looks back further: takeovers during a downtime.
+        since = (self._scanned if self._scanned is not None else now - FIRST_LOOK_BACK) - 5.0
         for handling in await self._agent.recently_updated(since, self.config.scan_page):
             conversation_id = await self._store.conversation_for_agent(handling.conversation_id)
             if conversation_id is None:
