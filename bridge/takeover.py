@@ -157,17 +157,16 @@ class HandoverDesk:
 
     async def run(self) -> None:
         """Take up watches left by an earlier run (or a dead replica), and list recently
-        updated conversations every ``scan_every``; until the service stops."""
+        updated conversations every ``scan_every`` (the first listing one interval after
+        the start, looking back further); until the service stops."""
         while True:
             try:
                 for conversation_id in await self._store.watched_handovers():
                     if conversation_id not in self._watches:
                         self._resumed.add(conversation_id)
                         self.watch(conversation_id)
-                await self._scan()
-                await self._store.purge_handovers(self._clock() - self.config.keep)
-            except (AgentError, StoreError) as exc:
-                log.warning("looking for takeovers failed (%s); trying again later", exc)
+            except StoreError as exc:
+                log.warning("looking for watched takeovers failed (%s); trying again later", exc)
             try:
                 self._scan_soon.clear()
                 await self._pause(self.config.scan_every, self._scan_soon)
@@ -175,6 +174,11 @@ class HandoverDesk:
                     await self._sleep(min(HINTED_SCAN, self.config.scan_every))  # pushes in a burst: one listing
             except ShuttingDown:
                 return
+            try:
+                await self._scan()
+                await self._store.purge_handovers(self._clock() - self.config.keep)
+            except (AgentError, StoreError) as exc:
+                log.warning("looking for takeovers failed (%s); trying again later", exc)
 
     async def _scan(self) -> None:
         now = self._clock()
