@@ -12,6 +12,21 @@ from bridge.poller import PollSchedule
 
 
 @dataclass(frozen=True)
+class HandoverConfig:
+    """HANDOFF_* settings and the desk's own timings (seconds)."""
+
+    watch: float = 24 * 3600.0  # HANDOFF_WATCH: a taken-over conversation idle this long is no longer watched
+    button: bool = False  # HANDOFF_BUTTON: "Talk to a person" under answers
+    scan_every: float = 30.0  # one listing of recently updated conversations this often
+    scan_page: int = 100  # conversations per listing
+    look_first: float = 1.0  # a watched conversation is looked at after this ...
+    look_cap: float = 8.0  # ... growing up to this
+    check_waiting: float = 5.0  # a question waiting for its answer looks at the mode this often
+    lease: float = 30.0  # one process watches a conversation; another takes over after this
+    keep: float = 7 * 24 * 3600.0  # delivered posts are forgotten after this
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     poll: PollSchedule  # RAIA_POLL_INTERVAL is its first wait
     poll_timeout: float  # RAIA_POLL_TIMEOUT
@@ -41,6 +56,9 @@ class ServiceConfig:
     # lane_lease + lane_scan.
     lane_lease: float = 15.0
     lane_scan: float = 5.0
+    # HANDOFF: a person (staff) may take a conversation over, with an agent API that
+    # allows it; None = takeovers are ignored.
+    handover: HandoverConfig | None = None
 
     @property
     def settle(self) -> float:

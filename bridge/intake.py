@@ -17,11 +17,13 @@ from dataclasses import replace
 
 from bridge import texts
 from bridge.delivery import Unstored
+from bridge.errors import AgentError, StoreError
 from bridge.models import InboundMessage, Intent, Reply, ReplyKind
 from bridge.ports.feedback import Comments
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import StorePort
+from bridge.takeover import HandoverDesk
 from bridge.tasks import Spawn
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,10 @@ class Intake:
         scope: str = "user",
         files: bool = False,
         comments: Comments | None = None,
+        handover: HandoverDesk | None = None,
     ) -> None:
         self._store = store
+        self._handover = handover  # HANDOFF: a person can be asked for
         self._comments = comments  # 👍/👎 recorded (FEEDBACK): a reply to a 👎 prompt is a comment
         self._files = files  # files go to the agent (FILES, and an agent API that takes them)
         self._scope = scope
@@ -73,6 +77,11 @@ class Intake:
                     note = texts.text("files_unsupported", texts.language_of(message.user.custom_data))
                     self._spawn(self._notify(message, note), name=f"notice-{message.platform}-{message.origin.chat}")
                 return receipt
+        if message.intent is Intent.HUMAN and self._handover is None:
+            # HANDOFF=off: no such command; in a Slack DM the word is a question like any other.
+            word = message.text.strip() and not message.text.startswith("/")
+            intent = Intent.ASK if word else Intent.UNKNOWN_COMMAND
+            message = replace(message, intent=Intent.HELP if respond is not None else intent)
         if message.intent is Intent.ASK:
             if message.replies_to is not None and await self._is_comment(message, message.replies_to):
                 return Receipt.HANDLED
@@ -81,11 +90,45 @@ class Intake:
             return Receipt.DUPLICATE
         if message.intent is Intent.RESET:
             await self._store.end_conversation(message.scope_key)
+        if message.intent is Intent.HUMAN and self._handover is not None:
+            await self._ask_for_a_person(self._handover, message, respond)
+            return Receipt.HANDLED
         if respond is not None:  # answered in the acknowledgement itself
             await respond(await self._notice(message))
         else:
             self._spawn(self._notify(message), name=f"notice-{message.platform}-{message.origin.chat}")
         return Receipt.HANDLED
+
+    async def _ask_for_a_person(self, desk: HandoverDesk, message: InboundMessage, respond: Respond | None) -> None:
+        """``/human``: the conversation goes to staff; the person gets one line. Answered in
+        the acknowledgement where the platform wants it (a Slack slash command, within 3 s)."""
+        language = texts.language_of(message.user.custom_data)
+        work = self._spawn(
+            self._hand_over(desk, message, tell=respond is None), name=f"human-{message.platform}-{message.origin.chat}"
+        )
+        if respond is None:
+            return
+        assert isinstance(work, asyncio.Task)
+        try:
+            key = await asyncio.wait_for(asyncio.shield(work), timeout=2.5)
+        except TimeoutError:
+            key = "handover_asked"  # still on its way
+        await respond(Reply(texts.text(key, language), ReplyKind.NOTICE, language=language))
+
+    async def _hand_over(self, desk: HandoverDesk, message: InboundMessage, *, tell: bool) -> str:
+        """Ask the agent for a person; the key of what to say (said here when ``tell``)."""
+        try:
+            conversation = await self._store.current_conversation(message.scope_key)
+            if conversation is None or not conversation.agent_conversation_id:
+                key = "handover_nothing_yet"
+            else:
+                key = "handover_asked" if await desk.hand_over(conversation.id) else "handover_nothing_yet"
+        except (AgentError, StoreError) as exc:
+            log.warning("%s chat=%s a person could not be asked for: %s", message.platform, message.origin.chat, exc)
+            key = "handover_refused"
+        if tell:
+            await self._notify(message, texts.text(key, texts.language_of(message.user.custom_data)))
+        return key
 
     async def _notice(self, message: InboundMessage) -> Reply:
         agent = await self._agent_name() if message.intent is Intent.START else None

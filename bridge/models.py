@@ -88,6 +88,7 @@ class Intent(enum.StrEnum):
     START = "start"  # first contact: greet and explain
     HELP = "help"
     RESET = "reset"  # the next question starts a new agent conversation
+    HUMAN = "human"  # a person (staff) should take over from the agent
     UNKNOWN_COMMAND = "unknown_command"
     UNSUPPORTED = "unsupported"  # addressed to the bot, but nothing it can read (a sticker, a photo)
     NOT_ALLOWED = "not_allowed"  # refused by the operator's allowlist
@@ -218,6 +219,7 @@ class QuestionState(enum.StrEnum):
     received ──send──▶ sent ──poll──▶ answered ─┐
         │                 ├──────────▶ failed ───┼─deliver─▶ delivered
         └──(auth/reject)──┴──────────▶ timed_out ┘     └───▶ undeliverable
+                          └─(a person took over)─▶ handed_over ──▶ delivered (nothing posted)
     """
 
     RECEIVED = "received"
@@ -225,6 +227,9 @@ class QuestionState(enum.StrEnum):
     ANSWERED = "answered"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+    # A person (staff) took the conversation over while the answer was awaited: nothing
+    # is posted for the question itself; the takeover's posts follow (bridge.takeover).
+    HANDED_OVER = "handed_over"
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
 

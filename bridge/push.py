@@ -28,6 +28,8 @@ class PushHints:
         self._early: OrderedDict[str, float] = OrderedDict()
         self._last: float | None = None
         self.received = 0
+        # Others that act on hints (the takeover desk: raia's ``manual`` webhook), with every id.
+        self.listeners: list[Callable[[list[str]], None]] = []
 
     @property
     def healthy(self) -> bool:
@@ -39,6 +41,9 @@ class PushHints:
         self._last = now
         self.received += 1
         woken = 0
+        ids = list(ids)
+        for listener in self.listeners:
+            listener(ids)
         for ident in ids:
             events = self._waiting.get(ident)
             if events:

@@ -4,7 +4,7 @@ Every state change of a question is made here or by the way of asking it uses, e
 written to the store before the next step, so a life cut short at any point (SIGTERM,
 ``kill -9``) resumes where it stopped::
 
-    received | sent ── ask the agent (bridge.asking) ───────▶ answered | failed | timed_out
+    received | sent ── ask the agent (bridge.asking) ───────▶ answered | failed | timed_out | handed_over
     answered | failed | timed_out ── deliver part by part ─▶ delivered | undeliverable
 
 The conversation service runs one life at a time per conversation (its lanes).
@@ -26,6 +26,7 @@ from bridge.models import PlatformUser, QuestionState, ReplyKind
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
+from bridge.takeover import HandoverDesk
 
 log = logging.getLogger("bridge.turn")  # one line per turn
 
@@ -58,9 +59,10 @@ class QuestionLife:
         health: AgentHealth,
         observer: Observer,
         rated: bool = False,
+        handover: HandoverDesk | None = None,
     ) -> None:
         self._store = store
-        self._asking = way(Means(store, config, clock, sleep, health))
+        self._asking = way(Means(store, config, clock, sleep, health, handover))
         self._config = config
         # 👍/👎 under answers (FEEDBACK, an agent that records them): the answer is kept to be rated.
         self._keep_for_votes = config.feedback_keep if rated else None
@@ -120,6 +122,10 @@ class QuestionLife:
     async def _deliver(self, turn: _Turn, outbound: Outbound, *, resumed: bool) -> None:
         q = turn.q
         assert q.reply is not None
+        if q.state is QuestionState.HANDED_OVER:  # a person answers: the takeover's posts follow
+            await self._store.mark_delivered(q.id)
+            self._ended(turn, QuestionState.DELIVERED, "handed_over")
+            return
         progress = StoredProgress(self._store, q, resumed=resumed, sleep=self._sleep, backoff=self._config.lane_backoff)
         # The bridge's own words in the person's language (Slack tells it via users.info,
         # cached by the adapter; Telegram with every message).

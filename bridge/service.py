@@ -32,6 +32,7 @@ from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 from bridge.question import QuestionLife
+from bridge.takeover import HandoverDesk
 from bridge.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,21 @@ class ConversationService:
         # How long the polled agent takes lately: the poll schedule aims at it (bridge.poller).
         self._answer_times = agent.answer_times
         rated = config.feedback_keep is not None and agent.ratings is not None
+        # HANDOFF, with an agent API where staff can take a conversation over (bridge.takeover).
+        self.handover = (
+            HandoverDesk(
+                store,
+                agent.hands_over,
+                config,
+                self._outbounds,
+                agent_name=self.agent_name,
+                clock=clock,
+                sleep=self._sleep,
+                tasks=self._tasks,
+            )
+            if agent.hands_over is not None and config.handover is not None
+            else None
+        )
         self._life = QuestionLife(
             store,
             agent.way,
@@ -75,6 +91,7 @@ class ConversationService:
             health=self._health,
             observer=observer or Unobserved(),
             rated=rated,
+            handover=self.handover,
         )
         desk = (
             FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl, keep=config.feedback_keep)
@@ -92,6 +109,7 @@ class ConversationService:
             scope=config.scope,
             files=config.files is not None and agent.takes_files,
             comments=desk,
+            handover=self.handover,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------
@@ -115,6 +133,8 @@ class ConversationService:
         if self._store.shared:
             self._tasks.spawn(self._leases.keep(), name="lane-leases")
             self._tasks.spawn(self._leases.take_over(), name="lane-scan")
+        if self.handover is not None:
+            self._tasks.spawn(self.handover.run(), name="takeovers")
         return len(conversations)
 
     async def stop(self, timeout: float) -> None:

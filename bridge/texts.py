@@ -59,6 +59,13 @@ ENGLISH: dict[str, str] = {
     "feedback_gone": "This answer can no longer be rated.",
     "feedback_not_yours": "Only the person who asked can rate this answer.",
     "feedback_failed": "Sorry — your feedback could not be recorded. Please try again later.",
+    # a person takes over from the agent (placeholders: {staff}, {agent})
+    "handover_taken": "{staff} from the support team will answer you here.",
+    "handover_taken_anonymous": "Someone from the support team will answer you here.",
+    "handover_back": "You're back with {agent}.",
+    "handover_asked": "Okay — a person from the support team will take over here shortly.",
+    "handover_refused": "Sorry — I couldn't reach a person just now. Please try again in a moment.",
+    "handover_nothing_yet": "Ask your question first; then a person from the team can take it over.",
 }
 
 

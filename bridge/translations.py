@@ -7,6 +7,12 @@ from __future__ import annotations
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "handover_taken": "{staff} aus dem Support-Team antwortet dir hier.",
+        "handover_taken_anonymous": "Jemand aus dem Support-Team antwortet dir hier.",
+        "handover_back": "Du bist wieder bei {agent}.",
+        "handover_asked": "Alles klar — gleich übernimmt hier ein Mensch aus dem Support-Team.",
+        "handover_refused": "Entschuldigung — ich konnte gerade niemanden erreichen. Bitte versuche es gleich noch einmal.",
+        "handover_nothing_yet": "Stell zuerst deine Frage; dann kann ein Mensch aus dem Team sie übernehmen.",
         "file_too_big": "{name} ist größer als {limit} MB, deshalb konnte ich es nicht weitergeben.",
         "file_type": "Dateien wie {name} ({type}) kann ich nicht weitergeben.",
         "file_too_many": "Nur die ersten {count} Dateien wurden weitergegeben.",
@@ -41,6 +47,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Erledigt — deine nächste Frage beginnt ein neues Gespräch.",
     },
     "fr": {
+        "handover_taken": "{staff}, de l'équipe support, va vous répondre ici.",
+        "handover_taken_anonymous": "Quelqu'un de l'équipe support va vous répondre ici.",
+        "handover_back": "Vous êtes de retour avec {agent}.",
+        "handover_asked": "D'accord — une personne de l'équipe support va prendre le relais ici.",
+        "handover_refused": "Désolé — je n'ai pas pu joindre une personne. Veuillez réessayer dans un instant.",
+        "handover_nothing_yet": "Posez d'abord votre question ; une personne de l'équipe pourra ensuite la reprendre.",
         "file_too_big": "{name} dépasse {limit} Mo, je n'ai donc pas pu le transmettre.",
         "file_type": "Je ne peux pas transmettre les fichiers comme {name} ({type}).",
         "file_too_many": "Seuls les {count} premiers fichiers ont été transmis.",
@@ -71,6 +83,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "C'est fait — ta prochaine question démarre une nouvelle conversation.",
     },
     "es": {
+        "handover_taken": "{staff}, del equipo de soporte, te responderá aquí.",
+        "handover_taken_anonymous": "Alguien del equipo de soporte te responderá aquí.",
+        "handover_back": "Vuelves a hablar con {agent}.",
+        "handover_asked": "De acuerdo — una persona del equipo de soporte se hará cargo aquí en breve.",
+        "handover_refused": "Lo siento — no pude contactar con una persona ahora. Inténtalo de nuevo en un momento.",
+        "handover_nothing_yet": "Haz primero tu pregunta; luego una persona del equipo podrá encargarse.",
         "file_too_big": "{name} supera los {limit} MB, así que no pude enviarlo.",
         "file_type": "No puedo enviar archivos como {name} ({type}).",
         "file_too_many": "Solo se enviaron los primeros {count} archivos.",
@@ -102,6 +120,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "generic_reset": "Hecho — tu próxima pregunta empieza una conversación nueva.",
     },
     "pt": {
+        "handover_taken": "{staff}, da equipa de suporte, vai responder-lhe aqui.",
+        "handover_taken_anonymous": "Alguém da equipa de suporte vai responder-lhe aqui.",
+        "handover_back": "Está de volta com {agent}.",
+        "handover_asked": "Certo — uma pessoa da equipa de suporte vai assumir aqui em breve.",
+        "handover_refused": "Desculpe — não consegui contactar uma pessoa agora. Tente novamente daqui a pouco.",
+        "handover_nothing_yet": "Faça primeiro a sua pergunta; depois uma pessoa da equipa pode assumi-la.",
         "file_too_big": "{name} tem mais de {limit} MB, então não consegui repassá-lo.",
         "file_type": "Não consigo repassar arquivos como {name} ({type}).",
         "file_too_many": "Só os primeiros {count} arquivos foram repassados.",

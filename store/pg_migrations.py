@@ -95,6 +95,41 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE conversations RENAME COLUMN raia_conversation_id TO agent_conversation_id;
     ALTER TABLE questions RENAME COLUMN raia_message_id TO agent_message_id;
     """,
+    # 5: SQLite's version 7: a person takes over a conversation from the agent (raia's manual mode): who handles
+    # it, where the person is (the route of their last question), how long it is watched
+    # (and by which process), and the deliveries that belong to the conversation (the
+    # staff's messages and the bridge's notices), each recorded like an answer's parts.
+    """
+    CREATE TABLE handovers (
+        conversation_id       BIGINT PRIMARY KEY REFERENCES conversations(id),
+        agent_conversation_id TEXT NOT NULL,
+        by_person             INTEGER NOT NULL DEFAULT 0,
+        staff                 TEXT,
+        episode               INTEGER NOT NULL DEFAULT 0,  -- takeovers begun so far
+        since                 DOUBLE PRECISION NOT NULL,  -- staff messages older than this are not delivered
+        platform              TEXT NOT NULL,
+        route                 TEXT NOT NULL,
+        profile               TEXT NOT NULL,
+        watch_until           DOUBLE PRECISION NOT NULL,
+        watch_owner           TEXT,
+        watch_owner_until     DOUBLE PRECISION
+    );
+    CREATE INDEX handovers_agent ON handovers(agent_conversation_id);
+    CREATE INDEX handovers_watched ON handovers(watch_until);
+    CREATE INDEX conversations_agent ON conversations(agent_conversation_id);
+    CREATE TABLE handover_posts (
+        conversation_id   BIGINT NOT NULL,
+        key               TEXT NOT NULL,                   -- the staff message's id, or a notice's
+        seq               DOUBLE PRECISION NOT NULL,                   -- delivery order
+        reply             TEXT NOT NULL,                   -- JSON Reply
+        parts_delivered   INTEGER NOT NULL DEFAULT 0,
+        delivery_attempts INTEGER NOT NULL DEFAULT 0,
+        created_at        DOUBLE PRECISION NOT NULL,
+        delivered_at      DOUBLE PRECISION,
+        PRIMARY KEY (conversation_id, key)
+    );
+    CREATE INDEX handover_posts_pending ON handover_posts(conversation_id, seq) WHERE delivered_at IS NULL;
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

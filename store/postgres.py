@@ -40,6 +40,7 @@ from store.pg_life import PgQuestionLife
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
 from store.pg_pool import ACQUIRE_TIMEOUT, Pool, guarded
 from store.pg_replicas import NOW, Replicas
+from store.pg_takeover import PgHandovers
 from store.rows import (
     QUESTION_WITH_AGENT_IDS,
     conversation_from_row,
@@ -54,7 +55,7 @@ CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connecti
 COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
 
 
-class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas):
+class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"

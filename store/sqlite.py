@@ -29,6 +29,7 @@ from store.migrations import Transaction, migrate
 from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
 from store.sqlite_intake import GroupCommit, claim, record_group
+from store.sqlite_takeover import Handovers
 
 T = TypeVar("T")
 
@@ -37,7 +38,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
 BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
-class SqliteStore(KeptAnswers):
+class SqliteStore(KeptAnswers, Handovers):
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     engine = "sqlite"

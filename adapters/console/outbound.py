@@ -18,7 +18,7 @@ from adapters.console.render import render, render_rich
 from adapters.console.words import PLATFORM
 from bridge import texts
 from bridge.models import Origin, PlatformUser, Reply, ReplyKind
-from bridge.ports.outbound import DeliveryProgress, LiveText
+from bridge.ports.outbound import CONVERSATION_POST, DeliveryProgress, LiveText
 
 
 class ConsoleOutbound:
@@ -33,10 +33,20 @@ class ConsoleOutbound:
         self._console = Console(soft_wrap=False, highlight=False) if interactive else None
         self.delivered = 0
         self.failed = 0  # questions answered with the bridge's notice instead of the agent's answer
+        # A person's takeover (its notices, the staff's messages): questions then reach the
+        # staff, and no agent answer follows them. ``asked``: questions the session counts.
+        self.by_person = False
+        self.asked = 0
         self._changed = asyncio.Event()
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
-        if reply.kind is ReplyKind.NOTICE and progress.done == 0:
+        staff = progress.key.startswith(CONVERSATION_POST)
+        if staff:
+            back = "-back-" in progress.key
+            if not back and not self.by_person:  # a takeover began: what was asked went to the staff
+                self.delivered = max(self.delivered, self.asked)
+            self.by_person = not back
+        if reply.kind is ReplyKind.NOTICE and progress.done == 0 and not staff:
             self.failed += 1
         if progress.done == 0:
             if self._console is not None:
@@ -46,7 +56,8 @@ class ConsoleOutbound:
                 self._out.write(f"{self.prefix}{render(reply)}\n\n")
                 self._out.flush()
             await progress.part_delivered(1)
-        self.delivered += 1
+        if not staff:
+            self.delivered += 1
         self._changed.set()
 
     @asynccontextmanager
@@ -69,7 +80,8 @@ class ConsoleOutbound:
         self._changed.set()
 
     async def wait_for(self, count: int) -> None:
-        """Until ``count`` answers were written (the session waits for its questions)."""
+        """Until ``count`` answers were written (the session waits for its questions; those
+        a person took over count as answered)."""
         while self.delivered < count:
             self._changed.clear()
             await self._changed.wait()

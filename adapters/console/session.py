@@ -23,7 +23,7 @@ from adapters.console.words import PLATFORM
 from bridge.models import InboundMessage, Intent, Origin, PlatformUser, Reply
 from bridge.ports.inbox import Inbox, Receipt
 
-COMMANDS = {"/help": Intent.HELP, "/reset": Intent.RESET, "/new": Intent.RESET}
+COMMANDS = {"/help": Intent.HELP, "/reset": Intent.RESET, "/new": Intent.RESET, "/human": Intent.HUMAN}
 QUIT = ("/quit", "/exit")
 
 
@@ -69,7 +69,7 @@ async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, 
     def message(text: str, intent: Intent = Intent.ASK) -> InboundMessage:
         return InboundMessage(platform=PLATFORM, user=user, origin=Origin(chat="terminal"), text=text, intent=intent)
 
-    expected = pending
+    expected = outbound.asked = pending
     if interactive:
         await inbox.receive(message("", Intent.START), respond=_show)
     if pending:
@@ -85,8 +85,10 @@ async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, 
             if command in COMMANDS:
                 await inbox.receive(message(text, COMMANDS[command]), respond=_show)
                 continue
-            if await inbox.receive(message(text)) is Receipt.ACCEPTED:
+            # A question a person has (a takeover) reaches them; no answer is waited for.
+            if await inbox.receive(message(text)) is Receipt.ACCEPTED and not outbound.by_person:
                 expected += 1
+                outbound.asked = expected
             if interactive:
                 await outbound.wait_for(expected)
         await outbound.wait_for(expected)

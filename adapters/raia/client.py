@@ -30,6 +30,7 @@ from adapters.raia.mapping import (
     text_field,
     webhook_urls_from,
 )
+from adapters.raia.takeover import RaiaHandover, webhooks_from
 from adapters.raia.wire import Answer, Timeouts, Wire
 from bridge.errors import (
     AgentError,
@@ -69,8 +70,9 @@ def _error_text(response: Answer) -> str:
     return error_text(body) or response.reason_phrase
 
 
-class RaiaClient:
-    """Implements ``AgentPort`` for raia. The ``aiohttp.ClientSession`` is injected."""
+class RaiaClient(RaiaHandover):
+    """Implements ``AgentPort`` (and ``HandsOver``: ``adapters.raia.takeover``) for raia.
+    The ``aiohttp.ClientSession`` is injected."""
 
     def __init__(
         self,
@@ -173,20 +175,23 @@ class RaiaClient:
         # The body carries the API key and the webhooks' headers: never log it.
         return webhook_urls_from(await self._retrying("GET", "/agents/by-api-key"))
 
-    async def ensure_webhook(self, url: str, headers: Mapping[str, str]) -> bool:
-        """Register an ``each_message`` webhook at ``url`` unless the agent has one there
-        already (raia has no list or delete endpoint: registering at every start would pile
-        them up). Returns True if it registered one now."""
-        if url.rstrip("/") in await self.webhook_urls():
+    async def ensure_webhook(self, url: str, headers: Mapping[str, str], trigger: str = "each_message") -> bool:
+        """Register a ``trigger`` webhook at ``url`` unless the agent has one there already
+        (raia has no list or delete endpoint: registering at every start would pile them
+        up). Returns True if it registered one now."""
+        body = await self._retrying("GET", "/agents/by-api-key")
+        if (url.rstrip("/"), trigger) in webhooks_from(body) or (url.rstrip("/"), None) in webhooks_from(body):
             return False
         await self._request(
             "POST",
             "/agents/webhooks",
             json={
-                "title": "raia-bridge push",
-                "description": "Tells the Slack/Telegram bridge an answer is ready, so it fetches it at once.",
+                "title": "raia-bridge push" if trigger == "each_message" else f"raia-bridge {trigger}",
+                "description": "Tells the Slack/Telegram bridge an answer is ready, so it fetches it at once."
+                if trigger == "each_message"
+                else "Tells the Slack/Telegram bridge a person took over, so it carries their messages at once.",
                 "url": url,
-                "triggerCondition": "each_message",
+                "triggerCondition": trigger,
                 "headers": dict(headers),
             },
         )

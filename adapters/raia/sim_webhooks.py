@@ -51,17 +51,24 @@ class Webhooks:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _call(self, seconds: float, payload: Callable[[], dict[str, Any]]) -> None:
+    async def _call(self, seconds: float, payload: Callable[[], dict[str, Any]], trigger: str = "each_message") -> None:
         await asyncio.sleep(max(0.0, seconds))
         body = payload()
         if self._client is None:  # one client for every call (a client per call costs ~10 ms CPU)
             self._client = httpx.AsyncClient(timeout=10)
-        for hook in [h for h in self.registered if h["triggerCondition"] == "each_message"]:
+        for hook in [h for h in self.registered if h["triggerCondition"] == trigger]:
             try:
                 response = await self._client.post(hook["url"], json=body, headers=hook["headers"])
                 self.calls.append((time.time(), hook["url"], response.status_code))
             except httpx.HTTPError:
                 self.calls.append((time.time(), hook["url"], 0))
+
+    def fire(self, trigger: str, body: dict[str, Any]) -> None:
+        """Call every webhook registered for ``trigger`` (``manual``: a person took over or wrote)."""
+        if any(h["triggerCondition"] == trigger for h in self.registered):
+            task = asyncio.create_task(self._call(0.0, lambda: body, trigger), name="sim-push")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

@@ -8,8 +8,6 @@ raia (served on loopback) and the benchmark. Tests can inject faults with ``fail
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import random
 import re
 import time
@@ -23,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.raia.demo_agent import SimAnswer, delay_from_text, demo_answer, demo_delay
+from adapters.raia.demo_agent import SimAnswer, demo_answer, demo_delay
 from adapters.raia.sim_common import Fault, Json, error, iso, now_iso
 from adapters.raia.sim_feedback import Feedbacks
 from adapters.raia.sim_files import MessageFiles
+from adapters.raia.sim_takeover import Takeovers
 from adapters.raia.sim_webhooks import Webhooks
 
 
@@ -56,6 +55,8 @@ class RaiaSimulator:
         self.hooks = Webhooks()  # POST /external/agents/webhooks, and raia's calls to them
         self.feedback = Feedbacks(self)  # POST /external/conversation-message-feedbacks
         self.files = MessageFiles(self)  # message-files/upload-url, the uploads, files on messages
+        self.takeover = Takeovers(self, clock, self.hooks.fire)  # manual mode: staff take over
+        manual = self.takeover
         self.app = Starlette(
             routes=[
                 Route("/external/agents/by-api-key", self._agent, methods=["GET"]),
@@ -63,6 +64,11 @@ class RaiaSimulator:
                 Route("/external/users", self._create_user, methods=["POST"]),
                 Route("/external/users/search", self._search_user, methods=["GET"]),
                 Route("/external/conversations", self._create_conversation, methods=["POST"]),
+                Route("/external/conversations/{cid}", manual.get, methods=["GET"]),
+                Route("/external/conversations", manual.listing, methods=["GET"]),
+                Route("/external/conversations/{cid}/mode", manual.set_mode, methods=["PUT"]),
+                Route("/external/conversations/{cid}/send-manual-message", manual.send_manual, methods=["POST"]),
+                Route("/_simulator/conversations/{cid}/{action}", manual.operate, methods=["POST"]),
                 Route("/external/conversations/{cid}/messages", self._list_messages, methods=["GET"]),
                 Route("/external/conversations/{cid}/messages/async", self._send, methods=["POST"]),
                 Route("/external/conversations/{cid}/messages/{mid}/response-on", self._response_on, methods=["GET"]),
@@ -81,6 +87,7 @@ class RaiaSimulator:
         try:
             yield
         finally:  # served (uvicorn): pushes in flight end, their client closes
+            await self.takeover.aclose()
             await self.hooks.aclose()
 
     @property
@@ -243,7 +250,12 @@ class RaiaSimulator:
         if body is None or body.get("conversationUserId") not in self.users:
             return error(400, "conversationUserId is not a user of this agent")
         cid = str(uuid.uuid4())
-        self.conversations[cid] = {"userId": body["conversationUserId"], "title": body.get("title"), "messages": []}
+        self.conversations[cid] = {
+            "userId": body["conversationUserId"],
+            "title": body.get("title"),
+            "messages": [],
+            "created": self.clock(),
+        }
         dto = {
             "id": cid,
             "conversationUserId": body["conversationUserId"],
@@ -296,7 +308,16 @@ class RaiaSimulator:
 
     def _settle(self, mid: str) -> dict[str, Any]:
         question = self.questions[mid]
-        if "status" not in question and self.clock() >= question["ready_at"]:
+        if "status" not in question and self.takeover.holds(question["cid"]):  # a person has it
+            self.takeover.settle(
+                question,
+                lambda text: self._message_dto(str(uuid.uuid4()), question["cid"], "assistant", text, at=self.clock()),
+            )
+        if (
+            "status" not in question
+            and self.clock() >= question["ready_at"]
+            and not self.takeover.holds(question["cid"])
+        ):
             answer = self.answer(question["text"])
             if answer is None:
                 question["status"] = "failed"
@@ -354,29 +375,11 @@ class RaiaSimulator:
 
 
 def main() -> None:
-    """Serve the simulator on loopback: ``python -m adapters.raia.simulator --port 8099``."""
-    import uvicorn
+    """Serve the simulator on loopback (``python -m adapters.raia.simulator --port 8099``),
+    or act as a running one's staff (``--take``, ``--write``, ``--hand-back``)."""
+    from adapters.raia.sim_main import main as run
 
-    parser = argparse.ArgumentParser(description="raia simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--delay", type=float, default=None, help="fixed answer delay in seconds")
-    parser.add_argument("--delay-from-text", action="store_true", help="answer 'delay=N' questions after N s")
-    parser.add_argument(
-        "--api-key", default=None, help="accept only this Agent-Secret-Key (rehearse a refused key); default: any"
-    )
-    args = parser.parse_args()
-    fixed = args.delay
-    delay: Callable[[str], float] = demo_delay
-    if args.delay_from_text:
-        delay = delay_from_text
-    elif fixed is not None:
-        delay = lambda _: fixed  # noqa: E731
-    sim = RaiaSimulator(delay=delay, api_key=args.api_key)
-    base = f"http://{args.host}:{args.port}"
-    key = "only the key given with --api-key" if args.api_key else "any non-empty key"
-    print(f"raia simulator on {base} (accepts {key}); point the bridge at it: RAIA_BASE_URL={base}", flush=True)
-    asyncio.run(uvicorn.Server(uvicorn.Config(sim, host=args.host, port=args.port, log_level="warning")).serve())
+    run()
 
 
 if __name__ == "__main__":

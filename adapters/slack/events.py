@@ -15,7 +15,7 @@ from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUs
 # Subtypes that still carry a person's words; everything else (edits, deletions,
 # joins, bot messages, channel topic changes...) is not a question.
 _TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")
-_DM_COMMANDS = {"help": Intent.HELP, "reset": Intent.RESET}
+_DM_COMMANDS = {"help": Intent.HELP, "reset": Intent.RESET, "human": Intent.HUMAN}
 SLACKBOT = "USLACKBOT"  # Slackbot's own DMs carry no bot_id
 
 
@@ -136,7 +136,7 @@ def attachments(event: Mapping[str, Any]) -> tuple[Attachment, ...]:
 
 
 def classify_command(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessage:
-    """A ``/raia`` slash command: ``reset``, or help for anything else."""
+    """A ``/raia`` slash command: ``reset``, ``human``, or help for anything else."""
     words = str(body.get("text") or "").strip().lower().split()
     team = str(body.get("team_id") or bot.team_id)
     user = str(body.get("user_id"))
@@ -146,7 +146,7 @@ def classify_command(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessag
         origin=Origin(chat=str(body.get("channel_id") or ""), extra={"team": team}),
         text=" ".join(words),
         dedupe_keys=(),  # Slack does not retry a slash command: it is answered in its ack
-        intent=Intent.RESET if words[:1] == ["reset"] else Intent.HELP,
+        intent={"reset": Intent.RESET, "human": Intent.HUMAN}.get(words[0] if words else "", Intent.HELP),
     )
 
 

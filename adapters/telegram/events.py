@@ -12,7 +12,13 @@ from adapters.files import media_type
 from adapters.telegram.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
-COMMANDS = {"start": Intent.START, "help": Intent.HELP, "reset": Intent.RESET, "new": Intent.RESET}
+COMMANDS = {
+    "start": Intent.START,
+    "help": Intent.HELP,
+    "reset": Intent.RESET,
+    "new": Intent.RESET,
+    "human": Intent.HUMAN,
+}
 # What a person can send besides text and the files passed on: read by no bot, so answered
 # with the text-only note. A message with none of these and no text, caption or file is a
 # service message (a pin, a member joining, a topic created, a wallpaper set, a timer

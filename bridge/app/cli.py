@@ -223,7 +223,9 @@ def _simulator(backend: str) -> Any:
         return BlaigentSimulator().app()
     if backend == "slug":
         return SlugSimulator().app()
-    return RaiaSimulator()
+    sim = RaiaSimulator()
+    sim.takeover.auto_staff = 2.0  # /human in the demo: a simulated staff member answers, then hands back
+    return sim
 
 
 async def migrate_db(source_url: str, target_url: str) -> int:

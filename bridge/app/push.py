@@ -124,12 +124,15 @@ def _fit(ids: list[str]) -> list[str]:
 
 
 async def register(settings: Settings, agent: RaiaClient) -> None:
-    """Make sure raia calls us after each answer; on failure, say so and keep polling."""
+    """Make sure raia calls us after each answer (and, with HANDOFF, when a person takes
+    over: the ``manual`` trigger); on failure, say so and keep polling."""
     assert settings.public_url is not None
     url = settings.public_url.rstrip("/") + PATH
-    try:
-        created = await agent.ensure_webhook(url, {HEADER: settings.raia_push_secret})
-    except AgentError as exc:
-        log.warning("raia push: the webhook could not be registered (%s); answers are found by polling", exc)
-        return
-    log.info("raia push: %s %s", "webhook registered at" if created else "webhook already registered at", url)
+    for trigger in ("each_message", "manual") if settings.handoff else ("each_message",):
+        try:
+            created = await agent.ensure_webhook(url, {HEADER: settings.raia_push_secret}, trigger)
+        except AgentError as exc:
+            log.warning("raia push: the %s webhook could not be registered (%s); polling finds it", trigger, exc)
+            continue
+        state = "registered at" if created else "already registered at"
+        log.info("raia push: %s webhook %s %s", trigger, state, url)

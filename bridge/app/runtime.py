@@ -24,7 +24,7 @@ from bridge.app.settings import Settings
 from bridge.asking import Agent
 from bridge.asking.direct import direct
 from bridge.asking.polled import polled
-from bridge.config import ServiceConfig
+from bridge.config import HandoverConfig, ServiceConfig
 from bridge.poller import AnswerTimes, PollSchedule
 from bridge.push import PushHints
 from bridge.service import ConversationService
@@ -58,6 +58,23 @@ def service_config(settings: Settings) -> ServiceConfig:
         scope=settings.conversation_scope,
         feedback_keep=settings.feedback_days * 86400 if settings.feedback else None,
         files=settings.file_policy,
+        handover=handover_config(settings),
+    )
+
+
+def handover_config(settings: Settings) -> HandoverConfig | None:
+    """HANDOFF_*: how takeovers are watched; None = ignored. A shorter HANDOFF_SCAN also
+    shortens the looks at watched and waiting conversations (they never wait longer)."""
+    if not settings.handoff:
+        return None
+    scan = settings.handoff_scan
+    return HandoverConfig(
+        watch=settings.handoff_watch,
+        button=settings.handoff_button,
+        scan_every=scan,
+        look_first=min(1.0, scan / 4),
+        look_cap=min(8.0, scan),
+        check_waiting=min(5.0, scan),
     )
 
 
@@ -169,12 +186,15 @@ async def open_runtime(
             clock=store.clock,
             observer=metrics,
         )
+        if hints is not None and service.handover is not None:  # a push may name a takeover
+            hints.listeners.append(service.handover.hinted)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks, hints=hints)
 
 
 def agent_of(client: AgentClient, hints: PushHints | None = None) -> Agent:
     """The one place that knows which way each agent API is asked: raia is sent to and
-    looked at (and records 👍/👎, takes files); Blaigent and slug answer in the call."""
+    looked at (and records 👍/👎, takes files, lets staff take over); Blaigent and slug
+    answer in the call."""
     if isinstance(client, RaiaClient):
         return Agent(
             backend="raia",
@@ -183,5 +203,6 @@ def agent_of(client: AgentClient, hints: PushHints | None = None) -> Agent:
             ratings=client,
             takes_files=True,
             answer_times=times,
+            hands_over=client,
         )
     return Agent(backend=client.backend, name=client.agent_name, way=direct(client))

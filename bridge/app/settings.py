@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     files_max_mb: float = Field(default=20.0, gt=0, le=2048)  # Telegram bots download up to 20 MB
     files_max_count: int = Field(default=10, ge=1, le=100)
     files_types: str = ",".join(DEFAULT_TYPES)  # content types; "image/*" patterns
+    # A person takes over (raia's manual mode): staff messages reach the chat (see bridge.takeover).
+    handoff: bool = True
+    handoff_button: bool = False  # "Talk to a person" under answers
+    handoff_watch: float = Field(default=86400.0, gt=0, le=30 * 86400)  # an idle takeover is watched this long
+    handoff_scan: float = Field(default=30.0, gt=0, le=3600)  # one listing of recently updated conversations
     # A TOML or YAML file with the bridge's own texts per language ([de] timeout = "…").
     messages_file: Path | None = None
 

@@ -23,9 +23,10 @@ from bridge.health import AgentHealth
 from bridge.models import PlatformUser, Words
 from bridge.outcomes import Finished
 from bridge.poller import AnswerTimes
-from bridge.ports.agent import RatesAnswers
+from bridge.ports.agent import HandsOver, RatesAnswers
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
+from bridge.takeover import HandoverDesk
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Means:
     clock: Callable[[], float]
     sleep: Callable[[float], Awaitable[None]]
     health: AgentHealth
+    handover: HandoverDesk | None = None  # a person may take a conversation over (HANDOFF)
 
 
 class Asking(Protocol):
@@ -70,7 +72,7 @@ class Agent:
     """The agent as the composition root chose it, once: how to ask it and what else it
     does. ``ratings``: it records 👍/👎 on its answers; ``takes_files``: files sent with a
     question reach it; ``answer_times``: the polled way learns its pace (kept across
-    restarts by the service)."""
+    restarts by the service); ``hands_over``: staff can take a conversation over from it."""
 
     backend: str  # "raia", "blaigent", "slug": for /healthz and log lines
     name: Callable[[], Awaitable[str | None]]
@@ -78,3 +80,4 @@ class Agent:
     ratings: RatesAnswers | None = None
     takes_files: bool = False
     answer_times: AnswerTimes | None = None
+    hands_over: HandsOver | None = None  # staff can take a conversation over (raia's manual mode)

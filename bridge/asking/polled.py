@@ -19,7 +19,7 @@ from bridge.asking import Answered, Asking, Means
 from bridge.asking.opening import opening
 from bridge.errors import AgentError, AgentNotFoundError, AgentServerError, AgentTransportError
 from bridge.files import FilePassing, notes_reply, pass_files, sent_text
-from bridge.models import PlatformUser, QuestionState, Words
+from bridge.models import PlatformUser, QuestionState, Reply, ReplyKind, Words
 from bridge.outcomes import Finished, failure, non_empty
 from bridge.poller import AnswerTimes
 from bridge.ports.agent import AgentPort, ResponseStatus, SentFile, TakesFiles
@@ -28,6 +28,9 @@ from bridge.ports.store import QuestionRecord
 from bridge.push import PushHints
 
 log = logging.getLogger("bridge.turn")
+
+# A person took the conversation over: the question reached them, the takeover's posts follow.
+HANDED_OVER = Finished(QuestionState.HANDED_OVER, Reply("", ReplyKind.NOTICE), "a person took over")
 
 
 def polled(
@@ -179,14 +182,27 @@ class PolledAsking:
         deadline = self._answer_deadline(q)
         schedule = self._config.poll
         looked = False
+        handover = self._means.handover
+        # A person has the conversation: the question reached them; nothing waits for the agent.
+        if (
+            handover is not None
+            and await handover.handled_by_person(q.conversation_id)
+            and await handover.taken(q.conversation_id, conversation)
+        ):
+            return HANDED_OVER
+        checked = self._clock()
         while True:
             now = self._clock()
             # The deadline counts the agent's time, not the bridge's downtime: after a
             # restart past it, one look may still find the answer ready.
             if now >= deadline and looked:
+                if handover is not None and await handover.taken(q.conversation_id, conversation):
+                    return HANDED_OVER
                 return Finished(QuestionState.TIMED_OUT, texts.notice("timeout"), "poll timeout")
             if now < deadline:
                 wait = schedule.next_wait(now - q.sent_at, self._answer_times)
+                if handover is not None:  # a takeover is noticed within this while the answer is awaited
+                    wait = min(wait, max(0.0, checked + handover.config.check_waiting - now))
                 if self._hints is None:
                     await self._sleep(min(wait, deadline - now))
                 else:
@@ -199,9 +215,22 @@ class PolledAsking:
                 response = await self._agent.response_on(conversation, message_id)
             except AgentNotFoundError as exc:
                 return Finished(QuestionState.FAILED, texts.notice("failed"), str(exc))
+            # What raia returns for a question asked during a takeover is undocumented:
+            # pending (looked at now and then), failed, or an empty answer all mean "a
+            # person has it" when the conversation says so.
             if response.status == ResponseStatus.COMPLETED and response.reply is not None:
+                reply = response.reply
+                empty = not reply.text and not reply.has_sources
+                if empty and handover is not None and await handover.taken(q.conversation_id, conversation):
+                    return HANDED_OVER
                 if response.took is not None:
                     self._answer_times.record(response.took)
-                return Finished(QuestionState.ANSWERED, non_empty(response.reply))
+                return Finished(QuestionState.ANSWERED, non_empty(reply))
             if response.status == ResponseStatus.FAILED:
+                if handover is not None and await handover.taken(q.conversation_id, conversation):
+                    return HANDED_OVER
                 return Finished(QuestionState.FAILED, texts.notice("failed"), response.error)
+            if handover is not None and self._clock() - checked >= handover.config.check_waiting:
+                checked = self._clock()
+                if await handover.taken(q.conversation_id, conversation):
+                    return HANDED_OVER

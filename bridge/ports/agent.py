@@ -167,3 +167,46 @@ class DirectAgentPort(Protocol):
         """Only when ``can_look_up``: is ``text`` the last question of the conversation
         (``session``, or the person's newest one when it is not known yet), answered?"""
         ...
+
+
+# -- a person takes over (raia's human-in-the-loop) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Handling:
+    """Who handles a conversation at the agent now: ``by_person`` while staff have taken it
+    over; ``staff``: their name when the agent says; ``updated_at``: the agent's clock."""
+
+    conversation_id: str
+    by_person: bool
+    staff: str | None = None
+    updated_at: float | None = None
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    """A message a person (staff) wrote into the conversation, to be delivered like an answer."""
+
+    id: str
+    created_at: float
+    reply: Reply
+
+
+class HandsOver(Protocol):
+    """An agent API where staff can take a conversation over from the agent (raia's
+    ``manual`` mode). Without it, no takeovers. Every call raises ``AgentError``."""
+
+    async def handling(self, conversation_id: str) -> Handling: ...
+
+    async def staff_messages(self, conversation_id: str) -> list[StaffMessage]:
+        """The staff's messages in the conversation, oldest first."""
+        ...
+
+    async def recently_updated(self, since: float, limit: int) -> list[Handling]:
+        """Conversations updated at or after ``since`` (the agent's clock), newest first,
+        at most ``limit``: one request (a page) where the API allows it."""
+        ...
+
+    async def hand_over(self, conversation_id: str) -> None:
+        """Ask for a person: the conversation goes to staff."""
+        ...

@@ -9,6 +9,10 @@ from typing import Protocol, runtime_checkable
 
 from bridge.models import Attachment, Origin, PlatformUser, Reply
 
+# A ``DeliveryProgress.key`` starting so belongs to a post of the conversation (a person's
+# takeover: its notices, the staff's messages), not to the reply to a question.
+CONVERSATION_POST = "h"
+
 
 class DeliveryProgress(Protocol):
     """How far an earlier delivery of this reply got, so nothing is posted twice.

@@ -113,6 +113,40 @@ class ConversationRecord:
     ended_at: float | None
 
 
+@dataclass(frozen=True)
+class HandoverRecord:
+    """A conversation a person (staff) took over, or may take over, at the agent: who
+    handles it as the bridge last saw, and where the person is (their last question's
+    platform, route and profile). ``episode`` counts takeovers begun (one notice each);
+    staff messages created before ``since`` are not delivered; it is watched until
+    ``watch_until``."""
+
+    conversation_id: int
+    agent_conversation_id: str
+    by_person: bool
+    staff: str | None
+    episode: int
+    since: float
+    platform: str
+    origin: Origin
+    profile: PlatformUser
+    watch_until: float
+
+
+@dataclass(frozen=True)
+class HandoverPost:
+    """A delivery that belongs to a conversation, not to a question (a staff message, a
+    notice that a person took over or handed back): recorded before it is posted, its
+    parts counted like an answer's, so it is posted once, in ``seq`` order."""
+
+    conversation_id: int
+    key: str
+    seq: float
+    reply: Reply
+    parts_delivered: int
+    delivery_attempts: int
+
+
 class StorePort(Protocol):
     """Durable state of the bridge, as the core uses it. Every method raises
     ``StoreUnavailable`` or ``StoreFault`` when the database fails (see the module)."""
@@ -246,6 +280,67 @@ class StorePort(Protocol):
 
     async def unclaimed_conversations(self, platforms: Iterable[str]) -> list[int]:
         """Conversations with unfinished questions that no live lane holds, oldest first."""
+        ...
+
+    # -- a person takes over ----------------------------------------------------------
+
+    async def conversation_for_agent(self, agent_conversation_id: str) -> int | None:
+        """Our conversation whose agent-side id this is, if any."""
+        ...
+
+    async def handover(self, conversation_id: int) -> HandoverRecord | None: ...
+
+    async def current_conversation(self, key: str) -> ConversationRecord | None:
+        """The conversation a person's next question goes to (by ``InboundMessage.scope_key``)."""
+        ...
+
+    async def watch_handover(self, conversation_id: int, since: float, watch_until: float) -> HandoverRecord | None:
+        """Watch the conversation until ``watch_until`` (never shortened): made with
+        ``since`` the first time; its route and profile refreshed from its newest question.
+        None when it has no agent conversation or no question (nowhere to post)."""
+        ...
+
+    async def record_handover(
+        self,
+        conversation_id: int,
+        *,
+        by_person: bool,
+        staff: str | None,
+        episode: int,
+        since: float,
+        watch_until: float,
+        posts: Sequence[tuple[str, float, Reply]],
+    ) -> None:
+        """One step: who handles it now, and the deliveries found (``(key, seq, reply)``,
+        a key recorded before is left as it was)."""
+        ...
+
+    async def recorded_posts(self, conversation_id: int) -> set[str]: ...
+
+    async def pending_posts(self, conversation_id: int) -> list[HandoverPost]:
+        """Deliveries not posted yet, in order."""
+        ...
+
+    async def mark_post_parts(self, conversation_id: int, key: str, parts: int) -> None: ...
+
+    async def note_post_attempt(self, conversation_id: int, key: str) -> int: ...
+
+    async def mark_post_delivered(self, conversation_id: int, key: str) -> None:
+        """Posted, or given up: never posted again."""
+        ...
+
+    async def watched_handovers(self) -> list[int]:
+        """Conversations still watched that no live process watches (by ``claim_watch``)."""
+        ...
+
+    async def claim_watch(self, conversation_id: int, ttl: float) -> bool:
+        """Watch it for ``ttl`` seconds if no other process does (always, on a one-process store)."""
+        ...
+
+    async def release_watch(self, conversation_id: int) -> None: ...
+
+    async def purge_handovers(self, before: float) -> None:
+        """Forget posts delivered before ``before`` and handovers watched last before it."""
         ...
 
     # -- the agent's pace ----------------------------------------------------------------

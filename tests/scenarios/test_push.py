@@ -25,13 +25,15 @@ from tests.pgserver import PgServer
 
 @asynccontextmanager
 async def bridge(
-    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, port: int = 0
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, port: int = 0, handoff: bool = False
 ) -> AsyncIterator[tuple[str, Settings]]:
+    """The bridge with raia push; ``handoff``: also the ``manual`` webhook (tests/scenarios/test_takeover_push.py)."""
     sock = bound(port)
     public = f"http://127.0.0.1:{sock.getsockname()[1]}"
     async with serving(sim) as raia, serving(fake.app()) as api:
         settings = make_settings(
             raia_base_url=raia, raia_push=True, public_url=public, raia_poll_interval=1.0, raia_poll_timeout=60,
+            handoff=handoff,
             slack_bot_token=slack.BOT_TOKEN, slack_signing_secret=slack.SIGNING_SECRET, slack_api_url=f"{api}/api/",
             database_url=f"sqlite:///{tmp_path / 'b.db'}",
         )  # fmt: skip
@@ -112,7 +114,8 @@ async def test_replicas_relay_hints_to_the_one_that_waits(tmp_path: Path, pg_ser
     async with serving(sim) as raia, serving(fake.app()) as api:
         settings = make_settings(
             raia_base_url=raia, raia_push=True, public_url=public, raia_poll_timeout=60, database_url=url,
-            slack_bot_token=slack.BOT_TOKEN, slack_signing_secret=slack.SIGNING_SECRET, slack_api_url=f"{api}/api/",
+            handoff=False, slack_bot_token=slack.BOT_TOKEN, slack_signing_secret=slack.SIGNING_SECRET,
+            slack_api_url=f"{api}/api/",
         )  # fmt: skip
         app_a = build_app(settings, configured_platforms(settings))
         app_b = build_app(settings, configured_platforms(settings))

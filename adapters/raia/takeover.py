@@ -1,0 +1,95 @@
+"""raia's human-in-the-loop, as the core's ``HandsOver`` ability: a conversation's ``mode``
+(``ai`` | ``manual``) and ``assignedUser``, the messages staff wrote
+(``senderRole: manual_assistant``), one page of recently updated conversations, and
+``PUT …/mode`` to ask for a person. A mixin of ``RaiaClient``, which provides the calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.raia.mapping import created_at, mapping, reply_from_message
+from bridge.ports.agent import Handling, StaffMessage
+
+STAFF_ROLE = "manual_assistant"
+
+
+def handling_from(data: Any) -> Handling | None:
+    """A ConversationResponseDTO (parsed leniently); None without an id."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        return None
+    assigned = data.get("assignedUser")
+    staff = None
+    if isinstance(assigned, Mapping):
+        first = assigned.get("firstName")
+        staff = first.strip() if isinstance(first, str) and first.strip() else None
+    updated = created_at({"createdAt": data.get("updatedAt")})
+    return Handling(data["id"], data.get("mode") == "manual", staff, updated)
+
+
+def staff_messages_from(body: Any) -> list[StaffMessage]:
+    items = mapping(body, "messages").get("messages")
+    found: list[StaffMessage] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping) or item.get("senderRole") != STAFF_ROLE:
+            continue
+        if not isinstance(item.get("id"), str):
+            continue
+        reply = reply_from_message(item)
+        if not reply.text and not reply.has_sources:
+            continue
+        found.append(StaffMessage(item["id"], created_at(item) or 0.0, reply))
+    return sorted(found, key=lambda m: m.created_at)
+
+
+def webhooks_from(body: Any) -> set[tuple[str, str | None]]:
+    """(url, trigger) of the agent's webhooks, from its WEBHOOK skills (the only place raia
+    shows them); a hook listed without its trigger counts as any trigger (never piled up)."""
+    found: set[tuple[str, str | None]] = set()
+    skills = mapping(body, "agent").get("skills")
+    for skill in skills if isinstance(skills, list) else []:
+        if not isinstance(skill, Mapping) or skill.get("systemName") != "WEBHOOK":
+            continue
+        hooks = skill.get("webhooks")
+        for hook in hooks if isinstance(hooks, list) else []:
+            if isinstance(hook, Mapping) and isinstance(hook.get("url"), str):
+                trigger = hook.get("triggerCondition")
+                found.add((hook["url"].rstrip("/"), trigger if isinstance(trigger, str) else None))
+    return found
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RaiaHandover:
+    async def _retrying(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        raise NotImplementedError
+
+    async def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        raise NotImplementedError
+
+    async def handling(self, conversation_id: str) -> Handling:
+        found = handling_from(await self._retrying("GET", f"/conversations/{conversation_id}"))
+        return found or Handling(conversation_id, by_person=False)
+
+    async def staff_messages(self, conversation_id: str) -> list[StaffMessage]:
+        return staff_messages_from(await self._retrying("GET", f"/conversations/{conversation_id}/messages"))
+
+    async def recently_updated(self, since: float, limit: int) -> list[Handling]:
+        params = {
+            "orderBy": "updatedAt",
+            "orderDirection": "DESC",
+            "page": "1",
+            "pageSize": str(limit),
+            "startDate": _iso(since),
+        }
+        body = mapping(await self._retrying("GET", "/conversations", params=params), "conversations")
+        data = body.get("data")
+        found = [h for h in (handling_from(item) for item in (data if isinstance(data, list) else [])) if h]
+        # startDate is a filter raia documents, but a hint all the same: judge by updatedAt.
+        return [h for h in found if h.updated_at is None or h.updated_at >= since]
+
+    async def hand_over(self, conversation_id: str) -> None:
+        await self._request("PUT", f"/conversations/{conversation_id}/mode", json={"mode": "manual"})
