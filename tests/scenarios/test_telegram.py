@@ -19,9 +19,9 @@ from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.platforms import configured_platforms
 from bridge.app.server import build_app
+from tests import waiting
 from tests.conftest import make_settings
 from tests.fakes import telegram as tg
-from tests import waiting
 from tests.fakes.server import serving
 
 SECRET = "webhook-secret_123"
