@@ -11,6 +11,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 
+import httpx
 from starlette.applications import Starlette
 
 from bridge.app.runtime import Runtime
@@ -66,3 +67,18 @@ def runtime_of(app: Starlette) -> Runtime:
     runtime: Runtime | None = app.state.bridge.runtime
     assert runtime is not None, "the app has not started"
     return runtime
+
+
+async def nothing_waiting(base: str, *, timeout: float = TIMEOUT) -> None:
+    """A served bridge (in this process or another) has every question final: its
+    /healthz reports ``waiting`` 0 (the store's open questions)."""
+    async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+
+        async def none_open() -> bool:
+            try:
+                body = (await http.get("/healthz")).json()
+            except (httpx.TransportError, ValueError):
+                return False
+            return body.get("waiting") == 0
+
+        await until(none_open, timeout=timeout, every=0.05, what=f"no question waiting at {base}")
