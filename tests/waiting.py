@@ -76,7 +76,7 @@ async def nothing_waiting(base: str, *, timeout: float = TIMEOUT) -> None:
 
         async def none_open() -> bool:
             try:
-                body = (await http.get("/healthz")).json()
+                body: dict[str, object] = (await http.get("/healthz")).json()
             except (httpx.TransportError, ValueError):
                 return False
             return body.get("waiting") == 0
