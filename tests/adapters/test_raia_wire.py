@@ -45,7 +45,7 @@ async def test_a_raia_that_says_nothing_times_out_and_may_have_acted() -> None:
         took = loop.time() - began
     assert caught.value.ambiguous is True
     assert "Timeout" in str(caught.value)
-    assert 0.3 <= took < 5.0
+    assert 0.3 <= took < 15.0  # the bound is the behaviour: its own timeout, not the default 30 s
 
 
 async def test_an_upload_storage_never_answers_times_out() -> None:
@@ -63,7 +63,7 @@ async def test_an_upload_storage_never_answers_times_out() -> None:
         took = loop.time() - began
     assert caught.value.ambiguous is True
     assert str(caught.value).startswith("PUT signed upload URL: ")
-    assert 0.3 <= took < 5.0
+    assert 0.3 <= took < 15.0  # the bound is the behaviour: its own timeout, not the default 30 s
 
 
 async def test_redirects_are_not_followed_and_retry_after_is_read() -> None:

@@ -16,6 +16,7 @@ from bridge.app.runtime import Runtime
 from bridge.app.server import Acknowledging
 from tests.conftest import message
 from tests.fakes.outbound import RecordingOutbound
+from tests.waiting import until
 
 
 class Clock:
@@ -35,7 +36,7 @@ async def test_only_a_request_waiting_too_long_counts_and_its_end_lets_lanes_go(
         clock.now += 0.2
         assert acks.overdue()
         waiting = asyncio.create_task(acks.calm())
-        await asyncio.sleep(0.05)
+        await until(lambda: not acks._calm.is_set())  # it waits for calm
         assert not waiting.done()  # held back while the request is in flight
         with acks.receiving():  # a newer request does not make the old one less late
             assert acks.overdue()
@@ -54,7 +55,7 @@ async def test_holding_back_is_bounded_and_ignores_requests_stuck_on_the_clients
     with acks.receiving():
         clock.now += 1.0
         waiting = asyncio.create_task(acks.calm())
-        await asyncio.sleep(0)
+        await until(lambda: not acks._calm.is_set())  # it waits for calm
         acks.wake()  # the service stops
         await asyncio.wait_for(waiting, 1)
 
@@ -87,7 +88,7 @@ async def test_a_lane_starts_its_question_once_the_late_acknowledgement_is_sent(
     with runtime.service.acks.receiving():
         clock.now += 0.5  # a burst: this webhook has waited half a second already
         await runtime.service.receive(message("stored first, answered after"))
-        await asyncio.sleep(0.3)
+        await until(lambda: not runtime.service.acks._calm.is_set())  # the lane holds back
         assert sim.count("POST", "/messages/async") == 0  # stored, not started
     await outbound.wait_for(1)
     assert sim.count("POST", "/messages/async") == 1

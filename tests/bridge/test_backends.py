@@ -3,7 +3,6 @@ against its simulator served on loopback, through the real core and store."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -21,6 +20,7 @@ from bridge.app.runtime import Runtime
 from bridge.app.settings import Settings
 from bridge.models import Intent, ReplyKind
 from bridge.ports.inbox import Receipt
+from tests import waiting
 from tests.conftest import API_KEY, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
 
@@ -150,7 +150,7 @@ async def test_a_restart_mid_question_never_asks_twice(
     backend.slow(1.5)
     async with running(backend, db_path, RecordingOutbound(), drain=0.2) as rt:
         await rt.service.receive(message("cut short"))
-        await asyncio.sleep(0.4)  # the call (or raia's poll) is under way
+        await waiting.until(lambda: any(backend.asked()), what="the agent to have the question")  # at work on it
     async with running(backend, db_path, outbound, send_settle=10.0) as rt:
         await outbound.wait_for(1)
     (reply,) = outbound.replies

@@ -16,6 +16,7 @@ from bridge.backoff import Backoff
 from bridge.models import Origin, QuestionState, ReplyKind
 from bridge.ports.inbox import Receipt
 from store.sqlite import SqliteStore
+from tests import waiting
 from tests.conftest import FAST, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
 from tests.fakes.tamper import Tamper, body, cut
@@ -114,8 +115,14 @@ async def test_downtime_past_the_poll_timeout_still_polls_once(
         async with asyncio.timeout(5):
             while (await rt.store.question(1)).state is not QuestionState.SENT:
                 await asyncio.sleep(0.01)
+        sent_at = (await rt.store.question(1)).sent_at
         await rt.service.stop(1.0)
-    await asyncio.sleep(0.8)  # down for longer than the poll timeout; the answer is ready meanwhile
+    assert sent_at is not None
+    # Down for longer than the poll timeout; the answer is ready meanwhile.
+    await waiting.until(
+        lambda: time.time() > sent_at + 0.5 and all(q["ready_at"] <= sim.clock() for q in sim.questions.values()),
+        what="past the question's deadline, its answer ready",
+    )
     async with started(sim, db_path, outbound, poll_timeout=0.5):
         await outbound.wait_for(1)
     (reply,) = outbound.replies
@@ -123,7 +130,7 @@ async def test_downtime_past_the_poll_timeout_still_polls_once(
 
 
 async def test_a_write_lock_held_by_another_process_during_a_turn_delays_but_loses_nothing(
-    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound
+    sim: RaiaSimulator, db_path: Path, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The lane meets "database is locked", keeps at it with backoff, and answers once when the lock is gone."""
     async with started(sim, db_path, outbound, poll_timeout=30.0) as rt:
@@ -131,7 +138,12 @@ async def test_a_write_lock_held_by_another_process_during_a_turn_delays_but_los
         blocker = sqlite3.connect(db_path, isolation_level=None, timeout=0)
         blocker.execute("BEGIN IMMEDIATE")
         try:
-            await asyncio.sleep(6.0)  # longer than the store's busy timeout: its writes fail meanwhile
+            # Held past the store's busy timeout: the lane's writes fail meanwhile.
+            await waiting.until(
+                lambda: any("locked" in r.getMessage() for r in caplog.records),
+                timeout=60,
+                what="the lane to meet the locked database",
+            )
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()

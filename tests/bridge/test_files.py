@@ -15,12 +15,14 @@ import pytest
 from adapters.files import limited
 from adapters.raia.client import RaiaClient
 from adapters.raia.simulator import RaiaSimulator
+from bridge.app.runtime import Runtime
 from bridge.errors import FileUnavailable
 from bridge.files import FilePolicy
 from bridge.models import Attachment, ReplyKind
 from bridge.ports.agent import NewUser
 from bridge.ports.inbox import Receipt
 from bridge.ports.outbound import Download
+from tests import waiting
 from tests.conftest import API_KEY, message, started
 from tests.fakes.outbound import RecordingOutbound
 from tests.fakes.server import serving
@@ -160,7 +162,8 @@ async def test_a_restart_between_upload_and_send_uploads_again_and_sends_once(
         async with asyncio.timeout(5):
             while sim.files.uploads < 1:
                 await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)  # the send is on its way (stalled), the upload done
+        # The upload done, the send on its way (noted before it goes; raia stalls it).
+        await waiting.until(lambda: _send_noted(rt), what="the send attempt noted")
     assert sim.count("POST", "/messages/async") == 0
     async with started(sim, db_path, outbound, files=FilePolicy()):
         await outbound.wait_for(1)
@@ -191,3 +194,7 @@ async def test_a_file_growing_past_its_limit_mid_upload_is_the_files_fault_over_
         assert caught.value.reason == "file_too_big"
         ok = await client.upload_file(conversation, "b.png", "image/png", Download(limited(chunks(), 20_000), None))
     assert sim.files.stored[ok.storage_path]["data"] == b"x" * 10_000
+
+
+async def _send_noted(rt: Runtime) -> bool:
+    return (await rt.store.question(1)).send_attempts >= 1

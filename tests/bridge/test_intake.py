@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 from adapters.raia.simulator import RaiaSimulator
@@ -10,6 +9,7 @@ from bridge import texts
 from bridge.app.runtime import Runtime
 from bridge.models import InboundMessage, Intent, Origin, PlatformUser, Reply, ReplyKind
 from bridge.ports.inbox import Receipt
+from tests import waiting
 from tests.conftest import message
 from tests.fakes.outbound import RecordingOutbound
 
@@ -25,7 +25,7 @@ async def test_a_command_is_answered_once_by_its_keys(
     assert await runtime.service.receive(command(Intent.HELP)) is Receipt.HANDLED
     assert await runtime.service.receive(command(Intent.HELP)) is Receipt.DUPLICATE
     await outbound.wait_for(1)
-    await asyncio.sleep(0.05)  # a second notice, if any, would be posted by now
+    await waiting.idle(runtime)  # the notice tasks done: a second notice, if any, is posted by now
     (reply,) = outbound.replies
     assert reply.kind is ReplyKind.NOTICE
     assert reply.text == texts.say(command(Intent.HELP))

@@ -34,7 +34,9 @@ def test_without_known_answer_times_the_wait_grows_with_the_time_waited() -> Non
     looks = polls_until(6.0, None)
     assert looks[:3] == pytest.approx([1.0, 1.3, 1.69])
     assert len(looks) == 8  # ... 3.71, 4.83, 6.27
-    assert looks[-1] - 6.0 < 0.3 * 6.0
+    # The first look after the answer is the one that sees it (how late, in wall time, is
+    # what bench/push.py's "overshoot" reports for polling).
+    assert looks[-2] < 6.0 <= looks[-1] == pytest.approx(6.27, abs=0.01)
     assert AnswerTimes().marks() is None
     assert learned([5.0] * 19).marks() is None  # not enough yet
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bridge.push import HEALTHY_FOR, PushHints
+from tests.waiting import until
 
 
 async def test_a_hint_wakes_its_waiter_and_only_it() -> None:
@@ -12,7 +13,7 @@ async def test_a_hint_wakes_its_waiter_and_only_it() -> None:
     assert not hints.healthy
     waiter = asyncio.create_task(hints.wait(["conv-1", "msg-1"], 5.0, asyncio.sleep))
     other = asyncio.create_task(hints.wait(["conv-2"], 0.2, asyncio.sleep))
-    await asyncio.sleep(0.05)
+    await until(lambda: "conv-1" in hints._waiting and "conv-2" in hints._waiting)  # both waiting
     assert hints.hint(["conv-1", "unknown"]) == 1
     assert await asyncio.wait_for(waiter, 1) is True
     assert await other is False  # slept its time out

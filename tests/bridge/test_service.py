@@ -19,6 +19,7 @@ from bridge.models import Intent, QuestionState, ReplyKind
 from bridge.poller import PollSchedule
 from bridge.ports.agent import NewUser
 from bridge.ports.inbox import Receipt
+from tests import waiting
 from tests.conftest import API_KEY, FAST, make_settings, message, started
 from tests.fakes.outbound import RecordingOutbound
 
@@ -125,7 +126,7 @@ async def test_duplicate_inbound_is_answered_once(
     assert await runtime.service.receive(first) is Receipt.DUPLICATE
     assert await runtime.service.receive(again) is Receipt.DUPLICATE
     await outbound.wait_for(1)
-    await asyncio.sleep(0.1)
+    await waiting.idle(runtime)
     assert len(outbound.replies) == 1
     assert sim.count("POST", "/messages/async") == 1
 
@@ -227,7 +228,7 @@ async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
         rt.service.register(outbound)
         assert await rt.service.start() == 1
         await outbound.wait_for(1)
-        await asyncio.sleep(0.1)
+        await waiting.idle(rt)
         await rt.service.stop(1.0)
     assert len(outbound.replies) == 1
     assert sim.count("POST", "/messages/async") == 1
@@ -277,7 +278,7 @@ async def test_delivery_failure_is_retried_without_reposting(runtime: Runtime, o
     async with asyncio.timeout(5):
         while len(outbound.posted) < 3:
             await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+    await waiting.idle(runtime)
     assert [p.part for p in outbound.posted] == [0, 1, 2]
     record = await runtime.store.question(1)
     assert record.state is QuestionState.DELIVERED

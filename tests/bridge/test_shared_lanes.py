@@ -8,6 +8,7 @@ import time
 from adapters.raia.simulator import RaiaSimulator
 from bridge.models import QuestionState, ReplyKind
 from bridge.ports.inbox import Receipt
+from tests import waiting
 from tests.conftest import API_KEY, message, started
 from tests.fakes.outbound import RecordingOutbound
 from tests.pgserver import PgServer
@@ -31,7 +32,8 @@ async def test_a_question_for_a_conversation_another_replica_works_on_goes_to_th
                 await asyncio.sleep(0.01)
         assert await b.service.receive(message("second")) is Receipt.ACCEPTED
         await out_a.wait_for(2)
-        await asyncio.sleep(0.3)
+        await waiting.idle(a)
+        await waiting.idle(b)
     assert ["**first**" in r.text for r in out_a.replies] == [True, False]
     assert "**second**" in out_a.replies[1].text
     assert out_b.posted == []

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from adapters.raia.simulator import RaiaSimulator
+from tests import waiting
 from tests.conftest import API_KEY
 from tests.fakes import slack
 from tests.fakes import telegram as tg
@@ -81,11 +82,9 @@ async def test_every_acknowledged_webhook_is_answered_once_after_kill_9(tmp_path
 
         second = await _start(env, tmp_path, base)
         try:
-            for _ in range(1200):
-                if len(fake_tg.sent) >= BURST and len(fake_slack.posts) >= BURST:
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(1.0)  # a duplicate, if any, would arrive by now
+            await waiting.until(lambda: len(fake_tg.sent) >= BURST and len(fake_slack.posts) >= BURST, timeout=60)
+            # Every question final in the store: a duplicate, if any, has been posted by now.
+            await waiting.nothing_waiting(base, timeout=60)
         finally:
             second.send_signal(signal.SIGTERM)
             await asyncio.wait_for(second.wait(), timeout=20)

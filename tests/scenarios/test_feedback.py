@@ -162,7 +162,7 @@ async def test_telegram_vote_changed_and_commented_by_reply(sim: RaiaSimulator, 
         await bridge.post(comment)
         await bridge.post(comment)  # Telegram redelivers: the comment counts once
         await _until(lambda: len(fake.sent) == 3)
-        await asyncio.sleep(0.2)
+        await bridge.idle()  # the redelivered comment, had it counted again, would show by now
     assert _only(sim)["comment"] == "Der Studentenpreis fehlt."
     assert fake.sent[-1].text == "Danke — dein Kommentar wurde weitergegeben."
     assert len(fake.sent) == 3  # the comment was not asked as a question

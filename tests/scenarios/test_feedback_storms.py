@@ -64,7 +64,7 @@ async def test_fifteen_presses_of_thumbs_down_ask_for_one_comment(sim: RaiaSimul
         await _until(lambda: len(fake.answered) == 15 and _prompts(fake))
         began = loop.time()
         await _answered(bridge, fake, "And for students?")
-        assert loop.time() - began < 5  # fifteen prompts would have held it for 15 s
+        assert loop.time() - began < 10  # the bound is the behaviour: fifteen prompts would hold it 15 s
     assert len(_prompts(fake)) == 1
     assert sim.count("POST", FEEDBACKS) == 1  # the presses after the first changed nothing
     assert {text for _, text in fake.answered} == {"Thanks for your feedback!"}

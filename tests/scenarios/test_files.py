@@ -55,9 +55,9 @@ async def _one_after_another(bridge: Bridge, fake: tg.FakeTelegram, updates: lis
     """Post the updates a moment apart (as Telegram delivers an album), then wait for the answer."""
     for update in updates:
         assert (await bridge.post(update)).status_code == 200
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # pacing, as Telegram delivers an album's messages
     await fake.wait_sent(1)
-    await asyncio.sleep(0.3)
+    await bridge.idle()
 
 
 def _stored(sim: RaiaSimulator, asked: dict[str, Any]) -> list[bytes]:

@@ -9,9 +9,11 @@ import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from adapters.raia.simulator import RaiaSimulator
+from tests import waiting
 from tests.conftest import API_KEY
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
@@ -61,7 +63,8 @@ async def test_server_stopped_mid_wait_answers_once_after_restart(tmp_path: Path
         second = await _start(env, tmp_path)
         try:
             await fake.wait_sent(1, timeout=30)
-            await asyncio.sleep(0.5)
+            # Every question final in the store: a second answer, if any, is posted by now.
+            await waiting.nothing_waiting(f"http://127.0.0.1:{env['PORT']}", timeout=30)
         finally:
             second.send_signal(signal.SIGTERM)
             await asyncio.wait_for(second.communicate(), timeout=20)
@@ -95,11 +98,15 @@ async def test_sigterm_exits_within_the_shutdown_timeout(tmp_path: Path, timeout
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
         await writer.drain()
-        await asyncio.sleep(0.2)
+        # The server takes connections in order: once it has answered a later one, it has the slow client's.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/healthz")).status_code in (200, 503)
         loop = asyncio.get_running_loop()
         began = loop.time()
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.communicate(), timeout=30)
         took = loop.time() - began
         writer.close()
-    assert took < float(timeout) + 1.5, took
+    # The bound is the behaviour (it never waits forever, nor for twice its timeout), kept
+    # generous for a loaded machine; how fast it stops is not what this measures.
+    assert took < float(timeout) + 3.0, took

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from bridge.app.platforms import configured_platforms
 from bridge.app.push import HEADER, PATH
 from bridge.app.server import build_app
 from bridge.app.settings import Settings
+from bridge.push import PushHints
+from tests import waiting
 from tests.conftest import API_KEY, make_settings
 from tests.fakes import slack
 from tests.fakes.server import bound, serving
@@ -49,10 +52,31 @@ async def _ask(http: httpx.AsyncClient, base: str, i: int) -> None:
     assert (await http.post(f"{base}/slack/events", content=raw, headers=slack.signed(raw))).status_code == 200
 
 
-async def test_pushed_answers_are_fetched_at_once_with_few_polls(tmp_path: Path) -> None:
-    """With push working, each answer is posted within a moment of being ready and costs
-    at most 3 response-on calls, whatever its delay; the webhook is registered once, also
-    across a restart."""
+def _hinted(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each poller's wait between polls from now on: True if raia's push ended it."""
+    ended: list[bool] = []
+    real = PushHints.wait
+
+    async def wait(
+        self: PushHints, ids: Iterable[str], seconds: float, sleep: Callable[[float], Awaitable[None]]
+    ) -> bool:
+        hinted = await real(self, ids, seconds, sleep)
+        ended.append(hinted)
+        return hinted
+
+    monkeypatch.setattr(PushHints, "wait", wait)
+    return ended
+
+
+async def test_pushed_answers_are_fetched_at_once_with_few_polls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With push working, each answer is fetched when raia's push says it is ready (not on
+    the poll schedule) and costs at most 3 response-on calls, whatever its delay; the
+    webhook is registered once, also across a restart. How soon after it is ready an
+    answer is posted is measured by bench/push.py (overshoot, push against polling)."""
+    caplog.set_level(logging.INFO, logger="bridge.app.push")
+    hinted = _hinted(monkeypatch)
     delays = {f"question {i}": d for i, d in enumerate([1.5, 2.5, 4.0, 6.0, 9.0])}
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda text: delays.get(text, 1.0))
     fake = slack.FakeSlack()
@@ -66,6 +90,7 @@ async def test_pushed_answers_are_fetched_at_once_with_few_polls(tmp_path: Path)
         assert hook["headers"] == {HEADER: settings.raia_push_secret}
         await _ask(http, base, 99)  # a first answer proves push works
         await fake.wait_posts(1, timeout=10)
+        hinted.clear()
         for i in range(5):
             await _ask(http, base, i)
         await fake.wait_posts(6, timeout=30)
@@ -73,15 +98,20 @@ async def test_pushed_answers_are_fetched_at_once_with_few_polls(tmp_path: Path)
     for i in range(5):
         ready_at, polls = ready[f"question {i}"]
         post = next(p for p in fake.posts if p.channel == f"D{100 + i}")
-        # Polling alone would be up to 2.7 s late for these delays (bench/push.py: push 0.08 s mean).
-        assert post.at - ready_at < 1.5, f"question {i} posted {post.at - ready_at:.2f}s after it was ready"
+        assert post.at >= ready_at
         assert polls <= 3
+    # Each of the five answers was fetched because raia's push ended its poller's wait.
+    assert hinted.count(True) >= 5, hinted
     assert sim.count("POST", "/agents/webhooks") == 1
     assert all(status == 200 for _, _, status in sim.pushed)
     # A restart finds the webhook in the agent's skills and does not add another.
     fake2 = slack.FakeSlack()
+    caplog.clear()
     async with bridge(sim, fake2, tmp_path, port=int(base.rsplit(":", 1)[1])):  # the same PUBLIC_URL
-        await asyncio.sleep(1.0)
+        await waiting.until(
+            lambda: any(r.getMessage().startswith("raia push: webhook") for r in caplog.records),
+            what="the restarted bridge to have made sure of its webhook",
+        )
     assert sim.count("POST", "/agents/webhooks") == 1
     assert len(sim.webhooks) == 1
 
@@ -103,9 +133,13 @@ async def test_a_forged_or_odd_push_does_nothing(tmp_path: Path, caplog: pytest.
     assert not any(r.exc_info for r in caplog.records)
 
 
-async def test_replicas_relay_hints_to_the_one_that_waits(tmp_path: Path, pg_server: PgServer) -> None:
+async def test_replicas_relay_hints_to_the_one_that_waits(
+    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two replicas on PostgreSQL behind one PUBLIC_URL: raia's push lands on replica A while
-    the question's lane is on replica B; A relays it (NOTIFY) and B fetches the answer at once."""
+    the question's lane is on replica B; A relays it (NOTIFY) and B fetches the answer at once
+    (its wait ended by the relayed hint, not B's 20 s fallback nor polling)."""
+    hinted = _hinted(monkeypatch)
     url = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda text: 8.0 if text.startswith("slow") else 0.5)
     fake = slack.FakeSlack()
@@ -137,5 +171,6 @@ async def test_replicas_relay_hints_to_the_one_that_waits(tmp_path: Path, pg_ser
     ready = {q["text"]: q["ready_at"] for q in sim.questions.values()}
     for i in (1, 2, 3):
         post = next(p for p in fake.posts if p.channel == f"D{100 + i}")
-        assert post.at - ready[f"slow question {i}"] < 1.5  # not B's 20 s fallback, nor polling's 2.4 s
+        assert post.at >= ready[f"slow question {i}"]
+    assert hinted.count(True) >= 3, hinted  # the slow answers: fetched on the relayed hint
     assert len(sim.webhooks) == 1

@@ -18,6 +18,7 @@ import httpx
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
+from tests import waiting
 from tests.conftest import API_KEY
 from tests.fakes import slack
 from tests.fakes import telegram as tg
@@ -120,23 +121,23 @@ async def test_three_replicas_one_killed_answer_everything_once_in_order(pg_serv
                 event["channel"] = f"D{5000 + i}"
                 await post(http, json.dumps(slack.envelope(event)).encode())
                 sent += 1
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # pacing: a person asks one question after another
 
         async def chaos() -> None:
             while sent < USERS * ASKS // 3:
                 await asyncio.sleep(0.01)
             await victim.stop(signal.SIGKILL)  # mid-run: some of its questions are mid-flight
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(2.0)  # the scenario: down for a while, its leases run out meanwhile
             await victim.start()
 
         limits = httpx.Limits(max_connections=64)
         async with httpx.AsyncClient(timeout=30, limits=limits) as http:
             await asyncio.gather(chaos(), *(person(http, i) for i in range(USERS)))
         try:
-            async with asyncio.timeout(90):
-                while len(fake_slack.posts) < USERS * ASKS:
-                    await asyncio.sleep(0.1)
-            await asyncio.sleep(2.0)  # a duplicate, if any, would arrive by now
+            await waiting.until(lambda: len(fake_slack.posts) >= USERS * ASKS, timeout=90, every=0.1)
+            # Every question final in the (shared) store; the replicas then stop, so whatever
+            # they posted (a duplicate too) has been posted before the assertions below.
+            await waiting.nothing_waiting(replicas[0].base, timeout=60)
         finally:
             await asyncio.gather(*(r.stop() for r in replicas))
     answers: dict[str, list[str]] = defaultdict(list)

@@ -15,6 +15,7 @@ from adapters.raia.simulator import RaiaSimulator
 from bridge.app.server import HEALTH_PROBE, build_app
 from bridge.ports.inbox import Inbox
 from store.migrations import MIGRATIONS
+from tests import waiting
 from tests.conftest import API_KEY, make_settings
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
@@ -147,11 +148,12 @@ async def test_a_slow_raia_at_start_does_not_keep_the_port_closed(sim: RaiaSimul
     async with serving(tamper) as raia:
         settings = make_settings(raia_base_url=raia, database_url=f"sqlite:///{db_path}")
         app = build_app(settings, [LoopbackPlatform()])
-        loop = asyncio.get_running_loop()
-        began = loop.time()
         async with app.router.lifespan_context(app):
             assert app.state.bridge.ready
-            assert loop.time() - began < 2.0
+            # Ready while raia is still being asked (stalled 3 s): start-up did not wait for it.
+            rt = waiting.runtime_of(app)
+            assert "agent-name" in waiting.busy_tasks(rt)
+            assert rt.service.agent_status == "unknown"
 
 
 async def test_a_refused_raia_key_is_unhealthy_but_an_outage_is_not(db_path: Path) -> None:
@@ -201,7 +203,7 @@ async def test_a_locked_database_makes_healthz_say_slow_in_time(raia_url: str, p
         finally:
             await blocker.execute("COMMIT")
             await blocker.close()
-        assert took < HEALTH_PROBE + 2
+        assert took < HEALTH_PROBE + 5  # the bound is the behaviour (not the lock's length); generous
         assert health.status_code == 200
         assert health.json()["components"]["store"] == f"slow: no answer within {HEALTH_PROBE:g}s"
         assert health.json()["waiting"] is None  # unknown, not zero

@@ -13,11 +13,13 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.platforms import configured_platforms
 from bridge.app.server import build_app
+from tests import waiting
 from tests.conftest import make_settings
 from tests.fakes import slack
 from tests.fakes.server import serving
@@ -29,9 +31,15 @@ def fake() -> slack.FakeSlack:
 
 
 class Bridge:
-    def __init__(self, http: httpx.AsyncClient, api: str = "") -> None:
+    def __init__(self, http: httpx.AsyncClient, api: str = "", app: Starlette | None = None) -> None:
         self.http = http
         self.api = api  # the fake Slack's base URL
+        self.app = app
+
+    async def idle(self) -> None:
+        """Until the bridge has nothing in hand: what it will post is posted."""
+        assert self.app is not None
+        await waiting.idle(waiting.runtime_of(self.app))
 
     async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None, age: int = 0,
                     secret: str = slack.SIGNING_SECRET, timeout: float = 5) -> httpx.Response:  # fmt: skip
@@ -62,7 +70,7 @@ async def running(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, **o
         settings = make_settings(**values)
         app = build_app(settings, configured_platforms(settings))
         async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
-            yield Bridge(http, api)
+            yield Bridge(http, api, app)
 
 
 async def test_dm_answered_with_sources(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path) -> None:
@@ -71,7 +79,7 @@ async def test_dm_answered_with_sources(sim: RaiaSimulator, fake: slack.FakeSlac
         response = await bridge.event(slack.dm("What does it cost?"))
         assert response.status_code == 200
         await fake.wait_posts(1)
-        await asyncio.sleep(0.1)
+        await bridge.idle()
     (post,) = fake.posts
     assert post.channel == "D0001"
     assert post.thread_ts is None
@@ -99,7 +107,7 @@ async def test_mention_answered_in_thread_and_follow_up_without_mention(
         await fake.wait_posts(2)
         await bridge.event(slack.channel_message("me too?", user="U2", thread_ts=mention["ts"]))  # not theirs
         await bridge.event(slack.channel_message("random chatter"))
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     assert [p.thread_ts for p in fake.posts] == [mention["ts"], mention["ts"]]
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["what is the refund policy?", "and for annual plans?"]
@@ -116,7 +124,7 @@ async def test_retries_and_double_delivery_answered_once(
         twin = dict(post, type="message", channel_type="channel")
         assert (await bridge.event(twin, event_id="EvTWIN")).status_code == 200
         await fake.wait_posts(1)
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     assert len(fake.posts) == 1
     assert sim.count("POST", "/messages/async") == 1
     (conversation,) = sim.conversations
@@ -135,7 +143,7 @@ async def test_bots_edits_and_noise_ignored_with_200(sim: RaiaSimulator, fake: s
             {"type": "reaction_added", "user": "U1", "reaction": "tada", "item": {}},
         ):
             assert (await bridge.event(event)).status_code == 200
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     assert fake.posts == []
     assert sim.count("POST", "/messages/async") == 0
 
@@ -147,7 +155,7 @@ async def test_bad_signature_and_stale_timestamp_refused(
     async with running(sim, fake, tmp_path) as bridge:
         assert (await bridge.event(slack.dm("forged"), secret="not-the-secret")).status_code == 401
         assert (await bridge.event(slack.dm("replayed"), age=600)).status_code == 401
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert fake.posts == []
     assert sim.count("POST", "/messages/async") == 0
 
@@ -222,7 +230,7 @@ async def test_rate_limited_post_then_success(sim: RaiaSimulator, fake: slack.Fa
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.event(slack.dm("busy?"))
         await fake.wait_posts(1, timeout=15)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert len(fake.posts) == 1
     assert fake.calls.count("chat.postMessage") == 2
 
@@ -252,9 +260,9 @@ async def test_pending_question_survives_restart(sim: RaiaSimulator, fake: slack
             while not sim.count("POST", "/messages/async"):
                 await asyncio.sleep(0.01)
     assert fake.posts == []
-    async with running(sim, fake, tmp_path):
+    async with running(sim, fake, tmp_path) as bridge:
         await fake.wait_posts(1)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert len(fake.posts) == 1
     assert sim.count("POST", "/messages/async") == 1
 
@@ -277,7 +285,7 @@ async def test_allowlists(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: P
         await bridge.event(slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention", channel="C0999"))
         await bridge.event(slack.dm("I am allowed"))
         await fake.wait_posts(2)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert "not available to you" in fake.posts[0].text
     assert len(fake.posts) == 2
     assert "I am allowed" in fake.posts[1].body

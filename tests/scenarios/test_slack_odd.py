@@ -128,7 +128,7 @@ async def test_signed_events_the_bridge_does_not_handle_are_acknowledged(
         assert fake.calls.count("auth.test") == 1  # the bridge's own, at start
         await bridge.event(slack.dm("still listening?"))
         await fake.wait_posts(1)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert len(fake.posts) == 1
     assert sim.count("POST", "/messages/async") == 1
     assert not any(r.levelno >= logging.WARNING for r in caplog.records), [r.getMessage() for r in caplog.records]
@@ -143,7 +143,7 @@ async def test_slackbot_is_ignored_and_empty_addresses_get_a_note(
         await bridge.event(slack.channel_message(f"<@{slack.BOT_USER}>", kind="app_mention"))
         await bridge.event(slack.dm("", subtype="file_share", files=[{"id": "F1", "name": "a.pdf"}]))
         await fake.wait_posts(2)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     bodies = sorted(p.body for p in fake.posts)
     assert len(bodies) == 2
     assert any(b.startswith("Ask me anything") for b in bodies)
@@ -184,7 +184,7 @@ async def test_a_post_slack_took_but_whose_response_was_lost_is_not_repeated(
         async with asyncio.timeout(10):
             while "conversations.history" not in fake.calls:
                 await asyncio.sleep(0.02)
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     (post,) = fake.posts
     assert post.metadata is not None
     assert post.metadata["event_type"] == "raia_bridge_reply"
@@ -198,7 +198,7 @@ async def test_blocks_slack_refuses_become_one_plain_message(
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.event(slack.dm("blocks?"))
         await fake.wait_posts(1)
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     (post,) = fake.posts
     assert post.blocks == []
     assert "*blocks*" in post.text

@@ -3,7 +3,6 @@ real webhooks into the bridge, the slug simulator and fake Slack/Telegram on loo
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from adapters.live import CUT_OFF
 from adapters.slug.simulator import SlugSimulator
@@ -21,6 +21,7 @@ from bridge import texts
 from bridge.app.platforms import configured_platforms
 from bridge.app.server import build_app
 from store.sqlite import SqliteStore
+from tests import waiting
 from tests.conftest import make_settings
 from tests.fakes import slack
 from tests.fakes import telegram as tg
@@ -37,8 +38,20 @@ def _answer(words: int) -> Any:
     return answer
 
 
+class Bridge(httpx.AsyncClient):
+    """A client of the served bridge, which knows when the bridge is idle."""
+
+    def __init__(self, app: Starlette, **client: Any) -> None:
+        super().__init__(**client)
+        self.app = app
+
+    async def idle(self) -> None:
+        """Until the bridge has nothing in hand: what it will post is posted."""
+        await waiting.idle(waiting.runtime_of(self.app))
+
+
 @asynccontextmanager
-async def bridge(sim: SlugSimulator, tmp_path: Path, **platform: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def bridge(sim: SlugSimulator, tmp_path: Path, **platform: Any) -> AsyncIterator[Bridge]:
     async with serving(sim.app()) as slug_base:
         settings = make_settings(
             agent_backend="slug", raia_api_key=None, slug_api_key=sim.api_key, slug_agent="support-agent",
@@ -46,14 +59,12 @@ async def bridge(sim: SlugSimulator, tmp_path: Path, **platform: Any) -> AsyncIt
             **platform,
         )  # fmt: skip
         app = build_app(settings, configured_platforms(settings))
-        async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        async with serving(app) as base, Bridge(app, base_url=base, timeout=10) as http:
             yield http
 
 
 @asynccontextmanager
-async def telegram_bridge(
-    sim: SlugSimulator, fake: tg.FakeTelegram, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
+async def telegram_bridge(sim: SlugSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> AsyncIterator[Bridge]:
     async with (
         serving(fake.app()) as api,
         bridge(sim, tmp_path, telegram_bot_token=tg.TOKEN, telegram_api_url=f"{api}/bot",
@@ -100,11 +111,12 @@ async def test_telegram_without_drafts_edits_one_message_in_place(tmp_path: Path
     fake = tg.FakeTelegram(drafts_supported=False)
     async with telegram_bridge(sim, fake, tmp_path) as http:
         await _ask_telegram(http, "edits?")
-        for _ in range(400):
+
+        def formatted_in_full() -> bool:
             view = fake.chat_view(42)
-            if view and f"word{WORDS - 1}" in view[-1].text and view[-1].entities:
-                break
-            await _sleep(0.05)
+            return bool(view) and f"word{WORDS - 1}" in view[-1].text and bool(view[-1].entities)
+
+        await waiting.until(formatted_in_full, every=0.05)
     (final,) = fake.chat_view(42)
     assert final.text.startswith("Answer to edits?:")
     assert any(e["type"] == "bold" for e in final.entities)
@@ -121,7 +133,7 @@ async def test_a_long_stream_arrives_whole_across_messages(tmp_path: Path) -> No
     async with telegram_bridge(sim, fake, tmp_path) as http:
         await _ask_telegram(http, "long")
         await fake.wait_sent(5, timeout=30)
-        await _sleep(0.5)
+        await http.idle()
     text = "".join(s.text for s in fake.sent)
     assert len(text) > 20_000
     assert all(len(s.text) <= 4096 for s in fake.sent)
@@ -138,7 +150,7 @@ async def test_a_broken_stream_ends_with_what_arrived_and_a_notice(tmp_path: Pat
     async with telegram_bridge(sim, fake, tmp_path) as http:
         await _ask_telegram(http, "fragile")
         await fake.wait_sent(2, timeout=20)
-        await _sleep(0.5)
+        await http.idle()
     cut, notice = fake.sent
     assert cut.text.startswith("Answer to fragile:")
     assert cut.text.rstrip().endswith(CUT_OFF)
@@ -162,12 +174,13 @@ async def test_slack_updates_one_message_and_rolls_over(tmp_path: Path) -> None:
         event = slack.dm("long one", user="U1")
         raw = json.dumps(slack.envelope(event)).encode()
         assert (await http.post("/slack/events", content=raw, headers=slack.signed(raw))).status_code == 200
-        for _ in range(600):
+
+        def whole() -> bool:
             bodies = [p.body for p in fake.posts]
-            if bodies and "word2999" in bodies[-1] and "*Answer*" in bodies[0]:
-                break
-            await _sleep(0.05)
-        await _sleep(0.3)
+            return bool(bodies) and "word2999" in bodies[-1] and "*Answer*" in bodies[0]
+
+        await waiting.until(whole, timeout=30, every=0.05)
+        await http.idle()
     bodies = [p.body for p in fake.posts]
     assert len(bodies) >= 2
     assert all(len(b) <= 12_000 + 100 for b in bodies)  # within a message's block text
@@ -178,10 +191,6 @@ async def test_slack_updates_one_message_and_rolls_over(tmp_path: Path) -> None:
     updates = [u[0] for u in fake.updates]
     streamed = max(updates) - min(updates) if updates else 0.0
     assert len(updates) <= (int(streamed) + 2) * len(bodies)
-
-
-async def _sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)
 
 
 @pytest.fixture(autouse=True)
@@ -204,7 +213,7 @@ async def test_slack_broken_stream_keeps_what_arrived_marked_cut_off(tmp_path: P
         raw = json.dumps(slack.envelope(slack.dm("fragile", user="U1"))).encode()
         assert (await http.post("/slack/events", content=raw, headers=slack.signed(raw))).status_code == 200
         await fake.wait_posts(2, timeout=20)
-        await _sleep(0.5)
+        await http.idle()
     cut, notice = (p.body for p in fake.posts)
     assert cut.startswith("*Answer* to fragile:")
     assert cut.rstrip().endswith(f"_{CUT_OFF}_")
@@ -242,9 +251,7 @@ async def test_slack_preview_left_by_a_restart_is_marked_cut_off(tmp_path: Path)
         async with bridge(sim, tmp_path, slack_api_url=f"{api}/api/", shutdown_timeout=0.2, **platform) as http:
             raw = json.dumps(slack.envelope(slack.dm("fragile", user="U1"))).encode()
             assert (await http.post("/slack/events", content=raw, headers=slack.signed(raw))).status_code == 200
-            async with asyncio.timeout(10):
-                while sim.asked() != [["fragile"]]:
-                    await asyncio.sleep(0.01)
+            await waiting.until(lambda: sim.asked() == [["fragile"]], what="slug has the question")
         async with SqliteStore(tmp_path / "b.db") as store:
             q = await store.question(1)
         assert q.send_attempts == 1  # the call was made; what it streamed is what a kill -9 leaves

@@ -12,12 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.platforms import configured_platforms
 from bridge.app.server import build_app
+from tests import waiting
 from tests.conftest import make_settings
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
@@ -31,8 +33,12 @@ def fake() -> tg.FakeTelegram:
 
 
 class Bridge:
-    def __init__(self, http: httpx.AsyncClient, fake: tg.FakeTelegram) -> None:
-        self.http, self.fake = http, fake
+    def __init__(self, http: httpx.AsyncClient, fake: tg.FakeTelegram, app: Starlette) -> None:
+        self.http, self.fake, self.app = http, fake, app
+
+    async def idle(self) -> None:
+        """Until the bridge has nothing in hand: what it will post is posted."""
+        await waiting.idle(waiting.runtime_of(self.app))
 
     async def post(self, update: dict[str, Any], secret: str | None = SECRET, timeout: float = 5) -> httpx.Response:
         headers = {"Content-Type": "application/json"}
@@ -65,7 +71,7 @@ async def running(
         settings = make_settings(**values)
         app = build_app(settings, configured_platforms(settings))
         async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
-            yield Bridge(http, fake)
+            yield Bridge(http, fake, app)
 
 
 async def test_private_question_answered_with_sources(
@@ -131,7 +137,7 @@ async def test_group_needs_a_mention_or_a_reply(sim: RaiaSimulator, fake: tg.Fak
             tg.message(other, chat_id=group, chat_type="supergroup", entities=tg.mention(other, "someone_else"))
         )
         await bridge.post(tg.message("/help@other_bot", chat_id=group, chat_type="supergroup"))
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["what is the refund policy?", "and for annual plans?"]
     assert len(fake.sent) == 2
@@ -175,7 +181,7 @@ async def test_webhook_secret_is_required(sim: RaiaSimulator, fake: tg.FakeTeleg
     async with running(sim, fake, tmp_path) as bridge:
         assert (await bridge.post(tg.message("hi"), secret=None)).status_code == 401
         assert (await bridge.post(tg.message("hi"), secret="wrong")).status_code == 403
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert fake.sent == []
     assert sim.calls == [("GET", "/external/agents/by-api-key")]
 
@@ -199,7 +205,7 @@ async def test_duplicate_malformed_and_odd_updates(sim: RaiaSimulator, fake: tg.
                                                       "type": "regular"}})  # fmt: skip
         assert (await bridge.post(sticker)).status_code == 200
         await fake.wait_sent(2)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert len(fake.sent) == 2
     assert "only read text" in fake.sent[1].text
     assert sim.count("POST", "/messages/async") == 1
@@ -211,7 +217,7 @@ async def test_flood_control_then_success(sim: RaiaSimulator, fake: tg.FakeTeleg
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.post(tg.message("busy?"))
         await fake.wait_sent(1, timeout=15)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert len(fake.sent) == 1
     assert fake.calls.count("sendMessage") == 2
 
@@ -276,9 +282,9 @@ async def test_pending_question_survives_restart(sim: RaiaSimulator, fake: tg.Fa
             while not sim.count("POST", "/messages/async"):
                 await asyncio.sleep(0.01)
     assert fake.sent == []
-    async with running(sim, fake, tmp_path):
+    async with running(sim, fake, tmp_path) as bridge:
         await fake.wait_sent(1)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert len(fake.sent) == 1
     assert sim.count("POST", "/messages/async") == 1
 
@@ -306,7 +312,7 @@ async def test_allowlist_refuses_politely_in_private_and_silently_in_groups(
                                      entities=tg.mention(text)))  # fmt: skip
         await bridge.post(tg.message("I am allowed"))
         await fake.wait_sent(2)
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert "not available to you" in fake.sent[0].text
     assert len(fake.sent) == 2
     assert "I am allowed" in fake.sent[1].text
@@ -346,6 +352,6 @@ async def test_the_bot_description_names_the_agent_once(
     assert fake.short_descriptions["fr"] == "Ada (demo agent) : pose-moi tes questions."
     writes = fake.description_writes
     assert writes == 10
-    async with running(sim, fake, tmp_path):
-        await asyncio.sleep(0.5)
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.idle()  # the greeting (which writes descriptions) is done
     assert fake.description_writes == writes

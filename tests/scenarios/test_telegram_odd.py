@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
+from tests import waiting
 from tests.fakes import telegram as tg
 from tests.scenarios.test_telegram import running
 
@@ -40,7 +40,7 @@ async def test_unreadable_and_impossible_updates_are_taken_not_redelivered_forev
         assert (await bridge.http.post("/telegram/webhook", content=deep, headers=headers)).status_code == 400
         nested = b'{"update_id": 3, "message": ' + b'{"a": ' * 100 + b"1" + b"}" * 101
         assert (await bridge.http.post("/telegram/webhook", content=nested, headers=headers)).status_code == 400
-        await asyncio.sleep(0.2)
+        await bridge.idle()
     assert fake.sent == []
     assert sim.count("POST", "/messages/async") == 0
     assert any("could not be read" in r.getMessage() for r in caplog.records)
@@ -69,7 +69,7 @@ async def test_service_messages_are_taken_silently_and_real_content_gets_a_note(
         location = {"location": {"latitude": 52.52, "longitude": 13.405}}
         assert (await bridge.post(tg.message(None, extra=location))).status_code == 200
         await fake.wait_sent(1)
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     assert fake.texts() == [texts.ONLY_TEXT]
     ignored = [r for r in caplog.records if r.getMessage().endswith("ignored: a service message")]
     assert len(ignored) == len(services)
@@ -148,25 +148,30 @@ async def test_a_locked_store_makes_telegram_redeliver(
         assert (await bridge.post(update)).status_code == 200
         assert (await bridge.post(update)).status_code == 200  # a second redelivery is a duplicate
         await fake.wait_sent(1)
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     assert len(fake.sent) == 1
 
 
 async def test_long_polling_confirms_an_update_only_once_it_is_stored(
-    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Polling: an update that cannot be stored (database locked) is fetched again, then answered once."""
-    async with running(sim, fake, tmp_path, public_url=None, telegram_webhook_secret=None):
+    async with running(sim, fake, tmp_path, public_url=None, telegram_webhook_secret=None) as bridge:
         blocker = sqlite3.connect(tmp_path / "bridge.db", isolation_level=None, timeout=0)
         blocker.execute("BEGIN IMMEDIATE")
         try:
             fake.push_update(tg.message("while locked"))
-            await asyncio.sleep(6.0)  # the store gives up after its busy timeout; not confirmed
+            # The store gives up after its busy timeout: the update is not confirmed.
+            await waiting.until(
+                lambda: any("could not be stored" in r.getMessage() for r in caplog.records),
+                timeout=60,
+                what="the locked store to refuse the polled update",
+            )
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
         await fake.wait_sent(1, timeout=30)
-        await asyncio.sleep(0.3)
+        await bridge.idle()
     assert len(fake.sent) == 1
     assert sim.count("POST", "/messages/async") == 1
 

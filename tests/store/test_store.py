@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import stat
+from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from store.migrations import MIGRATIONS
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
+from tests import waiting
 from tests.conftest import message
 from tests.pgserver import PASSWORD, PgServer
 
@@ -332,8 +334,9 @@ async def test_lanes_are_leased_to_one_replica(pg_server: PgServer) -> None:
         assert not await b.claim_lane(cid, ttl=30)
         await a.release_lane(cid)
         assert await b.claim_lane(cid, ttl=0.2)
-        await asyncio.sleep(0.3)  # b "died": its lease ran out
-        assert await a.unclaimed_conversations(["test"]) == [cid]
+        # b "died": once its lease runs out, the conversation is unattended for every replica.
+        await waiting.until(lambda: _equal(a.unclaimed_conversations(["test"]), [cid]), what="b's lease to run out")
+        assert await b.unclaimed_conversations(["test"]) == [cid]
         assert await a.claim_lane(cid, ttl=30)
         assert await a.renew_lanes([cid], ttl=30) == {cid}
 
@@ -388,3 +391,7 @@ async def test_a_thread_key_groups_people_into_one_conversation(database: str) -
         again = await store.record_question(replace(message("d", user="u2"), conversation_key="test::c1:t1"), ttl=60)
         assert again
         assert again.conversation_id not in (ann.conversation_id, own.conversation_id)
+
+
+async def _equal(result: Awaitable[object], expected: object) -> bool:
+    return await result == expected
