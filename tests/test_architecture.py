@@ -118,10 +118,9 @@ AGENT_TYPES = (
 )
 
 
-def _names(tree: ast.AST) -> set[str]:
-    """The identifiers a module defines and uses, and its string constants (not docstrings:
-    prose may name an example)."""
-    docstrings = {
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes in ``tree`` (prose may name an example)."""
+    return {
         id(node.body[0].value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
@@ -129,6 +128,12 @@ def _names(tree: ast.AST) -> set[str]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
+
+
+def _names(tree: ast.AST) -> set[str]:
+    """The identifiers a module defines and uses, and its string constants (not docstrings:
+    prose may name an example)."""
+    docstrings = _docstrings(tree)
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -190,14 +195,7 @@ def test_the_core_names_no_platform() -> None:
         if relative.startswith("bridge/app/"):
             continue
         tree = ast.parse(path.read_text(), relative)
-        docstrings = {
-            id(node.body[0].value)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-            and node.body
-            and isinstance(node.body[0], ast.Expr)
-            and isinstance(node.body[0].value, ast.Constant)
-        }
+        docstrings = _docstrings(tree)
         found += [
             f"{relative}:{node.lineno} {node.value!r}"
             for node in ast.walk(tree)

@@ -29,8 +29,9 @@ from adapters.raia.mapping import (
     response_from,
     text_field,
     webhook_urls_from,
+    webhooks_from,
 )
-from adapters.raia.takeover import RaiaHandover, webhooks_from
+from adapters.raia.takeover import RaiaHandover
 from adapters.raia.wire import Answer, Timeouts, Wire
 from bridge.errors import (
     AgentError,
@@ -179,8 +180,8 @@ class RaiaClient(RaiaHandover):
         """Register a ``trigger`` webhook at ``url`` unless the agent has one there already
         (raia has no list or delete endpoint: registering at every start would pile them
         up). Returns True if it registered one now."""
-        body = await self._retrying("GET", "/agents/by-api-key")
-        if (url.rstrip("/"), trigger) in webhooks_from(body) or (url.rstrip("/"), None) in webhooks_from(body):
+        hooks = webhooks_from(await self._retrying("GET", "/agents/by-api-key"))
+        if (url.rstrip("/"), trigger) in hooks or (url.rstrip("/"), None) in hooks:
             return False
         await self._request(
             "POST",

@@ -93,10 +93,11 @@ def agent_name_from(body: Any) -> str | None:
     return None
 
 
-def webhook_urls_from(body: Any) -> set[str]:
-    """The URLs of the agent's webhooks: ``skills[]`` with ``systemName`` WEBHOOK list them
-    under ``webhooks[]`` (the only place raia shows them; there is no list endpoint)."""
-    urls: set[str] = set()
+def webhooks_from(body: Any) -> set[tuple[str, str | None]]:
+    """(url, trigger) of the agent's webhooks: ``skills[]`` with ``systemName`` WEBHOOK list
+    them under ``webhooks[]`` (the only place raia shows them; there is no list endpoint). A
+    hook listed without its trigger counts as any trigger (never piled up)."""
+    found: set[tuple[str, str | None]] = set()
     skills = mapping(body, "agent").get("skills")
     for skill in skills if isinstance(skills, list) else []:
         if not isinstance(skill, Mapping) or skill.get("systemName") != "WEBHOOK":
@@ -104,8 +105,14 @@ def webhook_urls_from(body: Any) -> set[str]:
         hooks = skill.get("webhooks")
         for hook in hooks if isinstance(hooks, list) else []:
             if isinstance(hook, Mapping) and isinstance(hook.get("url"), str):
-                urls.add(hook["url"].rstrip("/"))
-    return urls
+                trigger = hook.get("triggerCondition")
+                found.add((hook["url"].rstrip("/"), trigger if isinstance(trigger, str) else None))
+    return found
+
+
+def webhook_urls_from(body: Any) -> set[str]:
+    """The URLs of the agent's webhooks, whatever their trigger."""
+    return {url for url, _ in webhooks_from(body)}
 
 
 def error_text(body: Any) -> str | None:

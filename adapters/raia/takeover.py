@@ -43,22 +43,6 @@ def staff_messages_from(body: Any) -> list[StaffMessage]:
     return sorted(found, key=lambda m: m.created_at)
 
 
-def webhooks_from(body: Any) -> set[tuple[str, str | None]]:
-    """(url, trigger) of the agent's webhooks, from its WEBHOOK skills (the only place raia
-    shows them); a hook listed without its trigger counts as any trigger (never piled up)."""
-    found: set[tuple[str, str | None]] = set()
-    skills = mapping(body, "agent").get("skills")
-    for skill in skills if isinstance(skills, list) else []:
-        if not isinstance(skill, Mapping) or skill.get("systemName") != "WEBHOOK":
-            continue
-        hooks = skill.get("webhooks")
-        for hook in hooks if isinstance(hooks, list) else []:
-            if isinstance(hook, Mapping) and isinstance(hook.get("url"), str):
-                trigger = hook.get("triggerCondition")
-                found.add((hook["url"].rstrip("/"), trigger if isinstance(trigger, str) else None))
-    return found
-
-
 def _iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
