@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -62,31 +63,41 @@ class CutOff:
         return await self._store.unclaimed_conversations(platforms)
 
 
+@asynccontextmanager
+async def replica_a(
+    url: str, sim: RaiaSimulator, out: RecordingOutbound
+) -> AsyncIterator[tuple[ConversationService, CutOff, PostgresStore]]:
+    """Replica A (leases of 1.5 s, a scan every 0.3 s) on the database at ``url`` behind a
+    ``CutOff`` store, asking ``sim``; stopped on exit."""
+    config = dataclasses.replace(FAST, lane_lease=1.5, lane_scan=0.3)
+    async with parse_database_url(url).store() as real, started(sim, url, RecordingOutbound()) as rt:
+        assert isinstance(real, PostgresStore)
+        store = CutOff(real)
+        a = ConversationService(store, agent_of(rt.agent), config, clock=real.clock)
+        a.register(out)
+        await a.start()
+        try:
+            yield a, store, real
+        finally:
+            await a.stop(1.0)
+
+
 async def test_a_replica_that_cannot_renew_stops_and_another_finishes_once(pg_server: PgServer) -> None:
     """Replica A works on a question, then cannot renew its lease: it cancels its own lane
     (before the lease runs out), replica B takes the conversation over and answers it once,
     raia asked once."""
     url = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 4.0)
-    config = dataclasses.replace(FAST, lane_lease=1.5, lane_scan=0.3)
     out_a, out_b = RecordingOutbound(), RecordingOutbound()
-    async with parse_database_url(url).store() as real, started(sim, url, RecordingOutbound()) as rt:
-        assert isinstance(real, PostgresStore)
-        store = CutOff(real)
-        a = ConversationService(store, agent_of(rt.agent), config)
-        a.register(out_a)
-        await a.start()
-        try:
-            assert await a.receive(message("slow one")) is Receipt.ACCEPTED
-            async with asyncio.timeout(5):
-                while not sim.count("POST", "/messages/async"):
-                    await asyncio.sleep(0.02)
-            assert await real.pool.fetchval("SELECT lane_owner FROM conversations") == real.owner
-            async with started(sim, url, out_b, lane_lease=1.5, lane_scan=0.3):
-                store.cut = True  # A keeps polling raia but can no longer prove it holds the lease
-                await out_b.wait_for(1)
-        finally:
-            await a.stop(1.0)
+    async with replica_a(url, sim, out_a) as (a, store, real):
+        assert await a.receive(message("slow one")) is Receipt.ACCEPTED
+        async with asyncio.timeout(5):
+            while not sim.count("POST", "/messages/async"):
+                await asyncio.sleep(0.02)
+        assert await real.pool.fetchval("SELECT lane_owner FROM conversations") == real.owner
+        async with started(sim, url, out_b, lane_lease=1.5, lane_scan=0.3):
+            store.cut = True  # A keeps polling raia but can no longer prove it holds the lease
+            await out_b.wait_for(1)
     assert out_a.posted == []  # A stopped its lane itself
     assert sim.count("POST", "/messages/async") == 1  # B found the message, never asked again
 
@@ -100,25 +111,16 @@ async def test_a_replica_whose_renewals_get_no_answer_stops_before_another_takes
     raia asked once, A never posts."""
     url = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 3.0)
-    config = dataclasses.replace(FAST, lane_lease=1.5, lane_scan=0.3)
     out_a, out_b = RecordingOutbound(), RecordingOutbound()
-    async with parse_database_url(url).store() as real, started(sim, url, RecordingOutbound()) as rt:
-        assert isinstance(real, PostgresStore)
-        store = CutOff(real)
-        a = ConversationService(store, agent_of(rt.agent), config, clock=real.clock)
-        a.register(out_a)
-        await a.start()
-        try:
-            assert await a.receive(message("slow one")) is Receipt.ACCEPTED
-            async with asyncio.timeout(5):
-                while not sim.count("POST", "/messages/async"):
-                    await asyncio.sleep(0.02)
-            store.stall = True
-            async with started(sim, url, out_b, lane_lease=1.5, lane_scan=0.3):
-                await out_b.wait_for(1)
-                await _lanes_done()
-        finally:
-            await a.stop(1.0)
+    async with replica_a(url, sim, out_a) as (a, store, _):
+        assert await a.receive(message("slow one")) is Receipt.ACCEPTED
+        async with asyncio.timeout(5):
+            while not sim.count("POST", "/messages/async"):
+                await asyncio.sleep(0.02)
+        store.stall = True
+        async with started(sim, url, out_b, lane_lease=1.5, lane_scan=0.3):
+            await out_b.wait_for(1)
+            await _lanes_done()
     assert out_a.posted == []
     assert len(out_b.posted) == 1
     assert sim.count("POST", "/messages/async") == 1
@@ -133,22 +135,13 @@ async def test_a_scan_that_gets_no_answer_never_holds_up_renewals(
     go on regardless, so A keeps its lane and answers; B never takes the conversation."""
     url = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 2.5)
-    config = dataclasses.replace(FAST, lane_lease=1.5, lane_scan=0.3)
     out_a, out_b = RecordingOutbound(), RecordingOutbound()
-    async with parse_database_url(url).store() as real, started(sim, url, RecordingOutbound()) as rt:
-        assert isinstance(real, PostgresStore)
-        store = CutOff(real)
-        a = ConversationService(store, agent_of(rt.agent), config, clock=real.clock)
-        a.register(out_a)
-        await a.start()
+    async with replica_a(url, sim, out_a) as (a, store, _):
         store.stall_scan = True  # from the first scan after the start on
-        try:
-            async with started(sim, url, out_b, lane_lease=1.5, lane_scan=0.3):
-                assert await a.receive(message("slow one")) is Receipt.ACCEPTED
-                await out_a.wait_for(1)
-                await _lanes_done()
-        finally:
-            await a.stop(1.0)
+        async with started(sim, url, out_b, lane_lease=1.5, lane_scan=0.3):
+            assert await a.receive(message("slow one")) is Receipt.ACCEPTED
+            await out_a.wait_for(1)
+            await _lanes_done()
     assert len(out_a.posted) == 1
     assert out_b.posted == []
     assert "lease not confirmed" not in caplog.text
