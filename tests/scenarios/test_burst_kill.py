@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -18,15 +17,10 @@ from tests.conftest import API_KEY
 from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
+from tests.processes import free_port
 
 SECRET = "burst-secret"
 BURST = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _start(env: dict[str, str], cwd: Path, base: str) -> asyncio.subprocess.Process:
@@ -49,7 +43,7 @@ async def test_every_acknowledged_webhook_is_answered_once_after_kill_9(tmp_path
     question is answered exactly once."""
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.3)
     fake_tg, fake_slack = tg.FakeTelegram(), slack.FakeSlack()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     async with serving(sim) as raia, serving(fake_tg.app()) as tg_api, serving(fake_slack.app()) as slack_api:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,19 +14,7 @@ from tests import waiting
 from tests.conftest import API_KEY
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+from tests.processes import free_port, start_bridge, telegram_env
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
@@ -38,19 +23,8 @@ async def test_server_stopped_mid_wait_answers_once_after_restart(tmp_path: Path
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 3.0)
     fake = tg.FakeTelegram()
     async with serving(sim) as raia, serving(fake.app()) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
-        env |= {
-            "RAIA_API_KEY": API_KEY,
-            "RAIA_BASE_URL": raia,
-            "RAIA_POLL_INTERVAL": "0.1",
-            "TELEGRAM_BOT_TOKEN": tg.TOKEN,
-            "TELEGRAM_API_URL": f"{api}/bot",
-            "HOST": "127.0.0.1",
-            "PORT": str(_free_port()),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
-            "SHUTDOWN_TIMEOUT": "2",
-        }
-        first = await _start(env, tmp_path)
+        env = telegram_env(raia, api, tmp_path)
+        first = await start_bridge(env, tmp_path)
         fake.push_update(tg.message("survive the signal"))
         async with asyncio.timeout(30):
             while not sim.count("POST", "/messages/async"):
@@ -60,7 +34,7 @@ async def test_server_stopped_mid_wait_answers_once_after_restart(tmp_path: Path
         assert fake.sent == []
         if stop == signal.SIGTERM:
             assert "kept for the next start" in err.decode()
-        second = await _start(env, tmp_path)
+        second = await start_bridge(env, tmp_path)
         try:
             await fake.wait_sent(1, timeout=30)
             # Every question final in the store: a second answer, if any, is posted by now.
@@ -81,15 +55,9 @@ async def test_sigterm_exits_within_the_shutdown_timeout(tmp_path: Path, timeout
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 60.0)
     fake = tg.FakeTelegram()
     async with serving(sim) as raia, serving(fake.app()) as api:
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
-        env |= {
-            "RAIA_API_KEY": API_KEY, "RAIA_BASE_URL": raia, "RAIA_POLL_INTERVAL": "0.1",
-            "TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_URL": f"{api}/bot",
-            "HOST": "127.0.0.1", "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
-            "SHUTDOWN_TIMEOUT": timeout,
-        }  # fmt: skip
-        proc = await _start(env, tmp_path)
+        port = free_port()
+        env = telegram_env(raia, api, tmp_path, PORT=str(port), SHUTDOWN_TIMEOUT=timeout)
+        proc = await start_bridge(env, tmp_path)
         fake.push_update(tg.message("a long one"))
         async with asyncio.timeout(30):
             while not sim.count("POST", "/messages/async"):

@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -24,21 +23,16 @@ from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
 from tests.pgserver import PASSWORD, PgServer
+from tests.processes import free_port
 
 USERS = 300
 ASKS = 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Replica:
     def __init__(self, name: str, env: dict[str, str], cwd: Path) -> None:
         self.name = name
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = env | {"PORT": str(self.port)}
         self.cwd = cwd

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,22 +17,17 @@ from adapters.raia.simulator import RaiaSimulator
 from tests.conftest import API_KEY
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
+from tests.processes import free_port
 
 BOUND = 1.0  # HTTP_TIMEOUT for the server under test
 SECRET = "slow-clients-secret"
 HEAD = b"POST /telegram/webhook HTTP/1.1\r\nHost: bridge\r\nContent-Type: application/json\r\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @asynccontextmanager
 async def bridge_process(tmp_path: Path) -> AsyncIterator[int]:
     """The server, ready, with the Telegram webhook and HTTP_TIMEOUT=BOUND; yields its port."""
-    port = _free_port()
+    port = free_port()
     async with serving(RaiaSimulator(api_key=API_KEY)) as raia, serving(tg.FakeTelegram().app()) as api:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
         env |= {"RAIA_API_KEY": API_KEY, "RAIA_BASE_URL": raia, "TELEGRAM_BOT_TOKEN": tg.TOKEN,

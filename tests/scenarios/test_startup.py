@@ -23,12 +23,7 @@ from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
 from tests.pgserver import PASSWORD, PgServer
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.processes import free_port
 
 
 async def _serve(
@@ -53,7 +48,7 @@ async def raia() -> object:
 
 def _basics(raia: str, tmp_path: Path, port: int | None = None) -> dict[str, str]:
     return {"RAIA_API_KEY": API_KEY, "RAIA_BASE_URL": raia, "HOST": "127.0.0.1",
-            "PORT": str(port or _free_port()), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}  # fmt: skip
+            "PORT": str(port or free_port()), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}  # fmt: skip
 
 
 def _one_line(err: str, expected: str) -> None:
@@ -87,7 +82,7 @@ async def test_a_refused_slack_token(raia: str, tmp_path: Path) -> None:
 async def test_slack_out_of_reach(raia: str, tmp_path: Path) -> None:
     """Nothing listens at SLACK_API_URL: exit 4, one line."""
     env = {"SLACK_BOT_TOKEN": slack.BOT_TOKEN, "SLACK_SIGNING_SECRET": "s",
-           "SLACK_API_URL": f"http://127.0.0.1:{_free_port()}/api/"}  # fmt: skip
+           "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/"}  # fmt: skip
     code, err = await _serve(_basics(raia, tmp_path) | env, tmp_path)
     assert code == 4
     _one_line(err, "cannot reach Slack")
@@ -191,7 +186,7 @@ async def test_a_postgres_database_that_refuses_or_cannot_be_reached(
         assert code == 7
         _one_line(err, "DATABASE_URL: cannot open the PostgreSQL database: InvalidPasswordError")
         assert "Not-The-Pass-9" not in err
-        gone = f"postgresql://bridge:{PASSWORD}@127.0.0.1:{_free_port()}/bridge"
+        gone = f"postgresql://bridge:{PASSWORD}@127.0.0.1:{free_port()}/bridge"
         code, err = await _serve(_basics(raia, tmp_path) | env | {"DATABASE_URL": gone}, tmp_path)
         assert code == 7
         _one_line(err, "DATABASE_URL: cannot open the PostgreSQL database")

@@ -5,7 +5,6 @@ each conversation, nothing is posted twice)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 from pathlib import Path
@@ -17,7 +16,7 @@ from tests.conftest import API_KEY
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
 from tests.pgserver import PgServer
-from tests.scenarios.test_process import _free_port, _start
+from tests.processes import start_bridge, telegram_env
 from tests.scenarios.test_takeover import FAST, only_conversation, until
 from tests.scenarios.test_telegram import running as telegram_bridge
 
@@ -31,20 +30,8 @@ async def test_kill_9_between_a_staff_message_and_its_delivery(tmp_path: Path) -
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
     fake = tg.FakeTelegram()
     async with serving(sim) as raia, serving(fake.app()) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_", "HANDOFF"))}
-        env |= {
-            "RAIA_API_KEY": API_KEY,
-            "RAIA_BASE_URL": raia,
-            "RAIA_POLL_INTERVAL": "0.1",
-            "TELEGRAM_BOT_TOKEN": tg.TOKEN,
-            "TELEGRAM_API_URL": f"{api}/bot",
-            "HOST": "127.0.0.1",
-            "PORT": str(_free_port()),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
-            "SHUTDOWN_TIMEOUT": "2",
-            "HANDOFF_SCAN": "0.3",
-        }
-        first = await _start(env, tmp_path)
+        env = telegram_env(raia, api, tmp_path, HANDOFF_SCAN="0.3")
+        first = await start_bridge(env, tmp_path)
         try:
             fake.push_update(tg.message("hello"))
             await fake.wait_sent(1, timeout=30)
@@ -60,7 +47,7 @@ async def test_kill_9_between_a_staff_message_and_its_delivery(tmp_path: Path) -
             first.send_signal(signal.SIGKILL)
             await asyncio.wait_for(first.communicate(), timeout=20)
         assert len(fake.sent) == 1
-        second = await _start(env, tmp_path)
+        second = await start_bridge(env, tmp_path)
         try:
             await fake.wait_sent(3, timeout=30)
             sim.takeover.write(cid, "Staff two")

@@ -1,0 +1,44 @@
+"""The real program (``python -m bridge``) as a process of its own, for the scenarios that
+signal, kill or restart it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+from tests.conftest import API_KEY
+from tests.fakes import telegram as tg
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start_bridge(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+def telegram_env(raia: str, telegram_api: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a bridge serving Telegram (long polling) against ``raia`` on a
+    SQLite file in ``tmp_path``; the caller's own bridge settings are left out."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_", "HANDOFF"))}
+    return env | {
+        "RAIA_API_KEY": API_KEY,
+        "RAIA_BASE_URL": raia,
+        "RAIA_POLL_INTERVAL": "0.1",
+        "TELEGRAM_BOT_TOKEN": tg.TOKEN,
+        "TELEGRAM_API_URL": f"{telegram_api}/bot",
+        "HOST": "127.0.0.1",
+        "PORT": str(free_port()),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "SHUTDOWN_TIMEOUT": "2",
+        **extra,
+    }
