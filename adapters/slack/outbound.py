@@ -71,9 +71,11 @@ class SlackOutbound:
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         messages = render(reply)
-        if progress.uncertain and progress.done == 0 and progress.key:
-            # A restart may have left a streamed preview of this reply half written.
-            await self._close_previews(origin, progress.key, reply.language)
+        # An earlier attempt may have posted the next part, or (a restart mid-stream) left
+        # a preview of this reply half written: one look at the channel tells both.
+        latest = await self._latest(origin) if progress.uncertain and progress.key else []
+        if progress.done == 0 and latest:
+            await self._close_previews(origin, progress.key, reply.language, latest)
         for index in range(progress.done, len(messages)):
             message = messages[index]
             # Each part carries its name in the message metadata, so a part whose post
@@ -81,7 +83,7 @@ class SlackOutbound:
             mark = (
                 {"event_type": MARK, "event_payload": {"reply": progress.key, "part": index}} if progress.key else None
             )
-            if index == progress.done and progress.uncertain and mark and await self._posted(origin, mark):
+            if index == progress.done and mark and any(m.get("metadata") == mark for m in latest):
                 log.info("slack channel=%s reply %s part %d was posted already", origin.chat, progress.key, index)
             else:
                 try:
@@ -92,14 +94,9 @@ class SlackOutbound:
                     await self._post(origin, text=plain, blocks=None, mark=mark)
             await progress.part_delivered(index + 1)
 
-    async def _posted(self, origin: Origin, mark: dict[str, Any]) -> bool:
-        """Whether a message of ours with this mark is among the latest in the thread or
-        channel. If Slack cannot tell us, assume not (a rare duplicate beats a lost answer)."""
-        return any(m.get("metadata") == mark for m in await self._latest(origin))
-
     async def _latest(self, origin: Origin) -> list[dict[str, Any]]:
-        """The latest messages of the thread or channel, with their metadata; none if Slack
-        cannot tell."""
+        """The latest messages of the thread or channel, with their metadata. If Slack cannot
+        tell, none: a part is then posted again (a rare duplicate beats a lost answer)."""
         try:
             if origin.thread:
                 page = await self._client.conversations_replies(
@@ -114,12 +111,12 @@ class SlackOutbound:
             return []
         return [m for m in page.get("messages") or [] if isinstance(m, dict)]
 
-    async def _close_previews(self, origin: Origin, key: str, language: str) -> None:
+    async def _close_previews(self, origin: Origin, key: str, language: str, latest: list[dict[str, Any]]) -> None:
         """Mark the live preview of reply ``key`` that an earlier life left (a restart in
         the middle of a streamed answer) as cut off, so it does not read as a whole answer.
         Best effort: the reply itself follows either way."""
         note = f"_{texts.text('cut_off', language)}_"
-        for message in await self._latest(origin):
+        for message in latest:
             meta = message.get("metadata")
             payload = meta.get("event_payload") if isinstance(meta, dict) else None
             if not (meta and meta.get("event_type") == PREVIEW and isinstance(payload, dict)):
