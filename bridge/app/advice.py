@@ -24,4 +24,9 @@ def setting_warnings(settings: Settings) -> list[str]:
             f"FEEDBACK is on, but AGENT_BACKEND={settings.agent_backend} records no feedback: answers carry no "
             "👍/👎 buttons (set FEEDBACK=off to silence this)"
         )
+    if settings.handoff_button:
+        found.append(
+            "HANDOFF_BUTTON=on is not built yet: answers carry no \"Talk to a person\" button; people can ask "
+            "with /human (Telegram), /raia human or \"human\" in a DM (Slack)"
+        )
     return found

@@ -262,3 +262,11 @@ def test_raia_push_needs_a_public_url_and_raia(monkeypatch: pytest.MonkeyPatch) 
     assert settings.raia_push_secret in settings.secrets()
     assert settings.raia_push_secret == load_settings(_env_file=None).raia_push_secret  # the same at every start
     assert "secret-key-123" not in settings.raia_push_secret
+
+
+def test_a_setting_for_what_is_not_built_says_so_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HANDOFF_BUTTON is accepted, but an operator who turns it on hears there is no button yet."""
+    monkeypatch.setenv("RAIA_API_KEY", "k-123456")
+    monkeypatch.setenv("HANDOFF_BUTTON", "on")
+    (warning,) = setting_warnings(load_settings(_env_file=None))
+    assert warning.startswith("HANDOFF_BUTTON=on is not built yet")
