@@ -26,7 +26,7 @@ def setting_warnings(settings: Settings) -> list[str]:
         )
     if settings.handoff_button:
         found.append(
-            "HANDOFF_BUTTON=on is not built yet: answers carry no \"Talk to a person\" button; people can ask "
-            "with /human (Telegram), /raia human or \"human\" in a DM (Slack)"
+            'HANDOFF_BUTTON=on is not built yet: answers carry no "Talk to a person" button; people can ask '
+            'with /human (Telegram), /raia human or "human" in a DM (Slack)'
         )
     return found
