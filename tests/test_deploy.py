@@ -142,7 +142,7 @@ def _dockerfile_env() -> dict[str, str]:
 
 def test_every_documented_command_exists_where_it_is_documented() -> None:
     """The image installs the package, so `raia-bridge` runs there (Docker, Railway, Fly);
-    where only requirements.txt is installed (Heroku, Render) the README gives
+    where only requirements.txt is installed (Heroku, Render) the documentation gives
     `python -m bridge …`, which works wherever `python -m bridge` does."""
     scripts = _toml("pyproject.toml")["project"]["scripts"]
     assert scripts == {"raia-bridge": "bridge.app.cli:main"}
@@ -151,8 +151,7 @@ def test_every_documented_command_exists_where_it_is_documented() -> None:
     install = dockerfile.index("RUN pip install --no-deps .")
     assert all(dockerfile.index(f"COPY {files}") < install for files in copied)
     assert {"pyproject.toml README.md", "bridge/", "adapters/", "store/"} <= set(copied)
-    readme = (ROOT / "README.md").read_text()
-    deploying = _section(readme, "## Deploying")
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
     command = re.compile(r"\braia-bridge (?:check|chat|demo|migrate-db)\b")
     for platform in ("**Heroku.**", "**Render.**", "**Every platform, the same rules:**"):
         paragraph = deploying[deploying.index(platform) :].split("\n\n", 1)[0]
@@ -160,7 +159,9 @@ def test_every_documented_command_exists_where_it_is_documented() -> None:
             paragraph = deploying[deploying.index(platform) :].split("\n\n**", 1)[0]
         assert not command.search(paragraph), platform
         assert "python -m bridge check" in paragraph, platform
-    assert not command.search(_section(readme, "### Moving from SQLite"))  # run where the volume is
+    assert not command.search(
+        _section((ROOT / "docs" / "database.md").read_text(), "## Moving from SQLite")
+    )  # run where the volume is
     for name in ("render.yaml", "app.json", "Procfile"):
         assert not command.search((ROOT / name).read_text()), name
 

@@ -73,6 +73,6 @@ def unknown_variables(given: Iterable[str], known: Iterable[str]) -> list[str]:
         if name in known or name in FOREIGN or not name.startswith(PREFIXES):
             continue
         nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"did you mean {nearest[0]}?" if nearest else "see the README's Settings for the names"
+        hint = f"did you mean {nearest[0]}?" if nearest else "see docs/settings.md for the names"
         lines.append(f"{name} is not a setting of the bridge and is ignored: {hint}")
     return lines

@@ -80,7 +80,7 @@ async def test_three_replicas_one_killed_answer_everything_once_in_order(pg_serv
     replicas; one replica is kill -9'd mid-run and restarted later. Every question is asked
     of raia once and answered once, each person's answers in the order asked, none left
     waiting. (Slack, because a reply cut by kill -9 can be looked up there; Telegram
-    offers no such lookup, see README "Several replicas".)"""
+    offers no such lookup, see docs/database.md "Several replicas".)"""
     database = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.3, answer=lambda text: SimAnswer(f"answer to {text}"))
     fake_slack = slack.FakeSlack()
