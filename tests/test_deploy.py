@@ -191,3 +191,39 @@ def test_compose_listens_everywhere_and_gives_up_on_a_failed_start() -> None:
         policy = re.fullmatch(r"on-failure:(\d+)", bridge["restart"])
         assert policy is not None, name
         assert 1 <= int(policy.group(1)) <= 20
+
+
+def test_railway_and_fly_agree_with_the_other_platforms() -> None:
+    """railway.json builds the image, checks /healthz, waits longer than SHUTDOWN_TIMEOUT
+    before killing and gives up on a failed start; fly.toml leaves the app's name to
+    `fly launch` (a fixed name is taken by whoever deployed first)."""
+    deploy = json.loads((ROOT / "railway.json").read_text())["deploy"]
+    assert json.loads((ROOT / "railway.json").read_text())["build"]["builder"] == "DOCKERFILE"
+    assert deploy["healthcheckPath"] == HEALTH
+    assert deploy["drainingSeconds"] > _default_shutdown()
+    assert deploy["restartPolicyType"] == "ON_FAILURE"
+    assert 1 <= deploy["restartPolicyMaxRetries"] <= 20
+    assert "app" not in _toml("fly.toml")
+
+
+def test_ci_and_release_build_what_a_release_publishes() -> None:
+    """CI runs .ci/run (which builds the package and the docs) and builds the image; a
+    version tag publishes the package and the image, and refuses a tag that is not the
+    version in pyproject.toml. The LICENSE is the one pyproject.toml declares."""
+    workflows = ROOT / ".github" / "workflows"
+    ci = _yaml(".github/workflows/ci.yml")
+    steps = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
+    assert "bash .ci/run" in steps
+    assert any("docker build" in run for run in steps)
+    run_script = (ROOT / ".ci" / "run").read_text()
+    assert "python -m build" in run_script
+    assert "mkdocs build --strict" in run_script
+    release = _yaml(".github/workflows/release.yml")
+    assert release[True]["push"]["tags"] == ["v*"]  # YAML 1.1 reads the key `on` as True
+    text = (workflows / "release.yml").read_text()
+    assert "pypa/gh-action-pypi-publish" in text
+    assert "docker/build-push-action" in text
+    assert "push: true" in text
+    assert 'test "${GITHUB_REF_NAME}" = "v${version}"' in text
+    assert _toml("pyproject.toml")["project"]["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+import yaml
 from starlette.applications import Starlette
 
 from adapters.raia.demo_agent import SimAnswer
@@ -319,18 +320,37 @@ async def test_socket_mode_end_to_end(sim: RaiaSimulator, fake: slack.FakeSlack,
     assert fake.sockets == []  # closed at shutdown
 
 
+def _manifest(name: str) -> dict[str, Any]:
+    loaded = yaml.safe_load((Path(__file__).resolve().parents[2] / name).read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
 def test_manifest_asks_for_exactly_the_needed_scopes() -> None:
     """slack-manifest.yml requests the scopes the bridge uses (and `check` compares against)."""
     from adapters.slack.platform import NEEDED_SCOPES, OPTIONAL_SCOPES
 
-    lines = (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text().splitlines()
-    start = lines.index("    bot:") + 1
-    scopes = set()
-    for line in lines[start:]:
-        if not line.startswith("      - "):
-            break
-        scopes.add(line.split("- ", 1)[1].split("#")[0].strip())
-    assert scopes == NEEDED_SCOPES | OPTIONAL_SCOPES
+    assert set(_manifest("slack-manifest.yml")["oauth_config"]["scopes"]["bot"]) == NEEDED_SCOPES | OPTIONAL_SCOPES
+
+
+def test_socket_mode_manifest_is_the_same_app_without_urls() -> None:
+    """slack-manifest-socket.yml (the laptop path, no public URL) asks for the same scopes,
+    events and command as the HTTP manifest, with Socket Mode on and no URL to fill in."""
+    http, socket = _manifest("slack-manifest.yml"), _manifest("slack-manifest-socket.yml")
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert "YOUR-PUBLIC-URL" not in (Path(__file__).resolve().parents[2] / "slack-manifest-socket.yml").read_text()
+
+    def without_urls(manifest: dict[str, Any]) -> dict[str, Any]:
+        settings = manifest["settings"]
+        settings["event_subscriptions"].pop("request_url", None)
+        settings["interactivity"].pop("request_url", None)
+        settings.pop("socket_mode_enabled")
+        for command in manifest["features"]["slash_commands"]:
+            command.pop("url", None)
+        return manifest
+
+    assert without_urls(socket) == without_urls(http)
 
 
 async def test_assistant_threads_get_prompts_status_and_a_title(
