@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import warnings
 from contextlib import suppress
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -40,7 +41,10 @@ WEBHOOK_PATH = "/telegram/webhook"
 POLL_SECONDS = 30  # one long poll; Telegram answers at once when an update comes
 POLL_BACKOFF = Backoff(1.0, 30.0)  # Telegram unreachable, or an update we could not store
 COMMANDS = ("start", "help", "reset", "new")
-UPDATES = ["message", "callback_query"]  # new messages, and presses of the 👍/👎 buttons
+# New messages, presses of the 👍/👎 buttons, and questions from chats the bot is not in
+# (guest mode, Bot API 10.0). Every other kind (business messages, reactions, managed bots,
+# member changes, kinds of a later Bot API...) is acknowledged without being read.
+UPDATES = ["message", "callback_query", "guest_message"]
 RECENT_ERROR = 3600  # seconds: a webhook delivery error this recent fails `check`
 
 
@@ -268,8 +272,15 @@ class TelegramPlatform:
             return PlainTextResponse("malformed update", status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return PlainTextResponse("malformed update", status_code=400)
+        if not any(kind in data for kind in UPDATES):
+            # Not a kind the bridge uses (a webhook set elsewhere may ask for all of them):
+            # taken unread, so a kind this library cannot read costs nothing and says nothing.
+            log.debug("telegram update %s ignored: a kind the bridge does not use", data["update_id"])
+            return Response(status_code=200)
         try:
-            update = Update.de_json(data, self.app.bot)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # PTB's deprecation notes about fields it still reads
+                update = Update.de_json(data, self.app.bot)
         except Exception as exc:
             # Well-formed but not what this library understands: a 4xx would make
             # Telegram redeliver it forever, so take it and say so in the log.
