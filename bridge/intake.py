@@ -135,7 +135,8 @@ class Intake:
         language = texts.language_of(message.user.custom_data)
         if agent is None and message.intent is not Intent.START:
             agent = texts.text("agent_fallback_name", language)
-        return Reply(texts.say(message, agent=agent, language=language), ReplyKind.NOTICE, language=language)
+        said = texts.say(message, agent=agent, language=language, human=self._handover is not None)
+        return Reply(said, ReplyKind.NOTICE, language=language)
 
     async def _question(self, message: InboundMessage) -> Receipt:
         text = message.text.strip()

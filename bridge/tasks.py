@@ -54,11 +54,14 @@ class TaskSet:
         return len(self._tasks)
 
     async def drain(self, timeout: float) -> int:
-        """Wait up to ``timeout`` for running tasks, then cancel the rest.
+        """Wait up to ``timeout`` for running tasks, and for tasks they start meanwhile (a
+        watch that posts, a notice a command spawns), then cancel the rest.
         Returns how many had to be cancelled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._tasks), timeout=left)
         pending = set(self._tasks)
-        if pending:
-            _, pending = await asyncio.wait(pending, timeout=timeout)
         for task in pending:
             task.cancel()
         if pending:

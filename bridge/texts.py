@@ -79,6 +79,7 @@ class Saying:
     reachable: bool  # False: the agent cannot be reached right now (known at start only)
     first_name: str
     mention: str | None  # how the bot is addressed in a group chat; None in a private one
+    human: bool = False  # a person can be asked for (HANDOFF): the help names the command
 
     def values(self) -> dict[str, str]:
         return {"agent": self.agent, "first_name": self.first_name}
@@ -279,10 +280,13 @@ UNKNOWN_COMMAND = ENGLISH["unknown_command"]
 AGENT_FALLBACK_NAME = ENGLISH["agent_fallback_name"]
 
 
-def say(message: InboundMessage, *, agent: str | None = AGENT_FALLBACK_NAME, language: str = "en") -> str:
+def say(
+    message: InboundMessage, *, agent: str | None = AGENT_FALLBACK_NAME, language: str = "en", human: bool = False
+) -> str:
     """The answer to a message that is not a question for the agent (``agent`` None: it
     cannot be reached right now), in ``language``: a command's in the words of the
-    message's platform (its book), or the generic words of a platform without."""
+    message's platform (its book), or the generic words of a platform without; ``human``:
+    a person can be asked for (HANDOFF), so the help says how."""
     if message.intent is Intent.NOT_ALLOWED:
         return text("not_allowed", language)
     if message.intent is Intent.UNSUPPORTED:
@@ -290,7 +294,7 @@ def say(message: InboundMessage, *, agent: str | None = AGENT_FALLBACK_NAME, lan
     if message.intent is Intent.UNKNOWN_COMMAND:
         return text("unknown_command", language)
     name = agent or text("agent_fallback_name", language)
-    saying = Saying(message.intent, name, agent is not None, message.user.first_name, message.mention)
+    saying = Saying(message.intent, name, agent is not None, message.user.first_name, message.mention, human)
     book = _books.get(message.platform)
     answer = book.answer if book is not None and book.answer is not None else generic
     return answer(saying, language)

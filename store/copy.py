@@ -32,6 +32,16 @@ _TABLES: dict[str, tuple[str, ...]] = {
     "feedback": (
         "question_id", "fk_id", "message_id", "question", "answer", "vote", "comment", "prompt", "keep_until",
     ),
+    # Takeovers: who handles each conversation and what was posted for it, so the new
+    # database neither posts a staff message again nor skips one. Which process watches
+    # (watch_owner) is not copied: the first replica to look claims it.
+    "handovers": (
+        "conversation_id", "agent_conversation_id", "by_person", "staff", "episode", "since", "platform", "route",
+        "profile", "watch_until",
+    ),
+    "handover_posts": (
+        "conversation_id", "key", "seq", "reply", "parts_delivered", "delivery_attempts", "created_at", "delivered_at",
+    ),
 }  # fmt: skip
 
 

@@ -14,6 +14,8 @@ ENGLISH = {
     "slack_help": "Ask me anything: in a direct message just write, in a channel mention me and I answer in a thread "
     "(follow-ups in that thread need no mention). `/raia reset` (or `reset` in a DM) starts a new "
     "conversation; `/raia help` shows this.",
+    # with HANDOFF: added to the help
+    "slack_help_human": "`/raia human` (or `human` in a DM) asks for a person from the support team.",
     "slack_reset": "Done — your next question starts a new conversation. I won't remember what we discussed before.",
     # the form a 👎 opens for a comment
     "feedback_modal_title": "Your feedback",
@@ -23,6 +25,7 @@ ENGLISH = {
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "slack_help_human": "`/raia human` (oder `human` in einer DM) holt einen Menschen aus dem Support-Team.",
         "feedback_modal_title": "Dein Feedback",
         "feedback_modal_label": "Was hat gefehlt oder war falsch? (optional)",
         "feedback_modal_submit": "Senden",
@@ -33,6 +36,7 @@ SHIPPED: dict[str, dict[str, str]] = {
         "an das, was wir vorher besprochen haben.",
     },
     "fr": {
+        "slack_help_human": "`/raia human` (ou `human` en DM) demande une personne de l'équipe support.",
         "feedback_modal_title": "Ton avis",
         "feedback_modal_label": "Qu'est-ce qui manquait ou était faux ? (facultatif)",
         "feedback_modal_submit": "Envoyer",
@@ -43,6 +47,7 @@ SHIPPED: dict[str, dict[str, str]] = {
         "souviendrai pas de ce dont nous avons parlé.",
     },
     "es": {
+        "slack_help_human": "`/raia human` (o `human` en un MD) pide una persona del equipo de soporte.",
         "feedback_modal_title": "Tu opinión",
         "feedback_modal_label": "¿Qué faltaba o estaba mal? (opcional)",
         "feedback_modal_submit": "Enviar",
@@ -53,6 +58,7 @@ SHIPPED: dict[str, dict[str, str]] = {
         "hablamos antes.",
     },
     "pt": {
+        "slack_help_human": "`/raia human` (ou `human` numa DM) chama uma pessoa da equipa de suporte.",
         "feedback_modal_title": "Seu feedback",
         "feedback_modal_label": "O que faltou ou estava errado? (opcional)",
         "feedback_modal_submit": "Enviar",
@@ -66,8 +72,12 @@ SHIPPED: dict[str, dict[str, str]] = {
 
 
 def answer(saying: texts.Saying, language: str) -> str:
-    """``/raia reset`` (or ``reset`` in a DM) confirms; anything else is answered with the help."""
-    return texts.text("slack_reset" if saying.intent is Intent.RESET else "slack_help", language)
+    """``/raia reset`` (or ``reset`` in a DM) confirms; anything else is answered with the
+    help (naming ``/raia human`` when a person can be asked for)."""
+    if saying.intent is Intent.RESET:
+        return texts.text("slack_reset", language)
+    said = texts.text("slack_help", language)
+    return f"{said} {texts.text('slack_help_human', language)}" if saying.human else said
 
 
 BOOK = texts.Book(PLATFORM, ENGLISH, SHIPPED, answer)

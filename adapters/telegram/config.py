@@ -16,3 +16,4 @@ class TelegramConfig:
     public_url: str | None  # set: webhook mode at PUBLIC_URL/telegram/webhook; else long polling
     webhook_secret: SecretStr | None  # required in webhook mode
     allow: Allowlist
+    handoff: bool = False  # HANDOFF: /human is in the command menu

@@ -54,8 +54,10 @@ def file_url(api_url: str) -> str:
     return base[: -len("bot")] + "file/bot" if base.endswith("/bot") else base + "/file/bot"
 
 
-def commands(language: str) -> list[BotCommand]:
-    return [BotCommand(name, texts.text(f"command_{name}", language)) for name in COMMANDS]
+def commands(language: str, *, human: bool = False) -> list[BotCommand]:
+    """The command menu; ``/human`` in it when a person can be asked for (HANDOFF)."""
+    names = (*COMMANDS, "human") if human else COMMANDS
+    return [BotCommand(name, texts.text(f"command_{name}", language)) for name in names]
 
 
 def _delivery_failing(when: datetime | None, pending: int) -> bool:
@@ -91,6 +93,7 @@ class TelegramPlatform:
         self._api_url = config.api_url
         self._secret = config.webhook_secret
         self._allow = config.allow
+        self._handoff = config.handoff
         self._requests = (AiohttpRequest(connections=64), AiohttpRequest(connections=1))
         builder = (
             Application.builder()
@@ -205,10 +208,11 @@ class TelegramPlatform:
         bot = self.app.bot
         self._bot = BotIdentity(id=bot.id, username=bot.username)
         # The menu in every language the bridge speaks: Telegram shows each person theirs.
-        await bot.set_my_commands(commands("en"))
+        human = self._handoff
+        await bot.set_my_commands(commands("en", human=human))
         for language in texts.languages():
             if language != "en":
-                await bot.set_my_commands(commands(language), language_code=language)
+                await bot.set_my_commands(commands(language, human=human), language_code=language)
         if self.webhook:
             assert self._secret is not None
             # Registered at every start (a new PUBLIC_URL or secret takes effect), and

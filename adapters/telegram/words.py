@@ -31,10 +31,15 @@ ENGLISH = {
     "command_help": "How to use this bot",
     "command_reset": "Start a new conversation",
     "command_new": "Start a new conversation (same as /reset)",
+    # with HANDOFF: the menu entry and the help's line for /human
+    "command_human": "Talk to a person from the support team",
+    "telegram_help_human": "/human — talk to a person from the support team",
 }
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "command_human": "Mit einem Menschen aus dem Support-Team sprechen",
+        "telegram_help_human": "/human — mit einem Menschen aus dem Support-Team sprechen",
         "feedback_prompt": "Schade, dass das nicht geholfen hat. Was hat gefehlt oder war falsch? Antworte auf diese Nachricht (optional).",
         "telegram_description": "Ich bin {agent}. Frag mich alles in deinen eigenen Worten: Ich antworte mit "
         "Quellen, wo ich welche habe. /reset beginnt ein neues Gespräch.",
@@ -52,6 +57,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "telegram_how_group": "Erwähne mich ({mention}) oder antworte auf eine meiner Nachrichten.",
     },
     "fr": {
+        "command_human": "Parler à une personne de l'équipe support",
+        "telegram_help_human": "/human — parler à une personne de l'équipe support",
         "feedback_prompt": "Dommage que cela n'ait pas aidé. Qu'est-ce qui manquait ou était faux ? Réponds à ce message (facultatif).",
         "telegram_description": "Je suis {agent}. Pose-moi tes questions avec tes mots : je réponds avec des "
         "sources quand j'en ai. /reset démarre une nouvelle conversation.",
@@ -69,6 +76,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "telegram_how_group": "Mentionne-moi ({mention}) ou réponds à l'un de mes messages.",
     },
     "es": {
+        "command_human": "Hablar con una persona del equipo de soporte",
+        "telegram_help_human": "/human — hablar con una persona del equipo de soporte",
         "feedback_prompt": "Lamento que no haya ayudado. ¿Qué faltaba o estaba mal? Responde a este mensaje (opcional).",
         "telegram_description": "Soy {agent}. Pregúntame lo que quieras con tus palabras: respondo con fuentes "
         "cuando las tengo. /reset empieza una conversación nueva.",
@@ -86,6 +95,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "telegram_how_group": "Menciónanme ({mention}) o responde a uno de mis mensajes.",
     },
     "pt": {
+        "command_human": "Falar com uma pessoa da equipa de suporte",
+        "telegram_help_human": "/human — falar com uma pessoa da equipa de suporte",
         "feedback_prompt": "Que pena que não ajudou. O que faltou ou estava errado? Responda a esta mensagem (opcional).",
         "telegram_description": "Eu sou {agent}. Pergunte o que quiser com suas palavras: respondo com fontes "
         "quando as tenho. /reset começa uma nova conversa.",
@@ -107,13 +118,17 @@ SHIPPED: dict[str, dict[str, str]] = {
 
 def answer(saying: texts.Saying, language: str) -> str:
     """/start, /help and /reset, each saying how to address the bot here: in a group by
-    its mention (or a reply), in a private chat by just writing."""
+    its mention (or a reply), in a private chat by just writing; the help names /human
+    when a person can be asked for."""
     if saying.mention is None:
         how = texts.text("telegram_how_private", language)
     else:
         how = texts.text("telegram_how_group", language, mention=saying.mention)
     key = {Intent.START: "telegram_start", Intent.RESET: "telegram_reset"}.get(saying.intent, "telegram_help")
-    return texts.text(key, language, how=how, **saying.values())
+    said = texts.text(key, language, how=how, **saying.values())
+    if key == "telegram_help" and saying.human:
+        said += "\n" + texts.text("telegram_help_human", language)
+    return said
 
 
 BOOK = texts.Book(PLATFORM, ENGLISH, SHIPPED, answer)

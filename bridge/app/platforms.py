@@ -31,6 +31,7 @@ def configured_platforms(settings: Settings) -> list[Platform]:
             public_url=settings.telegram_public_url,
             webhook_secret=settings.telegram_webhook_secret,
             allow=Allowlist(users=users, chats=chats),
+            handoff=settings.handoff,
         )
         platforms.append(TelegramPlatform(telegram))
     if settings.slack_bot_token is not None:

@@ -36,33 +36,47 @@ async def _fill(path: Path) -> dict[str, int]:
         await store.mark_finished(first.id, QuestionState.ANSWERED, Reply("hi"))
         await store.mark_delivered(first.id)
         await store.mark_sent(other.id, "m2")
+        # A person took the first conversation over: one staff message posted, one not yet.
+        await store.watch_handover(first.conversation_id, 0.0, 4e9)
+        posts = [("s1", 1.0, Reply("Dana here")), ("s2", 2.0, Reply("Still there?"))]
+        await store.record_handover(
+            first.conversation_id, by_person=True, staff="Dana", episode=1, since=0.0, watch_until=4e9, posts=posts
+        )
+        await store.mark_post_delivered(first.conversation_id, "s1")
         return {"waiting": waiting.id, "other": other.id, "conversation": first.conversation_id}
 
 
 async def test_sqlite_moves_into_postgres_once(
     tmp_path: Path, pg_server: PgServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Conversations, identities, event keys and unfinished questions arrive with their ids;
-    running it again copies nothing; new rows continue after the copied ids."""
+    """Conversations, identities, event keys, unfinished questions and takeovers (what was
+    posted for them) arrive with their ids; running it again copies nothing; new rows
+    continue after the copied ids."""
     source = tmp_path / "bridge.db"
     ids = await _fill(source)
     target = await pg_server.new_database()
     code, out, err = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
     assert code == 0, err
-    assert "copied 1 identities, 2 conversations, 3 seen_events, 3 questions, 0 feedback" in out
+    copied = "copied 1 identities, 2 conversations, 3 seen_events, 3 questions, 0 feedback, 1 handovers, 2 handover_"
+    assert copied in out
     assert "2 unfinished question(s)" in out
     assert PASSWORD not in out + err
     assert ":***@127.0.0.1" in out
     code, out, _ = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
     assert code == 0
-    again = "copied 0 identities, 0 conversations, 0 seen_events, 0 questions, 0 feedback; 9 row(s) were already there"
-    assert again in out
+    again = "copied 0 identities, 0 conversations, 0 seen_events, 0 questions, 0 feedback, 0 handovers, 0 handover_"
+    assert f"{again}posts; 12 row(s) were already there" in out
     async with PostgresStore(target) as store:
         assert await store.count_open() == 2
         assert (await store.question(ids["waiting"])).text == "still waiting"
         assert (await store.question(ids["other"])).agent_message_id == "m2"
         assert (await store.conversation(ids["conversation"])).agent_conversation_id == "raia-c1"
         assert await store.agent_user_id("test:u1") == "raia-u1"
+        handover = await store.handover(ids["conversation"])
+        assert handover is not None
+        assert (handover.by_person, handover.staff, handover.episode) == (True, "Dana", 1)
+        assert [p.key for p in await store.pending_posts(ids["conversation"])] == ["s2"]  # s1 was posted
+        assert await store.recorded_posts(ids["conversation"]) == {"s1", "s2"}
         assert await store.record_question(message("answered", user="u1"), ttl=3600) is None  # its key came along
         new = await store.record_question(message("new one", user="u3"), ttl=3600)
         assert new is not None

@@ -36,3 +36,33 @@ async def test_a_task_stopped_by_the_database_is_one_line_saying_nothing_is_lost
     )
     assert (failed.levelno, failed.getMessage()) == (logging.ERROR, "background task other failed")
     assert failed.exc_info is not None  # a bug keeps its traceback
+
+
+async def test_drain_waits_for_tasks_started_while_shutting_down() -> None:
+    """A task that starts another on its way out (a watch posting, a command's notice):
+    the shutdown waits for that one too instead of leaving it unawaited."""
+    tasks = TaskSet()
+    finished: list[str] = []
+    release = asyncio.Event()
+
+    async def follow_up() -> None:
+        await asyncio.sleep(0)
+        finished.append("follow-up")
+
+    async def first() -> None:
+        await release.wait()
+        tasks.spawn(follow_up(), name="follow-up")
+        finished.append("first")
+
+    tasks.spawn(first(), name="first")
+    asyncio.get_running_loop().call_soon(release.set)
+    assert await tasks.drain(5.0) == 0
+    assert finished == ["first", "follow-up"]
+    assert len(tasks) == 0
+
+
+async def test_drain_cancels_what_outlives_the_timeout() -> None:
+    tasks = TaskSet()
+    forever = tasks.spawn(asyncio.Event().wait(), name="forever")
+    assert await tasks.drain(0.05) == 1
+    assert forever.cancelled()

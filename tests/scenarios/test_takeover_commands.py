@@ -80,6 +80,34 @@ async def test_handoff_off_ignores_takeovers_and_has_no_command(tmp_path: Path) 
     ]
     assert sim.count("GET", f"/external/conversations/{cid}") == 0  # nothing watches
     assert sim.count("GET", "/external/conversations") == 0
+    assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new"]  # no /human in the menu
+    assert all("human" not in [c["command"] for c in menu] for menu in fake.menus.values())
+
+
+async def test_human_is_in_the_menu_and_the_help_in_every_language(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """With HANDOFF, Telegram's command menu (each language's) and the help name /human;
+    Slack's `/raia help` names `/raia human`."""
+    fake = tg.FakeTelegram()
+    german = tg.user()
+    german["language_code"] = "de"
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message("/help"))
+        await bridge.post(tg.message("/help", sender=german))
+        await fake.wait_sent(2)
+    assert sorted(fake.menus) == ["", "de", "es", "fr", "pt"]
+    for language, menu in fake.menus.items():
+        human = [c["description"] for c in menu if c["command"] == "human"]
+        assert human, language
+        assert language in ("", "en") or human[0] != "Talk to a person from the support team"
+    assert {t.splitlines()[-1] for t in fake.texts()} == {
+        "/human — talk to a person from the support team",
+        "/human — mit einem Menschen aus dem Support-Team sprechen",
+    }
+    slack_fake = slack.FakeSlack()
+    (tmp_path / "slack").mkdir()
+    async with slack_bridge(sim, slack_fake, tmp_path / "slack") as bridge:
+        helped = (await bridge.command("help")).json()["text"]
+    assert helped.endswith("`/raia human` (or `human` in a DM) asks for a person from the support team.")
 
 
 async def test_the_demo_shows_a_takeover_on_request(tmp_path: Path) -> None:

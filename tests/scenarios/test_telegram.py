@@ -80,7 +80,7 @@ async def test_private_question_answered_with_sources(
     """A private message is answered in that chat, formatted with entities and a Sources list."""
     async with running(sim, fake, tmp_path) as bridge:
         assert fake.webhook == {"url": "https://bridge.example.com/telegram/webhook", "secret": SECRET}
-        assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new"]
+        assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new", "human"]  # HANDOFF on
         assert sorted(fake.menus) == ["", "de", "es", "fr", "pt"]  # a menu per language the bridge speaks
         assert fake.menus["de"][2] == {"command": "reset", "description": "Ein neues Gespräch beginnen"}
         response = await bridge.post(tg.message("What does it cost?"))
