@@ -193,7 +193,16 @@ class ConversationService:
     async def receive(self, message: InboundMessage, *, respond: Respond | None = None) -> Receipt:
         if self._stopping.is_set():
             raise ShuttingDown("not taking new messages")
-        return await self._intake.receive(message, respond)
+        receipt = await self._intake.receive(message, respond)
+        if log.isEnabledFor(logging.DEBUG):
+            # LOG_LEVEL=DEBUG: what came in and what became of it ("why does the bot not
+            # answer me?"); the size of the text, never the text.
+            log.debug(
+                "%s chat=%s user=%s: %s (%d chars, %d files) -> %s",
+                message.platform, message.origin.chat, message.user.fk_id, message.intent.value,
+                len(message.text), len(message.attachments), receipt.value,
+            )  # fmt: skip
+        return receipt
 
     @property
     def ratings(self) -> Ratings | None:

@@ -10,7 +10,9 @@ bounded, jittered backoff (honouring ``Retry-After``); a message send never is: 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +51,7 @@ MAX_IN_FLIGHT = 32
 # When each recent question reached raia (its createdAt), to time the answer by raia's own
 # clock: the poll schedule learns from it. Forgotten oldest-first beyond this many.
 ASKED_AT_KEEP = 4096
+log = logging.getLogger("adapters.raia")
 _IDS = re.compile(r"/[0-9a-fA-F-]{8,}")  # ids in paths, folded for metrics
 
 
@@ -125,11 +128,15 @@ class RaiaClient(RaiaHandover):
             self._observe(f"{method} {_IDS.sub('/{id}', path)}", status)
 
     async def _exchange(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        started = time.monotonic()
         async with self._in_flight:
             response = await self._wire.request(
                 method, self._base + path, body=json, params=params, headers=self._headers
             )
         status = response.status_code
+        # LOG_LEVEL=DEBUG: every raia call and how long it took (never a body: it may
+        # carry the API key or a person's words).
+        log.debug("raia %s %s -> %d in %.0f ms", method, path, status, (time.monotonic() - started) * 1000)
         if status < 300:
             try:
                 return read_json(response.content) if response.content else None

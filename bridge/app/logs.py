@@ -4,24 +4,37 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
+# A secret that reads like a word ("postgres", "bridge", "secret1"), or is too short to be
+# told from one, would blank that word everywhere (the URL scheme, the database name, any
+# sentence). Such secrets are redacted only where they stand as a value: after ":" or "="
+# (a URL's user:password@, key=value) or "Bearer ", up to a delimiter.
+_WORDLIKE = re.compile(r"[A-Za-z]+\d{0,4}")
+_AS_VALUE = r"(?:(?<=[:=])|(?<=Bearer ))(?:{})(?=[@&\s\"',;)/]|$)"
+
 
 class Redactor:
-    """Replaces every known secret value in a text with ``[redacted]``. Values shorter
-    than six characters are left alone: they would match ordinary words."""
+    """Replaces every known secret value in a text with ``[redacted]``: everywhere it
+    appears, or, for a secret that reads like a word or is shorter than six characters,
+    wherever it stands as a value (``user:secret@``, ``password=secret``)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        unique = {s for s in secrets if s}
+        anywhere = {s for s in unique if len(s) >= 6 and not _WORDLIKE.fullmatch(s)}
+        self._anywhere = sorted(anywhere, key=len, reverse=True)
+        valued = sorted(unique - anywhere, key=len, reverse=True)
+        self._as_value = re.compile(_AS_VALUE.format("|".join(map(re.escape, valued)))) if valued else None
 
     def __bool__(self) -> bool:
-        return bool(self._secrets)
+        return bool(self._anywhere) or self._as_value is not None
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self._anywhere:
             text = text.replace(secret, "[redacted]")
-        return text
+        return self._as_value.sub("[redacted]", text) if self._as_value is not None else text
 
 
 class RedactSecrets(logging.Filter):

@@ -31,6 +31,8 @@ _SLACK_ID = re.compile(r"^[CGDUW][A-Z0-9]+$")  # channels C/G/D, people U/W
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _CONTENT_TYPE = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9.+-]*)/(\*|[A-Za-z0-9][A-Za-z0-9.+*-]*)$")
+# The paths the bridge serves under PUBLIC_URL, sometimes pasted along with it.
+_WEBHOOK_PATHS = ("/telegram/webhook", "/slack/events", "/raia/webhook")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -179,9 +181,7 @@ class Settings(BaseSettings):
             raise ValueError("must be the agent's name as it appears in the URL (letters, digits, - and _)")
         return value
 
-    @field_validator(
-        "raia_base_url", "slack_api_url", "telegram_api_url", "public_url", "blaigent_base_url", "slug_api_url"
-    )
+    @field_validator("raia_base_url", "slack_api_url", "telegram_api_url", "blaigent_base_url", "slug_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -205,9 +205,22 @@ class Settings(BaseSettings):
     @classmethod
     def _https(cls, value: str | None) -> str | None:
         # Telegram only calls https webhooks; plain http is for trying things on loopback.
-        if value is not None and value.startswith("http://") and urlsplit(value).hostname not in _LOOPBACK:
-            raise ValueError("must start with https:// (Telegram and Slack only call https URLs)")
-        return value
+        # Whatever is wrong (no scheme, http, a webhook path pasted along), the one line
+        # gives the value to use: PUBLIC_URL is fixed in one round.
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value if "://" in value else f"https://{value}")
+        path = parts.path.rstrip("/")
+        pasted = next((p for p in _WEBHOOK_PATHS if path.endswith(p)), None)
+        base = path.removesuffix(pasted) if pasted else path
+        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
+        if (parts.scheme == "https" or loopback) and parts.hostname and not pasted and "://" in value:
+            return value
+        suggestion = f"{'http' if loopback else 'https'}://{parts.netloc}{base}"
+        if pasted:
+            raise ValueError(f"is the app's base address, without {pasted} (the bridge adds the paths): {suggestion}")
+        raise ValueError(f"must be the app's public https:// address (Telegram and Slack call https): {suggestion}")
 
     @field_validator("telegram_bot_token")
     @classmethod

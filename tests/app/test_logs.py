@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bridge.app.logs import JsonLines, RedactSecrets
+from bridge.app.logs import JsonLines, Redactor, RedactSecrets
 
 
 def test_known_secrets_are_redacted_from_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
@@ -53,3 +53,23 @@ def test_json_lines_keep_the_redaction() -> None:
     assert "ValueError: bad [redacted]" in first["exception"]
     assert second["message"] == "plain line"
     assert token not in stream.getvalue()
+
+
+def test_a_password_that_is_a_common_word_is_redacted_only_where_it_is_the_password() -> None:
+    """DATABASE_URL=postgres://postgres:postgres@db/bridge: the password goes, the scheme, the
+    user, the database name and every other "postgres" in a line stay; short secrets too."""
+    redact = Redactor(["postgres", "pw", "xoxb-secret-token-value"])
+    line = "connecting to postgres://postgres:postgres@db:5432/postgres (PostgreSQL) password=postgres"
+    assert redact(line) == (
+        "connecting to postgres://postgres:[redacted]@db:5432/postgres (PostgreSQL) password=[redacted]"
+    )
+    assert redact("the postgres server at db said: password authentication failed") == (
+        "the postgres server at db said: password authentication failed"
+    )
+    assert redact("postgres://bridge:pw@db/bridge and Authorization: Bearer pw") == (
+        "postgres://bridge:[redacted]@db/bridge and Authorization: Bearer [redacted]"
+    )
+    assert redact("a typo, pw, in a word: pwned") == "a typo, pw, in a word: pwned"
+    assert redact("token xoxb-secret-token-value/and inside-xoxb-secret-token-value") == (
+        "token [redacted]/and inside-[redacted]"
+    )

@@ -143,7 +143,7 @@ def test_cli_refuses_to_serve_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ({"PUBLIC_URL": "http://bridge.example.com"}, "PUBLIC_URL is invalid: must start with https://"),
+        ({"PUBLIC_URL": "http://bridge.example.com"}, "PUBLIC_URL is invalid: must be the app's public https://"),
         (
             {"SLACK_BOT_TOKEN": "xapp-1-A0-123-abc", "SLACK_SIGNING_SECRET": "s"},
             "SLACK_BOT_TOKEN is invalid: is an app-level token",
@@ -170,6 +170,27 @@ def test_silent_traps_are_caught_at_start(
     for value in values.values():
         if len(value) > 8:
             assert value not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "bridge.example.com",
+        "http://bridge.example.com",
+        "bridge.example.com/telegram/webhook",
+        "https://bridge.example.com/slack/events/",
+        "https://bridge.example.com/raia/webhook",
+    ],
+)
+def test_a_wrong_public_url_is_fixed_in_one_round(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    """The one line about a wrong PUBLIC_URL ends with the value to use, and that value is accepted."""
+    _env(monkeypatch, RAIA_API_KEY="k" * 10, PUBLIC_URL=given)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    suggested = str(caught.value).rsplit(": ", 1)[1]
+    assert suggested == "https://bridge.example.com"
+    _env(monkeypatch, RAIA_API_KEY="k" * 10, PUBLIC_URL=suggested)
+    assert load_settings(_env_file=None).public_url == suggested
 
 
 def test_plain_http_public_url_stays_allowed_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:

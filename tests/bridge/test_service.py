@@ -426,3 +426,21 @@ async def test_a_person_the_agent_does_not_know_is_made_anew(
         assert await rt.store.agent_user_id("test:u1") != "user-of-another-agent"
     (reply,) = outbound.replies
     assert reply.kind is ReplyKind.ANSWER
+
+
+async def test_log_level_debug_shows_each_message_and_each_raia_call(
+    runtime: Runtime, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
+) -> None:
+    """LOG_LEVEL=DEBUG adds what an operator asks "why no answer?" with: every message
+    received and what the core did with it, and every raia call with its status and time;
+    never the words."""
+    caplog.set_level(logging.DEBUG)
+    assert await runtime.service.receive(message("secret plans")) is Receipt.ACCEPTED
+    await outbound.wait_for(1)
+    assert await runtime.service.receive(message("secret plans")) is Receipt.DUPLICATE
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert "test chat=c1 user=test:u1: ask (12 chars, 0 files) -> accepted" in lines
+    assert "test chat=c1 user=test:u1: ask (12 chars, 0 files) -> duplicate" in lines
+    calls = [line for line in lines if line.startswith("raia ")]
+    assert any(line.startswith("raia POST /users -> 201 in ") and line.endswith(" ms") for line in calls)
+    assert all("secret plans" not in line for line in lines)
