@@ -137,6 +137,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX handover_posts_pending ON handover_posts(conversation_id, seq) WHERE delivered_at IS NULL;
     """,
+    # 8: housekeeping deletes finished questions in small batches found by their delivery
+    # time (``store.housekeeping``); without this index each batch scanned the table.
+    """
+    CREATE INDEX questions_delivered ON questions(delivered_at);
+    """,
 )
 
 

@@ -32,6 +32,7 @@ import asyncpg
 
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.ports.store import ConversationRecord, QuestionRecord
+from store import housekeeping
 from store.errors import PG_ERRORS, describe
 from store.pg_clock import ServerClock
 from store.pg_feedback import PgKeptAnswers
@@ -307,18 +308,21 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
     # -- housekeeping ----------------------------------------------------------------
 
     async def purge(self, keep_finished_for: float) -> None:
-        """Forget expired event keys and long-finished questions; one replica at a time
-        (the others skip this round rather than queue behind it)."""
-        now = self._clock()
-        async with self.pool.transaction() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, HOUSEKEEPING_LOCK):
-                return
-            await conn.execute("DELETE FROM seen_events WHERE expires_at <= $1", now)
-            await conn.execute("DELETE FROM feedback WHERE keep_until <= $1", now)
-            await conn.execute(
-                "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < $1",
-                now - keep_finished_for,
-            )
+        """Forget expired event keys, kept answers and long-finished questions in small
+        batches (``store.housekeeping``: short transactions, no long row locks); one replica
+        at a time (the others skip this round rather than queue behind it)."""
+        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for):
+            sql = step.sql("$1", "$2")
+            while True:
+                async with self.pool.transaction() as conn:
+                    if not await conn.fetchval(
+                        "SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, HOUSEKEEPING_LOCK
+                    ):
+                        return
+                    status = await conn.execute(sql, cutoff, housekeeping.BATCH)
+                if int(status.split()[-1]) < housekeeping.BATCH:
+                    break
+                await asyncio.sleep(housekeeping.PAUSE)
 
 
 def _password(url: str) -> str | None:

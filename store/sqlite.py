@@ -11,6 +11,7 @@ New questions are committed in groups (``store.sqlite_intake``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
 import time
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
+from store import housekeeping
+from store.checkpoint import FALLBACK_PAGES, Checkpointer
 from store.errors import from_sqlite
 from store.files import create_private, unusable
 from store.migrations import Transaction, migrate
@@ -51,6 +54,7 @@ class SqliteStore(KeptAnswers, Handovers):
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._checkpoints: Checkpointer | None = None
         self._group = GroupCommit(lambda group: self._run(self._record_group, group))
 
     async def __aenter__(self) -> SqliteStore:
@@ -89,12 +93,16 @@ class SqliteStore(KeptAnswers, Handovers):
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA busy_timeout={round(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys=ON")
+            # Checkpoints run on a thread of their own (``store.checkpoint``), not in our commits.
+            conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
             with Transaction(conn) as db:
                 migrate(db)
         except sqlite3.Error as exc:  # locked past the busy timeout, read-only, full...
             conn.close()
             raise unusable(self._path, exc, "could not set up the schema") from None
         self._conn = conn
+        self._checkpoints = Checkpointer(self._path, self._busy_timeout)
+        self._checkpoints.start()
 
     @staticmethod
     def inspect(path: Path) -> str:
@@ -117,6 +125,9 @@ class SqliteStore(KeptAnswers, Handovers):
 
     async def close(self) -> None:
         await self._group.drain()
+        if self._checkpoints is not None:  # first: the store's connection closes last and checkpoints the rest
+            checkpoints, self._checkpoints = self._checkpoints, None
+            await asyncio.to_thread(checkpoints.stop)
         if self._thread is not None:
             thread, self._thread = self._thread, None
             if self._conn is not None:
@@ -346,19 +357,19 @@ class SqliteStore(KeptAnswers, Handovers):
     # -- housekeeping ----------------------------------------------------------------
 
     async def purge(self, keep_finished_for: float) -> None:
-        """Forget expired event keys and long-finished questions."""
-        now = self._clock()
+        """Forget expired event keys, kept answers and long-finished questions, in small
+        batches (``store.housekeeping``): one trip never holds the thread for long."""
+        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for):
+            sql = step.sql("?", "?")
+            for batch in itertools.count(1):
+                if await self._run(self._delete_batch, sql, cutoff) < housekeeping.BATCH:
+                    break
+                await asyncio.sleep(housekeeping.PAUSE)  # trips queued meanwhile go first
+                if batch % housekeeping.CHECKPOINT_EVERY == 0 and self._checkpoints is not None:
+                    await self._checkpoints.catch_up()
 
-        def purge() -> None:
-            with self._transaction() as db:
-                db.execute("DELETE FROM seen_events WHERE expires_at <= ?", (now,))
-                self.purge_kept(db, now)
-                db.execute(
-                    "DELETE FROM questions WHERE state IN ('delivered', 'undeliverable') AND delivered_at < ?",
-                    (now - keep_finished_for,),
-                )
-
-        await self._run(purge)
+    def _delete_batch(self, sql: str, cutoff: float) -> int:
+        return int(self._db.execute(sql, (cutoff, housekeeping.BATCH)).rowcount)
 
     # -- one trip each -----------------------------------------------------------------
 

@@ -4,7 +4,6 @@ provides its thread (``_run``), clock and transactions."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -82,7 +81,3 @@ class KeptAnswers:
     async def prompted_answer(self, where: str) -> KeptAnswer | None:
         row = await self._one("SELECT * FROM feedback WHERE prompt = ? AND keep_until > ?", (where, self._clock()))
         return kept_from_row(row) if row else None
-
-    @staticmethod
-    def purge_kept(db: sqlite3.Connection, now: float) -> None:
-        db.execute("DELETE FROM feedback WHERE keep_until <= ?", (now,))

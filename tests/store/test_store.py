@@ -18,6 +18,7 @@ from bridge.app.database import Store, parse_database_url
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment, InboundMessage, Origin, QuestionState, Reply
 from bridge.ports.store import AgentIds
+from store import housekeeping
 from store.migrations import MIGRATIONS
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from store.postgres import PostgresStore
@@ -174,6 +175,32 @@ async def test_delivered_questions_forget_their_text_and_are_purged(database: st
         with pytest.raises(QuestionGone) as purged:  # the core's error, not the driver's or a KeyError
             await store.question(q.id)
         assert purged.value.question_id == q.id
+
+
+async def test_housekeeping_deletes_in_batches_until_nothing_is_due(database: str) -> None:
+    """More expired rows than one batch: every one goes (batch after batch), none that is not due."""
+    clock = Clock()
+    due = [f"old:{i}" for i in range(2 * housekeeping.BATCH + 3)]
+    async with open_store(database, clock) as store:
+        assert await store.first_sighting(due, ttl=60)
+        clock.now += 30
+        assert await store.first_sighting(["young"], ttl=60)
+        clock.now += 31
+        await store.purge(keep_finished_for=3600)
+        assert await store.first_sighting(due, ttl=60)  # all forgotten: new again
+        assert not await store.first_sighting(["young"], ttl=60)
+
+
+async def test_housekeeping_finds_what_is_due_by_index(tmp_path: Path) -> None:
+    """Each batch looks its rows up by the time that expires them, never scanning a table."""
+    path = tmp_path / "b.db"
+    async with SqliteStore(path):
+        pass
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for step, _ in housekeeping.steps(0.0, 0.0):
+            plan = " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {step.sql('?', '?')}", (0.0, 10)))
+            assert f"SEARCH {step.table} USING" in plan, plan
+            assert f"SCAN {step.table}" not in plan, plan
 
 
 async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
