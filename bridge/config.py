@@ -18,7 +18,8 @@ class HandoverConfig:
     watch: float = 24 * 3600.0  # HANDOFF_WATCH: a taken-over conversation idle this long is no longer watched
     button: bool = False  # HANDOFF_BUTTON: "Talk to a person" under answers
     scan_every: float = 30.0  # one listing of recently updated conversations this often
-    scan_page: int = 100  # conversations per listing
+    scan_page: int = 100  # conversations per page of a listing
+    scan_pages: int = 10  # pages per listing at most: a busier minute is left to the next question's look
     look_first: float = 1.0  # a watched conversation is looked at after this ...
     look_cap: float = 8.0  # ... growing up to this
     check_waiting: float = 5.0  # a question waiting for its answer looks at the mode this often

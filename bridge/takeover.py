@@ -13,8 +13,9 @@ How it finds them, cheaply:
 
 - a question whose answer is pending looks at its conversation's mode now and then
   (``taken``): a takeover ends its wait (no timeout notice) and starts the watch;
-- one listing of recently updated conversations every ``scan_every`` finds takeovers of
-  idle conversations (and staff who write first);
+- one listing of recently updated conversations every ``scan_every`` (page after page
+  while they come full, ``scan_pages`` at most) finds takeovers of idle conversations
+  (and staff who write first);
 - a watched conversation is looked at on a growing schedule (``look_first`` up to
   ``look_cap``), until the agent has it back or nothing happened for ``watch``.
 """
@@ -38,7 +39,7 @@ from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.takeover")
 
-FIRST_LOOK_BACK = 3600.0  # seconds the first listing after a start covers (one page at most)
+FIRST_LOOK_BACK = 3600.0  # seconds the first listing after a start covers (``scan_pages`` pages at most)
 MODE_EVERY = 4  # a watched conversation's mode is asked every this many looks (and on news)
 HINTED_SCAN = 2.0  # after a push hint, the listing waits this long for more (one listing for a burst)
 
@@ -185,12 +186,26 @@ class HandoverDesk:
         # Overlapping windows: a conversation updated during the last listing is listed again.
         # The first listing after a start looks back further: takeovers during a downtime.
         since = (self._scanned if self._scanned is not None else now - FIRST_LOOK_BACK) - 5.0
-        for handling in await self._agent.recently_updated(since, self.config.scan_page):
-            conversation_id = await self._store.conversation_for_agent(handling.conversation_id)
-            if conversation_id is None:
-                continue  # not one of ours (another channel of the same agent)
-            if handling.by_person or await self.handled_by_person(conversation_id):
-                self.watch(conversation_id)
+        size = self.config.scan_page
+        # Page after page while pages come full (all within the window), newest first; a
+        # conversation updated meanwhile moves to the front and may be listed twice
+        # (watching it again is harmless) but is never skipped: the next listing has it.
+        for page in range(1, self.config.scan_pages + 1):
+            listed = await self._agent.recently_updated(since, size, page)
+            for handling in listed:
+                conversation_id = await self._store.conversation_for_agent(handling.conversation_id)
+                if conversation_id is None:
+                    continue  # not one of ours (another channel of the same agent)
+                if handling.by_person or await self.handled_by_person(conversation_id):
+                    self.watch(conversation_id)
+            if len(listed) < size:
+                break
+        else:
+            log.warning(
+                "more than %d conversations were updated since the last listing; takeovers among the older ones "
+                "are noticed when their person asks next",
+                size * self.config.scan_pages,
+            )
         self._scanned = now
 
     async def _watching(self, conversation_id: int, wake: asyncio.Event) -> None:

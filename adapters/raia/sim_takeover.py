@@ -41,6 +41,7 @@ class Takeovers:
         # staff member after ``auto_staff`` seconds, who hands back a little later. None: off.
         self.auto_staff: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.pages: list[int] = []  # the pages of the conversation listing asked for, in order
 
     # -- the operator's side (also for tests) -------------------------------------------
 
@@ -136,6 +137,7 @@ class Takeovers:
         query = request.query_params
         page, size = max(1, int(float(query.get("page", "1")))), max(1, int(float(query.get("pageSize", "10"))))
         since = _epoch(query["startDate"]) if "startDate" in query else 0.0
+        self.pages.append(page)
         key = "updatedAt" if query.get("orderBy") == "updatedAt" else "createdAt"
         items = [self.dto(cid) for cid in self._host.conversations]
         items = [i for i in items if _epoch(i["updatedAt"]) >= since]

@@ -1,6 +1,6 @@
 """raia's human-in-the-loop, as the core's ``HandsOver`` ability: a conversation's ``mode``
 (``ai`` | ``manual``) and ``assignedUser``, the messages staff wrote
-(``senderRole: manual_assistant``), one page of recently updated conversations, and
+(``senderRole: manual_assistant``), pages of recently updated conversations, and
 ``PUT …/mode`` to ask for a person. A mixin of ``RaiaClient``, which provides the calls."""
 
 from __future__ import annotations
@@ -61,11 +61,11 @@ class RaiaHandover:
     async def staff_messages(self, conversation_id: str) -> list[StaffMessage]:
         return staff_messages_from(await self._retrying("GET", f"/conversations/{conversation_id}/messages"))
 
-    async def recently_updated(self, since: float, limit: int) -> list[Handling]:
+    async def recently_updated(self, since: float, limit: int, page: int = 1) -> list[Handling]:
         params = {
             "orderBy": "updatedAt",
             "orderDirection": "DESC",
-            "page": "1",
+            "page": str(page),
             "pageSize": str(limit),
             "startDate": _iso(since),
         }

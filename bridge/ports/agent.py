@@ -202,9 +202,10 @@ class HandsOver(Protocol):
         """The staff's messages in the conversation, oldest first."""
         ...
 
-    async def recently_updated(self, since: float, limit: int) -> list[Handling]:
-        """Conversations updated at or after ``since`` (the agent's clock), newest first,
-        at most ``limit``: one request (a page) where the API allows it."""
+    async def recently_updated(self, since: float, limit: int, page: int = 1) -> list[Handling]:
+        """Conversations updated at or after ``since`` (the agent's clock), newest first:
+        the ``page``-th page of ``limit`` (one request). Fewer than ``limit``: the last page
+        within ``since``."""
         ...
 
     async def hand_over(self, conversation_id: str) -> None:

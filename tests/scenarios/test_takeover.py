@@ -103,3 +103,25 @@ async def test_slack_staff_writes_first_in_the_thread_last_asked(sim: RaiaSimula
     assert back.text == "You're back with Ada (demo agent)."
     assert {(p.channel, p.thread_ts) for p in fake.posts} == {("C0001", "1700000000.000100")}
     assert all(not p.buttons for p in [notice, *staff, back])
+
+
+async def test_a_takeover_behind_busier_conversations_is_found_pages_later(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """The listing pages on while pages come full (newest first): a takeover of an idle
+    conversation is found even when 250 of the agent's other conversations (another
+    channel) were updated after it; a quiet minute costs one request per listing."""
+    fake = tg.FakeTelegram()
+    async with telegram_bridge(sim, fake, tmp_path, **FAST) as bridge:
+        await bridge.post(tg.message("What does it cost?"))
+        await fake.wait_sent(1)
+        cid = only_conversation(sim)
+        await bridge.idle()
+        listings = sim.count("GET", "/external/conversations")
+        await until(lambda: sim.count("GET", "/external/conversations") >= listings + 3)  # quiet: one page each
+        sim.takeover.take(cid, staff="Dana")
+        later = sim.conversations[cid]["updated"] + 1.0
+        for n in range(250):  # updated after the takeover: two and a half pages in front of it
+            sim.conversations[f"other-{n}"] = {"userId": "elsewhere", "messages": [], "created": later + n / 1000}
+        await fake.wait_sent(2)
+    assert fake.texts()[1] == "Dana from the support team will answer you here."
+    assert {1, 2, 3} <= set(sim.takeover.pages)
+    assert max(sim.takeover.pages) <= 10
