@@ -166,6 +166,11 @@ class ConversationService:
         """The agent API refused the key: unhealthy until an operator fixes it."""
         return self._health.refused
 
+    @property
+    def known_agent_name(self) -> str | None:
+        """The agent's name if raia told it already (never asks: for the status page)."""
+        return self._agent_name
+
     async def agent_name(self) -> str:
         """The agent's display name (cached), or a neutral fallback."""
         return await self.reachable_agent_name() or texts.AGENT_FALLBACK_NAME

@@ -73,10 +73,8 @@ class Metrics:
         self, token: str | None, waiting: Callable[[], Awaitable[int]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def metrics(request: Request) -> Response:
-            if token is not None:
-                given = request.headers.get("authorization", "")
-                if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                    return PlainTextResponse("metrics need the METRICS_TOKEN bearer token", status_code=401)
+            if not authorized(request, token):
+                return PlainTextResponse("metrics need the METRICS_TOKEN bearer token", status_code=401)
             try:
                 self.waiting.set(await waiting())
             except StoreError:  # the store is down: the other metrics still tell a story
@@ -84,6 +82,15 @@ class Metrics:
             return Response(self.exposition(), media_type=prometheus_client.CONTENT_TYPE_LATEST)
 
         return metrics
+
+
+def authorized(request: Request, token: str | None) -> bool:
+    """``METRICS_TOKEN`` unset, or given as ``Authorization: Bearer …`` (compared in
+    constant time). Guards ``/metrics`` and the status page."""
+    if token is None:
+        return True
+    given = request.headers.get("authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
 class WebhookCounter:

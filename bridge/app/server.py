@@ -16,18 +16,20 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.base import Platform, running
 from adapters.raia.client import RaiaClient
 from bridge.acks import AckFirst
-from bridge.app import push
+from bridge.app import push, status
 from bridge.app.limits import BodyLimit
-from bridge.app.metrics import Metrics, WebhookCounter
+from bridge.app.metrics import Metrics, WebhookCounter, authorized
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
+from bridge.app.status import Snapshot
+from bridge.app.version import package_version
 from bridge.errors import StoreError
 from bridge.service import ConversationService
 from store.lock import InstanceLock
@@ -128,11 +130,12 @@ def build_app(
                 runtime.tasks.spawn(push.register(settings, runtime.agent), name="raia-push-register")
             yield
 
-    async def healthz(request: Request) -> JSONResponse:
+    async def probe() -> Snapshot:
         runtime = state.runtime
         components: dict[str, str] = {}
         waiting: int | None = 0
         healthy = state.ready and runtime is not None
+        agent: str | None = None
         if runtime is not None:
             try:
                 async with asyncio.timeout(HEALTH_PROBE):  # a check must answer before the PaaS gives up
@@ -148,24 +151,46 @@ def build_app(
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False
             components["raia"] = runtime.service.agent_status
+            agent = runtime.service.known_agent_name
             # A refused key needs an operator (503 makes a PaaS say so); a raia outage
             # does not: a restart would not help, and questions wait for it durably.
             healthy = healthy and not runtime.service.agent_refused
         for platform in platforms:
             components[platform.name] = platform.status()
+        return Snapshot(
+            version=package_version(),
+            ready=state.ready,
+            healthy=healthy,
+            agent=agent,
+            backend="raia",
+            components=components,
+            platforms=tuple(p.name for p in platforms),
+            waiting=waiting,
+        )
+
+    async def healthz(request: Request) -> JSONResponse:
+        snap = await probe()
         body = {
-            "status": "ok" if healthy else "unavailable",
-            "ready": state.ready,
-            "components": components,
-            "waiting": waiting,
+            "status": "ok" if snap.healthy else "unavailable",
+            "ready": snap.ready,
+            "components": dict(snap.components),
+            "waiting": snap.waiting,
+            "version": snap.version,
         }
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        return JSONResponse(body, status_code=200 if snap.healthy else 503)
+
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    async def status_page(request: Request) -> Response:
+        if not authorized(request, token):  # METRICS_TOKEN: the page is the operators' too
+            return PlainTextResponse("raia-bridge: the status page needs the METRICS_TOKEN bearer token", 401)
+        return HTMLResponse(status.render(await probe()), headers=status.HEADERS)
 
     async def waiting() -> int:
         return await state.runtime.service.waiting() if state.runtime is not None else 0
 
-    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     routes: list[BaseRoute] = [
+        Route("/", status_page, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics.endpoint(token, waiting), methods=["GET"]),
     ]
