@@ -17,3 +17,4 @@ class TelegramConfig:
     webhook_secret: SecretStr | None  # required in webhook mode
     allow: Allowlist
     handoff: bool = False  # HANDOFF: /human is in the command menu
+    guest_window: float = 8.0  # seconds a guest question may be answered in place (TELEGRAM_GUEST_WINDOW)

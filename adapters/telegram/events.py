@@ -30,6 +30,11 @@ _CONTENT = (
 )  # fmt: skip
 
 
+# A guest question's origin (guest mode, Bot API 10.0): ``chat`` is the person's private
+# chat (where a slow or long answer goes), ``extra`` names the query to answer in place.
+GUEST = "guest"  # extra["chat_type"] of a guest question
+
+
 @dataclass(frozen=True)
 class BotIdentity:
     id: int
@@ -44,6 +49,8 @@ class Ignored:
 
 
 def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
+    if update.guest_message is not None:
+        return _guest(update, update.guest_message, bot, allow)
     message = update.message  # edited messages, channel posts, callbacks...: not ours
     if message is None:
         return Ignored("not a new message")
@@ -108,6 +115,53 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     if not question:
         return inbound(Intent.HELP)  # a bare "@bot"
     return inbound(Intent.ASK, question)
+
+
+def _guest(update: Update, message: Message, bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
+    """Someone summoned the bot by its @username in a chat it is not in (guest mode): a turn of
+    that person's own conversation, answered once in that chat (``answerGuestQuery``)."""
+    sender = message.from_user
+    if sender is None or sender.is_bot or not message.guest_query_id:
+        return Ignored("a guest message without a person or a query")
+    if not (_is_id(sender.id) and _is_id(update.update_id)):
+        return Ignored("ids are not numbers")
+    language = sender.language_code or ""
+    origin = Origin(
+        chat=str(sender.id),  # the private chat: the person's id
+        extra={"chat_type": GUEST, "guest_query": message.guest_query_id, "language": language},
+    )
+
+    def inbound(intent: Intent, text: str = "", files: tuple[Attachment, ...] = ()) -> InboundMessage:
+        return InboundMessage(
+            platform=PLATFORM,
+            user=_user(message),
+            origin=origin,
+            text=clean(text),
+            dedupe_keys=(f"{PLATFORM}:{bot.id}:update:{update.update_id}",),
+            intent=intent,
+            mention=f"@{bot.username}",
+            attachments=files,
+        )
+
+    # As if the person wrote in that chat: a private one is theirs; a group must be allowed too.
+    users = [str(sender.id), f"@{sender.username.lower()}" if sender.username else None]
+    chat = message.chat
+    chats = [str(chat.id), f"@{chat.username.lower()}" if chat.username else None]
+    permitted = (
+        allow.permits_private(users, users)
+        if chat.type == "private"
+        else allow.permits_user(users) and allow.permits_chat(chats)
+    )
+    if not permitted:
+        return inbound(Intent.NOT_ALLOWED)  # they asked the bot itself: one line, in place
+    command = _command(message) if message.text is not None else None
+    if command is not None and (command[1] is None or command[1].lower() == bot.username.lower()):
+        return inbound(COMMANDS.get(command[0], Intent.UNKNOWN_COMMAND))
+    question = _strip_mentions(message, bot).strip()
+    files = attachments(message) if message.text is None else ()
+    if not question and not files:
+        return inbound(Intent.HELP if message.text is not None else Intent.UNSUPPORTED)
+    return inbound(Intent.ASK, question, files)
 
 
 def _is_id(value: object) -> bool:

@@ -31,6 +31,8 @@ from telegram.ext import Application
 
 from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
+from adapters.telegram.events import GUEST
+from adapters.telegram.guest import GuestAnswers, private_origin, shortened
 from adapters.telegram.pace import ChatPace
 from adapters.telegram.render import Part, render
 from adapters.telegram.words import PLATFORM
@@ -92,6 +94,7 @@ class TelegramOutbound:
         self._typing_budget = AsyncLimiter(TYPING_BUDGET, 1)
         self._per_chat: OrderedDict[str, ChatPace] = OrderedDict()
         self._http: httpx.AsyncClient | None = None  # downloads of files people send
+        self._guests = GuestAnswers(lambda query, result: app.bot.answer_guest_query(query, result))
 
     def _limiter(self, chat: str, chat_type: str) -> ChatPace:
         pace = self._per_chat.pop(chat, None)
@@ -104,12 +107,40 @@ class TelegramOutbound:
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         parts = render(reply)
+        if origin.extra.get("chat_type") == GUEST:
+            await self._deliver_guest(origin, reply, parts, progress)
+            return
+        await self._send_parts(origin, reply, parts, progress)
+
+    async def _send_parts(
+        self, origin: Origin, reply: Reply, parts: list[Part], progress: DeliveryProgress, *, before: int = 0
+    ) -> None:
+        """``parts`` posted in order from where ``progress`` got; ``before``: progress counts
+        that many places ahead of them (a guest answer's place in the chat it was asked in)."""
         chat = origin.chat
-        for index in range(progress.done, len(parts)):
+        for index in range(max(0, progress.done - before), len(parts)):
             # 👍/👎 under the answer's last part
             markup = vote_keyboard(reply.vote_key) if reply.vote_key and index == len(parts) - 1 else None
             chat, _ = await self._send_part(chat, origin, parts[index], reply_to=index == 0, markup=markup)
-            await progress.part_delivered(index + 1)
+            await progress.part_delivered(before + index + 1)
+
+    async def _deliver_guest(self, origin: Origin, reply: Reply, parts: list[Part], progress: DeliveryProgress) -> None:
+        """Guest mode: progress counts the message in place first, then the private chat's parts.
+        An answer that fits is posted in place and that is all (every place counted done); a long
+        one is posted there shortened and whole in the private chat; one too late (or refused in
+        place) only in the private chat, the note already in place."""
+        if progress.done == 0:
+            whole = len(parts) == 1
+            in_place = parts[0] if whole else shortened(parts, reply.language)
+            try:
+                posted = await self._guests.post(origin, in_place)
+            except TelegramError as exc:
+                raise _translated(origin.chat, exc) from exc
+            if posted and whole:
+                await progress.part_delivered(1 + len(parts))
+                return
+            await progress.part_delivered(1)
+        await self._send_parts(private_origin(origin), reply, parts, progress, before=1)
 
     async def _send_part(
         self,
@@ -177,6 +208,8 @@ class TelegramOutbound:
             raise _translated(chat, exc) from exc
 
     def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
+        if origin.extra.get("chat_type") == GUEST:
+            return None  # answered in place once: nothing to show growing
         chat = origin.chat
         ops: MessageOps[Part, int] = MessageOps(
             render=render,
@@ -220,7 +253,11 @@ class TelegramOutbound:
 
     @asynccontextmanager
     async def working(self, origin: Origin) -> AsyncIterator[None]:
-        task = asyncio.create_task(self._typing(origin), name=f"typing-{origin.chat}")
+        if origin.extra.get("chat_type") == GUEST:
+            # No "typing…" where the bot is a guest; if the answer is late, a note in its place.
+            task = asyncio.create_task(self._guests.note_when_late(origin), name=f"guest-note-{origin.chat}")
+        else:
+            task = asyncio.create_task(self._typing(origin), name=f"typing-{origin.chat}")
         try:
             yield
         finally:

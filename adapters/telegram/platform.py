@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 import warnings
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -25,7 +27,7 @@ from telegram.ext import Application
 
 from adapters.base import CheckResult, read_json
 from adapters.telegram.config import TelegramConfig
-from adapters.telegram.events import BotIdentity, Ignored, classify
+from adapters.telegram.events import GUEST, BotIdentity, Ignored, classify
 from adapters.telegram.feedback import TelegramFeedback
 from adapters.telegram.http import AiohttpRequest
 from adapters.telegram.outbound import TelegramOutbound
@@ -94,6 +96,7 @@ class TelegramPlatform:
         self._secret = config.webhook_secret
         self._allow = config.allow
         self._handoff = config.handoff
+        self._guest_window = config.guest_window
         self._requests = (AiohttpRequest(connections=64), AiohttpRequest(connections=1))
         builder = (
             Application.builder()
@@ -315,6 +318,10 @@ class TelegramPlatform:
         if isinstance(message, Ignored):
             log.debug("telegram update %s ignored: %s", update.update_id, message.reason)
             return
+        if message.origin.extra.get("chat_type") == GUEST:
+            # The window for answering in place opens when the bridge gets the question.
+            extra = {**message.origin.extra, "guest_until": str(time.time() + self._guest_window)}
+            message = replace(message, origin=replace(message.origin, extra=extra))
         await self._inbox.receive(message)
 
     async def _poll(self) -> None:

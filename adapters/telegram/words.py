@@ -26,6 +26,9 @@ ENGLISH = {
     # the reply prompt under a 👎
     "feedback_prompt": "Sorry this didn't help. What was missing or wrong? Reply to this message to tell us "
     "(optional).",
+    # guest mode: a long answer's ending in place, and the note in place when the answer is slow
+    "telegram_guest_more": "… the full answer is in our private chat.",
+    "telegram_guest_later": "This one takes me a little longer: I'll send the answer to our private chat.",
     # the command menu
     "command_start": "Say hello and see how to use me",
     "command_help": "How to use this bot",
@@ -40,6 +43,8 @@ SHIPPED: dict[str, dict[str, str]] = {
     "de": {
         "command_human": "Mit einem Menschen aus dem Support-Team sprechen",
         "telegram_help_human": "/human — mit einem Menschen aus dem Support-Team sprechen",
+        "telegram_guest_more": "… die vollständige Antwort steht in unserem privaten Chat.",
+        "telegram_guest_later": "Das dauert bei mir etwas länger: Ich schicke dir die Antwort in unseren privaten Chat.",
         "feedback_prompt": "Schade, dass das nicht geholfen hat. Was hat gefehlt oder war falsch? Antworte auf diese Nachricht (optional).",
         "telegram_description": "Ich bin {agent}. Frag mich alles in deinen eigenen Worten: Ich antworte mit "
         "Quellen, wo ich welche habe. /reset beginnt ein neues Gespräch.",
@@ -59,6 +64,8 @@ SHIPPED: dict[str, dict[str, str]] = {
     "fr": {
         "command_human": "Parler à une personne de l'équipe support",
         "telegram_help_human": "/human — parler à une personne de l'équipe support",
+        "telegram_guest_more": "… la réponse complète est dans notre conversation privée.",
+        "telegram_guest_later": "Cela me prend un peu plus de temps : je t'envoie la réponse dans notre conversation privée.",
         "feedback_prompt": "Dommage que cela n'ait pas aidé. Qu'est-ce qui manquait ou était faux ? Réponds à ce message (facultatif).",
         "telegram_description": "Je suis {agent}. Pose-moi tes questions avec tes mots : je réponds avec des "
         "sources quand j'en ai. /reset démarre une nouvelle conversation.",
@@ -78,6 +85,8 @@ SHIPPED: dict[str, dict[str, str]] = {
     "es": {
         "command_human": "Hablar con una persona del equipo de soporte",
         "telegram_help_human": "/human — hablar con una persona del equipo de soporte",
+        "telegram_guest_more": "… la respuesta completa está en nuestro chat privado.",
+        "telegram_guest_later": "Esto me lleva un poco más: te enviaré la respuesta a nuestro chat privado.",
         "feedback_prompt": "Lamento que no haya ayudado. ¿Qué faltaba o estaba mal? Responde a este mensaje (opcional).",
         "telegram_description": "Soy {agent}. Pregúntame lo que quieras con tus palabras: respondo con fuentes "
         "cuando las tengo. /reset empieza una conversación nueva.",
@@ -97,6 +106,8 @@ SHIPPED: dict[str, dict[str, str]] = {
     "pt": {
         "command_human": "Falar com uma pessoa da equipa de suporte",
         "telegram_help_human": "/human — falar com uma pessoa da equipa de suporte",
+        "telegram_guest_more": "… a resposta completa está no nosso chat privado.",
+        "telegram_guest_later": "Isso vai demorar um pouco mais: vou enviar a resposta no nosso chat privado.",
         "feedback_prompt": "Que pena que não ajudou. O que faltou ou estava errado? Responda a esta mensagem (opcional).",
         "telegram_description": "Eu sou {agent}. Pergunte o que quiser com suas palavras: respondo com fontes "
         "quando as tenho. /reset começa uma nova conversa.",

@@ -32,6 +32,7 @@ def configured_platforms(settings: Settings) -> list[Platform]:
             webhook_secret=settings.telegram_webhook_secret,
             allow=Allowlist(users=users, chats=chats),
             handoff=settings.handoff,
+            guest_window=settings.telegram_guest_window,
         )
         platforms.append(TelegramPlatform(telegram))
     if settings.slack_bot_token is not None:

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_allowed_users: str = ""
     telegram_allowed_chats: str = ""
+    # Guest mode: how long (seconds) a guest question may be answered in the chat it was asked
+    # in; Telegram documents no limit. A slower answer goes to the private chat (a note in place).
+    telegram_guest_window: float = Field(default=8.0, gt=0, le=300)
 
     # Unset: the public URL the platform names (Render, Railway, Fly, Heroku), if any.
     public_url: str | None = Field(default_factory=lambda: _platform_url(), validate_default=True)

@@ -21,7 +21,7 @@ TOKEN = "123456:TEST-token-not-real"
 BOT_ID = 123456
 BOT_USERNAME = "raia_test_bot"
 _JSON_FIELDS = {
-    "entities", "reply_parameters", "link_preview_options", "allowed_updates", "commands", "reply_markup",
+    "entities", "reply_parameters", "link_preview_options", "allowed_updates", "commands", "reply_markup", "result",
 }  # fmt: skip
 
 
@@ -62,6 +62,10 @@ class FakeTelegram:
     slow: set[str] = field(default_factory=set)  # file_ids the file server sends a little at a time
     held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
     raw: dict[str, list[bytes]] = field(default_factory=dict)  # method -> next bodies, answered as they are
+    # answerGuestQuery: what each guest query was answered with (the text posted in that chat)
+    guest_answers: dict[str, Sent] = field(default_factory=dict)
+    guest_expired: set[str] = field(default_factory=set)  # guest queries Telegram no longer takes
+    topics_enabled: bool = False  # getMe's has_topics_enabled: topics in private chats (Bot API 9.3)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -163,7 +167,22 @@ class FakeTelegram:
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
+            "supports_guest_queries": True,
+            "has_topics_enabled": self.topics_enabled,
         }
+
+    async def _m_answerGuestQuery(self, params: dict[str, Any]) -> Any:
+        """One message per guest query, posted in the chat where the bot was summoned, as an
+        inline result's ``input_message_content``; a second answer, or one too late, is refused."""
+        query = params["guest_query_id"]
+        if query in self.guest_expired:
+            raise _BadRequest("Bad Request: query is too old and response timeout expired or query ID is invalid")
+        if query in self.guest_answers:
+            raise _BadRequest("Bad Request: guest query has already been answered")
+        result = params["result"]
+        content = result["input_message_content"]
+        self.guest_answers[query] = Sent(0, content["message_text"], content.get("entities") or [], result)
+        return {"inline_message_id": f"im-{query}"}
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = {"url": params["url"], "secret": params.get("secret_token")}
@@ -337,6 +356,22 @@ def message(
         }  # fmt: skip
     body.update(extra or {})
     return {"update_id": update_id if update_id is not None else next(_update_ids), kind: body}
+
+
+def guest(
+    text: str, *, sender: dict[str, Any] | None = None, query: str | None = None, chat: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``guest_message`` update: ``sender`` summoned the bot by @username in ``chat`` (a group
+    the bot is not in, by default), as Bot API 10.0 sends it."""
+    sender = sender or user()
+    where = chat or {"id": -500, "type": "supergroup", "title": "Friends"}
+    body: dict[str, Any] = {
+        "message_id": next(_message_ids), "date": int(time.time()), "chat": where, "from": sender, "text": text,
+        "guest_query_id": query or f"gq{next(_message_ids)}",
+    }  # fmt: skip
+    if "@" + BOT_USERNAME in text:
+        body["entities"] = mention(text)
+    return {"update_id": next(_update_ids), "guest_message": body}
 
 
 def mention(text: str, username: str = BOT_USERNAME) -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
+from tests import waiting
 from tests.fakes import telegram as tg
 from tests.scenarios.test_telegram import running
 
@@ -102,3 +104,108 @@ async def test_update_kinds_and_service_messages_the_bridge_does_not_use_are_tak
     assert sim.users == {}
     loud = [r.getMessage() for r in caplog.records if r.levelno > logging.INFO and r.name.startswith("adapters")]
     assert loud == []
+
+
+# -- guest mode (Bot API 10.0) -------------------------------------------------------------
+
+
+async def test_a_guest_question_is_answered_in_place_as_a_turn_of_the_persons_conversation(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """Summoned by @username in a chat it is not in, the bot answers there once (answerGuestQuery,
+    without the mention in the question); the question continues the person's own conversation,
+    the one their private chat uses; nothing is posted with sendMessage."""
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message("first, privately"))
+        await fake.wait_sent(1)
+        asked = f"@{tg.BOT_USERNAME} what does it cost?"
+        assert (await bridge.post(tg.guest(asked, query="gq-fast"))).status_code == 200
+        await waiting.until(lambda: "gq-fast" in fake.guest_answers, what="the guest answer")
+        await bridge.idle()
+    answer = fake.guest_answers["gq-fast"]
+    assert "what does it cost" in answer.text
+    assert "Sources" in answer.text
+    assert any(e["type"] == "text_link" for e in answer.entities)
+    assert len(fake.sent) == 1  # only the private question's answer
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["first, privately", "what does it cost?"]
+    assert "typing" not in [action for chat, action in fake.actions if chat != 42]
+
+
+async def test_a_long_guest_answer_is_shortened_in_place_and_whole_in_the_private_chat(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """An answer longer than one message: in place, its beginning with a link-free ending that
+    points to the private chat, within Telegram's 4,096 units; in the private chat, all of it."""
+    long = "\n\n".join(f"Paragraph {i}: " + "word " * 60 for i in range(40))
+    sim.answer = lambda q: SimAnswer(text=long, urls=[{"url": "https://docs.example.com/a", "title": "Guide"}])
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} tell me everything", query="gq-long"))
+        await waiting.until(lambda: "gq-long" in fake.guest_answers, what="the guest answer")
+        await fake.wait_sent(4)
+        await bridge.idle()
+    in_place = fake.guest_answers["gq-long"]
+    assert in_place.text.startswith("Paragraph 0:")
+    assert in_place.text.endswith("… the full answer is in our private chat.")
+    assert len(in_place.text.encode("utf-16-le")) // 2 <= 4096
+    ending = in_place.text.rindex("…")
+    assert all(e["offset"] + e["length"] <= ending for e in in_place.entities)  # no link in the ending
+    private = "".join(fake.texts(42))
+    assert {s.chat_id for s in fake.sent} == {42}
+    assert "Paragraph 39:" in private
+    assert private.replace("\n", "").replace(" ", "") == (long.replace("\n", "").replace(" ", "") + "Sources•Guide")
+
+
+async def test_a_slow_guest_answer_leaves_a_note_in_place_and_arrives_in_the_private_chat(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """The agent is slower than TELEGRAM_GUEST_WINDOW: when the window closes the guest query is
+    answered with a short note (in the person's language), and the answer, when it comes, goes
+    to the private chat; the query is answered once."""
+    sim.delay = lambda _: 1.0
+    german = tg.user(43, "Lena", "Roth", "lena") | {"language_code": "de"}
+    async with running(sim, fake, tmp_path, telegram_guest_window=0.2) as bridge:
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} was kostet das?", sender=german, query="gq-slow"))
+        await waiting.until(lambda: "gq-slow" in fake.guest_answers, what="the note in place")
+        assert fake.sent == []  # the answer is not there yet
+        await fake.wait_sent(1)
+        await bridge.idle()
+    assert "privaten Chat" in fake.guest_answers["gq-slow"].text
+    (sent,) = fake.sent
+    assert sent.chat_id == 43
+    assert "was kostet das" in sent.text
+    assert fake.calls.count("answerGuestQuery") == 1
+
+
+async def test_a_guest_question_telegram_no_longer_takes_is_answered_in_the_private_chat(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """Telegram refuses the answer in place (the query expired on its side): the answer goes to
+    the private chat instead, once."""
+    fake.guest_expired.add("gq-old")
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} still there?", query="gq-old"))
+        await fake.wait_sent(1)
+        await bridge.idle()
+    assert fake.guest_answers == {}
+    assert [s.chat_id for s in fake.sent] == [42]
+    assert "still there" in fake.sent[0].text
+
+
+async def test_guest_questions_follow_the_allowlists(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> None:
+    """Someone the allowlist does not name gets the refusal in place and the agent never hears of
+    it; a listed person in a group the chat list does not name, likewise; a listed person in a
+    listed group is answered."""
+    bob = tg.user(7, "Bob", None, "bob")
+    listed = {"id": -600, "type": "supergroup", "title": "Staff"}
+    async with running(sim, fake, tmp_path, telegram_allowed_users="42", telegram_allowed_chats="-600") as bridge:
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} hello", sender=bob, query="gq-bob", chat=listed))
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} hello", query="gq-elsewhere"))
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} pricing?", query="gq-ok", chat=listed))
+        await waiting.until(lambda: len(fake.guest_answers) == 3, what="three guest answers")
+        await bridge.idle()
+    refusal = "Sorry, this assistant is not available to you"
+    assert fake.guest_answers["gq-bob"].text.startswith(refusal)
+    assert fake.guest_answers["gq-elsewhere"].text.startswith(refusal)
+    assert "pricing" in fake.guest_answers["gq-ok"].text
+    assert sim.count("POST", "/messages/async") == 1
