@@ -58,6 +58,7 @@ from tests.pgserver import PgServer  # noqa: E402
 CONFIGS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3))
 PLATFORMS = ("slack", "telegram")
 PUSH = False  # --push
+BRIDGE_ENV: dict[str, str] = {}  # more settings for the bridges (bench/compare.py runs an older version's)
 STRAGGLER = 15.0  # seconds without a new answer after which a round stops waiting
 ROUNDS = ("new", "again")  # new people (raia user + conversation created), then the same people again
 # Before the rounds, this many other people per replica ask once, as in a bridge that has been
@@ -321,7 +322,7 @@ def bridge_env(platform: str, raia: str, api: str, database: str, port: int) -> 
         }  # fmt: skip
     if PUSH:  # raia calls each replica's own webhook (the simulator accepts loopback http)
         env |= {"RAIA_PUSH": "true", "PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    return env
+    return env | BRIDGE_ENV
 
 
 def webhook_post(platform: str, bridge: Child, text: str, i: int) -> tuple[str, bytes, dict[str, str]]:
