@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import shutil
 import sys
+import textwrap
 from collections.abc import AsyncIterator
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from adapters.console.outbound import ConsoleOutbound
@@ -43,12 +46,26 @@ async def _lines(stream: TextIO) -> AsyncIterator[str]:
         yield line.rstrip("\n")
 
 
+def _keys() -> KeyBindings:
+    keys = KeyBindings()
+
+    @keys.add("c-c")
+    def _interrupt(event: KeyPressEvent) -> None:
+        # Ctrl-C drops a half-typed line, as every REPL does; on an empty line it leaves.
+        if event.current_buffer.text:
+            event.current_buffer.reset()
+        else:
+            event.app.exit(exception=KeyboardInterrupt())
+
+    return keys
+
+
 async def _prompted(prompt: str) -> AsyncIterator[str]:
-    session: PromptSession[str] = PromptSession(history=InMemoryHistory())
+    session: PromptSession[str] = PromptSession(history=InMemoryHistory(), key_bindings=_keys())
     while True:
         try:
             yield await session.prompt_async(prompt)
-        except (EOFError, KeyboardInterrupt):  # Ctrl-D, Ctrl-C: leave like /quit
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D, or Ctrl-C on an empty line: leave like /quit
             return
 
 
@@ -57,8 +74,21 @@ def _nothing() -> contextlib.nullcontext[None]:
 
 
 async def _show(reply: Reply) -> None:
-    """Commands are answered on the terminal at once, outside the answer count."""
-    print(reply.text + "\n")
+    """Commands are answered on the terminal at once, outside the answer count; at a
+    terminal wrapped at its width between words (the terminal itself would cut words)."""
+    print(wrapped(reply.text, shutil.get_terminal_size(fallback=(0, 0)).columns) + "\n")
+
+
+def wrapped(text: str, width: int) -> str:
+    """Each line of ``text`` wrapped at ``width`` columns between words, list items'
+    continuation lines indented under their text; ``width`` 0 (not a terminal): as it is."""
+    if width <= 0:
+        return text
+    lines = []
+    for line in text.splitlines():
+        indent = " " * (len(line) - len(line.lstrip(" -*")) if line.lstrip().startswith(("- ", "* ")) else 0)
+        lines.append(textwrap.fill(line, width - 1, subsequent_indent=indent, break_on_hyphens=False) or line)
+    return "\n".join(lines)
 
 
 async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, interactive: bool) -> int:

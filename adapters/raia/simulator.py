@@ -45,6 +45,9 @@ class RaiaSimulator:
         self.agent_name = agent_name
         self.delay = delay
         self.answer = answer
+        # An agent that remembers (the demo's): given the person's earlier messages in the
+        # conversation too. Used instead of ``answer`` when set.
+        self.converse: Callable[[str, list[str]], SimAnswer | None] | None = None
         self.clock = clock
         self.users: dict[str, dict[str, Any]] = {}
         self._by_fk_id: dict[str, str] = {}
@@ -318,7 +321,11 @@ class RaiaSimulator:
             and self.clock() >= question["ready_at"]
             and not self.takeover.holds(question["cid"])
         ):
-            answer = self.answer(question["text"])
+            if self.converse is not None:
+                earlier = self.user_messages(question["cid"])
+                answer = self.converse(question["text"], earlier[: earlier.index(question["text"])])
+            else:
+                answer = self.answer(question["text"])
             if answer is None:
                 question["status"] = "failed"
             else:

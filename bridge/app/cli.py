@@ -220,16 +220,25 @@ async def chat(settings: Settings, *, simulator: socket.socket | None = None) ->
         sys.exit(1)
 
 
+def _showcase_text(message: str) -> str:
+    from adapters.raia.showcase import showcase_answer
+
+    answer = showcase_answer(message)
+    return answer.text if answer is not None else ""
+
+
 def _simulator(backend: str) -> Any:
     from adapters.blaigent.simulator import BlaigentSimulator
+    from adapters.raia.showcase import showcase_answer
     from adapters.raia.simulator import RaiaSimulator
     from adapters.slug.simulator import SlugSimulator
 
     if backend == "blaigent":
         return BlaigentSimulator().app()
     if backend == "slug":
-        return SlugSimulator().app()
+        return SlugSimulator(answer=_showcase_text).app()
     sim = RaiaSimulator()
+    sim.converse = showcase_answer  # a few believable answers: sources, Markdown, a follow-up that remembers
     sim.takeover.auto_staff = 2.0  # /human in the demo: a simulated staff member answers, then hands back
     return sim
 

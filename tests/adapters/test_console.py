@@ -13,8 +13,9 @@ from rich.console import Console
 
 from adapters.console.outbound import ConsoleOutbound
 from adapters.console.render import render, render_rich
-from adapters.console.session import run_console
+from adapters.console.session import run_console, wrapped
 from adapters.raia.simulator import RaiaSimulator
+from bridge import texts
 from bridge.models import FileCitation, Reply, ReplyKind, UrlCitation
 from tests.conftest import started
 
@@ -70,3 +71,33 @@ async def test_interactive_chat_edits_lines_and_keeps_no_line_limit(sim: RaiaSim
             assert await asyncio.wait_for(session, 10) == 0
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["hello there", long_question]
+
+
+async def test_ctrl_c_clears_a_half_typed_line_and_leaves_from_an_empty_one(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """Ctrl-C with text at the prompt drops the text and keeps the chat (as a REPL does);
+    Ctrl-C on an empty line leaves, like /quit."""
+    outbound = ConsoleOutbound(io.StringIO(), prefix="Ada> ", interactive=True)
+    with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
+        async with started(sim, tmp_path / "b.db", outbound) as rt:  # type: ignore[arg-type]
+            rt.service.register(outbound)
+            keys.send_text("half a thought\x03what I meant\r")
+            session = asyncio.create_task(run_console(rt.service, outbound, pending=0, interactive=True))
+            async with asyncio.timeout(10):
+                while outbound.delivered < 1:
+                    await asyncio.sleep(0.01)
+            assert not session.done()
+            keys.send_text("\x03")  # Ctrl-C on the empty line
+            assert await asyncio.wait_for(session, 10) == 0
+    (conversation,) = sim.conversations
+    assert sim.user_messages(conversation) == ["what I meant"]
+
+
+def test_help_wraps_between_words_at_the_terminal_width() -> None:
+    """The greeting and /help, printed as they are, would break mid-word at 80 columns."""
+    help_text = texts.text("console_start", "en", agent="Ada (demo agent)", help=texts.text("console_help", "en"))
+    lines = wrapped(help_text, 80).splitlines()
+    assert len(lines) > 1
+    assert all(len(line) < 80 for line in lines)
+    assert " ".join(lines) == help_text  # every break is between two words
+    assert wrapped("- a list item that goes on and on past the edge", 20).splitlines()[1].startswith("  ")
+    assert wrapped(help_text, 0) == help_text  # not a terminal: as it is

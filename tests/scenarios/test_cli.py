@@ -37,15 +37,27 @@ async def _run(args: list[str], env: dict[str, str], cwd: Path, stdin: bytes = b
 
 
 async def test_demo_answers_each_line_then_exits(tmp_path: Path) -> None:
-    """`raia-bridge demo` with piped input answers every line with sources and exits 0."""
-    code, out, err = await _run(["demo"], _env(RAIA_POLL_INTERVAL="0.2"), tmp_path, b"What plans exist?\nthanks\n")
+    """`raia-bridge demo` with piped input answers every line in order, with sources (links
+    and files), Markdown, and a follow-up that remembers what the conversation is about;
+    then exits 0."""
+    questions = b"How do refunds work?\nand for annual plans?\nCompare the plans\nthanks\n"
+    code, out, err = await _run(["demo"], _env(RAIA_POLL_INTERVAL="0.2"), tmp_path, questions)
     assert code == 0, err
-    assert out.count("Sources:") == 2
-    assert "**What plans exist**" in out
-    assert "**thanks**" in out
-    assert out.index("What plans exist") < out.index("thanks")
-    assert "handbook.pdf" in out
+    refunds, annual, plans, thanks = _answers(out)
+    assert "**full refund within 14 days**" in refunds
+    assert "Refund policy — https://docs.northwind.example/billing/refunds" in refunds
+    assert "Terms of Service (2026).pdf" in refunds
+    assert "For **annual plans** the window is longer" in annual  # remembered: it was about refunds
+    assert "| Team | $12 / seat / month |" in plans
+    assert thanks.startswith("You're welcome!")
     assert "【" not in out
+
+
+def _answers(out: str) -> list[str]:
+    """The answers of a piped demo, in order (each ends with its sources or a blank line)."""
+    starts = ("You can get", "For **annual plans**", "Here are the three plans", "You're welcome")
+    positions = [out.index(start) for start in starts]
+    return [out[a:b] for a, b in zip(positions, [*positions[1:], len(out)], strict=True)]
 
 
 @pytest.mark.parametrize("backend", ["raia", "blaigent", "slug"])
@@ -55,7 +67,7 @@ async def test_the_demo_of_each_backend_reaches_its_simulator_past_a_proxy(backe
     env = _env(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")
     code, out, err = await _run(["demo", "--backend", backend], env, tmp_path, b"What plans exist?\n")
     assert code == 0, err
-    assert "**What plans exist" in out
+    assert "**What plans exist" in out if backend == "blaigent" else "| Starter | $0 | 3 | community |" in out
 
 
 async def test_chat_survives_kill_9_and_answers_exactly_once(tmp_path: Path) -> None:
