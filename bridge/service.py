@@ -264,10 +264,17 @@ class ConversationService:
         # database after its current one (or we get it back below when it lets go).
         if not lane.held and not await self._leases.claim(conversation_id, lane):
             return
+        last = False  # the question just answered was the last one open when it was read
         while not self._stopping.is_set():
-            lane.wake = False
-            question = await self._store.next_open_question(conversation_id)
+            if last and not lane.wake:  # and none came since (wake is set after one is stored)
+                question = None
+            else:
+                lane.wake = False
+                # Two: whether another is waiting is then known without a trip after this one.
+                ahead = await self._store.open_questions(conversation_id, 2)
+                question, last = (ahead[0] if ahead else None), len(ahead) < 2
             if question is None:
+                last = False
                 if lane.wake:  # a question arrived while we looked
                     continue
                 if not self._store.shared:
@@ -290,8 +297,9 @@ class ConversationService:
             try:
                 await self._life.live(question, outbound)
                 errors = 0
+                continue
             except QuestionGone:
-                continue  # purged or replaced meanwhile: nothing left to do for it
+                pass  # purged or replaced meanwhile: nothing left to do for it
             except LeaseLost:
                 raise  # another replica has it: no retry, no notice
             except StoreUnavailable as exc:
@@ -313,6 +321,7 @@ class ConversationService:
                 await self._sleep(min(wait, deadline - now) if now < deadline else wait)
                 if now + wait >= deadline:
                     await self._give_up(question, exc)
+            last = False  # not finished (or gone): read again
 
     async def _quietly_release(self, conversation_id: int) -> None:
         try:

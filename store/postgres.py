@@ -195,11 +195,16 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
         return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
-        row = await self.pool.fetchrow(
-            f"{QUESTION_WITH_AGENT_IDS} WHERE conversation_id = $1 AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
+        first = await self.open_questions(conversation_id, 1)
+        return first[0] if first else None
+
+    async def open_questions(self, conversation_id: int, limit: int) -> list[QuestionRecord]:
+        rows = await self.pool.fetch(
+            f"{QUESTION_WITH_AGENT_IDS} WHERE conversation_id = $1 AND {_OPEN_WHERE} ORDER BY id LIMIT $2",
             conversation_id,
+            limit,
         )
-        return question_from_row(row) if row else None
+        return [question_from_row(row) for row in rows]
 
     async def open_conversations(self, platforms: Iterable[str]) -> list[int]:
         rows = await self.pool.fetch(

@@ -187,11 +187,15 @@ class SqliteStore(KeptAnswers, Handovers):
         return question_from_row(row)
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None:
-        row = await self._one(
-            f"{QUESTION_WITH_AGENT_IDS} WHERE conversation_id = ? AND {_OPEN_WHERE} ORDER BY id LIMIT 1",
-            (conversation_id,),
+        first = await self.open_questions(conversation_id, 1)
+        return first[0] if first else None
+
+    async def open_questions(self, conversation_id: int, limit: int) -> list[QuestionRecord]:
+        rows = await self._all(
+            f"{QUESTION_WITH_AGENT_IDS} WHERE conversation_id = ? AND {_OPEN_WHERE} ORDER BY id LIMIT ?",
+            (conversation_id, limit),
         )
-        return question_from_row(row) if row else None
+        return [question_from_row(row) for row in rows]
 
     async def open_conversations(self, platforms: Iterable[str]) -> list[int]:
         """Conversations with unfinished questions from these platforms, oldest first."""

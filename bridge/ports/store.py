@@ -183,6 +183,11 @@ class StorePort(Protocol):
 
     async def next_open_question(self, conversation_id: int) -> QuestionRecord | None: ...
 
+    async def open_questions(self, conversation_id: int, limit: int) -> list[QuestionRecord]:
+        """The conversation's oldest ``limit`` unfinished questions, oldest first: a lane
+        reads two, so it knows without another trip whether one is left after this one."""
+        ...
+
     async def question(self, qid: int) -> QuestionRecord:
         """The question as stored now. ``QuestionGone`` if there is none with this id
         (never stored, or finished and purged)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +45,7 @@ class FullDisk:
         self._fills_at = fills_at
         self.full = False
         self.blocked = 0
+        self.calls: Counter[str] = Counter()  # calls of the methods named in ``fail``
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)
@@ -51,6 +53,7 @@ class FullDisk:
             return attribute
 
         async def refused_while_full(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
             if name == self._fills_at:
                 self._fills_at, self.full = None, True
             if self.full:
@@ -110,7 +113,7 @@ async def test_a_lane_waits_out_an_outage_between_questions(tmp_path: Path) -> N
     waits for it (it does not end, leaving the question unanswered until a restart)."""
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.01)
     out = RecordingOutbound()
-    async with serving_on(tmp_path, sim, out, fail=("next_open_question",)) as (service, down, _):
+    async with serving_on(tmp_path, sim, out, fail=("open_questions",)) as (service, down, _):
         down.full = True
         assert await service.receive(message("are you there?")) is Receipt.ACCEPTED
         await _until(lambda: down.blocked >= 3)
@@ -118,6 +121,20 @@ async def test_a_lane_waits_out_an_outage_between_questions(tmp_path: Path) -> N
         await out.wait_for(1)
     (posted,) = out.posted
     assert "are you there" in posted.reply.text
+
+
+async def test_a_lane_reads_the_store_once_per_question(tmp_path: Path) -> None:
+    """The lane reads the next two open questions at once: after the last one it knows none
+    is left (none came since) and ends without another trip."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.01)
+    out = RecordingOutbound()
+    reads = ("open_questions", "next_open_question")
+    async with serving_on(tmp_path, sim, out, fail=reads) as (service, disk, _):
+        for n in (1, 2):
+            assert await service.receive(message(f"question {n}")) is Receipt.ACCEPTED
+            await out.wait_for(n)
+            await _until(lambda: not service._lanes)
+            assert sum(disk.calls.values()) == n
 
 
 async def test_an_answer_ready_while_the_disk_is_full_is_delivered_after_the_timeout(tmp_path: Path) -> None:
