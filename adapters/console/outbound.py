@@ -9,10 +9,10 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import TextIO
 
 from rich.console import Console
+from rich.live import Live
 
 from adapters.console.render import render, render_rich
 from adapters.console.words import PLATFORM
@@ -26,11 +26,12 @@ class ConsoleOutbound:
 
     platform = PLATFORM
 
-    def __init__(self, out: TextIO, *, prefix: str, interactive: bool) -> None:
+    def __init__(self, out: TextIO, *, prefix: str, interactive: bool, console: Console | None = None) -> None:
         self._out = out
         self.prefix = prefix
         self._interactive = interactive
-        self._console = Console(soft_wrap=False, highlight=False) if interactive else None
+        # ``console``: where a person's terminal is drawn (tests give one of their own).
+        self._console = (console or Console(soft_wrap=False, highlight=False)) if interactive else None
         self.delivered = 0
         self.failed = 0  # questions answered with the bridge's notice instead of the agent's answer
         # A person's takeover (its notices, the staff's messages): questions then reach the
@@ -88,31 +89,36 @@ class ConsoleOutbound:
 
 
 class _Printed:
-    """A streamed answer printed as it arrives, then its sources under it."""
+    """A streamed answer drawn as it arrives, already as Markdown (rich's ``Live`` redraws
+    the partial answer in place), then once more whole with its sources under it."""
 
     def __init__(self, outbound: ConsoleOutbound, language: str) -> None:
+        assert outbound._console is not None
         self._outbound = outbound
         self._language = language
-        self._printed = ""
+        # "visible": an answer taller than the terminal scrolls on instead of being cropped.
+        self._live = Live(console=outbound._console, auto_refresh=False, vertical_overflow="visible")
+        self._shown = ""
 
     async def show(self, text: str) -> None:
-        if not self._printed:
-            sys.stdout.write(self._outbound.prefix)
-        if text.startswith(self._printed):
-            sys.stdout.write(text[len(self._printed) :])
-            sys.stdout.flush()
-            self._printed = text
+        if not self._shown:
+            self._live.start()
+        self._shown = text
+        self._live.update(render_rich(Reply(text), prefix=self._outbound.prefix), refresh=True)
 
     async def finish(self, reply: Reply, progress: DeliveryProgress) -> None:
         if progress.done == 0:
-            rest = reply.text[len(self._printed) :] if reply.text.startswith(self._printed) else ""
-            sources = render(replace(reply, text="")).strip()
-            sys.stdout.write(rest + ("\n\n" + sources if sources else "") + "\n\n")
+            if not self._shown:
+                self._live.start()
+            self._live.update(render_rich(reply, prefix=self._outbound.prefix), refresh=True)
+            self._live.stop()
+            sys.stdout.write("\n")
             sys.stdout.flush()
             await progress.part_delivered(1)
         self._outbound._count(reply)
 
     async def abandon(self) -> None:
-        if self._printed:
+        if self._shown:
+            self._live.stop()
             sys.stdout.write(f"\n{texts.text('cut_off', self._language)}\n\n")
             sys.stdout.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import socket
 import sys
@@ -224,7 +225,7 @@ def _showcase_text(message: str) -> str:
     from adapters.raia.showcase import showcase_answer
 
     answer = showcase_answer(message)
-    return answer.text if answer is not None else ""
+    return re.sub(r"【[^】]*】", "", answer.text) if answer is not None else ""  # raia's markers are raia's
 
 
 def _simulator(backend: str) -> Any:

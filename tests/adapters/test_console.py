@@ -16,7 +16,7 @@ from adapters.console.render import render, render_rich
 from adapters.console.session import run_console, wrapped
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
-from bridge.models import FileCitation, Reply, ReplyKind, UrlCitation
+from bridge.models import FileCitation, Origin, Reply, ReplyKind, UrlCitation
 from tests.conftest import started
 
 ANSWER = Reply(
@@ -101,3 +101,35 @@ def test_help_wraps_between_words_at_the_terminal_width() -> None:
     assert " ".join(lines) == help_text  # every break is between two words
     assert wrapped("- a list item that goes on and on past the edge", 20).splitlines()[1].startswith("  ")
     assert wrapped(help_text, 0) == help_text  # not a terminal: as it is
+
+
+class _FirstTime:
+    """Delivery progress of a reply never posted before."""
+
+    done, key, uncertain = 0, "reply-1", False
+    parts = 0
+
+    async def part_delivered(self, count: int) -> None:
+        self.parts = count
+
+
+async def test_a_streamed_answer_is_drawn_as_markdown_while_it_arrives() -> None:
+    """A streaming backend's words appear at once, already formatted (no raw ** on the
+    screen), and the finished answer gets its sources under it."""
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=60, color_system=None)
+    outbound = ConsoleOutbound(io.StringIO(), prefix="Ada> ", interactive=True, console=terminal)
+    live = outbound.live(Origin(chat="terminal"))
+    assert live is not None
+    await live.show("You can get a **full refund")
+    assert "You can get a **full refund" in screen.getvalue()  # the unclosed ** is still text
+    await live.show("You can get a **full refund** within 14 days")
+    assert "You can get a full refund within 14 days" in screen.getvalue()
+    progress = _FirstTime()
+    await live.finish(Reply("You can get a **full refund** within 14 days.", urls=ANSWER.urls), progress)
+    drawn = screen.getvalue()
+    assert "Sources:" in drawn
+    assert "Pricing — https://example.com/pricing" in drawn
+    assert "**full refund** within" not in drawn
+    assert progress.parts == 1
+    assert outbound.delivered == 1
