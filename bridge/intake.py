@@ -23,7 +23,7 @@ from bridge.ports.feedback import Comments
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import StorePort
-from bridge.takeover import HandoverDesk
+from bridge.takeover import PRESS_WINDOW, HandoverDesk
 from bridge.tasks import Spawn
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,8 @@ class Intake:
                     self._spawn(self._notify(message, note), name=f"notice-{message.platform}-{message.origin.chat}")
                 return receipt
         if message.intent is Intent.HUMAN and self._handover is None:
+            if message.pressed:
+                return Receipt.IGNORED  # a button left from before HANDOFF=off
             # HANDOFF=off: no such command; in a Slack DM the word is a question like any other.
             word = message.text.strip() and not message.text.startswith("/")
             intent = Intent.ASK if word else Intent.UNKNOWN_COMMAND
@@ -91,6 +93,8 @@ class Intake:
         if message.intent is Intent.RESET:
             await self._store.end_conversation(message.scope_key)
         if message.intent is Intent.HUMAN and self._handover is not None:
+            if message.pressed and not await self._first_press(message):
+                return Receipt.DUPLICATE
             await self._ask_for_a_person(self._handover, message, respond)
             return Receipt.HANDLED
         if respond is not None:  # answered in the acknowledgement itself
@@ -98,6 +102,16 @@ class Intake:
         else:
             self._spawn(self._notify(message), name=f"notice-{message.platform}-{message.origin.chat}")
         return Receipt.HANDLED
+
+    async def _first_press(self, message: InboundMessage) -> bool:
+        """The first press of "Talk to a person" in this conversation within PRESS_WINDOW:
+        claimed in the store, so replicas and concurrent presses agree on the one."""
+        key = f"{message.platform}:person-pressed:{message.scope_key}"
+        if await self._store.first_sighting((key,), PRESS_WINDOW):
+            return True
+        log.info("%s chat=%s a person was asked for a moment ago; press counted once", message.platform,
+                 message.origin.chat)  # fmt: skip
+        return False
 
     async def _ask_for_a_person(self, desk: HandoverDesk, message: InboundMessage, respond: Respond | None) -> None:
         """``/human``: the conversation goes to staff; the person gets one line. Answered in

@@ -127,6 +127,9 @@ class InboundMessage:
     # The bot's own message this one replies to, as the platform names it (Telegram:
     # "chat:message"): a reply to a prompt for a comment on an answer is that comment.
     replies_to: str | None = None
+    # A button was pressed, not a command typed ("Talk to a person" under an answer): its
+    # presses in one conversation within ``bridge.takeover.PRESS_WINDOW`` count once.
+    pressed: bool = False
 
     @property
     def scope_key(self) -> str:
@@ -182,6 +185,9 @@ class Reply:
     # Set at delivery when the person may rate this answer: what the adapter puts behind
     # its 👍/👎 buttons and hands back with a vote. Not stored; "" = no buttons.
     vote_key: str = ""
+    # Set at delivery when a person can be asked for with a button (HANDOFF_BUTTON): the
+    # adapter puts "Talk to a person" under the answer. Not stored.
+    person_button: bool = False
     # The bridge's own words in it, written out at delivery (``bridge.texts.localize``): a
     # notice's whole text (``text`` holds its English, for logs), or lines before an answer
     # (files that were left out).

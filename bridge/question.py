@@ -61,6 +61,8 @@ class QuestionLife:
         rated: bool = False,
         handover: HandoverDesk | None = None,
     ) -> None:
+        # "Talk to a person" under answers (HANDOFF_BUTTON, with takeovers on).
+        self._person_button = handover is not None and handover.config.button
         self._store = store
         self._asking = way(Means(store, config, clock, sleep, health, handover))
         self._config = config
@@ -133,6 +135,8 @@ class QuestionLife:
         reply = texts.localize(q.reply, language)
         if self._keep_for_votes is not None and reply.kind is ReplyKind.ANSWER and reply.message_id:
             reply = replace(reply, vote_key=str(q.id))
+        if self._person_button and reply.kind is ReplyKind.ANSWER:
+            reply = replace(reply, person_button=True)
         q = turn.q = replace(q, reply=reply)
         live = turn.live if reply.kind is ReplyKind.ANSWER else None
         if turn.live is not None and live is None:

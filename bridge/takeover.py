@@ -41,6 +41,9 @@ log = logging.getLogger("bridge.takeover")
 
 FIRST_LOOK_BACK = 3600.0  # seconds the first listing after a start covers (``scan_pages`` pages at most)
 MODE_EVERY = 4  # a watched conversation's mode is asked every this many looks (and on news)
+# Presses of "Talk to a person" in one conversation within this many seconds count once
+# (a storm of presses, a platform redelivering them): the mode is set and confirmed once.
+PRESS_WINDOW = 60.0
 HINTED_SCAN = 2.0  # after a push hint, the listing waits this long for more (one listing for a burst)
 
 
@@ -268,16 +271,16 @@ class HandoverDesk:
     async def _pause(self, seconds: float, wake: asyncio.Event) -> None:
         """Sleep ``seconds`` or until woken; ``ShuttingDown`` when the service stops."""
         waker = asyncio.ensure_future(wake.wait())
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
         try:
-            sleeper = asyncio.ensure_future(self._sleep(seconds))
-            try:
-                await asyncio.wait((waker, sleeper), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                sleeper.cancel()
-            if sleeper.done() and not sleeper.cancelled() and sleeper.exception() is not None:
-                raise sleeper.exception()  # type: ignore[misc]
+            await asyncio.wait((waker, sleeper), return_when=asyncio.FIRST_COMPLETED)
         finally:
             waker.cancel()
+            sleeper.cancel()
+            # Retrieved also when this wait is cancelled (a shutdown): never "never retrieved".
+            failure = sleeper.exception() if sleeper.done() and not sleeper.cancelled() else None
+        if failure is not None:
+            raise failure
 
     async def _look(self, record: HandoverRecord, *, with_mode: bool = True) -> bool:
         """Look at the conversation once and record what it brings; True if anything did."""

@@ -150,6 +150,43 @@ def classify_command(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessag
     )
 
 
+def pressed_for_person(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
+    """The "Talk to a person" button under an answer (``block_actions``), pressed: asking
+    for a person where that answer is (its DM, or its thread in a channel), as whoever
+    pressed it; the same allowlist as a message there."""
+
+    def field(value: Any, key: str) -> str:
+        found = value.get(key) if isinstance(value, Mapping) else None
+        return found if isinstance(found, str) else ""
+
+    user, channel = field(body.get("user"), "id"), field(body.get("channel"), "id")
+    team = field(body.get("user"), "team_id") or field(body.get("team"), "id") or bot.team_id
+    message = body.get("message")
+    ts, thread_ts = field(message, "ts"), field(message, "thread_ts") or None
+    actions = body.get("actions")
+    action_ts = field(actions[0], "action_ts") if isinstance(actions, list) and actions else ""
+    if not (user and channel and ts):
+        return Ignored("press without a user, channel or message")
+    direct = channel.startswith("D")
+    if direct and not allow.permits_private([user], [channel]):
+        return Ignored("user not on the allowlist")
+    if not direct and ((allow.users and user not in allow.users) or not allow.permits_chat([channel])):
+        return Ignored("user or channel not on the allowlist")
+    return InboundMessage(
+        platform=PLATFORM,
+        user=person(team, user),
+        origin=Origin(
+            chat=channel,
+            thread=thread_ts if direct else (thread_ts or ts),
+            extra={"team": team, "direct": "1" if direct else ""},
+        ),
+        text="",
+        dedupe_keys=(f"{PLATFORM}:press:{team}:{channel}:{ts}:{user}:{action_ts}",),
+        intent=Intent.HUMAN,
+        pressed=True,
+    )
+
+
 def person(team: str, user: str) -> PlatformUser:
     """A Slack user as the core knows them until ``users.info`` gives their name."""
     return PlatformUser(

@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import aiohttp
@@ -30,12 +31,21 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.base import CheckResult, read_json
 from adapters.slack.config import SlackConfig
-from adapters.slack.events import MESSAGES, BotIdentity, Ignored, classify, classify_command, malformed
+from adapters.slack.events import (
+    MESSAGES,
+    BotIdentity,
+    Ignored,
+    classify,
+    classify_command,
+    malformed,
+    pressed_for_person,
+)
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
+from adapters.slack.votes import PERSON_ACTION
 from adapters.slack.words import PLATFORM
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError, StoreError
-from bridge.models import Reply
+from bridge.models import InboundMessage, Reply
 from bridge.ports.inbox import Inbox, Receipt
 
 log = logging.getLogger(__name__)
@@ -104,6 +114,7 @@ class SlackPlatform:
         # (Slack would retry it and eventually disable the subscription).
         self.app.event(re.compile(".*"))(self._ignore)
         self.app.command("/raia")(self._on_command)
+        self.app.action(PERSON_ACTION)(self._on_person)
         self.outbound = SlackOutbound(self.client, config.api_url)
         SlackFeedback(self.client, self.outbound, lambda: self._inbox).register(self.app)
         self._http_handler = AsyncSlackRequestHandler(self.app)
@@ -327,6 +338,22 @@ class SlackPlatform:
             await asyncio.wait_for(call, timeout=2)
         except Exception as exc:
             log.info("slack assistant call failed (%s); the answer is not affected", type(exc).__name__)
+
+    async def _on_person(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """ "Talk to a person" pressed: acknowledged at once; asked for like ``/raia human``
+        (the person's language from users.info first), confirmed in the answer's thread."""
+        await ack()
+        inbox = self._inbox
+        press = pressed_for_person(body, self._bot, self._allow) if self._bot is not None else Ignored("starting")
+        if inbox is None or isinstance(press, Ignored):
+            log.info("slack person button ignored: %s", press.reason if isinstance(press, Ignored) else "starting")
+            return
+
+        async def ask(message: InboundMessage) -> None:
+            user = await self.outbound.profile(message.user)
+            await inbox.receive(replace(message, user=user))
+
+        inbox.background(ask(press), name=f"slack-person-{press.origin.chat}")
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         assert self._inbox is not None

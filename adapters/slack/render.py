@@ -22,7 +22,7 @@ from slackify_markdown import slackify_markdown
 
 from adapters.graphemes import cut_before, is_boundary
 from adapters.markdown import web_url
-from adapters.slack.votes import vote_buttons
+from adapters.slack.votes import person_button, vote_buttons
 from bridge import texts
 from bridge.models import Reply, ReplyKind
 
@@ -175,6 +175,8 @@ def render(reply: Reply) -> list[SlackMessage]:
     ]
     if reply.vote_key:  # 👍/👎 under the answer's last message
         rendered[-1].blocks.append(vote_buttons(reply.vote_key))
+    if reply.person_button:  # and "Talk to a person" below them
+        rendered[-1].blocks.append(person_button(reply.language))
     return rendered
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from telegram import Message, MessageEntity, Update
+from telegram import Message, MessageEntity, Update, User
 
 from adapters.base import Allowlist
 from adapters.files import media_type
@@ -168,8 +168,41 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _permits(allow: Allowlist, message: Message) -> bool:
-    user, chat = message.from_user, message.chat
+def pressed_for_person(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
+    """The "Talk to a person" button under an answer, pressed: asking for a person in the
+    chat (or topic) of that answer, as whoever pressed it. The press's identity (its
+    update and callback query) de-duplicates it like a message's."""
+    query = update.callback_query
+    assert query is not None
+    answer = query.message if isinstance(query.message, Message) else None
+    if answer is None:
+        return Ignored("press under a message too old to be sent along")
+    sender, chat = query.from_user, answer.chat
+    if sender.is_bot or not (_is_id(sender.id) and _is_id(chat.id)):
+        return Ignored("from a bot, or ids that are not numbers")
+    private = chat.type == "private"
+    if chat.type not in ("private", "group", "supergroup") or not _permits(allow, answer, sender):
+        return Ignored("not on the allowlist")
+    thread = answer.message_thread_id if answer.is_topic_message else None
+    return InboundMessage(
+        platform=PLATFORM,
+        user=_person(sender),
+        origin=Origin(
+            chat=str(answer.chat_id),
+            thread=str(thread) if thread is not None else None,
+            message=None if private else str(answer.message_id),
+            extra={"chat_type": chat.type},
+        ),
+        text="",
+        dedupe_keys=(f"{PLATFORM}:{bot.id}:update:{update.update_id}", f"{PLATFORM}:{bot.id}:callback:{query.id}"),
+        intent=Intent.HUMAN,
+        mention=None if private else f"@{bot.username}",
+        pressed=True,
+    )
+
+
+def _permits(allow: Allowlist, message: Message, sender: User | None = None) -> bool:
+    user, chat = sender or message.from_user, message.chat
     users = [str(user.id), f"@{user.username.lower()}" if user.username else None] if user else []
     chats = [str(chat.id), f"@{chat.username.lower()}" if chat.username else None]
     if chat.type == "private":  # its id and username are the person's
@@ -189,8 +222,11 @@ def _origin(message: Message, private: bool) -> Origin:
 
 
 def _user(message: Message) -> PlatformUser:
-    sender = message.from_user
-    assert sender is not None
+    assert message.from_user is not None
+    return _person(message.from_user)
+
+
+def _person(sender: User) -> PlatformUser:
     custom: dict[str, str] = {"telegramUserId": str(sender.id)}
     if sender.username:
         custom["username"] = sender.username

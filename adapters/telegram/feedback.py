@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 from adapters.telegram.outbound import TelegramOutbound, vote_keyboard
 from adapters.telegram.words import PLATFORM
 from bridge import texts
+from bridge.models import InboundMessage
 from bridge.ports.feedback import DOWN, Ratings, Vote, Voted
 from bridge.ports.inbox import Inbox
 
@@ -80,6 +81,19 @@ class TelegramFeedback:
         inbox, ratings = wired
         inbox.background(self._vote(ratings, press), name=f"telegram-vote-{query.from_user.id}")
 
+    async def asked_for_person(self, update: Update, message: InboundMessage | None) -> None:
+        """ "Talk to a person" pressed: the request goes to the core like ``/human`` (before
+        the webhook's 200: a press the store could not take is delivered again); the
+        spinner stops in the background. The core confirms in the chat, once per storm."""
+        query = update.callback_query
+        assert query is not None
+        inbox = self._inbox()
+        if inbox is None:
+            return
+        inbox.background(self._toast(query, None), name=f"telegram-callback-{query.from_user.id}")
+        if message is not None:
+            await inbox.receive(message)
+
     async def _vote(self, ratings: Ratings, press: _Press) -> None:
         sender = press.query.from_user
         language = texts.language_of({"languageCode": sender.language_code or ""})
@@ -92,7 +106,10 @@ class TelegramFeedback:
             return
         answer = press.answer
         if result.changed:
-            await self._outbound.set_buttons(answer, vote_keyboard(press.key, result.choice))
+            # The rows below 👍/👎 ("Talk to a person") stay as the answer has them.
+            markup = answer.reply_markup
+            rest = [row for row in markup.inline_keyboard[1:]] if markup is not None else []
+            await self._outbound.set_buttons(answer, vote_keyboard(press.key, result.choice, rest))
         if press.choice == DOWN and await ratings.open_prompt(vote):
             prompt = await self._outbound.ask_for_reply(
                 answer, texts.text("feedback_prompt", language), sender.id, sender.first_name

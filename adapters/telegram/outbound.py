@@ -8,7 +8,7 @@ import logging
 import secrets
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from adapters.telegram.guest import GuestAnswers, private_origin, shortened
 from adapters.telegram.pace import ChatPace
 from adapters.telegram.render import Part, render
 from adapters.telegram.words import PLATFORM
+from bridge import texts
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
 from bridge.models import Attachment, Origin, PlatformUser, Reply
 from bridge.ports.outbound import DeliveryProgress, Download, LiveText
@@ -69,13 +70,32 @@ def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def vote_keyboard(key: str, chosen: str | None = None) -> InlineKeyboardMarkup:
-    """👍/👎 under an answer; ``callback_data`` names the answer and the vote (≤ 64 bytes)."""
+PERSON_DATA = "h"  # "Talk to a person": the press names nobody's answer, only who pressed where
+
+
+def vote_keyboard(
+    key: str, chosen: str | None = None, rest: Sequence[Sequence[InlineKeyboardButton]] = ()
+) -> InlineKeyboardMarkup:
+    """👍/👎 under an answer; ``callback_data`` names the answer and the vote (≤ 64 bytes).
+    ``rest``: the rows below them (the "Talk to a person" button), kept as they are."""
 
     def button(emoji: str, vote: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(f"{emoji} ✓" if chosen == vote else emoji, callback_data=f"v:{key}:{vote}")
 
-    return InlineKeyboardMarkup([[button("👍", "up"), button("👎", "down")]])
+    return InlineKeyboardMarkup([[button("👍", "up"), button("👎", "down")], *rest])
+
+
+def person_row(language: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(texts.text("handover_button", language), callback_data=PERSON_DATA)]
+
+
+def answer_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The buttons under an answer's last part: 👍/👎 (``vote_key``), "Talk to a person"
+    (``person_button``), both or none."""
+    rest = [person_row(reply.language)] if reply.person_button else []
+    if reply.vote_key:
+        return vote_keyboard(reply.vote_key, rest=rest)
+    return InlineKeyboardMarkup(rest) if rest else None
 
 
 def _seconds(value: int | timedelta) -> float:
@@ -119,8 +139,8 @@ class TelegramOutbound:
         that many places ahead of them (a guest answer's place in the chat it was asked in)."""
         chat = origin.chat
         for index in range(max(0, progress.done - before), len(parts)):
-            # 👍/👎 under the answer's last part
-            markup = vote_keyboard(reply.vote_key) if reply.vote_key and index == len(parts) - 1 else None
+            # 👍/👎 and "Talk to a person" under the answer's last part
+            markup = answer_keyboard(reply) if index == len(parts) - 1 else None
             chat, _ = await self._send_part(chat, origin, parts[index], reply_to=index == 0, markup=markup)
             await progress.part_delivered(before + index + 1)
 

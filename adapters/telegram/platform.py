@@ -27,10 +27,10 @@ from telegram.ext import Application
 
 from adapters.base import CheckResult, read_json
 from adapters.telegram.config import TelegramConfig
-from adapters.telegram.events import GUEST, BotIdentity, Ignored, classify
+from adapters.telegram.events import GUEST, BotIdentity, Ignored, classify, pressed_for_person
 from adapters.telegram.feedback import TelegramFeedback
 from adapters.telegram.http import AiohttpRequest
-from adapters.telegram.outbound import TelegramOutbound
+from adapters.telegram.outbound import PERSON_DATA, TelegramOutbound
 from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.backoff import Backoff
@@ -312,6 +312,12 @@ class TelegramPlatform:
         assert self._inbox is not None
         assert self._bot is not None
         if update.callback_query is not None:
+            if update.callback_query.data == PERSON_DATA:
+                press = pressed_for_person(update, self._bot, self._allow)
+                if isinstance(press, Ignored):
+                    log.debug("telegram update %s ignored: %s", update.update_id, press.reason)
+                await self._feedback.asked_for_person(update, None if isinstance(press, Ignored) else press)
+                return
             await self._feedback.pressed(update)
             return
         message = classify(update, self._bot, self._allow)

@@ -24,9 +24,7 @@ def setting_warnings(settings: Settings) -> list[str]:
             f"FEEDBACK is on, but AGENT_BACKEND={settings.agent_backend} records no feedback: answers carry no "
             "👍/👎 buttons (set FEEDBACK=off to silence this)"
         )
-    if settings.handoff_button:
-        found.append(
-            'HANDOFF_BUTTON=on is not built yet: answers carry no "Talk to a person" button; people can ask '
-            'with /human (Telegram), /raia human or "human" in a DM (Slack)'
-        )
+    if settings.handoff_button and (not settings.handoff or settings.agent_backend != "raia"):
+        why = "HANDOFF=off" if not settings.handoff else f"AGENT_BACKEND={settings.agent_backend} has no takeovers"
+        found.append(f'HANDOFF_BUTTON=on, but {why}: answers carry no "Talk to a person" button')
     return found

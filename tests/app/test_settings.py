@@ -285,9 +285,12 @@ def test_raia_push_needs_a_public_url_and_raia(monkeypatch: pytest.MonkeyPatch) 
     assert "secret-key-123" not in settings.raia_push_secret
 
 
-def test_a_setting_for_what_is_not_built_says_so_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HANDOFF_BUTTON is accepted, but an operator who turns it on hears there is no button yet."""
+def test_a_button_that_cannot_show_says_so_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HANDOFF_BUTTON=on is quiet when it works; with HANDOFF=off the operator hears the
+    button cannot show."""
     monkeypatch.setenv("RAIA_API_KEY", "k-123456")
     monkeypatch.setenv("HANDOFF_BUTTON", "on")
+    assert setting_warnings(load_settings(_env_file=None)) == []
+    monkeypatch.setenv("HANDOFF", "off")
     (warning,) = setting_warnings(load_settings(_env_file=None))
-    assert warning.startswith("HANDOFF_BUTTON=on is not built yet")
+    assert warning == 'HANDOFF_BUTTON=on, but HANDOFF=off: answers carry no "Talk to a person" button'

@@ -389,8 +389,9 @@ class _BadRequest(Exception):
 
 
 def pressed(chat_id: int, message_id: int, data: str, *, sender: dict[str, Any] | None = None,
-            chat_type: str = "private") -> dict[str, Any]:  # fmt: skip
-    """A ``callback_query`` update: ``sender`` pressed the button with ``data`` under a message."""
+            chat_type: str = "private", markup: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """A ``callback_query`` update: ``sender`` pressed the button with ``data`` under a
+    message (which shows ``markup``, as Telegram sends it along)."""
     sender = sender or user()
     chat = {"id": chat_id, "type": chat_type, **({"first_name": "Ann"} if chat_type == "private" else {"title": "T"})}
     bot = {"id": BOT_ID, "is_bot": True, "first_name": "Raia", "username": BOT_USERNAME}
@@ -401,6 +402,13 @@ def pressed(chat_id: int, message_id: int, data: str, *, sender: dict[str, Any] 
             "from": sender,
             "chat_instance": "ci-1",
             "data": data,
-            "message": {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": bot, "text": "…"},
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": chat,
+                "from": bot,
+                "text": "…",
+                **({"reply_markup": markup} if markup else {}),
+            },
         },
     }
