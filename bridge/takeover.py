@@ -272,12 +272,13 @@ class HandoverDesk:
         """Sleep ``seconds`` or until woken; ``ShuttingDown`` when the service stops."""
         waker = asyncio.ensure_future(wake.wait())
         sleeper = asyncio.ensure_future(self._sleep(seconds))
+        # Its outcome is always retrieved, also when it ends after this wait was cancelled.
+        sleeper.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
             await asyncio.wait((waker, sleeper), return_when=asyncio.FIRST_COMPLETED)
         finally:
             waker.cancel()
             sleeper.cancel()
-            # Retrieved also when this wait is cancelled (a shutdown): never "never retrieved".
             failure = sleeper.exception() if sleeper.done() and not sleeper.cancelled() else None
         if failure is not None:
             raise failure
