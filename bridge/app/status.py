@@ -47,7 +47,9 @@ def next_step(snap: Snapshot) -> str:
         return f"{', '.join(broken)} is not working: raia-bridge check gives the reason in one line."
     if not snap.components.get("store", "").startswith("ok"):
         return "The database is not answering: questions wait in it, so nothing is lost; check DATABASE_URL."
-    if agent != "ok" and agent != "unknown":
+    if agent == "unknown":
+        return f"Asking {snap.backend} for the agent… If this stays, raia-bridge check says why in one line."
+    if agent != "ok":
         return f"{snap.backend} cannot be reached right now ({agent}): questions wait and are answered when it is back."
     where = [_WHERE.get(name, f"write to the bot in {name}") for name in snap.platforms]
     return f"All set: {' or '.join(where)}." if where else "No platform is configured."

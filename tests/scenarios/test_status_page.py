@@ -118,3 +118,12 @@ async def _page_at(http: httpx.AsyncClient, url: str, until: str) -> None:
             except httpx.TransportError:
                 pass  # not listening yet
             await asyncio.sleep(0.1)
+
+
+async def test_an_unreachable_raia_is_not_all_set(db_path: Path) -> None:
+    """While raia has not answered (it cannot be reached), the page does not say all set."""
+    settings = make_settings(raia_base_url="http://127.0.0.1:9", database_url=f"sqlite:///{db_path}")
+    async with serving(build_app(settings, [LoopbackPlatform()])) as base, httpx.AsyncClient(base_url=base) as http:
+        page = (await _page(http, "ready")).text
+    assert "All set" not in page
+    assert "raia-bridge check says why" in page or "cannot be reached right now" in page
