@@ -63,7 +63,7 @@ class Intake:
         self._recorded = asyncio.Condition()
 
     async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
-        if self._scope == "thread":
+        if self._scope == "thread" or (message.thread_conversation and message.origin.thread is not None):
             message = replace(message, conversation_key=thread_key(message))
         if not message.addressed and message.album is not None and not self._files:
             return Receipt.IGNORED  # another photo of an album: nothing to join it to

@@ -88,6 +88,9 @@ class Intent(enum.StrEnum):
     START = "start"  # first contact: greet and explain
     HELP = "help"
     RESET = "reset"  # the next question starts a new agent conversation
+    # A new conversation in a new thread of its own (Telegram's /new where the bot has topics
+    # in private chats): the platform makes the room, nothing here ends.
+    NEW_THREAD = "new_thread"
     HUMAN = "human"  # a person (staff) should take over from the agent
     UNKNOWN_COMMAND = "unknown_command"
     UNSUPPORTED = "unsupported"  # addressed to the bot, but nothing it can read (a sticker, a photo)
@@ -130,6 +133,9 @@ class InboundMessage:
     # A button was pressed, not a command typed ("Talk to a person" under an answer): its
     # presses in one conversation within ``bridge.takeover.PRESS_WINDOW`` count once.
     pressed: bool = False
+    # The thread it was written in (``origin.thread``) is a conversation of its own, whatever
+    # CONVERSATION_SCOPE says (a topic of a Telegram private chat: each is its own chat).
+    thread_conversation: bool = False
 
     @property
     def scope_key(self) -> str:

@@ -305,5 +305,6 @@ def generic(saying: Saying, language: str) -> str:
     """A command's answer in the core's own words (a platform without a book, or one whose
     book has only texts)."""
     help_text = text("generic_help", language, **saying.values())
-    key = {Intent.START: "generic_start", Intent.RESET: "generic_reset"}.get(saying.intent, "generic_help")
+    reset = {Intent.RESET: "generic_reset", Intent.NEW_THREAD: "generic_reset"}
+    key = {Intent.START: "generic_start", **reset}.get(saying.intent, "generic_help")
     return text(key, language, help=help_text, **saying.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import Message, MessageEntity, Update, User
 
@@ -39,6 +39,7 @@ GUEST = "guest"  # extra["chat_type"] of a guest question
 class BotIdentity:
     id: int
     username: str  # without "@"
+    topics: bool = False  # topics in private chats are on (getMe's has_topics_enabled, Bot API 9.3)
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,23 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
         return Ignored("a service message")  # before the allowlist: not even a refusal
 
     def inbound(
-        intent: Intent, text: str = "", files: tuple[Attachment, ...] = (), *, addressed: bool = True
+        intent: Intent,
+        text: str = "",
+        files: tuple[Attachment, ...] = (),
+        *,
+        addressed: bool = True,
+        extra: dict[str, str] | None = None,
     ) -> InboundMessage:
         group = message.media_group_id
+        origin = _origin(message, private)
+        if extra:
+            origin = replace(origin, extra={**origin.extra, **extra})
         return InboundMessage(
             platform=PLATFORM,
             user=_user(message),
-            origin=_origin(message, private),
+            origin=origin,
+            # A topic of a private chat is a chat of its own: its own conversation.
+            thread_conversation=private and origin.thread is not None,
             text=clean(text),
             dedupe_keys=(f"{PLATFORM}:{bot.id}:update:{update.update_id}",),
             intent=intent,
@@ -104,6 +115,10 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
         name, target = command
         if target is not None and target.lower() != bot.username.lower():
             return Ignored("command for another bot")
+        if name == "new" and private and bot.topics:
+            # Topics in private chats: /new opens a topic for the new conversation (the
+            # notice that says so is posted in it); the conversation here goes on.
+            return inbound(Intent.NEW_THREAD, extra={"new_topic": "1"})
         if name in COMMANDS:
             return inbound(COMMANDS[name])
         if private or target is not None:
@@ -114,7 +129,33 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     question = _strip_mentions(message, bot).strip()
     if not question:
         return inbound(Intent.HELP)  # a bare "@bot"
-    return inbound(Intent.ASK, question)
+    return inbound(Intent.ASK, question, extra=_topic_naming(message, question) if private else None)
+
+
+def _topic_naming(message: Message, question: str) -> dict[str, str] | None:
+    """For a question in a topic of a private chat: the name the topic takes from it, if it
+    still needs one. A topic the person opened without naming it (``is_name_implicit``) is
+    named from its first message, the one right after the topic's own (whose id is the
+    topic's): a later message never renames it. Topics the bot opened (/new) are named by
+    the adapter, which knows them (``topic_title`` is all it needs)."""
+    thread = message.message_thread_id
+    if thread is None or not message.is_topic_message:
+        return None
+    naming = {"topic_title": topic_title(question)}
+    opened = message.reply_to_message.forum_topic_created if message.reply_to_message is not None else None
+    if opened is not None and opened.is_name_implicit and message.message_id == thread + 1:
+        naming["topic_unnamed"] = "1"
+    return naming
+
+
+def topic_title(question: str, limit: int = 64) -> str:
+    """A topic's name from a question: its first line, at most ``limit`` characters (Telegram
+    allows 128), cut at a word where it can be."""
+    line = " ".join(question.split("\n", 1)[0].split())
+    if len(line) <= limit:
+        return line
+    cut = line.rfind(" ", 0, limit - 1)
+    return line[: cut if cut > limit // 2 else limit - 1].rstrip(" ,.;:") + "…"
 
 
 def _guest(update: Update, message: Message, bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:

@@ -114,6 +114,7 @@ class TelegramOutbound:
         self._typing_budget = AsyncLimiter(TYPING_BUDGET, 1)
         self._per_chat: OrderedDict[str, ChatPace] = OrderedDict()
         self._http: httpx.AsyncClient | None = None  # downloads of files people send
+        self._unnamed: OrderedDict[tuple[str, str], None] = OrderedDict()  # topics /new opened, not named yet
         self._guests = GuestAnswers(lambda query, result: app.bot.answer_guest_query(query, result))
 
     def _limiter(self, chat: str, chat_type: str) -> ChatPace:
@@ -127,6 +128,8 @@ class TelegramOutbound:
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         parts = render(reply)
+        if origin.extra.get("new_topic") and progress.done == 0:
+            origin = await self._open_topic(origin, reply.language)
         if origin.extra.get("chat_type") == GUEST:
             await self._deliver_guest(origin, reply, parts, progress)
             return
@@ -143,6 +146,37 @@ class TelegramOutbound:
             markup = answer_keyboard(reply) if index == len(parts) - 1 else None
             chat, _ = await self._send_part(chat, origin, parts[index], reply_to=index == 0, markup=markup)
             await progress.part_delivered(before + index + 1)
+
+    async def _open_topic(self, origin: Origin, language: str) -> Origin:
+        """/new where the bot has topics in private chats: a new topic (``createForumTopic``),
+        where the notice goes; the topic's first question names it. Where no topic can be
+        opened, the notice goes where /new was sent."""
+        try:
+            async with self._overall, self._limiter(origin.chat, "private"):
+                topic = await self._app.bot.create_forum_topic(
+                    int(origin.chat), texts.text("telegram_topic_name", language)
+                )
+        except TelegramError as exc:
+            log.info("telegram chat=%s no topic opened for /new (%s)", origin.chat, exc)
+            return origin
+        thread = topic.message_thread_id
+        self._unnamed[(origin.chat, str(thread))] = None
+        while len(self._unnamed) > 10_000:
+            self._unnamed.popitem(last=False)
+        return Origin(chat=origin.chat, thread=str(thread), extra={"chat_type": "private"})
+
+    async def _name_topic(self, origin: Origin) -> None:
+        """A topic still without its name (one /new opened, or one the person opened without
+        naming it) takes it from its first question; best effort."""
+        title = origin.extra.get("topic_title")
+        key = (origin.chat, origin.thread or "")
+        if not title or not origin.thread or not (origin.extra.get("topic_unnamed") or key in self._unnamed):
+            return
+        self._unnamed.pop(key, None)
+        try:
+            await self._app.bot.edit_forum_topic(int(origin.chat), int(origin.thread), name=title)
+        except TelegramError as exc:
+            log.info("telegram chat=%s topic %s not named (%s)", origin.chat, origin.thread, exc)
 
     async def _deliver_guest(self, origin: Origin, reply: Reply, parts: list[Part], progress: DeliveryProgress) -> None:
         """Guest mode: progress counts the message in place first, then the private chat's parts.
@@ -277,6 +311,9 @@ class TelegramOutbound:
             # No "typing…" where the bot is a guest; if the answer is late, a note in its place.
             task = asyncio.create_task(self._guests.note_when_late(origin), name=f"guest-note-{origin.chat}")
         else:
+            # Once per topic, before the first question goes (a round trip, then never again):
+            # done here, not alongside, so a quick answer cannot cut it short.
+            await self._name_topic(origin)
             task = asyncio.create_task(self._typing(origin), name=f"typing-{origin.chat}")
         try:
             yield

@@ -209,7 +209,8 @@ class TelegramPlatform:
     async def _connect(self) -> None:
         await self.app.initialize()  # getMe: fails fast on a bad token
         bot = self.app.bot
-        self._bot = BotIdentity(id=bot.id, username=bot.username)
+        # Topics in private chats (switched on in @BotFather): /new opens a topic.
+        self._bot = BotIdentity(id=bot.id, username=bot.username, topics=bool(bot.bot.has_topics_enabled))
         # The menu in every language the bridge speaks: Telegram shows each person theirs.
         human = self._handoff
         await bot.set_my_commands(commands("en", human=human))

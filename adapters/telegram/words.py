@@ -26,6 +26,9 @@ ENGLISH = {
     # the reply prompt under a 👎
     "feedback_prompt": "Sorry this didn't help. What was missing or wrong? Reply to this message to tell us "
     "(optional).",
+    # topics in private chats: /new opens a topic (its name until the first question names it)
+    "telegram_topic_name": "New conversation",
+    "telegram_topic_opened": "A new conversation: ask your question here. I won't bring up what we discussed elsewhere.",
     # guest mode: a long answer's ending in place, and the note in place when the answer is slow
     "telegram_guest_more": "… the full answer is in our private chat.",
     "telegram_guest_later": "This one takes me a little longer: I'll send the answer to our private chat.",
@@ -41,6 +44,8 @@ ENGLISH = {
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "telegram_topic_name": "Neues Gespräch",
+        "telegram_topic_opened": "Ein neues Gespräch: Stell deine Frage hier. Was wir anderswo besprochen haben, bringe ich hier nicht ein.",
         "command_human": "Mit einem Menschen aus dem Support-Team sprechen",
         "telegram_help_human": "/human — mit einem Menschen aus dem Support-Team sprechen",
         "telegram_guest_more": "… die vollständige Antwort steht in unserem privaten Chat.",
@@ -62,6 +67,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "telegram_how_group": "Erwähne mich ({mention}) oder antworte auf eine meiner Nachrichten.",
     },
     "fr": {
+        "telegram_topic_name": "Nouvelle conversation",
+        "telegram_topic_opened": "Une nouvelle conversation : pose ta question ici. Je ne reprendrai pas ce dont nous avons parlé ailleurs.",
         "command_human": "Parler à une personne de l'équipe support",
         "telegram_help_human": "/human — parler à une personne de l'équipe support",
         "telegram_guest_more": "… la réponse complète est dans notre conversation privée.",
@@ -83,6 +90,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "telegram_how_group": "Mentionne-moi ({mention}) ou réponds à l'un de mes messages.",
     },
     "es": {
+        "telegram_topic_name": "Nueva conversación",
+        "telegram_topic_opened": "Una conversación nueva: haz tu pregunta aquí. No traeré lo que hablamos en otro lugar.",
         "command_human": "Hablar con una persona del equipo de soporte",
         "telegram_help_human": "/human — hablar con una persona del equipo de soporte",
         "telegram_guest_more": "… la respuesta completa está en nuestro chat privado.",
@@ -104,6 +113,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "telegram_how_group": "Menciónanme ({mention}) o responde a uno de mis mensajes.",
     },
     "pt": {
+        "telegram_topic_name": "Nova conversa",
+        "telegram_topic_opened": "Uma nova conversa: faça sua pergunta aqui. Não vou trazer o que conversamos em outro lugar.",
         "command_human": "Falar com uma pessoa da equipa de suporte",
         "telegram_help_human": "/human — falar com uma pessoa da equipa de suporte",
         "telegram_guest_more": "… a resposta completa está no nosso chat privado.",
@@ -135,7 +146,8 @@ def answer(saying: texts.Saying, language: str) -> str:
         how = texts.text("telegram_how_private", language)
     else:
         how = texts.text("telegram_how_group", language, mention=saying.mention)
-    key = {Intent.START: "telegram_start", Intent.RESET: "telegram_reset"}.get(saying.intent, "telegram_help")
+    keys = {Intent.START: "telegram_start", Intent.RESET: "telegram_reset", Intent.NEW_THREAD: "telegram_topic_opened"}
+    key = keys.get(saying.intent, "telegram_help")
     said = texts.text(key, language, how=how, **saying.values())
     if key == "telegram_help" and saying.human:
         said += "\n" + texts.text("telegram_help_human", language)

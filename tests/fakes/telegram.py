@@ -66,6 +66,8 @@ class FakeTelegram:
     guest_answers: dict[str, Sent] = field(default_factory=dict)
     guest_expired: set[str] = field(default_factory=set)  # guest queries Telegram no longer takes
     topics_enabled: bool = False  # getMe's has_topics_enabled: topics in private chats (Bot API 9.3)
+    topics: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, message_thread_id) -> name
+    renames: list[tuple[int, int, str]] = field(default_factory=list)  # editForumTopic: (chat, thread, name)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -170,6 +172,22 @@ class FakeTelegram:
             "supports_guest_queries": True,
             "has_topics_enabled": self.topics_enabled,
         }
+
+    async def _m_createForumTopic(self, params: dict[str, Any]) -> Any:
+        """A topic in a supergroup forum, or (Bot API 9.3) in a private chat when the bot has
+        topics enabled; its id is that of the service message that opens it."""
+        chat_id = int(params["chat_id"])
+        if chat_id > 0 and not self.topics_enabled:
+            raise _BadRequest("Bad Request: the chat is not a forum")
+        thread = next(self._ids)
+        self.topics[(chat_id, thread)] = params["name"]
+        return {"message_thread_id": thread, "name": params["name"], "icon_color": 7322096}
+
+    async def _m_editForumTopic(self, params: dict[str, Any]) -> Any:
+        key = (int(params["chat_id"]), int(params["message_thread_id"]))
+        self.topics[key] = params["name"]
+        self.renames.append((*key, params["name"]))
+        return True
 
     async def _m_answerGuestQuery(self, params: dict[str, Any]) -> Any:
         """One message per guest query, posted in the chat where the bot was summoned, as an

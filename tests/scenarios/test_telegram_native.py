@@ -209,3 +209,108 @@ async def test_guest_questions_follow_the_allowlists(sim: RaiaSimulator, fake: t
     assert fake.guest_answers["gq-elsewhere"].text.startswith(refusal)
     assert "pricing" in fake.guest_answers["gq-ok"].text
     assert sim.count("POST", "/messages/async") == 1
+
+
+# -- topics in private chats (Bot API 9.3/9.4) --------------------------------------------
+
+
+def _in_topic(text: str, thread: int, **extra: Any) -> dict[str, Any]:
+    """A private message written in topic ``thread`` of the chat with the bot."""
+    return tg.message(text, extra={"message_thread_id": thread, "is_topic_message": True, **extra})
+
+
+async def test_each_private_topic_is_its_own_conversation_and_answers_go_to_their_topic(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """With topics on, the chat outside topics and each topic are separate agent conversations
+    (CONVERSATION_SCOPE=user aside); a follow-up continues its topic's; each answer is posted
+    in the topic its question came from."""
+    fake.topics_enabled = True
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message("outside any topic"))
+        await bridge.post(_in_topic("about invoices", 100))
+        await bridge.post(_in_topic("about travel", 200))
+        await fake.wait_sent(3)
+        await bridge.post(_in_topic("and the second invoice?", 100))
+        await fake.wait_sent(4)
+        await bridge.idle()
+    assert len(sim.conversations) == 3
+    asked = sorted(sim.user_messages(c) for c in sim.conversations)
+    assert asked == [["about invoices", "and the second invoice?"], ["about travel"], ["outside any topic"]]
+    for sent in fake.sent:
+        thread = sent.params.get("message_thread_id")
+        if "invoice" in sent.text:
+            assert thread == "100"
+        elif "travel" in sent.text:
+            assert thread == "200"
+        else:
+            assert thread is None
+
+
+async def test_new_opens_a_topic_named_by_its_first_question_and_the_conversation_outside_goes_on(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """/new with topics on opens a topic (createForumTopic) and says so inside it; the first
+    question asked there names the topic, a later one does not rename it; the conversation
+    where /new was typed is not ended."""
+    fake.topics_enabled = True
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message("before the new topic"))
+        await fake.wait_sent(1)
+        await bridge.post(tg.message("/new"))
+        await fake.wait_sent(2)
+        ((chat, thread), name) = next(iter(fake.topics.items()))
+        assert (chat, name) == (42, "New conversation")
+        assert fake.sent[1].params.get("message_thread_id") == str(thread)
+        assert fake.sent[1].text.startswith("A new conversation: ask your question here.")
+        await bridge.post(_in_topic("How do refunds work for annual plans?", thread))
+        await fake.wait_sent(3)
+        await bridge.post(_in_topic("And for monthly ones?", thread))
+        await bridge.post(tg.message("back outside"))
+        await fake.wait_sent(5)
+        await bridge.idle()
+    assert fake.renames == [(42, thread, "How do refunds work for annual plans?")]
+    assert fake.topics[(42, thread)] == "How do refunds work for annual plans?"
+    asked = sorted(sim.user_messages(c) for c in sim.conversations)
+    assert asked == [
+        ["How do refunds work for annual plans?", "And for monthly ones?"],
+        ["before the new topic", "back outside"],
+    ]
+    assert fake.sent[2].params.get("message_thread_id") == str(thread)
+
+
+async def test_a_topic_the_person_opened_without_a_name_takes_its_first_question(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """A topic opened by the person with no name of its own (is_name_implicit) is named from
+    the message right after its creation; one they named, or a later message, renames nothing."""
+    fake.topics_enabled = True
+    created = {"message_id": 300, "date": int(time.time()), "chat": {"id": 42, "type": "private"},
+               "from": tg.user(), "forum_topic_created": {"name": "Topic", "icon_color": 7322096,
+                                                         "is_name_implicit": True}}  # fmt: skip
+    named = created | {"message_id": 400, "forum_topic_created": {"name": "Mine", "icon_color": 7322096}}
+    long = "What is the cancellation policy for the premium support add-on when I switch plans mid-year?"
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(_in_topic(long, 300, message_id=301, reply_to_message=created))
+        await bridge.post(_in_topic("another question", 300, message_id=305, reply_to_message=created))
+        await bridge.post(_in_topic("in my own topic", 400, message_id=401, reply_to_message=named))
+        await fake.wait_sent(3)
+        await bridge.idle()
+    assert fake.renames == [(42, 300, "What is the cancellation policy for the premium support add-on…")]
+    assert len(fake.renames[0][2]) <= 64
+    assert len(sim.conversations) == 2
+
+
+async def test_without_topics_new_starts_over_in_place(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """A bot without topics keeps /new as /reset: no topic, the next question starts a new conversation."""
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message("first"))
+        await fake.wait_sent(1)
+        await bridge.post(tg.message("/new"))
+        await fake.wait_sent(2)
+        await bridge.post(tg.message("second"))
+        await fake.wait_sent(3)
+    assert "createForumTopic" not in fake.calls
+    assert sorted(sim.user_messages(c) for c in sim.conversations) == [["first"], ["second"]]
