@@ -159,8 +159,10 @@ async def test_a_step_without_the_lease_stops_the_lane_without_retry_or_notice(
     out = RecordingOutbound()
     async with started(sim, url, out, lane_lease=60.0) as rt:  # no renewal comes in between
         assert await rt.service.receive(message("question")) is Receipt.ACCEPTED
+        # Wait until the send is recorded (not only seen by raia): taking the lease before
+        # that would make the send's own step the one refused.
         async with asyncio.timeout(5):
-            while not sim.count("POST", "/messages/async"):
+            while (await rt.store.question(1)).state is not QuestionState.SENT:
                 await asyncio.sleep(0.02)
         assert isinstance(rt.store, PostgresStore)
         await rt.store.pool.execute(
