@@ -48,6 +48,9 @@ class ServiceConfig:
     unreachable_after: float = 120.0  # ... and a question it never got is given up after this
     lane_backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 30.0))  # unexpected errors
     keep_finished: float = 7 * 24 * 3600.0
+    # PEOPLE_DAYS: conversations and people not active for this long are forgotten (their
+    # next question opens a new conversation); None = kept for ever.
+    keep_people: float | None = 365 * 24 * 3600.0
     answer_times_every: float = 60.0  # the agent's recent answer times are saved this often (if new)
     housekeeping_every: float = 3600.0
     # With a shared database (several replicas): a lane's lease on its conversation lasts

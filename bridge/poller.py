@@ -15,6 +15,11 @@ instead of up to 1.5 s. After the first look (``first``, RAIA_POLL_INTERVAL) eve
 stays within ``cap``, so an answer is still never more than ``cap`` late, however unusual;
 and an answer earlier than usual among the last few ends the stretched waits at once (an
 agent that got faster). See ``bench/run.py``.
+
+Answers long in coming: past ``cap / slow`` (29 s) the waits are a tenth of the time
+already waited, up to ``max_wait`` (RAIA_POLL_MAX_WAIT, 12 s): a question waiting for
+minutes costs 5 looks a minute instead of 20 (``bench/waiting.py``), and its answer is
+late by at most a tenth of its time, never more than ``max_wait``.
 """
 
 from __future__ import annotations
@@ -87,7 +92,14 @@ class AnswerTimes:
 class PollSchedule:
     first: float  # RAIA_POLL_INTERVAL: wait before the first poll
     growth: float = 0.3  # next wait = growth x time waited so far ...
-    cap: float = 2.9  # ... but never longer than this (so never > 3 s late)
+    cap: float = 2.9  # ... but not longer than this (so at most 3 s late) ...
+    slow: float = 0.1  # ... until ``slow`` x time waited is longer (past 29 s): answers long in coming ...
+    max_wait: float = 12.0  # ... are looked for that often, up to RAIA_POLL_MAX_WAIT apart
+
+    def spaced(self, elapsed: float) -> float:
+        """The longest wait ``elapsed`` seconds into a wait: ``slow`` x the time waited,
+        at most ``max_wait``. A question waiting for minutes costs 5 looks a minute, not 20."""
+        return min(self.max_wait, self.slow * elapsed)
 
     def next_wait(self, elapsed: float, learned: AnswerTimes | None = None) -> float:
         """Seconds to wait before the next poll, ``elapsed`` seconds after the send."""
@@ -95,7 +107,7 @@ class PollSchedule:
         if elapsed < self.first:
             wait = self.first - elapsed
         else:
-            wait = min(self.cap, max(self.first * self.growth, self.growth * elapsed))
+            wait = max(min(self.cap, max(self.first * self.growth, self.growth * elapsed)), self.spaced(elapsed))
         marks = learned.marks() if learned is not None else None
         if marks is None:
             return wait

@@ -377,7 +377,7 @@ class ConversationService:
     async def _housekeeping(self) -> None:
         while True:
             try:
-                await self._store.purge(self._config.keep_finished)
+                await self._store.purge(self._config.keep_finished, self._config.keep_people)
             except StoreError as exc:
                 log.warning("housekeeping failed (%s); trying again later", exc)
             try:

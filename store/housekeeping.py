@@ -38,6 +38,24 @@ KEPT = Step("feedback", "question_id", "keep_until <= {}")  # cut-off: now
 FINISHED = Step("questions", "id", "delivered_at < {} AND state IN ('delivered', 'undeliverable')")
 
 
-def steps(now: float, keep_finished_for: float) -> list[tuple[Step, float]]:
-    """What one round deletes, with each step's cut-off time."""
-    return [(SEEN, now), (KEPT, now), (FINISHED, now - keep_finished_for)]
+# PEOPLE_DAYS: conversations and people not active for that long. A conversation that still
+# has a question (or a takeover's records) stays, whatever its age: nothing is cut short.
+GONE_CONVERSATIONS = Step(
+    "conversations",
+    "id",
+    "last_active_at < {}"
+    " AND NOT EXISTS (SELECT 1 FROM questions q WHERE q.conversation_id = conversations.id)"
+    " AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = conversations.id)"
+    " AND NOT EXISTS (SELECT 1 FROM handover_posts p WHERE p.conversation_id = conversations.id)",
+)
+GONE_PEOPLE = Step("identities", "fk_id", "last_active_at < {}")
+ACTIVE_EVERY = 86400.0  # a question refreshes its conversation's and person's last activity this seldom
+
+
+def steps(now: float, keep_finished_for: float, keep_people_for: float | None = None) -> list[tuple[Step, float]]:
+    """What one round deletes, with each step's cut-off time (finished questions before the
+    conversations they belonged to)."""
+    due = [(SEEN, now), (KEPT, now), (FINISHED, now - keep_finished_for)]
+    if keep_people_for is not None:
+        due += [(GONE_CONVERSATIONS, now - keep_people_for), (GONE_PEOPLE, now - keep_people_for)]
+    return due

@@ -142,6 +142,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX questions_delivered ON questions(delivered_at);
     """,
+    # 9: PEOPLE_DAYS: when each person and conversation was last active (refreshed at most
+    # daily by a question), so housekeeping forgets those gone for that long; rows already
+    # here count as active now. A conversation's questions found by index (whether any is left).
+    """
+    ALTER TABLE identities ADD COLUMN last_active_at REAL;
+    ALTER TABLE conversations ADD COLUMN last_active_at REAL;
+    UPDATE identities SET last_active_at = CAST(strftime('%s', 'now') AS REAL);
+    UPDATE conversations SET last_active_at = CAST(strftime('%s', 'now') AS REAL);
+    CREATE INDEX identities_active ON identities(last_active_at);
+    CREATE INDEX conversations_active ON conversations(last_active_at);
+    CREATE INDEX questions_conversation ON questions(conversation_id);
+    """,
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.models import InboundMessage
 from bridge.ports.store import QuestionRecord
+from store.housekeeping import ACTIVE_EVERY
 from store.pg_pool import Pool
 from store.rows import album_joined, files_json, question_from_row, question_values
 
@@ -65,13 +66,23 @@ class PgIntake:
                         return None  # an album's unaddressed photo, and nobody asked about the album
                     # Addressed, or a late photo of an album this person asked about (its
                     # question is already on its way): a question of its own.
-                conversation_id = await conn.fetchval(
-                    """INSERT INTO conversations (fk_id, created_at) VALUES ($1, $2)
-                       ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET fk_id = EXCLUDED.fk_id
-                       RETURNING id""",
+                # Its last activity, and the person's, refreshed at most daily (PEOPLE_DAYS).
+                row = await conn.fetchrow(
+                    """INSERT INTO conversations (fk_id, created_at, last_active_at) VALUES ($1, $2, $2)
+                       ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET last_active_at =
+                           CASE WHEN conversations.last_active_at > $2 - $3 THEN conversations.last_active_at
+                                ELSE EXCLUDED.last_active_at END
+                       RETURNING id, last_active_at = $2""",
                     msg.scope_key,  # the person, or the thread in CONVERSATION_SCOPE=thread
                     now,
+                    ACTIVE_EVERY,
                 )
+                assert row is not None  # an upsert returns its row
+                conversation_id, refreshed = row
+                if refreshed:
+                    await conn.execute(
+                        "UPDATE identities SET last_active_at = $1 WHERE fk_id = $2", now, msg.user.fk_id
+                    )
                 qid = await conn.fetchval(
                     """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
                                               files, album)

@@ -136,6 +136,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX questions_delivered ON questions(delivered_at);
     """,
+    # 7: SQLite's version 9: when each person and conversation was last active (PEOPLE_DAYS).
+    """
+    ALTER TABLE identities ADD COLUMN last_active_at DOUBLE PRECISION;
+    ALTER TABLE conversations ADD COLUMN last_active_at DOUBLE PRECISION;
+    UPDATE identities SET last_active_at = extract(epoch FROM now());
+    UPDATE conversations SET last_active_at = extract(epoch FROM now());
+    CREATE INDEX identities_active ON identities(last_active_at);
+    CREATE INDEX conversations_active ON conversations(last_active_at);
+    CREATE INDEX questions_conversation ON questions(conversation_id);
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

@@ -264,8 +264,9 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
 
     async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None:
         await self.pool.execute(
-            """INSERT INTO identities (fk_id, agent_user_id, created_at) VALUES ($1, $2, $3)
-               ON CONFLICT (fk_id) DO UPDATE SET agent_user_id = EXCLUDED.agent_user_id""",
+            """INSERT INTO identities (fk_id, agent_user_id, created_at, last_active_at) VALUES ($1, $2, $3, $3)
+               ON CONFLICT (fk_id) DO UPDATE SET agent_user_id = EXCLUDED.agent_user_id,
+                   last_active_at = EXCLUDED.last_active_at""",
             fk_id,
             agent_user_id,
             self._clock(),
@@ -312,11 +313,11 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
 
     # -- housekeeping ----------------------------------------------------------------
 
-    async def purge(self, keep_finished_for: float) -> None:
+    async def purge(self, keep_finished_for: float, keep_people_for: float | None = None) -> None:
         """Forget expired event keys, kept answers and long-finished questions in small
         batches (``store.housekeeping``: short transactions, no long row locks); one replica
         at a time (the others skip this round rather than queue behind it)."""
-        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for):
+        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for, keep_people_for):
             sql = step.sql("$1", "$2")
             while True:
                 async with self.pool.transaction() as conn:

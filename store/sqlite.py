@@ -11,6 +11,7 @@ New questions are committed in groups (``store.sqlite_intake``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import sqlite3
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
-from store import housekeeping
+from store import housekeeping, sqlite_space
 from store.checkpoint import FALLBACK_PAGES, Checkpointer
 from store.errors import from_sqlite
 from store.files import create_private, unusable
@@ -87,6 +88,7 @@ class SqliteStore(KeptAnswers, Handovers):
             raise unusable(self._path, exc, "not a usable SQLite database") from None
         try:
             conn.row_factory = sqlite3.Row
+            sqlite_space.before_schema(conn)  # a new file gives space back (store.sqlite_space)
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable across a process crash in WAL mode (only an OS crash can lose
             # the last transactions), which is the failure a PaaS restart produces.
@@ -97,6 +99,7 @@ class SqliteStore(KeptAnswers, Handovers):
             conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
             with Transaction(conn) as db:
                 migrate(db)
+            sqlite_space.after_schema(conn, self._path)
         except sqlite3.Error as exc:  # locked past the busy timeout, read-only, full...
             conn.close()
             raise unusable(self._path, exc, "could not set up the schema") from None
@@ -293,8 +296,8 @@ class SqliteStore(KeptAnswers, Handovers):
 
     async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None:
         await self._update(
-            "INSERT OR REPLACE INTO identities (fk_id, agent_user_id, created_at) VALUES (?, ?, ?)",
-            (fk_id, agent_user_id, self._clock()),
+            "INSERT OR REPLACE INTO identities (fk_id, agent_user_id, created_at, last_active_at) VALUES (?, ?, ?, ?)",
+            (fk_id, agent_user_id, now := self._clock(), now),
         )
 
     async def answer_times(self) -> list[float]:
@@ -360,17 +363,24 @@ class SqliteStore(KeptAnswers, Handovers):
 
     # -- housekeeping ----------------------------------------------------------------
 
-    async def purge(self, keep_finished_for: float) -> None:
-        """Forget expired event keys, kept answers and long-finished questions, in small
-        batches (``store.housekeeping``): one trip never holds the thread for long."""
-        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for):
-            sql = step.sql("?", "?")
-            for batch in itertools.count(1):
-                if await self._run(self._delete_batch, sql, cutoff) < housekeeping.BATCH:
-                    break
-                await asyncio.sleep(housekeeping.PAUSE)  # trips queued meanwhile go first
-                if batch % housekeeping.CHECKPOINT_EVERY == 0 and self._checkpoints is not None:
-                    await self._checkpoints.catch_up()
+    async def purge(self, keep_finished_for: float, keep_people_for: float | None = None) -> None:
+        """Forget expired event keys, kept answers, long-finished questions and (PEOPLE_DAYS)
+        people gone, in small batches (``store.housekeeping``), then give the space back
+        (``store.sqlite_space``): one trip never holds the thread for long."""
+        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for, keep_people_for):
+            batch = functools.partial(self._delete_batch, step.sql("?", "?"), cutoff)
+            await self._stepwise(batch, lambda deleted: deleted >= housekeeping.BATCH)
+        await self._stepwise(functools.partial(sqlite_space.give_back, self._db), lambda free: free > 0)
+
+    async def _stepwise(self, step: Callable[[], int], again: Callable[[int], bool]) -> None:
+        """Trips of ``step`` while ``again`` says so; trips queued meanwhile go between them,
+        and the log is checkpointed now and then (``store.checkpoint``)."""
+        for n in itertools.count(1):
+            if not again(await self._run(step)):
+                return
+            await asyncio.sleep(housekeeping.PAUSE)
+            if n % housekeeping.CHECKPOINT_EVERY == 0 and self._checkpoints is not None:
+                await self._checkpoints.catch_up()
 
     def _delete_batch(self, sql: str, cutoff: float) -> int:
         return int(self._db.execute(sql, (cutoff, housekeeping.BATCH)).rowcount)

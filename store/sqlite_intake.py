@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from bridge.models import InboundMessage
 from bridge.ports.store import QuestionRecord
+from store.housekeeping import ACTIVE_EVERY
 from store.rows import album_joined, files_json, question_from_row, question_values
 
 GROUP_LIMIT = 64  # questions in one group commit at most: a bigger group holds the GIL too long
@@ -34,13 +35,25 @@ def claim(db: sqlite3.Connection, keys: Sequence[str], ttl: float, now: float) -
     return True
 
 
-def current_conversation(db: sqlite3.Connection, key: str, now: float) -> int:
-    row = db.execute("SELECT id FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (key,)).fetchone()
+def current_conversation(db: sqlite3.Connection, key: str, person: str, now: float) -> int:
+    """The conversation ``key`` asks in (opened if there is none), and its and the person's
+    last activity refreshed (PEOPLE_DAYS; at most daily, so a turn rarely writes more)."""
+    row = db.execute(
+        "SELECT id, last_active_at FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (key,)
+    ).fetchone()
     if row is not None:
-        return int(row["id"])
-    cursor = db.execute("INSERT INTO conversations (fk_id, created_at) VALUES (?, ?)", (key, now))
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+        conversation_id = int(row["id"])
+        if row["last_active_at"] is not None and row["last_active_at"] > now - ACTIVE_EVERY:
+            return conversation_id
+        db.execute("UPDATE conversations SET last_active_at = ? WHERE id = ?", (now, conversation_id))
+    else:
+        cursor = db.execute(
+            "INSERT INTO conversations (fk_id, created_at, last_active_at) VALUES (?, ?, ?)", (key, now, now)
+        )
+        assert cursor.lastrowid is not None
+        conversation_id = cursor.lastrowid
+    db.execute("UPDATE identities SET last_active_at = ? WHERE fk_id = ?", (now, person))
+    return conversation_id
 
 
 def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[QuestionRecord | None]:
@@ -61,7 +74,7 @@ def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[Quest
         # Addressed, or a late photo of an album this person asked about (its question is
         # already on its way): a question of its own.
         # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
-        conversation_id = current_conversation(db, msg.scope_key, now)
+        conversation_id = current_conversation(db, msg.scope_key, msg.user.fk_id, now)
         cursor = db.execute(
             """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
                                       files, album)

@@ -52,11 +52,12 @@ class Runtime:
 
 def service_config(settings: Settings) -> ServiceConfig:
     return ServiceConfig(
-        poll=PollSchedule(first=settings.raia_poll_interval),
+        poll=PollSchedule(first=settings.raia_poll_interval, max_wait=settings.raia_poll_max_wait),
         poll_timeout=settings.raia_poll_timeout,
         send_settle=settings.raia_send_settle,
         scope=settings.conversation_scope,
         feedback_keep=settings.feedback_days * 86400 if settings.feedback else None,
+        keep_people=settings.people_days * 86400 if settings.people_days else None,
         files=settings.file_policy,
         handover=handover_config(settings),
     )

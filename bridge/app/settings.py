@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     raia_base_url: str = "https://api.raia2.com"
     raia_poll_interval: float = Field(default=1.0, gt=0, le=60)
     raia_poll_timeout: float = Field(default=600.0, gt=0, le=24 * 3600)
+    # An answer long in coming is looked for at most this many seconds apart (and so is
+    # never later than this): a tenth of the time waited, from about 30 s on.
+    raia_poll_max_wait: float = Field(default=12.0, ge=3, le=120)
     # After a send whose outcome is unknown (a timeout, a crash mid-send), keep looking for
     # the message this long before sending it again: longer than raia takes to store one.
     raia_send_settle: float = Field(default=90.0, ge=0, le=3600)
@@ -65,6 +68,8 @@ class Settings(BaseSettings):
     # days after delivery so a vote can name them (then erased, like every delivered answer).
     feedback: bool = True
     feedback_days: float = Field(default=7.0, gt=0, le=366)
+    # Conversations and people not active for this many days are forgotten; 0 = never.
+    people_days: float = Field(default=365.0, ge=0, le=36500)
     # Photos, documents and voice notes sent with (or as) a question go to the agent (raia).
     files: bool = True
     files_max_mb: float = Field(default=20.0, gt=0, le=2048)  # Telegram bots download up to 20 MB

@@ -21,7 +21,7 @@ from bridge.errors import AgentError, AgentNotFoundError, AgentServerError, Agen
 from bridge.files import FilePassing, notes_reply, pass_files, sent_text
 from bridge.models import PlatformUser, QuestionState, Reply, ReplyKind, Words
 from bridge.outcomes import Finished, failure, non_empty
-from bridge.poller import AnswerTimes
+from bridge.poller import AnswerTimes, PollSchedule
 from bridge.ports.agent import AgentPort, ResponseStatus, SentFile, TakesFiles
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord
@@ -169,6 +169,22 @@ class PolledAsking:
                 return message.id
         return None
 
+    def _check_due(self, q: QuestionRecord, checked: float, schedule: PollSchedule) -> bool:
+        """Look at the mode with this look for the answer if it is due before the next one:
+        the mode then rides on the answer's looks instead of waking the question on its own
+        a moment later (which doubled the calls of a long wait)."""
+        assert q.sent_at is not None
+        now = self._clock()
+        upcoming = now + schedule.next_wait(now - q.sent_at, self._answer_times)
+        return upcoming > checked + self._check_every(q.sent_at, now)
+
+    def _check_every(self, sent_at: float, now: float) -> float:
+        """How often a waiting question looks whether a person took its conversation over:
+        every ``check_waiting`` seconds, spaced like the looks for an answer long in coming
+        (a takeover is noticed within a tenth of the time waited, at most RAIA_POLL_MAX_WAIT)."""
+        assert self._means.handover is not None
+        return max(self._means.handover.config.check_waiting, self._config.poll.spaced(now - sent_at))
+
     def _answer_deadline(self, q: QuestionRecord) -> float:
         """``RAIA_POLL_TIMEOUT`` after the agent got the question."""
         assert q.sent_at is not None
@@ -202,7 +218,7 @@ class PolledAsking:
             if now < deadline:
                 wait = schedule.next_wait(now - q.sent_at, self._answer_times)
                 if handover is not None:  # a takeover is noticed within this while the answer is awaited
-                    wait = min(wait, max(0.0, checked + handover.config.check_waiting - now))
+                    wait = min(wait, max(0.0, checked + self._check_every(q.sent_at, now) - now))
                 if self._hints is None:
                     await self._sleep(min(wait, deadline - now))
                 else:
@@ -230,7 +246,7 @@ class PolledAsking:
                 if handover is not None and await handover.taken(q.conversation_id, conversation):
                     return HANDED_OVER
                 return Finished(QuestionState.FAILED, texts.notice("failed"), response.error)
-            if handover is not None and self._clock() - checked >= handover.config.check_waiting:
+            if handover is not None and self._check_due(q, checked, schedule):
                 checked = self._clock()
                 if await handover.taken(q.conversation_id, conversation):
                     return HANDED_OVER

@@ -361,6 +361,8 @@ class StorePort(Protocol):
 
     # -- housekeeping ------------------------------------------------------------------
 
-    async def purge(self, keep_finished_for: float) -> None:
-        """Forget expired event keys and long-finished questions."""
+    async def purge(self, keep_finished_for: float, keep_people_for: float | None = None) -> None:
+        """Forget expired event keys and long-finished questions; with ``keep_people_for``
+        (PEOPLE_DAYS), also conversations and people not active for that long (a
+        conversation with a question or a takeover's records left stays)."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -16,7 +17,7 @@ def polls_until(answer: float, learned: AnswerTimes | None, schedule: PollSchedu
     looks, elapsed = [], 0.0
     while True:
         wait = schedule.next_wait(elapsed, learned)
-        assert 0.0 < wait <= schedule.cap
+        assert 0.0 < wait <= max(schedule.cap, schedule.spaced(elapsed))
         elapsed += wait
         looks.append(elapsed)
         if elapsed >= answer:
@@ -55,7 +56,17 @@ def test_an_agent_that_takes_five_seconds_is_asked_twice_just_after() -> None:
 def test_an_unusually_fast_answer_is_still_never_more_than_the_cap_late() -> None:
     answers = learned([30.0] * 50)
     for answer in (0.2, 1.0, 2.0, 7.5, 29.0, 45.0, 120.0):
-        assert polls_until(answer, answers)[-1] - answer <= SCHEDULE.cap
+        assert polls_until(answer, answers)[-1] - answer <= max(SCHEDULE.cap, SCHEDULE.spaced(answer))
+
+
+def test_an_answer_long_in_coming_is_looked_for_less_often_never_more_than_the_cap_late() -> None:
+    looks = polls_until(600.0, None)
+    assert len([t for t in looks if 29.0 <= t < 60.0]) <= 8  # a tenth of the time waited, past 29 s
+    assert len([t for t in looks if 120.0 <= t < 180.0]) == 5  # RAIA_POLL_MAX_WAIT (12 s) apart
+    gaps = [b - a for a, b in itertools.pairwise(looks)]
+    assert max(gaps) == pytest.approx(SCHEDULE.max_wait)
+    assert all(gap <= SCHEDULE.cap + 1e-9 for a, gap in zip(looks, gaps, strict=False) if a < 29.0)
+    assert len(polls_until(60.0, None)) < 28  # all the way at the 2.9 s cap: 28
 
 
 def test_two_kinds_of_answers_each_get_a_look_just_after() -> None:
@@ -71,7 +82,7 @@ def test_spread_answer_times_cost_no_more_than_a_few_extra_looks() -> None:
     for answer in (1.5, 10.0, 33.0, 60.0):
         looks = polls_until(answer, answers)
         assert len(looks) <= len(polls_until(answer, None)) + 4
-        assert looks[-1] - answer <= SCHEDULE.cap
+        assert looks[-1] - answer <= max(SCHEDULE.cap, SCHEDULE.spaced(answer))
 
 
 def test_only_recent_plausible_times_count() -> None:
