@@ -1,14 +1,14 @@
-"""Telegram update -> the core's ``InboundMessage`` (pure; tested on recorded updates)."""
+"""Telegram update -> the core's ``InboundMessage`` (pure; tested on recorded updates),
+read from the update's JSON by ``wire`` (not python-telegram-bot's objects)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
 
-from telegram import Message, MessageEntity, Update, User
-
 from adapters.base import Allowlist
 from adapters.files import media_type
+from adapters.telegram.wire import Message, MessageEntity, Update, User
 from adapters.telegram.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
 
@@ -63,7 +63,7 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     private = message.chat.type == "private"
     if message.chat.type not in ("private", "group", "supergroup"):
         return Ignored(f"chat type {message.chat.type}")
-    if message.text is None and message.caption is None and not any(getattr(message, k, None) for k in _CONTENT):
+    if message.text is None and message.caption is None and not message.carries(_CONTENT):
         return Ignored("a service message")  # before the allowlist: not even a refusal
 
     def inbound(

@@ -16,6 +16,7 @@ import warnings
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -26,6 +27,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from adapters.base import CheckResult, read_json
+from adapters.telegram import wire
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import GUEST, BotIdentity, Ignored, classify, pressed_for_person
 from adapters.telegram.feedback import TelegramFeedback
@@ -47,7 +49,16 @@ COMMANDS = ("start", "help", "reset", "new")
 # (guest mode, Bot API 10.0). Every other kind (business messages, reactions, managed bots,
 # member changes, kinds of a later Bot API...) is acknowledged without being read.
 UPDATES = ["message", "callback_query", "guest_message"]
+GET_UPDATES_GRACE = 10.0  # seconds a long poll may take beyond its own timeout
 RECENT_ERROR = 3600  # seconds: a webhook delivery error this recent fails `check`
+
+
+class Unreadable(Exception):
+    """An update without what the bridge reads: taken (a 200) and logged, never redelivered."""
+
+
+def _is_update_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def file_url(api_url: str) -> str:
@@ -286,17 +297,13 @@ class TelegramPlatform:
             log.debug("telegram update %s ignored: a kind the bridge does not use", data["update_id"])
             return Response(status_code=200)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # PTB's deprecation notes about fields it still reads
-                update = Update.de_json(data, self.app.bot)
-        except Exception as exc:
-            # Well-formed but not what this library understands: a 4xx would make
-            # Telegram redeliver it forever, so take it and say so in the log.
-            log.warning("telegram update %s could not be read (%s); ignored", data["update_id"], type(exc).__name__)
-            return Response(status_code=200)
-        try:
             # Committed before the 200: after that, Telegram forgets the update.
-            await self._take(update)
+            await self._take(data)
+        except Unreadable as exc:
+            # Well-formed JSON without what the bridge reads: a 4xx would make Telegram
+            # redeliver it forever, so take it and say so in the log.
+            log.warning("telegram update %s could not be read (%s); ignored", data["update_id"], exc)
+            return Response(status_code=200)
         except ShuttingDown:
             return PlainTextResponse("shutting down, retry later", status_code=503)
         except StoreError as exc:
@@ -309,17 +316,30 @@ class TelegramPlatform:
             return PlainTextResponse("could not store the update, retry later", status_code=503)
         return Response(status_code=200)
 
-    async def _take(self, update: Update) -> None:
+    async def _take(self, data: dict[str, Any]) -> None:
+        """One update as its JSON: read (``wire``), translated and handed to the core.
+        Raises ``Unreadable`` when it lacks what the bridge reads."""
         assert self._inbox is not None
         assert self._bot is not None
+        try:
+            update = wire.Update(data)
+        except ValueError as exc:
+            raise Unreadable(str(exc)) from None
         if update.callback_query is not None:
+            # Answering a press takes PTB's objects (the query, the message with the buttons).
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # PTB's deprecation notes about fields it still reads
+                    pressed = Update.de_json(data, self.app.bot)
+            except Exception as exc:
+                raise Unreadable(type(exc).__name__) from None
             if update.callback_query.data == PERSON_DATA:
                 press = pressed_for_person(update, self._bot, self._allow)
                 if isinstance(press, Ignored):
                     log.debug("telegram update %s ignored: %s", update.update_id, press.reason)
-                await self._feedback.asked_for_person(update, None if isinstance(press, Ignored) else press)
+                await self._feedback.asked_for_person(pressed, None if isinstance(press, Ignored) else press)
                 return
-            await self._feedback.pressed(update)
+            await self._feedback.pressed(pressed)
             return
         message = classify(update, self._bot, self._allow)
         if isinstance(message, Ignored):
@@ -331,6 +351,18 @@ class TelegramPlatform:
             message = replace(message, origin=replace(message.origin, extra=extra))
         await self._inbox.receive(message)
 
+    async def _get_updates(self, offset: int | None) -> list[dict[str, Any]]:
+        """``getUpdates`` as JSON (read by ``wire`` like a webhook's, not by PTB): the updates
+        that have an ``update_id``, in order."""
+        params: dict[str, Any] = {"timeout": POLL_SECONDS, "allowed_updates": UPDATES}
+        if offset is not None:
+            params["offset"] = offset
+        # PTB's own get_updates parses every update into its objects; its raw call does not.
+        result = await self.app.bot._post("getUpdates", params, read_timeout=POLL_SECONDS + GET_UPDATES_GRACE)
+        if not isinstance(result, list):
+            raise TelegramError("getUpdates did not answer a list")
+        return [u for u in result if isinstance(u, dict) and _is_update_id(u.get("update_id"))]
+
     async def _poll(self) -> None:
         """Long polling. The offset that confirms an update to Telegram is only sent once
         the update is committed, so a kill -9 at any moment loses nothing."""
@@ -338,7 +370,7 @@ class TelegramPlatform:
         failures = 0
         while self._intake_open:
             try:
-                updates = await self.app.bot.get_updates(offset=offset, timeout=POLL_SECONDS, allowed_updates=UPDATES)
+                updates = await self._get_updates(offset)
                 failures = 0
             except TelegramError as exc:
                 failures += 1
@@ -350,16 +382,18 @@ class TelegramPlatform:
                     await self._take(update)
                 except ShuttingDown:
                     return
+                except Unreadable as exc:
+                    log.warning("telegram update %s could not be read (%s); ignored", update["update_id"], exc)
                 except Exception as exc:
                     # Not confirmed: Telegram hands it over again on the next call.
                     log.log(
                         logging.WARNING if isinstance(exc, StoreError) else logging.ERROR,
                         "telegram update %s could not be stored (%s); fetching it again",
-                        update.update_id,
+                        update["update_id"],
                         exc,
                         exc_info=not isinstance(exc, StoreError),
                     )
                     failures += 1
                     await asyncio.sleep(POLL_BACKOFF.wait(failures))
                     break
-                offset = update.update_id + 1
+                offset = update["update_id"] + 1

@@ -314,3 +314,26 @@ async def test_without_topics_new_starts_over_in_place(
         await fake.wait_sent(3)
     assert "createForumTopic" not in fake.calls
     assert sorted(sim.user_messages(c) for c in sim.conversations) == [["first"], ["second"]]
+
+
+# -- updates read from their JSON ------------------------------------------------------------
+
+
+async def test_an_update_without_fields_the_bridge_does_not_read_is_still_answered(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """The bridge reads updates from their JSON, only the fields it uses: a message without a
+    date (which python-telegram-bot requires, and would drop the update for) and a sender
+    without a first name are still answered; one without a chat is taken and logged."""
+    bare = {"update_id": 8_001, "message": {"message_id": 1, "chat": {"id": 42, "type": "private"},
+                                             "from": {"id": 42, "is_bot": False}, "text": "no date here"}}  # fmt: skip
+    chatless = {"update_id": 8_002, "message": {"message_id": 2, "from": {"id": 42}, "text": "where?"}}
+    async with running(sim, fake, tmp_path) as bridge:
+        assert (await bridge.post(bare)).status_code == 200
+        assert (await bridge.post(chatless)).status_code == 200
+        await fake.wait_sent(1)
+        await bridge.idle()
+    assert "no date here" in fake.sent[0].text
+    assert len(fake.sent) == 1
+    (raia_user,) = sim.users.values()
+    assert raia_user["firstName"] == "Telegram user"
