@@ -17,7 +17,9 @@ How it finds them, cheaply:
   while they come full, ``scan_pages`` at most) finds takeovers of idle conversations
   (and staff who write first);
 - a watched conversation is looked at on a growing schedule (``look_first`` up to
-  ``look_cap``), until the agent has it back or nothing happened for ``watch``.
+  ``look_cap``), until the agent has it back or nothing happened for ``watch``; a question
+  it took over is looked at too, for a while: should the agent answer it anyway, that
+  answer is posted once like a staff message.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass, replace
 from bridge import texts
 from bridge.config import ServiceConfig
 from bridge.errors import AgentError, DeliveryPermanent, DeliveryRetryable, ShuttingDown, StoreError
-from bridge.models import Reply
+from bridge.models import Reply, ReplyKind
 from bridge.ports.agent import Handling, HandsOver
 from bridge.ports.outbound import CONVERSATION_POST, Outbound
 from bridge.ports.store import HandoverPost, HandoverRecord, StorePort
@@ -89,6 +91,8 @@ class HandoverDesk:
         self._agent_name = agent_name
         self._clock, self._sleep, self._tasks = clock, sleep, tasks
         self._attempts, self._backoff = service.delivery_attempts, service.delivery_backoff
+        # A question a person took over is looked at for a late agent answer this long.
+        self._late_window = service.poll_timeout
         self._watches: dict[int, _Watch] = {}
         self._resumed: set[int] = set()  # watches taken up from the store: their first post may be out already
         self._scanned: float | None = None
@@ -252,6 +256,7 @@ class HandoverDesk:
                 if not await self._store.claim_watch(conversation_id, config.lease):
                     return  # another process watches it
                 changed = await self._look(record, with_mode=with_mode)
+                changed = await self._late_answers(record) or changed
                 await self._deliver(conversation_id, resumed=resumed)
                 resumed = False
                 failures = 0
@@ -329,6 +334,26 @@ class HandoverDesk:
                 "taken over by a person" if handling.by_person else "back with the agent",
             )
         return True
+
+    async def _late_answers(self, record: HandoverRecord) -> bool:
+        """The agent may answer a question a person took over anyway: such an answer is
+        recorded as a post (keyed by the question's message, so once however many looks
+        or replicas find it); each question is looked for until ``RAIA_POLL_TIMEOUT``
+        after it was handed over. True if one was found."""
+        found = False
+        for handed in await self._store.handed_questions(record.conversation_id):
+            post: tuple[str, float, Reply] | None = None
+            if handed.handed_at + self._late_window > self._clock():
+                settled, reply = await self._agent.late_answer(record.agent_conversation_id, handed.agent_message_id)
+                if not settled:
+                    continue
+                if reply is not None:
+                    post = (f"answer-{handed.agent_message_id}", time.time(), replace(reply, kind=ReplyKind.ANSWER))
+                    found = True
+                    log.info("conversation=%d question=%d answered by the agent during a takeover",
+                             record.conversation_id, handed.question_id)  # fmt: skip
+            await self._store.settle_handed_question(record.conversation_id, handed.question_id, post)
+        return found
 
     async def _deliver(self, conversation_id: int, *, resumed: bool) -> None:
         """Post what is recorded and not posted yet, in order."""

@@ -42,6 +42,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
     "handover_posts": (
         "conversation_id", "key", "seq", "reply", "parts_delivered", "delivery_attempts", "created_at", "delivered_at",
     ),
+    "handed_questions": ("question_id", "conversation_id", "agent_message_id", "handed_at", "settled_at"),
 }  # fmt: skip
 
 

@@ -154,6 +154,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX conversations_active ON conversations(last_active_at);
     CREATE INDEX questions_conversation ON questions(conversation_id);
     """,
+    # 10: questions a person took over (raia's manual mode): if the agent answers one anyway,
+    # the takeover desk posts that answer once (``settled_at``: posted, or nothing came).
+    """
+    CREATE TABLE handed_questions (
+        question_id      INTEGER PRIMARY KEY,
+        conversation_id  INTEGER NOT NULL,
+        agent_message_id TEXT NOT NULL,
+        handed_at        REAL NOT NULL,
+        settled_at       REAL
+    );
+    CREATE INDEX handed_questions_open ON handed_questions(conversation_id) WHERE settled_at IS NULL;
+    """,
 )
 
 

@@ -29,6 +29,12 @@ _KEEP = (
     "INSERT INTO feedback (question_id, fk_id, message_id, question, answer, keep_until) "
     "SELECT id, fk_id, $1, text, $2, $3 FROM questions WHERE id = $4 ON CONFLICT DO NOTHING"
 )
+# A question a person took over: its agent answer, should one come anyway, is posted once.
+_HANDED = (
+    "INSERT INTO handed_questions (question_id, conversation_id, agent_message_id, handed_at) "
+    "SELECT id, conversation_id, agent_message_id, $1 FROM questions WHERE id = $2 AND agent_message_id IS NOT NULL "
+    "ON CONFLICT DO NOTHING"
+)
 
 
 def _fenced(assignments: str) -> str:
@@ -72,14 +78,21 @@ class PgQuestionLife:
     async def mark_finished(
         self, qid: int, state: QuestionState, reply: Reply, error: str | None = None, *, keep_until: float | None = None
     ) -> None:
-        values: tuple[Any, ...] = (state.value, json.dumps(reply.to_json()), error, self._clock())
-        if keep_until is None or state is not QuestionState.ANSWERED or not reply.message_id:
+        now = self._clock()
+        values: tuple[Any, ...] = (state.value, json.dumps(reply.to_json()), error, now)
+        also: list[tuple[str, tuple[Any, ...]]] = []
+        if keep_until is not None and state is QuestionState.ANSWERED and reply.message_id:
+            also.append((_KEEP, (reply.message_id, reply.text, keep_until, qid)))
+        if state is QuestionState.HANDED_OVER:
+            also.append((_HANDED, (now, qid)))
+        if not also:
             await self._step(_FINISHED, qid, *values)
             return
         async with self.pool.transaction() as conn:
             if not await conn.fetchval(_FINISHED, qid, self.owner, *values):
                 raise LeaseLost(qid)  # rolled back: nothing written
-            await conn.execute(_KEEP, reply.message_id, reply.text, keep_until, qid)
+            for sql, params in also:
+                await conn.execute(sql, *params)
 
     async def mark_parts_delivered(self, qid: int, parts: int) -> None:
         await self._step(_PARTS, qid, parts)

@@ -146,6 +146,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX conversations_active ON conversations(last_active_at);
     CREATE INDEX questions_conversation ON questions(conversation_id);
     """,
+    # 8: SQLite's version 10: questions a person took over, whose late agent answer (if any)
+    # the takeover desk posts once.
+    """
+    CREATE TABLE handed_questions (
+        question_id      BIGINT PRIMARY KEY,
+        conversation_id  BIGINT NOT NULL,
+        agent_message_id TEXT NOT NULL,
+        handed_at        DOUBLE PRECISION NOT NULL,
+        settled_at       DOUBLE PRECISION
+    );
+    CREATE INDEX handed_questions_open ON handed_questions(conversation_id) WHERE settled_at IS NULL;
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

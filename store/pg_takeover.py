@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from bridge.models import Reply
-from bridge.ports.store import ConversationRecord, HandoverPost, HandoverRecord
+from bridge.ports.store import ConversationRecord, HandedQuestion, HandoverPost, HandoverRecord
 from store.pg_pool import Pool
 from store.rows import conversation_from_row
 from store.sqlite_takeover import handover_from_row, post_from_row, profile_json
@@ -173,9 +173,31 @@ class PgHandovers:
             self.owner,
         )
 
+    async def handed_questions(self, conversation_id: int) -> list[HandedQuestion]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM handed_questions WHERE conversation_id = $1 AND settled_at IS NULL ORDER BY question_id",
+            conversation_id,
+        )
+        return [HandedQuestion(int(r["question_id"]), r["agent_message_id"], float(r["handed_at"])) for r in rows]
+
+    async def settle_handed_question(
+        self, conversation_id: int, question_id: int, post: tuple[str, float, Reply] | None
+    ) -> None:
+        now = self._clock()
+        async with self.pool.transaction() as conn:
+            await conn.execute("UPDATE handed_questions SET settled_at = $1 WHERE question_id = $2", now, question_id)
+            if post is not None:
+                key, seq, reply = post
+                await conn.execute(
+                    "INSERT INTO handover_posts (conversation_id, key, seq, reply, created_at) "
+                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    conversation_id, key, seq, json.dumps(reply.to_json()), now,
+                )  # fmt: skip
+
     async def purge_handovers(self, before: float) -> None:
         async with self.pool.transaction() as conn:
             await conn.execute("DELETE FROM handover_posts WHERE delivered_at < $1", before)
+            await conn.execute("DELETE FROM handed_questions WHERE handed_at < $1", before)
             await conn.execute(
                 "DELETE FROM handovers WHERE watch_until < $1 AND by_person = 0 AND conversation_id NOT IN "
                 "(SELECT conversation_id FROM handover_posts)",

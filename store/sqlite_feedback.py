@@ -17,6 +17,11 @@ _KEEP = (
     "INSERT OR IGNORE INTO feedback (question_id, fk_id, message_id, question, answer, keep_until) "
     "SELECT id, fk_id, ?, text, ?, ? FROM questions WHERE id = ?"
 )
+# A question a person took over: its agent answer, should one come anyway, is posted once.
+_HANDED = (
+    "INSERT OR IGNORE INTO handed_questions (question_id, conversation_id, agent_message_id, handed_at) "
+    "SELECT id, conversation_id, agent_message_id, ? FROM questions WHERE id = ? AND agent_message_id IS NOT NULL"
+)
 
 
 def kept_from_row(row: Any) -> KeptAnswer:
@@ -54,16 +59,22 @@ class KeptAnswers:
             "UPDATE questions SET state = ?, reply = ?, error = ?, finished_at = ? WHERE id = ?",
             (state.value, json.dumps(reply.to_json()), error, now, qid),
         )
-        if keep_until is None or state is not QuestionState.ANSWERED or not reply.message_id:
+        also: list[tuple[str, tuple[Any, ...]]] = []
+        if keep_until is not None and state is QuestionState.ANSWERED and reply.message_id:
+            also.append((_KEEP, (reply.message_id, reply.text, keep_until, qid)))
+        if state is QuestionState.HANDED_OVER:
+            also.append((_HANDED, (now, qid)))
+        if not also:
             await self._update(*finish)
             return
 
-        def finish_and_keep() -> None:
+        def finish_and_more() -> None:
             with self._transaction() as db:
                 db.execute(*finish)
-                db.execute(_KEEP, (reply.message_id, reply.text, keep_until, qid))
+                for statement in also:
+                    db.execute(*statement)
 
-        await self._run(finish_and_keep)
+        await self._run(finish_and_more)
 
     async def kept_answer(self, qid: int) -> KeptAnswer | None:
         row = await self._one("SELECT * FROM feedback WHERE question_id = ? AND keep_until > ?", (qid, self._clock()))

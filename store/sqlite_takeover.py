@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from bridge.models import Origin, PlatformUser, Reply
-from bridge.ports.store import ConversationRecord, HandoverPost, HandoverRecord
+from bridge.ports.store import ConversationRecord, HandedQuestion, HandoverPost, HandoverRecord
 from store.migrations import Transaction
 from store.rows import conversation_from_row
 
@@ -201,12 +201,38 @@ class Handovers:
     async def release_watch(self, conversation_id: int) -> None:
         return None
 
+    async def handed_questions(self, conversation_id: int) -> list[HandedQuestion]:
+        rows = await self._all(
+            "SELECT * FROM handed_questions WHERE conversation_id = ? AND settled_at IS NULL ORDER BY question_id",
+            (conversation_id,),
+        )
+        return [HandedQuestion(int(r["question_id"]), r["agent_message_id"], float(r["handed_at"])) for r in rows]
+
+    async def settle_handed_question(
+        self, conversation_id: int, question_id: int, post: tuple[str, float, Reply] | None
+    ) -> None:
+        now = self._clock()
+
+        def settle() -> None:
+            with self._transaction() as db:
+                db.execute("UPDATE handed_questions SET settled_at = ? WHERE question_id = ?", (now, question_id))
+                if post is not None:
+                    key, seq, reply = post
+                    db.execute(
+                        "INSERT OR IGNORE INTO handover_posts (conversation_id, key, seq, reply, created_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (conversation_id, key, seq, json.dumps(reply.to_json()), now),
+                    )
+
+        await self._run(settle)
+
     async def purge_handovers(self, before: float) -> None:
         """Forget delivered posts and handovers no longer watched since ``before``."""
 
         def purge() -> None:
             with self._transaction() as db:
                 db.execute("DELETE FROM handover_posts WHERE delivered_at < ?", (before,))
+                db.execute("DELETE FROM handed_questions WHERE handed_at < ?", (before,))
                 db.execute(
                     "DELETE FROM handovers WHERE watch_until < ? AND by_person = 0 AND conversation_id NOT IN "
                     "(SELECT conversation_id FROM handover_posts)",

@@ -33,9 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--during-manual",
-        choices=("pending", "failed", "empty"),
+        choices=("pending", "failed", "empty", "answers"),
         default="pending",
-        help="what response-on says while a person has the conversation (raia does not document it)",
+        help="what response-on says while a person has the conversation (raia does not document it); "
+        "answers: the agent answers anyway",
     )
     parser.add_argument(
         "--auto-staff",

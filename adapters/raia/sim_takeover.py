@@ -6,7 +6,8 @@ to take a conversation over, write as the staff member and hand it back.
 
 What raia's ``response-on`` says about a question while a person has its conversation is
 undocumented: ``during_manual`` picks one of the three possibilities (``pending`` forever,
-``failed``, or ``empty``: completed without words)."""
+``failed``, or ``empty``: completed without words), or ``answers``: the agent answers
+anyway, as if no one had taken over."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class Takeovers:
         self._host = host
         self._clock = clock
         self._fire = fire  # calls the webhooks registered for a trigger
-        self.during_manual = "pending"  # "pending" | "failed" | "empty"
+        self.during_manual = "pending"  # "pending" | "failed" | "empty" | "answers"
         # The demo: a request for a person (PUT mode manual) is answered by a simulated
         # staff member after ``auto_staff`` seconds, who hands back a little later. None: off.
         self.auto_staff: float | None = None

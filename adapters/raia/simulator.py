@@ -311,16 +311,14 @@ class RaiaSimulator:
 
     def _settle(self, mid: str) -> dict[str, Any]:
         question = self.questions[mid]
-        if "status" not in question and self.takeover.holds(question["cid"]):  # a person has it
+        # A person has it (and the agent stands back, unless it answers anyway).
+        held = self.takeover.holds(question["cid"]) and self.takeover.during_manual != "answers"
+        if "status" not in question and held:
             self.takeover.settle(
                 question,
                 lambda text: self._message_dto(str(uuid.uuid4()), question["cid"], "assistant", text, at=self.clock()),
             )
-        if (
-            "status" not in question
-            and self.clock() >= question["ready_at"]
-            and not self.takeover.holds(question["cid"])
-        ):
+        if "status" not in question and self.clock() >= question["ready_at"] and not held:
             if self.converse is not None:
                 earlier = self.user_messages(question["cid"])
                 answer = self.converse(question["text"], earlier[: earlier.index(question["text"])])

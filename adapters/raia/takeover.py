@@ -1,7 +1,8 @@
 """raia's human-in-the-loop, as the core's ``HandsOver`` ability: a conversation's ``mode``
 (``ai`` | ``manual``) and ``assignedUser``, the messages staff wrote
-(``senderRole: manual_assistant``), pages of recently updated conversations, and
-``PUT …/mode`` to ask for a person. A mixin of ``RaiaClient``, which provides the calls."""
+(``senderRole: manual_assistant``), pages of recently updated conversations,
+``PUT …/mode`` to ask for a person, and the agent's answer to a question a person took
+over (``response-on``), should it answer anyway. A mixin of ``RaiaClient``, which provides the calls."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.raia.mapping import created_at, mapping, reply_from_message
-from bridge.ports.agent import Handling, StaffMessage
+from bridge.errors import AgentNotFoundError
+from bridge.models import Reply
+from bridge.ports.agent import AgentResponse, Handling, ResponseStatus, StaffMessage
 
 STAFF_ROLE = "manual_assistant"
 
@@ -54,6 +57,9 @@ class RaiaHandover:
     async def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
         raise NotImplementedError
 
+    async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse:
+        raise NotImplementedError
+
     async def handling(self, conversation_id: str) -> Handling:
         found = handling_from(await self._retrying("GET", f"/conversations/{conversation_id}"))
         return found or Handling(conversation_id, by_person=False)
@@ -77,3 +83,15 @@ class RaiaHandover:
 
     async def hand_over(self, conversation_id: str) -> None:
         await self._request("PUT", f"/conversations/{conversation_id}/mode", json={"mode": "manual"})
+
+    async def late_answer(self, conversation_id: str, message_id: str) -> tuple[bool, Reply | None]:
+        # raia's response-on for a question asked during a takeover is undocumented: pending
+        # forever, failed and an empty answer all mean "nothing to post".
+        try:
+            response = await self.response_on(conversation_id, message_id)
+        except AgentNotFoundError:
+            return True, None
+        if response.status == ResponseStatus.COMPLETED:
+            reply = response.reply
+            return True, reply if reply is not None and (reply.text or reply.has_sources) else None
+        return response.status == ResponseStatus.FAILED, None

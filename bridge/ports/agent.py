@@ -211,3 +211,9 @@ class HandsOver(Protocol):
     async def hand_over(self, conversation_id: str) -> None:
         """Ask for a person: the conversation goes to staff."""
         ...
+
+    async def late_answer(self, conversation_id: str, message_id: str) -> tuple[bool, Reply | None]:
+        """The agent's answer to a question a person took over, if it answered anyway:
+        ``(settled, reply)``: settled once it answered (``reply``, None if without words),
+        failed, or is unknown; not settled while pending."""
+        ...

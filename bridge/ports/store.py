@@ -134,6 +134,16 @@ class HandoverRecord:
 
 
 @dataclass(frozen=True)
+class HandedQuestion:
+    """A question a person took over (it ended ``handed_over``): the agent may answer it
+    anyway, and that answer is then posted once."""
+
+    question_id: int
+    agent_message_id: str
+    handed_at: float
+
+
+@dataclass(frozen=True)
 class HandoverPost:
     """A delivery that belongs to a conversation, not to a question (a staff message, a
     notice that a person took over or handed back): recorded before it is posted, its
@@ -216,7 +226,8 @@ class StorePort(Protocol):
     ) -> None:
         """``keep_until``: an answer (with the agent's ``message_id``) may be rated until
         then: its question and answer text are kept for that (``KeptAnswer``), in the
-        same step."""
+        same step. A question ``handed_over`` is recorded as such in the same step
+        (``handed_questions``)."""
         ...
 
     async def mark_parts_delivered(self, qid: int, parts: int) -> None: ...
@@ -344,8 +355,21 @@ class StorePort(Protocol):
 
     async def release_watch(self, conversation_id: int) -> None: ...
 
+    async def handed_questions(self, conversation_id: int) -> list[HandedQuestion]:
+        """Questions of the conversation a person took over whose agent answer is still
+        looked for (recorded by ``mark_finished`` with ``handed_over``), oldest first."""
+        ...
+
+    async def settle_handed_question(
+        self, conversation_id: int, question_id: int, post: tuple[str, float, Reply] | None
+    ) -> None:
+        """No longer looked for; ``post`` (the agent's late answer) recorded with it in one
+        step, to be posted like a staff message (a key recorded before is left as it was)."""
+        ...
+
     async def purge_handovers(self, before: float) -> None:
-        """Forget posts delivered before ``before`` and handovers watched last before it."""
+        """Forget posts delivered before ``before``, handovers watched last before it and
+        questions handed over before it."""
         ...
 
     # -- the agent's pace ----------------------------------------------------------------

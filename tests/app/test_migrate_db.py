@@ -65,7 +65,7 @@ async def test_sqlite_moves_into_postgres_once(
     code, out, _ = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
     assert code == 0
     again = "copied 0 identities, 0 conversations, 0 seen_events, 0 questions, 0 feedback, 0 handovers, 0 handover_"
-    assert f"{again}posts; 12 row(s) were already there" in out
+    assert f"{again}posts, 0 handed_questions; 12 row(s) were already there" in out
     async with PostgresStore(target) as store:
         assert await store.count_open() == 2
         assert (await store.question(ids["waiting"])).text == "still waiting"

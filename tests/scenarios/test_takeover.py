@@ -125,3 +125,33 @@ async def test_a_takeover_behind_busier_conversations_is_found_pages_later(sim: 
     assert fake.texts()[1] == "Dana from the support team will answer you here."
     assert {1, 2, 3} <= set(sim.takeover.pages)
     assert max(sim.takeover.pages) <= 10
+
+
+async def test_an_agent_answer_that_comes_anyway_is_delivered_once(tmp_path: Path) -> None:
+    """raia answers a question after a person took its conversation over: that answer is
+    posted once (after the takeover's notice), however many looks find it."""
+    sim = RaiaSimulator(api_key="sk-test-0123456789abcdef", delay=lambda text: 1.5 if "booking" in text else 0.05)
+    sim.takeover.during_manual = "answers"
+    fake = tg.FakeTelegram()
+    async with telegram_bridge(sim, fake, tmp_path, **FAST) as bridge:
+        await bridge.post(tg.message("I need to change my booking"))
+        await until(lambda: sim.conversations and sim.user_messages(only_conversation(sim)))
+        cid = only_conversation(sim)
+        sim.takeover.take(cid, staff="Dana")
+        await fake.wait_sent(1)  # the notice; the question ends handed over
+        await until(lambda: states(tmp_path) == ["delivered"])
+        await fake.wait_sent(2)  # the agent's answer, later
+        await until(lambda: settled(tmp_path) == [True])
+        sim.takeover.write(cid, "Dana here: anything else?")
+        await fake.wait_sent(3)
+        await bridge.idle()
+    texts = fake.texts()
+    assert texts[0] == "Dana from the support team will answer you here."
+    assert "I need to change my booking" in texts[1]  # the simulated agent's answer quotes the question
+    assert texts[2:] == ["Dana here: anything else?"]
+    assert sum("I need to change my booking" in t for t in texts) == 1
+
+
+def settled(tmp_path: Path) -> list[bool]:
+    with sqlite3.connect(tmp_path / "bridge.db") as db:
+        return [row[0] is not None for row in db.execute("SELECT settled_at FROM handed_questions ORDER BY 1")]

@@ -4,7 +4,7 @@ posted, ``since`` only moving forward, one watcher per conversation across proce
 
 from __future__ import annotations
 
-from bridge.models import Reply, ReplyKind
+from bridge.models import QuestionState, Reply, ReplyKind
 from tests.conftest import message
 from tests.store.test_store import Clock, open_store
 
@@ -59,6 +59,34 @@ async def test_posts_recorded_once_in_order_then_delivered_and_purged(database: 
         await store.purge_handovers(clock.now)
         assert await store.recorded_posts(cid) == set()
         assert await store.handover(cid) is not None  # a person still has it: kept
+
+
+async def test_a_question_handed_over_is_recorded_with_it_and_its_late_answer_once(database: str) -> None:
+    """Finishing a question as handed over records it in the same step; settling it with
+    the agent's late answer records that answer as a post, once."""
+    clock = Clock()
+    async with open_store(database, clock) as store:
+        q = await store.record_question(message("my booking"), ttl=60)
+        other = await store.record_question(message("and this?"), ttl=60)
+        assert q is not None
+        assert other is not None
+        cid = q.conversation_id
+        await store.set_agent_conversation(cid, "conv-1")
+        assert await store.claim_lane(cid, ttl=60)  # the steps below are the lane's
+        await store.mark_sent(q.id, "m-1")
+        await store.mark_sent(other.id, "m-2")
+        await store.mark_finished(q.id, QuestionState.HANDED_OVER, Reply("", ReplyKind.NOTICE), "a person took over")
+        await store.mark_finished(other.id, QuestionState.ANSWERED, Reply("answered as usual"))
+        (handed,) = await store.handed_questions(cid)
+        assert (handed.question_id, handed.agent_message_id, handed.handed_at) == (q.id, "m-1", clock.now)
+        await store.watch_handover(cid, since=0.0, watch_until=clock.now + 50)
+        for _ in range(2):  # found twice (two looks, two replicas): one post
+            await store.settle_handed_question(cid, q.id, ("answer-m-1", 5.0, Reply("Late answer")))
+        assert await store.handed_questions(cid) == []
+        assert [(p.key, p.reply.text) for p in await store.pending_posts(cid)] == [("answer-m-1", "Late answer")]
+        clock.now += 100
+        await store.purge_handovers(clock.now)
+        assert await store.handed_questions(cid) == []
 
 
 async def test_one_process_watches_a_conversation(pg_server: object) -> None:
