@@ -339,11 +339,16 @@ class HandoverDesk:
         """The agent may answer a question a person took over anyway: such an answer is
         recorded as a post (keyed by the question's message, so once however many looks
         or replicas find it); each question is looked for until ``RAIA_POLL_TIMEOUT``
-        after it was handed over. True if one was found."""
+        after it was handed over, and only while a person has the conversation: once the
+        agent has it back, an answer to what staff handled would only be noise. True if
+        one was found."""
         found = False
-        for handed in await self._store.handed_questions(record.conversation_id):
+        handed_over = await self._store.handed_questions(record.conversation_id)
+        current = await self._store.handover(record.conversation_id) if handed_over else None
+        by_person = current is not None and current.by_person
+        for handed in handed_over:
             post: tuple[str, float, Reply] | None = None
-            if handed.handed_at + self._late_window > self._clock():
+            if by_person and handed.handed_at + self._late_window > self._clock():
                 settled, reply = await self._agent.late_answer(record.agent_conversation_id, handed.agent_message_id)
                 if not settled:
                     continue
