@@ -352,6 +352,8 @@ class HandoverDesk:
                 settled, reply = await self._agent.late_answer(record.agent_conversation_id, handed.agent_message_id)
                 if not settled:
                     continue
+                if reply is not None and not (await self._agent.handling(record.agent_conversation_id)).by_person:
+                    reply = None  # handed back just now (the mode above was as last seen): dropped
                 if reply is not None:
                     post = (f"answer-{handed.agent_message_id}", time.time(), replace(reply, kind=ReplyKind.ANSWER))
                     found = True
