@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
@@ -50,25 +52,40 @@ def test_a_person_sees_formatted_markdown_and_numbered_sources() -> None:
     assert "Sources" not in notice
 
 
-async def test_interactive_chat_edits_lines_and_keeps_no_line_limit(sim: RaiaSimulator, tmp_path: Path) -> None:
-    """Keys typed at the prompt (with a correction by backspace and a 6,000-character line,
-    longer than a terminal's own line mode takes) become questions; Ctrl-D leaves."""
+class _Terminal:
+    """A person at the terminal chat: keys typed into prompt_toolkit, answers counted."""
+
+    def __init__(self, keys: PipeInput, outbound: ConsoleOutbound, session: asyncio.Task[int]) -> None:
+        self.keys, self.outbound, self.session = keys, outbound, session
+
+    async def answered(self, count: int) -> None:
+        async with asyncio.timeout(10):
+            while self.outbound.delivered < count:
+                await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def _terminal(sim: RaiaSimulator, tmp_path: Path, typed: str) -> AsyncIterator[_Terminal]:
+    """The chat started with ``typed`` already at the prompt; left once the block ends."""
     outbound = ConsoleOutbound(io.StringIO(), prefix="Ada> ", interactive=True)
-    long_question = "x" * 6000
     with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
         async with started(sim, tmp_path / "b.db", outbound) as rt:  # type: ignore[arg-type]
             rt.service.register(outbound)
-            keys.send_text("helo\x7flo there\r")
+            keys.send_text(typed)
             session = asyncio.create_task(run_console(rt.service, outbound, pending=0, interactive=True))
-            async with asyncio.timeout(10):
-                while outbound.delivered < 1:
-                    await asyncio.sleep(0.01)
-            keys.send_text(long_question + "\r")
-            async with asyncio.timeout(10):
-                while outbound.delivered < 2:
-                    await asyncio.sleep(0.01)
-            keys.send_text("\x04")  # Ctrl-D
+            yield _Terminal(keys, outbound, session)
             assert await asyncio.wait_for(session, 10) == 0
+
+
+async def test_interactive_chat_edits_lines_and_keeps_no_line_limit(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """Keys typed at the prompt (with a correction by backspace and a 6,000-character line,
+    longer than a terminal's own line mode takes) become questions; Ctrl-D leaves."""
+    long_question = "x" * 6000
+    async with _terminal(sim, tmp_path, "helo\x7flo there\r") as person:
+        await person.answered(1)
+        person.keys.send_text(long_question + "\r")
+        await person.answered(2)
+        person.keys.send_text("\x04")  # Ctrl-D
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["hello there", long_question]
 
@@ -76,18 +93,10 @@ async def test_interactive_chat_edits_lines_and_keeps_no_line_limit(sim: RaiaSim
 async def test_ctrl_c_clears_a_half_typed_line_and_leaves_from_an_empty_one(sim: RaiaSimulator, tmp_path: Path) -> None:
     """Ctrl-C with text at the prompt drops the text and keeps the chat (as a REPL does);
     Ctrl-C on an empty line leaves, like /quit."""
-    outbound = ConsoleOutbound(io.StringIO(), prefix="Ada> ", interactive=True)
-    with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
-        async with started(sim, tmp_path / "b.db", outbound) as rt:  # type: ignore[arg-type]
-            rt.service.register(outbound)
-            keys.send_text("half a thought\x03what I meant\r")
-            session = asyncio.create_task(run_console(rt.service, outbound, pending=0, interactive=True))
-            async with asyncio.timeout(10):
-                while outbound.delivered < 1:
-                    await asyncio.sleep(0.01)
-            assert not session.done()
-            keys.send_text("\x03")  # Ctrl-C on the empty line
-            assert await asyncio.wait_for(session, 10) == 0
+    async with _terminal(sim, tmp_path, "half a thought\x03what I meant\r") as person:
+        await person.answered(1)
+        assert not person.session.done()
+        person.keys.send_text("\x03")  # Ctrl-C on the empty line
     (conversation,) = sim.conversations
     assert sim.user_messages(conversation) == ["what I meant"]
 
