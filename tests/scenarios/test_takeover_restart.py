@@ -1,6 +1,6 @@
-"""Takeovers survive what the bridge does not: ``kill -9`` between a staff message and its
-delivery (a real server process), and two replicas on one PostgreSQL database (one watches
-each conversation, nothing is posted twice)."""
+"""Takeovers survive what the bridge does not: a restart while staff keep writing, ``kill -9``
+between a staff message and its delivery (a real server process), and two replicas on one
+PostgreSQL database (one watches each conversation, nothing is posted twice)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,45 @@ from tests.scenarios.test_telegram import running as telegram_bridge
 def _posts(db: Path) -> list[tuple[str, int]]:
     with sqlite3.connect(db) as conn:
         return list(conn.execute("SELECT key, delivered_at IS NOT NULL FROM handover_posts ORDER BY seq"))
+
+
+async def test_a_restart_while_staff_write_delivers_each_message_once(tmp_path: Path) -> None:
+    """Stopped (SIGTERM) in the middle of a takeover; the staff member writes twice while
+    the bridge is down: after the start both arrive, in order, and nothing earlier again."""
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
+    fake = tg.FakeTelegram()
+    async with serving(sim) as raia, serving(fake.app()) as api:
+        env = telegram_env(raia, api, tmp_path, HANDOFF_SCAN="0.3")
+        first = await start_bridge(env, tmp_path)
+        try:
+            fake.push_update(tg.message("hello"))
+            await fake.wait_sent(1, timeout=30)
+            cid = only_conversation(sim)
+            sim.takeover.take(cid, staff="Dana")
+            sim.takeover.write(cid, "Staff one")
+            await fake.wait_sent(3, timeout=30)
+        finally:
+            first.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(first.communicate(), timeout=20)
+        assert first.returncode == 0
+        sim.takeover.write(cid, "Staff two (while the bridge was down)")
+        sim.takeover.write(cid, "Staff three")
+        second = await start_bridge(env, tmp_path)
+        try:
+            await fake.wait_sent(5, timeout=30)
+            sim.takeover.hand_back(cid)
+            await fake.wait_sent(6, timeout=30)
+            await until(lambda: all(delivered for _, delivered in _posts(tmp_path / "b.db")))
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second.communicate(), timeout=20)
+    assert fake.texts()[1:] == [
+        "Dana from the support team will answer you here.",
+        "Staff one",
+        "Staff two (while the bridge was down)",
+        "Staff three",
+        "You're back with Ada (demo agent).",
+    ]
 
 
 async def test_kill_9_between_a_staff_message_and_its_delivery(tmp_path: Path) -> None:
