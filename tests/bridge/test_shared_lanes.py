@@ -77,9 +77,12 @@ async def test_a_replica_whose_clock_is_minutes_off_answers_a_question_it_takes_
                 while not sim.count("POST", "/messages/async"):
                     await asyncio.sleep(0.01)
         await out_b.wait_for(1)
-        q = await b.store.question(1)
+
+        async def delivered() -> bool:  # recorded just after the post
+            return (await b.store.question(1)).state is QuestionState.DELIVERED
+
+        await waiting.until(delivered, what="question 1 delivered")
     assert out_a.posted == []
     assert [p.reply.kind for p in out_b.posted] == [ReplyKind.ANSWER]
     assert "**long one**" in out_b.posted[0].reply.text
-    assert q.state is QuestionState.DELIVERED
     assert sim.count("POST", "/messages/async") == 1
