@@ -1,13 +1,19 @@
-"""What the platform adapters share about files people send: a content type that is only
-ever a plain ``type/subtype``, and reading at most a limit, and exactly what was declared."""
+"""What the platform adapters share about files: a content type that is only ever a
+plain ``type/subtype``; reading at most a limit, and exactly what was declared; and a
+``multipart/form-data`` body streamed a chunk at a time (a file the agent made, on its
+way to Telegram; a voice note on its way to be transcribed). httpx builds multipart
+bodies only from bytes or synchronous files, and PTB reads an upload whole into memory:
+for a file of tens of megabytes, this is the way through."""
 
 from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Mapping
 
 from bridge.errors import FileUnavailable
+from bridge.ports.outbound import Download
 
 # A network read that brings nothing for this long: the platform's file server stalled.
 # (The core bounds each question's files as a whole: FilePassing's ``within``.)
@@ -59,3 +65,44 @@ async def limited(chunks: AsyncIterator[bytes], limit: int, declared: int | None
         raise FileUnavailable(f"{total} bytes where {declared} were declared")
     if held:
         yield held
+
+
+def _quoted(value: str) -> str:
+    """A header parameter value: no quote, backslash or line break can break out of it."""
+    return "".join("_" if ch in '"\\\r\n' else ch for ch in value)
+
+
+class Multipart:
+    """One file and its fields. ``broken`` is set when the file's download failed while
+    the body was being sent (the HTTP client then reports only that the body failed)."""
+
+    def __init__(self, fields: Mapping[str, str], field: str, filename: str, content_type: str, download: Download):
+        boundary = secrets.token_hex(16)
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quoted(k)}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in fields.items()
+        )
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quoted(field)}"; '
+            f'filename="{_quoted(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
+        ).encode()
+        self._head, self._tail = head, f"\r\n--{boundary}--\r\n".encode()
+        self._boundary = boundary
+        self._download = download
+        self.broken: FileUnavailable | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": f"multipart/form-data; boundary={self._boundary}"}
+        if self._download.size is not None:  # else sent chunked
+            headers["Content-Length"] = str(len(self._head) + self._download.size + len(self._tail))
+        return headers
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        yield self._head
+        try:
+            async for chunk in self._download.chunks:
+                yield chunk
+        except FileUnavailable as exc:
+            self.broken = exc
+            raise
+        yield self._tail

@@ -129,7 +129,9 @@ class ConversationGone(StoreError):
 
 class FileUnavailable(BridgeError):
     """A file sent with a question cannot be fetched from the platform or is over a
-    limit; the question goes on without it. ``reason`` is a message catalogue key."""
+    limit; the question goes on without it. Or a file the agent made cannot be fetched
+    from it, or the platform refused it: a line says so in its place. ``reason`` is a
+    message catalogue key."""
 
     def __init__(self, message: str, *, reason: str = "file_failed") -> None:
         super().__init__(message)

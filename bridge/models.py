@@ -155,6 +155,32 @@ class FileCitation:
 
 
 @dataclass(frozen=True)
+class AnswerFile:
+    """A file the agent made with its answer (a chart, a CSV from its code interpreter),
+    by the agent's reference: fetched from the agent only when it is delivered, streamed
+    to the chat, never held whole in memory or stored. ``conversation``: the agent's
+    conversation it belongs to (raia fetches a file through it)."""
+
+    id: str
+    name: str
+    size: int | None  # bytes, as the agent declared it (None: unknown until fetched)
+    conversation: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "size": self.size, "conversation": self.conversation}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AnswerFile:
+        size = data.get("size")
+        return cls(
+            str(data["id"]),
+            str(data["name"]),
+            int(size) if size is not None else None,
+            str(data.get("conversation", "")),
+        )
+
+
+@dataclass(frozen=True)
 class Words:
     """The bridge's own words by catalogue key (``bridge.texts``) and placeholder values:
     stored so, and written out in the person's language (with the operator's
@@ -198,6 +224,9 @@ class Reply:
     # notice's whole text (``text`` holds its English, for logs), or lines before an answer
     # (files that were left out).
     words: tuple[Words, ...] = ()
+    # Files the agent made, delivered after the text (``bridge.answer_files``); not the
+    # knowledge-base files it cited (``files``, listed under "Sources").
+    answer_files: tuple[AnswerFile, ...] = ()
 
     @property
     def has_sources(self) -> bool:
@@ -211,6 +240,7 @@ class Reply:
             "files": [{"file_id": f.file_id, "filename": f.filename} for f in self.files],
             "message_id": self.message_id,
             **({"words": [w.to_json() for w in self.words]} if self.words else {}),
+            **({"answer_files": [f.to_json() for f in self.answer_files]} if self.answer_files else {}),
         }
 
     @classmethod
@@ -222,6 +252,7 @@ class Reply:
             files=tuple(FileCitation(f["file_id"], f["filename"]) for f in data.get("files", ())),
             message_id=data.get("message_id"),
             words=tuple(Words.from_json(w) for w in data.get("words", ())),
+            answer_files=tuple(AnswerFile.from_json(f) for f in data.get("answer_files", ())),
         )
 
 

@@ -17,12 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bridge import texts
+from bridge.answer_files import FileDelivery, text_done
 from bridge.asking import Asking, Means
 from bridge.config import ServiceConfig
 from bridge.delivery import StoredProgress, best_effort
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, StoreError
+from bridge.files import FilePolicy
 from bridge.health import AgentHealth
 from bridge.models import PlatformUser, QuestionState, ReplyKind
+from bridge.ports.agent import GivesFiles
 from bridge.ports.observer import Observer, TurnEnded
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
@@ -60,10 +63,13 @@ class QuestionLife:
         observer: Observer,
         rated: bool = False,
         handover: HandoverDesk | None = None,
+        gives_files: GivesFiles | None = None,
     ) -> None:
         # "Talk to a person" under answers (HANDOFF_BUTTON, with takeovers on).
         self._person_button = handover is not None and handover.config.button
         self._store = store
+        # The files an agent makes are bounded by FILES_MAX_MB, like those people send.
+        self._files = FileDelivery(gives_files, (config.files or FilePolicy()).max_bytes)
         self._asking = way(Means(store, config, clock, sleep, health, handover))
         self._config = config
         # 👍/👎 under answers (FEEDBACK, an agent that records them): the answer is kept to be rated.
@@ -143,10 +149,14 @@ class QuestionLife:
             await turn.live.abandon()
         while True:
             try:
-                if live is not None:  # the streamed preview becomes the answer, in place
+                if text_done(progress):  # an earlier attempt posted the text: only files are left
+                    pass
+                elif live is not None:  # the streamed preview becomes the answer, in place
                     await live.finish(reply, progress)
                 else:
                     await outbound.deliver(q.origin, reply, progress)
+                # The files the agent made, after the text, each a part of its own.
+                await self._files.deliver(q.origin, reply, outbound, progress)
             except StoreError:
                 raise  # the database, not the platform: the lane waits for it
             except DeliveryPermanent as exc:

@@ -92,6 +92,7 @@ class ConversationService:
             observer=observer or Unobserved(),
             rated=rated,
             handover=self.handover,
+            gives_files=agent.gives_files,
         )
         desk = (
             FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl, keep=config.feedback_keep)

@@ -53,6 +53,9 @@ ENGLISH: dict[str, str] = {
     "file_failed": "I couldn't fetch {name}, so it was not passed on.",
     "file_refused": "The assistant did not accept {name}.",
     "files_unsupported": "This assistant can't read files, so only your text was passed on.",
+    # files the agent made, not sent (placeholders: {name}, {size} such as "63 MB")
+    "answer_file_too_big": "📎 {name} ({size}) is too big to send here.",
+    "answer_file_failed": "📎 I couldn't send you {name}. Please ask again later.",
     # 👍/👎 under answers
     "feedback_thanks": "Thanks for your feedback!",
     "feedback_comment_thanks": "Thanks — your comment was passed on.",

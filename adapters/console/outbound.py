@@ -6,9 +6,12 @@ under an answer that arrives while the person types)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -17,8 +20,10 @@ from rich.live import Live
 from adapters.console.render import render, render_rich
 from adapters.console.words import PLATFORM
 from bridge import texts
-from bridge.models import Origin, PlatformUser, Reply, ReplyKind
-from bridge.ports.outbound import CONVERSATION_POST, DeliveryProgress, LiveText
+from bridge.models import AnswerFile, Origin, PlatformUser, Reply, ReplyKind
+from bridge.ports.outbound import CONVERSATION_POST, DeliveryProgress, Download, LiveText
+
+_UNSAFE_NAME = re.compile(r"[^\w .,()+-]")  # a file name the agent chose, as a name in one folder
 
 
 class ConsoleOutbound:
@@ -39,8 +44,56 @@ class ConsoleOutbound:
         self.by_person = False
         self.asked = 0
         self._changed = asyncio.Event()
+        # Files the agent made for the answer just printed, still to come: the answer counts
+        # as delivered once they are saved (or their line printed instead).
+        self._files_due: list[str] = []
+        self._folder: Path | None = None  # where the session's files are saved
+
+    max_file_bytes = 1 << 40  # a terminal takes any size: FILES_MAX_MB bounds it
+
+    async def post_file(
+        self, origin: Origin, file: AnswerFile, download: Download, *, key: str, uncertain: bool
+    ) -> None:
+        """Save the file under a temporary folder, a chunk at a time, and print its path."""
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="raia-bridge-files-"))
+        name = _UNSAFE_NAME.sub("_", file.name).strip(". ") or "file"
+        path = self._folder / name
+        with path.open("wb") as out:
+            async for chunk in download.chunks:
+                out.write(chunk)
+        self._write(f"📎 {file.name}: {path}")
+        self._file_done(file.id)
+
+    def _write(self, line: str) -> None:
+        if self._console is not None:
+            self._console.print(line)
+            self._console.print()
+        else:
+            self._out.write(f"{line}\n\n")
+            self._out.flush()
+
+    def _file_done(self, file_id: str | None) -> None:
+        if file_id in self._files_due:
+            self._files_due.remove(file_id)
+        elif file_id is not None or not self._files_due:
+            # A file of an answer printed before a restart: its answer ends with it.
+            self._count_answer()
+            return
+        else:
+            self._files_due.pop(0)  # a file's line, printed in its place
+        if not self._files_due:
+            self._count_answer()
+
+    def _count_answer(self) -> None:
+        self.delivered += 1
+        self._changed.set()
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
+        if self._files_due and not progress.key:  # a file's line, in the place of the file
+            self._write(reply.text)
+            self._file_done(None)
+            return
         staff = progress.key.startswith(CONVERSATION_POST)
         if staff:
             back = "-back-" in progress.key
@@ -57,7 +110,9 @@ class ConsoleOutbound:
                 self._out.write(f"{self.prefix}{render(reply)}\n\n")
                 self._out.flush()
             await progress.part_delivered(1)
-        if not staff:
+        if reply.answer_files:
+            self._files_due = [f.id for f in reply.answer_files]
+        elif not staff:
             self.delivered += 1
         self._changed.set()
 
@@ -77,8 +132,10 @@ class ConsoleOutbound:
     def _count(self, reply: Reply) -> None:
         if reply.kind is ReplyKind.NOTICE:
             self.failed += 1
-        self.delivered += 1
-        self._changed.set()
+        if reply.answer_files:
+            self._files_due = [f.id for f in reply.answer_files]
+            return
+        self._count_answer()
 
     async def wait_for(self, count: int) -> None:
         """Until ``count`` answers were written (the session waits for its questions; those

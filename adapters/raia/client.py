@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ import stamina
 
 from adapters.agent_http import status_error
 from adapters.base import read_json
+from adapters.files import limited
 from adapters.raia.mapping import (
     agent_name_from,
     created_at,
@@ -42,6 +44,7 @@ from bridge.errors import (
     AgentRejectedError,
     FileUnavailable,
 )
+from bridge.models import AnswerFile
 from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating, ResponseStatus, SentFile
 from bridge.ports.outbound import Download
 
@@ -301,9 +304,24 @@ class RaiaClient(RaiaHandover):
             raise status_error("PUT signed upload URL", response, response.reason_phrase)
         return SentFile(name, storage)
 
+    @asynccontextmanager
+    async def answer_file(self, file: AnswerFile, limit: int) -> AsyncIterator[Download]:
+        """A file the agent made (``GivesFiles``): a signed download URL (retried like any
+        read), then the file streamed from it, never past ``limit``. The signed URL is
+        the file's key: it is never logged, and our API key is never sent to it."""
+        path = f"/conversations/{file.conversation}/message-files/{file.id}/signed-url"
+        signed = text_field(mapping(await self._retrying("GET", path), "signed url"), "signedUrl")
+        async with self._wire.fetch(signed) as (status, length, chunks):
+            if status != 200:
+                raise FileUnavailable(f"the agent's file storage answered {status}")
+            size = length if length is not None else file.size
+            if size is not None and size > limit:
+                raise FileUnavailable(f"{size} bytes is over the limit", reason="file_too_big")
+            yield Download(limited(chunks, limit, length), size)
+
     async def response_on(self, conversation_id: str, message_id: str) -> AgentResponse:
         path = f"/conversations/{conversation_id}/messages/{message_id}/response-on"
-        response = response_from(await self._retrying("GET", path), self._asked_at.get(message_id))
+        response = response_from(await self._retrying("GET", path), self._asked_at.get(message_id), conversation_id)
         if response.status is not ResponseStatus.PENDING:
             self._asked_at.pop(message_id, None)
         return response

@@ -5,14 +5,62 @@ from __future__ import annotations
 
 import random
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MadeFile:
+    """A file the agent made with its answer (its code interpreter's chart or CSV)."""
+
+    name: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
 class SimAnswer:
     text: str
     urls: list[dict[str, str]] = field(default_factory=list)
-    files: list[dict[str, str]] = field(default_factory=list)
+    files: list[dict[str, str]] = field(default_factory=list)  # knowledge-base citations
+    made: list[MadeFile] = field(default_factory=list)  # files on the answer
+
+
+def chart_png(values: list[int], width: int = 240, height: int = 160) -> bytes:
+    """A small bar chart as a PNG, drawn by hand (no imaging library)."""
+    bar = width // max(1, len(values))
+    top = max(values) or 1
+    rows = []
+    for y in range(height):
+        row = bytearray()
+        for x in range(width):
+            index = x // bar
+            filled = index < len(values) and x % bar > 3 and height - y <= values[index] * (height - 10) // top
+            row += bytes((52, 101, 164) if filled else (250, 250, 250))
+        rows.append(b"\x00" + bytes(row))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+def made_files(question: str) -> list[MadeFile]:
+    """What the demo agent makes on request: a chart ("chart") or a table ("csv")."""
+    asked = question.lower()
+    made = []
+    if "chart" in asked:
+        made.append(MadeFile("chart.png", "image/png", chart_png([3, 7, 5, 9, 4, 8])))
+    if "csv" in asked:
+        made.append(MadeFile("data.csv", "text/csv", b"month,signups\nJan,30\nFeb,70\nMar,50\nApr,90\n"))
+    return made
 
 
 def demo_answer(question: str) -> SimAnswer | None:
@@ -20,6 +68,12 @@ def demo_answer(question: str) -> SimAnswer | None:
     if "[fail]" in question:
         return None
     topic = question.strip().rstrip("?!.") or "that"
+    made = made_files(question)
+    if made:
+        return SimAnswer(
+            text=f"Here you are: {', '.join(f.name for f in made)}, made from this month's numbers.",
+            made=made,
+        )
     return SimAnswer(
         text=(
             f"Here is what I found about **{topic}**【4:0†source】:\n\n"

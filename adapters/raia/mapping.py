@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.errors import AgentProtocolError
-from bridge.models import FileCitation, Reply, UrlCitation, clean
+from bridge.models import AnswerFile, FileCitation, Reply, UrlCitation, clean
 from bridge.ports.agent import AgentMessage, AgentResponse, ResponseStatus
 
 # OpenAI file-search markers such as 【4:0†source】 or 【12:3†guide.pdf】 mean nothing to a
@@ -21,8 +21,9 @@ def strip_citation_markers(text: str) -> str:
     return _MARKER.sub("", text)
 
 
-def reply_from_message(message: Mapping[str, Any]) -> Reply:
-    """Build a Reply from raia's ConversationMessageResponseDTO (parsed leniently)."""
+def reply_from_message(message: Mapping[str, Any], conversation: str = "") -> Reply:
+    """Build a Reply from raia's ConversationMessageResponseDTO (parsed leniently);
+    ``conversation``: the conversation it was read from (its files are fetched through it)."""
     full = message.get("fullAIResponse") or {}
     if not isinstance(full, Mapping):
         full = {}
@@ -34,7 +35,21 @@ def reply_from_message(message: Mapping[str, Any]) -> Reply:
         urls=_url_citations(full.get("urlCitations")),
         files=_file_citations(full.get("fileCitations")),
         message_id=message["id"] if isinstance(message.get("id"), str) else None,
+        answer_files=answer_files(message.get("files"), conversation or str(message.get("conversationId") or "")),
     )
+
+
+def answer_files(raw: Any, conversation: str) -> tuple[AnswerFile, ...]:
+    """The files on an answer (``ConversationMessageFileResponseDTO``: id, fileName, size),
+    once each; an entry without an id or a name is skipped."""
+    found: dict[str, AnswerFile] = {}
+    for item in _items(raw):
+        file_id, name, size = item.get("id"), item.get("fileName"), item.get("size")
+        if not (isinstance(file_id, str) and file_id and isinstance(name, str) and name.strip()):
+            continue
+        sized = int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 0 else None
+        found.setdefault(file_id, AnswerFile(file_id, clean(name.strip()), sized, conversation))
+    return tuple(found.values())
 
 
 def created_at(message: Mapping[str, Any]) -> float | None:
@@ -48,8 +63,9 @@ def created_at(message: Mapping[str, Any]) -> float | None:
         return None
 
 
-def response_from(body: Any, asked_at: float | None = None) -> AgentResponse:
-    """One ``response-on`` body; ``asked_at`` is the question's ``createdAt``, if known."""
+def response_from(body: Any, asked_at: float | None = None, conversation: str = "") -> AgentResponse:
+    """One ``response-on`` body; ``asked_at`` is the question's ``createdAt``, if known;
+    ``conversation``: the one asked about."""
     data = mapping(body, "response")
     status = data.get("status")
     error = data.get("error") if isinstance(data.get("error"), str) else None
@@ -59,7 +75,8 @@ def response_from(body: Any, asked_at: float | None = None) -> AgentResponse:
             raise AgentProtocolError("response-on: completed without a message")
         answered_at = created_at(message)
         took = answered_at - asked_at if answered_at is not None and asked_at is not None else None
-        return AgentResponse(ResponseStatus.COMPLETED, reply=reply_from_message(message), took=took)
+        reply = reply_from_message(message, conversation)
+        return AgentResponse(ResponseStatus.COMPLETED, reply=reply, took=took)
     if status == ResponseStatus.FAILED:
         return AgentResponse(ResponseStatus.FAILED, error=error or "failed")
     # "pending", or a status this version does not know yet: keep waiting.

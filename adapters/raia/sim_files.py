@@ -1,5 +1,6 @@
 """The raia simulator's message files: a signed upload URL per file, the upload to it,
-and the check that a message names only files that were uploaded.
+the check that a message names only files that were uploaded; and the files the agent
+makes with an answer, each fetched through a signed download URL.
 
 raia's OpenAPI documents the upload URL but not how to upload to it. The bridge does what
 signed storage URLs (S3, GCS, Supabase) accept: one ``PUT`` of the raw bytes with the
@@ -14,7 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.raia.sim_common import Host, Json, error
+from adapters.raia.demo_agent import MadeFile
+from adapters.raia.sim_common import Host, Json, error, now_iso
 
 MAX_BYTES = 50 * 1024 * 1024
 
@@ -27,6 +29,45 @@ class MessageFiles:
         self.upload_urls = 0
         self.uploads = 0
         self.hold_uploads: Any = None  # an asyncio.Event: uploads wait for it (tests)
+        self.made: dict[str, dict[str, Any]] = {}  # file id -> a file the agent made: {cid, file}
+        self._downloads: dict[str, str] = {}  # signed download token -> file id
+        self.downloads = 0  # signed download URLs handed out
+
+    def attach(self, cid: str, made: list[MadeFile]) -> list[dict[str, Any]]:
+        """Keep the files the agent made for an answer; their ``files`` entries (raia's
+        ``ConversationMessageFileResponseDTO``)."""
+        entries = []
+        for file in made:
+            file_id = f"mf-{secrets.token_hex(6)}"
+            self.made[file_id] = {"cid": cid, "file": file}
+            entries.append({"id": file_id, "fileName": file.name, "openAIFileId": f"file-{file_id}",
+                            "size": len(file.data), "createdAt": now_iso(), "updatedAt": now_iso()})  # fmt: skip
+        return entries
+
+    async def signed_url(self, request: Request) -> Response:
+        """GET …/message-files/{fileId}/signed-url: a download URL for a file of this conversation."""
+        refused, late = self._sim.guard(request)
+        if refused:
+            return refused
+        file_id = request.path_params["fid"]
+        kept = self.made.get(file_id)
+        if kept is None or kept["cid"] != request.path_params["cid"]:
+            return error(404, "File not found")
+        token = secrets.token_urlsafe(16)
+        self._downloads[token] = file_id
+        self.downloads += 1
+        signed = f"{str(request.base_url).rstrip('/')}/_storage/download/{token}?signature={secrets.token_hex(8)}"
+        return self._sim._fault_response(late) if late else Json({"signedUrl": signed, "fileId": file_id})
+
+    async def download(self, request: Request) -> Response:
+        """The signed download URL: no API key (the URL is the authorisation)."""
+        if request.headers.get("agent-secret-key"):
+            return Response("the API key must not be sent to storage", status_code=400)
+        file_id = self._downloads.get(request.path_params["token"])
+        if file_id is None or not request.query_params.get("signature"):
+            return Response("invalid signature", status_code=403)
+        file: MadeFile = self.made[file_id]["file"]
+        return Response(file.data, media_type=file.content_type)
 
     async def upload_url(self, request: Request) -> Response:
         refused, _ = self._sim.guard(request)

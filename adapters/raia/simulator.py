@@ -80,6 +80,12 @@ class RaiaSimulator:
                     "/external/conversations/{cid}/message-files/upload-url", self.files.upload_url, methods=["POST"]
                 ),
                 Route("/_storage/upload/{token}", self.files.upload, methods=["PUT", "POST", "GET"]),
+                Route(
+                    "/external/conversations/{cid}/message-files/{fid}/signed-url",
+                    self.files.signed_url,
+                    methods=["GET"],
+                ),
+                Route("/_storage/download/{token}", self.files.download, methods=["GET"]),
                 Route("/_simulator/questions", self._introspect, methods=["GET"]),
             ],
             lifespan=self._lifespan,
@@ -338,6 +344,7 @@ class RaiaSimulator:
                     str(uuid.uuid4()), question["cid"], "assistant", answer.text, full, at=question["ready_at"]
                 )
                 reply["conversationMessageId"] = mid
+                reply["files"] = self.files.attach(question["cid"], answer.made)
                 question["reply"] = reply
                 self.conversations[question["cid"]]["messages"].append(reply)
         return question

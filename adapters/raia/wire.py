@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from adapters.agent_http import never_connected
-from bridge.errors import AgentTransportError
+from bridge.errors import AgentTransportError, FileUnavailable
+
+CHUNK = 64 * 1024  # a file is read from storage this much at a time
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,24 @@ class Wire:
         what = "PUT signed upload URL"
         return await self._exchange(what, "PUT", url, chunks, None, dict(headers), self._upload_timeout, None)
 
+    @asynccontextmanager
+    async def fetch(self, url: str) -> AsyncIterator[tuple[int, int | None, AsyncIterator[bytes]]]:
+        """GET a signed storage URL (no API key: the URL is the authorisation): its status,
+        its length when the storage says, and its body a chunk at a time. The URL is the
+        key to the file: it never appears in an error or a log line."""
+        what = "GET signed file URL"
+        try:
+            async with self._session.get(
+                url, timeout=self._upload_timeout, allow_redirects=True, proxy=self._proxy
+            ) as response:
+                yield response.status, response.content_length, _chunks(response)
+        except FileUnavailable:
+            raise
+        except aiohttp.ClientConnectorError:
+            raise AgentTransportError(f"{what}: cannot connect", ambiguous=False) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise AgentTransportError(f"{what}: {type(exc).__name__}", ambiguous=False) from None
+
     async def _exchange(
         self,
         what: str,
@@ -105,3 +126,11 @@ class Wire:
                 raise AgentTransportError(f"{what}: {never_sent}", ambiguous=False) from exc
             # Anything else may have reached raia: a send is looked up before it is repeated.
             raise AgentTransportError(f"{what}: {type(exc).__name__}", ambiguous=True) from exc
+
+
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.content.iter_chunked(CHUNK):
+            yield chunk
+    except (aiohttp.ClientError, TimeoutError) as exc:  # cut off mid-file
+        raise FileUnavailable(f"the agent's file storage broke off ({type(exc).__name__})") from None

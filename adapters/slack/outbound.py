@@ -17,12 +17,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps
-from adapters.slack import web
+from adapters.slack import uploads, web
 from adapters.slack.render import SlackMessage, render
 from adapters.slack.words import PLATFORM
 from bridge import texts
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
-from bridge.models import Attachment, Origin, PlatformUser, Reply
+from bridge.models import AnswerFile, Attachment, Origin, PlatformUser, Reply
 from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,24 @@ class SlackOutbound:
                     plain = "\n\n".join(b["text"]["text"] for b in message.blocks if b.get("type") == "section")
                     await self._post(origin, text=plain, blocks=None, mark=mark)
             await progress.part_delivered(index + 1)
+
+    max_file_bytes = 1024 * 1024 * 1024  # Slack takes files up to 1 GB: FILES_MAX_MB is the bound
+
+    async def post_file(
+        self, origin: Origin, file: AnswerFile, download: Download, *, key: str, uncertain: bool
+    ) -> None:
+        """A file the agent made, uploaded into the answer's channel and thread; after a
+        doubtful earlier attempt, only if the thread does not show it yet."""
+        if uncertain and key and uploads.posted_already(await self._latest(origin), MARK, key, file.name):
+            log.info("slack channel=%s reply %s file %r was posted already", origin.chat, key, file.name)
+            return
+
+        async def call(method: Any, **arguments: Any) -> Any:
+            return await self._call(origin, method, **arguments)
+
+        await uploads.upload(
+            self._client, call, channel=origin.chat, thread=origin.thread, file=file, download=download
+        )
 
     async def _latest(self, origin: Origin) -> list[dict[str, Any]]:
         """The latest messages of the thread or channel, with their metadata. If Slack cannot

@@ -68,6 +68,7 @@ NEEDED_SCOPES = frozenset(
         "users:read",
         "commands",
         "files:read",  # files people share with a question, passed on to the agent
+        "files:write",  # files the agent makes, posted with its answer
     }
 )
 # Only for Slack's Agents & AI Apps feature (assistant threads): status, prompts, titles.

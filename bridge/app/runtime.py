@@ -205,5 +205,6 @@ def agent_of(client: AgentClient, hints: PushHints | None = None) -> Agent:
             takes_files=True,
             answer_times=times,
             hands_over=client,
+            gives_files=client,
         )
     return Agent(backend=client.backend, name=client.agent_name, way=direct(client))

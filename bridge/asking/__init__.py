@@ -23,7 +23,7 @@ from bridge.health import AgentHealth
 from bridge.models import PlatformUser, Words
 from bridge.outcomes import Finished
 from bridge.poller import AnswerTimes
-from bridge.ports.agent import HandsOver, RatesAnswers
+from bridge.ports.agent import GivesFiles, HandsOver, RatesAnswers
 from bridge.ports.outbound import LiveText, Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 from bridge.takeover import HandoverDesk
@@ -81,3 +81,4 @@ class Agent:
     takes_files: bool = False
     answer_times: AnswerTimes | None = None
     hands_over: HandsOver | None = None  # staff can take a conversation over (raia's manual mode)
+    gives_files: GivesFiles | None = None  # its answers carry files it made (raia's message files)

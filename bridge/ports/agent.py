@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from bridge.models import Reply
+from bridge.models import AnswerFile, Reply
 from bridge.ports.outbound import Download
 
 
@@ -86,6 +87,15 @@ class TakesFiles(Protocol):
     async def upload_file(self, conversation_id: str, name: str, content_type: str, download: Download) -> SentFile:
         """Stream ``download`` into the agent's storage. Raises ``AgentError``; a failure
         of the download itself (``FileUnavailable``) passes through."""
+        ...
+
+
+class GivesFiles(Protocol):
+    """An agent API whose answers carry files it made (raia's message files)."""
+
+    def answer_file(self, file: AnswerFile, limit: int) -> AbstractAsyncContextManager[Download]:
+        """Open a file of an answer for reading, at most ``limit`` bytes of it. Raises
+        ``AgentError`` (a retryable one: try again later) or ``FileUnavailable``."""
         ...
 
 

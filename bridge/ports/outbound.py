@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bridge.models import Attachment, Origin, PlatformUser, Reply
+from bridge.models import AnswerFile, Attachment, Origin, PlatformUser, Reply
 
 # A ``DeliveryProgress.key`` starting so belongs to a post of the conversation (a person's
 # takeover: its notices, the staff's messages), not to the reply to a question.
@@ -100,4 +100,23 @@ class FileSource(Protocol):
 
     def download(self, attachment: Attachment, limit: int) -> AbstractAsyncContextManager[Download]:
         """Open the file for reading, at most ``limit`` bytes of it."""
+        ...
+
+
+@runtime_checkable
+class FileSink(Protocol):
+    """A platform that takes the files an agent made (Slack, Telegram, the terminal).
+
+    ``max_file_bytes``: the largest file it takes (Telegram bots: 50 MB)."""
+
+    max_file_bytes: int
+
+    async def post_file(
+        self, origin: Origin, file: AnswerFile, download: Download, *, key: str, uncertain: bool
+    ) -> None:
+        """Post the file where ``origin`` says, streamed from ``download`` (its ``size``
+        known when the agent or its storage said). ``key`` names the reply it belongs to;
+        when ``uncertain``, an earlier attempt may have posted it: a platform that can look
+        (Slack's thread) looks first. Raises ``DeliveryRetryable`` / ``DeliveryPermanent``,
+        or ``FileUnavailable`` when the download fails (nothing is posted then)."""
         ...

@@ -25,7 +25,7 @@ BOT_USER = "UBOT001"
 BOT_ID = "B0001"
 SCOPES = (
     "app_mentions:read,channels:history,groups:history,im:history,chat:write,reactions:write,users:read,commands,"
-    "files:read"
+    "files:read,files:write"
 )
 
 
@@ -38,6 +38,7 @@ class Post:
     metadata: dict[str, Any] | None = None
     ts: str = ""
     at: float = field(default_factory=time.time)  # when it was posted
+    files: list[dict[str, Any]] = field(default_factory=list)  # files shared with it (files.completeUploadExternal)
 
     @property
     def body(self) -> str:
@@ -69,12 +70,17 @@ class FakeSlack:
     views: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # views.open: (trigger_id, view)
     files: dict[str, bytes] = field(default_factory=dict)  # url_private contents by file id
     ephemerals: list[tuple[str, str, str]] = field(default_factory=list)  # chat.postEphemeral: (channel, user, text)
+    # Files the bot uploads: file id -> {name, length, data (None until uploaded)}.
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upload_headers: list[dict[str, str]] = field(default_factory=list)  # the headers each upload came with
+    lose_completes: int = 0  # files.completeUploadExternal calls Slack takes, whose response is lost
 
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/api/{method}", self._handle, methods=["POST", "GET"]),
                 Route("/files-pri/{file_id}", self._file, methods=["GET"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 WebSocketRoute("/socket", self._socket),
             ]
         )
@@ -85,6 +91,24 @@ class FakeSlack:
         if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}" or content is None:
             return Response("<html>sign in</html>", media_type="text/html")
         return Response(content, media_type="application/octet-stream")
+
+    async def _upload(self, request: Request) -> Response:
+        """files.getUploadURLExternal's URL: the bytes, exactly the length announced."""
+        wanted = self.uploads.get(request.path_params["file_id"])
+        if wanted is None:
+            return Response("unknown upload", status_code=404)
+        self.upload_headers.append(dict(request.headers))
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+        if len(data) != wanted["length"]:
+            return Response("length mismatch", status_code=400)
+        wanted["data"] = bytes(data)
+        return Response("OK - " + str(len(data)))
+
+    def shared(self) -> list[tuple[Post, dict[str, Any]]]:
+        """Every file the bot shared, with the message it shows in."""
+        return [(p, f) for p in self.posts for f in p.files]
 
     def file(self, base: str, file_id: str, content: bytes, name: str, mimetype: str) -> dict[str, Any]:
         """Store a file and describe it as a ``file_share`` event's ``files`` entry."""
@@ -158,6 +182,27 @@ class FakeSlack:
                 self.lose_responses -= 1
                 return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
             return JSONResponse({"ok": True, "channel": params["channel"], "ts": ts})
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):07d}"
+            self.uploads[file_id] = {"name": params["filename"], "length": int(params["length"]), "data": None}
+            base = str(request.base_url).rstrip("/")
+            return JSONResponse({"ok": True, "upload_url": f"{base}/upload/{file_id}", "file_id": file_id})
+        if method == "files.completeUploadExternal":
+            entries = params["files"]
+            entries = json.loads(entries) if isinstance(entries, str) else entries
+            shown = []
+            for entry in entries:
+                upload = self.uploads.get(entry["id"])
+                if upload is None or upload["data"] is None:
+                    return JSONResponse({"ok": False, "error": "file_not_found"})
+                shown.append({"id": entry["id"], "name": upload["name"], "title": entry.get("title"),
+                              "size": upload["length"]})  # fmt: skip
+            ts = f"{time.time():.0f}.{next(self._ts):06d}"
+            self.posts.append(Post(params["channel_id"], params.get("thread_ts"), "", [], None, ts, files=shown))
+            if self.lose_completes:
+                self.lose_completes -= 1
+                return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
+            return JSONResponse({"ok": True, "files": shown})
         if method == "views.open":
             view = params["view"]
             self.views.append((params["trigger_id"], json.loads(view) if isinstance(view, str) else view))
@@ -193,6 +238,7 @@ class FakeSlack:
             with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
             messages = [{"type": "message", "ts": p.ts, "text": p.text, "bot_id": BOT_ID,
                          **({"blocks": p.blocks} if p.blocks else {}),
+                         **({"files": p.files} if p.files else {}),
                          **({"metadata": p.metadata} if with_metadata and p.metadata else {})}
                         for p in reversed(found)]  # fmt: skip
             return JSONResponse({"ok": True, "messages": messages[: int(params.get("limit") or 100)]})

@@ -68,6 +68,10 @@ class FakeTelegram:
     topics_enabled: bool = False  # getMe's has_topics_enabled: topics in private chats (Bot API 9.3)
     topics: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, message_thread_id) -> name
     renames: list[tuple[int, int, str]] = field(default_factory=list)  # editForumTopic: (chat, thread, name)
+    # Files the bot sent (sendPhoto, sendDocument): (method, chat, file name, content type, bytes).
+    uploads: list[tuple[str, int, str, str, bytes]] = field(default_factory=list)
+    upload_headers: list[dict[str, str]] = field(default_factory=list)
+    lose_uploads: int = 0  # file sends Telegram takes, whose response is lost (a 502 after posting)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -128,7 +132,11 @@ class FakeTelegram:
                 await asyncio.sleep(0.01)
 
     async def _params(self, request: Request) -> dict[str, Any]:
-        if request.headers.get("content-type", "").startswith("application/json"):
+        kind = request.headers.get("content-type", "")
+        if kind.startswith("multipart/form-data"):
+            self.upload_headers.append(dict(request.headers))
+            return _multipart(await request.body(), kind.split("boundary=", 1)[1])
+        if kind.startswith("application/json"):
             return dict(await request.json())
         # PTB posts url-encoded forms, nested values as JSON strings.
         params: dict[str, Any] = {}
@@ -155,6 +163,8 @@ class FakeTelegram:
             return JSONResponse({"ok": True, "result": True})
         try:
             return JSONResponse({"ok": True, "result": await handler(params)})
+        except _LostResponse:
+            return Response("Bad Gateway", status_code=502)
         except _NotFound:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
         except _BadRequest as exc:
@@ -239,6 +249,21 @@ class FakeTelegram:
         if params.get("reply_markup"):
             self.markups[(chat_id, message_id)] = params["reply_markup"]
         return {"message_id": message_id, "date": int(time.time()), "text": params["text"],
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}}  # fmt: skip
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        return self._sent_file("sendPhoto", params, params["photo"])
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        return self._sent_file("sendDocument", params, params["document"])
+
+    def _sent_file(self, method: str, params: dict[str, Any], file: tuple[str, str, bytes]) -> Any:
+        chat_id = int(params["chat_id"])
+        self.uploads.append((method, chat_id, *file))
+        if self.lose_uploads:
+            self.lose_uploads -= 1
+            raise _LostResponse
+        return {"message_id": next(self._ids), "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}}  # fmt: skip
 
     async def _m_getMyDescription(self, params: dict[str, Any]) -> Any:
@@ -430,3 +455,26 @@ def pressed(chat_id: int, message_id: int, data: str, *, sender: dict[str, Any] 
             },
         },
     }
+
+
+class _LostResponse(Exception):
+    """Telegram took the call, but its answer is lost on the way back."""
+
+
+def _multipart(body: bytes, boundary: str) -> dict[str, Any]:
+    """A multipart/form-data body: text fields as str, files as (name, content type, bytes)."""
+    params: dict[str, Any] = {}
+    for part in body.split(b"--" + boundary.encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, value = part[2:].partition(b"\r\n\r\n")
+        value = value.removesuffix(b"\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line)
+        disposition = headers.get("Content-Disposition", "")
+        name = disposition.split('name="', 1)[1].split('"', 1)[0]
+        if 'filename="' in disposition:
+            filename = disposition.split('filename="', 1)[1].split('"', 1)[0]
+            params[name] = (filename, headers.get("Content-Type", ""), value)
+        else:
+            params[name] = json.loads(value) if name in _JSON_FIELDS else value.decode()
+    return params
