@@ -28,3 +28,8 @@ class Backoff:
         ceiling = min(self.longest, self.first * 2 ** max(0, attempt - 1))
         # "Equal jitter": never less than half the ceiling, so waits still grow.
         return random.uniform(ceiling / 2, ceiling)
+
+
+# Transcribing a recording (bridge.hearing): a safe call, tried a few times in a few seconds.
+HEARING = Backoff(first=1.0, longest=8.0)
+HEARING_ATTEMPTS = 3

@@ -28,6 +28,7 @@ only these::
     │   ├── LeaseLost            another replica holds the conversation's lane: nothing written
     │   └── ConversationGone     no conversation with that id
     ├── FileUnavailable          a file sent with a question cannot be passed on (``reason``)
+    ├── TranscriptionFailed      a recording could not be transcribed (``reason``, ``retryable``)
     └── DeliveryError            the chat platform did not take our reply
         ├── DeliveryRetryable    try again later (rate limit, outage), ``retry_after``, ``maybe_posted``
         └── DeliveryPermanent    will never work (bot blocked, channel gone)
@@ -136,6 +137,18 @@ class FileUnavailable(BridgeError):
     def __init__(self, message: str, *, reason: str = "file_failed") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class TranscriptionFailed(BridgeError):
+    """A recording could not be transcribed. ``reason`` is a message catalogue key
+    (``voice_refused``, ``voice_timeout``, ``voice_too_long``, ``voice_empty``,
+    ``voice_failed``); ``retryable``: repeating the request may help (a timeout, a 429, a
+    5xx)."""
+
+    def __init__(self, message: str, *, reason: str = "voice_failed", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retryable = retryable
 
 
 class AgentError(BridgeError):

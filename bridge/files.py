@@ -61,9 +61,17 @@ class FilePolicy:
         return any(fnmatch.fnmatchcase(kind, pattern.lower()) for pattern in self.types)
 
 
+def sent_words(q: QuestionRecord) -> bool:
+    """The question has words of its own: a text, or what was heard in a recording."""
+    return bool(q.text or any(a.transcript for a in q.attachments))
+
+
 def sent_text(q: QuestionRecord) -> str:
-    """What the agent gets as the message: the question, or for files alone their names
-    (the agent API needs a text)."""
+    """What the agent gets as the message: the question (a caption first, then what was
+    heard in its recordings), or for files alone their names (the agent API needs a text)."""
+    heard = [a.transcript for a in q.attachments if a.transcript]
+    if heard:
+        return "\n\n".join([q.text, *heard] if q.text else heard)
     return q.text or "📎 " + ", ".join(a.name for a in q.attachments)
 
 

@@ -68,15 +68,28 @@ class Attachment:
     content_type: str
     size: int | None  # bytes, as the platform declared it (None: unknown until downloaded)
     ref: str
+    # A recording of someone speaking (a voice note, an audio message, a video note, a
+    # Slack audio clip): transcribed when TRANSCRIBE_URL is set (``bridge.hearing``).
+    spoken: bool = False
+    duration: float | None = None  # seconds, as the platform declared it
+    transcript: str | None = None  # what was heard, kept so a restart never transcribes twice
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "content_type": self.content_type, "size": self.size, "ref": self.ref}
+        found = {"name": self.name, "content_type": self.content_type, "size": self.size, "ref": self.ref}
+        heard = {"spoken": True, "duration": self.duration, "transcript": self.transcript} if self.spoken else {}
+        return found | heard
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Attachment:
-        size = data.get("size")
+        size, duration, transcript = data.get("size"), data.get("duration"), data.get("transcript")
         return cls(
-            str(data["name"]), str(data["content_type"]), int(size) if size is not None else None, str(data["ref"])
+            str(data["name"]),
+            str(data["content_type"]),
+            int(size) if size is not None else None,
+            str(data["ref"]),
+            spoken=bool(data.get("spoken")),
+            duration=float(duration) if duration is not None else None,
+            transcript=str(transcript) if transcript is not None else None,
         )
 
 

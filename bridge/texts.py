@@ -56,6 +56,13 @@ ENGLISH: dict[str, str] = {
     # files the agent made, not sent (placeholders: {name}, {size} such as "63 MB")
     "answer_file_too_big": "📎 {name} ({size}) is too big to send here.",
     "answer_file_failed": "📎 I couldn't send you {name}. Please ask again later.",
+    # spoken questions (voice notes, audio clips): what was heard, or why nothing was ({seconds}: the limit)
+    "voice_heard": "🎤 I heard: {text}",
+    "voice_refused": "🎤 Sorry, I can't listen to voice messages right now. Please type your question.",
+    "voice_timeout": "🎤 Sorry, listening to your voice message took too long. Please try again or type it.",
+    "voice_too_long": "🎤 Your voice message is longer than {seconds} seconds. Please send a shorter one or type it.",
+    "voice_empty": "🎤 I couldn't hear any words in your voice message. Please try again or type it.",
+    "voice_failed": "🎤 Sorry, I couldn't listen to your voice message. Please try again or type it.",
     # 👍/👎 under answers
     "feedback_thanks": "Thanks for your feedback!",
     "feedback_comment_thanks": "Thanks — your comment was passed on.",

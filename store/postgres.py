@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
+from bridge.models import Attachment
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store import housekeeping
 from store.errors import PG_ERRORS, describe
@@ -45,6 +46,7 @@ from store.pg_takeover import PgHandovers
 from store.rows import (
     QUESTION_WITH_AGENT_IDS,
     conversation_from_row,
+    files_json,
     question_from_row,
     times_from,
 )
@@ -243,6 +245,10 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
         now = self._clock()
         await self.pool.execute("UPDATE questions SET started_at = COALESCE(started_at, $1) WHERE id = $2", now, qid)
         return now
+
+    async def mark_heard(self, qid: int, attachments: Sequence[Attachment]) -> None:
+        files = files_json(tuple(attachments))
+        await self.pool.execute("UPDATE questions SET files = $1 WHERE id = $2", files, qid)
 
     async def clear_send_attempt(self, qid: int) -> None:
         await self.pool.execute("UPDATE questions SET send_attempted_at = NULL WHERE id = $1", qid)

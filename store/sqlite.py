@@ -23,14 +23,14 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
-from bridge.models import InboundMessage, QuestionState
+from bridge.models import Attachment, InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord
 from store import housekeeping, sqlite_space
 from store.checkpoint import FALLBACK_PAGES, Checkpointer
 from store.errors import from_sqlite
 from store.files import create_private, unusable
 from store.migrations import Transaction, migrate
-from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, question_from_row, times_from
+from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, files_json, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
 from store.sqlite_intake import GroupCommit, claim, record_group
 from store.sqlite_takeover import Handovers
@@ -243,6 +243,9 @@ class SqliteStore(KeptAnswers, Handovers):
         now = self._clock()
         await self._update("UPDATE questions SET started_at = COALESCE(started_at, ?) WHERE id = ?", (now, qid))
         return now
+
+    async def mark_heard(self, qid: int, attachments: Sequence[Attachment]) -> None:
+        await self._update("UPDATE questions SET files = ? WHERE id = ?", (files_json(tuple(attachments)), qid))
 
     async def note_send_attempt(self, qid: int) -> float:
         """Written *before* the send: after a crash it says "raia may have this already"."""

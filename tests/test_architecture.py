@@ -84,6 +84,7 @@ def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
         "adapters/agent_http": ("httpx",),
         "adapters/blaigent": ("adapters.blaigent", "adapters.agent_http", "httpx", "aiolimiter", "uvicorn"),
         "adapters/slug": ("adapters.slug", "adapters.agent_http", "httpx", "httpx_sse", "uvicorn"),
+        "adapters/transcribe": ("adapters.transcribe", "httpx"),
     }
     for folder, own in rules.items():
         assert offending(imports(folder), core_face + shared + own) == [], folder

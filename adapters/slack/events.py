@@ -124,12 +124,18 @@ def attachments(event: Mapping[str, Any]) -> tuple[Attachment, ...]:
             continue  # an external file, or one Slack did not describe (file_access: check_file_info)
         size = item.get("size")
         name = clean(str(item.get("name") or item.get("title") or "file"))
+        kind = media_type(item.get("mimetype"), name)
+        # An audio clip recorded in Slack ("slack_audio"), or any sound file: someone speaking.
+        spoken = item.get("subtype") == "slack_audio" or kind.startswith("audio/")
+        millis = item.get("duration_ms")
         found.append(
             Attachment(
                 name=name,
-                content_type=media_type(item.get("mimetype"), name),
+                content_type=kind,
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
                 ref=url,
+                spoken=spoken,
+                duration=millis / 1000 if isinstance(millis, int) and not isinstance(millis, bool) else None,
             )
         )
     return tuple(found)

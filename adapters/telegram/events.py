@@ -4,7 +4,9 @@ read from the update's JSON by ``wire`` (not python-telegram-bot's objects)."""
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from adapters.base import Allowlist
 from adapters.files import media_type
@@ -325,18 +327,29 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
         best = message.photo[-1]  # the largest size Telegram made
         return (Attachment(f"photo_{mid}.jpg", "image/jpeg", best.file_size, best.file_id),)
     found: list[Attachment] = []
-    for media, default_name, default_type in (
-        (message.document, f"document_{mid}", "application/octet-stream"),
-        (message.voice, f"voice_{mid}.ogg", "audio/ogg"),
-        (message.audio, f"audio_{mid}.mp3", "audio/mpeg"),
-        (message.video, f"video_{mid}.mp4", "video/mp4"),
-        (message.video_note, f"video_note_{mid}.mp4", "video/mp4"),
+    for media, default_name, default_type, spoken in (
+        (message.document, f"document_{mid}", "application/octet-stream", False),
+        (message.voice, f"voice_{mid}.ogg", "audio/ogg", True),
+        (message.audio, f"audio_{mid}.mp3", "audio/mpeg", True),
+        (message.video, f"video_{mid}.mp4", "video/mp4", False),
+        (message.video_note, f"video_note_{mid}.mp4", "video/mp4", True),
     ):
         if media is not None:
             name = clean(getattr(media, "file_name", None) or default_name)
             kind = media_type(getattr(media, "mime_type", None), name, default_type)
-            found.append(Attachment(name, kind, media.file_size, media.file_id))
+            duration = _duration(media) if spoken else None
+            found.append(Attachment(name, kind, media.file_size, media.file_id, spoken=spoken, duration=duration))
     return tuple(found)
+
+
+def _duration(media: object) -> float | None:
+    """A recording's ``duration`` in seconds (PTB gives int seconds or a timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB deprecates int durations
+        value = getattr(media, "duration", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _strip_mentions(message: Message, bot: BotIdentity) -> str:

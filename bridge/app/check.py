@@ -15,7 +15,7 @@ from bridge.app.database import Database
 from bridge.app.environment import env_file, given_names, unknown_variables
 from bridge.app.logs import Redactor
 from bridge.app.platforms import configured_platforms
-from bridge.app.runtime import AgentClient, open_agent
+from bridge.app.runtime import AgentClient, open_agent, open_transcriber
 from bridge.app.settings import Settings
 from bridge.errors import (
     AgentAuthError,
@@ -40,6 +40,10 @@ async def check(settings: Settings) -> int:
         results.append(await check_agent(settings, agent))
         if settings.raia_push and isinstance(agent, RaiaClient) and results[-1].ok:
             results.append(await check_push(settings, agent))
+    async with open_transcriber(settings) as transcriber:
+        if transcriber is not None:  # TRANSCRIBE_URL: does the endpoint take the key?
+            ok, detail = await transcriber.check()
+            results.append(CheckResult("transcription", ok, detail))
     results.append(await check_database(settings.database))
     platforms = configured_platforms(settings)
     for platform in platforms:

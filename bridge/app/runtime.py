@@ -18,6 +18,7 @@ import httpx
 from adapters.blaigent.client import BlaigentClient
 from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient, RetryPolicy
 from adapters.slug.client import SlugClient
+from adapters.transcribe.client import TranscriptionClient
 from bridge.app.database import Database, Store, parse_database_url
 from bridge.app.metrics import Metrics
 from bridge.app.settings import Settings
@@ -26,6 +27,7 @@ from bridge.asking.direct import direct
 from bridge.asking.polled import polled
 from bridge.config import HandoverConfig, ServiceConfig
 from bridge.poller import AnswerTimes, PollSchedule
+from bridge.ports.hearing import Transcriber
 from bridge.push import PushHints
 from bridge.service import ConversationService
 from bridge.tasks import TaskSet
@@ -179,9 +181,10 @@ async def open_runtime(
         agent = await stack.enter_async_context(open_agent(settings, observe=observe))
         tasks = TaskSet()
         hints = PushHints() if settings.raia_push and isinstance(agent, RaiaClient) else None
+        transcriber = await stack.enter_async_context(open_transcriber(settings))
         service = ConversationService(
             store,
-            agent_of(agent, hints),
+            agent_of(agent, hints, transcriber, settings.transcribe_max_seconds),
             config or service_config(settings),
             tasks=tasks,
             clock=store.clock,
@@ -192,7 +195,23 @@ async def open_runtime(
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks, hints=hints)
 
 
-def agent_of(client: AgentClient, hints: PushHints | None = None) -> Agent:
+@asynccontextmanager
+async def open_transcriber(settings: Settings) -> AsyncIterator[TranscriptionClient | None]:
+    """The transcription client (TRANSCRIBE_URL), or None when recordings are not transcribed."""
+    if not settings.transcribe_url:
+        yield None
+        return
+    key = settings.transcribe_api_key.get_secret_value() if settings.transcribe_api_key else None
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        yield TranscriptionClient(http, url=settings.transcribe_url, api_key=key, model=settings.transcribe_model)
+
+
+def agent_of(
+    client: AgentClient,
+    hints: PushHints | None = None,
+    transcriber: Transcriber | None = None,
+    max_seconds: float = 300.0,
+) -> Agent:
     """The one place that knows which way each agent API is asked: raia is sent to and
     looked at (and records 👍/👎, takes files, lets staff take over); Blaigent and slug
     answer in the call."""
@@ -200,7 +219,14 @@ def agent_of(client: AgentClient, hints: PushHints | None = None) -> Agent:
         return Agent(
             backend="raia",
             name=client.agent_name,
-            way=polled(client, files=client, hints=hints, answer_times=(times := AnswerTimes())),
+            way=polled(
+                client,
+                files=client,
+                hints=hints,
+                answer_times=(times := AnswerTimes()),
+                transcriber=transcriber,
+                max_seconds=max_seconds,
+            ),
             ratings=client,
             takes_files=True,
             answer_times=times,

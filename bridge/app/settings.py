@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     files_max_mb: float = Field(default=20.0, gt=0, le=2048)  # Telegram bots download up to 20 MB
     files_max_count: int = Field(default=10, ge=1, le=100)
     files_types: str = ",".join(DEFAULT_TYPES)  # content types; "image/*" patterns
+    # Spoken questions transcribed (bridge.hearing): an OpenAI-compatible /v1/audio/transcriptions
+    # endpoint (or its API's base URL); unset = recordings go to the agent as files only.
+    transcribe_url: str | None = None
+    transcribe_api_key: SecretStr | None = None
+    transcribe_model: str = "whisper-1"
+    transcribe_max_seconds: float = Field(default=300.0, gt=0, le=7200)
     # A person takes over (raia's manual mode): staff messages reach the chat (see bridge.takeover).
     handoff: bool = True
     handoff_button: bool = False  # "Talk to a person" under answers
@@ -368,6 +374,7 @@ class Settings(BaseSettings):
             self.telegram_bot_token,
             self.telegram_webhook_secret,
             self.metrics_token,
+            self.transcribe_api_key,
         )
         values = [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
         if self.raia_push:

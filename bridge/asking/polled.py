@@ -18,11 +18,13 @@ from bridge import push, texts
 from bridge.asking import Answered, Asking, Means
 from bridge.asking.opening import opening
 from bridge.errors import AgentError, AgentNotFoundError, AgentServerError, AgentTransportError
-from bridge.files import FilePassing, notes_reply, pass_files, sent_text
+from bridge.files import FilePassing, notes_reply, pass_files, sent_text, sent_words
+from bridge.hearing import Hearing, heard_notes, waiting
 from bridge.models import PlatformUser, QuestionState, Reply, ReplyKind, Words
 from bridge.outcomes import Finished, failure, non_empty
 from bridge.poller import AnswerTimes, PollSchedule
 from bridge.ports.agent import AgentPort, ResponseStatus, SentFile, TakesFiles
+from bridge.ports.hearing import Transcriber
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord
 from bridge.push import PushHints
@@ -34,14 +36,22 @@ HANDED_OVER = Finished(QuestionState.HANDED_OVER, Reply("", ReplyKind.NOTICE), "
 
 
 def polled(
-    agent: AgentPort, *, files: TakesFiles | None, hints: PushHints | None, answer_times: AnswerTimes
+    agent: AgentPort,
+    *,
+    files: TakesFiles | None,
+    hints: PushHints | None,
+    answer_times: AnswerTimes,
+    transcriber: Transcriber | None = None,
+    max_seconds: float = 300.0,
 ) -> Callable[[Means], Asking]:
     """The polled way for ``agent``; ``files``: where files sent with a question go (the
-    agent, when it takes them); ``hints``: raia push (RAIA_PUSH)."""
+    agent, when it takes them); ``hints``: raia push (RAIA_PUSH); ``transcriber``: who
+    hears recordings (TRANSCRIBE_URL), each up to ``max_seconds`` long."""
 
     def way(means: Means) -> Asking:
         passing = FilePassing(means.config.files, files) if means.config.files and files else None
-        return PolledAsking(means, agent, passing, hints, answer_times)
+        hearing = Hearing(transcriber, max_seconds, sleep=means.sleep) if transcriber is not None else None
+        return PolledAsking(means, agent, passing, hints, answer_times, hearing)
 
     return way
 
@@ -62,8 +72,10 @@ class PolledAsking:
         files: FilePassing | None,
         hints: PushHints | None,
         answer_times: AnswerTimes,
+        hearing: Hearing | None = None,
     ) -> None:
         self._means = means
+        self._hearing = hearing  # recordings transcribed before the send (TRANSCRIBE_URL)
         self._store = means.store
         self._config = means.config
         self._clock = means.clock
@@ -79,7 +91,7 @@ class PolledAsking:
         # a stalled download costs only that file, never the answer.
         deadline = began + self._config.poll_timeout
         failures = 0
-        tries = _Tries()
+        tries = _Tries(notes=heard_notes(q))  # what was heard, said before the answer
         while True:
             try:
                 conversation = await opening(self._store, self._agent, q, person)
@@ -123,13 +135,24 @@ class PolledAsking:
                 # Its outcome is unknown and the agent may still be storing it: look
                 # again later rather than send it a second time.
                 raise AgentTransportError("send outcome unknown; looking again before resending", ambiguous=True)
+        unheard: list[Words] = []
+        if self._hearing is not None and waiting(q):
+            heard = await self._hearing.hear(q, outbound)
+            if heard.changed:  # kept with the question: a restart from here never transcribes again
+                await self._store.mark_heard(q.id, heard.attachments)
+                q = replace(q, attachments=heard.attachments)
+            unheard = heard.failures
+            if not q.text and not any(a.transcript for a in q.attachments):
+                # No words to send (the recording alone, not heard): one short line instead.
+                return Finished(QuestionState.FAILED, notes_reply(unheard), "the recording could not be heard")
+        tries.notes = heard_notes(q) + unheard
         files: list[SentFile] = []
         if q.attachments:
             passed = await pass_files(self._files, q, conversation, outbound, deadline - self._clock())
-            if not q.text and not passed.files:
+            if not sent_words(q) and not passed.files:
                 return Finished(QuestionState.FAILED, notes_reply(passed.notes), "no file could be passed on")
             files = passed.files
-            tries.notes = passed.notes
+            tries.notes = heard_notes(q) + unheard + passed.notes
         await self._store.note_send_attempt(q.id)
         try:
             message_id = await self._agent.send_message(conversation, sent_text(q), files)

@@ -232,6 +232,11 @@ class StorePort(Protocol):
 
     async def mark_parts_delivered(self, qid: int, parts: int) -> None: ...
 
+    async def mark_heard(self, qid: int, attachments: Sequence[Attachment]) -> None:
+        """Keep the question's files with what was heard in its recordings (their
+        ``transcript``), so a restart before the send does not transcribe them again."""
+        ...
+
     async def note_delivery_attempt(self, qid: int, error: str) -> int:
         """Count a failed delivery; returns how many there were (0 for a question that
         is not there any more)."""

@@ -1,0 +1,2 @@
+"""Speech to text through an OpenAI-compatible ``/v1/audio/transcriptions`` endpoint
+(OpenAI, Groq, a self-hosted faster-whisper server…): ``TRANSCRIBE_URL``."""
