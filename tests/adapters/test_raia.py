@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from adapters.raia.client import RaiaClient
+from adapters.raia.mapping import reply_from_message
 from adapters.raia.simulator import RaiaSimulator
 from adapters.raia.wire import Timeouts
 from bridge.errors import (
@@ -196,3 +197,36 @@ async def test_the_answer_is_timed_by_raias_own_clock() -> None:
             again = await restarted.response_on(conversation, message_id)
     assert again.status is ResponseStatus.COMPLETED
     assert again.took is None
+
+
+async def test_answer_files_are_read_and_fetched_through_their_signed_url(sim: RaiaSimulator) -> None:
+    """The answer's files (not its cited knowledge-base files) come with the reply, named by
+    conversation, and stream whole from the signed URL without the API key."""
+    sim.delay = lambda _: 0.0
+    async with client_for(sim) as client:
+        user = await client.find_or_create_user(ANN)
+        conversation = await client.create_conversation(user, "chat", {"platform": "test"})
+        response = await client.response_on(conversation, await client.send_message(conversation, "a csv please"))
+        assert response.reply is not None
+        (made,) = response.reply.answer_files
+        async with client.answer_file(made, 1024 * 1024) as download:
+            data = b"".join([chunk async for chunk in download.chunks])
+    assert (made.name, made.conversation, made.size) == ("data.csv", conversation, len(data))
+    assert data.startswith(b"month,signups\n")
+    assert response.reply.files == ()  # citations are another thing
+    assert sim.files.downloads == 1
+
+
+def test_answer_files_without_an_id_or_a_name_are_skipped() -> None:
+    """raia's files entries parsed leniently: odd ones left out, duplicates once."""
+    reply = reply_from_message(
+        {"id": "m1", "message": "here", "files": [
+            {"id": "f1", "fileName": "a.png", "size": 10}, {"id": "f1", "fileName": "a.png"},
+            {"fileName": "no-id.csv"}, {"id": "f3", "fileName": " "}, "junk", {"id": "f4", "fileName": "b.csv"},
+        ]},
+        "c1",
+    )  # fmt: skip
+    assert [(f.id, f.name, f.size, f.conversation) for f in reply.answer_files] == [
+        ("f1", "a.png", 10, "c1"),
+        ("f4", "b.csv", None, "c1"),
+    ]

@@ -22,6 +22,8 @@ from bridge.app.environment import PLATFORM_URLS, PREFIXES
 from tests.conftest import API_KEY
 from tests.fakes import slack, telegram
 from tests.fakes.server import serving
+from tests.fakes.transcribe import API_KEY as TRANSCRIBE_KEY
+from tests.fakes.transcribe import FakeTranscriber
 from tests.pgserver import PgServer
 
 OURS = (*PREFIXES, "AGENT_", "PUBLIC_URL", *(name for name, _ in PLATFORM_URLS))
@@ -186,3 +188,22 @@ async def test_a_password_with_a_hash_and_the_servers_full_version(tmp_path: Pat
     assert f"OK   database: PostgreSQL {version}, empty (the bridge creates its tables at start) at " \
            f"postgresql://{role}:***@127.0.0.1:{pg_server.port}/{role}" in out  # fmt: skip
     assert password not in out + err
+
+
+async def test_the_transcription_endpoint_is_asked_whether_it_takes_the_key(tmp_path: Path) -> None:
+    """With TRANSCRIBE_URL, check says whether the endpoint accepts TRANSCRIBE_API_KEY
+    (without transcribing anything) and never prints the key."""
+    heard = FakeTranscriber()
+    async with serving(RaiaSimulator(api_key=API_KEY)) as raia, serving(heard.app()) as stt, \
+            serving(telegram.FakeTelegram().app()) as api:  # fmt: skip
+        env = _env(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=raia, TELEGRAM_BOT_TOKEN=telegram.TOKEN,
+                   TELEGRAM_API_URL=f"{api}/bot", TRANSCRIBE_URL=f"{stt}/v1")  # fmt: skip
+        code, out, _ = await _check(env | {"TRANSCRIBE_API_KEY": TRANSCRIBE_KEY}, tmp_path)
+        assert re.search(r"^OK   transcription: .*/v1/audio/transcriptions accepts the key", out, re.M), out
+        assert code == 0, out
+        code, out, _ = await _check(env | {"TRANSCRIBE_API_KEY": "sk-wrong-key"}, tmp_path)
+        assert "FAIL transcription: " in out
+        assert "refused the key (401): check TRANSCRIBE_API_KEY" in out
+        assert "sk-wrong-key" not in out
+        assert code == 1
+    assert [r.get("file") for r in heard.requests] == [None]  # the refused one never got in

@@ -126,3 +126,19 @@ async def test_a_restart_between_transcription_and_send_does_not_transcribe_twic
     (asked,) = _asked(sim)
     assert asked["message"] == "Do you ship to Spain?"
     assert fake.texts()[0].startswith("🎤 I heard: Do you ship to Spain?")
+
+
+async def test_a_busy_transcription_service_is_tried_again(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """A 503 is retried (a bounded, jittered wait) with the recording fetched afresh."""
+    heard = transcribe.FakeTranscriber(said={VOICE: "Hello there"}, statuses=[503])
+    fake = tg.FakeTelegram()
+    fake.files["v5"] = VOICE
+    async with serving(heard.app()) as stt:
+        settings: dict[str, Any] = {"transcribe_url": f"{stt}/v1", "transcribe_api_key": transcribe.API_KEY}
+        async with telegram_bridge(sim, fake, tmp_path, **settings) as bridge:
+            await bridge.post(tg.message(None, extra=_voice("v5", len(VOICE))))
+            await fake.wait_sent(1)
+            await bridge.idle()
+    assert [r["file"][2] for r in heard.requests] == [VOICE, VOICE]
+    (asked,) = _asked(sim)
+    assert asked["message"] == "Hello there"
