@@ -63,6 +63,8 @@ def test_files_are_questions_only_when_addressed() -> None:
     spoken = classify(parse(tg.message(None, extra=voice)), BOT, Allowlist())
     assert isinstance(spoken, InboundMessage)
     assert (spoken.text, spoken.attachments[0].content_type, spoken.album) == ("", "audio/ogg", None)
+    assert (spoken.attachments[0].spoken, spoken.attachments[0].duration) == (True, 3.0)  # heard with TRANSCRIBE_URL
+    assert not picture.spoken
     # Unaddressed in a group: an album's photo may only join its addressed photo's question;
     # a photo of its own is the group's business.
     joining = classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=photo)), BOT, Allowlist())
