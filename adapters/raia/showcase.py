@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from adapters.raia.demo_agent import SimAnswer
+from adapters.raia.demo_agent import SimAnswer, made_files
 
 _DOCS = "https://docs.northwind.example"
 
@@ -108,6 +108,7 @@ WELCOME = SimAnswer(
         "- *How do refunds work?*, then a follow-up: *and for annual plans?*\n"
         "- *Compare the plans* (a table)\n"
         "- *How do I set up SSO?* (steps, a code block and a file)\n"
+        "- *Make me a chart of signups*, or *a CSV of them* (a file the agent makes, posted with the answer)\n"
         "- `/human` to hand the conversation to a person, and `/reset` to start over"
     ),
 )
@@ -124,6 +125,10 @@ def showcase_answer(question: str, earlier: Sequence[str] = ()) -> SimAnswer | N
     if "[fail]" in question:
         return None
     lowered = question.lower().strip()
+    made = made_files(question)
+    if made:  # the code interpreter's work: files posted after the answer
+        names = " and ".join(f"`{f.name}`" for f in made)
+        return SimAnswer(text=f"Here you are: {names}, from this month's signups (Jan–Apr).", made=made)
     if lowered.startswith(("thank", "thx", "great", "perfect", "ok")):
         return SimAnswer(text="You're welcome! Ask me anything else, or type `/human` to reach a person.")
     previous = next((topic for text in reversed(earlier) if (topic := _topic_of(text)) is not None), None)

@@ -278,3 +278,17 @@ async def test_check_says_whether_raias_push_reaches_this_bridge(tmp_path: Path)
         _, out, _ = await _run(["check"], env, tmp_path)
         assert "OK   raia push: webhook registered at http://127.0.0.1:9/raia/webhook" in out
     assert sim.count("POST", "/agents/webhooks") == 0  # check registers nothing
+
+
+async def test_the_demo_agent_makes_a_chart_and_a_csv_the_terminal_saves(tmp_path: Path) -> None:
+    """Asked for a chart and a CSV, the demo's answer is followed by the path of each file,
+    saved whole under a temporary folder (a real PNG, the CSV's rows)."""
+    env = _env(RAIA_POLL_INTERVAL="0.2", TMPDIR=str(tmp_path))
+    code, out, err = await _run(["demo"], env, tmp_path, b"Make me a chart and a csv of signups\n")
+    assert code == 0, err
+    saved = {line.split(": ", 1)[0]: Path(line.split(": ", 1)[1]) for line in out.splitlines() if line.startswith("📎")}
+    assert set(saved) == {"📎 chart.png", "📎 data.csv"}, out
+    assert saved["📎 chart.png"].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert saved["📎 data.csv"].read_text().startswith("month,signups\n")
+    assert saved["📎 chart.png"].parent.parent == tmp_path  # under the temporary folder
+    assert out.index("Here you are") < out.index("📎 chart.png") < out.index("📎 data.csv")
