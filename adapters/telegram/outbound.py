@@ -29,9 +29,10 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from adapters.files import READ_TIMEOUT, Multipart, limited, media_type
+from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
 from adapters.telegram.events import GUEST
+from adapters.telegram.files_out import FILE_LIMIT, send_file
 from adapters.telegram.guest import GuestAnswers, private_origin, shortened
 from adapters.telegram.pace import ChatPace
 from adapters.telegram.render import Part, render
@@ -52,12 +53,6 @@ DRAFT_EVERY = 1.0  # a streamed answer's draft is updated at most this often
 PRIVATE_EDIT_EVERY = 1.0  # ... or its message edited, where drafts are not available
 GROUP_EDIT_EVERY = 3.0  # groups: 20 messages a minute, edits included
 VOTE_WAIT = 60.0  # a vote's redrawn buttons or comment prompt wait this long for a free moment
-FILE_LIMIT = 50 * 1024 * 1024  # what a bot may send (sendDocument); larger files become a line
-PHOTO_LIMIT = 10 * 1024 * 1024  # sendPhoto's own limit: a larger picture goes as a document
-PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})  # what sendPhoto shows as a picture
-# Sending a file: the upload streams as fast as the agent's storage gives it; Telegram may
-# take a while to answer for a large one.
-UPLOAD_TIMEOUT = httpx.Timeout(10.0, read=120.0, write=60.0)
 
 
 def _translated(chat: str, exc: TelegramError) -> DeliveryRetryable | DeliveryPermanent:
@@ -386,35 +381,21 @@ class TelegramOutbound:
         to the Bot API in one multipart request (PTB would read it whole into memory). The
         Bot API has no way to look for an earlier copy: a lost response (rare) may post it
         twice, as for text. The URL holds the bot token: it never appears in a log line."""
-        kind = media_type(None, file.name)
-        photo = kind in PHOTO_TYPES and download.size is not None and download.size <= PHOTO_LIMIT
-        method, field = ("sendPhoto", "photo") if photo else ("sendDocument", "document")
-        fields = {"chat_id": origin.chat}
-        if origin.thread:
-            fields["message_thread_id"] = origin.thread
-        body = Multipart(fields, field, file.name, kind, download)
+        guest = origin.extra.get("chat_type") == GUEST
+        if guest:  # a guest answer holds no file: the private chat does
+            origin = private_origin(origin)
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=READ_TIMEOUT))
         chat = origin.chat
         async with self._overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
             try:
-                response = await self._http.post(
-                    f"{self._app.bot.base_url}/{method}", content=body.stream(), headers=body.headers(),
-                    timeout=UPLOAD_TIMEOUT,
-                )  # fmt: skip
-            except httpx.TimeoutException:
-                raise DeliveryRetryable(f"telegram chat={chat} {method}: timed out") from None
-            except httpx.HTTPError as exc:  # its message may quote the URL, and so the token
-                if body.broken is not None:  # the agent's storage broke off: nothing was posted
-                    raise body.broken from None
-                sent = not isinstance(exc, httpx.ConnectError)
-                raise DeliveryRetryable(
-                    f"telegram chat={chat} {method}: {type(exc).__name__}", maybe_posted=sent
-                ) from None
-        if body.broken is not None:
-            raise body.broken
-        _file_answer(chat, method, response)
-        log.info("telegram chat=%s %s %r sent", chat, method, file.name)
+                await send_file(self._http, self._app.bot.base_url, origin, file, download)
+            except DeliveryPermanent as exc:
+                if not guest:
+                    raise
+                # Someone who never started the bot cannot be written to first: only what was
+                # posted in place reaches them (as for a long guest answer).
+                log.info("telegram guest %s: %r not sent to the private chat (%s)", chat, file.name, exc)
 
     async def close(self) -> None:
         if self._http is not None:
@@ -462,27 +443,6 @@ class TelegramOutbound:
             log.info("telegram chat=%s comment prompt not sent: %s", answer.chat_id, exc)
             return None
         return int(sent.message_id)
-
-
-def _file_answer(chat: str, method: str, response: httpx.Response) -> None:
-    """A file send's answer as the core's delivery errors (the Bot API's JSON)."""
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = {}
-    if response.status_code == 200 and answer.get("ok"):
-        return
-    description = str(answer.get("description") or response.reason_phrase)[:200]
-    where = f"telegram chat={chat} {method}: {response.status_code} {description}"
-    if response.status_code == 429:
-        retry_after = (answer.get("parameters") or {}).get("retry_after", 5)
-        raise DeliveryRetryable(where, retry_after=float(retry_after), maybe_posted=False)
-    if response.status_code == 400:  # this file (too big, a picture Telegram cannot read): its line instead
-        too_big = "too big" in description.lower() or "too large" in description.lower()
-        raise FileUnavailable(where, reason="file_too_big" if too_big else "file_failed")
-    if response.status_code in (401, 403, 404):
-        raise DeliveryPermanent(where)
-    raise DeliveryRetryable(where, maybe_posted=response.status_code >= 500)
 
 
 class DraftPreview(PacedPreview):
