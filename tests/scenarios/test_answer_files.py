@@ -136,3 +136,22 @@ async def test_kill_9_mid_upload_of_the_second_file_posts_each_file_once(tmp_pat
     assert [(u[0], u[2]) for u in uploads] == [("sendPhoto", "chart.png"), ("sendDocument", "data.csv")]
     assert "signature=" not in err.decode()  # no signed URL in the log
     assert tg.TOKEN not in err.decode()
+
+
+async def test_a_guest_answers_files_go_to_the_private_chat(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """Summoned as a guest, the answer goes in place and its chart to the person's private
+    chat (a guest answer holds no file); someone the bot cannot write to first just does
+    not get it: the answer still counts as delivered."""
+    fake = tg.FakeTelegram()
+    fake.fail("sendPhoto", 403, "Forbidden: bot can't initiate conversation with a user")
+    async with telegram_bridge(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} a chart please", query="gq-1"))
+        await waiting.until(lambda: "gq-1" in fake.guest_answers)
+        await bridge.post(tg.guest(f"@{tg.BOT_USERNAME} a chart again", query="gq-2"))
+        await waiting.until(lambda: len(fake.uploads) == 1)
+        await bridge.idle()
+        store = waiting.runtime_of(bridge.app).store
+        states = [(await store.question(n)).state.value for n in (1, 2)]
+    assert [(u[0], u[1], u[2]) for u in fake.uploads] == [("sendPhoto", 42, "chart.png")]  # the second one
+    assert "chart.png" in fake.guest_answers["gq-1"].text
+    assert states == ["delivered", "delivered"]
