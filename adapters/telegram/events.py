@@ -4,9 +4,7 @@ read from the update's JSON by ``wire`` (not python-telegram-bot's objects)."""
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from adapters.base import Allowlist
 from adapters.files import media_type
@@ -337,19 +335,9 @@ def attachments(message: Message) -> tuple[Attachment, ...]:
         if media is not None:
             name = clean(getattr(media, "file_name", None) or default_name)
             kind = media_type(getattr(media, "mime_type", None), name, default_type)
-            duration = _duration(media) if spoken else None
+            duration = float(media.duration) if spoken and media.duration is not None else None
             found.append(Attachment(name, kind, media.file_size, media.file_id, spoken=spoken, duration=duration))
     return tuple(found)
-
-
-def _duration(media: object) -> float | None:
-    """A recording's ``duration`` in seconds (PTB gives int seconds or a timedelta)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PTB deprecates int durations
-        value = getattr(media, "duration", None)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value) if isinstance(value, int | float) else None
 
 
 def _strip_mentions(message: Message, bot: BotIdentity) -> str:

@@ -79,7 +79,7 @@ class MessageEntity:
 class File:
     """A photo size, document, voice note, audio, video or video note: what is fetched later."""
 
-    __slots__ = ("file_id", "file_name", "file_size", "mime_type")
+    __slots__ = ("duration", "file_id", "file_name", "file_size", "mime_type")
 
     def __init__(self, data: Any) -> None:
         data = _dict(data, "a file")
@@ -90,6 +90,7 @@ class File:
         self.file_size = _int(data.get("file_size"))
         self.file_name = _str(data.get("file_name"))
         self.mime_type = _str(data.get("mime_type"))
+        self.duration = _int(data.get("duration"))  # seconds: a recording's length
 
 
 class TopicCreated:
