@@ -83,9 +83,11 @@ class GuestAnswers:
         to the private chat instead (then the note is in place, or cannot be). Raises
         ``TelegramError`` for a failure worth retrying."""
         query = query_of(origin)
+        if query in self._taken:
+            return False
         async with self._lock(query):
             if query in self._taken:
-                return False
+                return False  # the note got there first (its lock is gone from the table)
             if self._clock() >= until_of(origin):
                 await self._note(origin)
                 return False
@@ -102,6 +104,8 @@ class GuestAnswers:
         """Waits until the window closes, then leaves the note in place (unless answered).
         Meant to be cancelled when the answer arrives first."""
         await asyncio.sleep(max(0.0, until_of(origin) - self._clock()))
+        if query_of(origin) in self._taken:
+            return
         async with self._lock(query_of(origin)):
             await self._note(origin)
 
