@@ -249,7 +249,11 @@ class TelegramPlatform:
             # PTB's message quotes the token: never repeat it.
             return [CheckResult("telegram", False, f"TELEGRAM_BOT_TOKEN was refused ({type(exc).__name__})")]
         bot = self.app.bot
-        results = [CheckResult("telegram", True, f"bot @{bot.username} (id {bot.id})")]
+        me = bot.bot
+        # What the bot can do besides chats and groups (switched on in @BotFather).
+        guest = "guest mode on" if me.supports_guest_queries else "guest mode off"
+        topics = "topics in private chats on" if me.has_topics_enabled else "topics in private chats off"
+        results = [CheckResult("telegram", True, f"bot @{bot.username} (id {bot.id}); {guest}; {topics}")]
         info = await bot.get_webhook_info()
         if not self.webhook:
             note = "long polling (no PUBLIC_URL)"

@@ -135,6 +135,7 @@ async def test_check_reports_telegram_and_slack(tmp_path: Path) -> None:
                    SLACK_SIGNING_SECRET="x", SLACK_API_URL=f"{slack_base}/api/")  # fmt: skip
         code, out, err = await _run(["check"], env, tmp_path)
     assert "OK   telegram: bot @raia_test_bot" in out
+    assert "guest mode on; topics in private chats off" in out  # as getMe reports them
     assert "FAIL telegram mode: webhook https://old.example.com/telegram/webhook" in out
     assert "last error: Connection refused" in out
     assert "expected https://bridge.example.com/telegram/webhook" in out
