@@ -328,15 +328,22 @@ class FakeTelegram:
         return [sent for (chat, _), sent in sorted(self.messages.items()) if chat == chat_id]
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
+        """Updates from ``offset`` on, of the kinds ``allowed_updates`` names (Telegram's
+        default, without it: every kind but a few the bridge does not use anyway)."""
         offset = int(params.get("offset") or 0)
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
         timeout = min(float(params.get("timeout") or 0), 0.5)
-        pending = [u for u in self.updates if u["update_id"] >= offset]
-        if not pending and timeout:
+
+        def pending() -> list[dict[str, Any]]:
+            return [u for u in self.updates if u["update_id"] >= offset and (not allowed or set(u) & set(allowed))]
+
+        if not pending() and timeout:
             self._new_updates.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_updates.wait(), timeout)
-            pending = [u for u in self.updates if u["update_id"] >= offset]
-        return pending
+        return pending()
 
 
 async def _stalling(first: bytes) -> AsyncIterator[bytes]:

@@ -192,6 +192,18 @@ async def test_a_guest_question_telegram_no_longer_takes_is_answered_in_the_priv
     assert "still there" in fake.sent[0].text
 
 
+async def test_long_polling_asks_for_guest_questions_and_answers_them_in_place(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """Without a webhook, getUpdates asks for guest messages too (allowed_updates) and they are
+    answered in place like a webhook's."""
+    async with running(sim, fake, tmp_path, public_url=None, telegram_webhook_secret=None):
+        fake.push_update(tg.guest(f"@{tg.BOT_USERNAME} polled?", query="gq-poll"))
+        await waiting.until(lambda: "gq-poll" in fake.guest_answers, what="the guest answer", timeout=20)
+    assert "polled" in fake.guest_answers["gq-poll"].text
+    assert fake.sent == []
+
+
 async def test_guest_questions_follow_the_allowlists(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> None:
     """Someone the allowlist does not name gets the refusal in place and the agent never hears of
     it; a listed person in a group the chat list does not name, likewise; a listed person in a
