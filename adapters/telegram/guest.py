@@ -62,7 +62,11 @@ def shortened(parts: list[Part], language: str) -> Part:
     text = "".join(part.text for part in parts)
     entities = [e.copy_with(offset=e.offset + _offset(parts, i)) for i, part in enumerate(parts) for e in part.entities]
     head = split(text, entities, room)[0]
-    return Part(head.text.rstrip() + ending, head.entities)
+    kept = head.text.rstrip()
+    end = len(kept.encode("utf-16-le")) // 2
+    # Nothing of the answer's formatting (a link, bold) reaches into the ending.
+    clipped = tuple(e.copy_with(length=min(e.length, end - e.offset)) for e in head.entities if e.offset < end)
+    return Part(kept + ending, clipped)
 
 
 def _offset(parts: list[Part], index: int) -> int:
