@@ -50,5 +50,6 @@ def give_back(conn: sqlite3.Connection) -> int:
     """One step: up to ``STEP`` free pages cut from the file. Returns the free pages left."""
     if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL:
         return 0
-    conn.execute(f"PRAGMA incremental_vacuum({STEP})").fetchall()
+    # executescript steps the pragma to its end: execute() frees one page per statement.
+    conn.executescript(f"PRAGMA incremental_vacuum({STEP})")
     return int(conn.execute("PRAGMA freelist_count").fetchone()[0])

@@ -253,6 +253,17 @@ async def test_sqlite_gives_the_space_of_what_housekeeping_deleted_back(tmp_path
     assert after < full / 4
 
 
+def test_one_step_gives_a_whole_step_of_pages_back(tmp_path: Path) -> None:
+    """Each trip gives ``STEP`` pages back, not one (a pragma stepped only once frees one)."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "b.db", isolation_level=None)) as db:
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        db.execute("CREATE TABLE t (x)")
+        db.executemany("INSERT INTO t VALUES (randomblob(3000))", [()] * (3 * sqlite_space.STEP))
+        db.execute("DELETE FROM t")
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        assert sqlite_space.give_back(db) == free - sqlite_space.STEP
+
+
 async def test_an_older_small_sqlite_file_is_converted_to_give_space_back(tmp_path: Path) -> None:
     path = tmp_path / "b.db"
     with contextlib.closing(sqlite3.connect(path)) as db:
