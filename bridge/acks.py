@@ -5,7 +5,9 @@ a burst of a thousand posts shares one event loop with the lanes that answer the
 lane starting a question creates raia users and conversations, sends, and reads the
 store, and in a burst those starts outnumber the acknowledgements. So a lane about to
 start holds back while an acknowledgement is overdue (a webhook request in flight for
-longer than ``late``), at most ``hold`` seconds. The questions are stored before they are
+longer than ``late``, or more than ``CROWD`` in flight at once: a burst is arriving, and
+lanes that started in its first tenth of a second took a third of the CPU its
+acknowledgements needed), at most ``hold`` seconds. The questions are stored before they are
 acknowledged, so holding back delays an answer by a moment and loses nothing; the CPU
 spent is the same, only its order changes.
 """
@@ -21,6 +23,9 @@ from collections.abc import Callable, Iterator
 LATE = 0.1  # a webhook request in flight this long (seconds) is an acknowledgement overdue
 HOLD = 2.0  # the longest a lane holds back: a steady overload still gets its answers
 STALE = 3.0  # a request older than this is the client's slowness (a crawling body), not ours
+# More webhook requests in flight than this is a burst arriving (more than one group commit's
+# worth; Telegram opens at most 40 connections to a webhook): lanes let it be acknowledged first.
+CROWD = 64
 
 
 class AckFirst:
@@ -47,6 +52,8 @@ class AckFirst:
                 self._calm.set()
 
     def overdue(self) -> bool:
+        if len(self._started) > CROWD:
+            return True
         now = self._clock()
         for started in self._started.values():
             age = now - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 from starlette.applications import Starlette
@@ -11,7 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from adapters.raia.simulator import RaiaSimulator
-from bridge.acks import STALE, AckFirst
+from bridge.acks import CROWD, STALE, AckFirst
 from bridge.app.runtime import Runtime
 from bridge.app.server import Acknowledging
 from tests.conftest import message
@@ -42,6 +43,18 @@ async def test_only_a_request_waiting_too_long_counts_and_its_end_lets_lanes_go(
             assert acks.overdue()
     await asyncio.wait_for(waiting, 1)  # the late one answered: the lane goes at once
     assert not acks.overdue()
+
+
+def test_a_crowd_of_requests_in_flight_counts_before_any_is_late() -> None:
+    """A burst arriving: more requests in flight than one group commit takes holds lanes back."""
+    acks = AckFirst(clock=Clock(), late=0.1, hold=5.0)
+    with contextlib.ExitStack() as requests:
+        for _ in range(CROWD):
+            requests.enter_context(acks.receiving())
+        assert not acks.overdue()
+        with acks.receiving():
+            assert acks.overdue()
+        assert not acks.overdue()
 
 
 async def test_holding_back_is_bounded_and_ignores_requests_stuck_on_the_clients_side() -> None:
