@@ -22,7 +22,7 @@ from bridge.models import InboundMessage, Intent, Reply, ReplyKind
 from bridge.ports.feedback import Comments
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.outbound import Outbound
-from bridge.ports.store import StorePort
+from bridge.ports.store import StoppedQuestion, StorePort
 from bridge.takeover import PRESS_WINDOW, HandoverDesk
 from bridge.tasks import Spawn
 
@@ -46,8 +46,10 @@ class Intake:
         files: bool = False,
         comments: Comments | None = None,
         handover: HandoverDesk | None = None,
+        stopped: Callable[[list[StoppedQuestion]], None] = lambda _: None,
     ) -> None:
         self._store = store
+        self._stopped = stopped  # tells the lanes asking them (/stop)
         self._handover = handover  # HANDOFF: a person can be asked for
         self._comments = comments  # 👍/👎 recorded (FEEDBACK): a reply to a 👎 prompt is a comment
         self._files = files  # files go to the agent (FILES, and an agent API that takes them)
@@ -92,6 +94,8 @@ class Intake:
             return Receipt.DUPLICATE
         if message.intent is Intent.RESET:
             await self._store.end_conversation(message.scope_key)
+        if message.intent is Intent.STOP:
+            return await self._stop(message, respond)
         if message.intent is Intent.HUMAN and self._handover is not None:
             if message.pressed and not await self._first_press(message):
                 return Receipt.DUPLICATE
@@ -112,6 +116,23 @@ class Intake:
         log.info("%s chat=%s a person was asked for a moment ago; press counted once", message.platform,
                  message.origin.chat)  # fmt: skip
         return False
+
+    async def _stop(self, message: InboundMessage, respond: Respond | None) -> Receipt:
+        """``/stop`` (Slack's stop button): the person's questions still waiting for the
+        agent where they wrote (that thread only, if the message names one) are stopped,
+        durably, before the acknowledgement; one line says so."""
+        origin = message.origin
+        stopped = await self._store.stop_questions(message.platform, message.user.fk_id, origin.chat, origin.thread)
+        self._stopped(stopped)
+        if stopped:
+            log.info("%s chat=%s %d question(s) stopped by the person", message.platform, origin.chat, len(stopped))
+        language = texts.language_of(message.user.custom_data)
+        line = texts.text("stopped" if stopped else "nothing_to_stop", language)
+        if respond is not None:
+            await respond(Reply(line, ReplyKind.NOTICE, language=language))
+        else:
+            self._spawn(self._notify(message, line), name=f"notice-{message.platform}-{origin.chat}")
+        return Receipt.STOPPED if stopped else Receipt.HANDLED
 
     async def _ask_for_a_person(self, desk: HandoverDesk, message: InboundMessage, respond: Respond | None) -> None:
         """``/human``: the conversation goes to staff; the person gets one line. Answered in

@@ -105,6 +105,7 @@ class Intent(enum.StrEnum):
     # in private chats): the platform makes the room, nothing here ends.
     NEW_THREAD = "new_thread"
     HUMAN = "human"  # a person (staff) should take over from the agent
+    STOP = "stop"  # stop waiting for the person's pending question (/stop, Slack's stop button)
     UNKNOWN_COMMAND = "unknown_command"
     UNSUPPORTED = "unsupported"  # addressed to the bot, but nothing it can read (a sticker, a photo)
     NOT_ALLOWED = "not_allowed"  # refused by the operator's allowlist
@@ -275,7 +276,11 @@ class QuestionState(enum.StrEnum):
     received ──send──▶ sent ──poll──▶ answered ─┐
         │                 ├──────────▶ failed ───┼─deliver─▶ delivered
         └──(auth/reject)──┴──────────▶ timed_out ┘     └───▶ undeliverable
-                          └─(a person took over)─▶ handed_over ──▶ delivered (nothing posted)
+        │                 └─(a person took over)─▶ handed_over ──▶ delivered (nothing posted)
+        └──── sent ──(the person stopped it: /stop, Slack's stop button)──▶ stopped
+
+    ``stopped`` is final and never open: its answer is never posted, not even when it
+    arrives later or after a restart (every later step of its life writes nothing).
     """
 
     RECEIVED = "received"
@@ -288,8 +293,9 @@ class QuestionState(enum.StrEnum):
     HANDED_OVER = "handed_over"
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
+    STOPPED = "stopped"  # the person stopped waiting for it before its answer was posted
 
     @property
     def finished(self) -> bool:
-        """Delivered, or given up: nothing more will happen to it."""
-        return self in (QuestionState.DELIVERED, QuestionState.UNDELIVERABLE)
+        """Delivered, given up or stopped: nothing more will happen to it."""
+        return self in (QuestionState.DELIVERED, QuestionState.UNDELIVERABLE, QuestionState.STOPPED)

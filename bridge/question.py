@@ -6,12 +6,14 @@ written to the store before the next step, so a life cut short at any point (SIG
 
     received | sent ── ask the agent (bridge.asking) ───────▶ answered | failed | timed_out | handed_over
     answered | failed | timed_out ── deliver part by part ─▶ delivered | undeliverable
+    received | sent ── the person stops it (/stop, Slack's stop button) ─▶ stopped (nothing posted)
 
 The conversation service runs one life at a time per conversation (its lanes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -32,6 +34,7 @@ from bridge.ports.store import QuestionRecord, StorePort
 from bridge.takeover import HandoverDesk
 
 log = logging.getLogger("bridge.turn")  # one line per turn
+STOP_GRACE = 5.0  # seconds a stopped question's asking may take to end before its lane moves on
 
 
 @dataclass
@@ -78,6 +81,8 @@ class QuestionLife:
         # Raises ShuttingDown when the service stops: the question stays where it is.
         self._sleep = sleep
         self._observer = observer
+        # Questions being asked now, by id: set when the person stops one (``stop``).
+        self._stops: dict[int, asyncio.Event] = {}
 
     async def live(self, q: QuestionRecord, outbound: Outbound) -> None:
         if q.album is not None and q.started_at is None:
@@ -95,9 +100,46 @@ class QuestionLife:
         uncertain = resumed or q.send_attempts > 0
         if not resumed:
             async with best_effort(outbound, q):
-                await self._ask(turn, outbound)
+                asked = await self._until_stopped(turn, outbound)
+            if not asked:  # the person stopped it: nothing is posted for it, ever
+                self._ended(turn, QuestionState.STOPPED, "stopped")
+                return
         turn.answered = self._clock()
         await self._deliver(turn, outbound, resumed=uncertain)
+
+    def stop(self, qid: int) -> None:
+        """The person stopped question ``qid`` (already ``stopped`` in the store): if a
+        lane of this process is asking it, that asking ends now."""
+        stop = self._stops.get(qid)
+        if stop is not None:
+            stop.set()
+
+    async def _until_stopped(self, turn: _Turn, outbound: Outbound) -> bool:
+        """Ask, unless the person stops the question meanwhile; False if they did. The
+        asking is then cancelled where it is: a poll's wait, a send, a streamed call (whose
+        preview is marked as cut off). Whatever it still writes changes nothing for a
+        stopped question (the store's steps skip it), so its answer is never posted."""
+        qid = turn.q.id
+        stop = self._stops[qid] = asyncio.Event()
+        asking = asyncio.ensure_future(self._ask(turn, outbound))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((asking, stopped), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # the lane itself is cancelled (shutdown, a lost lease)
+            asking.cancel()
+            asking.add_done_callback(_retrieved)
+            raise
+        finally:
+            stopped.cancel()
+            del self._stops[qid]
+        if asking.done():
+            return asking.result()
+        asking.cancel()
+        # Bounded: a call that ignores its cancellation must not hold the lane (whatever it
+        # still writes is skipped for a stopped question).
+        await asyncio.wait((asking,), timeout=STOP_GRACE)
+        asking.add_done_callback(_retrieved)
+        return False
 
     def deadline(self, q: QuestionRecord) -> float:
         """When waiting for this question's answer ends (``RAIA_POLL_TIMEOUT`` after the
@@ -110,7 +152,8 @@ class QuestionLife:
         if q.state in (QuestionState.RECEIVED, QuestionState.SENT):
             await self._store.mark_finished(q.id, QuestionState.FAILED, texts.notice("failed"), error)
 
-    async def _ask(self, turn: _Turn, outbound: Outbound) -> None:
+    async def _ask(self, turn: _Turn, outbound: Outbound) -> bool:
+        """The question's outcome, stored; False if it was stopped meanwhile (not stored)."""
         q = turn.q
         if q.started_at is None:
             q = replace(q, started_at=await self._store.mark_started(q.id))
@@ -121,9 +164,15 @@ class QuestionLife:
             reply = texts.noted(reply, answered.notes)  # stored with the answer: said with it, once
             if self._keep_for_votes is not None:
                 keep = self._clock() + self._keep_for_votes
-        await self._store.mark_finished(q.id, finished.state, reply, finished.error, keep_until=keep)
+        written = await self._store.mark_finished(q.id, finished.state, reply, finished.error, keep_until=keep)
+        turn.polls, turn.detail = answered.polls, answered.detail
+        if not written:  # stopped (by a person, maybe on another replica) while it was asked
+            if answered.live is not None:
+                await answered.live.abandon()
+            return False
         turn.q = replace(q, state=finished.state, reply=reply, error=finished.error)
-        turn.polls, turn.detail, turn.live = answered.polls, answered.detail, answered.live
+        turn.live = answered.live
+        return True
 
     # -- delivering ------------------------------------------------------------------
 
@@ -215,3 +264,9 @@ class QuestionLife:
             now - turn.started,
             f" detail={'; '.join(d for d in (turn.detail, detail) if d)!r}" if detail or turn.detail else "",
         )
+
+
+def _retrieved(task: asyncio.Future[bool]) -> None:
+    """A cancelled asking's own failure is of no interest any more (never "never retrieved")."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a stopped question's asking ended with %r", task.exception())

@@ -30,7 +30,7 @@ from bridge.ports.feedback import Ratings
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
-from bridge.ports.store import QuestionRecord, StorePort
+from bridge.ports.store import QuestionRecord, StoppedQuestion, StorePort
 from bridge.question import QuestionLife
 from bridge.takeover import HandoverDesk
 from bridge.tasks import TaskSet
@@ -111,6 +111,7 @@ class ConversationService:
             files=config.files is not None and agent.takes_files,
             comments=desk,
             handover=self.handover,
+            stopped=self._stopped,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------
@@ -218,6 +219,13 @@ class ConversationService:
         self._tasks.spawn(work, name=name)
 
     # -- lanes -----------------------------------------------------------------------
+
+    def _stopped(self, questions: list[StoppedQuestion]) -> None:
+        """The person stopped these questions (stored so already): a lane asking one of them
+        stops asking. A lane of another replica finds out at its next step, which writes
+        nothing for a stopped question, so its answer is never posted either."""
+        for question in questions:
+            self._life.stop(question.id)
 
     def _wake(self, conversation_id: int) -> None:
         lane = self._lanes.get(conversation_id)
@@ -344,7 +352,11 @@ class ConversationService:
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but leave at once (``ShuttingDown``) when the service stops."""
         try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=max(0.0, seconds))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that meets its own timeout, and a stopped question's asking
+            # (cancelled in its sleep) would sleep on.
+            async with asyncio.timeout(max(0.0, seconds)):
+                await self._stopping.wait()
         except TimeoutError:
             return
         raise ShuttingDown("stopping")

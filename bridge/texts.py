@@ -77,6 +77,9 @@ ENGLISH: dict[str, str] = {
     "handover_refused": "Sorry — I couldn't reach a person just now. Please try again in a moment.",
     "handover_nothing_yet": "Ask your question first; then a person from the team can take it over.",
     "handover_button": "Talk to a person",  # the button under answers (HANDOFF_BUTTON)
+    # /stop (Slack's stop button): the person stops waiting for their pending question
+    "stopped": "Stopped — I won't answer that question.",
+    "nothing_to_stop": "There is no question waiting for an answer.",
 }
 
 

@@ -34,8 +34,8 @@ class Step:
 
 SEEN = Step("seen_events", "key", "expires_at <= {}")  # cut-off: now
 KEPT = Step("feedback", "question_id", "keep_until <= {}")  # cut-off: now
-# The state test is implied (only delivery sets delivered_at), kept as a guard.
-FINISHED = Step("questions", "id", "delivered_at < {} AND state IN ('delivered', 'undeliverable')")
+# The state test is implied (only delivery and a stop set delivered_at), kept as a guard.
+FINISHED = Step("questions", "id", "delivered_at < {} AND state IN ('delivered', 'undeliverable', 'stopped')")
 
 
 # PEOPLE_DAYS: conversations and people not active for that long. A conversation that still

@@ -166,6 +166,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX handed_questions_open ON handed_questions(conversation_id) WHERE settled_at IS NULL;
     """,
+    # 11: a question the person stopped (/stop, Slack's stop button) is final: never open
+    # again, so never resumed after a restart. The open-questions index leaves it out.
+    """
+    DROP INDEX questions_open;
+    CREATE INDEX questions_open ON questions(conversation_id, id)
+        WHERE state NOT IN ('delivered', 'undeliverable', 'stopped');
+    """,
 )
 
 

@@ -38,11 +38,14 @@ _HANDED = (
 
 
 def _fenced(assignments: str) -> str:
-    """The step as one statement: true if it was written, or if the question is not there
-    (a step of a question that is gone changes nothing, as on SQLite); false if the lease
-    is not ours."""
-    return f"""WITH done AS (UPDATE questions SET {assignments} WHERE id = $1 AND {_HELD} RETURNING 1)
-               SELECT EXISTS (SELECT 1 FROM done) OR NOT EXISTS (SELECT 1 FROM questions WHERE id = $1)"""
+    """The step as one statement: 1 if it was written; 0 if the question is not there or
+    was stopped (a step of a question that is gone changes nothing, as on SQLite; a stopped
+    question stays stopped); -1 if the lease is not ours."""
+    return f"""WITH done AS (UPDATE questions SET {assignments}
+                             WHERE id = $1 AND state <> 'stopped' AND {_HELD} RETURNING 1)
+               SELECT CASE WHEN EXISTS (SELECT 1 FROM done) THEN 1
+                           WHEN NOT EXISTS (SELECT 1 FROM questions WHERE id = $1 AND state <> 'stopped') THEN 0
+                           ELSE -1 END"""
 
 
 _SEND_ATTEMPT = _fenced("send_attempts = send_attempts + 1, send_attempted_at = $3")
@@ -61,9 +64,12 @@ class PgQuestionLife:
     def pool(self) -> Pool:
         raise NotImplementedError
 
-    async def _step(self, sql: str, qid: int, *values: Any) -> None:
-        if not await self.pool.fetchval(sql, qid, self.owner, *values):
+    async def _step(self, sql: str, qid: int, *values: Any) -> bool:
+        """True if written; False if the question is gone or stopped; ``LeaseLost`` if not ours."""
+        written = await self.pool.fetchval(sql, qid, self.owner, *values)
+        if written < 0:
             raise LeaseLost(qid)
+        return bool(written)
 
     async def note_send_attempt(self, qid: int) -> float:
         now = self._clock()
@@ -77,7 +83,7 @@ class PgQuestionLife:
 
     async def mark_finished(
         self, qid: int, state: QuestionState, reply: Reply, error: str | None = None, *, keep_until: float | None = None
-    ) -> None:
+    ) -> bool:
         now = self._clock()
         values: tuple[Any, ...] = (state.value, json.dumps(reply.to_json()), error, now)
         also: list[tuple[str, tuple[Any, ...]]] = []
@@ -86,13 +92,15 @@ class PgQuestionLife:
         if state is QuestionState.HANDED_OVER:
             also.append((_HANDED, (now, qid)))
         if not also:
-            await self._step(_FINISHED, qid, *values)
-            return
+            return await self._step(_FINISHED, qid, *values)
         async with self.pool.transaction() as conn:
-            if not await conn.fetchval(_FINISHED, qid, self.owner, *values):
+            written = await conn.fetchval(_FINISHED, qid, self.owner, *values)
+            if written < 0:
                 raise LeaseLost(qid)  # rolled back: nothing written
-            for sql, params in also:
-                await conn.execute(sql, *params)
+            if written:
+                for sql, params in also:
+                    await conn.execute(sql, *params)
+            return bool(written)
 
     async def mark_parts_delivered(self, qid: int, parts: int) -> None:
         await self._step(_PARTS, qid, parts)

@@ -158,6 +158,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX handed_questions_open ON handed_questions(conversation_id) WHERE settled_at IS NULL;
     """,
+    # 9: SQLite's version 11: a question the person stopped is final, never open again.
+    """
+    DROP INDEX questions_open;
+    CREATE INDEX questions_open ON questions(conversation_id, id)
+        WHERE state NOT IN ('delivered', 'undeliverable', 'stopped');
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

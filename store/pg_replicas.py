@@ -28,7 +28,7 @@ LISTEN_CHECK = 30.0  # seconds between checks that the hints connection still wo
 LISTEN_BACKOFF = (0.5, 30.0)  # waits before opening it again: the first, doubling up to the last
 
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock, shared by all replicas
-_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
+_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 
 
 class Replicas:

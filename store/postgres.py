@@ -32,7 +32,7 @@ import asyncpg
 
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment
-from bridge.ports.store import ConversationRecord, QuestionRecord
+from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuestion
 from store import housekeeping
 from store.errors import PG_ERRORS, describe
 from store.pg_clock import ServerClock
@@ -53,7 +53,7 @@ from store.rows import (
 
 log = logging.getLogger(__name__)
 
-_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
+_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connection
 COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
 
@@ -306,6 +306,22 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
             "UPDATE conversations SET ended_at = $1 WHERE fk_id = $2 AND ended_at IS NULL", self._clock(), fk_id
         )
         return status != "UPDATE 0"
+
+    async def stop_questions(self, platform: str, fk_id: str, chat: str, thread: str | None) -> list[StoppedQuestion]:
+        # Not fenced by the lane lease: the person's word wins over whichever replica works
+        # on the question; that replica's next step writes nothing (``store.pg_life``).
+        rows = await self.pool.fetch(
+            """UPDATE questions SET state = 'stopped', finished_at = $5, delivered_at = $5, text = '', reply = NULL
+               WHERE platform = $1 AND fk_id = $2 AND (route::jsonb) ->> 'chat' = $3
+                 AND ($4::text IS NULL OR (route::jsonb) ->> 'thread' = $4) AND state IN ('received', 'sent')
+               RETURNING id, conversation_id""",
+            platform,
+            fk_id,
+            chat,
+            thread,
+            self._clock(),
+        )
+        return [StoppedQuestion(int(r["id"]), int(r["conversation_id"])) for r in rows]
 
     async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
         rows = await self.pool.fetch("SELECT * FROM conversations WHERE fk_id = $1 ORDER BY id", fk_id)

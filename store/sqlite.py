@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment, InboundMessage, QuestionState
-from bridge.ports.store import ConversationRecord, QuestionRecord
+from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuestion
 from store import housekeeping, sqlite_space
 from store.checkpoint import FALLBACK_PAGES, Checkpointer
 from store.errors import from_sqlite
@@ -38,7 +38,7 @@ from store.sqlite_takeover import Handovers
 T = TypeVar("T")
 
 # Written exactly like the partial index ``questions_open`` so SQLite can use it.
-_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable')"
+_OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
@@ -261,13 +261,13 @@ class SqliteStore(KeptAnswers, Handovers):
     async def mark_sent(self, qid: int, agent_message_id: str) -> float:
         now = self._clock()
         await self._update(
-            "UPDATE questions SET state = ?, agent_message_id = ?, sent_at = ? WHERE id = ?",
+            "UPDATE questions SET state = ?, agent_message_id = ?, sent_at = ? WHERE id = ? AND state <> 'stopped'",
             (QuestionState.SENT.value, agent_message_id, now, qid),
         )
         return now
 
     async def mark_parts_delivered(self, qid: int, parts: int) -> None:
-        await self._update("UPDATE questions SET parts_delivered = ? WHERE id = ?", (parts, qid))
+        await self._update("UPDATE questions SET parts_delivered = ? WHERE id = ? AND state <> 'stopped'", (parts, qid))
 
     async def note_delivery_attempt(self, qid: int, error: str) -> int:
         def note() -> int:
@@ -287,7 +287,7 @@ class SqliteStore(KeptAnswers, Handovers):
         # The question and answer text are not needed any more: drop them (privacy).
         await self._update(
             "UPDATE questions SET state = ?, delivered_at = ?, text = '', reply = NULL, "
-            "error = COALESCE(?, error) WHERE id = ?",
+            "error = COALESCE(?, error) WHERE id = ? AND state <> 'stopped'",
             (state.value, self._clock(), error, qid),
         )
 
@@ -336,6 +336,25 @@ class SqliteStore(KeptAnswers, Handovers):
             )
         )
         return bool(changed)
+
+    async def stop_questions(self, platform: str, fk_id: str, chat: str, thread: str | None) -> list[StoppedQuestion]:
+        where = "platform = ? AND fk_id = ? AND json_extract(route, '$.chat') = ? AND state IN ('received', 'sent')" + (
+            " AND json_extract(route, '$.thread') = ?" if thread is not None else ""
+        )
+        params: tuple[Any, ...] = (platform, fk_id, chat) + ((thread,) if thread is not None else ())
+        now = self._clock()
+
+        def stop() -> list[StoppedQuestion]:
+            with self._transaction() as db:
+                rows = db.execute(f"SELECT id, conversation_id FROM questions WHERE {where}", params).fetchall()
+                db.executemany(
+                    "UPDATE questions SET state = 'stopped', finished_at = ?, delivered_at = ?, text = '', "
+                    "reply = NULL WHERE id = ?",
+                    [(now, now, row["id"]) for row in rows],
+                )
+            return [StoppedQuestion(int(row["id"]), int(row["conversation_id"])) for row in rows]
+
+        return await self._run(stop)
 
     async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
         rows = await self._all("SELECT * FROM conversations WHERE fk_id = ? ORDER BY id", (fk_id,))
@@ -396,6 +415,7 @@ class SqliteStore(KeptAnswers, Handovers):
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return await self._run(lambda: self._db.execute(sql, params).fetchall())
 
-    async def _update(self, sql: str, params: Sequence[Any]) -> None:
-        # One statement is atomic on its own (autocommit).
-        await self._run(self._db.execute, sql, params)
+    async def _update(self, sql: str, params: Sequence[Any]) -> int:
+        """One statement (atomic on its own: autocommit); returns the rows it changed."""
+        cursor = await self._run(self._db.execute, sql, params)
+        return int(cursor.rowcount)

@@ -45,7 +45,7 @@ class KeptAnswers:
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
 
-    async def _update(self, sql: str, params: Sequence[Any]) -> None:
+    async def _update(self, sql: str, params: Sequence[Any]) -> int:
         raise NotImplementedError
 
     def _transaction(self) -> Transaction:
@@ -53,10 +53,11 @@ class KeptAnswers:
 
     async def mark_finished(
         self, qid: int, state: QuestionState, reply: Reply, error: str | None = None, *, keep_until: float | None = None
-    ) -> None:
+    ) -> bool:
         now = self._clock()
+        # A stopped question stays stopped: its answer is never recorded, so never posted.
         finish = (
-            "UPDATE questions SET state = ?, reply = ?, error = ?, finished_at = ? WHERE id = ?",
+            "UPDATE questions SET state = ?, reply = ?, error = ?, finished_at = ? WHERE id = ? AND state <> 'stopped'",
             (state.value, json.dumps(reply.to_json()), error, now, qid),
         )
         also: list[tuple[str, tuple[Any, ...]]] = []
@@ -65,16 +66,17 @@ class KeptAnswers:
         if state is QuestionState.HANDED_OVER:
             also.append((_HANDED, (now, qid)))
         if not also:
-            await self._update(*finish)
-            return
+            return bool(await self._update(*finish))
 
-        def finish_and_more() -> None:
+        def finish_and_more() -> bool:
             with self._transaction() as db:
-                db.execute(*finish)
+                if not db.execute(*finish).rowcount:
+                    return False
                 for statement in also:
                     db.execute(*statement)
+                return True
 
-        await self._run(finish_and_more)
+        return await self._run(finish_and_more)
 
     async def kept_answer(self, qid: int) -> KeptAnswer | None:
         row = await self._one("SELECT * FROM feedback WHERE question_id = ? AND keep_until > ?", (qid, self._clock()))

@@ -69,7 +69,7 @@ class Handovers:
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         raise NotImplementedError
 
-    async def _update(self, sql: str, params: Sequence[Any]) -> None:
+    async def _update(self, sql: str, params: Sequence[Any]) -> int:
         raise NotImplementedError
 
     def _transaction(self) -> Transaction:

@@ -26,7 +26,13 @@ from adapters.console.words import PLATFORM
 from bridge.models import InboundMessage, Intent, Origin, PlatformUser, Reply
 from bridge.ports.inbox import Inbox, Receipt
 
-COMMANDS = {"/help": Intent.HELP, "/reset": Intent.RESET, "/new": Intent.RESET, "/human": Intent.HUMAN}
+COMMANDS = {
+    "/help": Intent.HELP,
+    "/reset": Intent.RESET,
+    "/new": Intent.RESET,
+    "/human": Intent.HUMAN,
+    "/stop": Intent.STOP,
+}
 QUIT = ("/quit", "/exit")
 
 
@@ -113,13 +119,16 @@ async def run_console(inbox: Inbox, outbound: ConsoleOutbound, *, pending: int, 
             if command in QUIT:
                 break
             if command in COMMANDS:
-                await inbox.receive(message(text, COMMANDS[command]), respond=_show)
+                if await inbox.receive(message(text, COMMANDS[command]), respond=_show) is Receipt.STOPPED:
+                    # The waiting questions will never be answered: wait only for answers
+                    # already on their way (one being written out now counts when it comes).
+                    expected = outbound.asked = outbound.delivered
                 continue
             # A question a person has (a takeover) reaches them; no answer is waited for.
+            # At a terminal the prompt stays open meanwhile (answers appear above it), so
+            # the person can type /stop while waiting.
             if await inbox.receive(message(text)) is Receipt.ACCEPTED and not outbound.by_person:
                 expected += 1
                 outbound.asked = expected
-            if interactive:
-                await outbound.wait_for(expected)
         await outbound.wait_for(expected)
     return outbound.failed

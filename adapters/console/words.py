@@ -12,8 +12,8 @@ PLATFORM = "console"
 
 # Placeholders: {agent}, {help} (the help text), {first_name}.
 ENGLISH = {
-    "console_help": "Type a question and press Enter. Commands: /reset (start a new conversation), /human (talk "
-    "to a person), /help, /quit.",
+    "console_help": "Type a question and press Enter. Commands: /stop (stop waiting for the answer), /reset (start "
+    "a new conversation), /human (talk to a person), /help, /quit.",
     "console_start": "Connected to {agent}. {help}",
     "console_start_unreachable": "The assistant cannot be reached right now; questions you type are kept and "
     "answered when it is back. {help}",

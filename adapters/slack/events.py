@@ -15,7 +15,8 @@ from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUs
 # Subtypes that still carry a person's words; everything else (edits, deletions,
 # joins, bot messages, channel topic changes...) is not a question.
 _TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")
-_DM_COMMANDS = {"help": Intent.HELP, "reset": Intent.RESET, "human": Intent.HUMAN}
+_DM_COMMANDS = {"help": Intent.HELP, "reset": Intent.RESET, "human": Intent.HUMAN, "stop": Intent.STOP}
+_COMMANDS = {"reset": Intent.RESET, "human": Intent.HUMAN, "stop": Intent.STOP}  # /raia <word>
 SLACKBOT = "USLACKBOT"  # Slackbot's own DMs carry no bot_id
 
 
@@ -142,7 +143,7 @@ def attachments(event: Mapping[str, Any]) -> tuple[Attachment, ...]:
 
 
 def classify_command(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessage:
-    """A ``/raia`` slash command: ``reset``, ``human``, or help for anything else."""
+    """A ``/raia`` slash command: ``reset``, ``human``, ``stop``, or help for anything else."""
     words = str(body.get("text") or "").strip().lower().split()
     team = str(body.get("team_id") or bot.team_id)
     user = str(body.get("user_id"))
@@ -152,7 +153,7 @@ def classify_command(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessag
         origin=Origin(chat=str(body.get("channel_id") or ""), extra={"team": team}),
         text=" ".join(words),
         dedupe_keys=(),  # Slack does not retry a slash command: it is answered in its ack
-        intent={"reset": Intent.RESET, "human": Intent.HUMAN}.get(words[0] if words else "", Intent.HELP),
+        intent=_COMMANDS.get(words[0] if words else "", Intent.HELP),
     )
 
 

@@ -13,7 +13,8 @@ PLATFORM = "slack"
 ENGLISH = {
     "slack_help": "Ask me anything: in a direct message just write, in a channel mention me and I answer in a thread "
     "(follow-ups in that thread need no mention). `/raia reset` (or `reset` in a DM) starts a new "
-    "conversation; `/raia help` shows this.",
+    "conversation; `/raia stop` (or `stop` in a DM) "
+    "stops waiting for an answer; `/raia help` shows this.",
     # with HANDOFF: added to the help
     "slack_help_human": "`/raia human` (or `human` in a DM) asks for a person from the support team.",
     "slack_reset": "Done — your next question starts a new conversation. I won't remember what we discussed before.",
@@ -31,7 +32,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "feedback_modal_submit": "Senden",
         "slack_help": "Frag mich alles: in einer Direktnachricht einfach schreiben, in einem Kanal erwähnen — "
         "ich antworte im Thread (Nachfragen dort brauchen keine Erwähnung). `/raia reset` (oder `reset` in "
-        "einer DM) beginnt ein neues Gespräch; `/raia help` zeigt diese Hilfe.",
+        "einer DM) beginnt ein neues Gespräch; `/raia stop` (oder `stop` in einer DM) "
+        "wartet nicht mehr auf die Antwort; `/raia help` zeigt diese Hilfe.",
         "slack_reset": "Erledigt — deine nächste Frage beginnt ein neues Gespräch. Ich erinnere mich nicht "
         "an das, was wir vorher besprochen haben.",
     },
@@ -42,7 +44,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "feedback_modal_submit": "Envoyer",
         "slack_help": "Demande-moi ce que tu veux : en message direct, écris simplement ; dans un canal, "
         "mentionne-moi et je réponds dans un fil (les suites dans ce fil n'ont pas besoin de mention). "
-        "`/raia reset` (ou `reset` en DM) démarre une nouvelle conversation ; `/raia help` affiche ceci.",
+        "`/raia reset` (ou `reset` en DM) démarre une nouvelle conversation ; `/raia stop` (ou `stop` en DM) "
+        "n'attend plus la réponse ; `/raia help` affiche ceci.",
         "slack_reset": "C'est fait — ta prochaine question démarre une nouvelle conversation. Je ne me "
         "souviendrai pas de ce dont nous avons parlé.",
     },
@@ -53,7 +56,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "feedback_modal_submit": "Enviar",
         "slack_help": "Pregúntame lo que quieras: en un mensaje directo, escribe sin más; en un canal, "
         "menciónanme y respondo en un hilo (las preguntas siguientes en ese hilo no necesitan mención). "
-        "`/raia reset` (o `reset` en un MD) empieza una conversación nueva; `/raia help` muestra esto.",
+        "`/raia reset` (o `reset` en un MD) empieza una conversación nueva; `/raia stop` (o `stop` en un MD) "
+        "deja de esperar la respuesta; `/raia help` muestra esto.",
         "slack_reset": "Hecho — tu próxima pregunta empieza una conversación nueva. No recordaré lo que "
         "hablamos antes.",
     },
@@ -64,7 +68,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "feedback_modal_submit": "Enviar",
         "slack_help": "Pergunte o que quiser: numa mensagem direta, é só escrever; num canal, me mencione e eu "
         "respondo num tópico (as perguntas seguintes nesse tópico não precisam de menção). `/raia reset` "
-        "(ou `reset` numa DM) começa uma nova conversa; `/raia help` mostra isto.",
+        "(ou `reset` numa DM) começa uma nova conversa; `/raia stop` (ou `stop` numa DM) "
+        "para de esperar a resposta; `/raia help` mostra isto.",
         "slack_reset": "Pronto — sua próxima pergunta começa uma nova conversa. Não vou lembrar do que "
         "conversamos antes.",
     },

@@ -18,6 +18,7 @@ COMMANDS = {
     "reset": Intent.RESET,
     "new": Intent.RESET,
     "human": Intent.HUMAN,
+    "stop": Intent.STOP,
 }
 # What a person can send besides text and the files passed on: read by no bot, so answered
 # with the text-only note. A message with none of these and no text, caption or file is a

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 POLL_SECONDS = 30  # one long poll; Telegram answers at once when an update comes
 POLL_BACKOFF = Backoff(1.0, 30.0)  # Telegram unreachable, or an update we could not store
-COMMANDS = ("start", "help", "reset", "new")
+COMMANDS = ("start", "help", "reset", "new", "stop")
 # New messages, presses of the 👍/👎 buttons, and questions from chats the bot is not in
 # (guest mode, Bot API 10.0). Every other kind (business messages, reactions, managed bots,
 # member changes, kinds of a later Bot API...) is acknowledged without being read.

@@ -14,7 +14,7 @@ PLATFORM = "telegram"
 # Placeholders: {how} (how to address the bot in this chat), {agent}, {first_name}, {mention}.
 ENGLISH = {
     "telegram_help": "{how} I answer with sources where I have them.\n\n"
-    "/reset — start a new conversation (also /new)\n/help — this message",
+    "/stop — stop waiting for the answer\n/reset — start a new conversation (also /new)\n/help — this message",
     "telegram_start": "Hi {first_name}! I'm {agent}. {how} Use /reset to start over.",
     "telegram_reset": "Done — your next message starts a new conversation. I won't remember what we discussed before.",
     "telegram_how_private": "Just send me a message.",
@@ -40,6 +40,7 @@ ENGLISH = {
     # with HANDOFF: the menu entry and the help's line for /human
     "command_human": "Talk to a person from the support team",
     "telegram_help_human": "/human — talk to a person from the support team",
+    "command_stop": "Stop waiting for the answer to your question",
 }
 
 SHIPPED: dict[str, dict[str, str]] = {
@@ -58,8 +59,9 @@ SHIPPED: dict[str, dict[str, str]] = {
         "command_help": "So benutzt du diesen Bot",
         "command_reset": "Ein neues Gespräch beginnen",
         "command_new": "Ein neues Gespräch beginnen (wie /reset)",
+        "command_stop": "Nicht mehr auf die Antwort auf deine Frage warten",
         "telegram_help": "{how} Ich antworte mit Quellen, wo ich welche habe.\n\n"
-        "/reset — ein neues Gespräch beginnen (auch /new)\n/help — diese Hilfe",
+        "/stop — nicht mehr auf die Antwort warten\n/reset — ein neues Gespräch beginnen (auch /new)\n/help — diese Hilfe",
         "telegram_start": "Hallo {first_name}! Ich bin {agent}. {how} Mit /reset fängst du neu an.",
         "telegram_reset": "Erledigt — deine nächste Nachricht beginnt ein neues Gespräch. Ich erinnere mich "
         "nicht an das, was wir vorher besprochen haben.",
@@ -81,8 +83,9 @@ SHIPPED: dict[str, dict[str, str]] = {
         "command_help": "Comment utiliser ce bot",
         "command_reset": "Démarrer une nouvelle conversation",
         "command_new": "Démarrer une nouvelle conversation (comme /reset)",
+        "command_stop": "Ne plus attendre la réponse à ta question",
         "telegram_help": "{how} Je réponds avec des sources quand j'en ai.\n\n"
-        "/reset — démarrer une nouvelle conversation (aussi /new)\n/help — ce message",
+        "/stop — ne plus attendre la réponse\n/reset — démarrer une nouvelle conversation (aussi /new)\n/help — ce message",
         "telegram_start": "Bonjour {first_name} ! Je suis {agent}. {how} Utilise /reset pour recommencer.",
         "telegram_reset": "C'est fait — ton prochain message démarre une nouvelle conversation. Je ne me "
         "souviendrai pas de ce dont nous avons parlé.",
@@ -104,8 +107,9 @@ SHIPPED: dict[str, dict[str, str]] = {
         "command_help": "Cómo usar este bot",
         "command_reset": "Empezar una conversación nueva",
         "command_new": "Empezar una conversación nueva (igual que /reset)",
+        "command_stop": "Dejar de esperar la respuesta a tu pregunta",
         "telegram_help": "{how} Respondo con fuentes cuando las tengo.\n\n"
-        "/reset — empezar una conversación nueva (también /new)\n/help — este mensaje",
+        "/stop — dejar de esperar la respuesta\n/reset — empezar una conversación nueva (también /new)\n/help — este mensaje",
         "telegram_start": "¡Hola {first_name}! Soy {agent}. {how} Usa /reset para empezar de nuevo.",
         "telegram_reset": "Hecho — tu próximo mensaje empieza una conversación nueva. No recordaré lo que "
         "hablamos antes.",
@@ -127,8 +131,9 @@ SHIPPED: dict[str, dict[str, str]] = {
         "command_help": "Como usar este bot",
         "command_reset": "Começar uma nova conversa",
         "command_new": "Começar uma nova conversa (igual a /reset)",
+        "command_stop": "Parar de esperar a resposta à sua pergunta",
         "telegram_help": "{how} Respondo com fontes quando as tenho.\n\n"
-        "/reset — começar uma nova conversa (também /new)\n/help — esta mensagem",
+        "/stop — parar de esperar a resposta\n/reset — começar uma nova conversa (também /new)\n/help — esta mensagem",
         "telegram_start": "Olá {first_name}! Eu sou {agent}. {how} Use /reset para recomeçar.",
         "telegram_reset": "Pronto — sua próxima mensagem começa uma nova conversa. Não vou lembrar do que "
         "conversamos antes.",

@@ -23,6 +23,7 @@ class Receipt(enum.Enum):
     EMPTY = "empty"  # nothing to ask
     HANDLED = "handled"  # answered at once (a command, a refusal)
     IGNORED = "ignored"  # not for the bot (thread talk between other people)
+    STOPPED = "stopped"  # /stop: the person's waiting question(s) stopped, none will be answered
 
 
 class Inbox(Protocol):

@@ -91,6 +91,14 @@ class QuestionRecord:
 
 
 @dataclass(frozen=True)
+class StoppedQuestion:
+    """A question the person stopped (``stop_questions``): its lane, if working on it, is told."""
+
+    id: int
+    conversation_id: int
+
+
+@dataclass(frozen=True)
 class KeptAnswer:
     """A delivered answer kept for 👍/👎 (``FEEDBACK_DAYS``), with the vote it has."""
 
@@ -185,6 +193,14 @@ class StorePort(Protocol):
         key in thread scope) opens a new conversation."""
         ...
 
+    async def stop_questions(self, platform: str, fk_id: str, chat: str, thread: str | None) -> list[StoppedQuestion]:
+        """The person stops waiting: their questions in ``chat`` (in ``thread`` only, if
+        given) still waiting for the agent (``received``, ``sent``) become ``stopped``, in
+        one step: final and never open again, their text erased. From then on every step of
+        their lives (``mark_sent``, ``mark_finished``, parts, delivery) writes nothing and
+        raises nothing, as for a question that is gone."""
+        ...
+
     # -- lanes -----------------------------------------------------------------------
 
     async def open_conversations(self, platforms: Iterable[str]) -> list[int]:
@@ -223,11 +239,12 @@ class StorePort(Protocol):
 
     async def mark_finished(
         self, qid: int, state: QuestionState, reply: Reply, error: str | None = None, *, keep_until: float | None = None
-    ) -> None:
+    ) -> bool:
         """``keep_until``: an answer (with the agent's ``message_id``) may be rated until
         then: its question and answer text are kept for that (``KeptAnswer``), in the
         same step. A question ``handed_over`` is recorded as such in the same step
-        (``handed_questions``)."""
+        (``handed_questions``). False: nothing was written, the question was stopped (or
+        is gone), so its reply must never be posted."""
         ...
 
     async def mark_parts_delivered(self, qid: int, parts: int) -> None: ...

@@ -18,7 +18,8 @@ from adapters.console.render import render, render_rich
 from adapters.console.session import run_console, wrapped
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
-from bridge.models import FileCitation, Origin, Reply, ReplyKind, UrlCitation
+from bridge.models import FileCitation, Origin, QuestionState, Reply, ReplyKind, UrlCitation
+from tests import waiting
 from tests.conftest import started
 
 ANSWER = Reply(
@@ -142,3 +143,28 @@ async def test_a_streamed_answer_is_drawn_as_markdown_while_it_arrives() -> None
     assert "**full refund** within" not in drawn
     assert progress.parts == 1
     assert outbound.delivered == 1
+
+
+async def test_stop_at_the_prompt_while_the_agent_thinks(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """The prompt stays open while the agent thinks: /stop there stops the question (one
+    line says so), and leaving does not wait for an answer that will never come."""
+    sim.delay = lambda text: 3600.0 if text.startswith("slow") else 0.01
+    outbound = ConsoleOutbound(io.StringIO(), prefix="Ada> ", interactive=True)
+    with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
+        async with started(sim, tmp_path / "b.db", outbound) as rt:  # type: ignore[arg-type]
+            rt.service.register(outbound)
+            keys.send_text("slow question\r")
+            session = asyncio.create_task(run_console(rt.service, outbound, pending=0, interactive=True))
+            await waiting.until(lambda: len(sim.questions) == 1, what="the question at the agent")
+            keys.send_text("/stop\r")
+
+            async def stopped() -> bool:
+                return (await rt.store.question(1)).state is QuestionState.STOPPED
+
+            await waiting.until(stopped, what="the question stopped")
+            for question in sim.questions.values():
+                question["ready_at"] = 0.0
+            keys.send_text("\x04")  # Ctrl-D
+            assert await asyncio.wait_for(session, 10) == 0
+            await waiting.idle(rt)
+    assert outbound.delivered == 0

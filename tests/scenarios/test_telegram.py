@@ -80,7 +80,7 @@ async def test_private_question_answered_with_sources(
     """A private message is answered in that chat, formatted with entities and a Sources list."""
     async with running(sim, fake, tmp_path) as bridge:
         assert fake.webhook == {"url": "https://bridge.example.com/telegram/webhook", "secret": SECRET}
-        assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new", "human"]  # HANDOFF on
+        assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new", "stop", "human"]  # HANDOFF on
         assert sorted(fake.menus) == ["", "de", "es", "fr", "pt"]  # a menu per language the bridge speaks
         assert fake.menus["de"][2] == {"command": "reset", "description": "Ein neues Gespräch beginnen"}
         response = await bridge.post(tg.message("What does it cost?"))
@@ -355,3 +355,30 @@ async def test_the_bot_description_names_the_agent_once(
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.idle()  # the greeting (which writes descriptions) is done
     assert fake.description_writes == writes
+
+
+async def test_stop_cancels_the_pending_question(sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path) -> None:
+    """/stop while the agent thinks: one line in the person's language, and the answer that
+    comes later is never sent; /stop with nothing waiting says so."""
+    sim.delay = lambda text: 3600.0 if text.startswith("slow") else 0.01
+    async with running(sim, fake, tmp_path) as bridge:
+        assert {"command": "stop", "description": "Nicht mehr auf die Antwort auf deine Frage warten"} in fake.menus[
+            "de"
+        ]
+        await bridge.post(tg.message("slow question"))
+        await waiting.until(lambda: len(sim.questions) == 1, what="the question at raia")
+        german = tg.user()
+        german["language_code"] = "de"
+        await bridge.post(tg.message("/stop", sender=german))
+        await fake.wait_sent(1)
+        assert fake.sent[0].text == "Gestoppt — auf diese Frage antworte ich nicht mehr."
+        for question in sim.questions.values():
+            question["ready_at"] = 0.0  # the agent's answer is ready now: it must never be sent
+        await bridge.post(tg.message("/stop"))
+        await fake.wait_sent(2)
+        assert fake.sent[1].text == "There is no question waiting for an answer."
+        await bridge.post(tg.message("next question"))
+        await fake.wait_sent(3)
+        await bridge.idle()
+    assert len(fake.sent) == 3
+    assert "next question" in fake.sent[2].text
