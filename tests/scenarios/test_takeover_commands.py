@@ -80,7 +80,7 @@ async def test_handoff_off_ignores_takeovers_and_has_no_command(tmp_path: Path) 
     ]
     assert sim.count("GET", f"/external/conversations/{cid}") == 0  # nothing watches
     assert sim.count("GET", "/external/conversations") == 0
-    assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new"]  # no /human in the menu
+    assert [c["command"] for c in fake.commands] == ["start", "help", "reset", "new", "stop"]  # no /human in the menu
     assert all("human" not in [c["command"] for c in menu] for menu in fake.menus.values())
 
 
