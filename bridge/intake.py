@@ -44,6 +44,7 @@ class Intake:
         spawn: Spawn,
         scope: str = "user",
         files: bool = False,
+        hears: bool = False,
         comments: Comments | None = None,
         handover: HandoverDesk | None = None,
         stopped: Callable[[list[StoppedQuestion]], None] = lambda _: None,
@@ -53,6 +54,7 @@ class Intake:
         self._handover = handover  # HANDOFF: a person can be asked for
         self._comments = comments  # 👍/👎 recorded (FEEDBACK): a reply to a 👎 prompt is a comment
         self._files = files  # files go to the agent (FILES, and an agent API that takes them)
+        self._hears = hears  # recordings are transcribed (TRANSCRIBE_URL), whatever FILES says
         self._scope = scope
         self._outbounds = outbounds
         self._ttl = dedupe_ttl
@@ -69,10 +71,12 @@ class Intake:
             message = replace(message, conversation_key=thread_key(message))
         if not message.addressed and message.album is not None and not self._files:
             return Receipt.IGNORED  # another photo of an album: nothing to join it to
-        if message.attachments and not self._files:
-            # Files the agent cannot get: the words still go; a file alone gets "text only".
-            unsupported = message.intent is Intent.ASK and not message.text.strip()
-            message = replace(message, attachments=(), intent=Intent.UNSUPPORTED if unsupported else message.intent)
+        heard = tuple(a for a in message.attachments if a.spoken) if self._hears else ()
+        if message.attachments and not self._files and len(heard) < len(message.attachments):
+            # Files the agent cannot get: the words (and recordings, to be heard) still go; a
+            # file alone gets "text only".
+            unsupported = message.intent is Intent.ASK and not message.text.strip() and not heard
+            message = replace(message, attachments=heard, intent=Intent.UNSUPPORTED if unsupported else message.intent)
             if message.intent is Intent.ASK:
                 receipt = await self._question(message)
                 if receipt is Receipt.ACCEPTED:

@@ -109,6 +109,7 @@ class ConversationService:
             spawn=self._tasks.spawn,
             scope=config.scope,
             files=config.files is not None and agent.takes_files,
+            hears=agent.hears,
             comments=desk,
             handover=self.handover,
             stopped=self._stopped,

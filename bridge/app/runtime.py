@@ -232,5 +232,6 @@ def agent_of(
             answer_times=times,
             hands_over=client,
             gives_files=client,
+            hears=transcriber is not None,
         )
     return Agent(backend=client.backend, name=client.agent_name, way=direct(client))

@@ -82,3 +82,4 @@ class Agent:
     answer_times: AnswerTimes | None = None
     hands_over: HandsOver | None = None  # staff can take a conversation over (raia's manual mode)
     gives_files: GivesFiles | None = None  # its answers carry files it made (raia's message files)
+    hears: bool = False  # recordings are transcribed before the send (TRANSCRIBE_URL)

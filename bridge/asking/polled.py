@@ -147,7 +147,8 @@ class PolledAsking:
                 return Finished(QuestionState.FAILED, notes_reply(unheard), "the recording could not be heard")
         tries.notes = heard_notes(q) + unheard
         files: list[SentFile] = []
-        if q.attachments:
+        # With FILES=off only recordings reach here (to be heard): nothing to pass on, nothing to say.
+        if q.attachments and (self._files is not None or not all(a.spoken for a in q.attachments)):
             passed = await pass_files(self._files, q, conversation, outbound, deadline - self._clock())
             if not sent_words(q) and not passed.files:
                 return Finished(QuestionState.FAILED, notes_reply(passed.notes), "no file could be passed on")

@@ -142,3 +142,23 @@ async def test_a_busy_transcription_service_is_tried_again(sim: RaiaSimulator, t
     assert [r["file"][2] for r in heard.requests] == [VOICE, VOICE]
     (asked,) = _asked(sim)
     assert asked["message"] == "Hello there"
+
+
+async def test_with_files_off_a_voice_note_is_still_heard(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """FILES=off: the recording does not go to the agent, what was said does (no "text only"
+    note: nothing the person said was left out)."""
+    heard = transcribe.FakeTranscriber(said={VOICE: "Opening hours?"})
+    fake = tg.FakeTelegram()
+    fake.files["v6"] = VOICE
+    async with serving(heard.app()) as stt:
+        settings: dict[str, Any] = {"transcribe_url": f"{stt}/v1", "transcribe_api_key": transcribe.API_KEY,
+                                    "files": False}  # fmt: skip
+        async with telegram_bridge(sim, fake, tmp_path, **settings) as bridge:
+            await bridge.post(tg.message(None, extra=_voice("v6", len(VOICE))))
+            await fake.wait_sent(1)
+            await bridge.idle()
+    (asked,) = _asked(sim)
+    assert (asked["message"], asked["files"]) == ("Opening hours?", [])
+    (answer,) = fake.texts()
+    assert answer.startswith("🎤 I heard: Opening hours?\n")
+    assert "only your text" not in answer
