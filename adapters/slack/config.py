@@ -19,3 +19,5 @@ class SlackConfig:
     allow: Allowlist
     # Offered when someone opens an assistant thread (Slack's Agents & AI Apps feature).
     suggested_prompts: tuple[str, ...] = ()
+    # SLACK_DM_THREADS: a DM message is answered in a thread under it (Slack's agent view).
+    dm_threads: bool = True

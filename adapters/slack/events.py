@@ -18,6 +18,7 @@ _TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")
 _DM_COMMANDS = {"help": Intent.HELP, "reset": Intent.RESET, "human": Intent.HUMAN, "stop": Intent.STOP}
 _COMMANDS = {"reset": Intent.RESET, "human": Intent.HUMAN, "stop": Intent.STOP}  # /raia <word>
 SLACKBOT = "USLACKBOT"  # Slackbot's own DMs carry no bot_id
+TITLE_LENGTH = 60  # characters of the first question that title its thread (agent session)
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,12 @@ def malformed(body: Any) -> str | None:
     return None
 
 
-def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
-    """``body`` is the Events API envelope (``event_callback``) as bolt hands it over."""
+def classify(
+    body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist, *, dm_threads: bool = True
+) -> InboundMessage | Ignored:
+    """``body`` is the Events API envelope (``event_callback``) as bolt hands it over.
+    ``dm_threads`` (SLACK_DM_THREADS): a DM message outside a thread is answered in a
+    thread under it, as Slack's agent messaging experience shows every DM message."""
     event = body.get("event")
     if not isinstance(event, Mapping):
         return Ignored("no event")
@@ -95,16 +100,17 @@ def classify(body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist) -> Inb
     if intent is Intent.ASK and not text.strip() and not files and (direct or mentioned):
         # Addressed to the bot, but nothing to ask: a file we cannot read, or a bare mention.
         intent = Intent.UNSUPPORTED if event.get("files") or event.get("subtype") == "file_share" else Intent.HELP
+    # Channels: answer in a thread under the mention; DMs: in the thread if there is one,
+    # else (SLACK_DM_THREADS) in a thread under the message.
+    thread = thread_ts if direct and not dm_threads else (thread_ts or ts)
+    extra = {"team": team, "direct": "1" if direct else ""}
+    if thread == ts and intent is Intent.ASK and text:
+        # This question opens the thread: its agent session is titled after it (Slack).
+        extra["title"] = text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"
     return InboundMessage(
         platform=PLATFORM,
         user=person(team, user),
-        # Channels: answer in a thread under the mention; DMs: in the thread if there is one.
-        origin=Origin(
-            chat=channel,
-            thread=thread_ts if direct else (thread_ts or ts),
-            message=ts,
-            extra={"team": team, "direct": "1" if direct else ""},
-        ),
+        origin=Origin(chat=channel, thread=thread, message=ts, extra=extra),
         text=text,
         dedupe_keys=tuple(keys),
         intent=intent,
@@ -208,3 +214,27 @@ def strip_mention(text: str, bot_user_id: str) -> str:
     """Remove mentions of the bot; other people's mentions stay (the agent may need them)."""
     without = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text)
     return re.sub(r"[ \t]{2,}", " ", without).strip(" ,:")
+
+
+def session_stopped(body: Mapping[str, Any], bot: BotIdentity) -> InboundMessage | Ignored:
+    """Slack's stop button (``agent_session_stopped``: ``channel``, ``thread_ts``, ``user``):
+    the person stops waiting for their question in that thread, like ``/raia stop`` there."""
+    event = body.get("event")
+    if not isinstance(event, Mapping):
+        return Ignored("no event")
+    user, channel, thread_ts = event.get("user"), event.get("channel"), event.get("thread_ts")
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(thread_ts, str)):
+        return Ignored("stop without a user, channel or thread")
+    team = str(body.get("team_id") or bot.team_id)
+    event_id = body.get("event_id")
+    key = f"{PLATFORM}:event:{event_id}" if isinstance(event_id, str) else f"{PLATFORM}:stop:{channel}:{thread_ts}"
+    return InboundMessage(
+        platform=PLATFORM,
+        user=person(team, user),
+        origin=Origin(
+            chat=channel, thread=thread_ts, extra={"team": team, "direct": "1" if channel.startswith("D") else ""}
+        ),
+        text="stop",
+        dedupe_keys=(key,),
+        intent=Intent.STOP,
+    )

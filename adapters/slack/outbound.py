@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps
-from adapters.slack import uploads, web
+from adapters.slack import sessions, uploads, web
 from adapters.slack.render import SlackMessage, render
 from adapters.slack.words import PLATFORM
 from bridge import texts
@@ -68,6 +68,7 @@ class SlackOutbound:
         self._api_host = urlsplit(api_url).netloc
         self._names: dict[str, tuple[float, str, str | None, str]] = {}
         self._assistant: bool | None = None  # None: not known yet whether the app has the feature
+        self.sessions = sessions.AgentSessions(client)  # an agent app's sessions (tried first)
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         messages = render(reply)
@@ -218,8 +219,15 @@ class SlackOutbound:
 
     @asynccontextmanager
     async def working(self, origin: Origin) -> AsyncIterator[None]:
-        """ "is thinking…" in an assistant thread (Slack's AI-apps feature), else an
+        """The thread's agent session "processing", with Slack's stop button (an agent
+        app), else "is thinking…" in an assistant thread (Slack's AI-apps feature), else an
         hourglass reaction on the question while the agent works (best effort)."""
+        if await self.sessions.set(origin, sessions.PROCESSING):
+            try:
+                yield
+            finally:
+                await self.sessions.set(origin, sessions.ACTIVE)  # the stop button goes
+            return
         assistant_thread = origin.extra.get("direct") and origin.thread and self._assistant is not False
         if assistant_thread and await self._status(origin, STATUS_THINKING):
             self._assistant = True

@@ -15,7 +15,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -30,15 +30,18 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import CheckResult, read_json
+from adapters.slack import sessions
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import (
     MESSAGES,
+    TITLE_LENGTH,
     BotIdentity,
     Ignored,
     classify,
     classify_command,
     malformed,
     pressed_for_person,
+    session_stopped,
 )
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
@@ -73,10 +76,12 @@ NEEDED_SCOPES = frozenset(
 )
 # Only for Slack's Agents & AI Apps feature (assistant threads): status, prompts, titles.
 OPTIONAL_SCOPES = frozenset({"assistant:write"})
-TITLE_LENGTH = 60
 # The events bolt's listeners take (messages and mentions go straight to ours); any
 # other event is acknowledged and dropped before bolt sees it.
-LISTENED = (*MESSAGES, "assistant_thread_started")
+# agent_session_stopped: Slack's stop button; app_home_opened (tab "messages": a DM opened,
+# the agent messaging experience's assistant_thread_started); app_context_changed: what the
+# person looks at (acknowledged; the agent is not told).
+LISTENED = (*MESSAGES, "assistant_thread_started", "agent_session_stopped", "app_home_opened", "app_context_changed")
 _FRESH_THREADS = 10_000  # assistant threads remembered until their first question names them
 
 
@@ -90,6 +95,7 @@ class SlackPlatform:
         self._allow = config.allow
         self._public_url = config.public_url
         self._prompts = config.suggested_prompts
+        self._dm_threads = config.dm_threads
         self._fresh_threads: dict[tuple[str, str], None] = {}
         self.client = AsyncWebClient(
             token=config.bot_token.get_secret_value(),
@@ -109,6 +115,16 @@ class SlackPlatform:
             logger=logging.getLogger("slack_bolt"),
         )
         self.app.event("assistant_thread_started")(self._on_assistant_thread)
+        self.app.event("agent_session_stopped")(self._on_session_stopped)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.event("app_context_changed")(self._ignore)  # what the person looks at: not used
+        # Over HTTP these go straight to their listener, bypassing bolt (Socket Mode: via bolt).
+        self._direct: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+            **dict.fromkeys(MESSAGES, self._on_event),
+            "agent_session_stopped": self._on_session_stopped,
+            "app_home_opened": self._on_home_opened,
+            "app_context_changed": self._ignore,
+        }
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         # Anything else subscribed by mistake is acknowledged, never answered with 404
@@ -265,12 +281,13 @@ class SlackPlatform:
             return Response(status_code=200)
         if not self._intake_open or self._inbox is None or not self._inbox.accepting:
             return PlainTextResponse("shutting down, retry later", status_code=503)  # Slack retries
-        if kind in MESSAGES:
+        direct = self._direct.get(kind or "")
+        if direct is not None:
             # The hot path, straight to the listener: signed and parsed above already, and
-            # bolt's middleware chain (a second signature check, a second parse) cost as much
-            # as the rest of the acknowledgement.
+            # bolt's middleware chain (a second signature check, a second parse, an auth.test)
+            # cost as much as the rest of the acknowledgement.
             try:
-                await self._on_event(parsed)
+                await direct(parsed)
             except ShuttingDown:
                 return PlainTextResponse("shutting down, retry later", status_code=503)
             except StoreError as exc:
@@ -301,7 +318,7 @@ class SlackPlatform:
         """Runs before the acknowledgement: it goes out only once the core has committed."""
         assert self._inbox is not None
         assert self._bot is not None
-        message = classify(body, self._bot, self._allow)
+        message = classify(body, self._bot, self._allow, dm_threads=self._dm_threads)
         if isinstance(message, Ignored):
             log.debug("slack event %s ignored: %s", body.get("event_id"), message.reason)
             return
@@ -326,12 +343,43 @@ class SlackPlatform:
         while len(self._fresh_threads) > _FRESH_THREADS:
             self._fresh_threads.pop(next(iter(self._fresh_threads)))
         if self._prompts:
-            prompts = [{"title": p if len(p) <= 75 else p[:74] + "…", "message": p} for p in self._prompts[:4]]
             await self._assistant_call(
                 self.client.assistant_threads_setSuggestedPrompts(
-                    channel_id=channel, thread_ts=thread_ts, prompts=prompts
+                    channel_id=channel, thread_ts=thread_ts, prompts=self._offered()
                 )
             )
+
+    async def _on_home_opened(self, body: dict[str, Any]) -> None:
+        """A DM with the app opened (the agent messaging experience: ``tab`` "messages"):
+        offer the configured prompts. Agent apps set them for the DM, without a thread
+        (Slack ignores a ``thread_ts`` there)."""
+        event = body.get("event") or {}
+        channel = event.get("channel")
+        if event.get("tab") != "messages" or not isinstance(channel, str) or not self._prompts:
+            return
+        await self._assistant_call(
+            self.client.assistant_threads_setSuggestedPrompts(channel_id=channel, prompts=self._offered())
+        )
+
+    def _offered(self) -> list[dict[str, str]]:
+        return [{"title": p if len(p) <= 75 else p[:74] + "…", "message": p} for p in self._prompts[:4]]
+
+    async def _on_session_stopped(self, body: dict[str, Any]) -> None:
+        """Slack's stop button: the person's question in that thread is stopped (stored
+        before the acknowledgement) and one line in their language says so; the session
+        leaves "processing" (Slack leaves that to the app)."""
+        assert self._inbox is not None
+        assert self._bot is not None
+        message = session_stopped(body, self._bot)
+        if isinstance(message, Ignored):
+            log.info("slack stop ignored: %s", message.reason)
+            return
+        user = await self.outbound.profile(message.user)  # their language (cached, bounded)
+        await self._inbox.receive(replace(message, user=user))
+        self._inbox.background(self._session_done(message), name=f"slack-session-{message.origin.chat}")
+
+    async def _session_done(self, message: InboundMessage) -> None:
+        await self.outbound.sessions.set(message.origin, sessions.ACTIVE)
 
     async def _assistant_call(self, call: Awaitable[Any]) -> None:
         """Best effort and bounded (it runs before the event's acknowledgement)."""

@@ -48,6 +48,7 @@ def configured_platforms(settings: Settings) -> list[Platform]:
             public_url=settings.public_url,
             allow=Allowlist(users=users, chats=channels),
             suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
+            dm_threads=settings.slack_dm_threads,
         )
         platforms.append(SlackPlatform(slack))
     return platforms

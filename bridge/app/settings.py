@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     slack_allowed_channels: str = ""
     # Offered when someone opens the app's assistant pane (Agents & AI Apps); ";" between prompts.
     slack_suggested_prompts: str = "What can you help me with?;How do I get started?"
+    # Each DM message answered in a thread under it, as Slack's agent messaging experience
+    # shows them (false: DM answers go to the DM itself, as before).
+    slack_dm_threads: bool = True
     slack_allowed_users: str = ""
 
     telegram_bot_token: SecretStr | None = None

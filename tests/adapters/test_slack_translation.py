@@ -27,9 +27,13 @@ def test_routes_dm_thread_and_channel_thread() -> None:
     in_thread = classify(slack.envelope(slack.dm("hi", thread_ts="1.000001")), BOT, Allowlist())
     assert isinstance(in_thread, InboundMessage)
     assert in_thread.origin.thread == "1.000001"
-    top = classify(slack.envelope(slack.dm("hi")), BOT, Allowlist())
+    top = classify(slack.envelope(slack.dm("hi", ts="1.000002")), BOT, Allowlist())
     assert isinstance(top, InboundMessage)
-    assert top.origin.thread is None
+    assert top.origin.thread == "1.000002"  # SLACK_DM_THREADS: a thread under the message
+    assert top.origin.extra["title"] == "hi"  # it opens the thread: its session's title
+    plain = classify(slack.envelope(slack.dm("hi")), BOT, Allowlist(), dm_threads=False)
+    assert isinstance(plain, InboundMessage)
+    assert plain.origin.thread is None
     mention = slack.channel_message(f"<@{slack.BOT_USER}> hi", kind="app_mention", ts="2.000002")
     action = classify(slack.envelope(mention, event_id="Ev1"), BOT, Allowlist())
     assert isinstance(action, InboundMessage)

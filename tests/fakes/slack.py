@@ -65,6 +65,8 @@ class FakeSlack:
     lose_responses: int = 0
     updates: list[tuple[float, str, str]] = field(default_factory=list)
     assistant: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # assistant.threads.* calls
+    agent: bool = False  # the app is declared as an agent (agents.sessions.* work)
+    sessions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # agents.sessions.* calls
     assistant_error: str = ""  # set: the app has no assistant feature  # (time, channel, ts) of chat.update
     deleted: list[str] = field(default_factory=list)  # ts of deleted messages
     views: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # views.open: (trigger_id, view)
@@ -210,6 +212,12 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             self.ephemerals.append((params["channel"], params["user"], params["text"]))
             return JSONResponse({"ok": True, "message_ts": next_ts()})
+        if method.startswith("agents.sessions."):
+            # An app declared as an agent has sessions; any other lacks the scope for them.
+            if not self.agent:
+                return JSONResponse({"ok": False, "error": "missing_scope", "needed": "assistant:write"})
+            self.sessions.append((method, params))
+            return JSONResponse({"ok": True, "status": params.get("status"), "title": params.get("title")})
         if method.startswith("assistant.threads."):
             self.assistant.append((method, params))
             if self.assistant_error:

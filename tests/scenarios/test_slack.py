@@ -77,20 +77,26 @@ async def running(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path, **o
 async def test_dm_answered_with_sources(sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path) -> None:
     """A DM is answered in the DM with mrkdwn, a Sources section and a notification fallback."""
     async with running(sim, fake, tmp_path) as bridge:
-        response = await bridge.event(slack.dm("What does it cost?"))
+        question = slack.dm("What does it cost?")
+        response = await bridge.event(question)
         assert response.status_code == 200
         await fake.wait_posts(1)
         await bridge.idle()
     (post,) = fake.posts
     assert post.channel == "D0001"
-    assert post.thread_ts is None
+    assert post.thread_ts == question["ts"]  # SLACK_DM_THREADS: each DM message is a thread root
     assert "*What does it cost*" in post.body
     assert "【" not in post.body
     assert "<https://docs.example.com/handbook|Team handbook>" in post.body
     assert "<https://example.com/pricing|Pricing &amp; plans>" in post.body
     assert post.body.count("handbook.pdf") == 1
     assert post.text  # fallback for notifications
-    assert [r[0] for r in fake.reactions] == ["reactions.add", "reactions.remove"]
+    # Not an agent app (no sessions): "is thinking…" in the DM's thread instead of the hourglass.
+    assert [(m, p["status"]) for m, p in fake.assistant] == [
+        ("assistant.threads.setStatus", "is thinking…"),
+        ("assistant.threads.setStatus", ""),
+    ]
+    assert fake.reactions == []
     (user,) = sim.users.values()
     assert (user["fkId"], user["firstName"], user["lastName"]) == ("slack:T0001:U1", "Ann", "Lee")
     assert user["metadata"]["customData"]["team"] == "T0001"

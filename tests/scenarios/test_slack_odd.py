@@ -182,7 +182,7 @@ async def test_a_post_slack_took_but_whose_response_was_lost_is_not_repeated(
         await bridge.event(slack.dm("only once"))
         await fake.wait_posts(1)
         async with asyncio.timeout(10):
-            while "conversations.history" not in fake.calls:
+            while "conversations.replies" not in fake.calls:  # the DM's answer is in a thread
                 await asyncio.sleep(0.02)
         await bridge.idle()
     (post,) = fake.posts
