@@ -147,6 +147,8 @@ async def test_failed_answer_gives_one_short_message(
     await _settled(runtime, 1)
     (reply,) = outbound.replies
     assert (reply.kind, reply.text) == (ReplyKind.NOTICE, texts.FAILED)
+    # The turn's line follows the delivery's record (on PostgreSQL a moment later).
+    await waiting.until(lambda: any(r.name == "bridge.turn" for r in caplog.records), what="the turn's log line")
     (turn,) = [r.getMessage() for r in caplog.records if r.name == "bridge.turn"]
     assert "outcome=failed" in turn
     assert "agent_message=" in turn
