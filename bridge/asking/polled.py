@@ -22,7 +22,7 @@ from bridge.files import FilePassing, notes_reply, pass_files, sent_text, sent_w
 from bridge.hearing import Hearing, heard_notes, waiting
 from bridge.models import PlatformUser, QuestionState, Reply, ReplyKind, Words
 from bridge.outcomes import Finished, failure, non_empty
-from bridge.poller import AnswerTimes, PollSchedule
+from bridge.poller import AnswerTimes
 from bridge.ports.agent import AgentPort, ResponseStatus, SentFile, TakesFiles
 from bridge.ports.hearing import Transcriber
 from bridge.ports.outbound import Outbound
@@ -193,20 +193,11 @@ class PolledAsking:
                 return message.id
         return None
 
-    def _check_due(self, q: QuestionRecord, checked: float, schedule: PollSchedule) -> bool:
-        """Look at the mode with this look for the answer if it is due before the next one:
-        the mode then rides on the answer's looks instead of waking the question on its own
-        a moment later (which doubled the calls of a long wait)."""
-        assert q.sent_at is not None
-        now = self._clock()
-        upcoming = now + schedule.next_wait(now - q.sent_at, self._answer_times)
-        return upcoming > checked + self._check_every(q.sent_at, now)
-
     def _check_every(self, sent_at: float, now: float) -> float:
         """How often a waiting question looks whether a person took its conversation over:
-        every ``check_waiting`` seconds, then at every other look for an answer long in
-        coming (a takeover is noticed within a fifth of the time waited, at most twice
-        RAIA_POLL_MAX_WAIT). Each look costs a request, the mode's more than the answer's."""
+        every ``check_waiting`` seconds, for an answer long in coming every fifth of the time
+        waited (at most twice RAIA_POLL_MAX_WAIT), each time at the next look for the answer
+        (so at most one look late). Each costs a request, the mode's more than the answer's."""
         assert self._means.handover is not None
         return max(self._means.handover.config.check_waiting, 2 * self._config.poll.spaced(now - sent_at))
 
@@ -242,8 +233,6 @@ class PolledAsking:
                 return Finished(QuestionState.TIMED_OUT, texts.notice("timeout"), "poll timeout")
             if now < deadline:
                 wait = schedule.next_wait(now - q.sent_at, self._answer_times)
-                if handover is not None:  # a takeover is noticed within this while the answer is awaited
-                    wait = min(wait, max(0.0, checked + self._check_every(q.sent_at, now) - now))
                 if self._hints is None:
                     await self._sleep(min(wait, deadline - now))
                 else:
@@ -271,7 +260,10 @@ class PolledAsking:
                 if handover is not None and await handover.taken(q.conversation_id, conversation):
                     return HANDED_OVER
                 return Finished(QuestionState.FAILED, texts.notice("failed"), response.error)
-            if handover is not None and self._check_due(q, checked, schedule):
+            # A takeover is looked for at the first look for the answer once it is due: riding
+            # on those looks, it never wakes the question on its own nor adds a request to an
+            # answer that comes before it is due (a 5 s answer costs no mode request).
+            if handover is not None and self._clock() - checked >= self._check_every(q.sent_at, self._clock()):
                 checked = self._clock()
                 if await handover.taken(q.conversation_id, conversation):
                     return HANDED_OVER
