@@ -78,6 +78,7 @@ class ConversationService:
                 clock=clock,
                 sleep=self._sleep,
                 tasks=self._tasks,
+                gives_files=agent.gives_files,
             )
             if agent.hands_over is not None and config.handover is not None
             else None

@@ -31,10 +31,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from bridge import texts
+from bridge.answer_files import FileDelivery, text_done
 from bridge.config import ServiceConfig
 from bridge.errors import AgentError, DeliveryPermanent, DeliveryRetryable, ShuttingDown, StoreError
+from bridge.files import FilePolicy
 from bridge.models import Reply, ReplyKind
-from bridge.ports.agent import Handling, HandsOver
+from bridge.ports.agent import GivesFiles, Handling, HandsOver
 from bridge.ports.outbound import CONVERSATION_POST, Outbound
 from bridge.ports.store import HandoverPost, HandoverRecord, StorePort
 from bridge.tasks import TaskSet
@@ -84,10 +86,14 @@ class HandoverDesk:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         tasks: TaskSet,
+        gives_files: GivesFiles | None = None,
     ) -> None:
         assert service.handover is not None  # HANDOFF is on
         self._store, self._agent, self.config = store, agent, service.handover
         self._outbounds = outbounds
+        # Files a staff member sends go after their words like an answer's files (each a
+        # recorded part, FILES_MAX_MB and the platform's limit, a line instead when over).
+        self._files = FileDelivery(gives_files, (service.files or FilePolicy()).max_bytes)
         self._agent_name = agent_name
         self._clock, self._sleep, self._tasks = clock, sleep, tasks
         self._attempts, self._backoff = service.delivery_attempts, service.delivery_backoff
@@ -377,7 +383,11 @@ class HandoverDesk:
             resumed = False
             while True:
                 try:
-                    await outbound.deliver(record.origin, reply, progress)
+                    # An earlier attempt may have posted the words already (only files are left);
+                    # a staff message may be files alone.
+                    if not text_done(progress) and (reply.text or reply.has_sources):
+                        await outbound.deliver(record.origin, reply, progress)
+                    await self._files.deliver(record.origin, reply, outbound, progress)
                 except StoreError:
                     raise
                 except DeliveryPermanent as exc:

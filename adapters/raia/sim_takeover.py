@@ -54,8 +54,9 @@ class Takeovers:
         self._touch(cid)
         self._fire("manual", {"conversationId": cid, "mode": "manual", "timestamp": iso(self._clock())})
 
-    def write(self, cid: str, text: str) -> str:
-        """The staff member writes (raia refuses unless the conversation is in manual mode)."""
+    def write(self, cid: str, text: str, files: list[dict[str, Any]] | None = None) -> str:
+        """The staff member writes (raia refuses unless the conversation is in manual mode);
+        ``files``: the message's ``files`` entries (``sim.files.attach`` makes them)."""
         conversation = self._host.conversations[cid]
         if conversation.get("mode") != "manual":
             raise ValueError("Conversation must be in manual mode")
@@ -73,6 +74,7 @@ class Takeovers:
                 "isAnonymized": False,
                 "fullAIResponse": None,
                 "subagentId": None,
+                **({"files": files} if files else {}),
             }
         )
         self._touch(cid)

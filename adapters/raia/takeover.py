@@ -31,7 +31,7 @@ def handling_from(data: Any) -> Handling | None:
     return Handling(data["id"], data.get("mode") == "manual", staff, updated)
 
 
-def staff_messages_from(body: Any) -> list[StaffMessage]:
+def staff_messages_from(body: Any, conversation: str = "") -> list[StaffMessage]:
     items = mapping(body, "messages").get("messages")
     found: list[StaffMessage] = []
     for item in items if isinstance(items, list) else []:
@@ -39,8 +39,8 @@ def staff_messages_from(body: Any) -> list[StaffMessage]:
             continue
         if not isinstance(item.get("id"), str):
             continue
-        reply = reply_from_message(item)
-        if not reply.text and not reply.has_sources:
+        reply = reply_from_message(item, conversation)
+        if not reply.text and not reply.has_sources and not reply.answer_files:
             continue
         found.append(StaffMessage(item["id"], created_at(item) or 0.0, reply))
     return sorted(found, key=lambda m: m.created_at)
@@ -65,7 +65,8 @@ class RaiaHandover:
         return found or Handling(conversation_id, by_person=False)
 
     async def staff_messages(self, conversation_id: str) -> list[StaffMessage]:
-        return staff_messages_from(await self._retrying("GET", f"/conversations/{conversation_id}/messages"))
+        body = await self._retrying("GET", f"/conversations/{conversation_id}/messages")
+        return staff_messages_from(body, conversation_id)
 
     async def recently_updated(self, since: float, limit: int, page: int = 1) -> list[Handling]:
         params = {
