@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -58,6 +58,16 @@ class CheckResult:
     ok: bool
     detail: str
     warn: bool = False
+
+
+# ROUTES_FILE's ``reply`` for where a message was written: (chat, team, user) ->
+# "mention" (answer when addressed), "all" (every top-level message is a question) or
+# "private" (only the asker sees the answer). Without routes: "mention" everywhere.
+ReplyPolicy = Callable[[str, str, str], str]
+
+
+def mention_everywhere(chat: str, team: str, user: str) -> str:
+    return "mention"
 
 
 @dataclass(frozen=True)

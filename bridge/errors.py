@@ -6,6 +6,7 @@ only these::
 
     BridgeError
     ├── ConfigError              a setting is missing or malformed (one line, exit 2)
+    │   └── RoutesError          ROUTES_FILE is broken or names something undefined (exit 8)
     ├── StartupError             the bridge cannot start: one line, no traceback (exit 1)
     │   ├── CredentialRefused    a token or key was refused by its service (exit 3)
     │   ├── ServiceUnreachable   a service could not be reached at start (exit 4)
@@ -47,6 +48,12 @@ class BridgeError(Exception):
 
 class ConfigError(BridgeError):
     """A setting is missing or malformed; ``str()`` is one line naming the variable."""
+
+
+class RoutesError(ConfigError):
+    """``ROUTES_FILE`` cannot be used: one line naming the file and the table at fault."""
+
+    exit_status = 8
 
 
 class StartupError(BridgeError):

@@ -48,7 +48,9 @@ class Intake:
         comments: Comments | None = None,
         handover: HandoverDesk | None = None,
         stopped: Callable[[list[StoppedQuestion]], None] = lambda _: None,
+        agent: str = "",
     ) -> None:
+        self._agent = agent  # ROUTES_FILE: the agent's name, part of its conversations' identity
         self._store = store
         self._stopped = stopped  # tells the lanes asking them (/stop)
         self._handover = handover  # HANDOFF: a person can be asked for
@@ -67,6 +69,8 @@ class Intake:
         self._recorded = asyncio.Condition()
 
     async def receive(self, message: InboundMessage, respond: Respond | None) -> Receipt:
+        if message.agent != self._agent:
+            message = replace(message, agent=self._agent)
         if self._scope == "thread" or (message.thread_conversation and message.origin.thread is not None):
             message = replace(message, conversation_key=thread_key(message))
         if not message.addressed and message.album is not None and not self._files:

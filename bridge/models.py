@@ -150,6 +150,9 @@ class InboundMessage:
     # The thread it was written in (``origin.thread``) is a conversation of its own, whatever
     # CONVERSATION_SCOPE says (a topic of a Telegram private chat: each is its own chat).
     thread_conversation: bool = False
+    # The agent it is for, by its name in ROUTES_FILE ("": the one agent without routes):
+    # part of the conversation's identity (set by the core's intake, never by adapters).
+    agent: str = ""
 
     @property
     def scope_key(self) -> str:

@@ -50,7 +50,13 @@ class ConversationService:
         tasks: TaskSet | None = None,
         clock: Callable[[], float] = time.time,
         observer: Observer | None = None,
+        key: str = "",
+        acks: AckFirst | None = None,
     ) -> None:
+        """``key``: the agent's name in ROUTES_FILE ("" without routes), part of each of its
+        conversations' identity; ``store`` is then that agent's view (``store.agents``).
+        ``acks``: shared by every agent's service of one server."""
+        self.key = key
         self._store = store
         self._agent = agent
         self._config = config
@@ -61,7 +67,7 @@ class ConversationService:
         self._leases = Leases(store, config, self._lanes, sleep=self._sleep, wake=self._wake, platforms=self._outbounds)
         self._stopping = asyncio.Event()
         # Webhook requests in flight (the server marks them): lanes let them finish first.
-        self.acks = AckFirst()
+        self.acks = acks or AckFirst()
         self._agent_name: str | None = None
         self._health = AgentHealth(agent.backend)
         # How long the polled agent takes lately: the poll schedule aims at it (bridge.poller).
@@ -114,6 +120,7 @@ class ConversationService:
             comments=desk,
             handover=self.handover,
             stopped=self._stopped,
+            agent=key,
         )
 
     # -- wiring and lifecycle --------------------------------------------------------

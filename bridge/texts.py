@@ -309,7 +309,7 @@ def say(
         return text("unknown_command", language)
     name = agent or text("agent_fallback_name", language)
     saying = Saying(message.intent, name, agent is not None, message.user.first_name, message.mention, human)
-    book = _books.get(message.platform)
+    book = _books.get(message.platform.split("/", 1)[0])  # telegram/<bot> speaks as telegram
     answer = book.answer if book is not None and book.answer is not None else generic
     return answer(saying, language)
 

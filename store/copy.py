@@ -21,8 +21,8 @@ from store.sqlite import SqliteStore
 
 # Table -> columns, parents before children (questions reference conversations).
 _TABLES: dict[str, tuple[str, ...]] = {
-    "identities": ("fk_id", "agent_user_id", "created_at", "last_active_at"),
-    "conversations": ("id", "fk_id", "agent_conversation_id", "created_at", "ended_at", "last_active_at"),
+    "identities": ("agent", "fk_id", "agent_user_id", "created_at", "last_active_at"),
+    "conversations": ("id", "agent", "fk_id", "agent_conversation_id", "created_at", "ended_at", "last_active_at"),
     "seen_events": ("key", "expires_at"),
     "questions": (
         "id", "conversation_id", "fk_id", "platform", "route", "profile", "text", "state", "agent_message_id",

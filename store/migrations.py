@@ -173,6 +173,30 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX questions_open ON questions(conversation_id, id)
         WHERE state NOT IN ('delivered', 'undeliverable', 'stopped');
     """,
+    # 12: one deployment, several agents (ROUTES_FILE): the agent is part of a conversation's
+    # identity (a person has one conversation per agent) and of a person's user at the agent
+    # (each agent API has its own users). '' is the one agent of a deployment without routes.
+    """
+    ALTER TABLE conversations ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    DROP INDEX conversations_current;
+    CREATE UNIQUE INDEX conversations_current ON conversations(agent, fk_id) WHERE ended_at IS NULL;
+    CREATE TABLE identities_by_agent (
+        agent         TEXT NOT NULL DEFAULT '',
+        fk_id         TEXT NOT NULL,
+        agent_user_id TEXT NOT NULL,
+        created_at    REAL NOT NULL,
+        last_active_at REAL,
+        PRIMARY KEY (agent, fk_id)
+    );
+    INSERT INTO identities_by_agent (agent, fk_id, agent_user_id, created_at, last_active_at)
+        SELECT '', fk_id, agent_user_id, created_at, last_active_at FROM identities;
+    DROP TABLE identities;
+    ALTER TABLE identities_by_agent RENAME TO identities;
+    CREATE INDEX identities_active ON identities(last_active_at);
+    CREATE INDEX questions_in_thread ON questions(
+        platform, json_extract(route, '$.chat'), json_extract(route, '$.thread')
+    );
+    """,
 )
 
 

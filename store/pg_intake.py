@@ -68,20 +68,24 @@ class PgIntake:
                     # question is already on its way): a question of its own.
                 # Its last activity, and the person's, refreshed at most daily (PEOPLE_DAYS).
                 row = await conn.fetchrow(
-                    """INSERT INTO conversations (fk_id, created_at, last_active_at) VALUES ($1, $2, $2)
-                       ON CONFLICT (fk_id) WHERE ended_at IS NULL DO UPDATE SET last_active_at =
+                    """INSERT INTO conversations (fk_id, created_at, last_active_at, agent) VALUES ($1, $2, $2, $4)
+                       ON CONFLICT (agent, fk_id) WHERE ended_at IS NULL DO UPDATE SET last_active_at =
                            CASE WHEN conversations.last_active_at > $2 - $3 THEN conversations.last_active_at
                                 ELSE EXCLUDED.last_active_at END
                        RETURNING id, last_active_at = $2""",
                     msg.scope_key,  # the person, or the thread in CONVERSATION_SCOPE=thread
                     now,
                     ACTIVE_EVERY,
+                    msg.agent,
                 )
                 assert row is not None  # an upsert returns its row
                 conversation_id, refreshed = row
                 if refreshed:
                     await conn.execute(
-                        "UPDATE identities SET last_active_at = $1 WHERE fk_id = $2", now, msg.user.fk_id
+                        "UPDATE identities SET last_active_at = $1 WHERE agent = $3 AND fk_id = $2",
+                        now,
+                        msg.user.fk_id,
+                        msg.agent,
                     )
                 qid = await conn.fetchval(
                     """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,

@@ -164,6 +164,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX questions_open ON questions(conversation_id, id)
         WHERE state NOT IN ('delivered', 'undeliverable', 'stopped');
     """,
+    # 10: SQLite's version 12: the agent is part of a conversation's identity and of a person's user at
+    # the agent (ROUTES_FILE: several agents); '' is a deployment's one agent without routes.
+    """
+    ALTER TABLE conversations ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    DROP INDEX conversations_current;
+    CREATE UNIQUE INDEX conversations_current ON conversations(agent, fk_id) WHERE ended_at IS NULL;
+    ALTER TABLE identities ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE identities DROP CONSTRAINT identities_pkey;
+    ALTER TABLE identities ADD PRIMARY KEY (agent, fk_id);
+    CREATE INDEX questions_in_thread ON questions(platform, ((route::jsonb) ->> 'chat'), ((route::jsonb) ->> 'thread'));
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

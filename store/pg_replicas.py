@@ -33,6 +33,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 
 class Replicas:
     owner: str  # names this process in lane leases
+    agent: str  # whose conversations (store.agents)
 
     @property
     def pool(self) -> Pool:
@@ -79,10 +80,11 @@ class Replicas:
         """Conversations with unfinished questions that no live lane holds, oldest first."""
         rows = await self.pool.fetch(
             f"""SELECT q.conversation_id FROM questions q JOIN conversations c ON c.id = q.conversation_id
-                WHERE q.{_OPEN_WHERE} AND q.platform = ANY($1::text[])
+                WHERE q.{_OPEN_WHERE} AND q.platform = ANY($1::text[]) AND c.agent = $2
                   AND (c.lane_owner IS NULL OR c.lane_until < {NOW})
                 GROUP BY q.conversation_id ORDER BY MIN(q.id)""",
             list(platforms),
+            self.agent,
         )
         return [int(r["conversation_id"]) for r in rows]
 

@@ -20,6 +20,7 @@ _NOW = "extract(epoch from clock_timestamp())"
 class PgHandovers:
     _clock: Callable[[], float]
     owner: str
+    agent: str  # whose conversations (store.agents)
 
     @property
     def pool(self) -> Pool:
@@ -27,13 +28,16 @@ class PgHandovers:
 
     async def conversation_for_agent(self, agent_conversation_id: str) -> int | None:
         value = await self.pool.fetchval(
-            "SELECT id FROM conversations WHERE agent_conversation_id = $1 ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM conversations WHERE agent_conversation_id = $1 AND agent = $2 ORDER BY id DESC LIMIT 1",
             agent_conversation_id,
+            self.agent,
         )
         return int(value) if value is not None else None
 
     async def current_conversation(self, key: str) -> ConversationRecord | None:
-        row = await self.pool.fetchrow("SELECT * FROM conversations WHERE fk_id = $1 AND ended_at IS NULL", key)
+        row = await self.pool.fetchrow(
+            "SELECT * FROM conversations WHERE agent = $1 AND fk_id = $2 AND ended_at IS NULL", self.agent, key
+        )
         return conversation_from_row(row) if row else None
 
     async def handover(self, conversation_id: int) -> HandoverRecord | None:
@@ -147,9 +151,11 @@ class PgHandovers:
                 WHERE (watch_until > $1 OR conversation_id IN
                        (SELECT conversation_id FROM handover_posts WHERE delivered_at IS NULL))
                   AND (watch_owner IS NULL OR watch_owner = $2 OR watch_owner_until < {_NOW})
+                  AND conversation_id IN (SELECT id FROM conversations WHERE agent = $3)
                 ORDER BY conversation_id""",
             self._clock(),
             self.owner,
+            self.agent,
         )
         return [int(r["conversation_id"]) for r in rows]
 

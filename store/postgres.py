@@ -34,6 +34,7 @@ from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment
 from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuestion
 from store import housekeeping
+from store.agents import AgentScoped
 from store.errors import PG_ERRORS, describe
 from store.pg_clock import ServerClock
 from store.pg_feedback import PgKeptAnswers
@@ -58,7 +59,7 @@ CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connecti
 COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
 
 
-class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers):
+class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"
@@ -211,10 +212,29 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
     async def open_conversations(self, platforms: Iterable[str]) -> list[int]:
         rows = await self.pool.fetch(
             f"""SELECT conversation_id FROM questions WHERE {_OPEN_WHERE} AND platform = ANY($1::text[])
+                  AND conversation_id IN (SELECT id FROM conversations WHERE agent = $2)
                 GROUP BY conversation_id ORDER BY MIN(id)""",
             list(platforms),
+            self.agent,
         )
         return [int(r["conversation_id"]) for r in rows]
+
+    async def thread_agent(self, platform: str, chat: str, thread: str) -> str | None:
+        value = await self.pool.fetchval(
+            """SELECT c.agent FROM questions q JOIN conversations c ON c.id = q.conversation_id
+               WHERE q.platform = $1 AND (q.route::jsonb) ->> 'chat' = $2 AND (q.route::jsonb) ->> 'thread' = $3
+               ORDER BY q.id DESC LIMIT 1""",
+            platform,
+            chat,
+            thread,
+        )
+        return str(value) if value is not None else None
+
+    async def question_agent(self, qid: int) -> str | None:
+        value = await self.pool.fetchval(
+            "SELECT c.agent FROM questions q JOIN conversations c ON c.id = q.conversation_id WHERE q.id = $1", qid
+        )
+        return str(value) if value is not None else None
 
     async def answered_in_thread(self, platform: str, fk_id: str, chat: str, thread: str) -> bool:
         row = await self.pool.fetchval(
@@ -265,17 +285,21 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
     # -- identities and conversations ------------------------------------------------
 
     async def agent_user_id(self, fk_id: str) -> str | None:
-        value = await self.pool.fetchval("SELECT agent_user_id FROM identities WHERE fk_id = $1", fk_id)
+        value = await self.pool.fetchval(
+            "SELECT agent_user_id FROM identities WHERE agent = $1 AND fk_id = $2", self.agent, fk_id
+        )
         return str(value) if value is not None else None
 
     async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None:
         await self.pool.execute(
-            """INSERT INTO identities (fk_id, agent_user_id, created_at, last_active_at) VALUES ($1, $2, $3, $3)
-               ON CONFLICT (fk_id) DO UPDATE SET agent_user_id = EXCLUDED.agent_user_id,
+            """INSERT INTO identities (fk_id, agent_user_id, created_at, last_active_at, agent)
+               VALUES ($1, $2, $3, $3, $4)
+               ON CONFLICT (agent, fk_id) DO UPDATE SET agent_user_id = EXCLUDED.agent_user_id,
                    last_active_at = EXCLUDED.last_active_at""",
             fk_id,
             agent_user_id,
             self._clock(),
+            self.agent,
         )
 
     async def answer_times(self) -> list[float]:
@@ -303,7 +327,10 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
 
     async def end_conversation(self, fk_id: str) -> bool:
         status = await self.pool.execute(
-            "UPDATE conversations SET ended_at = $1 WHERE fk_id = $2 AND ended_at IS NULL", self._clock(), fk_id
+            "UPDATE conversations SET ended_at = $1 WHERE agent = $3 AND fk_id = $2 AND ended_at IS NULL",
+            self._clock(),
+            fk_id,
+            self.agent,
         )
         return status != "UPDATE 0"
 
@@ -324,7 +351,9 @@ class PostgresStore(PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandove
         return [StoppedQuestion(int(r["id"]), int(r["conversation_id"])) for r in rows]
 
     async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
-        rows = await self.pool.fetch("SELECT * FROM conversations WHERE fk_id = $1 ORDER BY id", fk_id)
+        rows = await self.pool.fetch(
+            "SELECT * FROM conversations WHERE agent = $1 AND fk_id = $2 ORDER BY id", self.agent, fk_id
+        )
         return [conversation_from_row(r) for r in rows]
 
     async def own_connection(self) -> asyncpg.Connection:

@@ -51,7 +51,8 @@ def _agent_ids(row: Any) -> AgentIds | None:
 QUESTION_WITH_AGENT_IDS = """SELECT *,
     (SELECT agent_conversation_id FROM conversations WHERE conversations.id = questions.conversation_id)
         AS agent_conversation,
-    (SELECT agent_user_id FROM identities WHERE identities.fk_id = questions.fk_id) AS agent_user
+    (SELECT agent_user_id FROM identities WHERE identities.fk_id = questions.fk_id AND identities.agent =
+        (SELECT agent FROM conversations WHERE conversations.id = questions.conversation_id)) AS agent_user
     FROM questions"""
 
 

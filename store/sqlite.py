@@ -26,6 +26,7 @@ from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment, InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuestion
 from store import housekeeping, sqlite_space
+from store.agents import AgentScoped
 from store.checkpoint import FALLBACK_PAGES, Checkpointer
 from store.errors import from_sqlite
 from store.files import create_private, unusable
@@ -42,7 +43,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
-class SqliteStore(KeptAnswers, Handovers):
+class SqliteStore(AgentScoped, KeptAnswers, Handovers):
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     engine = "sqlite"
@@ -209,8 +210,9 @@ class SqliteStore(KeptAnswers, Handovers):
         rows = await self._all(
             f"SELECT conversation_id, MIN(id) AS first FROM questions "
             f"WHERE {_OPEN_WHERE} AND platform IN ({marks}) "
+            "AND conversation_id IN (SELECT id FROM conversations WHERE agent = ?) "
             "GROUP BY conversation_id ORDER BY first",
-            names,
+            (*names, self.agent),
         )
         return [int(r["conversation_id"]) for r in rows]
 
@@ -222,6 +224,21 @@ class SqliteStore(KeptAnswers, Handovers):
             (platform, fk_id, chat, thread),
         )
         return row is not None
+
+    async def thread_agent(self, platform: str, chat: str, thread: str) -> str | None:
+        row = await self._one(
+            "SELECT c.agent FROM questions q JOIN conversations c ON c.id = q.conversation_id "
+            "WHERE q.platform = ? AND json_extract(q.route, '$.chat') = ? AND json_extract(q.route, '$.thread') = ? "
+            "ORDER BY q.id DESC LIMIT 1",
+            (platform, chat, thread),
+        )
+        return str(row["agent"]) if row else None
+
+    async def question_agent(self, qid: int) -> str | None:
+        row = await self._one(
+            "SELECT c.agent FROM questions q JOIN conversations c ON c.id = q.conversation_id WHERE q.id = ?", (qid,)
+        )
+        return str(row["agent"]) if row else None
 
     async def count_open(self, platform: str | None = None) -> int:
         if platform is None:
@@ -294,13 +311,14 @@ class SqliteStore(KeptAnswers, Handovers):
     # -- identities and conversations ------------------------------------------------
 
     async def agent_user_id(self, fk_id: str) -> str | None:
-        row = await self._one("SELECT agent_user_id FROM identities WHERE fk_id = ?", (fk_id,))
+        row = await self._one("SELECT agent_user_id FROM identities WHERE agent = ? AND fk_id = ?", (self.agent, fk_id))
         return str(row["agent_user_id"]) if row else None
 
     async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None:
         await self._update(
-            "INSERT OR REPLACE INTO identities (fk_id, agent_user_id, created_at, last_active_at) VALUES (?, ?, ?, ?)",
-            (fk_id, agent_user_id, now := self._clock(), now),
+            "INSERT OR REPLACE INTO identities (agent, fk_id, agent_user_id, created_at, last_active_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (self.agent, fk_id, agent_user_id, now := self._clock(), now),
         )
 
     async def answer_times(self) -> list[float]:
@@ -331,7 +349,8 @@ class SqliteStore(KeptAnswers, Handovers):
         changed = await self._run(
             lambda: (
                 self._db.execute(
-                    "UPDATE conversations SET ended_at = ? WHERE fk_id = ? AND ended_at IS NULL", (now, fk_id)
+                    "UPDATE conversations SET ended_at = ? WHERE agent = ? AND fk_id = ? AND ended_at IS NULL",
+                    (now, self.agent, fk_id),
                 ).rowcount
             )
         )
@@ -357,7 +376,9 @@ class SqliteStore(KeptAnswers, Handovers):
         return await self._run(stop)
 
     async def conversation_history(self, fk_id: str) -> list[ConversationRecord]:
-        rows = await self._all("SELECT * FROM conversations WHERE fk_id = ? ORDER BY id", (fk_id,))
+        rows = await self._all(
+            "SELECT * FROM conversations WHERE agent = ? AND fk_id = ? ORDER BY id", (self.agent, fk_id)
+        )
         return [conversation_from_row(r) for r in rows]
 
     # -- lanes: one process owns the file (``store.lock``), so every lane is its own ------

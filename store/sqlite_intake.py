@@ -35,11 +35,12 @@ def claim(db: sqlite3.Connection, keys: Sequence[str], ttl: float, now: float) -
     return True
 
 
-def current_conversation(db: sqlite3.Connection, key: str, person: str, now: float) -> int:
+def current_conversation(db: sqlite3.Connection, key: str, person: str, now: float, agent: str = "") -> int:
     """The conversation ``key`` asks in (opened if there is none), and its and the person's
     last activity refreshed (PEOPLE_DAYS; at most daily, so a turn rarely writes more)."""
     row = db.execute(
-        "SELECT id, last_active_at FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (key,)
+        "SELECT id, last_active_at FROM conversations WHERE agent = ? AND fk_id = ? AND ended_at IS NULL",
+        (agent, key),
     ).fetchone()
     if row is not None:
         conversation_id = int(row["id"])
@@ -48,11 +49,12 @@ def current_conversation(db: sqlite3.Connection, key: str, person: str, now: flo
         db.execute("UPDATE conversations SET last_active_at = ? WHERE id = ?", (now, conversation_id))
     else:
         cursor = db.execute(
-            "INSERT INTO conversations (fk_id, created_at, last_active_at) VALUES (?, ?, ?)", (key, now, now)
+            "INSERT INTO conversations (agent, fk_id, created_at, last_active_at) VALUES (?, ?, ?, ?)",
+            (agent, key, now, now),
         )
         assert cursor.lastrowid is not None
         conversation_id = cursor.lastrowid
-    db.execute("UPDATE identities SET last_active_at = ? WHERE fk_id = ?", (now, person))
+    db.execute("UPDATE identities SET last_active_at = ? WHERE agent = ? AND fk_id = ?", (now, agent, person))
     return conversation_id
 
 
@@ -74,7 +76,7 @@ def record_group(db: sqlite3.Connection, group: Group, now: float) -> list[Quest
         # Addressed, or a late photo of an album this person asked about (its question is
         # already on its way): a question of its own.
         # The person's conversation, or the thread's in CONVERSATION_SCOPE=thread.
-        conversation_id = current_conversation(db, msg.scope_key, msg.user.fk_id, now)
+        conversation_id = current_conversation(db, msg.scope_key, msg.user.fk_id, now, msg.agent)
         cursor = db.execute(
             """INSERT INTO questions (conversation_id, fk_id, platform, route, profile, text, state, created_at,
                                       files, album)

@@ -59,6 +59,7 @@ def profile_json(row: Any) -> str:
 
 class Handovers:
     _clock: Callable[[], float]
+    agent: str  # whose conversations (store.agents)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError
@@ -77,13 +78,15 @@ class Handovers:
 
     async def conversation_for_agent(self, agent_conversation_id: str) -> int | None:
         row = await self._one(
-            "SELECT id FROM conversations WHERE agent_conversation_id = ? ORDER BY id DESC LIMIT 1",
-            (agent_conversation_id,),
+            "SELECT id FROM conversations WHERE agent_conversation_id = ? AND agent = ? ORDER BY id DESC LIMIT 1",
+            (agent_conversation_id, self.agent),
         )
         return int(row["id"]) if row else None
 
     async def current_conversation(self, key: str) -> ConversationRecord | None:
-        row = await self._one("SELECT * FROM conversations WHERE fk_id = ? AND ended_at IS NULL", (key,))
+        row = await self._one(
+            "SELECT * FROM conversations WHERE agent = ? AND fk_id = ? AND ended_at IS NULL", (self.agent, key)
+        )
         return conversation_from_row(row) if row else None
 
     async def handover(self, conversation_id: int) -> HandoverRecord | None:
@@ -189,9 +192,10 @@ class Handovers:
     async def watched_handovers(self) -> list[int]:
         now = self._clock()
         rows = await self._all(
-            "SELECT conversation_id FROM handovers WHERE watch_until > ? OR conversation_id IN "
-            "(SELECT conversation_id FROM handover_posts WHERE delivered_at IS NULL) ORDER BY conversation_id",
-            (now,),
+            "SELECT conversation_id FROM handovers WHERE (watch_until > ? OR conversation_id IN "
+            "(SELECT conversation_id FROM handover_posts WHERE delivered_at IS NULL)) "
+            "AND conversation_id IN (SELECT id FROM conversations WHERE agent = ?) ORDER BY conversation_id",
+            (now, self.agent),
         )
         return [int(r["conversation_id"]) for r in rows]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from adapters.base import Allowlist
+from adapters.base import Allowlist, ReplyPolicy, mention_everywhere
 
 
 @dataclass(frozen=True)
@@ -21,3 +21,7 @@ class SlackConfig:
     suggested_prompts: tuple[str, ...] = ()
     # SLACK_DM_THREADS: a DM message is answered in a thread under it (Slack's agent view).
     dm_threads: bool = True
+    # ROUTES_FILE: one of several apps, by its platform name (slack/<name>) and events path.
+    name: str = "slack"
+    path: str = "/slack/events"
+    policy: ReplyPolicy = mention_everywhere  # ROUTES_FILE's reply = mention | all | private, by channel

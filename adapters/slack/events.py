@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import Allowlist
+from adapters.base import Allowlist, ReplyPolicy, mention_everywhere
 from adapters.files import media_type
 from adapters.slack.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
@@ -59,11 +59,18 @@ def malformed(body: Any) -> str | None:
 
 
 def classify(
-    body: Mapping[str, Any], bot: BotIdentity, allow: Allowlist, *, dm_threads: bool = True
+    body: Mapping[str, Any],
+    bot: BotIdentity,
+    allow: Allowlist,
+    policy: ReplyPolicy = mention_everywhere,
+    *,
+    dm_threads: bool = True,
 ) -> InboundMessage | Ignored:
     """``body`` is the Events API envelope (``event_callback``) as bolt hands it over.
     ``dm_threads`` (SLACK_DM_THREADS): a DM message outside a thread is answered in a
-    thread under it, as Slack's agent messaging experience shows every DM message."""
+    thread under it, as Slack's agent messaging experience shows every DM message.
+    ``policy`` (ROUTES_FILE): in an ``all`` channel every top-level message is a question;
+    in a ``private`` one the answer is marked for the asker's eyes only."""
     event = body.get("event")
     if not isinstance(event, Mapping):
         return Ignored("no event")
@@ -85,6 +92,9 @@ def classify(
         return Ignored("user not on the allowlist")
     if not direct and not allow.permits_chat([channel]):
         return Ignored("channel not on the allowlist")
+    reply = "mention" if direct else policy(channel, team, user)
+    if reply == "all" and thread_ts is None:
+        mentioned = True  # a support channel: every new top-level message asks the bot
     if not direct and not mentioned and thread_ts is None:
         return Ignored("channel message without a mention")
     text = strip_mention(clean(str(event.get("text") or "")), bot.user_id)
@@ -104,6 +114,8 @@ def classify(
     # else (SLACK_DM_THREADS) in a thread under the message.
     thread = thread_ts if direct and not dm_threads else (thread_ts or ts)
     extra = {"team": team, "direct": "1" if direct else ""}
+    if reply == "private":
+        extra["private"] = user  # only the asker sees the answer (ROUTES_FILE)
     if thread == ts and intent is Intent.ASK and text:
         # This question opens the thread: its agent session is titled after it (Slack).
         extra["title"] = text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"

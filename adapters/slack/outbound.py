@@ -21,7 +21,7 @@ from adapters.slack import sessions, uploads, web
 from adapters.slack.render import SlackMessage, render
 from adapters.slack.words import PLATFORM
 from bridge import texts
-from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
+from bridge.errors import DeliveryError, DeliveryPermanent, DeliveryRetryable, FileUnavailable
 from bridge.models import AnswerFile, Attachment, Origin, PlatformUser, Reply
 from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 
@@ -71,6 +71,10 @@ class SlackOutbound:
         self.sessions = sessions.AgentSessions(client)  # an agent app's sessions (tried first)
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
+        asker = origin.extra.get("private")
+        if asker:
+            await self._deliver_privately(origin, asker, reply, progress)
+            return
         messages = render(reply)
         # An earlier attempt may have posted the next part, or (a restart mid-stream) left
         # a preview of this reply half written: one look at the channel tells both.
@@ -102,6 +106,11 @@ class SlackOutbound:
     ) -> None:
         """A file the agent made, uploaded into the answer's channel and thread; after a
         doubtful earlier attempt, only if the thread does not show it yet."""
+        asker = origin.extra.get("private")
+        if asker:  # a ``private`` route: with the answer's copy, in the DM
+            opened = await self._call(origin, self._client.conversations_open, users=asker)
+            channel = opened.get("channel") or {}
+            origin = Origin(chat=str(channel.get("id") or asker), extra={"team": origin.extra.get("team", "")})
         if uncertain and key and uploads.posted_already(await self._latest(origin), MARK, key, file.name):
             log.info("slack channel=%s reply %s file %r was posted already", origin.chat, key, file.name)
             return
@@ -112,6 +121,30 @@ class SlackOutbound:
         await uploads.upload(
             self._client, call, channel=origin.chat, thread=origin.thread, file=file, download=download
         )
+
+    async def _deliver_privately(self, origin: Origin, asker: str, reply: Reply, progress: DeliveryProgress) -> None:
+        """A ``private`` route: the answer in place, seen only by the asker (ephemeral, best
+        effort: Slack keeps no ephemeral message for later), and its copy in a DM with
+        them, delivered like any reply so it is never lost."""
+        if progress.done == 0:
+            thread = origin.thread if origin.thread != origin.message else None  # a question in a thread
+            try:
+                for message in render(reply):
+                    await self._call(
+                        origin,
+                        self._client.chat_postEphemeral,
+                        channel=origin.chat,
+                        user=asker,
+                        text=message.text,
+                        blocks=message.blocks,
+                        thread_ts=thread,
+                    )
+            except DeliveryError as exc:
+                log.info("slack channel=%s ephemeral answer not shown (%s); the DM copy follows", origin.chat, exc)
+        opened = await self._call(origin, self._client.conversations_open, users=asker)
+        channel = opened.get("channel") or {}
+        dm = Origin(chat=str(channel.get("id") or asker), extra={"team": origin.extra.get("team", ""), "direct": "1"})
+        await self.deliver(dm, reply, progress)
 
     async def _latest(self, origin: Origin) -> list[dict[str, Any]]:
         """The latest messages of the thread or channel, with their metadata. If Slack cannot
@@ -199,6 +232,9 @@ class SlackOutbound:
             raise DeliveryRetryable(f"slack: {type(exc).__name__}: {exc}") from exc
 
     def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
+        if origin.extra.get("private"):
+            return None  # a preview would show everyone what only the asker may see
+
         def mark(index: int) -> dict[str, Any] | None:  # so a later life can find a preview a restart left
             return {"event_type": PREVIEW, "event_payload": {"reply": key, "part": index}} if key else None
 

@@ -91,6 +91,9 @@ class SlackPlatform:
     name = PLATFORM
 
     def __init__(self, config: SlackConfig) -> None:
+        self.name = config.name
+        self._path = config.path
+        self._policy = config.policy
         self._app_token = config.app_token
         self._allow = config.allow
         self._public_url = config.public_url
@@ -146,7 +149,7 @@ class SlackPlatform:
         return self._app_token is not None
 
     def routes(self) -> list[BaseRoute]:
-        return [] if self.socket_mode else [Route(EVENTS_PATH, self._http, methods=["POST"])]
+        return [] if self.socket_mode else [Route(self._path, self._http, methods=["POST"])]
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -206,15 +209,17 @@ class SlackPlatform:
         try:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
-            return [CheckResult("slack", False, f"SLACK_BOT_TOKEN was refused: {error_code(exc)}")]
+            return [CheckResult(self.name, False, f"SLACK_BOT_TOKEN was refused: {error_code(exc)}")]
         except Exception as exc:  # DNS, refused connection, timeout
-            return [CheckResult("slack", False, f"could not reach Slack ({type(exc).__name__}): check SLACK_API_URL")]
-        results = [CheckResult("slack", True, f"bot {auth.get('user')} in team {auth.get('team')} ({auth.get('url')})")]
+            return [CheckResult(self.name, False, f"could not reach Slack ({type(exc).__name__}): check SLACK_API_URL")]
+        results = [
+            CheckResult(self.name, True, f"bot {auth.get('user')} in team {auth.get('team')} ({auth.get('url')})")
+        ]
         granted = {s.strip() for s in (auth.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
         missing = sorted(NEEDED_SCOPES - granted)
         if granted:
             detail = "all needed scopes granted" if not missing else f"missing {', '.join(missing)}: reinstall the app"
-            results.append(CheckResult("slack scopes", not missing, detail))
+            results.append(CheckResult(f"{self.name} scopes", not missing, detail))
         results.append(await self._check_mode())
         return results
 
@@ -224,10 +229,10 @@ class SlackPlatform:
                 return CheckResult(
                     "slack mode",
                     True,
-                    f"HTTP: the app's Request URL must be this bridge's public https address + {EVENTS_PATH} "
+                    f"HTTP: the app's Request URL must be this bridge's public https address + {self._path} "
                     "(set PUBLIC_URL and this line names it)",
                 )
-            return CheckResult("slack mode", True, f"HTTP: the app's Request URL must be {self._events_url}")
+            return CheckResult(f"{self.name} mode", True, f"HTTP: the app's Request URL must be {self._events_url}")
         try:
             # What the Socket Mode client asks first: a WebSocket URL, with the app token.
             await self.client.apps_connections_open(app_token=self._app_token.get_secret_value())
@@ -239,13 +244,13 @@ class SlackPlatform:
                 "connections:write, from Basic Information → App-Level Tokens)",
             )
         except Exception as exc:  # DNS, refused connection, timeout
-            return CheckResult("slack mode", False, f"Socket Mode: could not reach Slack ({type(exc).__name__})")
-        return CheckResult("slack mode", True, "Socket Mode: SLACK_APP_TOKEN accepted")
+            return CheckResult(f"{self.name} mode", False, f"Socket Mode: could not reach Slack ({type(exc).__name__})")
+        return CheckResult(f"{self.name} mode", True, "Socket Mode: SLACK_APP_TOKEN accepted")
 
     @property
     def _events_url(self) -> str:
         assert self._public_url is not None
-        return self._public_url.rstrip("/") + EVENTS_PATH
+        return self._public_url.rstrip("/") + self._path
 
     # -- inbound -----------------------------------------------------------------------
 
@@ -318,7 +323,7 @@ class SlackPlatform:
         """Runs before the acknowledgement: it goes out only once the core has committed."""
         assert self._inbox is not None
         assert self._bot is not None
-        message = classify(body, self._bot, self._allow, dm_threads=self._dm_threads)
+        message = classify(body, self._bot, self._allow, self._policy, dm_threads=self._dm_threads)
         if isinstance(message, Ignored):
             log.debug("slack event %s ignored: %s", body.get("event_id"), message.reason)
             return

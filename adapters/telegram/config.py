@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from adapters.base import Allowlist
+from adapters.base import Allowlist, ReplyPolicy, mention_everywhere
 
 
 @dataclass(frozen=True)
@@ -18,3 +18,7 @@ class TelegramConfig:
     allow: Allowlist
     handoff: bool = False  # HANDOFF: /human is in the command menu
     guest_window: float = 8.0  # seconds a guest question may be answered in place (TELEGRAM_GUEST_WINDOW)
+    # ROUTES_FILE: one of several bots, by its platform name (telegram/<name>) and webhook path.
+    name: str = "telegram"
+    path: str = "/telegram/webhook"
+    policy: ReplyPolicy = mention_everywhere  # ROUTES_FILE's reply = mention | all | private, by chat

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from adapters.base import Allowlist
+from adapters.base import Allowlist, ReplyPolicy, mention_everywhere
 from adapters.files import media_type
 from adapters.telegram.wire import Message, MessageEntity, Update, User
 from adapters.telegram.words import PLATFORM
@@ -50,7 +50,11 @@ class Ignored:
     reason: str
 
 
-def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessage | Ignored:
+def classify(
+    update: Update, bot: BotIdentity, allow: Allowlist, policy: ReplyPolicy = mention_everywhere
+) -> InboundMessage | Ignored:
+    """``policy`` (ROUTES_FILE): in an ``all`` group every message that replies to nobody
+    else is a question; in a ``private`` one the answer goes to the asker's private chat."""
     if update.guest_message is not None:
         return _guest(update, update.guest_message, bot, allow)
     message = update.message  # edited messages, channel posts, callbacks...: not ours
@@ -67,6 +71,8 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
     if message.text is None and message.caption is None and not message.carries(_CONTENT):
         return Ignored("a service message")  # before the allowlist: not even a refusal
 
+    reply = "mention" if private else policy(str(message.chat_id), "", str(sender.id))
+
     def inbound(
         intent: Intent,
         text: str = "",
@@ -76,7 +82,7 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
         extra: dict[str, str] | None = None,
     ) -> InboundMessage:
         group = message.media_group_id
-        origin = _origin(message, private)
+        origin = _origin(message, private, str(sender.id) if reply == "private" else None)
         if extra:
             origin = replace(origin, extra={**origin.extra, **extra})
         return InboundMessage(
@@ -101,6 +107,8 @@ def classify(update: Update, bot: BotIdentity, allow: Allowlist) -> InboundMessa
         # A polite refusal in private; silence in groups (no noise for others).
         return inbound(Intent.NOT_ALLOWED) if private else Ignored("not on the allowlist")
     addressed = private or _mentions(message, bot) or _replies_to(message, bot)
+    if reply == "all" and not addressed and _starts_something(message):
+        addressed = True  # a support group: every message that replies to no one asks the bot
     if message.text is None:
         # A photo, document or voice note: addressed by a reply, or by a mention in its
         # caption. Its caption is the question. In a group an album's other photos carry
@@ -252,15 +260,24 @@ def _permits(allow: Allowlist, message: Message, sender: User | None = None) -> 
     return allow.permits_user(users) and allow.permits_chat(chats)
 
 
-def _origin(message: Message, private: bool) -> Origin:
+def _origin(message: Message, private: bool, only_for: str | None = None) -> Origin:
+    """``only_for``: the asker's id where the answer goes to their private chat (a
+    ``private`` route), with a note in the group."""
     thread = message.message_thread_id if message.is_topic_message else None
     return Origin(
         chat=str(message.chat_id),
         thread=str(thread) if thread is not None else None,
         # In groups the answer replies to the question; in private chats it need not.
         message=None if private else str(message.message_id),
-        extra={"chat_type": message.chat.type},
+        extra={"chat_type": message.chat.type, **({"private": only_for} if only_for else {})},
     )
+
+
+def _starts_something(message: Message) -> bool:
+    """Not a reply to someone's message (in a forum topic, replies to its first message
+    are the topic's own messages)."""
+    replied = message.reply_to_message
+    return replied is None or (message.is_topic_message is True and replied.message_id == message.message_thread_id)
 
 
 def _user(message: Message) -> PlatformUser:

@@ -38,8 +38,8 @@ from adapters.telegram.pace import ChatPace
 from adapters.telegram.render import Part, render
 from adapters.telegram.words import PLATFORM
 from bridge import texts
-from bridge.errors import DeliveryPermanent, DeliveryRetryable, FileUnavailable
-from bridge.models import AnswerFile, Attachment, Origin, PlatformUser, Reply
+from bridge.errors import DeliveryError, DeliveryPermanent, DeliveryRetryable, FileUnavailable
+from bridge.models import AnswerFile, Attachment, Origin, PlatformUser, Reply, ReplyKind
 from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,10 @@ class TelegramOutbound:
         return pace
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
+        asker = origin.extra.get("private")
+        if asker:
+            await self._deliver_privately(origin, asker, reply, progress)
+            return
         parts = render(reply)
         if origin.extra.get("new_topic") and progress.done == 0:
             origin = await self._open_topic(origin, reply.language)
@@ -197,6 +201,25 @@ class TelegramOutbound:
             await progress.part_delivered(1)
         await self._send_parts(private_origin(origin), reply, parts, progress, before=1)
 
+    async def _deliver_privately(self, origin: Origin, asker: str, reply: Reply, progress: DeliveryProgress) -> None:
+        """A ``private`` route: the answer in the asker's private chat with the bot, and one
+        line in the group saying so. A bot may not write first to someone who never
+        opened a chat with it: then the line in the group says how to get answers."""
+        try:
+            await self.deliver(Origin(chat=asker, extra={"chat_type": "private"}), reply, progress)
+            key = "telegram_private_note"
+        except DeliveryPermanent as exc:
+            log.info("telegram chat=%s private answer refused (%s); told in the group", origin.chat, exc)
+            key = "telegram_private_blocked"
+        (note, *_) = render(Reply(texts.text(key, reply.language), ReplyKind.NOTICE, language=reply.language))
+        group = Origin(
+            origin.chat, origin.thread, origin.message, {"chat_type": origin.extra.get("chat_type", "group")}
+        )
+        try:
+            await self._send_part(origin.chat, group, note, reply_to=True)
+        except DeliveryError as exc:  # best effort: the answer itself went
+            log.info("telegram chat=%s note about a private answer not sent (%s)", origin.chat, exc)
+
     async def _send_part(
         self,
         chat: str,
@@ -265,6 +288,8 @@ class TelegramOutbound:
     def live(self, origin: Origin, language: str = "en", key: str = "") -> LiveText | None:
         if origin.extra.get("chat_type") == GUEST:
             return None  # answered in place once: nothing to show growing
+        if origin.extra.get("private"):
+            return None  # the answer goes to the asker's private chat, whole
         chat = origin.chat
         ops: MessageOps[Part, int] = MessageOps(
             render=render,
@@ -384,6 +409,9 @@ class TelegramOutbound:
         guest = origin.extra.get("chat_type") == GUEST
         if guest:  # a guest answer holds no file: the private chat does
             origin = private_origin(origin)
+        asker = origin.extra.get("private")
+        if asker:  # a ``private`` route: with the answer, in the asker's private chat
+            origin = Origin(chat=asker, extra={"chat_type": "private"})
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=READ_TIMEOUT))
         chat = origin.chat

@@ -101,6 +101,9 @@ class TelegramPlatform:
     name = PLATFORM
 
     def __init__(self, config: TelegramConfig) -> None:
+        self.name = config.name
+        self._path = config.path
+        self._policy = config.policy
         self._public_url = config.public_url
         self._bot_id = config.bot_token.get_secret_value().split(":", 1)[0]  # the public part of the token
         self._api_url = config.api_url
@@ -136,10 +139,10 @@ class TelegramPlatform:
     @property
     def webhook_url(self) -> str:
         assert self._public_url is not None
-        return self._public_url.rstrip("/") + WEBHOOK_PATH
+        return self._public_url.rstrip("/") + self._path
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])] if self.webhook else []
+        return [Route(self._path, self._webhook, methods=["POST"])] if self.webhook else []
 
     async def introduce(self, agent: str) -> None:
         """The bot's description (shown in an empty chat) and short description (its
@@ -244,22 +247,22 @@ class TelegramPlatform:
             await self.app.initialize()
         except NetworkError as exc:  # DNS, refused connection, timeout
             where = urlsplit(self._api_url).netloc
-            return [CheckResult("telegram", False, f"could not reach Telegram at {where} ({type(exc).__name__})")]
+            return [CheckResult(self.name, False, f"could not reach Telegram at {where} ({type(exc).__name__})")]
         except TelegramError as exc:
             # PTB's message quotes the token: never repeat it.
-            return [CheckResult("telegram", False, f"TELEGRAM_BOT_TOKEN was refused ({type(exc).__name__})")]
+            return [CheckResult(self.name, False, f"TELEGRAM_BOT_TOKEN was refused ({type(exc).__name__})")]
         bot = self.app.bot
         me = bot.bot
         # What the bot can do besides chats and groups (switched on in @BotFather).
         guest = "guest mode on" if me.supports_guest_queries else "guest mode off"
         topics = "topics in private chats on" if me.has_topics_enabled else "topics in private chats off"
-        results = [CheckResult("telegram", True, f"bot @{bot.username} (id {bot.id}); {guest}; {topics}")]
+        results = [CheckResult(self.name, True, f"bot @{bot.username} (id {bot.id}); {guest}; {topics}")]
         info = await bot.get_webhook_info()
         if not self.webhook:
             note = "long polling (no PUBLIC_URL)"
             if info.url:
                 note += f"; a webhook is set to {info.url} and will be removed when the bridge starts polling"
-            results.append(CheckResult("telegram mode", True, note))
+            results.append(CheckResult(f"{self.name} mode", True, note))
             return results
         ok = info.url == self.webhook_url
         detail = f"webhook {info.url or '(none)'}; pending updates {info.pending_update_count}"
@@ -274,7 +277,7 @@ class TelegramPlatform:
             detail += f"; expected {self.webhook_url} (set when the bridge starts)"
         elif failing:
             detail += ": Telegram cannot deliver to PUBLIC_URL; make sure it is this bridge's public https address"
-        results.append(CheckResult("telegram mode", (ok or not info.url) and not failing, detail))
+        results.append(CheckResult(f"{self.name} mode", (ok or not info.url) and not failing, detail))
         return results
 
     # -- inbound -----------------------------------------------------------------------
@@ -345,7 +348,7 @@ class TelegramPlatform:
                 return
             await self._feedback.pressed(pressed)
             return
-        message = classify(update, self._bot, self._allow)
+        message = classify(update, self._bot, self._allow, self._policy)
         if isinstance(message, Ignored):
             log.debug("telegram update %s ignored: %s", update.update_id, message.reason)
             return

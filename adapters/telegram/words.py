@@ -41,12 +41,17 @@ ENGLISH = {
     "command_human": "Talk to a person from the support team",
     "telegram_help_human": "/human — talk to a person from the support team",
     "command_stop": "Stop waiting for the answer to your question",
+    # ROUTES_FILE reply = "private": the line in the group after an answer went privately
+    "telegram_private_note": "📬 I answered you in a private chat.",
+    "telegram_private_blocked": "I can't write to you privately yet: open a chat with me, press Start, and ask again.",
 }
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
         "telegram_topic_name": "Neues Gespräch",
         "telegram_topic_opened": "Ein neues Gespräch: Stell deine Frage hier. Was wir anderswo besprochen haben, bringe ich hier nicht ein.",
+        "telegram_private_note": "📬 Ich habe dir in einem privaten Chat geantwortet.",
+        "telegram_private_blocked": "Ich kann dir noch nicht privat schreiben: Öffne einen Chat mit mir, tippe auf Start und frag noch einmal.",
         "command_human": "Mit einem Menschen aus dem Support-Team sprechen",
         "telegram_help_human": "/human — mit einem Menschen aus dem Support-Team sprechen",
         "telegram_guest_more": "… die vollständige Antwort steht in unserem privaten Chat.",

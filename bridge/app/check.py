@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from adapters.base import CheckResult
@@ -15,6 +16,7 @@ from bridge.app.database import Database
 from bridge.app.environment import env_file, given_names, unknown_variables
 from bridge.app.logs import Redactor
 from bridge.app.platforms import configured_platforms
+from bridge.app.routes import Routes
 from bridge.app.runtime import AgentClient, open_agent, open_transcriber
 from bridge.app.settings import Settings
 from bridge.errors import (
@@ -32,20 +34,25 @@ from store.sqlite import SqliteStore
 CHECK_RETRY = RetryPolicy(attempts=2, total=10.0, wait_initial=0.3, wait_max=0.5, max_server_delay=1.0)
 
 
-async def check(settings: Settings) -> int:
-    """Print one verdict line per check; exit status 0 only if none failed."""
+async def check(settings: Settings, routes: Routes | None = None) -> int:
+    """Print one verdict line per check; exit status 0 only if none failed. With
+    ``routes``: every agent's key and every bot's and app's token."""
     results = settings_results(settings)
+    if routes is not None:
+        results.append(CheckResult("routes", True, routes_summary(routes)))
     # Only the agent client: checking credentials must not create or touch the database.
-    async with open_agent(settings, retry=CHECK_RETRY) as agent:
-        results.append(await check_agent(settings, agent))
-        if settings.raia_push and isinstance(agent, RaiaClient) and results[-1].ok:
-            results.append(await check_push(settings, agent))
+    for name, agent_settings in _agents(settings, routes):
+        async with open_agent(agent_settings, retry=CHECK_RETRY) as agent:
+            result = await check_agent(agent_settings, agent)
+            results.append(replace(result, name=f"agent {name} ({result.name})") if name else result)
+            if agent_settings.raia_push and isinstance(agent, RaiaClient) and results[-1].ok:
+                results.append(await check_push(agent_settings, agent))
     async with open_transcriber(settings) as transcriber:
         if transcriber is not None:  # TRANSCRIBE_URL: does the endpoint take the key?
             ok, detail = await transcriber.check()
             results.append(CheckResult("transcription", ok, detail))
     results.append(await check_database(settings.database))
-    platforms = configured_platforms(settings)
+    platforms = configured_platforms(settings, routes)
     for platform in platforms:
         try:
             results.extend(await platform.check())
@@ -55,9 +62,10 @@ async def check(settings: Settings) -> int:
             await platform.close()
     if not platforms:
         results.append(CheckResult("platforms", False, "neither TELEGRAM_BOT_TOKEN nor SLACK_BOT_TOKEN is set"))
-    results.extend(access_results(settings))
+    for bot_settings in [bot.settings for bot in routes.bots] if routes else [settings]:
+        results.extend(access_results(bot_settings))
     # Libraries put tokens in their messages ("The token `123:AA…` was rejected").
-    redact = Redactor(settings.secrets())
+    redact = Redactor([*settings.secrets(), *(routes.secrets() if routes else ())])
     for result in results:
         tag = "FAIL" if not result.ok else "WARN" if result.warn else "OK  "
         print(f"{tag} {result.name}: {redact(result.detail)}")
@@ -68,6 +76,17 @@ async def check(settings: Settings) -> int:
     else:
         print("All checks passed." if not warned else f"All checks passed, with {warned} warning(s).")
     return 0 if not failed else 1
+
+
+def _agents(settings: Settings, routes: Routes | None) -> list[tuple[str, Settings]]:
+    if routes is None:
+        return [("", settings)]
+    return [(name, spec.settings) for name, spec in routes.agents.items()]
+
+
+def routes_summary(routes: Routes) -> str:
+    bots = ", ".join(f"{bot.platform} -> {bot.agent}" for bot in routes.bots)
+    return f"{routes.path}: {len(routes.agents)} agent(s), {bots}, {len(routes.routes)} route(s)"
 
 
 def settings_results(settings: Settings) -> list[CheckResult]:

@@ -22,10 +22,11 @@ from bridge.app.check import check, unknown_settings
 from bridge.app.database import Database, parse_database_url
 from bridge.app.logs import configure_logging, instrument_retries
 from bridge.app.platforms import configured_platforms
+from bridge.app.routes import Routes, load_routes
 from bridge.app.runtime import open_runtime
 from bridge.app.settings import Settings, load_settings
 from bridge.app.version import package_version
-from bridge.errors import ConfigError, PortUnavailable, StartupError
+from bridge.errors import ConfigError, PortUnavailable, RoutesError, StartupError
 from store.copy import copy_sqlite_to_postgres
 
 log = logging.getLogger("bridge")
@@ -70,15 +71,21 @@ def main(argv: list[str] | None = None) -> None:
             level = "WARNING"  # keep the terminal for the conversation; turns are logged at INFO
         if command == "check" and level != "DEBUG":
             level = "CRITICAL"  # verdicts only: what went wrong is in them
-        configure_logging(level, settings.secrets(), fmt=settings.log_format)
+        routes = load_routes(settings) if settings.routes_file is not None and simulator is None else None
+        secrets = [*settings.secrets(), *(routes.secrets() if routes else ())]
+        configure_logging(level, secrets, fmt=settings.log_format)
         texts.use_overrides(settings.messages())  # validated with the settings
         instrument_retries()
         if command == "serve":
-            serve(settings)
+            serve(settings, routes)
         elif command == "check":
-            sys.exit(run_async(check(settings)))
-        else:
-            run_async(chat(settings, simulator=simulator))
+            sys.exit(run_async(check(settings, routes)))
+        else:  # the terminal chat talks to the first agent of a routes file
+            agent = next(iter(routes.agents.values())).settings if routes else settings
+            run_async(chat(agent, simulator=simulator))
+    except RoutesError as exc:
+        print(f"raia-bridge: configuration error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_status)
     except ConfigError as exc:
         print(f"raia-bridge: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -124,7 +131,7 @@ HTTP_GRACE = 1  # seconds for in-flight requests at shutdown (uvicorn counts who
 BACKLOG = 16384
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, routes: Routes | None = None) -> None:
     import uvicorn
 
     from bridge.app.limits import bounded_http
@@ -133,10 +140,11 @@ def serve(settings: Settings) -> None:
     settings_log = logging.getLogger("bridge.app.settings")
     for warning in [*unknown_settings(settings), *setting_warnings(settings)]:
         settings_log.warning("%s", warning)
-    platforms = configured_platforms(settings)
+    platforms = configured_platforms(settings, routes)
     if not platforms:
         raise ConfigError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (or try `raia-bridge demo`)")
-    app = build_app(settings, platforms, drain=max(0.0, settings.shutdown_timeout - HTTP_GRACE), lifespan=False)
+    drain = max(0.0, settings.shutdown_timeout - HTTP_GRACE)
+    app = build_app(settings, platforms, drain=drain, lifespan=False, routed=routes)
     config = uvicorn.Config(
         app,
         log_config=None,  # keep our handler (and its secret filter)

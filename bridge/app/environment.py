@@ -18,7 +18,7 @@ ENV_FILE = ".env"
 # is most likely a misspelled one.
 PREFIXES = (
     "RAIA_", "SLACK_", "TELEGRAM_", "BLAIGENT_", "SLUG_", "FILES", "FEEDBACK", "LOG_", "DATABASE_", "METRICS_",
-    "AGENT_", "CONVERSATION_", "MESSAGES_", "SHUTDOWN_", "PUBLIC_",
+    "AGENT_", "CONVERSATION_", "MESSAGES_", "SHUTDOWN_", "PUBLIC_", "ROUTES_",
 )  # fmt: skip
 # Set by platforms or add-ons next to the bridge's own variables: not a misspelling.
 FOREIGN = frozenset({"DATABASE_CONNECTION_POOL_URL", "DATABASE_PUBLIC_URL", "DATABASE_PRIVATE_URL"})

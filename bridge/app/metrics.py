@@ -40,6 +40,13 @@ class Metrics:
             registry=self.registry,
         )
         self.waiting = Gauge("bridge_questions_waiting", "Questions not yet delivered", registry=self.registry)
+        # Each agent and bot by name (ROUTES_FILE; without it "" and the platforms), set
+        # when /metrics is read: 1 while it works, 0 while it does not.
+        self.agents_up = Gauge("bridge_agent_up", "1 while the agent API answers", ["agent"], registry=self.registry)
+        self.platforms_up = Gauge(
+            "bridge_platform_up", "1 while a bot or app is fine", ["platform"], registry=self.registry
+        )
+        self.states: Callable[[], tuple[dict[str, bool], dict[str, bool]]] | None = None
         self.agent_calls = Counter(
             "bridge_agent_calls", "Calls to the agent API", ["endpoint", "status"], registry=self.registry
         )
@@ -79,6 +86,12 @@ class Metrics:
                 self.waiting.set(await waiting())
             except StoreError:  # the store is down: the other metrics still tell a story
                 self.waiting.set(float("nan"))
+            if self.states is not None:
+                agents, platforms = self.states()
+                for name, up in agents.items():
+                    self.agents_up.labels(name).set(1 if up else 0)
+                for name, up in platforms.items():
+                    self.platforms_up.labels(name).set(1 if up else 0)
             return Response(self.exposition(), media_type=prometheus_client.CONTENT_TYPE_LATEST)
 
         return metrics

@@ -4,51 +4,89 @@ each SDK only when that platform is configured."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from adapters.base import Allowlist, Platform
+from adapters.base import Allowlist, Platform, ReplyPolicy, mention_everywhere
 from bridge.app.settings import Settings
+from bridge.routing import reply_policy
+
+if TYPE_CHECKING:
+    from bridge.app.routes import Routes
 
 log = logging.getLogger("bridge.app")
 
 
-def configured_platforms(settings: Settings) -> list[Platform]:
+def configured_platforms(settings: Settings, routes: Routes | None = None) -> list[Platform]:
+    """The Telegram bot and Slack app the variables describe, or every bot and app of the
+    routes file (each under its own name and webhook path)."""
+    if routes is not None:
+        return [
+            (telegram_platform if bot.kind == "telegram" else slack_platform)(
+                bot.settings, bot.platform, bot.path, reply_policy(routes.routes, bot.platform)
+            )
+            for bot in routes.bots
+        ]
     platforms: list[Platform] = []
     if settings.telegram_bot_token is not None:
-        from adapters.telegram.config import TelegramConfig
-        from adapters.telegram.platform import TelegramPlatform
-
-        users, chats = settings.telegram_allowlist
-        if settings.public_url and settings.telegram_public_url is None:
-            log.warning(
-                "Telegram long-polls: set TELEGRAM_WEBHOOK_SECRET to receive updates by webhook at %s "
-                "(the address %s gives)",
-                settings.public_url,
-                settings.public_url_origin,
-            )
-        telegram = TelegramConfig(
-            bot_token=settings.telegram_bot_token,
-            api_url=settings.telegram_api_url,
-            public_url=settings.telegram_public_url,
-            webhook_secret=settings.telegram_webhook_secret,
-            allow=Allowlist(users=users, chats=chats),
-            handoff=settings.handoff,
-            guest_window=settings.telegram_guest_window,
-        )
-        platforms.append(TelegramPlatform(telegram))
+        platforms.append(telegram_platform(settings))
     if settings.slack_bot_token is not None:
-        from adapters.slack.config import SlackConfig
-        from adapters.slack.platform import SlackPlatform
-
-        users, channels = settings.slack_allowlist
-        slack = SlackConfig(
-            bot_token=settings.slack_bot_token,
-            signing_secret=settings.slack_signing_secret,
-            app_token=settings.slack_app_token,
-            api_url=settings.slack_api_url,
-            public_url=settings.public_url,
-            allow=Allowlist(users=users, chats=channels),
-            suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
-            dm_threads=settings.slack_dm_threads,
-        )
-        platforms.append(SlackPlatform(slack))
+        platforms.append(slack_platform(settings))
     return platforms
+
+
+def telegram_platform(
+    settings: Settings,
+    name: str = "telegram",
+    path: str = "/telegram/webhook",
+    policy: ReplyPolicy = mention_everywhere,
+) -> Platform:
+    from adapters.telegram.config import TelegramConfig
+    from adapters.telegram.platform import TelegramPlatform
+
+    assert settings.telegram_bot_token is not None
+    users, chats = settings.telegram_allowlist
+    if settings.public_url and settings.telegram_public_url is None:
+        log.warning(
+            "%s long-polls: set %s to receive updates by webhook at %s (the address %s gives)",
+            "Telegram" if name == "telegram" else name,
+            "TELEGRAM_WEBHOOK_SECRET" if name == "telegram" else "its secret_env",
+            settings.public_url,
+            settings.public_url_origin,
+        )
+    telegram = TelegramConfig(
+        bot_token=settings.telegram_bot_token,
+        api_url=settings.telegram_api_url,
+        public_url=settings.telegram_public_url,
+        webhook_secret=settings.telegram_webhook_secret,
+        allow=Allowlist(users=users, chats=chats),
+        handoff=settings.handoff,
+        guest_window=settings.telegram_guest_window,
+        name=name,
+        path=path,
+        policy=policy,
+    )
+    return TelegramPlatform(telegram)
+
+
+def slack_platform(
+    settings: Settings, name: str = "slack", path: str = "/slack/events", policy: ReplyPolicy = mention_everywhere
+) -> Platform:
+    from adapters.slack.config import SlackConfig
+    from adapters.slack.platform import SlackPlatform
+
+    assert settings.slack_bot_token is not None
+    users, channels = settings.slack_allowlist
+    slack = SlackConfig(
+        bot_token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret,
+        app_token=settings.slack_app_token,
+        api_url=settings.slack_api_url,
+        public_url=settings.public_url,
+        allow=Allowlist(users=users, chats=channels),
+        suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
+        dm_threads=settings.slack_dm_threads,
+        name=name,
+        path=path,
+        policy=policy,
+    )
+    return SlackPlatform(slack)

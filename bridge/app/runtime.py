@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,8 +19,10 @@ from adapters.blaigent.client import BlaigentClient
 from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient, RetryPolicy
 from adapters.slug.client import SlugClient
 from adapters.transcribe.client import TranscriptionClient
+from bridge.acks import AckFirst
 from bridge.app.database import Database, Store, parse_database_url
 from bridge.app.metrics import Metrics
+from bridge.app.routes import Routes
 from bridge.app.settings import Settings
 from bridge.asking import Agent
 from bridge.asking.direct import direct
@@ -29,6 +31,7 @@ from bridge.config import HandoverConfig, ServiceConfig
 from bridge.poller import AnswerTimes, PollSchedule
 from bridge.ports.hearing import Transcriber
 from bridge.push import PushHints
+from bridge.routing import Router
 from bridge.service import ConversationService
 from bridge.tasks import TaskSet
 
@@ -50,6 +53,14 @@ class Runtime:
     service: ConversationService
     tasks: TaskSet
     hints: PushHints | None = None  # raia push (RAIA_PUSH): the webhook wakes the pollers through them
+    # Every agent's service by its name ("": the one agent without ROUTES_FILE), and with
+    # routes the router that picks one for each message.
+    services: dict[str, ConversationService] = field(default_factory=dict)
+    router: Router | None = None
+
+    def __post_init__(self) -> None:
+        if not self.services:
+            self.services = {"": self.service}
 
 
 def service_config(settings: Settings) -> ServiceConfig:
@@ -167,6 +178,7 @@ async def open_runtime(
     config: ServiceConfig | None = None,
     metrics: Metrics | None = None,
     local_clock: Callable[[], float] = time.time,
+    routes: Routes | None = None,
 ) -> AsyncIterator[Runtime]:
     """Store, agent client and service, closed in reverse order on exit. ``database``
     (a SQLite path or a ``DATABASE_URL``) replaces the settings' one. ``local_clock`` is
@@ -178,6 +190,9 @@ async def open_runtime(
         )
         await stack.enter_async_context(store)
         observe = metrics.agent_call if metrics is not None else None
+        if routes is not None:
+            yield await _routed(stack, settings, store, routes, config=config, metrics=metrics)
+            return
         agent = await stack.enter_async_context(open_agent(settings, observe=observe))
         tasks = TaskSet()
         hints = PushHints() if settings.raia_push and isinstance(agent, RaiaClient) else None
@@ -193,6 +208,47 @@ async def open_runtime(
         if hints is not None and service.handover is not None:  # a push may name a takeover
             hints.listeners.append(service.handover.hinted)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks, hints=hints)
+
+
+async def _routed(
+    stack: AsyncExitStack,
+    settings: Settings,
+    store: Store,
+    routes: Routes,
+    *,
+    config: ServiceConfig | None,
+    metrics: Metrics | None,
+) -> Runtime:
+    """ROUTES_FILE: a client and a service for every agent (its own lanes, health and
+    limits) over its view of the one store, and the router between them."""
+    observe = metrics.agent_call if metrics is not None else None
+    acks = AckFirst()  # webhooks in flight hold back every agent's lanes alike
+    transcriber = await stack.enter_async_context(open_transcriber(settings))  # one for every agent
+    services: dict[str, ConversationService] = {}
+    clients: dict[str, AgentClient] = {}
+    for name, spec in routes.agents.items():
+        client = clients[name] = await stack.enter_async_context(open_agent(spec.settings, observe=observe))
+        services[name] = ConversationService(
+            store.for_agent(name),
+            agent_of(client, None, transcriber, settings.transcribe_max_seconds),
+            config or service_config(spec.settings),
+            tasks=TaskSet(),
+            clock=store.clock,
+            observer=metrics,
+            key=name,
+            acks=acks,
+        )
+    first = next(iter(routes.agents))
+    router = Router(store, services, routes.routes, routes.defaults)
+    return Runtime(
+        settings=settings,
+        store=store,
+        agent=clients[first],
+        service=services[first],
+        tasks=TaskSet(),
+        services=services,
+        router=router,
+    )
 
 
 @asynccontextmanager

@@ -26,12 +26,13 @@ from bridge.acks import AckFirst
 from bridge.app import push, status
 from bridge.app.limits import BodyLimit
 from bridge.app.metrics import Metrics, WebhookCounter, authorized
+from bridge.app.routes import Routes
 from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
 from bridge.app.status import Snapshot
 from bridge.app.version import package_version
 from bridge.errors import StoreError
-from bridge.service import ConversationService
+from bridge.routing import NamedOutbound
 from store.lock import InstanceLock
 from store.postgres import PostgresStore
 
@@ -73,15 +74,24 @@ def build_app(
     instance_wait: float = 30.0,
     drain: float | None = None,
     lifespan: bool = True,
+    routed: Routes | None = None,
 ) -> Starlette:
     """The server. ``drain``: how long lanes may finish at shutdown (default
-    ``SHUTDOWN_TIMEOUT``; the CLI keeps a second of it for requests in flight)."""
+    ``SHUTDOWN_TIMEOUT``; the CLI keeps a second of it for requests in flight).
+    ``routed``: ROUTES_FILE's agents, each bot or app of ``platforms`` under its name."""
     state = AppState(platforms=tuple(platforms))
     webhooks = [route for platform in platforms for route in platform.routes()]
     webhook_paths = frozenset(r.path for r in webhooks if isinstance(r, Route)) | (
         {push.PATH} if settings.raia_push else set()
     )
     metrics = Metrics(webhook_paths)
+
+    def states() -> tuple[dict[str, bool], dict[str, bool]]:
+        services = state.runtime.services if state.runtime is not None else {}
+        agents = {name: each.agent_status == "ok" for name, each in services.items()}
+        return agents, {p.name: p.status().startswith("ok") for p in platforms}
+
+    metrics.states = states
 
     @asynccontextmanager
     async def bridge() -> AsyncIterator[None]:
@@ -92,7 +102,7 @@ def build_app(
             database = settings.database
             if database.path is not None:  # SQLite: one serving process per file
                 await stack.enter_async_context(InstanceLock(database.path, wait=instance_wait))
-            runtime = await stack.enter_async_context(open_runtime(settings, metrics=metrics))
+            runtime = await stack.enter_async_context(open_runtime(settings, metrics=metrics, routes=routed))
             hints = runtime.hints
             if hints is not None:  # raia push: hints reach this process's pollers, or every replica's
                 if isinstance(runtime.store, PostgresStore):
@@ -107,13 +117,15 @@ def build_app(
                         name, taken = sole
                         await stack.enter_async_context(runtime.store.exclusive(name, wait=instance_wait, taken=taken))
             state.runtime = runtime
-            service = runtime.service
+            service, router = runtime.service, runtime.router
             stack.push_async_callback(_stopped, runtime, state)
+            for each in runtime.services.values():
+                for platform in platforms:
+                    each.register(NamedOutbound(platform.outbound, platform.name) if router else platform.outbound)
             for platform in platforms:
-                service.register(platform.outbound)
-            for platform in platforms:
-                await stack.enter_async_context(running(platform, service))
-            await stack.enter_async_context(service.running(settings.shutdown_timeout if drain is None else drain))
+                await stack.enter_async_context(running(platform, router.inbox(platform.name) if router else service))
+            for each in runtime.services.values():
+                await stack.enter_async_context(each.running(settings.shutdown_timeout if drain is None else drain))
             for platform in platforms:
                 stack.push_async_callback(_quietly, platform.stop_intake, f"{platform.name} stop")
             stack.callback(setattr, state, "ready", False)
@@ -125,7 +137,7 @@ def build_app(
             )
             # Asked after start-up, not during it: a slow raia must not keep the port
             # closed past a PaaS's boot limit. Logs a clear error if the key is refused.
-            runtime.tasks.spawn(_greet(service, platforms), name="agent-name")
+            runtime.tasks.spawn(_greet(runtime, platforms, routed), name="agent-name")
             if settings.raia_push and isinstance(runtime.agent, RaiaClient):
                 runtime.tasks.spawn(push.register(settings, runtime.agent), name="raia-push-register")
             yield
@@ -150,11 +162,14 @@ def build_app(
             except StoreError as exc:
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False
-            components["raia"] = runtime.service.agent_status
+            if runtime.router is None:
+                components["raia"] = runtime.service.agent_status
+            for name, each in runtime.services.items() if runtime.router is not None else ():
+                components[f"agent {name}"] = each.agent_status
             agent = runtime.service.known_agent_name
             # A refused key needs an operator (503 makes a PaaS say so); a raia outage
             # does not: a restart would not help, and questions wait for it durably.
-            healthy = healthy and not runtime.service.agent_refused
+            healthy = healthy and not any(each.agent_refused for each in runtime.services.values())
         for platform in platforms:
             components[platform.name] = platform.status()
         return Snapshot(
@@ -214,11 +229,16 @@ def build_app(
     return app
 
 
-async def _greet(service: ConversationService, platforms: Sequence[Platform]) -> None:
-    name = await service.reachable_agent_name()
-    log.info("agent: %s", name or "unreachable for now")
-    if name:
-        for platform in platforms:
+async def _greet(runtime: Runtime, platforms: Sequence[Platform], routes: Routes | None) -> None:
+    """Each agent's name, once it answers; each bot is introduced with its own agent's."""
+    names: dict[str, str | None] = {}
+    for key, service in runtime.services.items():
+        names[key] = name = await service.reachable_agent_name()
+        log.info("agent%s: %s", f" {key}" if key else "", name or "unreachable for now")
+    defaults = routes.defaults if routes is not None else {}
+    for platform in platforms:
+        name = names.get(defaults.get(platform.name, ""))
+        if name:
             await platform.introduce(name)
 
 

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     handoff_scan: float = Field(default=30.0, gt=0, le=3600)  # one listing of recently updated conversations
     # A TOML or YAML file with the bridge's own texts per language ([de] timeout = "…").
     messages_file: Path | None = None
+    # A TOML file declaring several agents, Telegram bots and Slack apps and the routes
+    # between them (bridge.app.routes); unset: the variables describe one of each.
+    routes_file: Path | None = None
 
     blaigent_api_key: SecretStr | None = None  # required with AGENT_BACKEND=blaigent
     blaigent_org_id: str | None = None  # required with AGENT_BACKEND=blaigent
@@ -149,6 +152,7 @@ class Settings(BaseSettings):
         "slug_api_url",
         "slug_api_key",
         "slug_agent",
+        "routes_file",
         mode="before",
     )
     @classmethod
@@ -287,6 +291,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _backend_requirements(self) -> Settings:
+        if self.routes_file is not None:  # each agent of the routes file names its own key
+            return self
         needed = {
             "raia": ("raia_api_key",),
             "blaigent": ("blaigent_api_key", "blaigent_org_id"),

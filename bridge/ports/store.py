@@ -320,6 +320,17 @@ class StorePort(Protocol):
         """Conversations with unfinished questions that no live lane holds, oldest first."""
         ...
 
+    # -- several agents (ROUTES_FILE) --------------------------------------------------
+
+    async def thread_agent(self, platform: str, chat: str, thread: str) -> str | None:
+        """The agent that the newest question in this thread went to (a follow-up stays
+        with it), or None when nobody asked there."""
+        ...
+
+    async def question_agent(self, qid: int) -> str | None:
+        """The agent question ``qid`` went to, while it is stored."""
+        ...
+
     # -- a person takes over ----------------------------------------------------------
 
     async def conversation_for_agent(self, agent_conversation_id: str) -> int | None:

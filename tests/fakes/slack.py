@@ -209,6 +209,8 @@ class FakeSlack:
             view = params["view"]
             self.views.append((params["trigger_id"], json.loads(view) if isinstance(view, str) else view))
             return JSONResponse({"ok": True, "view": {"id": "V1"}})
+        if method == "conversations.open":  # a DM with the person: its id is D + their id here
+            return JSONResponse({"ok": True, "channel": {"id": f"D{params['users']}"}})
         if method == "chat.postEphemeral":
             self.ephemerals.append((params["channel"], params["user"], params["text"]))
             return JSONResponse({"ok": True, "message_ts": next_ts()})

@@ -35,6 +35,7 @@ class Sent:
 
 @dataclass
 class FakeTelegram:
+    token: str = TOKEN  # another bot: another token (its id is the part before ":")
     sent: list[Sent] = field(default_factory=list)
     actions: list[tuple[int, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
@@ -84,7 +85,7 @@ class FakeTelegram:
         )
 
     async def _file(self, request: Request) -> Response:
-        if request.path_params["token"] != TOKEN:
+        if request.path_params["token"] != self.token:
             return Response(status_code=404)
         file_id = request.path_params["path"].removeprefix("documents/")
         if file_id not in self.files:
@@ -145,7 +146,7 @@ class FakeTelegram:
         return params
 
     async def _handle(self, request: Request) -> Response:
-        if request.path_params["token"] != TOKEN:
+        if request.path_params["token"] != self.token:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
         method = request.path_params["method"]
         params = await self._params(request)
@@ -172,7 +173,7 @@ class FakeTelegram:
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
         return {
-            "id": BOT_ID,
+            "id": int(self.token.split(":", 1)[0]),
             "is_bot": True,
             "first_name": "Raia",
             "username": BOT_USERNAME,

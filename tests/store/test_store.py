@@ -400,6 +400,36 @@ async def test_identities_conversations_and_threads(database: str) -> None:
         assert gone.value.conversation_id == q.conversation_id + 1000
 
 
+async def test_the_agent_is_part_of_a_conversations_identity(database: str) -> None:
+    """ROUTES_FILE: one person has a conversation, and a user at the agent, per agent; each
+    agent's view resumes, resets and finds only its own; a thread remembers its agent."""
+    async with open_store(database) as store:
+        hr, helpdesk = store.for_agent("hr"), store.for_agent("helpdesk")
+        threaded = Origin(chat="c9", thread="1.0", message="m1")
+        q_hr = await hr.record_question(replace(message("pay?"), agent="hr", origin=threaded), ttl=60)
+        q_help = await helpdesk.record_question(replace(message("printer?"), agent="helpdesk"), ttl=60)
+        q_alone = await store.record_question(message("no routes"), ttl=60)
+        assert q_hr is not None
+        assert q_help is not None
+        assert q_alone is not None
+        assert len({q_hr.conversation_id, q_help.conversation_id, q_alone.conversation_id}) == 3
+        assert await hr.open_conversations(["test"]) == [q_hr.conversation_id]
+        assert await helpdesk.unclaimed_conversations(["test"]) == [q_help.conversation_id]
+        assert await store.open_conversations(["test"]) == [q_alone.conversation_id]
+        await hr.save_agent_user("test:u1", "hr-user")
+        await helpdesk.save_agent_user("test:u1", "help-user")
+        assert (await hr.next_open_question(q_hr.conversation_id)).agent_ids == AgentIds(None, "hr-user")  # type: ignore[union-attr]
+        assert await helpdesk.agent_user_id("test:u1") == "help-user"
+        assert await store.agent_user_id("test:u1") is None
+        assert await hr.end_conversation("test:u1")
+        assert (await helpdesk.current_conversation("test:u1")) is not None  # another agent's: untouched
+        assert await hr.current_conversation("test:u1") is None
+        assert await store.thread_agent("test", "c9", "1.0") == "hr"
+        assert await store.thread_agent("test", "c9", "2.0") is None
+        assert await store.question_agent(q_help.id) == "helpdesk"
+        assert await store.question_agent(q_alone.id) == ""
+
+
 async def test_first_sighting_counts_each_key_once(database: str) -> None:
     """Event keys without a question (retries of an ignored event) are deduplicated too."""
     async with open_store(database) as store:
