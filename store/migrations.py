@@ -197,6 +197,19 @@ MIGRATIONS: tuple[str, ...] = (
         platform, json_extract(route, '$.chat'), json_extract(route, '$.thread')
     );
     """,
+    # 11: "Add to Slack": the app's installation in each workspace (or organisation), its bot
+    # token sealed with BRIDGE_SECRET_KEY (never in the clear here).
+    """
+    CREATE TABLE slack_installations (
+        team         TEXT NOT NULL,                -- '' for an org-wide install
+        enterprise   TEXT NOT NULL DEFAULT '',
+        bot_token    TEXT NOT NULL,                -- Fernet token
+        bot_user     TEXT NOT NULL,
+        team_name    TEXT NOT NULL,
+        installed_at REAL NOT NULL,
+        PRIMARY KEY (enterprise, team)
+    );
+    """,
 )
 
 

@@ -175,6 +175,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE identities ADD PRIMARY KEY (agent, fk_id);
     CREATE INDEX questions_in_thread ON questions(platform, ((route::jsonb) ->> 'chat'), ((route::jsonb) ->> 'thread'));
     """,
+    # 9: SQLite's "Add to Slack" installations, tokens sealed with BRIDGE_SECRET_KEY.
+    """
+    CREATE TABLE slack_installations (
+        team         TEXT NOT NULL,
+        enterprise   TEXT NOT NULL DEFAULT '',
+        bot_token    TEXT NOT NULL,
+        bot_user     TEXT NOT NULL,
+        team_name    TEXT NOT NULL,
+        installed_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (enterprise, team)
+    );
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

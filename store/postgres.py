@@ -36,6 +36,7 @@ from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuesti
 from store import housekeeping
 from store.agents import AgentScoped
 from store.errors import PG_ERRORS, describe
+from store.installs import PgInstalls
 from store.pg_clock import ServerClock
 from store.pg_feedback import PgKeptAnswers
 from store.pg_intake import PgIntake
@@ -59,7 +60,7 @@ CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connecti
 COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
 
 
-class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers):
+class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers, PgInstalls):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"

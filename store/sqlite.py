@@ -30,6 +30,7 @@ from store.agents import AgentScoped
 from store.checkpoint import FALLBACK_PAGES, Checkpointer
 from store.errors import from_sqlite
 from store.files import create_private, unusable
+from store.installs import SqliteInstalls
 from store.migrations import Transaction, migrate
 from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, files_json, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
@@ -43,7 +44,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
-class SqliteStore(AgentScoped, KeptAnswers, Handovers):
+class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls):
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     engine = "sqlite"

@@ -18,11 +18,12 @@ ENV_FILE = ".env"
 # is most likely a misspelled one.
 PREFIXES = (
     "RAIA_", "SLACK_", "TELEGRAM_", "BLAIGENT_", "SLUG_", "FILES", "FEEDBACK", "LOG_", "DATABASE_", "METRICS_",
-    "AGENT_", "CONVERSATION_", "MESSAGES_", "SHUTDOWN_", "PUBLIC_", "ROUTES_",
+    "AGENT_", "CONVERSATION_", "MESSAGES_", "SHUTDOWN_", "PUBLIC_", "ROUTES_", "BRIDGE_",
 )  # fmt: skip
 # Set by platforms or add-ons next to the bridge's own variables: not a misspelling.
 FOREIGN = frozenset({"DATABASE_CONNECTION_POOL_URL", "DATABASE_PUBLIC_URL", "DATABASE_PRIVATE_URL"})
-# slack-bolt reads these itself and switches to OAuth, dropping the bot token.
+# slack-bolt reads these itself and switches to its own OAuth, dropping the token it is
+# given: the bridge reads them as its settings ("Add to Slack") and then hides them from it.
 SLACK_OAUTH = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 
 # What a platform tells a web service about its own public address: variable, URL from its value.
@@ -64,12 +65,6 @@ def unknown_variables(given: Iterable[str], known: Iterable[str]) -> list[str]:
     known = sorted({name.upper() for name in known})
     lines = []
     for name in sorted(set(given)):
-        if name in SLACK_OAUTH:
-            lines.append(
-                f"{name} is set: slack-bolt then switches to OAuth and drops SLACK_BOT_TOKEN; unset "
-                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for this single-workspace app"
-            )
-            continue
         if name in known or name in FOREIGN or not name.startswith(PREFIXES):
             continue
         nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.6)

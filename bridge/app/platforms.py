@@ -4,9 +4,11 @@ each SDK only when that platform is configured."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from adapters.base import Allowlist, Platform, ReplyPolicy, mention_everywhere
+from bridge.app.environment import SLACK_OAUTH
 from bridge.app.settings import Settings
 from bridge.routing import reply_policy
 
@@ -31,7 +33,36 @@ def configured_platforms(settings: Settings, routes: Routes | None = None) -> li
         platforms.append(telegram_platform(settings))
     if settings.slack_bot_token is not None:
         platforms.append(slack_platform(settings))
+    if settings.slack_client_id is not None:
+        platforms.append(installed_slack(settings))
     return platforms
+
+
+def installed_slack(settings: Settings) -> Platform:
+    """ "Add to Slack": one app in many workspaces, their tokens sealed in the database."""
+    from adapters.slack.installs import InstallConfig, InstalledSlack
+    from bridge.app.installations import SealedInstallations
+
+    assert settings.slack_client_secret is not None
+    assert settings.slack_state_secret is not None
+    assert settings.slack_signing_secret is not None
+    assert settings.bridge_secret_key is not None
+    # slack-bolt would read these and run its own OAuth in each workspace's app, dropping
+    # the workspace's token: they are the bridge's settings, read already.
+    for name in SLACK_OAUTH:
+        os.environ.pop(name, None)
+    users, channels = settings.slack_allowlist
+    config = InstallConfig(
+        client_id=settings.slack_client_id or "",
+        client_secret=settings.slack_client_secret,
+        state_secret=settings.slack_state_secret,
+        signing_secret=settings.slack_signing_secret,
+        api_url=settings.slack_api_url,
+        public_url=settings.public_url,
+        allow=Allowlist(users=users, chats=channels),
+        suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
+    )
+    return InstalledSlack(config, SealedInstallations(settings.bridge_secret_key))
 
 
 def telegram_platform(

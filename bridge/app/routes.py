@@ -104,6 +104,8 @@ def load_routes(settings: Settings, environ: Mapping[str, str] | None = None) ->
     path = settings.routes_file
     if settings.raia_push:
         raise RoutesError(f"ROUTES_FILE {path}: RAIA_PUSH is not available with a routes file yet; unset it")
+    if settings.slack_client_id is not None:
+        raise RoutesError(f"ROUTES_FILE {path}: SLACK_CLIENT_ID (Add to Slack) is not available with a routes file yet")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -24,6 +24,7 @@ from adapters.base import Platform, running
 from adapters.raia.client import RaiaClient
 from bridge.acks import AckFirst
 from bridge.app import push, status
+from bridge.app.installations import SealedInstallations
 from bridge.app.limits import BodyLimit
 from bridge.app.metrics import Metrics, WebhookCounter, authorized
 from bridge.app.routes import Routes
@@ -117,6 +118,10 @@ def build_app(
                         name, taken = sole
                         await stack.enter_async_context(runtime.store.exclusive(name, wait=instance_wait, taken=taken))
             state.runtime = runtime
+            for platform in platforms:  # "Add to Slack": installations live in the store
+                installations = getattr(platform, "installations", None)
+                if isinstance(installations, SealedInstallations):
+                    installations.store = runtime.store
             service, router = runtime.service, runtime.router
             stack.push_async_callback(_stopped, runtime, state)
             for each in runtime.services.values():

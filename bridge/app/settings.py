@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     # shows them (false: DM answers go to the DM itself, as before).
     slack_dm_threads: bool = True
     slack_allowed_users: str = ""
+    # "Add to Slack" for many workspaces (OAuth v2; no SLACK_BOT_TOKEN): see adapters.slack.installs.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None  # signs the OAuth state
+    # A Fernet key sealing what the bridge keeps secret in its database (Slack bot tokens).
+    bridge_secret_key: SecretStr | None = None
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -153,6 +159,10 @@ class Settings(BaseSettings):
         "slug_api_key",
         "slug_agent",
         "routes_file",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_state_secret",
+        "bridge_secret_key",
         mode="before",
     )
     @classmethod
@@ -320,8 +330,39 @@ class Settings(BaseSettings):
         return hmac.new(key.encode(), b"raia-bridge push v1", hashlib.sha256).hexdigest()[:40]
 
     @model_validator(mode="after")
+    def _install_requirements(self) -> Settings:
+        if self.slack_client_id is None:
+            for name in ("slack_client_secret", "slack_state_secret"):
+                if getattr(self, name) is not None:
+                    raise _missing("slack_client_id", f"is required when {name.upper()} is set (Add to Slack)")
+            return self
+        if self.slack_bot_token is not None:
+            raise _missing(
+                "slack_bot_token",
+                "is for one workspace; with SLACK_CLIENT_ID the app is installed in many (Add to Slack): unset one",
+            )
+        for name in ("slack_client_secret", "slack_state_secret", "slack_signing_secret", "bridge_secret_key"):
+            if getattr(self, name) is None:
+                raise _missing(name, "is required with SLACK_CLIENT_ID (Add to Slack)")
+        return self
+
+    @field_validator("bridge_secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from bridge.app.installations import fernet_key_problem
+
+        problem = fernet_key_problem(value.get_secret_value()) if value is not None else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
     def _platform_requirements(self) -> Settings:
-        if not self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token):
+        if (
+            not self.slack_bot_token
+            and self.slack_client_id is None
+            and (self.slack_signing_secret or self.slack_app_token)
+        ):
             set_one = "SLACK_SIGNING_SECRET" if self.slack_signing_secret else "SLACK_APP_TOKEN"
             raise _missing("slack_bot_token", f"is required when {set_one} is set (Slack stays off without it)")
         if self.slack_bot_token and not self.slack_app_token and not self.slack_signing_secret:
@@ -384,6 +425,9 @@ class Settings(BaseSettings):
             self.telegram_webhook_secret,
             self.metrics_token,
             self.transcribe_api_key,
+            self.slack_client_secret,
+            self.slack_state_secret,
+            self.bridge_secret_key,
         )
         values = [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
         if self.raia_push:

@@ -294,3 +294,26 @@ def test_a_button_that_cannot_show_says_so_at_start(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HANDOFF", "off")
     (warning,) = setting_warnings(load_settings(_env_file=None))
     assert warning == 'HANDOFF_BUTTON=on, but HANDOFF=off: answers carry no "Talk to a person" button'
+
+
+def test_add_to_slack_needs_its_secrets_and_no_bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SLACK_CLIENT_ID: the client secret, the state secret, the signing secret and a Fernet
+    BRIDGE_SECRET_KEY are required; a bot token as well is refused (one workspace or many)."""
+    from cryptography.fernet import Fernet
+
+    _env(monkeypatch, RAIA_API_KEY="k" * 10)
+    key = Fernet.generate_key().decode()
+    full = {
+        "slack_client_id": "1.2", "slack_client_secret": "cs", "slack_state_secret": "ss",
+        "slack_signing_secret": "sig", "bridge_secret_key": key,
+    }  # fmt: skip
+    assert load_settings(_env_file=None, **full).slack_client_id == "1.2"
+    assert key in load_settings(_env_file=None, **full).secrets()
+    with pytest.raises(ConfigError, match="SLACK_STATE_SECRET is required with SLACK_CLIENT_ID"):
+        load_settings(_env_file=None, **{**full, "slack_state_secret": None})
+    with pytest.raises(ConfigError, match="BRIDGE_SECRET_KEY is required with SLACK_CLIENT_ID"):
+        load_settings(_env_file=None, **{**full, "bridge_secret_key": None})
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN is for one workspace"):
+        load_settings(_env_file=None, **full, slack_bot_token="xoxb-1")
+    with pytest.raises(ConfigError, match="must be a Fernet key"):
+        load_settings(_env_file=None, **{**full, "bridge_secret_key": "not-a-key"})

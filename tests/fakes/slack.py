@@ -39,6 +39,7 @@ class Post:
     ts: str = ""
     at: float = field(default_factory=time.time)  # when it was posted
     files: list[dict[str, Any]] = field(default_factory=list)  # files shared with it (files.completeUploadExternal)
+    token: str = BOT_TOKEN  # the bot token it was posted with (one per workspace)
 
     @property
     def body(self) -> str:
@@ -76,6 +77,11 @@ class FakeSlack:
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload_headers: list[dict[str, str]] = field(default_factory=list)  # the headers each upload came with
     lose_completes: int = 0  # files.completeUploadExternal calls Slack takes, whose response is lost
+    # Bot tokens Slack accepts, each with its workspace ("Add to Slack": one per install).
+    tokens: dict[str, str] = field(default_factory=lambda: {BOT_TOKEN: TEAM})
+    # oauth.v2.access: what each code is exchanged for (the installing workspace's grant).
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exchanged: list[dict[str, Any]] = field(default_factory=list)  # the oauth.v2.access calls' parameters
 
     def app(self) -> Starlette:
         return Starlette(
@@ -90,7 +96,7 @@ class FakeSlack:
     async def _file(self, request: Request) -> Response:
         """A private file URL: only with the bot token (else Slack's sign-in page)."""
         content = self.files.get(request.path_params["file_id"])
-        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}" or content is None:
+        if request.headers.get("authorization") not in {f"Bearer {t}" for t in self.tokens} or content is None:
             return Response("<html>sign in</html>", media_type="text/html")
         return Response(content, media_type="application/octet-stream")
 
@@ -150,8 +156,14 @@ class FakeSlack:
     async def _handle(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         self.calls.append(method)
-        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
-        if request.headers.get("authorization") != f"Bearer {expected}":
+        given = request.headers.get("authorization", "").removeprefix("Bearer ")
+        accepted = {APP_TOKEN} if method == "apps.connections.open" else set(self.tokens)
+        if method == "oauth.v2.access":  # the app's client id and secret, not a token
+            exchange = dict(parse_qsl((await request.body()).decode()))
+            self.exchanged.append(exchange)
+            grant = self.grants.get(exchange.get("code", ""))
+            return JSONResponse(grant or {"ok": False, "error": "invalid_code"})
+        if given not in accepted:
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         if method == "apps.connections.open":
             return JSONResponse({"ok": True, "url": f"ws://{request.url.netloc}/socket"})
@@ -167,7 +179,8 @@ class FakeSlack:
             return JSONResponse(body, status_code=status, headers=headers)
         if method == "auth.test":
             return JSONResponse(
-                {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "raia", "team_id": TEAM,
+                {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "raia",
+                 "team_id": self.tokens.get(given, TEAM),
                  "user_id": BOT_USER, "bot_id": BOT_ID},
                 headers={"x-oauth-scopes": SCOPES},
             )  # fmt: skip
@@ -179,7 +192,9 @@ class FakeSlack:
             if isinstance(metadata, str):
                 metadata = json.loads(metadata)
             ts = f"{time.time():.0f}.{next(self._ts):06d}"
-            self.posts.append(Post(params["channel"], params.get("thread_ts"), params["text"], blocks, metadata, ts))
+            self.posts.append(
+                Post(params["channel"], params.get("thread_ts"), params["text"], blocks, metadata, ts, token=given)
+            )
             if self.lose_responses:
                 self.lose_responses -= 1
                 return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)

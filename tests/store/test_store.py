@@ -19,6 +19,7 @@ from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment, InboundMessage, Origin, QuestionState, Reply
 from bridge.ports.store import AgentIds
 from store import housekeeping, sqlite_space
+from store.installs import InstallationRow
 from store.migrations import MIGRATIONS
 from store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from store.postgres import PostgresStore
@@ -428,6 +429,24 @@ async def test_the_agent_is_part_of_a_conversations_identity(database: str) -> N
         assert await store.thread_agent("test", "c9", "2.0") is None
         assert await store.question_agent(q_help.id) == "helpdesk"
         assert await store.question_agent(q_alone.id) == ""
+
+
+async def test_slack_installations_are_kept_per_workspace_and_organisation(database: str) -> None:
+    """ "Add to Slack": one row per workspace (a reinstall replaces it), an org-wide install
+    serves its workspaces without one of their own, and an uninstall deletes it."""
+    async with open_store(database) as store:
+        await store.save_installation(InstallationRow("T1", "", "sealed-1", "UB1", "One"))
+        await store.save_installation(InstallationRow("T1", "", "sealed-1b", "UB1", "One"))  # reinstalled
+        await store.save_installation(InstallationRow("", "E1", "sealed-org", "UB2", "Org"))
+        await store.save_installation(InstallationRow("T9", "E1", "sealed-9", "UB3", "Nine"))
+        assert await store.count_installations() == 3
+        assert (await store.installation("T1", "")) == InstallationRow("T1", "", "sealed-1b", "UB1", "One")
+        assert (await store.installation("T5", "E1")).sealed_token == "sealed-org"  # type: ignore[union-attr]
+        assert (await store.installation("T9", "E1")).sealed_token == "sealed-9"  # type: ignore[union-attr]
+        assert await store.installation("T5", "") is None
+        assert await store.delete_installation("T1", "")
+        assert not await store.delete_installation("T1", "")
+        assert await store.installation("T1", "") is None
 
 
 async def test_first_sighting_counts_each_key_once(database: str) -> None:
