@@ -197,7 +197,7 @@ MIGRATIONS: tuple[str, ...] = (
         platform, json_extract(route, '$.chat'), json_extract(route, '$.thread')
     );
     """,
-    # 12: "Add to Slack": the app's installation in each workspace (or organisation), its bot
+    # 13: "Add to Slack": the app's installation in each workspace (or organisation), its bot
     # token sealed with BRIDGE_SECRET_KEY (never in the clear here).
     """
     CREATE TABLE slack_installations (

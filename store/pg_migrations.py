@@ -175,7 +175,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE identities ADD PRIMARY KEY (agent, fk_id);
     CREATE INDEX questions_in_thread ON questions(platform, ((route::jsonb) ->> 'chat'), ((route::jsonb) ->> 'thread'));
     """,
-    # 10: SQLite's version 12: "Add to Slack" installations, tokens sealed with BRIDGE_SECRET_KEY.
+    # 11: SQLite's version 13: "Add to Slack" installations, tokens sealed with BRIDGE_SECRET_KEY.
     """
     CREATE TABLE slack_installations (
         team         TEXT NOT NULL,
