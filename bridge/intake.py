@@ -165,7 +165,7 @@ class Intake:
             if conversation is None or not conversation.agent_conversation_id:
                 key = "handover_nothing_yet"
             else:
-                key = "handover_asked" if await desk.hand_over(conversation.id) else "handover_nothing_yet"
+                key = await desk.hand_over(conversation.id)
         except (AgentError, StoreError) as exc:
             log.warning("%s chat=%s a person could not be asked for: %s", message.platform, message.origin.chat, exc)
             key = "handover_refused"

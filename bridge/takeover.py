@@ -29,6 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from bridge import texts
 from bridge.answer_files import FileDelivery, text_done
@@ -48,6 +49,8 @@ MODE_EVERY = 4  # a watched conversation's mode is asked every this many looks (
 # Presses of "Talk to a person" in one conversation within this many seconds count once
 # (a storm of presses, a platform redelivering them): the mode is set and confirmed once.
 PRESS_WINDOW = 60.0
+# What the person is told when they ask for a person (``bridge.texts`` keys).
+AskedFor = Literal["handover_asked", "handover_already", "handover_nothing_yet"]
 HINTED_SCAN = 2.0  # after a push hint, the listing waits this long for more (one listing for a burst)
 
 
@@ -119,26 +122,34 @@ class HandoverDesk:
             self.watch(conversation_id)
         return handling.by_person
 
-    async def hand_over(self, conversation_id: int) -> bool:
-        """The person asks for a person. False: there is no agent conversation yet."""
+    async def hand_over(self, conversation_id: int) -> AskedFor:
+        """The person asks for a person: what to tell them (the text's key). A person who
+        has the conversation already (as last seen, or as the agent says now) is not asked
+        for again: no second ``hand_over`` and no second confirmation."""
         conversation = await self._store.conversation(conversation_id)
         if not conversation.agent_conversation_id:
-            return False
-        await self._agent.hand_over(conversation.agent_conversation_id)
+            return "handover_nothing_yet"
+        known = await self._store.handover(conversation_id)
+        if known is not None and known.by_person:
+            self.watch(conversation_id)
+            return "handover_already"
+        handling = await self._agent.handling(conversation.agent_conversation_id)
+        if not handling.by_person:
+            await self._agent.hand_over(conversation.agent_conversation_id)
         now = self._clock()
         record = await self._store.watch_handover(conversation_id, now - self.config.watch, now + self.config.watch)
-        if record is not None and not record.by_person:  # the person's confirmation is this takeover's notice
+        if record is not None and not record.by_person:  # the line the person gets is this takeover's notice
             await self._store.record_handover(
                 conversation_id,
                 by_person=True,
-                staff=None,
+                staff=handling.staff,
                 episode=record.episode + 1,
                 since=record.since,
                 watch_until=now + self.config.watch,
                 posts=(),
             )
         self.watch(conversation_id)
-        return True
+        return "handover_already" if handling.by_person else "handover_asked"
 
     def watch(self, conversation_id: int) -> None:
         """Watch this conversation (again, at once, if it is watched already)."""

@@ -76,6 +76,7 @@ ENGLISH: dict[str, str] = {
     "handover_asked": "Okay — a person from the support team will take over here shortly.",
     "handover_refused": "Sorry — I couldn't reach a person just now. Please try again in a moment.",
     "handover_nothing_yet": "Ask your question first; then a person from the team can take it over.",
+    "handover_already": "A person from the support team already has this conversation; they'll answer you here.",
     "handover_button": "Talk to a person",  # the button under answers (HANDOFF_BUTTON)
     # /stop (Slack's stop button): the person stops waiting for their pending question
     "stopped": "Stopped — I won't answer that question.",
