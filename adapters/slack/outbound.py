@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps
 from adapters.slack import sessions, uploads, web
-from adapters.slack.render import SlackMessage, render
+from adapters.slack.render import SlackMessage, plain, render
 from adapters.slack.words import PLATFORM
 from bridge import texts
 from bridge.errors import DeliveryError, DeliveryPermanent, DeliveryRetryable, FileUnavailable
@@ -95,8 +95,7 @@ class SlackOutbound:
                     await self._post(origin, text=message.text, blocks=message.blocks, mark=mark)
                 except _TooBig:
                     # Slack refused the blocks: the same words as one plain mrkdwn message.
-                    plain = "\n\n".join(b["text"]["text"] for b in message.blocks if b.get("type") == "section")
-                    await self._post(origin, text=plain, blocks=None, mark=mark)
+                    await self._post(origin, text=plain(message), blocks=None, mark=mark)
             await progress.part_delivered(index + 1)
 
     max_file_bytes = 1024 * 1024 * 1024  # Slack takes files up to 1 GB: FILES_MAX_MB is the bound

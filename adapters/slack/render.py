@@ -22,6 +22,7 @@ from slackify_markdown import slackify_markdown
 
 from adapters.graphemes import cut_before, is_boundary
 from adapters.markdown import web_url
+from adapters.slack import native
 from adapters.slack.votes import person_button, vote_buttons
 from bridge import texts
 from bridge.models import Reply, ReplyKind
@@ -152,8 +153,81 @@ def sources(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def render(reply: Reply) -> list[SlackMessage]:
-    """One or more messages, in order; together they carry the whole reply."""
+def render(reply: Reply, *, native: bool = True) -> list[SlackMessage]:
+    """One or more messages, in order; together they carry the whole reply: an answer
+    that fits in Slack's own Markdown rendering (``adapters.slack.native``) so, anything
+    else (and with ``native`` False) converted to mrkdwn."""
+    rendered = _native(reply) if native and reply.kind is ReplyKind.ANSWER and reply.text else None
+    if rendered is None:
+        rendered = _mrkdwn(reply)
+    if reply.vote_key:  # 👍/👎 under the answer's last message
+        rendered[-1].blocks.append(vote_buttons(reply.vote_key))
+    if reply.person_button:  # and "Talk to a person" below them
+        rendered[-1].blocks.append(person_button(reply.language))
+    return rendered
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _native(reply: Reply) -> list[SlackMessage] | None:
+    """``markdown`` blocks (at most ``MARKDOWN_LIMIT`` characters a message) and ``table``
+    blocks (one a message), the sources as a mrkdwn list under them; None if the answer
+    does not fit (``native.parts``)."""
+    found = native.parts(reply.text)
+    if found is None:
+        return None
+    messages: list[SlackMessage] = []
+    blocks: list[dict[str, Any]] = []
+    said: list[str] = []
+    size, table = 0, False
+
+    def close() -> None:
+        nonlocal blocks, said, size, table
+        if blocks:
+            messages.append(SlackMessage(text=_fallback("\n\n".join(said)), blocks=blocks))
+        blocks, said, size, table = [], [], 0, False
+
+    for part in found:
+        if part.rows:
+            if table or len(blocks) >= native.BLOCKS:
+                close()
+            blocks.append(native.table_block(part.rows))
+            said.append(native.table_text(part.rows))
+            table = True
+            continue
+        for chunk in split_mrkdwn(part.markdown, native.MARKDOWN_LIMIT):
+            if blocks and (size + len(chunk) > native.MARKDOWN_LIMIT or len(blocks) >= native.BLOCKS):
+                close()
+            blocks.append({"type": "markdown", "text": chunk})
+            said.append(chunk)
+            size += len(chunk)
+    if reply.has_sources:
+        for chunk in split_mrkdwn(sources(reply), SECTION_LIMIT):
+            if len(blocks) >= native.BLOCKS:
+                close()
+            blocks.append(_section(chunk))
+            said.append(chunk)
+    close()
+    return messages
+
+
+def plain(message: SlackMessage) -> str:
+    """The message's words as one mrkdwn text, for when Slack refuses its blocks (an old
+    workspace without ``markdown`` or ``table`` blocks, a limit): Markdown converted."""
+    out: list[str] = []
+    for block in message.blocks:
+        if block.get("type") == "section":
+            out.append(block["text"]["text"])
+        elif block.get("type") == "markdown":
+            out.append(to_mrkdwn(block["text"]))
+        elif block.get("type") == "table":
+            out.append(escape(native.table_text([[c["text"] for c in row] for row in block["rows"]])))
+    return "\n\n".join(out)
+
+
+def _mrkdwn(reply: Reply) -> list[SlackMessage]:
     body = escape(reply.text) if reply.kind is ReplyKind.NOTICE else to_mrkdwn(reply.text)
     chunks = split_mrkdwn(body or "_(empty answer)_", SECTION_LIMIT)
     if reply.kind is ReplyKind.ANSWER and reply.has_sources:
@@ -166,18 +240,10 @@ def render(reply: Reply) -> list[SlackMessage]:
             size = 0
         messages[-1].append(chunk)
         size += len(chunk)
-    rendered = [
-        SlackMessage(
-            text=_fallback("\n\n".join(sections)),
-            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections],
-        )
+    return [
+        SlackMessage(text=_fallback("\n\n".join(sections)), blocks=[_section(s) for s in sections])
         for sections in messages
     ]
-    if reply.vote_key:  # 👍/👎 under the answer's last message
-        rendered[-1].blocks.append(vote_buttons(reply.vote_key))
-    if reply.person_button:  # and "Talk to a person" below them
-        rendered[-1].blocks.append(person_button(reply.language))
-    return rendered
 
 
 def _fallback(mrkdwn: str) -> str:

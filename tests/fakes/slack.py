@@ -43,8 +43,15 @@ class Post:
 
     @property
     def body(self) -> str:
-        sections = [b["text"]["text"] for b in self.blocks if b.get("type") == "section"]
-        return "\n\n".join(sections) if self.blocks else self.text
+        said: list[str] = []
+        for block in self.blocks:
+            if block.get("type") == "section":
+                said.append(block["text"]["text"])
+            elif block.get("type") == "markdown":  # standard Markdown, rendered by Slack
+                said.append(block["text"])
+            elif block.get("type") == "table":
+                said.append("\n".join(" | ".join(c["text"] for c in row) for row in block["rows"]))
+        return "\n\n".join(said) if self.blocks else self.text
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -191,6 +198,8 @@ class FakeSlack:
             metadata = params.get("metadata")
             if isinstance(metadata, str):
                 metadata = json.loads(metadata)
+            if _refused(blocks):
+                return JSONResponse({"ok": False, "error": "invalid_blocks"})
             ts = f"{time.time():.0f}.{next(self._ts):06d}"
             self.posts.append(
                 Post(params["channel"], params.get("thread_ts"), params["text"], blocks, metadata, ts, token=given)
@@ -277,6 +286,15 @@ class FakeSlack:
                                  "real_name": real, "profile": {"real_name": real, "first_name": first,
                                  "last_name": last}}})  # fmt: skip
         return JSONResponse({"ok": False, "error": "unknown_method"})
+
+
+def _refused(blocks: list[dict[str, Any]]) -> bool:
+    """What Slack refuses in a message's blocks: more than 50, markdown blocks over 12,000
+    characters together, more than one table, a table over 100 rows or 20 cells a row."""
+    tables = [b for b in blocks if b.get("type") == "table"]
+    markdown = sum(len(b.get("text", "")) for b in blocks if b.get("type") == "markdown")
+    too_big = any(len(t["rows"]) > 100 or any(len(row) > 20 for row in t["rows"]) for t in tables)
+    return len(blocks) > 50 or markdown > 12_000 or len(tables) > 1 or too_big
 
 
 _events = itertools.count(1)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from adapters.raia.demo_agent import SimAnswer
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
 from tests import waiting
@@ -138,3 +139,30 @@ async def test_raia_stop_answers_privately(sim: RaiaSimulator, fake: slack.FakeS
         await bridge.idle()
     assert len(fake.posts) == 1
     assert "next" in fake.posts[0].body
+
+
+async def test_a_markdown_table_arrives_as_a_table_block(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """The agent's Markdown table is posted as Slack's table block (no pipe soup), the words
+    around it as Markdown, its sources as a compact list; a long answer is still split."""
+    table = "| Plan | Price |\n| --- | --- |\n| Basic | 10 € |\n| Pro | 20 € |"
+    long = "\n\n".join(f"Part {i}. " + "word " * 200 for i in range(30))
+    sim.answer = lambda text: SimAnswer(f"Our plans:\n\n{table}" if "plans" in text else long)
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.event(slack.dm("Which plans are there?"))
+        await fake.wait_posts(1)
+        await bridge.event(slack.dm("Tell me everything"))
+        await fake.wait_posts(3)
+        await bridge.idle()
+    first = fake.posts[0]
+    assert [b["type"] for b in first.blocks][:2] == ["markdown", "table"]
+    assert [[c["text"] for c in row] for row in first.blocks[1]["rows"]][1] == ["Basic", "10 €"]
+    assert "| --- |" not in first.body
+    rest = fake.posts[1:]
+    assert len(rest) >= 2  # over 12,000 characters: split, in order, in the same thread
+    assert len({p.thread_ts for p in rest}) == 1
+    joined = "\n\n".join(p.body for p in rest)
+    assert [line.split(".")[0] for line in joined.split("\n\n") if line.startswith("Part")] == [
+        f"Part {i}" for i in range(30)
+    ]

@@ -184,7 +184,7 @@ async def test_slack_updates_one_message_and_rolls_over(tmp_path: Path) -> None:
     bodies = [p.body for p in fake.posts]
     assert len(bodies) >= 2
     assert all(len(b) <= 12_000 + 100 for b in bodies)  # within a message's block text
-    assert bodies[0].startswith("*Answer* to long one:")
+    assert bodies[0].startswith("**Answer** to long one:")  # a markdown block: Slack renders it
     numbers = [int(n) for n in re.findall(r"word(\d+)", "\n".join(bodies))]
     assert numbers == list(range(3000))
     # Paced: at most one round of updates a second while it streams, plus the final edits.
@@ -215,7 +215,7 @@ async def test_slack_broken_stream_keeps_what_arrived_marked_cut_off(tmp_path: P
         await fake.wait_posts(2, timeout=20)
         await http.idle()
     cut, notice = (p.body for p in fake.posts)
-    assert cut.startswith("*Answer* to fragile:")
+    assert cut.startswith("**Answer** to fragile:")
     assert cut.rstrip().endswith(f"_{CUT_OFF}_")
     assert "word21" in cut  # everything that arrived (25 chunks), not only the last paced update
     assert "word22" not in cut
