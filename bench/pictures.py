@@ -170,6 +170,13 @@ def _slack_block(block: dict[str, Any]) -> str:
         return '<div class="buttons">' + "".join(
             f"<span>{escape(e['text']['text'])}</span>" for e in block["elements"]
         ) + "</div>"  # fmt: skip
+    if block["type"] == "markdown":  # Slack draws the Markdown itself: drawn here as its mrkdwn twin
+        return f'<div class="section">{slack_html(slack.to_mrkdwn(block["text"]))}</div>'
+    if block["type"] == "table":
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(cell['text'])}</td>" for cell in row) + "</tr>" for row in block["rows"]
+        )
+        return f'<table class="section">{rows}</table>'
     return f'<div class="section">{slack_html(block["text"]["text"])}</div>'
 
 
