@@ -5,7 +5,8 @@
 Both runs serve the same questions through the real Telegram webhook endpoints on
 loopback: first the single-agent deployment (one bot, no routes file), then a routes
 file with 10 raia agents, 3 Telegram bots and 30 routes (10 groups per bot, each routed
-to an agent). The raia simulator runs in its own process (every agent's key is accepted
+to an agent), questions arriving at 20 a second in the same 30 groups. HANDOFF is off in
+both (see ``run``). The raia simulator runs in its own process (every agent's key is accepted
 there); the fake Bot APIs run in this process, so their CPU counts against the bridge in
 both runs alike. Prints the bridge process's CPU seconds per turn for each and their
 ratio (the target: routed within 10 % of single).
@@ -73,13 +74,19 @@ def group(bot: int, index: int) -> int:
     return -1_000_000 - bot * 100 - index
 
 
-async def run(raia: str, turns: int, delay: float, routed: bool) -> dict[str, Any]:
+async def run(raia: str, turns: int, delay: float, routed: bool, warm: int = 0) -> dict[str, Any]:
     fakes = [telegram.FakeTelegram(token=f"{1001 + b}:bench-token") for b in range(BOTS if routed else 1)]
     with tempfile.TemporaryDirectory() as tmp:
         apis = [serving(fake.app()) for fake in fakes]
         bases = [await api.__aenter__() for api in apis]
         try:
-            common: dict[str, Any] = {"public_url": "https://bench.example", "database_url": f"sqlite:///{tmp}/b.db"}
+            # HANDOFF off: every agent here is the one simulator, whose listing of recently
+            # updated conversations holds all ten agents' (each real agent lists its own).
+            common: dict[str, Any] = {
+                "public_url": "https://bench.example",
+                "database_url": f"sqlite:///{tmp}/b.db",
+                "handoff": False,
+            }
             routes: Routes | None = None
             if routed:
                 path, env = routes_file(Path(tmp), raia)
@@ -99,12 +106,15 @@ async def run(raia: str, turns: int, delay: float, routed: bool) -> dict[str, An
             limits = httpx.Limits(max_connections=20)
             async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
                 headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
-                work = []
-                for i in range(turns):
-                    # The same 30 groups in both runs (a group takes 20 answers a minute).
-                    bot = i % BOTS
-                    url = f"/telegram/bot{bot}/webhook" if routed else "/telegram/webhook"
-                    work.append((url, question(i, delay, group(bot, (i // BOTS) % GROUPS_PER_BOT))))
+
+                def batch(first: int, count: int) -> list[tuple[str, bytes]]:
+                    work = []
+                    for i in range(first, first + count):
+                        # The same 30 groups in both runs (a group takes 20 answers a minute).
+                        bot = i % BOTS
+                        url = f"/telegram/bot{bot}/webhook" if routed else "/telegram/webhook"
+                        work.append((url, question(i, delay, group(bot, (i // BOTS) % GROUPS_PER_BOT))))
+                    return work
 
                 async def one(index: int, path: str, body: bytes) -> None:
                     # Questions arrive at RATE a second: under one bot's 30 answers a second,
@@ -112,11 +122,17 @@ async def run(raia: str, turns: int, delay: float, routed: bool) -> dict[str, An
                     await asyncio.sleep(index / RATE)
                     (await http.post(path, content=body, headers=headers)).raise_for_status()
 
+                async def ask(work: list[tuple[str, bytes]], answered: int) -> None:
+                    await asyncio.gather(*(one(i, p, b) for i, (p, b) in enumerate(work)))
+                    async with asyncio.timeout(300):
+                        while sum(len(f.sent) for f in fakes) < answered:
+                            await asyncio.sleep(0.05)
+
+                # Unmeasured first: each agent learns its answer times (the poll schedule aims
+                # at them after 20 answers; a restarted bridge reads them back from its database).
+                await ask(batch(0, warm), warm)
                 cpu, wall = time.process_time(), time.perf_counter()
-                await asyncio.gather(*(one(i, p, b) for i, (p, b) in enumerate(work)))
-                async with asyncio.timeout(300):
-                    while sum(len(f.sent) for f in fakes) < turns:
-                        await asyncio.sleep(0.05)
+                await ask(batch(warm, turns), warm + turns)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         finally:
             for api in apis:
@@ -134,14 +150,15 @@ async def main() -> None:
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--delay", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=2, help="each deployment this often, alternating")
+    parser.add_argument("--warm", type=int, default=300, help="questions answered before measuring")
     args = parser.parse_args()
     configure_logging("WARNING")
     results: list[dict[str, Any]] = []
     with simulator() as raia:
         await run(raia, 60, args.delay, routed=True)  # warm-up: imports, first connections
         for _ in range(args.rounds):  # alternating, so a busier minute of the machine hits both
-            results.append(await run(raia, args.turns, args.delay, routed=False))
-            results.append(await run(raia, args.turns, args.delay, routed=True))
+            results.append(await run(raia, args.turns, args.delay, routed=False, warm=args.warm))
+            results.append(await run(raia, args.turns, args.delay, routed=True, warm=args.warm))
     single = statistics.median(r["cpu_ms_per_turn"] for r in results[0::2])
     routed = statistics.median(r["cpu_ms_per_turn"] for r in results[1::2])
     summary = {

@@ -304,10 +304,14 @@ class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replic
         )
 
     async def answer_times(self) -> list[float]:
+        if self.agent:  # the one row is the single agent's: a routes file's agents relearn theirs at start
+            return []
         raw = await self.pool.fetchval("SELECT seconds FROM answer_times WHERE id = 1")
         return times_from(raw) if raw else []
 
     async def save_answer_times(self, seconds: Sequence[float]) -> None:
+        if self.agent:  # the one row is the single agent's: a routes file's agents relearn theirs at start
+            return
         await self.pool.execute(
             """INSERT INTO answer_times (id, seconds, saved_at) VALUES (1, $1, $2)
                ON CONFLICT (id) DO UPDATE SET seconds = EXCLUDED.seconds, saved_at = EXCLUDED.saved_at""",
