@@ -45,6 +45,7 @@ from adapters.slack.events import (
 )
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.outbound import SlackOutbound, error_code
+from adapters.slack.surfaces import SlackSurfaces
 from adapters.slack.votes import PERSON_ACTION
 from adapters.slack.words import PLATFORM
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError, StoreError
@@ -136,6 +137,8 @@ class SlackPlatform:
         self.app.command("/raia")(self._on_command)
         self.app.action(PERSON_ACTION)(self._on_person)
         self.outbound = SlackOutbound(self.client, config.api_url)
+        self.surfaces = SlackSurfaces(self.client, self.outbound, lambda: self._inbox, lambda: self._bot, config.allow)
+        self.surfaces.register(self.app)
         SlackFeedback(self.client, self.outbound, lambda: self._inbox).register(self.app)
         self._http_handler = AsyncSlackRequestHandler(self.app)
         self._socket: AsyncSocketModeHandler | None = None
@@ -203,7 +206,8 @@ class SlackPlatform:
         return None  # HTTP events go to any replica; Socket Mode spreads them over all connections
 
     async def introduce(self, agent: str) -> None:
-        return None  # the app's name and description are set in its manifest
+        # The app's name and description are set in its manifest; the Home tab names the agent.
+        self.surfaces.agent = agent
 
     async def check(self) -> list[CheckResult]:
         try:
@@ -358,6 +362,7 @@ class SlackPlatform:
         """A DM with the app opened (the agent messaging experience: ``tab`` "messages"):
         offer the configured prompts. Agent apps set them for the DM, without a thread
         (Slack ignores a ``thread_ts`` there)."""
+        self.surfaces.home(body)  # the Home tab, if that is the one opened
         event = body.get("event") or {}
         channel = event.get("channel")
         if event.get("tab") != "messages" or not isinstance(channel, str) or not self._prompts:

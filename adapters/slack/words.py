@@ -18,6 +18,14 @@ ENGLISH = {
     # with HANDOFF: added to the help
     "slack_help_human": "`/raia human` (or `human` in a DM) asks for a person from the support team.",
     "slack_reset": "Done — your next question starts a new conversation. I won't remember what we discussed before.",
+    # the message shortcut "Ask <agent> about this": the line before the chosen message ({author}: who wrote it)
+    "slack_ask_about": "What can you tell me about this message from {author}?",
+    # the App Home tab ({agent}: the agent's name)
+    "slack_home": "*{agent}* answers your questions in your own words, with its sources.\n\n"
+    "• *Direct message:* just write; each message is answered in its thread.\n"
+    "• *In a channel:* mention me and I answer in a thread (follow-ups there need no mention).\n"
+    "• *About any message:* its ⋯ menu → *Ask {agent} about this*.\n"
+    "• `/raia stop` stops waiting for an answer, `/raia reset` starts a new conversation, `/raia help` helps.",
     # the form a 👎 opens for a comment
     "feedback_modal_title": "Your feedback",
     "feedback_modal_label": "What was missing or wrong? (optional)",
@@ -26,6 +34,13 @@ ENGLISH = {
 
 SHIPPED: dict[str, dict[str, str]] = {
     "de": {
+        "slack_ask_about": "Was kannst du mir zu dieser Nachricht von {author} sagen?",
+        "slack_home": "*{agent}* beantwortet deine Fragen in deinen eigenen Worten, mit Quellen.\n\n"
+        "• *Direktnachricht:* einfach schreiben; jede Nachricht wird in ihrem Thread beantwortet.\n"
+        "• *In einem Kanal:* erwähne mich, ich antworte im Thread (Nachfragen dort ohne Erwähnung).\n"
+        "• *Zu jeder Nachricht:* ihr ⋯-Menü → *Ask {agent} about this*.\n"
+        "• `/raia stop` wartet nicht mehr auf eine Antwort, `/raia reset` beginnt ein neues Gespräch, "
+        "`/raia help` hilft.",
         "slack_help_human": "`/raia human` (oder `human` in einer DM) holt einen Menschen aus dem Support-Team.",
         "feedback_modal_title": "Dein Feedback",
         "feedback_modal_label": "Was hat gefehlt oder war falsch? (optional)",
@@ -38,6 +53,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "an das, was wir vorher besprochen haben.",
     },
     "fr": {
+        "slack_ask_about": "Que peux-tu me dire de ce message de {author} ?",
+        "slack_home": "*{agent}* répond à tes questions avec tes mots, en citant ses sources.\n\n"
+        "• *Message direct :* écris simplement ; chaque message reçoit sa réponse dans son fil.\n"
+        "• *Dans un canal :* mentionne-moi et je réponds dans un fil (les suites n'ont pas besoin de mention).\n"
+        "• *À propos d'un message :* son menu ⋯ → *Ask {agent} about this*.\n"
+        "• `/raia stop` n'attend plus la réponse, `/raia reset` démarre une nouvelle conversation, `/raia help` aide.",
         "slack_help_human": "`/raia human` (ou `human` en DM) demande une personne de l'équipe support.",
         "feedback_modal_title": "Ton avis",
         "feedback_modal_label": "Qu'est-ce qui manquait ou était faux ? (facultatif)",
@@ -50,6 +71,13 @@ SHIPPED: dict[str, dict[str, str]] = {
         "souviendrai pas de ce dont nous avons parlé.",
     },
     "es": {
+        "slack_ask_about": "¿Qué me puedes decir de este mensaje de {author}?",
+        "slack_home": "*{agent}* responde a tus preguntas con tus palabras, con sus fuentes.\n\n"
+        "• *Mensaje directo:* escribe sin más; cada mensaje se responde en su hilo.\n"
+        "• *En un canal:* menciónanme y respondo en un hilo (las preguntas siguientes no necesitan mención).\n"
+        "• *Sobre cualquier mensaje:* su menú ⋯ → *Ask {agent} about this*.\n"
+        "• `/raia stop` deja de esperar la respuesta, `/raia reset` empieza una conversación nueva, "
+        "`/raia help` ayuda.",
         "slack_help_human": "`/raia human` (o `human` en un MD) pide una persona del equipo de soporte.",
         "feedback_modal_title": "Tu opinión",
         "feedback_modal_label": "¿Qué faltaba o estaba mal? (opcional)",
@@ -62,6 +90,12 @@ SHIPPED: dict[str, dict[str, str]] = {
         "hablamos antes.",
     },
     "pt": {
+        "slack_ask_about": "O que você pode me dizer sobre esta mensagem de {author}?",
+        "slack_home": "*{agent}* responde às suas perguntas com suas palavras, com as fontes.\n\n"
+        "• *Mensagem direta:* é só escrever; cada mensagem é respondida no seu tópico.\n"
+        "• *Num canal:* me mencione e eu respondo num tópico (as perguntas seguintes não precisam de menção).\n"
+        "• *Sobre qualquer mensagem:* o menu ⋯ dela → *Ask {agent} about this*.\n"
+        "• `/raia stop` para de esperar a resposta, `/raia reset` começa uma nova conversa, `/raia help` ajuda.",
         "slack_help_human": "`/raia human` (ou `human` numa DM) chama uma pessoa da equipa de suporte.",
         "feedback_modal_title": "Seu feedback",
         "feedback_modal_label": "O que faltou ou estava errado? (opcional)",

@@ -74,6 +74,8 @@ class FakeSlack:
     updates: list[tuple[float, str, str]] = field(default_factory=list)
     assistant: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # assistant.threads.* calls
     agent: bool = False  # the app is declared as an agent (agents.sessions.* work)
+    homes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # views.publish: (user, view)
+    locales: dict[str, str] = field(default_factory=dict)  # users.info's locale by user ("de-DE")
     sessions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # agents.sessions.* calls
     assistant_error: str = ""  # set: the app has no assistant feature  # (time, channel, ts) of chat.update
     deleted: list[str] = field(default_factory=list)  # ts of deleted messages
@@ -229,6 +231,10 @@ class FakeSlack:
                 self.lose_completes -= 1
                 return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
             return JSONResponse({"ok": True, "files": shown})
+        if method == "views.publish":
+            view = params["view"]
+            self.homes.append((params["user_id"], json.loads(view) if isinstance(view, str) else view))
+            return JSONResponse({"ok": True, "view": {"id": "VH1"}})
         if method == "views.open":
             view = params["view"]
             self.views.append((params["trigger_id"], json.loads(view) if isinstance(view, str) else view))
@@ -283,7 +289,9 @@ class FakeSlack:
             first, last = self.names.get(params["user"], ("", ""))
             real = f"{first} {last}".strip()
             return JSONResponse({"ok": True, "user": {"id": params["user"], "name": params["user"].lower(),
-                                 "real_name": real, "profile": {"real_name": real, "first_name": first,
+                                 "real_name": real, **({"locale": self.locales[params["user"]]}
+                                 if params["user"] in self.locales else {}),
+                                 "profile": {"real_name": real, "first_name": first,
                                  "last_name": last}}})  # fmt: skip
         return JSONResponse({"ok": False, "error": "unknown_method"})
 

@@ -166,3 +166,48 @@ async def test_a_markdown_table_arrives_as_a_table_block(
     assert [line.split(".")[0] for line in joined.split("\n\n") if line.startswith("Part")] == [
         f"Part {i}" for i in range(30)
     ]
+
+
+async def test_the_shortcut_asks_about_a_message_in_a_thread_under_it(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """ "Ask raia about this" on Bob's channel message: the message (quoted) and its author
+    become Ann's question, answered in a thread under that message."""
+    async with running(sim, fake, tmp_path) as bridge:
+        chosen = {"type": "message", "user": "U2", "ts": "1700000000.000777", "text": "Our refund window is 30 days?"}
+        payload = {"type": "message_action", "callback_id": "raia_ask_about", "trigger_id": "t1",
+                   "action_ts": slack.next_ts(), "team": {"id": slack.TEAM},
+                   "user": {"id": "U1", "team_id": slack.TEAM},
+                   "channel": {"id": "C0001", "name": "general"}, "message": chosen,
+                   "response_url": "https://hooks.example/x"}  # fmt: skip
+        body, headers = slack.interaction(payload)
+        assert (await bridge.http.post("/slack/events", content=body, headers=headers)).status_code == 200
+        await fake.wait_posts(1)
+        await bridge.idle()
+    (post,) = fake.posts
+    assert (post.channel, post.thread_ts) == ("C0001", chosen["ts"])
+    (conversation,) = sim.conversations
+    (asked,) = sim.user_messages(conversation)
+    assert asked == "What can you tell me about this message from Bob?\n\n> Our refund window is 30 days?"
+    (user,) = sim.users.values()
+    assert user["fkId"] == "slack:T0001:U1"  # Ann asked, about Bob's message
+
+
+async def test_the_home_tab_says_what_the_agent_does_in_the_persons_language(
+    sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
+) -> None:
+    """app_home_opened on the Home tab publishes it (views.publish) in German for a German
+    speaker, naming the agent; the Messages tab publishes nothing."""
+    fake.locales["U1"] = "de-DE"
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.event({"type": "app_home_opened", "user": "U1", "channel": "D0001", "tab": "home",
+                            "event_ts": slack.next_ts()})  # fmt: skip
+        await waiting.until(lambda: bool(fake.homes), what="the home tab published")
+        await bridge.event({"type": "app_home_opened", "user": "U2", "channel": "D0002", "tab": "messages",
+                            "event_ts": slack.next_ts()})  # fmt: skip
+        await bridge.idle()
+    ((user, view),) = fake.homes
+    assert user == "U1"
+    assert view["type"] == "home"
+    assert view["blocks"][0]["text"]["text"] == "Ada (demo agent)"
+    assert view["blocks"][1]["text"]["text"].startswith("*Ada (demo agent)* beantwortet deine Fragen")
