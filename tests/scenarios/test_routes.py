@@ -25,6 +25,8 @@ from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
 
+SALES_TOKEN, SALES_SECRET = "xoxb-sales-not-real", "sales-signing-secret"
+MAIN_SECRET = slack.SIGNING_SECRET
 HELP_KEY, HR_KEY = "sk-helpdesk-0123456789", "sk-hr-0123456789abcdef"
 SECRETS = {"help_bot": "help-secret_1", "hr_bot": "hr-secret_2"}
 GROUP, ALL_GROUP, PRIVATE_GROUP = -100777, -100888, -100999
@@ -38,9 +40,9 @@ class Deployment:
     bots: dict[str, tg.FakeTelegram]
     slack: slack.FakeSlack
 
-    async def event(self, event: dict[str, Any]) -> httpx.Response:
+    async def event(self, event: dict[str, Any], app: str = "main", secret: str = MAIN_SECRET) -> httpx.Response:
         body = json.dumps(slack.envelope(event)).encode()
-        return await self.http.post("/slack/main/events", content=body, headers=slack.signed(body))
+        return await self.http.post(f"/slack/{app}/events", content=body, headers=slack.signed(body, secret=secret))
 
     async def post(self, bot: str, update: dict[str, Any], secret: str | None = None) -> httpx.Response:
         headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret or SECRETS[bot]}
@@ -75,6 +77,11 @@ agent = "hr"
 bot_token_env = "SLACK_MAIN_TOKEN"
 signing_secret_env = "SLACK_MAIN_SECRET"
 agent = "helpdesk"
+
+[slack.sales]
+bot_token_env = "SLACK_SALES_TOKEN"
+signing_secret_env = "SLACK_SALES_SECRET"
+agent = "hr"
 
 [[route]]
 telegram = "help_bot"
@@ -115,7 +122,7 @@ async def deployment(tmp_path: Path, *, hr_url: str | None = None) -> AsyncItera
         "hr": RaiaSimulator(api_key=HR_KEY, agent_name="HR", delay=lambda _: 0.05),
     }
     bots = {"help_bot": tg.FakeTelegram(), "hr_bot": tg.FakeTelegram(token="654321:OTHER-bot-token")}
-    slack_api = slack.FakeSlack()
+    slack_api = slack.FakeSlack(tokens={slack.BOT_TOKEN: slack.TEAM, SALES_TOKEN: "T0SALES"})
     async with AsyncExitStack() as stack:
         urls = {name: await stack.enter_async_context(serving(sim)) for name, sim in agents.items()}
         tg_urls = {name: await stack.enter_async_context(serving(fake.app())) for name, fake in bots.items()}
@@ -132,6 +139,8 @@ async def deployment(tmp_path: Path, *, hr_url: str | None = None) -> AsyncItera
             "TG_HR_SECRET": SECRETS["hr_bot"],
             "SLACK_MAIN_TOKEN": slack.BOT_TOKEN,
             "SLACK_MAIN_SECRET": slack.SIGNING_SECRET,
+            "SLACK_SALES_TOKEN": SALES_TOKEN,
+            "SLACK_SALES_SECRET": SALES_SECRET,
         }
         # One Bot API URL for every bot, as in production (the token picks the bot): here
         # each fake serves one bot, so each bot's fake is reached through its own URL.
@@ -281,3 +290,19 @@ async def test_telegram_groups_with_all_and_private(tmp_path: Path) -> None:
     (note,) = [s for s in bot.sent if s.chat_id == PRIVATE_GROUP]
     assert note.text == "📬 I answered you in a private chat."
     assert asked(d.agents["helpdesk"]) == ["wifi password?", "my payslip?"]
+
+
+async def test_two_slack_apps_each_with_its_token_secret_and_agent(tmp_path: Path) -> None:
+    """The sales app answers with its own token and agent (hr); a request to its events
+    signed with the main app's secret is refused."""
+    async with deployment(tmp_path) as d:
+        forged = await d.event(slack.dm("sneaky"), app="sales")  # signed with main's secret
+        answered = await d.event(slack.dm("quote please?", channel="DSALES"), app="sales", secret=SALES_SECRET)
+        await d.slack.wait_posts(1)
+        await d.idle()
+    assert forged.status_code == 401
+    assert answered.status_code == 200
+    (post,) = d.slack.posts
+    assert (post.channel, post.token) == ("DSALES", SALES_TOKEN)
+    assert asked(d.agents["hr"]) == ["quote please?"]
+    assert asked(d.agents["helpdesk"]) == []
