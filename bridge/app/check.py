@@ -85,7 +85,7 @@ def _agents(settings: Settings, routes: Routes | None) -> list[tuple[str, Settin
 
 
 def routes_summary(routes: Routes) -> str:
-    bots = ", ".join(f"{bot.platform} -> {bot.agent}" for bot in routes.bots)
+    bots = ", ".join(f"{platform} -> {agent}" for platform, agent in routes.defaults.items())
     return f"{routes.path}: {len(routes.agents)} agent(s), {bots}, {len(routes.routes)} route(s)"
 
 

@@ -22,12 +22,17 @@ def configured_platforms(settings: Settings, routes: Routes | None = None) -> li
     """The Telegram bot and Slack app the variables describe, or every bot and app of the
     routes file (each under its own name and webhook path)."""
     if routes is not None:
-        return [
+        bots = [
             (telegram_platform if bot.kind == "telegram" else slack_platform)(
                 bot.settings, bot.platform, bot.path, reply_policy(routes.routes, bot.platform)
             )
             for bot in routes.bots
         ]
+        if settings.slack_client_id is None:
+            return bots
+        from bridge.app.routes import INSTALLED
+
+        return [*bots, installed_slack(settings, reply_policy(routes.routes, INSTALLED))]
     platforms: list[Platform] = []
     if settings.telegram_bot_token is not None:
         platforms.append(telegram_platform(settings))
@@ -38,7 +43,7 @@ def configured_platforms(settings: Settings, routes: Routes | None = None) -> li
     return platforms
 
 
-def installed_slack(settings: Settings) -> Platform:
+def installed_slack(settings: Settings, policy: ReplyPolicy = mention_everywhere) -> Platform:
     """ "Add to Slack": one app in many workspaces, their tokens sealed in the database."""
     from adapters.slack.installs import InstallConfig, InstalledSlack
     from bridge.app.installations import SealedInstallations
@@ -61,6 +66,7 @@ def installed_slack(settings: Settings) -> Platform:
         public_url=settings.public_url,
         allow=Allowlist(users=users, chats=channels),
         suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
+        policy=policy,
     )
     return InstalledSlack(config, SealedInstallations(settings.bridge_secret_key))
 

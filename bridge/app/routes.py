@@ -6,6 +6,11 @@ environment and the file names them (``key_env = "RAIA_HR_KEY"``). Every agent, 
 app becomes a ``Settings`` of its own, derived from the deployment's and validated like
 it, so each is built (and checked) by the same code as the single-agent deployment.
 
+With ``SLACK_CLIENT_ID`` ("Add to Slack") the environment's app is served at
+``/slack/events`` beside the file's, under its single-agent name ``slack``: routes name it
+``slack = "slack"`` (``team = "T…"`` gives an installed workspace its own agent) and
+where none matches the file's first agent answers.
+
 A mistake stops the start with one line naming the file and what is wrong in it
 (``RoutesError``, exit status 8). Without ``ROUTES_FILE`` nothing here runs.
 """
@@ -51,7 +56,14 @@ _PLATFORM_FIELDS = {
     "telegram_allowed_chats": "",
     "slack_allowed_users": "",
     "slack_allowed_channels": "",
+    "slack_client_id": None,  # "Add to Slack" stays the environment's app (INSTALLED)
+    "slack_client_secret": None,
+    "slack_state_secret": None,
 }
+
+# The environment's "Add to Slack" app (SLACK_CLIENT_ID): its name in routes and in the
+# core, the same as without a routes file.
+INSTALLED = "slack"
 
 
 @dataclass(frozen=True)
@@ -84,11 +96,15 @@ class Routes:
     agents: dict[str, AgentSpec]
     bots: tuple[BotSpec, ...]
     routes: tuple[Route, ...]
+    installed: str | None = None  # the default agent of the "Add to Slack" app, if it is served
 
     @property
     def defaults(self) -> dict[str, str]:
         """Each bot's and app's agent where no route matches, by platform name."""
-        return {bot.platform: bot.agent for bot in self.bots}
+        defaults = {bot.platform: bot.agent for bot in self.bots}
+        if self.installed is not None:
+            defaults[INSTALLED] = self.installed
+        return defaults
 
     def secrets(self) -> list[str]:
         """Every secret the file names, for the log filter."""
@@ -104,8 +120,6 @@ def load_routes(settings: Settings, environ: Mapping[str, str] | None = None) ->
     path = settings.routes_file
     if settings.raia_push:
         raise RoutesError(f"ROUTES_FILE {path}: RAIA_PUSH is not available with a routes file yet; unset it")
-    if settings.slack_client_id is not None:
-        raise RoutesError(f"ROUTES_FILE {path}: SLACK_CLIENT_ID (Add to Slack) is not available with a routes file yet")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -145,7 +159,12 @@ class _Reader:
             raise self.fail("", "declares no agent: add an [agents.NAME] table")
         bots = [self.telegram(name, table, agents) for name, table in self.tables("telegram", data).items()]
         bots += [self.slack(name, table, agents) for name, table in self.tables("slack", data).items()]
-        if not bots:
+        installed = next(iter(agents)) if self.base.slack_client_id is not None else None
+        if installed is not None and any(bot.kind == "slack" and bot.name == INSTALLED for bot in bots):
+            raise self.fail(
+                f"[slack.{INSTALLED}]", f"{INSTALLED} is the name of the SLACK_CLIENT_ID app (Add to Slack): rename it"
+            )
+        if not bots and installed is None:
             raise self.fail(
                 "", "declares no Telegram bot and no Slack app: add a [telegram.NAME] or [slack.NAME] table"
             )
@@ -158,12 +177,15 @@ class _Reader:
         routes = data.get("route", [])
         if not isinstance(routes, list):
             raise self.fail("route", "must be an array of tables: [[route]]")
-        known = {bot.platform for bot in bots}
+        known = {(bot.kind, bot.name): bot.platform for bot in bots}
+        if installed is not None:
+            known[("slack", INSTALLED)] = INSTALLED
         return Routes(
             self.path,
             agents,
             tuple(bots),
             tuple(self.route(index, table, agents, known) for index, table in enumerate(routes, start=1)),
+            installed,
         )
 
     def tables(self, section: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -267,7 +289,7 @@ class _Reader:
         return BotSpec("slack", name, agent, f"/slack/{name}/events", self.settings(where, update))
 
     def route(
-        self, index: int, table: Any, agents: Mapping[str, AgentSpec], platforms: frozenset[str] | set[str]
+        self, index: int, table: Any, agents: Mapping[str, AgentSpec], platforms: Mapping[tuple[str, str], str]
     ) -> Route:
         where = f"[[route]] #{index}"
         if not isinstance(table, dict):
@@ -278,7 +300,8 @@ class _Reader:
             raise self.fail(where, 'names its app or bot with exactly one of slack = "NAME" or telegram = "NAME"')
         kind = kinds[0]
         bot = self.text(where, table, kind, required=True)
-        if f"{kind}/{bot}" not in platforms:
+        platform = platforms.get((kind, bot or ""))
+        if platform is None:
             raise self.fail(where, f'{kind} = "{bot}" is not defined: add [{kind}.{bot}]')
         wrong = {"slack": ("chat",), "telegram": ("channel", "team")}[kind]
         for key in wrong:
@@ -288,7 +311,7 @@ class _Reader:
         if reply not in POLICIES:
             raise self.fail(where, f"reply = {reply!r}: use one of {', '.join(POLICIES)}")
         return Route(
-            platform=f"{kind}/{bot}",
+            platform=platform,
             agent=self.agent_of(where, table, agents),
             chat=self.text(where, table, "channel" if kind == "slack" else "chat"),
             team=self.text(where, table, "team"),

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bridge.app.routes import Routes, load_routes
 from bridge.errors import RoutesError
@@ -140,3 +141,28 @@ def test_the_cli_stops_with_one_line_and_exit_status_8(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert 'routes.toml: [[route]] #1: agent = "sales" is not defined' in lines[0]
+
+
+def test_add_to_slack_is_the_app_named_slack_and_the_first_agent_answers_elsewhere(tmp_path: Path) -> None:
+    text = GOOD + '\n[[route]]\nslack = "slack"\nteam = "T0ACME"\nagent = "hr"\n'
+    path = tmp_path / "routes.toml"
+    path.write_text(text)
+    installs = {
+        "slack_client_id": "1234.5678",
+        "slack_client_secret": "client-secret",
+        "slack_state_secret": "state-secret",
+        "slack_signing_secret": "signing-secret",
+        "bridge_secret_key": Fernet.generate_key().decode(),
+    }
+    settings = make_settings(raia_api_key=None, routes_file=path, public_url="https://bridge.example.com", **installs)
+    routes = load_routes(settings, environ=ENV)
+    assert routes.routes[-1] == Route("slack", "hr", team="T0ACME")
+    assert routes.defaults["slack"] == "helpdesk"  # the file's first agent
+    assert routes.defaults["slack/main"] == "helpdesk"
+    main = next(bot for bot in routes.bots if bot.name == "main")
+    assert main.settings.slack_client_id is None  # a [slack.NAME] app keeps its own token
+    path.write_text(text.replace("[slack.main]", "[slack.slack]").replace('slack = "main"', 'slack = "slack"'))
+    with pytest.raises(RoutesError, match=r"\[slack.slack\]: slack is the name of the SLACK_CLIENT_ID app"):
+        load_routes(settings, environ=ENV)
+    with pytest.raises(RoutesError, match='slack = "slack" is not defined'):  # no SLACK_CLIENT_ID: no such app
+        routes_from(tmp_path, text)

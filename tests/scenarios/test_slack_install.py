@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.platforms import configured_platforms
+from bridge.app.routes import load_routes
 from bridge.app.server import build_app
 from tests import waiting
 from tests.conftest import make_settings
@@ -145,3 +146,63 @@ async def test_an_uninstall_deletes_the_installation(sim: RaiaSimulator, tmp_pat
     assert gone.status_code == 200
     assert after.status_code == 200  # acknowledged, not answered: the app is gone from there
     assert len(s.fake.posts) == 1
+
+
+ROUTES = """
+[agents.helpdesk]
+key_env = "RAIA_HELPDESK_KEY"
+base_url = "{helpdesk}"
+
+[agents.hr]
+key_env = "RAIA_HR_KEY"
+base_url = "{hr}"
+
+[[route]]
+slack = "slack"
+team = "T0BBB"
+agent = "hr"
+"""
+
+
+async def test_a_routes_file_gives_an_installed_workspace_its_own_agent(tmp_path: Path) -> None:
+    """ROUTES_FILE with SLACK_CLIENT_ID: the installed app (``slack`` in routes) answers
+    team B with the agent its route names and team A with the file's first agent, each
+    workspace with its own token."""
+    keys = {"RAIA_HELPDESK_KEY": "sk-helpdesk-0123456789", "RAIA_HR_KEY": "sk-hr-0123456789abcdef"}
+    helpdesk = RaiaSimulator(api_key=keys["RAIA_HELPDESK_KEY"], agent_name="Helpdesk")
+    hr = RaiaSimulator(api_key=keys["RAIA_HR_KEY"], agent_name="HR")
+    fake = slack.FakeSlack(tokens={token: team for team, token in TOKENS.items()})
+    fake.grants = {"code-a": grant("T0AAA"), "code-b": grant("T0BBB")}
+    async with serving(helpdesk) as helpdesk_url, serving(hr) as hr_url, serving(fake.app()) as api:
+        routes_file = tmp_path / "routes.toml"
+        routes_file.write_text(ROUTES.format(helpdesk=helpdesk_url, hr=hr_url))
+        settings = make_settings(
+            raia_api_key=None,
+            routes_file=routes_file,
+            slack_client_id=CLIENT_ID,
+            slack_client_secret=CLIENT_SECRET,
+            slack_state_secret=STATE_SECRET,
+            slack_signing_secret=slack.SIGNING_SECRET,
+            bridge_secret_key=Fernet.generate_key().decode(),
+            slack_api_url=f"{api}/api/",
+            public_url="https://bridge.example.com",
+            database_url=f"sqlite:///{tmp_path / 'bridge.db'}",
+        )
+        routes = load_routes(settings, environ=keys)
+        assert routes.defaults == {"slack": "helpdesk"}
+        app = build_app(settings, configured_platforms(settings, routes), routed=routes)
+        async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+            s = Installed(http, app, fake, api, tmp_path / "bridge.db")
+            assert (await s.install("code-a")).status_code == 200
+            assert (await s.install("code-b")).status_code == 200
+            assert (await s.event(dm_in("T0AAA", "printer broken"), "T0AAA")).status_code == 200
+            assert (await s.event(dm_in("T0BBB", "holidays left?"), "T0BBB")).status_code == 200
+            await fake.wait_posts(2)
+            await s.idle()
+    by_channel = {post.channel: post for post in fake.posts}
+    assert by_channel["DT0AAA"].token == TOKENS["T0AAA"]
+    assert by_channel["DT0BBB"].token == TOKENS["T0BBB"]
+    assert "printer broken" in by_channel["DT0AAA"].body
+    assert "holidays left" in by_channel["DT0BBB"].body
+    assert [helpdesk.user_messages(c) for c in helpdesk.conversations] == [["printer broken"]]
+    assert [hr.user_messages(c) for c in hr.conversations] == [["holidays left?"]]
