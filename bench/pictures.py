@@ -24,7 +24,7 @@ from adapters.raia.showcase import showcase_answer
 from adapters.slack import render as slack
 from adapters.slack.votes import vote_buttons
 from adapters.telegram import render as telegram
-from adapters.telegram.outbound import vote_keyboard
+from adapters.telegram.keyboards import vote_keyboard
 from bridge.models import FileCitation, Reply, UrlCitation
 from tests import browser
 

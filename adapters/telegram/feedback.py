@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
-from adapters.telegram.outbound import TelegramOutbound, vote_keyboard
+from adapters.telegram.keyboards import vote_keyboard
+from adapters.telegram.outbound import TelegramOutbound
 from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.models import InboundMessage

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -17,7 +16,6 @@ import httpx
 from aiolimiter import AsyncLimiter
 from telegram import (
     ForceReply,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
@@ -30,11 +28,13 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Re
 from telegram.ext import Application
 
 from adapters.files import READ_TIMEOUT, limited
-from adapters.live import EditedPreview, MessageOps, PacedPreview, cut_off
+from adapters.live import EditedPreview, MessageOps
 from adapters.telegram.events import GUEST
 from adapters.telegram.files_out import FILE_LIMIT, send_file
 from adapters.telegram.guest import GuestAnswers, private_origin, shortened
+from adapters.telegram.keyboards import answer_keyboard
 from adapters.telegram.pace import ChatPace
+from adapters.telegram.previews import PRIVATE_EDIT_EVERY, DraftPreview
 from adapters.telegram.render import Part, render
 from adapters.telegram.words import PLATFORM
 from bridge import texts
@@ -49,8 +49,7 @@ TYPING_EVERY = 4.5  # Telegram shows "typing…" for 5 s at most
 # chat every 4.5 s would be 220 calls a second; beyond this budget a refresh is skipped
 # (the next try is 4.5 s later), never queued, so it never competes with answers.
 TYPING_BUDGET = 20
-DRAFT_EVERY = 1.0  # a streamed answer's draft is updated at most this often
-PRIVATE_EDIT_EVERY = 1.0  # ... or its message edited, where drafts are not available
+
 GROUP_EDIT_EVERY = 3.0  # groups: 20 messages a minute, edits included
 VOTE_WAIT = 60.0  # a vote's redrawn buttons or comment prompt wait this long for a free moment
 
@@ -69,34 +68,6 @@ def _translated(chat: str, exc: TelegramError) -> DeliveryRetryable | DeliveryPe
 
 def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-PERSON_DATA = "h"  # "Talk to a person": the press names nobody's answer, only who pressed where
-
-
-def vote_keyboard(
-    key: str, chosen: str | None = None, rest: Sequence[Sequence[InlineKeyboardButton]] = ()
-) -> InlineKeyboardMarkup:
-    """👍/👎 under an answer; ``callback_data`` names the answer and the vote (≤ 64 bytes).
-    ``rest``: the rows below them (the "Talk to a person" button), kept as they are."""
-
-    def button(emoji: str, vote: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(f"{emoji} ✓" if chosen == vote else emoji, callback_data=f"v:{key}:{vote}")
-
-    return InlineKeyboardMarkup([[button("👍", "up"), button("👎", "down")], *rest])
-
-
-def person_row(language: str) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(texts.text("handover_button", language), callback_data=PERSON_DATA)]
-
-
-def answer_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The buttons under an answer's last part: 👍/👎 (``vote_key``), "Talk to a person"
-    (``person_button``), both or none."""
-    rest = [person_row(reply.language)] if reply.person_button else []
-    if reply.vote_key:
-        return vote_keyboard(reply.vote_key, rest=rest)
-    return InlineKeyboardMarkup(rest) if rest else None
 
 
 def _seconds(value: int | timedelta) -> float:
@@ -471,53 +442,3 @@ class TelegramOutbound:
             log.info("telegram chat=%s comment prompt not sent: %s", answer.chat_id, exc)
             return None
         return int(sent.message_id)
-
-
-class DraftPreview(PacedPreview):
-    """Private chats: the answer grows in a draft bubble (``sendMessageDraft``) and is then
-    sent as ordinary messages, so delivery stays exactly as without streaming. A draft is
-    ephemeral: an answer that never comes leaves no half message behind, only what arrived
-    posted once, marked as cut off. Where drafts are unavailable, message edits take over."""
-
-    def __init__(
-        self, outbound: TelegramOutbound, origin: Origin, ops: MessageOps[Part, int], language: str = "en"
-    ) -> None:
-        super().__init__(interval=DRAFT_EVERY, what=f"telegram chat={origin.chat}", language=language)
-        self._outbound = outbound
-        self._origin = origin
-        self._ops = ops
-        self._draft_id = secrets.randbelow(2**31 - 2) + 1  # non-zero; the same id animates one draft
-        self._edits: EditedPreview[Part, int] | None = None
-
-    async def present(self, text: str) -> None:
-        if self._edits is not None:
-            await self._edits.present(text)
-            return
-        parts = render(Reply(text))
-        # A draft holds one message: show the part being written (earlier parts are final text).
-        if not await self._outbound.draft(self._origin, self._draft_id, parts[-1]):
-            self._edits = EditedPreview(
-                self._ops, interval=PRIVATE_EDIT_EVERY, what=self._what, language=self._language
-            )
-            await self._edits.present(text)
-
-    async def finish(self, reply: Reply, progress: DeliveryProgress) -> None:
-        await self._quiet()
-        if self._edits is not None:
-            await self._edits.finish(reply, progress)
-            return
-        await self._ops.deliver(reply, progress)
-
-    async def abandon(self) -> None:
-        await self._quiet()
-        if self._edits is not None:
-            await self._edits.abandon()
-            return
-        if not self._text.strip():
-            return
-        try:
-            # Everything that arrived (not only the last paced draft), posted once, marked as cut off.
-            for index, part in enumerate(render(cut_off(self._text, self._language))):
-                await self._ops.post(part, index)
-        except Exception as exc:
-            log.warning("%s: what arrived of a cut answer was not posted (%s)", self._what, exc)

@@ -32,7 +32,8 @@ from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import GUEST, BotIdentity, Ignored, classify, pressed_for_person
 from adapters.telegram.feedback import TelegramFeedback
 from adapters.telegram.http import AiohttpRequest
-from adapters.telegram.outbound import PERSON_DATA, TelegramOutbound
+from adapters.telegram.keyboards import PERSON_DATA
+from adapters.telegram.outbound import TelegramOutbound
 from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.backoff import Backoff
