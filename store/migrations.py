@@ -210,6 +210,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (enterprise, team)
     );
     """,
+    # 14: each agent of a routes file keeps its recent answer times under its own name (the
+    # one row of version 5 stays the single agent's, so an upgrade keeps what it learned).
+    """
+    CREATE TABLE agent_answer_times (
+        agent    TEXT PRIMARY KEY,
+        seconds  TEXT NOT NULL,
+        saved_at REAL NOT NULL
+    );
+    """,
 )
 
 

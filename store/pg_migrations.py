@@ -187,6 +187,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (enterprise, team)
     );
     """,
+    # 12: SQLite's version 14: each routed agent's recent answer times under its own name.
+    """
+    CREATE TABLE agent_answer_times (
+        agent    TEXT PRIMARY KEY,
+        seconds  TEXT NOT NULL,
+        saved_at DOUBLE PRECISION NOT NULL
+    );
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

@@ -304,13 +304,21 @@ class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replic
         )
 
     async def answer_times(self) -> list[float]:
-        if self.agent:  # the one row is the single agent's: a routes file's agents relearn theirs at start
-            return []
-        raw = await self.pool.fetchval("SELECT seconds FROM answer_times WHERE id = 1")
+        if self.agent:  # a routes file's agent: its own row (the one of answer_times is the single agent's)
+            raw = await self.pool.fetchval("SELECT seconds FROM agent_answer_times WHERE agent = $1", self.agent)
+        else:
+            raw = await self.pool.fetchval("SELECT seconds FROM answer_times WHERE id = 1")
         return times_from(raw) if raw else []
 
     async def save_answer_times(self, seconds: Sequence[float]) -> None:
-        if self.agent:  # the one row is the single agent's: a routes file's agents relearn theirs at start
+        if self.agent:
+            await self.pool.execute(
+                """INSERT INTO agent_answer_times (agent, seconds, saved_at) VALUES ($1, $2, $3)
+                   ON CONFLICT (agent) DO UPDATE SET seconds = EXCLUDED.seconds, saved_at = EXCLUDED.saved_at""",
+                self.agent,
+                json.dumps(list(seconds)),
+                self._clock(),
+            )
             return
         await self.pool.execute(
             """INSERT INTO answer_times (id, seconds, saved_at) VALUES (1, $1, $2)

@@ -323,13 +323,18 @@ class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls):
         )
 
     async def answer_times(self) -> list[float]:
-        if self.agent:  # the one row is the single agent's: a routes file's agents relearn theirs at start
-            return []
-        row = await self._one("SELECT seconds FROM answer_times WHERE id = 1")
+        if self.agent:  # a routes file's agent: its own row (the one of answer_times is the single agent's)
+            row = await self._one("SELECT seconds FROM agent_answer_times WHERE agent = ?", (self.agent,))
+        else:
+            row = await self._one("SELECT seconds FROM answer_times WHERE id = 1")
         return times_from(row["seconds"]) if row else []
 
     async def save_answer_times(self, seconds: Sequence[float]) -> None:
-        if self.agent:  # the one row is the single agent's: a routes file's agents relearn theirs at start
+        if self.agent:
+            await self._update(
+                "INSERT OR REPLACE INTO agent_answer_times (agent, seconds, saved_at) VALUES (?, ?, ?)",
+                (self.agent, json.dumps(list(seconds)), self._clock()),
+            )
             return
         await self._update(
             "INSERT OR REPLACE INTO answer_times (id, seconds, saved_at) VALUES (1, ?, ?)",

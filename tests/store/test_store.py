@@ -429,11 +429,13 @@ async def test_the_agent_is_part_of_a_conversations_identity(database: str) -> N
         assert await store.thread_agent("test", "c9", "2.0") is None
         assert await store.question_agent(q_help.id) == "helpdesk"
         assert await store.question_agent(q_alone.id) == ""
-        # One saved pace, the single agent's: another agent's never overwrites it.
+        # Each agent's saved pace is its own; the single agent's row is never overwritten.
         await store.save_answer_times([2.0])
         await hr.save_answer_times([9.0])
+        await hr.save_answer_times([9.0, 8.5])
         assert await store.answer_times() == [2.0]
-        assert await hr.answer_times() == []
+        assert await hr.answer_times() == [9.0, 8.5]
+        assert await helpdesk.answer_times() == []
 
 
 async def test_slack_installations_are_kept_per_workspace_and_organisation(database: str) -> None:
