@@ -10,7 +10,6 @@ import hmac
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,20 +18,20 @@ from bridge import texts
 from bridge.app import books
 from bridge.app.books import read_messages
 from bridge.app.database import Database, parse_database_url
-from bridge.app.environment import ENV_FILE, platform_public_url
+from bridge.app.environment import ENV_FILE
+from bridge.app.settings_files import FileSettings
+from bridge.app.settings_installs import InstallSettings
+from bridge.app.settings_public import PublicUrlSettings
+from bridge.app.settings_routes import RoutesSettings
+from bridge.app.settings_transcribe import TranscribeSettings
 from bridge.errors import ConfigError
-from bridge.files import DEFAULT_TYPES, MB, FilePolicy
 
 # Telegram only accepts these characters in a webhook secret token.
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _TELEGRAM_ID = re.compile(r"^(-?\d+|@[A-Za-z0-9_]{3,})$")  # a numeric id or an @username
 _SLACK_ID = re.compile(r"^[CGDUW][A-Z0-9]+$")  # channels C/G/D, people U/W
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_CONTENT_TYPE = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9.+-]*)/(\*|[A-Za-z0-9][A-Za-z0-9.+*-]*)$")
-# The paths the bridge serves under PUBLIC_URL, sometimes pasted along with it.
-_WEBHOOK_PATHS = ("/telegram/webhook", "/slack/events", "/raia/webhook")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -42,8 +41,10 @@ def _split_list(raw: str) -> frozenset[str]:
     return frozenset(item.lower() if item.startswith("@") else item for item in items if item)
 
 
-class Settings(BaseSettings):
-    """Every setting of the bridge. Secrets are ``SecretStr`` so they never print."""
+class Settings(BaseSettings, RoutesSettings, InstallSettings, FileSettings, TranscribeSettings, PublicUrlSettings):
+    """Every setting of the bridge. Secrets are ``SecretStr`` so they never print. The
+    groups of their own (routes, Add to Slack, files, transcription, the public address) are
+    declared in their modules and checked together here."""
 
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", frozen=True)
 
@@ -70,17 +71,6 @@ class Settings(BaseSettings):
     feedback_days: float = Field(default=7.0, gt=0, le=366)
     # Conversations and people not active for this many days are forgotten; 0 = never.
     people_days: float = Field(default=365.0, ge=0, le=36500)
-    # Photos, documents and voice notes sent with (or as) a question go to the agent (raia).
-    files: bool = True
-    files_max_mb: float = Field(default=20.0, gt=0, le=2048)  # Telegram bots download up to 20 MB
-    files_max_count: int = Field(default=10, ge=1, le=100)
-    files_types: str = ",".join(DEFAULT_TYPES)  # content types; "image/*" patterns
-    # Spoken questions transcribed (bridge.hearing): an OpenAI-compatible /v1/audio/transcriptions
-    # endpoint (or its API's base URL); unset = recordings go to the agent as files only.
-    transcribe_url: str | None = None
-    transcribe_api_key: SecretStr | None = None
-    transcribe_model: str = "whisper-1"
-    transcribe_max_seconds: float = Field(default=300.0, gt=0, le=7200)
     # A person takes over (raia's manual mode): staff messages reach the chat (see bridge.takeover).
     handoff: bool = True
     handoff_button: bool = False  # "Talk to a person" under answers
@@ -88,9 +78,6 @@ class Settings(BaseSettings):
     handoff_scan: float = Field(default=30.0, gt=0, le=3600)  # one listing of recently updated conversations
     # A TOML or YAML file with the bridge's own texts per language ([de] timeout = "…").
     messages_file: Path | None = None
-    # A TOML file declaring several agents, Telegram bots and Slack apps and the routes
-    # between them (bridge.app.routes); unset: the variables describe one of each.
-    routes_file: Path | None = None
 
     blaigent_api_key: SecretStr | None = None  # required with AGENT_BACKEND=blaigent
     blaigent_org_id: str | None = None  # required with AGENT_BACKEND=blaigent
@@ -114,12 +101,6 @@ class Settings(BaseSettings):
     # shows them (false: DM answers go to the DM itself, as before).
     slack_dm_threads: bool = True
     slack_allowed_users: str = ""
-    # "Add to Slack" for many workspaces (OAuth v2; no SLACK_BOT_TOKEN): see adapters.slack.installs.
-    slack_client_id: str | None = None
-    slack_client_secret: SecretStr | None = None
-    slack_state_secret: SecretStr | None = None  # signs the OAuth state
-    # A Fernet key sealing what the bridge keeps secret in its database (Slack bot tokens).
-    bridge_secret_key: SecretStr | None = None
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -130,8 +111,6 @@ class Settings(BaseSettings):
     # in; Telegram documents no limit. A slower answer goes to the private chat (a note in place).
     telegram_guest_window: float = Field(default=8.0, gt=0, le=300)
 
-    # Unset: the public URL the platform names (Render, Railway, Fly, Heroku), if any.
-    public_url: str | None = Field(default_factory=lambda: _platform_url(), validate_default=True)
     # SQLite file (one process) or postgres://… (a PaaS database; several replicas).
     database_url: SecretStr = SecretStr("sqlite:///bridge.db")
     database_pool_size: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per process
@@ -172,14 +151,6 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("public_url", mode="before")
-    @classmethod
-    def _public_url_or_platforms(cls, value: Any) -> Any:
-        # Unset or empty: the platform's own address for the app, where it tells it.
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return _platform_url()
-        return value
-
     @field_validator("agent_backend", "conversation_scope", "log_format", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
@@ -192,14 +163,6 @@ class Settings(BaseSettings):
         if value is not None:
             books.register_shipped()  # every platform's keys are known, configured in this run or not
             texts.merged(read_messages(value))  # a broken file fails at start, in one line
-        return value
-
-    @field_validator("files_types")
-    @classmethod
-    def _file_types(cls, value: str) -> str:
-        for kind in (t.strip() for t in value.replace(";", ",").split(",")):
-            if kind and not _CONTENT_TYPE.match(kind):
-                raise ValueError(f"{kind!r} is not a content type such as image/png or image/*")
         return value
 
     def messages(self) -> dict[str, dict[str, str]]:
@@ -231,27 +194,6 @@ class Settings(BaseSettings):
     def _database(cls, value: SecretStr) -> SecretStr:
         parse_database_url(value.get_secret_value().strip())
         return SecretStr(value.get_secret_value().strip())
-
-    @field_validator("public_url")
-    @classmethod
-    def _https(cls, value: str | None) -> str | None:
-        # Telegram only calls https webhooks; plain http is for trying things on loopback.
-        # Whatever is wrong (no scheme, http, a webhook path pasted along), the one line
-        # gives the value to use: PUBLIC_URL is fixed in one round.
-        if value is None:
-            return None
-        value = value.strip()
-        parts = urlsplit(value if "://" in value else f"https://{value}")
-        path = parts.path.rstrip("/")
-        pasted = next((p for p in _WEBHOOK_PATHS if path.endswith(p)), None)
-        base = path.removesuffix(pasted) if pasted else path
-        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
-        if (parts.scheme == "https" or loopback) and parts.hostname and not pasted and "://" in value:
-            return value
-        suggestion = f"{'http' if loopback else 'https'}://{parts.netloc}{base}"
-        if pasted:
-            raise ValueError(f"is the app's base address, without {pasted} (the bridge adds the paths): {suggestion}")
-        raise ValueError(f"must be the app's public https:// address (Telegram and Slack call https): {suggestion}")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -331,11 +273,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _install_requirements(self) -> Settings:
-        if self.slack_client_id is None:
-            for name in ("slack_client_secret", "slack_state_secret"):
-                if getattr(self, name) is not None:
-                    raise _missing("slack_client_id", f"is required when {name.upper()} is set (Add to Slack)")
-            return self
+        problem = self.install_problem(bot_token=self.slack_bot_token, signing_secret=self.slack_signing_secret)
+        if problem is not None:
+            raise _missing(*problem)
+        return self
         if self.slack_bot_token is not None:
             raise _missing(
                 "slack_bot_token",
@@ -345,16 +286,6 @@ class Settings(BaseSettings):
             if getattr(self, name) is None:
                 raise _missing(name, "is required with SLACK_CLIENT_ID (Add to Slack)")
         return self
-
-    @field_validator("bridge_secret_key")
-    @classmethod
-    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
-        from bridge.app.installations import fernet_key_problem
-
-        problem = fernet_key_problem(value.get_secret_value()) if value is not None else None
-        if problem is not None:
-            raise ValueError(problem)
-        return value
 
     @model_validator(mode="after")
     def _platform_requirements(self) -> Settings:
@@ -385,14 +316,6 @@ class Settings(BaseSettings):
         return self.public_url
 
     @property
-    def public_url_origin(self) -> str | None:
-        """Which variable ``public_url`` comes from: ``PUBLIC_URL`` or the platform's own."""
-        if self.public_url is None:
-            return None
-        platform = platform_public_url()
-        return platform[1] if platform is not None and platform[0] == self.public_url else "PUBLIC_URL"
-
-    @property
     def database(self) -> Database:
         """``sqlite:///rel.db`` -> the file ``rel.db``; ``postgres://…`` -> that database."""
         return parse_database_url(self.database_url.get_secret_value())
@@ -404,13 +327,6 @@ class Settings(BaseSettings):
     @property
     def slack_allowlist(self) -> tuple[frozenset[str], frozenset[str]]:
         return _split_list(self.slack_allowed_users), _split_list(self.slack_allowed_channels)
-
-    @property
-    def file_policy(self) -> FilePolicy | None:
-        if not self.files:
-            return None
-        types = tuple(t.strip().lower() for t in self.files_types.replace(";", ",").split(",") if t.strip())
-        return FilePolicy(max_bytes=int(self.files_max_mb * MB), max_count=self.files_max_count, types=types)
 
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can redact them wherever they appear."""
@@ -442,11 +358,6 @@ class _FieldProblem(ValueError):
 
 def _missing(field: str, problem: str) -> _FieldProblem:
     return _FieldProblem(field, problem)
-
-
-def _platform_url() -> str | None:
-    found = platform_public_url()
-    return found[0] if found is not None else None
 
 
 def load_settings(**overrides: Any) -> Settings:
