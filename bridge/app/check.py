@@ -16,6 +16,7 @@ from bridge.app.database import Database
 from bridge.app.environment import env_file, given_names, unknown_variables
 from bridge.app.logs import Redactor
 from bridge.app.platforms import configured_platforms
+from bridge.app.push import path_of
 from bridge.app.routes import Routes
 from bridge.app.runtime import AgentClient, open_agent, open_transcriber
 from bridge.app.settings import Settings
@@ -46,7 +47,8 @@ async def check(settings: Settings, routes: Routes | None = None) -> int:
             result = await check_agent(agent_settings, agent)
             results.append(replace(result, name=f"agent {name} ({result.name})") if name else result)
             if agent_settings.raia_push and isinstance(agent, RaiaClient) and results[-1].ok:
-                results.append(await check_push(agent_settings, agent))
+                pushed = await check_push(agent_settings, agent, name)
+                results.append(replace(pushed, name=f"agent {name} ({pushed.name})") if name else pushed)
     async with open_transcriber(settings) as transcriber:
         if transcriber is not None:  # TRANSCRIBE_URL: does the endpoint take the key?
             ok, detail = await transcriber.check()
@@ -159,10 +161,10 @@ async def check_agent(settings: Settings, agent: AgentClient) -> CheckResult:
         return CheckResult(backend, False, f"{where} answered with an error: {exc}")
 
 
-async def check_push(settings: Settings, agent: RaiaClient) -> CheckResult:
-    """RAIA_PUSH: is raia's webhook pointing at this bridge?"""
+async def check_push(settings: Settings, agent: RaiaClient, name: str = "") -> CheckResult:
+    """RAIA_PUSH: is raia's webhook pointing at this bridge (at agent ``name``'s path)?"""
     assert settings.public_url is not None
-    url = settings.public_url.rstrip("/") + "/raia/webhook"
+    url = settings.public_url.rstrip("/") + path_of(name)
     try:
         registered = url in await agent.webhook_urls()
     except AgentError as exc:

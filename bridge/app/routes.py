@@ -118,8 +118,6 @@ def load_routes(settings: Settings, environ: Mapping[str, str] | None = None) ->
     """Read and check ``ROUTES_FILE``; ``RoutesError`` (one line) on any mistake."""
     assert settings.routes_file is not None
     path = settings.routes_file
-    if settings.raia_push:
-        raise RoutesError(f"ROUTES_FILE {path}: RAIA_PUSH is not available with a routes file yet; unset it")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -246,7 +244,9 @@ class _Reader:
             raise self.fail(where, f"backend = {backend!r}: use one of {', '.join(BACKENDS)}")
         key = self.secret(where, table, "key_env", required=True)
         base_url = self.text(where, table, "base_url")
-        update: dict[str, Any] = {"agent_backend": backend, "routes_file": None, "raia_push": False}
+        # RAIA_PUSH: each raia agent's own webhook, at /raia/<name>/webhook with its key's secret.
+        push = self.base.raia_push and backend == "raia"
+        update: dict[str, Any] = {"agent_backend": backend, "routes_file": None, "raia_push": push}
         if "poll_interval" in table:
             update["raia_poll_interval"] = table["poll_interval"]
         if backend == "raia":

@@ -57,10 +57,14 @@ class Runtime:
     # routes the router that picks one for each message.
     services: dict[str, ConversationService] = field(default_factory=dict)
     router: Router | None = None
+    # RAIA_PUSH: each pushed agent's hints and client by its name (with routes, one per raia agent).
+    pushes: dict[str, tuple[PushHints, RaiaClient]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.services:
             self.services = {"": self.service}
+        if self.hints is not None and not self.pushes and isinstance(self.agent, RaiaClient):
+            self.pushes = {"": (self.hints, self.agent)}
 
 
 def service_config(settings: Settings) -> ServiceConfig:
@@ -205,8 +209,7 @@ async def open_runtime(
             clock=store.clock,
             observer=metrics,
         )
-        if hints is not None and service.handover is not None:  # a push may name a takeover
-            hints.listeners.append(service.handover.hinted)
+        _hear_takeovers(service, hints)
         yield Runtime(settings=settings, store=store, agent=agent, service=service, tasks=tasks, hints=hints)
 
 
@@ -226,11 +229,16 @@ async def _routed(
     transcriber = await stack.enter_async_context(open_transcriber(settings))  # one for every agent
     services: dict[str, ConversationService] = {}
     clients: dict[str, AgentClient] = {}
+    pushes: dict[str, tuple[PushHints, RaiaClient]] = {}
     for name, spec in routes.agents.items():
         client = clients[name] = await stack.enter_async_context(open_agent(spec.settings, observe=observe))
+        hints = None
+        if spec.settings.raia_push and isinstance(client, RaiaClient):  # its own webhook, its own hints
+            hints = PushHints()
+            pushes[name] = (hints, client)
         services[name] = ConversationService(
             store.for_agent(name),
-            agent_of(client, None, transcriber, settings.transcribe_max_seconds),
+            agent_of(client, hints, transcriber, settings.transcribe_max_seconds),
             config or service_config(spec.settings),
             tasks=TaskSet(),
             clock=store.clock,
@@ -238,6 +246,7 @@ async def _routed(
             key=name,
             acks=acks,
         )
+        _hear_takeovers(services[name], hints)
     first = next(iter(routes.agents))
     router = Router(store, services, routes.routes, routes.defaults)
     return Runtime(
@@ -248,7 +257,14 @@ async def _routed(
         tasks=TaskSet(),
         services=services,
         router=router,
+        pushes=pushes,
     )
+
+
+def _hear_takeovers(service: ConversationService, hints: PushHints | None) -> None:
+    """A push may name a takeover (raia's ``manual`` trigger): the agent's desk hears it."""
+    if hints is not None and service.handover is not None:
+        hints.listeners.append(service.handover.hinted)
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +22,6 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.base import Platform, running
-from adapters.raia.client import RaiaClient
 from bridge.acks import AckFirst
 from bridge.app import push, status
 from bridge.app.installations import SealedInstallations
@@ -46,7 +46,7 @@ HEALTH_PROBE = 2.0  # seconds /healthz waits for the database before it reports 
 class AppState:
     ready: bool = False
     runtime: Runtime | None = None
-    relay: push.Relay | None = None  # where raia's push hints go (RAIA_PUSH)
+    relays: dict[str, push.Relay] = field(default_factory=dict)  # where each agent's push hints go (RAIA_PUSH)
     platforms: Sequence[Platform] = field(default_factory=tuple)
     served: bool = False
     bridge: Callable[[], AbstractAsyncContextManager[None]] | None = None
@@ -82,9 +82,8 @@ def build_app(
     ``routed``: ROUTES_FILE's agents, each bot or app of ``platforms`` under its name."""
     state = AppState(platforms=tuple(platforms))
     webhooks = [route for platform in platforms for route in platform.routes()]
-    webhook_paths = frozenset(r.path for r in webhooks if isinstance(r, Route)) | (
-        {push.PATH} if settings.raia_push else set()
-    )
+    pushed = push.pushed(settings, routed)  # RAIA_PUSH: each agent raia calls, at its own path
+    webhook_paths = frozenset(r.path for r in webhooks if isinstance(r, Route)) | {push.path_of(a) for a in pushed}
     metrics = Metrics(webhook_paths)
 
     def states() -> tuple[dict[str, bool], dict[str, bool]]:
@@ -104,13 +103,13 @@ def build_app(
             if database.path is not None:  # SQLite: one serving process per file
                 await stack.enter_async_context(InstanceLock(database.path, wait=instance_wait))
             runtime = await stack.enter_async_context(open_runtime(settings, metrics=metrics, routes=routed))
-            hints = runtime.hints
-            if hints is not None:  # raia push: hints reach this process's pollers, or every replica's
+            hints = {name: each for name, (each, _) in runtime.pushes.items()}
+            if hints:  # raia push: hints reach this process's pollers, or every replica's
                 if isinstance(runtime.store, PostgresStore):
                     await stack.enter_async_context(push.listening(runtime.store, hints))
-                    state.relay = push.shared(runtime.store)
+                    state.relays = {name: push.shared(runtime.store, name) for name in hints}
                 else:
-                    state.relay = push.local(hints)
+                    state.relays = {name: push.local(each) for name, each in hints.items()}
             if isinstance(runtime.store, PostgresStore):  # replicas share it: some things stay single
                 for platform in platforms:
                     sole = platform.sole_consumer()
@@ -143,8 +142,8 @@ def build_app(
             # Asked after start-up, not during it: a slow raia must not keep the port
             # closed past a PaaS's boot limit. Logs a clear error if the key is refused.
             runtime.tasks.spawn(_greet(runtime, platforms, routed), name="agent-name")
-            if settings.raia_push and isinstance(runtime.agent, RaiaClient):
-                runtime.tasks.spawn(push.register(settings, runtime.agent), name="raia-push-register")
+            for name, (_, client) in runtime.pushes.items():
+                runtime.tasks.spawn(push.register(pushed[name], client, name), name="raia-push-register")
             yield
 
     async def probe() -> Snapshot:
@@ -215,8 +214,8 @@ def build_app(
         Route("/metrics", metrics.endpoint(token, waiting), methods=["GET"]),
     ]
     routes.extend(webhooks)
-    if settings.raia_push:
-        routes.append(push.route(settings, lambda: state.relay if state.ready else None))
+    for name, agent_settings in pushed.items():
+        routes.append(push.route(agent_settings, partial(_relay, state, name), name))
 
     @asynccontextmanager
     async def as_lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -245,6 +244,11 @@ async def _greet(runtime: Runtime, platforms: Sequence[Platform], routes: Routes
         name = names.get(defaults.get(platform.name, ""))
         if name:
             await platform.introduce(name)
+
+
+def _relay(state: AppState, agent: str) -> push.Relay | None:
+    """Where agent ``agent``'s push hints go; None while starting or stopping."""
+    return state.relays.get(agent) if state.ready else None
 
 
 async def _stopped(runtime: Runtime, state: AppState) -> None:

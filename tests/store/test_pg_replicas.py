@@ -141,7 +141,7 @@ async def test_hints_are_heard_again_after_the_listening_connection_is_lost(pg_s
     still wakes the poller waiting for it."""
     url = await pg_server.new_database()
     hints = PushHints()
-    async with PostgresStore(url) as store, push.listening(store, hints):
+    async with PostgresStore(url) as store, push.listening(store, {"": hints}):
         relay = push.shared(store)
         listener = await _listener(store)
         assert listener is not None
@@ -153,6 +153,18 @@ async def test_hints_are_heard_again_after_the_listening_connection_is_lost(pg_s
         await relay(["msg-1"])
         assert await asyncio.wait_for(waiting, 5) is True
     assert again != listener
+
+
+async def test_a_relayed_hint_wakes_only_its_own_agents_pollers(pg_server: PgServer) -> None:
+    """ROUTES_FILE: a push for agent hr, relayed between replicas, reaches hr's hints and
+    not the other agents' (the ids are hints; which agent they are for is the path's)."""
+    url = await pg_server.new_database()
+    hints = {"": PushHints(), "helpdesk": PushHints(), "hr": PushHints()}
+    async with PostgresStore(url) as store, push.listening(store, hints):
+        waiting = asyncio.create_task(hints["hr"].wait(["conv-1"], 30.0, asyncio.sleep))
+        await push.shared(store, "hr")(["conv-1"])
+        assert await asyncio.wait_for(waiting, 5) is True
+    assert [each.received for each in hints.values()] == [0, 0, 1]
 
 
 async def _listener(store: PostgresStore) -> int | None:
