@@ -284,8 +284,12 @@ class SlackOutbound:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows the lane's
             # cancellation when the call has just completed, and a stopped lane would post.
             async with asyncio.timeout(5):
-                await self._client.assistant_threads_setStatus(
-                    channel_id=origin.chat, thread_ts=origin.thread, status=status
+                await web.call(
+                    self._client,
+                    "assistant.threads.setStatus",
+                    channel_id=origin.chat,
+                    thread_ts=origin.thread,
+                    status=status,
                 )
             return True
         except SlackApiError as exc:
@@ -348,7 +352,7 @@ class SlackOutbound:
         first, last, locale = user_id, None, ""
         try:
             async with asyncio.timeout(2):  # not wait_for: see _status (this runs in the lane too)
-                info = await self._client.users_info(user=user_id, include_locale=True)
+                info = await web.read(self._client, "users.info", user=user_id, include_locale="true")
             person = info.get("user") or {}
             locale = str(person.get("locale") or "")  # "de-DE": the bridge's own words in German
             profile = person.get("profile") or {}
@@ -359,7 +363,7 @@ class SlackOutbound:
         except SlackApiError as exc:
             # Without users:read the bridge still works; raia just sees the Slack id.
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, error_code(exc))
-        except (TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, type(exc).__name__)
         self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None, locale)
         return first, last or None, locale

@@ -64,8 +64,10 @@ class _StatusAnsweredAsTheLaneStops(AsyncWebClient):
 
     lane: asyncio.Task[None] | None = None
 
-    async def assistant_threads_setStatus(self, **kwargs: Any) -> AsyncSlackResponse:
-        if kwargs.get("status") and self.lane is not None:
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        if api_method != "assistant.threads.setStatus":
+            return await super().api_call(api_method, **kwargs)
+        if (kwargs.get("json") or {}).get("status") and self.lane is not None:
             asyncio.get_running_loop().call_soon(self.lane.cancel)
             await asyncio.sleep(0)  # Slack's answer is read while the cancellation comes
         return AsyncSlackResponse(
