@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps
-from adapters.slack import sessions, uploads, web
+from adapters.slack import uploads, web
 from adapters.slack.render import SlackMessage, plain, render
 from adapters.slack.words import PLATFORM
+from adapters.slack.working import Background, Working, nowhere
 from bridge import texts
 from bridge.errors import DeliveryError, DeliveryPermanent, DeliveryRetryable, FileUnavailable
 from bridge.models import AnswerFile, Attachment, Origin, PlatformUser, Reply
@@ -27,13 +28,11 @@ from bridge.ports.outbound import DeliveryProgress, Download, LiveText
 
 log = logging.getLogger(__name__)
 
-WORKING_REACTION = "hourglass_flowing_sand"
 _SLACK_FILE_HOSTS = (".slack.com", ".slack-gov.com")  # where the bot token may go with a file download
 MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
 PREVIEW = "raia_bridge_preview"  # ... and on every message of a streamed answer's live preview
 LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
-STATUS_THINKING = "is thinking…"
 LIVE_EVERY = 1.0  # a streamed answer's message is updated at most this often
 # Errors that will not go away by retrying: logged with ids, the reply is given up.
 _PERMANENT = frozenset(
@@ -62,13 +61,15 @@ class SlackOutbound:
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, api_url: str = "https://slack.com/api/") -> None:
+    def __init__(
+        self, client: AsyncWebClient, api_url: str = "https://slack.com/api/", background: Background = nowhere
+    ) -> None:
         self._client = client
         # The bot token goes only to Slack's own file hosts (or the configured API's host).
         self._api_host = urlsplit(api_url).netloc
         self._names: dict[str, tuple[float, str, str | None, str]] = {}
-        self._assistant: bool | None = None  # None: not known yet whether the app has the feature
-        self.sessions = sessions.AgentSessions(client)  # an agent app's sessions (tried first)
+        self._working = Working(client, background)
+        self.sessions = self._working.sessions  # an agent app's sessions (the stop button's "active")
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         asker = origin.extra.get("private")
@@ -204,6 +205,7 @@ class SlackOutbound:
             unfurl_links=False,
             unfurl_media=False,
         )
+        self._working.posted(origin)  # Slack cleared the thread's "is thinking…" with it
         return str(response.get("ts") or "")
 
     async def _call(self, origin: Origin, method: Any, **kwargs: Any) -> Any:
@@ -252,68 +254,15 @@ class SlackOutbound:
             origin, self._client.chat_update, channel=origin.chat, ts=ts, text=message.text, blocks=message.blocks
         )
 
-    @asynccontextmanager
-    async def working(self, origin: Origin) -> AsyncIterator[None]:
-        """The thread's agent session "processing", with Slack's stop button (an agent
-        app), else "is thinking…" in an assistant thread (Slack's AI-apps feature), else an
-        hourglass reaction on the question while the agent works (best effort)."""
-        if await self.sessions.set(origin, sessions.PROCESSING):
-            try:
-                yield
-            finally:
-                await self.sessions.set(origin, sessions.ACTIVE)  # the stop button goes
-            return
-        assistant_thread = origin.extra.get("direct") and origin.thread and self._assistant is not False
-        if assistant_thread and await self._status(origin, STATUS_THINKING):
-            self._assistant = True
-            try:
-                yield
-            finally:
-                await self._status(origin, "")  # posting the answer clears it too
-            return
-        added = origin.message is not None and await self._react("reactions.add", origin)
-        try:
-            yield
-        finally:
-            if added:
-                await self._react("reactions.remove", origin)
+    def close(self) -> None:
+        self._working.close()
 
-    async def _status(self, origin: Origin, status: str) -> bool:
-        assert origin.thread is not None
-        try:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows the lane's
-            # cancellation when the call has just completed, and a stopped lane would post.
-            async with asyncio.timeout(5):
-                await web.call(
-                    self._client,
-                    "assistant.threads.setStatus",
-                    channel_id=origin.chat,
-                    thread_ts=origin.thread,
-                    status=status,
-                )
-            return True
-        except SlackApiError as exc:
-            if error_code(exc) in ("missing_scope", "not_allowed_token_type", "feature_not_enabled"):
-                self._assistant = False  # the app has no assistant feature: reactions from now on
-            log.debug("slack assistant status failed: %s", error_code(exc))
-            return False
-        except Exception as exc:
-            log.debug("slack assistant status failed: %s", exc)
-            return False
+    def working(self, origin: Origin) -> AbstractAsyncContextManager[None]:
+        """The thread's agent session "processing", "is thinking…", or the hourglass."""
+        return self._working.working(origin)
 
     async def _post_message(self, **arguments: Any) -> dict[str, Any]:
         return await web.call(self._client, "chat.postMessage", **arguments)
-
-    async def _react(self, method: str, origin: Origin) -> bool:
-        try:
-            async with asyncio.timeout(5):  # not wait_for: see _status
-                await web.call(
-                    self._client, method, channel=origin.chat, timestamp=origin.message, name=WORKING_REACTION
-                )
-            return True
-        except Exception as exc:
-            log.debug("slack %s failed: %s", method, exc)
-            return False
 
     @asynccontextmanager
     async def download(self, attachment: Attachment, limit: int) -> AsyncIterator[Download]:
@@ -351,7 +300,9 @@ class SlackOutbound:
             return cached[1], cached[2], cached[3]
         first, last, locale = user_id, None, ""
         try:
-            async with asyncio.timeout(2):  # not wait_for: see _status (this runs in the lane too)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows the lane's
+            # cancellation when the call has just completed (this runs in the lane).
+            async with asyncio.timeout(2):
                 info = await web.read(self._client, "users.info", user=user_id, include_locale="true")
             person = info.get("user") or {}
             locale = str(person.get("locale") or "")  # "de-DE": the bridge's own words in German

@@ -15,7 +15,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -136,7 +136,7 @@ class SlackPlatform:
         self.app.event(re.compile(".*"))(self._ignore)
         self.app.command("/raia")(self._on_command)
         self.app.action(PERSON_ACTION)(self._on_person)
-        self.outbound = SlackOutbound(self.client, config.api_url)
+        self.outbound = SlackOutbound(self.client, config.api_url, self._background)
         self.surfaces = SlackSurfaces(self.client, self.outbound, lambda: self._inbox, lambda: self._bot, config.allow)
         self.surfaces.register(self.app)
         SlackFeedback(self.client, self.outbound, lambda: self._inbox).register(self.app)
@@ -191,6 +191,7 @@ class SlackPlatform:
         self._state = "stopping"
 
     async def close(self) -> None:
+        self.outbound.close()
         await self.stop_intake()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
@@ -319,6 +320,14 @@ class SlackPlatform:
             log.info("slack request of a kind the bridge does not handle; acknowledged")
             return Response(status_code=200)
         return response
+
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> bool:
+        """Tracked work after the fact (a status cleared); False when nothing runs it."""
+        if self._inbox is None:
+            work.close()
+            return False
+        self._inbox.background(work, name=name)
+        return True
 
     async def _ignore(self, body: dict[str, Any]) -> None:
         log.debug("slack event %s ignored", (body.get("event") or {}).get("type"))

@@ -141,6 +141,26 @@ async def test_raia_stop_answers_privately(sim: RaiaSimulator, fake: slack.FakeS
     assert "next" in fake.posts[0].body
 
 
+async def test_a_stopped_question_in_an_assistant_thread_has_its_status_cleared(
+    sim: RaiaSimulator, tmp_path: Path
+) -> None:
+    """Not an agent app: "is thinking…" shows while the agent works. Stopped, the question
+    gets no post in its thread (which would clear it): the bridge clears it itself."""
+    _slow(sim)
+    fake = slack.FakeSlack()
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.event(slack.dm("slow question"))
+        await waiting.until(lambda: len(fake.assistant) == 1, what="is thinking…")
+        fields = {"command": "/raia", "text": "stop", "user_id": "U1", "team_id": slack.TEAM, "channel_id": "D0001"}
+        body = urlencode(fields | {"response_url": "https://hooks.example/x", "trigger_id": "1"}).encode()
+        headers = slack.signed(body) | {"Content-Type": "application/x-www-form-urlencoded"}
+        response = await bridge.http.post("/slack/events", content=body, headers=headers)
+        assert response.json() == {"response_type": "ephemeral", "text": texts.text("stopped")}
+        await waiting.until(lambda: len(fake.assistant) == 2, what="the status cleared")
+    assert [p["status"] for _, p in fake.assistant] == ["is thinking…", ""]
+    assert fake.posts == []
+
+
 async def test_a_markdown_table_arrives_as_a_table_block(
     sim: RaiaSimulator, fake: slack.FakeSlack, tmp_path: Path
 ) -> None:
