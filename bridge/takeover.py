@@ -7,7 +7,8 @@ person's hands and turns what it finds into *posts*: one notice when a takeover 
 each staff message, one notice when the agent is back. Posts belong to the conversation,
 not to a question; each is recorded in the store before it is posted, its parts counted
 like an answer's, so a restart, ``kill -9`` or another replica never posts one twice or
-skips one. One process at a time watches a conversation (``claim_watch``).
+skips one (``bridge.takeover_posts`` posts them). One process at a time watches a
+conversation (``claim_watch``).
 
 How it finds them, cheaply:
 
@@ -32,14 +33,14 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from bridge import texts
-from bridge.answer_files import FileDelivery, text_done
 from bridge.config import ServiceConfig
-from bridge.errors import AgentError, DeliveryPermanent, DeliveryRetryable, ShuttingDown, StoreError
+from bridge.errors import AgentError, ShuttingDown, StoreError
 from bridge.files import FilePolicy
 from bridge.models import Reply, ReplyKind
 from bridge.ports.agent import GivesFiles, Handling, HandsOver
-from bridge.ports.outbound import CONVERSATION_POST, Outbound
-from bridge.ports.store import HandoverPost, HandoverRecord, StorePort
+from bridge.ports.outbound import Outbound
+from bridge.ports.store import HandoverRecord, StorePort
+from bridge.takeover_posts import PostDelivery
 from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.takeover")
@@ -60,23 +61,6 @@ class _Watch:
     wake: asyncio.Event
 
 
-class PostProgress:
-    """A post's delivery progress, written through to the store part by part."""
-
-    def __init__(self, store: StorePort, post: HandoverPost, *, resumed: bool) -> None:
-        self._store, self._post, self._done = store, post, post.parts_delivered
-        self.key = f"{CONVERSATION_POST}{post.conversation_id}-{post.key}"[:100]
-        self.uncertain = resumed or post.delivery_attempts > 0
-
-    @property
-    def done(self) -> int:
-        return self._done
-
-    async def part_delivered(self, count: int) -> None:
-        self._done = count
-        await self._store.mark_post_parts(self._post.conversation_id, self._post.key, count)
-
-
 class HandoverDesk:
     def __init__(
         self,
@@ -93,13 +77,17 @@ class HandoverDesk:
     ) -> None:
         assert service.handover is not None  # HANDOFF is on
         self._store, self._agent, self.config = store, agent, service.handover
-        self._outbounds = outbounds
-        # Files a staff member sends go after their words like an answer's files (each a
-        # recorded part, FILES_MAX_MB and the platform's limit, a line instead when over).
-        self._files = FileDelivery(gives_files, (service.files or FilePolicy()).max_bytes)
+        self._posts = PostDelivery(
+            store,
+            outbounds,
+            gives_files=gives_files,
+            max_file_bytes=(service.files or FilePolicy()).max_bytes,
+            attempts=service.delivery_attempts,
+            backoff=service.delivery_backoff,
+            sleep=sleep,
+        )
         self._agent_name = agent_name
         self._clock, self._sleep, self._tasks = clock, sleep, tasks
-        self._attempts, self._backoff = service.delivery_attempts, service.delivery_backoff
         # A question a person took over is looked at for a late agent answer this long.
         self._late_window = service.poll_timeout
         self._watches: dict[int, _Watch] = {}
@@ -274,7 +262,7 @@ class HandoverDesk:
                     return  # another process watches it
                 changed = await self._look(record, with_mode=with_mode)
                 changed = await self._late_answers(record) or changed
-                await self._deliver(conversation_id, resumed=resumed)
+                await self._posts.deliver(conversation_id, resumed=resumed)
                 resumed = False
                 failures = 0
                 record = await self._store.handover(conversation_id)
@@ -378,42 +366,3 @@ class HandoverDesk:
                              record.conversation_id, handed.question_id)  # fmt: skip
             await self._store.settle_handed_question(record.conversation_id, handed.question_id, post)
         return found
-
-    async def _deliver(self, conversation_id: int, *, resumed: bool) -> None:
-        """Post what is recorded and not posted yet, in order."""
-        record = await self._store.handover(conversation_id)
-        if record is None:
-            return
-        outbound = self._outbounds.get(record.platform)
-        if outbound is None:
-            return  # that platform is not configured in this run
-        language = texts.language_of(record.profile.custom_data)
-        for post in await self._store.pending_posts(conversation_id):
-            reply = replace(texts.localize(post.reply, language), vote_key="")
-            progress = PostProgress(self._store, post, resumed=resumed)
-            resumed = False
-            while True:
-                try:
-                    # An earlier attempt may have posted the words already (only files are left);
-                    # a staff message may be files alone.
-                    if not text_done(progress) and (reply.text or reply.has_sources):
-                        await outbound.deliver(record.origin, reply, progress)
-                    await self._files.deliver(record.origin, reply, outbound, progress)
-                except StoreError:
-                    raise
-                except DeliveryPermanent as exc:
-                    log.error("conversation=%d post %s undeliverable: %s", conversation_id, post.key, exc)
-                    break
-                except Exception as exc:
-                    attempts = await self._store.note_post_attempt(conversation_id, post.key)
-                    progress.uncertain = exc.maybe_posted if isinstance(exc, DeliveryRetryable) else True
-                    if attempts >= self._attempts:
-                        log.error("conversation=%d post %s given up: %s", conversation_id, post.key, exc)
-                        break
-                    log.warning("conversation=%d post %s failed (%d): %s", conversation_id, post.key, attempts, exc)
-                    hint = exc.retry_after if isinstance(exc, DeliveryRetryable) else None
-                    await self._sleep(self._backoff.wait(attempts, hint=hint))
-                    continue
-                break
-            await self._store.mark_post_delivered(conversation_id, post.key)
-            log.info("conversation=%d post=%s delivered platform=%s", conversation_id, post.key, record.platform)
