@@ -294,6 +294,14 @@ class SlackOutbound:
         custom = {**user.custom_data, "locale": locale} if locale else user.custom_data
         return replace(user, first_name=first, last_name=last, custom_data=custom)
 
+    def known(self, user: PlatformUser) -> PlatformUser:
+        """``user`` with the locale users.info gave for them before (however long ago), without
+        asking Slack: for a reply that must go out in the acknowledgement (a slash command)."""
+        cached = self._names.get(user.custom_data.get("slackUserId", ""))
+        if not cached or not cached[3]:
+            return user  # never asked: the bridge's default language
+        return replace(user, custom_data={**user.custom_data, "locale": cached[3]})
+
     async def _name(self, user_id: str) -> tuple[str, str | None, str]:
         cached = self._names.get(user_id)
         if cached and cached[0] > time.monotonic():

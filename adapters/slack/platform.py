@@ -430,7 +430,10 @@ class SlackPlatform:
         async def ephemeral(reply: Reply) -> None:
             await ack(response_type="ephemeral", text=reply.text)
 
-        await self._inbox.receive(classify_command(body, self._bot), respond=ephemeral)
+        command = classify_command(body, self._bot)
+        # Replied in the acknowledgement: in the language already known for the person
+        # (no users.info call on the way to Slack's 3 s limit).
+        await self._inbox.receive(replace(command, user=self.outbound.known(command.user)), respond=ephemeral)
 
 
 _REFUSED = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive", "not_allowed_token_type"})
