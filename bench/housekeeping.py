@@ -1,6 +1,6 @@
 """Housekeeping against acknowledgements: a million stored turns and a day of downtime.
 
-    python bench/housekeeping.py                 # 1,000,000 turns (about 1.5 minutes)
+    python bench/housekeeping.py                 # 1,000,000 turns, 3 runs (about 2 minutes)
     python bench/housekeeping.py --turns 200000  # quicker
 
 Builds one SQLite file holding ``--turns`` finished turns delivered over the last eight days
@@ -8,10 +8,12 @@ Builds one SQLite file holding ``--turns`` finished turns delivered over the las
 answered a million turns a week holds them, then starts a store on copies of it after a day
 without housekeeping (a day of downtime): a day's turns and event keys are due. While the
 store's clean-up runs, an acknowledger makes the trip a webhook's acknowledgement makes (its
-event key recorded) every 5 ms and times each trip. Before: the clean-up of the previous
-version (one transaction deleting everything due, no index on the delivery time); after:
-``store.housekeeping`` (indexed batches). Printed side by side: how long acknowledgements
-waited (max, p99), how long the clean-up took, and a second clean-up with nothing due.
+event key recorded) every 5 ms and times each trip. Before: the clean-up of the first
+version (one transaction deleting everything due, no index on the delivery time), once;
+after: ``store.sqlite_housekeeping`` (indexed batches sized by time), ``--runs`` times.
+Printed: how long acknowledgements waited (max, p99) during each clean-up and, as the
+machine's own noise, during the same time with no clean-up running; how long the clean-up
+took, and a second clean-up with nothing due. The target is the max over all runs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -31,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.run import pct  # noqa: E402
+from bridge.app import collector  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
 
 DAY = 86400.0
@@ -38,6 +42,7 @@ KEEP = 7 * DAY  # ServiceConfig.keep_finished
 TTL = 3 * DAY  # ServiceConfig.dedupe_ttl
 EVERY = 0.005  # the acknowledger's pace
 TARGET = 0.050  # housekeeping never delays an acknowledgement by more than this
+IDLE = 3.0  # seconds of acknowledgements measured with nothing else running
 
 
 async def fill(path: Path, turns: int, now: float) -> None:
@@ -95,10 +100,20 @@ async def old_purge(store: SqliteStore, keep: float) -> None:
     await store._run(purge)
 
 
+def copy(source: Path, target: Path) -> None:
+    """A copy written through to the disk: left dirty, the kernel would be writing a copy of
+    the whole file back while the clean-up runs (not what a running bridge meets)."""
+    shutil.copy(source, target)
+    with open(target, "rb+") as written:
+        os.fsync(written.fileno())
+
+
 async def measure(path: Path, now: float, purge: Callable[[SqliteStore], Awaitable[None]]) -> dict[str, float]:
-    """Ack trip latencies while ``purge`` runs (a day later than ``now``), then a second purge's time."""
+    """Ack trip latencies with nothing else running (the machine's noise), then while
+    ``purge`` runs (a day later than ``now``), then a second purge's time."""
     later = now + DAY
     async with SqliteStore(path, clock=lambda: later) as store:
+        collector.settle()  # as the bridge does after start-up (``bridge.app.collector``)
         waits: list[float] = []
         done = asyncio.Event()
         n = 0
@@ -114,6 +129,10 @@ async def measure(path: Path, now: float, purge: Callable[[SqliteStore], Awaitab
 
         acks = asyncio.create_task(acknowledge())
         await asyncio.sleep(0.2)
+        waits.clear()
+        await asyncio.sleep(IDLE)
+        idle = list(waits)
+        waits.clear()
         began = time.perf_counter()
         await purge(store)
         took = time.perf_counter() - began
@@ -121,14 +140,23 @@ async def measure(path: Path, now: float, purge: Callable[[SqliteStore], Awaitab
         await acks
         began = time.perf_counter()
         await purge(store)
-        idle = time.perf_counter() - began
+        again = time.perf_counter() - began
         left = await store._run(lambda: store._db.execute("SELECT COUNT(*) FROM questions").fetchone()[0])
-    return {"max": max(waits), "p99": pct(waits, 99), "p50": pct(waits, 50), "took": took, "idle": idle, "left": left}
+    return {
+        "max": max(waits),
+        "p99": pct(waits, 99),
+        "idle max": max(idle),
+        "idle p99": pct(idle, 99),
+        "took": took,
+        "again": again,
+        "left": left,
+    }
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=1_000_000, help="finished turns stored (default 1,000,000)")
+    parser.add_argument("--runs", type=int, default=3, help="clean-ups measured (default 3)")
     args = parser.parse_args()
     now = time.time()
     with tempfile.TemporaryDirectory(prefix="bench-housekeeping-") as tmp:
@@ -137,30 +165,31 @@ async def main() -> None:
         await fill(source, args.turns, now)
         size = source.stat().st_size / 2**20
         print(f"{args.turns:,} turns stored in {time.perf_counter() - began:.1f} s ({size:.0f} MB)")
-        before, after = Path(tmp) / "before.db", Path(tmp) / "after.db"
-        shutil.copy(source, before)
-        shutil.copy(source, after)
-        with sqlite3.connect(before) as db:  # the previous schema: no index on the delivery time
+        before = Path(tmp) / "before.db"
+        copy(source, before)
+        with sqlite3.connect(before) as db:  # the first version's schema: no index on the delivery time
             db.execute("DROP INDEX questions_delivered")
-        results = {
-            "before": await measure(before, now, lambda s: old_purge(s, KEEP)),
-            "after": await measure(after, now, lambda s: s.purge(KEEP)),
-        }
-    b, a = results["before"], results["after"]
-    print()
-    print(f"{args.turns:,} stored turns, a day of downtime: {a['left']:,} turns kept of {args.turns:,}")
-    print(f"{'measure':<40} {'before':>10} {'after':>10} {'after/before':>13}")
-    rows = [
-        ("ack trip wait during clean-up, max (ms)", 1000 * b["max"], 1000 * a["max"]),
-        ("ack trip wait during clean-up, p99 (ms)", 1000 * b["p99"], 1000 * a["p99"]),
-        ("ack trip wait during clean-up, p50 (ms)", 1000 * b["p50"], 1000 * a["p50"]),
-        ("clean-up of a day's turns (s)", b["took"], a["took"]),
-        ("clean-up with nothing due (ms)", 1000 * b["idle"], 1000 * a["idle"]),
-    ]
-    for name, x, y in rows:
-        print(f"{name:<40} {x:>10.1f} {y:>10.1f} {y / x if x else 0:>12.2f}x")
-    verdict = "met" if a["max"] <= TARGET else "MISSED"
-    print(f"\nTarget: housekeeping never delays an acknowledgement by more than {1000 * TARGET:.0f} ms: {verdict}")
+        runs = [("before", await measure(before, now, lambda s: old_purge(s, KEEP)))]
+        before.unlink()
+        for n in range(1, args.runs + 1):
+            after = Path(tmp) / f"after-{n}.db"
+            copy(source, after)
+            runs.append((f"now, run {n}", await measure(after, now, lambda s: s.purge(KEEP))))
+            after.unlink()
+    print(f"\n{args.turns:,} stored turns, a day of downtime: {runs[-1][1]['left']:,} turns kept")
+    print("ack trip wait (ms): during the clean-up max / p99; with nothing running (the machine's noise) max / p99")
+    print(f"{'clean-up':<12} {'max':>8} {'p99':>8} {'idle max':>9} {'idle p99':>9} {'took (s)':>9} {'again (ms)':>11}")
+    for name, r in runs:
+        print(
+            f"{name:<12} {1000 * r['max']:>8.1f} {1000 * r['p99']:>8.1f} {1000 * r['idle max']:>9.1f} "
+            f"{1000 * r['idle p99']:>9.1f} {r['took']:>9.1f} {1000 * r['again']:>11.1f}"
+        )
+    worst = max(r["max"] for name, r in runs[1:])
+    verdict = "met" if worst <= TARGET else "MISSED"
+    print(
+        f"\nTarget: housekeeping never delays an acknowledgement by more than {1000 * TARGET:.0f} ms: "
+        f"{verdict} (worst of {args.runs} runs: {1000 * worst:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -2,19 +2,43 @@
 
 A clean-up that deletes an hour's (or, after a downtime, a day's) finished rows in one
 statement holds SQLite's only thread, and every webhook acknowledgement queued behind it,
-for seconds. Each step here deletes at most ``BATCH`` rows found through an index on the
-time that expires them (migration 8 on SQLite, 6 on PostgreSQL), one short transaction per
-batch, and the store lets other work go between batches: a trip never waits for more than
-one batch (a few milliseconds; ``bench/housekeeping.py``).
+for seconds. Each step here deletes a batch of rows found through an index on the time that
+expires them (migration 8 on SQLite, 6 on PostgreSQL), one short transaction per batch, and
+the store lets other work go between batches: a trip never waits for more than one batch.
+
+A batch is sized by time, not by a fixed count of rows (``Sizer``): a row's cost depends on
+its table's indexes and on whether their pages are in memory (a ``questions`` row touches
+six indexes at random places; an event key, one), so a fixed 250 rows took 1 ms in one table
+and 10-25 ms in another (``bench/housekeeping.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-BATCH = 250  # rows per batch: about 2-4 ms of SQLite's thread
+BUDGET = 0.004  # seconds one batch (or step of giving space back) should hold the store
+FIRST = 64  # rows in a step's first batch, before its cost is known
+LARGEST = 1000  # rows in a batch at most, however cheap they are
+SMALLEST = 4  # rows in a batch at least, so a slow disk still makes progress
 PAUSE = 0.002  # seconds between batches, so trips queued meanwhile go first
-CHECKPOINT_EVERY = 20  # SQLite: batches between checkpoints (``store.checkpoint``)
+
+
+class Sizer:
+    """How much the next batch takes on: as much as ``BUDGET`` allows at the rate the last
+    batch went. It shrinks at once after a slow batch and at most doubles after a quick one,
+    so one lucky batch (its pages all in memory) does not make the next one long."""
+
+    def __init__(self, first: int = FIRST, largest: int = LARGEST, smallest: int = SMALLEST) -> None:
+        self.size = first
+        self._largest = largest
+        self._smallest = smallest
+
+    def took(self, seconds: float, done: int) -> None:
+        """The last batch did ``done`` units (rows, pages) in ``seconds``."""
+        if done <= 0:
+            return
+        fits = int(BUDGET * done / seconds) if seconds > 0 else self._largest
+        self.size = max(self._smallest, min(fits, 2 * self.size, self._largest))
 
 
 @dataclass(frozen=True)

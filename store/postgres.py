@@ -36,6 +36,7 @@ from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuesti
 from store import housekeeping
 from store.agents import AgentScoped
 from store.errors import PG_ERRORS, describe
+from store.housekeeping import Sizer
 from store.installs import PgInstalls
 from store.pg_clock import ServerClock
 from store.pg_feedback import PgKeptAnswers
@@ -382,15 +383,17 @@ class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replic
         batches (``store.housekeeping``: short transactions, no long row locks); one replica
         at a time (the others skip this round rather than queue behind it)."""
         for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for, keep_people_for):
-            sql = step.sql("$1", "$2")
+            sql, size = step.sql("$1", "$2"), Sizer()
             while True:
+                began = time.perf_counter()
                 async with self.pool.transaction() as conn:
                     if not await conn.fetchval(
                         "SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, HOUSEKEEPING_LOCK
                     ):
                         return
-                    status = await conn.execute(sql, cutoff, housekeeping.BATCH)
-                if int(status.split()[-1]) < housekeeping.BATCH:
+                    deleted = int((await conn.execute(sql, cutoff, asked := size.size)).split()[-1])
+                size.took(time.perf_counter() - began, deleted)
+                if deleted < asked:
                     break
                 await asyncio.sleep(housekeeping.PAUSE)
 

@@ -5,14 +5,13 @@ transaction) at once: a trip costs the event loop a wake-up, and under a burst t
 wake-ups, not SQLite, decide how fast webhooks are acknowledged. The thread also
 serialises the transactions, so no two can interleave on the shared connection.
 
-New questions are committed in groups (``store.sqlite_intake``).
+New questions are committed in groups (``store.sqlite_intake``); housekeeping goes a few
+milliseconds per trip (``store.sqlite_housekeeping``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
 import json
 import sqlite3
 import time
@@ -22,18 +21,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
+from bridge.errors import ConversationGone, QuestionGone
 from bridge.models import Attachment, InboundMessage, QuestionState
 from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuestion
-from store import housekeeping, sqlite_space
+from store import sqlite_file
 from store.agents import AgentScoped
-from store.checkpoint import FALLBACK_PAGES, Checkpointer
+from store.checkpoint import Checkpointer
 from store.errors import from_sqlite
-from store.files import create_private, unusable
 from store.installs import SqliteInstalls
-from store.migrations import Transaction, migrate
+from store.migrations import Transaction
 from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, files_json, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
+from store.sqlite_housekeeping import Housekeeping
 from store.sqlite_intake import GroupCommit, claim, record_group
 from store.sqlite_takeover import Handovers
 
@@ -44,7 +43,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
-class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls):
+class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, Housekeeping):
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     engine = "sqlite"
@@ -79,54 +78,11 @@ class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls):
         await self._run(self._open)
 
     def _open(self) -> None:
-        create_private(self._path)
-        conn: sqlite3.Connection | None = None
-        try:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        except sqlite3.DatabaseError as exc:  # not a database, unreadable, or its disk is full
-            if conn is not None:
-                conn.close()
-            raise unusable(self._path, exc, "not a usable SQLite database") from None
-        try:
-            conn.row_factory = sqlite3.Row
-            sqlite_space.before_schema(conn)  # a new file gives space back (store.sqlite_space)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable across a process crash in WAL mode (only an OS crash can lose
-            # the last transactions), which is the failure a PaaS restart produces.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={round(self._busy_timeout * 1000)}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            # Checkpoints run on a thread of their own (``store.checkpoint``), not in our commits.
-            conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
-            with Transaction(conn) as db:
-                migrate(db)
-            sqlite_space.after_schema(conn, self._path)
-        except sqlite3.Error as exc:  # locked past the busy timeout, read-only, full...
-            conn.close()
-            raise unusable(self._path, exc, "could not set up the schema") from None
-        self._conn = conn
+        self._conn = sqlite_file.connect(self._path, self._busy_timeout)
         self._checkpoints = Checkpointer(self._path, self._busy_timeout)
         self._checkpoints.start()
 
-    @staticmethod
-    def inspect(path: Path) -> str:
-        """For ``check``: read the file's schema version without creating or changing it.
-        Raises ``DatabaseUnavailable`` with one line."""
-        if not path.exists():
-            if not path.parent.is_dir():
-                raise DatabaseUnavailable(f"{path.parent}/ does not exist (a mistyped volume path?)")
-            return f"SQLite {path} does not exist yet (created at first start)"
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                made = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone()
-                version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] if made else None
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"{path} is not a usable SQLite database: {exc}") from None
-        return f"SQLite {path}, schema {version}" if version else f"SQLite {path}, empty"
+    inspect = staticmethod(sqlite_file.inspect)
 
     async def close(self) -> None:
         await self._group.drain()
@@ -413,30 +369,6 @@ class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls):
 
     async def unclaimed_conversations(self, platforms: Iterable[str]) -> list[int]:
         return await self.open_conversations(platforms)
-
-    # -- housekeeping ----------------------------------------------------------------
-
-    async def purge(self, keep_finished_for: float, keep_people_for: float | None = None) -> None:
-        """Forget expired event keys, kept answers, long-finished questions and (PEOPLE_DAYS)
-        people gone, in small batches (``store.housekeeping``), then give the space back
-        (``store.sqlite_space``): one trip never holds the thread for long."""
-        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for, keep_people_for):
-            batch = functools.partial(self._delete_batch, step.sql("?", "?"), cutoff)
-            await self._stepwise(batch, lambda deleted: deleted >= housekeeping.BATCH)
-        await self._stepwise(functools.partial(sqlite_space.give_back, self._db), lambda free: free > 0)
-
-    async def _stepwise(self, step: Callable[[], int], again: Callable[[int], bool]) -> None:
-        """Trips of ``step`` while ``again`` says so; trips queued meanwhile go between them,
-        and the log is checkpointed now and then (``store.checkpoint``)."""
-        for n in itertools.count(1):
-            if not again(await self._run(step)):
-                return
-            await asyncio.sleep(housekeeping.PAUSE)
-            if n % housekeeping.CHECKPOINT_EVERY == 0 and self._checkpoints is not None:
-                await self._checkpoints.catch_up()
-
-    def _delete_batch(self, sql: str, cutoff: float) -> int:
-        return int(self._db.execute(sql, (cutoff, housekeeping.BATCH)).rowcount)
 
     # -- one trip each -----------------------------------------------------------------
 

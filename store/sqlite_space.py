@@ -2,11 +2,11 @@
 
 Housekeeping's deletions leave free pages in the file, which SQLite reuses but never gives
 back to the disk. In INCREMENTAL mode the file keeps a map of them, and after each
-housekeeping round the store truncates them away ``STEP`` pages per trip (a few milliseconds
-each; other work goes between steps). The mode must be chosen before the first table is
-made: a new file gets it; an existing one is rewritten once at start (``VACUUM``) when it is
-small enough to be quick, and otherwise keeps reusing its free pages (a line in the log
-says how to convert it while the bridge is stopped).
+housekeeping round the store truncates them away a step at a time, each sized to take a few
+milliseconds (``store.housekeeping.Sizer``; other work goes between steps). The mode must
+be chosen before the first table is made: a new file gets it; an existing one is rewritten
+once at start (``VACUUM``) when it is small enough to be quick, and otherwise keeps reusing
+its free pages (a line in the log says how to convert it while the bridge is stopped).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
-STEP = 256  # free pages given back per trip (1 MB of 4 KiB pages)
+FIRST_STEP = 64  # free pages given back in the first step, before their cost is known
+LARGEST_STEP = 1024  # free pages given back in one step at most (4 MB of 4 KiB pages)
 CONVERT_BELOW = 64 * 2**20  # an existing file smaller than this is rewritten at start (well under a second)
 
 
@@ -46,10 +47,10 @@ def after_schema(conn: sqlite3.Connection, path: Path) -> None:
     )
 
 
-def give_back(conn: sqlite3.Connection) -> int:
-    """One step: up to ``STEP`` free pages cut from the file. Returns the free pages left."""
+def give_back(conn: sqlite3.Connection, pages: int) -> int:
+    """One step: up to ``pages`` free pages cut from the file. Returns the free pages left."""
     if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL:
         return 0
     # executescript steps the pragma to its end: execute() frees one page per statement.
-    conn.executescript(f"PRAGMA incremental_vacuum({STEP})")
+    conn.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
     return int(conn.execute("PRAGMA freelist_count").fetchone()[0])

@@ -181,7 +181,7 @@ async def test_delivered_questions_forget_their_text_and_are_purged(database: st
 async def test_housekeeping_deletes_in_batches_until_nothing_is_due(database: str) -> None:
     """More expired rows than one batch: every one goes (batch after batch), none that is not due."""
     clock = Clock()
-    due = [f"old:{i}" for i in range(2 * housekeeping.BATCH + 3)]
+    due = [f"old:{i}" for i in range(2 * housekeeping.LARGEST + 3)]
     async with open_store(database, clock) as store:
         assert await store.first_sighting(due, ttl=60)
         clock.now += 30
@@ -255,14 +255,15 @@ async def test_sqlite_gives_the_space_of_what_housekeeping_deleted_back(tmp_path
 
 
 def test_one_step_gives_a_whole_step_of_pages_back(tmp_path: Path) -> None:
-    """Each trip gives ``STEP`` pages back, not one (a pragma stepped only once frees one)."""
+    """Each trip gives the pages asked for back, not one (a pragma stepped only once frees one)."""
+    step = 100
     with contextlib.closing(sqlite3.connect(tmp_path / "b.db", isolation_level=None)) as db:
         db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         db.execute("CREATE TABLE t (x)")
-        db.executemany("INSERT INTO t VALUES (randomblob(3000))", [()] * (3 * sqlite_space.STEP))
+        db.executemany("INSERT INTO t VALUES (randomblob(3000))", [()] * (3 * step))
         db.execute("DELETE FROM t")
         free = db.execute("PRAGMA freelist_count").fetchone()[0]
-        assert sqlite_space.give_back(db) == free - sqlite_space.STEP
+        assert sqlite_space.give_back(db, step) == free - step
 
 
 async def test_an_older_small_sqlite_file_is_converted_to_give_space_back(tmp_path: Path) -> None:
