@@ -21,7 +21,8 @@ from bridge import texts
 from bridge.errors import AgentError, StoreError
 from bridge.ports.agent import RatesAnswers, Rating
 from bridge.ports.feedback import DOWN, UP, Vote, Voted, VoteResult
-from bridge.ports.store import KeptAnswer, StorePort
+from bridge.ports.store import StorePort
+from bridge.ports.store_feedback import KeptAnswer
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,8 @@ from bridge.files import FilePolicy
 from bridge.models import Reply, ReplyKind
 from bridge.ports.agent import GivesFiles, Handling, HandsOver
 from bridge.ports.outbound import Outbound
-from bridge.ports.store import HandoverRecord, StorePort
+from bridge.ports.store import StorePort
+from bridge.ports.store_takeover import HandoverRecord
 from bridge.takeover_posts import PostDelivery
 from bridge.tasks import TaskSet
 

@@ -17,7 +17,7 @@ from bridge.backoff import Backoff
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, StoreError
 from bridge.ports.agent import GivesFiles
 from bridge.ports.outbound import CONVERSATION_POST, Outbound
-from bridge.ports.store import HandoverPost, StorePort
+from bridge.ports.store_takeover import HandoverPost, TakeoverStore
 
 # The takeover's one log (the watch and its posts), as operators filter it.
 log = logging.getLogger("bridge.takeover")
@@ -26,7 +26,7 @@ log = logging.getLogger("bridge.takeover")
 class PostProgress:
     """A post's delivery progress, written through to the store part by part."""
 
-    def __init__(self, store: StorePort, post: HandoverPost, *, resumed: bool) -> None:
+    def __init__(self, store: TakeoverStore, post: HandoverPost, *, resumed: bool) -> None:
         self._store, self._post, self._done = store, post, post.parts_delivered
         self.key = f"{CONVERSATION_POST}{post.conversation_id}-{post.key}"[:100]
         self.uncertain = resumed or post.delivery_attempts > 0
@@ -45,7 +45,7 @@ class PostDelivery:
 
     def __init__(
         self,
-        store: StorePort,
+        store: TakeoverStore,
         outbounds: Mapping[str, Outbound],
         *,
         gives_files: GivesFiles | None,

@@ -25,6 +25,23 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bridge.models import Attachment, InboundMessage, Origin, PlatformUser, QuestionState, Reply
+from bridge.ports.store_feedback import FeedbackStore, KeptAnswer
+from bridge.ports.store_takeover import HandedQuestion, HandoverPost, HandoverRecord, TakeoverStore
+
+# The stores (store/) implement the whole port and import every record from here.
+__all__ = [
+    "AgentIds",
+    "ConversationRecord",
+    "FeedbackStore",
+    "HandedQuestion",
+    "HandoverPost",
+    "HandoverRecord",
+    "KeptAnswer",
+    "QuestionRecord",
+    "StoppedQuestion",
+    "StorePort",
+    "TakeoverStore",
+]
 
 
 @dataclass(frozen=True)
@@ -99,19 +116,6 @@ class StoppedQuestion:
 
 
 @dataclass(frozen=True)
-class KeptAnswer:
-    """A delivered answer kept for 👍/👎 (``FEEDBACK_DAYS``), with the vote it has."""
-
-    question_id: int
-    fk_id: str  # who asked: the only one who may rate it
-    message_id: str  # the answer's id at the agent
-    question: str
-    answer: str
-    vote: str | None
-    comment: str | None
-
-
-@dataclass(frozen=True)
 class ConversationRecord:
     """A person's conversation; ``agent_conversation_id`` is filled once the agent made it."""
 
@@ -121,53 +125,11 @@ class ConversationRecord:
     ended_at: float | None
 
 
-@dataclass(frozen=True)
-class HandoverRecord:
-    """A conversation a person (staff) took over, or may take over, at the agent: who
-    handles it as the bridge last saw, and where the person is (their last question's
-    platform, route and profile). ``episode`` counts takeovers begun (one notice each);
-    staff messages created before ``since`` are not delivered; it is watched until
-    ``watch_until``."""
-
-    conversation_id: int
-    agent_conversation_id: str
-    by_person: bool
-    staff: str | None
-    episode: int
-    since: float
-    platform: str
-    origin: Origin
-    profile: PlatformUser
-    watch_until: float
-
-
-@dataclass(frozen=True)
-class HandedQuestion:
-    """A question a person took over (it ended ``handed_over``): the agent may answer it
-    anyway, and that answer is then posted once."""
-
-    question_id: int
-    agent_message_id: str
-    handed_at: float
-
-
-@dataclass(frozen=True)
-class HandoverPost:
-    """A delivery that belongs to a conversation, not to a question (a staff message, a
-    notice that a person took over or handed back): recorded before it is posted, its
-    parts counted like an answer's, so it is posted once, in ``seq`` order."""
-
-    conversation_id: int
-    key: str
-    seq: float
-    reply: Reply
-    parts_delivered: int
-    delivery_attempts: int
-
-
-class StorePort(Protocol):
+class StorePort(TakeoverStore, FeedbackStore, Protocol):
     """Durable state of the bridge, as the core uses it. Every method raises
-    ``StoreUnavailable`` or ``StoreFault`` when the database fails (see the module)."""
+    ``StoreUnavailable`` or ``StoreFault`` when the database fails (see the module). Its
+    parts for feedback and takeovers are protocols of their own
+    (``bridge.ports.store_feedback``, ``bridge.ports.store_takeover``)."""
 
     # -- intake ----------------------------------------------------------------------
 
@@ -267,24 +229,6 @@ class StorePort(Protocol):
 
     async def known_message_ids(self, conversation_id: int) -> set[str]: ...
 
-    # -- feedback on answers ----------------------------------------------------------
-
-    async def kept_answer(self, qid: int) -> KeptAnswer | None:
-        """The answer to question ``qid`` if it is still kept for feedback."""
-        ...
-
-    async def save_vote(self, qid: int, vote: str | None, comment: str | None) -> None:
-        """Record a vote and/or comment (None leaves that one as it is)."""
-        ...
-
-    async def note_comment_prompt(self, qid: int, where: str) -> None:
-        """A comment on this answer was asked for by the message ``where`` names."""
-        ...
-
-    async def prompted_answer(self, where: str) -> KeptAnswer | None:
-        """The kept answer whose comment the message ``where`` asked for, if any."""
-        ...
-
     # -- identities and conversations --------------------------------------------------
 
     async def agent_user_id(self, fk_id: str) -> str | None: ...
@@ -296,6 +240,10 @@ class StorePort(Protocol):
         ...
 
     async def set_agent_conversation(self, conversation_id: int, agent_conversation_id: str) -> None: ...
+
+    async def current_conversation(self, key: str) -> ConversationRecord | None:
+        """The conversation a person's next question goes to (by ``InboundMessage.scope_key``)."""
+        ...
 
     # -- lanes across processes --------------------------------------------------------
     # With a shared database (several replicas) a lane holds a lease on its conversation,
@@ -329,80 +277,6 @@ class StorePort(Protocol):
 
     async def question_agent(self, qid: int) -> str | None:
         """The agent question ``qid`` went to, while it is stored."""
-        ...
-
-    # -- a person takes over ----------------------------------------------------------
-
-    async def conversation_for_agent(self, agent_conversation_id: str) -> int | None:
-        """Our conversation whose agent-side id this is, if any."""
-        ...
-
-    async def handover(self, conversation_id: int) -> HandoverRecord | None: ...
-
-    async def current_conversation(self, key: str) -> ConversationRecord | None:
-        """The conversation a person's next question goes to (by ``InboundMessage.scope_key``)."""
-        ...
-
-    async def watch_handover(self, conversation_id: int, since: float, watch_until: float) -> HandoverRecord | None:
-        """Watch the conversation until ``watch_until`` (never shortened): made with
-        ``since`` the first time; its route and profile refreshed from its newest question.
-        None when it has no agent conversation or no question (nowhere to post)."""
-        ...
-
-    async def record_handover(
-        self,
-        conversation_id: int,
-        *,
-        by_person: bool,
-        staff: str | None,
-        episode: int,
-        since: float,
-        watch_until: float,
-        posts: Sequence[tuple[str, float, Reply]],
-    ) -> None:
-        """One step: who handles it now, and the deliveries found (``(key, seq, reply)``,
-        a key recorded before is left as it was)."""
-        ...
-
-    async def recorded_posts(self, conversation_id: int) -> set[str]: ...
-
-    async def pending_posts(self, conversation_id: int) -> list[HandoverPost]:
-        """Deliveries not posted yet, in order."""
-        ...
-
-    async def mark_post_parts(self, conversation_id: int, key: str, parts: int) -> None: ...
-
-    async def note_post_attempt(self, conversation_id: int, key: str) -> int: ...
-
-    async def mark_post_delivered(self, conversation_id: int, key: str) -> None:
-        """Posted, or given up: never posted again."""
-        ...
-
-    async def watched_handovers(self) -> list[int]:
-        """Conversations still watched that no live process watches (by ``claim_watch``)."""
-        ...
-
-    async def claim_watch(self, conversation_id: int, ttl: float) -> bool:
-        """Watch it for ``ttl`` seconds if no other process does (always, on a one-process store)."""
-        ...
-
-    async def release_watch(self, conversation_id: int) -> None: ...
-
-    async def handed_questions(self, conversation_id: int) -> list[HandedQuestion]:
-        """Questions of the conversation a person took over whose agent answer is still
-        looked for (recorded by ``mark_finished`` with ``handed_over``), oldest first."""
-        ...
-
-    async def settle_handed_question(
-        self, conversation_id: int, question_id: int, post: tuple[str, float, Reply] | None
-    ) -> None:
-        """No longer looked for; ``post`` (the agent's late answer) recorded with it in one
-        step, to be posted like a staff message (a key recorded before is left as it was)."""
-        ...
-
-    async def purge_handovers(self, before: float) -> None:
-        """Forget posts delivered before ``before``, handovers watched last before it and
-        questions handed over before it."""
         ...
 
     # -- the agent's pace ----------------------------------------------------------------
