@@ -50,6 +50,14 @@ class Pool:
             return await self._pool.execute(sql, *args)
 
     @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]]:
+        """A pooled connection for the block, outside any transaction (settings made on it
+        are reset when it goes back to the pool)."""
+        with guarded(self._redact):
+            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+                yield conn
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]]:
         """A pooled connection in a transaction for the block: committed at its end,
         rolled back if it raises (the block's own exceptions pass through unchanged)."""

@@ -33,16 +33,15 @@ import asyncpg
 from bridge.errors import ConversationGone, DatabaseUnavailable, QuestionGone
 from bridge.models import Attachment
 from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuestion
-from store import housekeeping
 from store.agents import AgentScoped
 from store.errors import PG_ERRORS, describe
-from store.housekeeping import Sizer
 from store.installs import PgInstalls
 from store.pg_clock import ServerClock
 from store.pg_feedback import PgKeptAnswers
+from store.pg_housekeeping import PgHousekeeping
 from store.pg_intake import PgIntake
 from store.pg_life import PgQuestionLife
-from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE, migrate
+from store.pg_migrations import migrate
 from store.pg_pool import ACQUIRE_TIMEOUT, Pool, guarded
 from store.pg_replicas import NOW, Replicas
 from store.pg_takeover import PgHandovers
@@ -61,7 +60,9 @@ CONNECT_TIMEOUT = 10.0  # reaching the server at start, or a new pooled connecti
 COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call instead of hanging a lane
 
 
-class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers, PgInstalls):
+class PostgresStore(
+    AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers, PgInstalls, PgHousekeeping
+):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"
@@ -375,27 +376,6 @@ class PostgresStore(AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replic
         statements on it go inside ``store.pg_pool.guarded``."""
         with guarded(self._password):
             return await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
-
-    # -- housekeeping ----------------------------------------------------------------
-
-    async def purge(self, keep_finished_for: float, keep_people_for: float | None = None) -> None:
-        """Forget expired event keys, kept answers and long-finished questions in small
-        batches (``store.housekeeping``: short transactions, no long row locks); one replica
-        at a time (the others skip this round rather than queue behind it)."""
-        for step, cutoff in housekeeping.steps(self._clock(), keep_finished_for, keep_people_for):
-            sql, size = step.sql("$1", "$2"), Sizer()
-            while True:
-                began = time.perf_counter()
-                async with self.pool.transaction() as conn:
-                    if not await conn.fetchval(
-                        "SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, HOUSEKEEPING_LOCK
-                    ):
-                        return
-                    deleted = int((await conn.execute(sql, cutoff, asked := size.size)).split()[-1])
-                size.took(time.perf_counter() - began, deleted)
-                if deleted < asked:
-                    break
-                await asyncio.sleep(housekeeping.PAUSE)
 
 
 def _password(url: str) -> str | None:
