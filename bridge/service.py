@@ -1,9 +1,11 @@
-"""The conversation service: the core's entry point (``Inbox``) and its lanes.
+"""The conversation service: the core's entry point (``Inbox``), wiring a question's way
+through it and starting and stopping what runs.
 
-Questions of one conversation are worked on by one *lane* (a tracked task), oldest
-first, one at a time: a question's whole life (``bridge.question``), then the next.
-Every step writes its result to the store first, so a lane stopped at any point
-(SIGTERM, ``kill -9``) is picked up again when the service starts next.
+A question is taken in (``bridge.intake``: recorded first), then its conversation's
+*lane* (``bridge.lanes``) works on it, oldest first, one at a time: a question's whole
+life (``bridge.question``), then the next. Every step writes its result to the store
+first, so a lane stopped at any point (SIGTERM, ``kill -9``) is picked up again when the
+service starts next.
 """
 
 from __future__ import annotations
@@ -19,18 +21,18 @@ from bridge import texts
 from bridge.acks import AckFirst
 from bridge.asking import Agent
 from bridge.config import ServiceConfig
-from bridge.errors import AgentError, LeaseLost, QuestionGone, ShuttingDown, StoreError, StoreUnavailable
+from bridge.errors import AgentError, ShuttingDown, StoreError
 from bridge.feedback import FeedbackDesk
 from bridge.health import AgentHealth
 from bridge.intake import Intake
-from bridge.leases import Lane, Leases
+from bridge.lanes import Lanes
 from bridge.models import InboundMessage
 from bridge.poller import AnswerTimes
 from bridge.ports.feedback import Ratings
 from bridge.ports.inbox import Receipt, Respond
 from bridge.ports.observer import Observer, Unobserved
 from bridge.ports.outbound import Outbound
-from bridge.ports.store import QuestionRecord, StoppedQuestion, StorePort
+from bridge.ports.store import StoppedQuestion, StorePort
 from bridge.question import QuestionLife
 from bridge.takeover import HandoverDesk
 from bridge.tasks import TaskSet
@@ -63,8 +65,6 @@ class ConversationService:
         self._clock = clock
         self._tasks = tasks or TaskSet()
         self._outbounds: dict[str, Outbound] = {}
-        self._lanes: dict[int, Lane] = {}
-        self._leases = Leases(store, config, self._lanes, sleep=self._sleep, wake=self._wake, platforms=self._outbounds)
         self._stopping = asyncio.Event()
         # Webhook requests in flight (the server marks them): lanes let them finish first.
         self.acks = acks or AckFirst()
@@ -101,6 +101,17 @@ class ConversationService:
             handover=self.handover,
             gives_files=agent.gives_files,
         )
+        self._lanes = Lanes(
+            store,
+            self._life,
+            config,
+            self._outbounds,
+            acks=lambda: self.acks,
+            stopping=self._stopping,
+            sleep=self._sleep,
+            clock=clock,
+            tasks=self._tasks,
+        )
         desk = (
             FeedbackDesk(store, agent.ratings, dedupe_ttl=config.dedupe_ttl, keep=config.feedback_keep)
             if rated and agent.ratings
@@ -111,7 +122,7 @@ class ConversationService:
             store,
             self._outbounds,
             dedupe_ttl=config.dedupe_ttl,
-            wake=self._wake,
+            wake=self._lanes.wake,
             agent_name=self.reachable_agent_name,
             spawn=self._tasks.spawn,
             scope=config.scope,
@@ -135,15 +146,15 @@ class ConversationService:
             await self._restore_answer_times(self._answer_times)
         conversations = await self._store.unclaimed_conversations(self._outbounds)
         for conversation_id in conversations:
-            self._wake(conversation_id)
+            self._lanes.wake(conversation_id)
         if conversations:
             log.info("resuming %d conversation(s) with unfinished questions", len(conversations))
         self._tasks.spawn(self._housekeeping(), name="housekeeping")
         if self._answer_times is not None:
             self._tasks.spawn(self._keep_answer_times(self._answer_times), name="answer-times")
         if self._store.shared:
-            self._tasks.spawn(self._leases.keep(), name="lane-leases")
-            self._tasks.spawn(self._leases.take_over(), name="lane-scan")
+            self._tasks.spawn(self._lanes.leases.keep(), name="lane-leases")
+            self._tasks.spawn(self._lanes.leases.take_over(), name="lane-scan")
         if self.handover is not None:
             self._tasks.spawn(self.handover.run(), name="takeovers")
         return len(conversations)
@@ -235,128 +246,6 @@ class ConversationService:
         nothing for a stopped question, so its answer is never posted either."""
         for question in questions:
             self._life.stop(question.id)
-
-    def _wake(self, conversation_id: int) -> None:
-        lane = self._lanes.get(conversation_id)
-        if lane is None:
-            lane = self._lanes[conversation_id] = Lane()
-            lane.task = self._tasks.spawn(self._run_lane(conversation_id, lane), name=f"lane-{conversation_id}")
-        lane.wake = True
-
-    async def _run_lane(self, conversation_id: int, lane: Lane) -> None:
-        try:
-            await self.acks.calm(self._stopping)  # in a burst, acknowledge the webhooks first
-            outages = 0
-            while not self._stopping.is_set():
-                try:
-                    await self._work(conversation_id, lane)
-                    return
-                except LeaseLost as exc:
-                    # Another replica has the conversation (our lease ran out): it carries
-                    # on from what is stored; this lane writes and posts nothing more.
-                    lane.held = False
-                    log.warning("conversation=%d lane stopped: %s", conversation_id, exc)
-                    return
-                except StoreUnavailable as exc:
-                    # Between questions (claiming, reading the next): nothing is lost, the
-                    # lane waits for the database and goes on where it was.
-                    outages += 1
-                    log.warning("conversation=%d store unavailable (%s); retrying", conversation_id, exc)
-                    await self._sleep(self._config.lane_backoff.wait(outages))
-        except ShuttingDown:
-            if lane.held and self._store.shared:  # hand over at once, not after the lease expires
-                lane.held = False
-                await self._quietly_release(conversation_id)
-            return
-        finally:
-            # No await between the last check and this removal: a concurrent _wake
-            # either saw this lane (and set wake, handled above) or creates a new one.
-            if self._lanes.get(conversation_id) is lane:
-                del self._lanes[conversation_id]
-
-    async def _work(self, conversation_id: int, lane: Lane) -> None:
-        """The conversation's questions, oldest first, until none is left (or another
-        replica holds the conversation)."""
-        errors = 0
-        # Another replica's lane has it: that lane reads our question from the
-        # database after its current one (or we get it back below when it lets go).
-        if not lane.held and not await self._leases.claim(conversation_id, lane):
-            return
-        last = False  # the question just answered was the last one open when it was read
-        while not self._stopping.is_set():
-            if last and not lane.wake:  # and none came since (wake is set after one is stored)
-                question = None
-            else:
-                lane.wake = False
-                # Two: whether another is waiting is then known without a trip after this one.
-                ahead = await self._store.open_questions(conversation_id, 2)
-                question, last = (ahead[0] if ahead else None), len(ahead) < 2
-            if question is None:
-                last = False
-                if lane.wake:  # a question arrived while we looked
-                    continue
-                if not self._store.shared:
-                    return
-                # Let go, then look once more: a question another replica recorded
-                # while we held the lease (its claim failed) is seen now, not lost.
-                lane.held = False
-                await self._store.release_lane(conversation_id)
-                if await self._store.next_open_question(conversation_id) is None:
-                    return
-                if not await self._leases.claim(conversation_id, lane):
-                    return
-                continue
-            outbound = self._outbounds.get(question.platform)
-            if outbound is None:  # that platform is not configured in this run
-                if lane.held and self._store.shared:  # a replica that serves it takes it
-                    lane.held = False
-                    await self._quietly_release(conversation_id)
-                return
-            try:
-                await self._life.live(question, outbound)
-                errors = 0
-                continue
-            except QuestionGone:
-                pass  # purged or replaced meanwhile: nothing left to do for it
-            except LeaseLost:
-                raise  # another replica has it: no retry, no notice
-            except StoreUnavailable as exc:
-                # The database cannot take the life's next step (a full disk, an outage):
-                # nothing is lost, and an answer that is ready stays ready at the agent, so
-                # the lane waits for the database and goes on, never giving up for this.
-                errors += 1
-                log.warning("question=%d store unavailable (%s); retrying (attempt %d)", question.id, exc, errors)
-                await self._sleep(self._config.lane_backoff.wait(errors))
-            except Exception as exc:
-                # A bug, or a database fault an operator must mend: the question stays
-                # stored and the lane keeps at it (never stranding a finished answer);
-                # once the question's own deadline has passed the person gets one notice.
-                errors += 1
-                log.exception("question=%d lane error (attempt %d)", question.id, errors)
-                deadline, now = self._life.deadline(question), self._clock()
-                wait = self._config.lane_backoff.wait(errors)
-                # The deadline holds for every kind of error: a backoff never outlasts it.
-                await self._sleep(min(wait, deadline - now) if now < deadline else wait)
-                if now + wait >= deadline:
-                    await self._give_up(question, exc)
-            last = False  # not finished (or gone): read again
-
-    async def _quietly_release(self, conversation_id: int) -> None:
-        try:
-            await self._store.release_lane(conversation_id)
-        except StoreError:  # the lease expires on its own
-            log.warning("conversation=%d lease not released", conversation_id, exc_info=True)
-
-    async def _give_up(self, question: QuestionRecord, exc: Exception) -> None:
-        try:
-            current = await self._store.question(question.id)
-            await self._life.give_up(current, f"{type(exc).__name__}: {exc}"[:500])
-        except QuestionGone:
-            return  # nothing left to give up
-        except LeaseLost:
-            raise  # another replica has it: the lane stops
-        except StoreError as failure:
-            log.warning("question=%d could not be given up yet (%s); retrying", question.id, failure)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but leave at once (``ShuttingDown``) when the service stops."""
