@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.conftest import API_KEY
@@ -24,6 +27,20 @@ async def start_bridge(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Pro
         sys.executable, "-m", "bridge", cwd=cwd, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+@asynccontextmanager
+async def bridge_process(
+    env: dict[str, str], cwd: Path, stop: signal.Signals = signal.SIGTERM
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The program running for the block, then sent ``stop`` and waited for (its
+    ``returncode`` is there to check after the block)."""
+    process = await start_bridge(env, cwd)
+    try:
+        yield process
+    finally:
+        process.send_signal(stop)
+        await asyncio.wait_for(process.communicate(), timeout=20)
 
 
 def telegram_env(raia: str, telegram_api: str, tmp_path: Path, **extra: str) -> dict[str, str]:

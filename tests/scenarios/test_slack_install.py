@@ -20,8 +20,9 @@ from starlette.applications import Starlette
 
 from adapters.raia.simulator import RaiaSimulator
 from bridge.app.platforms import configured_platforms
-from bridge.app.routes import load_routes
+from bridge.app.routes import Routes, load_routes
 from bridge.app.server import build_app
+from bridge.app.settings import Settings
 from tests import waiting
 from tests.conftest import make_settings
 from tests.fakes import slack
@@ -61,27 +62,46 @@ class Installed:
         await waiting.idle(waiting.runtime_of(self.app))
 
 
-@asynccontextmanager
-async def installed(sim: RaiaSimulator, tmp_path: Path, **overrides: Any) -> AsyncIterator[Installed]:
+def oauth_slack() -> slack.FakeSlack:
+    """A fake Slack that grants team A's and team B's tokens for ``code-a`` / ``code-b``."""
     fake = slack.FakeSlack(tokens={token: team for team, token in TOKENS.items()})
     fake.grants = {"code-a": grant("T0AAA"), "code-b": grant("T0BBB")}
-    database = tmp_path / "bridge.db"
+    return fake
+
+
+def oauth_settings(api: str, database: Path, **overrides: Any) -> Settings:
+    """Add to Slack (SLACK_CLIENT_ID and what it needs) against the fake Slack at ``api``."""
+    return make_settings(
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        slack_state_secret=STATE_SECRET,
+        slack_signing_secret=slack.SIGNING_SECRET,
+        bridge_secret_key=Fernet.generate_key().decode(),
+        slack_api_url=f"{api}/api/",
+        public_url="https://bridge.example.com",
+        database_url=f"sqlite:///{database}",
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def serving_bridge(
+    settings: Settings, fake: slack.FakeSlack, api: str, routes: Routes | None = None
+) -> AsyncIterator[Installed]:
+    database = settings.database.path
+    assert database is not None  # SQLite
+    app = build_app(settings, configured_platforms(settings, routes), routed=routes)
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+        yield Installed(http, app, fake, api, database)
+
+
+@asynccontextmanager
+async def installed(sim: RaiaSimulator, tmp_path: Path, **overrides: Any) -> AsyncIterator[Installed]:
+    fake = oauth_slack()
     async with serving(sim) as raia, serving(fake.app()) as api:
-        settings = make_settings(
-            raia_base_url=raia,
-            slack_client_id=CLIENT_ID,
-            slack_client_secret=CLIENT_SECRET,
-            slack_state_secret=STATE_SECRET,
-            slack_signing_secret=slack.SIGNING_SECRET,
-            bridge_secret_key=Fernet.generate_key().decode(),
-            slack_api_url=f"{api}/api/",
-            public_url="https://bridge.example.com",
-            database_url=f"sqlite:///{database}",
-            **overrides,
-        )
-        app = build_app(settings, configured_platforms(settings))
-        async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
-            yield Installed(http, app, fake, api, database)
+        settings = oauth_settings(api, tmp_path / "bridge.db", raia_base_url=raia, **overrides)
+        async with serving_bridge(settings, fake, api) as bridge:
+            yield bridge
 
 
 def database_bytes(folder: Path) -> bytes:
@@ -171,28 +191,14 @@ async def test_a_routes_file_gives_an_installed_workspace_its_own_agent(tmp_path
     keys = {"RAIA_HELPDESK_KEY": "sk-helpdesk-0123456789", "RAIA_HR_KEY": "sk-hr-0123456789abcdef"}
     helpdesk = RaiaSimulator(api_key=keys["RAIA_HELPDESK_KEY"], agent_name="Helpdesk")
     hr = RaiaSimulator(api_key=keys["RAIA_HR_KEY"], agent_name="HR")
-    fake = slack.FakeSlack(tokens={token: team for team, token in TOKENS.items()})
-    fake.grants = {"code-a": grant("T0AAA"), "code-b": grant("T0BBB")}
+    fake = oauth_slack()
     async with serving(helpdesk) as helpdesk_url, serving(hr) as hr_url, serving(fake.app()) as api:
         routes_file = tmp_path / "routes.toml"
         routes_file.write_text(ROUTES.format(helpdesk=helpdesk_url, hr=hr_url))
-        settings = make_settings(
-            raia_api_key=None,
-            routes_file=routes_file,
-            slack_client_id=CLIENT_ID,
-            slack_client_secret=CLIENT_SECRET,
-            slack_state_secret=STATE_SECRET,
-            slack_signing_secret=slack.SIGNING_SECRET,
-            bridge_secret_key=Fernet.generate_key().decode(),
-            slack_api_url=f"{api}/api/",
-            public_url="https://bridge.example.com",
-            database_url=f"sqlite:///{tmp_path / 'bridge.db'}",
-        )
+        settings = oauth_settings(api, tmp_path / "bridge.db", raia_api_key=None, routes_file=routes_file)
         routes = load_routes(settings, environ=keys)
         assert routes.defaults == {"slack": "helpdesk"}
-        app = build_app(settings, configured_platforms(settings, routes), routed=routes)
-        async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
-            s = Installed(http, app, fake, api, tmp_path / "bridge.db")
+        async with serving_bridge(settings, fake, api, routes) as s:
             assert (await s.install("code-a")).status_code == 200
             assert (await s.install("code-b")).status_code == 200
             assert (await s.event(dm_in("T0AAA", "printer broken"), "T0AAA")).status_code == 200

@@ -4,9 +4,10 @@ PostgreSQL database (one watches each conversation, nothing is posted twice)."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +17,7 @@ from tests.conftest import API_KEY
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
 from tests.pgserver import PgServer
-from tests.processes import start_bridge, telegram_env
+from tests.processes import bridge_process, telegram_env
 from tests.scenarios.test_takeover import FAST, only_conversation, until
 from tests.scenarios.test_telegram import running as telegram_bridge
 
@@ -26,36 +27,39 @@ def _posts(db: Path) -> list[tuple[str, int]]:
         return list(conn.execute("SELECT key, delivered_at IS NOT NULL FROM handover_posts ORDER BY seq"))
 
 
-async def test_a_restart_while_staff_write_delivers_each_message_once(tmp_path: Path) -> None:
-    """Stopped (SIGTERM) in the middle of a takeover; the staff member writes twice while
-    the bridge is down: after the start both arrive, in order, and nothing earlier again."""
+@asynccontextmanager
+async def _agent_and_telegram(tmp_path: Path) -> AsyncIterator[tuple[RaiaSimulator, tg.FakeTelegram, dict[str, str]]]:
+    """raia and Telegram (fakes) served, and the environment of a bridge process using them."""
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
     fake = tg.FakeTelegram()
     async with serving(sim) as raia, serving(fake.app()) as api:
-        env = telegram_env(raia, api, tmp_path, HANDOFF_SCAN="0.3")
-        first = await start_bridge(env, tmp_path)
-        try:
-            fake.push_update(tg.message("hello"))
-            await fake.wait_sent(1, timeout=30)
-            cid = only_conversation(sim)
+        yield sim, fake, telegram_env(raia, api, tmp_path, HANDOFF_SCAN="0.3")
+
+
+async def _answered(sim: RaiaSimulator, fake: tg.FakeTelegram) -> str:
+    """A question answered: its conversation at the agent."""
+    fake.push_update(tg.message("hello"))
+    await fake.wait_sent(1, timeout=30)
+    return only_conversation(sim)
+
+
+async def test_a_restart_while_staff_write_delivers_each_message_once(tmp_path: Path) -> None:
+    """Stopped (SIGTERM) in the middle of a takeover; the staff member writes twice while
+    the bridge is down: after the start both arrive, in order, and nothing earlier again."""
+    async with _agent_and_telegram(tmp_path) as (sim, fake, env):
+        async with bridge_process(env, tmp_path) as first:
+            cid = await _answered(sim, fake)
             sim.takeover.take(cid, staff="Dana")
             sim.takeover.write(cid, "Staff one")
             await fake.wait_sent(3, timeout=30)
-        finally:
-            first.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(first.communicate(), timeout=20)
         assert first.returncode == 0
         sim.takeover.write(cid, "Staff two (while the bridge was down)")
         sim.takeover.write(cid, "Staff three")
-        second = await start_bridge(env, tmp_path)
-        try:
+        async with bridge_process(env, tmp_path):
             await fake.wait_sent(5, timeout=30)
             sim.takeover.hand_back(cid)
             await fake.wait_sent(6, timeout=30)
             await until(lambda: all(delivered for _, delivered in _posts(tmp_path / "b.db")))
-        finally:
-            second.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(second.communicate(), timeout=20)
     assert fake.texts()[1:] == [
         "Dana from the support team will answer you here.",
         "Staff one",
@@ -66,35 +70,22 @@ async def test_a_restart_while_staff_write_delivers_each_message_once(tmp_path: 
 
 
 async def test_kill_9_between_a_staff_message_and_its_delivery(tmp_path: Path) -> None:
-    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
-    fake = tg.FakeTelegram()
-    async with serving(sim) as raia, serving(fake.app()) as api:
-        env = telegram_env(raia, api, tmp_path, HANDOFF_SCAN="0.3")
-        first = await start_bridge(env, tmp_path)
-        try:
-            fake.push_update(tg.message("hello"))
-            await fake.wait_sent(1, timeout=30)
+    async with _agent_and_telegram(tmp_path) as (sim, fake, env):
+        async with bridge_process(env, tmp_path, signal.SIGKILL):
+            cid = await _answered(sim, fake)
             # Telegram refuses the next post for a while: the takeover's posts are recorded, not posted.
             fake.fail("sendMessage", 429, "Too Many Requests: retry after 60", {"retry_after": 60})
-            cid = only_conversation(sim)
             sim.takeover.take(cid, staff="Dana")
             sim.takeover.write(cid, "Staff one")
             await until(lambda: not fake.failures["sendMessage"], timeout=30)
             await until(lambda: len(_posts(tmp_path / "b.db")) == 2, timeout=30)
             assert [delivered for _, delivered in _posts(tmp_path / "b.db")] == [0, 0]
-        finally:
-            first.send_signal(signal.SIGKILL)
-            await asyncio.wait_for(first.communicate(), timeout=20)
         assert len(fake.sent) == 1
-        second = await start_bridge(env, tmp_path)
-        try:
+        async with bridge_process(env, tmp_path):
             await fake.wait_sent(3, timeout=30)
             sim.takeover.write(cid, "Staff two")
             await fake.wait_sent(4, timeout=30)
             await until(lambda: all(delivered for _, delivered in _posts(tmp_path / "b.db")))
-        finally:
-            second.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(second.communicate(), timeout=20)
     assert fake.texts()[1:] == ["Dana from the support team will answer you here.", "Staff one", "Staff two"]
 
 
