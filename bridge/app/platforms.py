@@ -56,7 +56,6 @@ def installed_slack(settings: Settings, policy: ReplyPolicy = mention_everywhere
     # the workspace's token: they are the bridge's settings, read already.
     for name in SLACK_OAUTH:
         os.environ.pop(name, None)
-    users, channels = settings.slack_allowlist
     config = InstallConfig(
         client_id=settings.slack_client_id or "",
         client_secret=settings.slack_client_secret,
@@ -64,8 +63,8 @@ def installed_slack(settings: Settings, policy: ReplyPolicy = mention_everywhere
         signing_secret=settings.slack_signing_secret,
         api_url=settings.slack_api_url,
         public_url=settings.public_url,
-        allow=Allowlist(users=users, chats=channels),
-        suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
+        allow=_slack_allowlist(settings),
+        suggested_prompts=_suggested_prompts(settings),
         policy=policy,
     )
     return InstalledSlack(config, SealedInstallations(settings.bridge_secret_key))
@@ -112,18 +111,29 @@ def slack_platform(
     from adapters.slack.platform import SlackPlatform
 
     assert settings.slack_bot_token is not None
-    users, channels = settings.slack_allowlist
     slack = SlackConfig(
         bot_token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
         app_token=settings.slack_app_token,
         api_url=settings.slack_api_url,
         public_url=settings.public_url,
-        allow=Allowlist(users=users, chats=channels),
-        suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
+        allow=_slack_allowlist(settings),
+        suggested_prompts=_suggested_prompts(settings),
         dm_threads=settings.slack_dm_threads,
         name=name,
         path=path,
         policy=policy,
     )
     return SlackPlatform(slack)
+
+
+# What every Slack app of this run takes alike, one workspace or many.
+
+
+def _slack_allowlist(settings: Settings) -> Allowlist:
+    users, channels = settings.slack_allowlist
+    return Allowlist(users=users, chats=channels)
+
+
+def _suggested_prompts(settings: Settings) -> tuple[str, ...]:
+    return tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip())

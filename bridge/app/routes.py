@@ -45,6 +45,33 @@ SLACK_KEYS = frozenset(
 ROUTE_KEYS = frozenset({"slack", "telegram", "channel", "team", "user", "chat", "agent", "reply"})
 TOP_KEYS = frozenset({"agents", "telegram", "slack", "route"})
 
+# Each kind of bot: the keys of its table, its webhook path and the settings its keys fill
+# (setting, key, how: an environment variable's value that must be set, one that may be,
+# or the text itself). Telegram's first: a bot's mistakes are reported in this order.
+_BOTS: dict[str, tuple[frozenset[str], str, tuple[tuple[str, str, str], ...]]] = {
+    "telegram": (
+        TELEGRAM_KEYS,
+        "/telegram/{name}/webhook",
+        (
+            ("telegram_bot_token", "token_env", "required secret"),
+            ("telegram_webhook_secret", "secret_env", "secret"),
+            ("telegram_allowed_users", "allowed_users", "text"),
+            ("telegram_allowed_chats", "allowed_chats", "text"),
+        ),
+    ),
+    "slack": (
+        SLACK_KEYS,
+        "/slack/{name}/events",
+        (
+            ("slack_bot_token", "bot_token_env", "required secret"),
+            ("slack_signing_secret", "signing_secret_env", "secret"),
+            ("slack_app_token", "app_token_env", "secret"),
+            ("slack_allowed_users", "allowed_users", "text"),
+            ("slack_allowed_channels", "allowed_channels", "text"),
+        ),
+    ),
+}
+
 # Single-agent, single-bot variables: with a routes file the file says all of it.
 _PLATFORM_FIELDS = {
     "slack_bot_token": None,
@@ -155,8 +182,9 @@ class _Reader:
         agents = {name: self.agent(name, table) for name, table in self.tables("agents", data).items()}
         if not agents:
             raise self.fail("", "declares no agent: add an [agents.NAME] table")
-        bots = [self.telegram(name, table, agents) for name, table in self.tables("telegram", data).items()]
-        bots += [self.slack(name, table, agents) for name, table in self.tables("slack", data).items()]
+        bots = [
+            self.bot(kind, name, table, agents) for kind in _BOTS for name, table in self.tables(kind, data).items()
+        ]
         installed = next(iter(agents)) if self.base.slack_client_id is not None else None
         if installed is not None and any(bot.kind == "slack" and bot.name == INSTALLED for bot in bots):
             raise self.fail(
@@ -263,30 +291,20 @@ class _Reader:
             update |= {"slug_stream": table["stream"]} if "stream" in table else {}
         return AgentSpec(name, self.settings(where, update))
 
-    def telegram(self, name: str, table: dict[str, Any], agents: Mapping[str, AgentSpec]) -> BotSpec:
-        where = f"[telegram.{name}]"
-        self.keys(where, table, TELEGRAM_KEYS)
+    def bot(self, kind: str, name: str, table: dict[str, Any], agents: Mapping[str, AgentSpec]) -> BotSpec:
+        """A ``[telegram.NAME]`` or ``[slack.NAME]`` table: its settings are the deployment's
+        with the bot's own token, secrets and allowlists (``_BOTS``)."""
+        where = f"[{kind}.{name}]"
+        allowed, path, fields = _BOTS[kind]
+        self.keys(where, table, allowed)
         agent = self.agent_of(where, table, agents)
-        update = {
-            "telegram_bot_token": self.secret(where, table, "token_env", required=True),
-            "telegram_webhook_secret": self.secret(where, table, "secret_env"),
-            "telegram_allowed_users": self.text(where, table, "allowed_users") or "",
-            "telegram_allowed_chats": self.text(where, table, "allowed_chats") or "",
-        }
-        return BotSpec("telegram", name, agent, f"/telegram/{name}/webhook", self.settings(where, update))
-
-    def slack(self, name: str, table: dict[str, Any], agents: Mapping[str, AgentSpec]) -> BotSpec:
-        where = f"[slack.{name}]"
-        self.keys(where, table, SLACK_KEYS)
-        agent = self.agent_of(where, table, agents)
-        update = {
-            "slack_bot_token": self.secret(where, table, "bot_token_env", required=True),
-            "slack_signing_secret": self.secret(where, table, "signing_secret_env"),
-            "slack_app_token": self.secret(where, table, "app_token_env"),
-            "slack_allowed_users": self.text(where, table, "allowed_users") or "",
-            "slack_allowed_channels": self.text(where, table, "allowed_channels") or "",
-        }
-        return BotSpec("slack", name, agent, f"/slack/{name}/events", self.settings(where, update))
+        update: dict[str, Any] = {}
+        for setting, key, how in fields:
+            if how == "text":
+                update[setting] = self.text(where, table, key) or ""
+            else:
+                update[setting] = self.secret(where, table, key, required=how == "required secret")
+        return BotSpec(kind, name, agent, path.format(name=name), self.settings(where, update))
 
     def route(
         self, index: int, table: Any, agents: Mapping[str, AgentSpec], platforms: Mapping[tuple[str, str], str]
