@@ -15,6 +15,13 @@ from adapters.raia.demo_agent import SimAnswer, made_files
 _DOCS = "https://docs.northwind.example"
 
 
+def _answer(text: str, page: str, title: str, *, file: tuple[str, str] | None = None) -> SimAnswer:
+    """An answer citing one page of the product's docs (its path and title) and, if given,
+    a file of its knowledge base (id and name)."""
+    files = [{"fileId": file[0], "filename": file[1]}] if file else []
+    return SimAnswer(text=text, urls=[{"url": f"{_DOCS}/{page}", "title": title}], files=files)
+
+
 @dataclass(frozen=True)
 class _Topic:
     name: str
@@ -27,33 +34,35 @@ class _Topic:
 _REFUNDS = _Topic(
     "refunds",
     ("refund", "money back", "cancel"),
-    SimAnswer(
-        text=(
+    _answer(
+        (
             "You can get a **full refund within 14 days** of any monthly charge【4:0†source】:\n\n"
             "1. Open *Billing → Invoices*.\n"
             "2. Choose the invoice and press **Request refund**.\n"
             "3. The money is back on your card in 5–10 business days.\n\n"
             "After 14 days we refund the unused part of the month as credit instead."
         ),
-        urls=[{"url": f"{_DOCS}/billing/refunds", "title": "Refund policy"}],
-        files=[{"fileId": "file-terms", "filename": "Terms of Service (2026).pdf"}],
+        "billing/refunds",
+        "Refund policy",
+        file=("file-terms", "Terms of Service (2026).pdf"),
     ),
     ("annual", "yearly", "year"),
-    SimAnswer(
-        text=(
+    _answer(
+        (
             "For **annual plans** the window is longer: a full refund within **30 days** of the "
             "renewal, and after that a *pro-rated* refund of the whole months left【4:1†source】.\n\n"
             "Same place as for monthly plans: *Billing → Invoices → Request refund*."
         ),
-        urls=[{"url": f"{_DOCS}/billing/annual-plans", "title": "Annual plans"}],
+        "billing/annual-plans",
+        "Annual plans",
     ),
 )
 
 _PLANS = _Topic(
     "plans",
     ("plan", "price", "pricing", "cost", "compare", "tier"),
-    SimAnswer(
-        text=(
+    _answer(
+        (
             "Here are the three plans side by side:\n\n"
             "| Plan | Price | Seats | Support |\n"
             "| --- | --- | --- | --- |\n"
@@ -62,39 +71,43 @@ _PLANS = _Topic(
             "| Business | $29 / seat / month | unlimited | chat, 1 hour, **SSO** |\n\n"
             "Annual billing saves two months on Team and Business."
         ),
-        urls=[{"url": f"{_DOCS}/pricing", "title": "Pricing"}],
+        "pricing",
+        "Pricing",
     ),
     ("which", "recommend", "choose", "pick", "should", "best"),
-    SimAnswer(
-        text=(
+    _answer(
+        (
             "Most teams of 5–50 people pick **Team**; move to **Business** when you need SSO or "
             "answers within the hour. You can switch at any time and we pro-rate the difference."
         ),
-        urls=[{"url": f"{_DOCS}/pricing#switching", "title": "Switching plans"}],
+        "pricing#switching",
+        "Switching plans",
     ),
 )
 
 _SSO = _Topic(
     "single sign-on",
     ("sso", "single sign", "saml", "sign-in", "login"),
-    SimAnswer(
-        text=(
+    _answer(
+        (
             "Single sign-on takes about ten minutes (Business plan):\n\n"
             "1. In your identity provider, create a SAML app with this ACS URL:\n\n"
             "```\nhttps://app.northwind.example/sso/acs\n```\n\n"
             "2. Paste its metadata URL under *Settings → Security → SSO*.\n"
             "3. Press **Test sign-in**, then **Enforce** when it works."
         ),
-        urls=[{"url": f"{_DOCS}/security/sso", "title": "Set up SSO"}],
-        files=[{"fileId": "file-sso", "filename": "SSO setup checklist.pdf"}],
+        "security/sso",
+        "Set up SSO",
+        file=("file-sso", "SSO setup checklist.pdf"),
     ),
     ("okta", "azure", "entra", "google"),
-    SimAnswer(
-        text=(
+    _answer(
+        (
             "Yes, with Okta it is the same three steps: choose *SAML 2.0* when you create the app, "
             "and map the `email` attribute to the user's primary email."
         ),
-        urls=[{"url": f"{_DOCS}/security/sso/okta", "title": "SSO with Okta"}],
+        "security/sso/okta",
+        "SSO with Okta",
     ),
 )
 
