@@ -12,11 +12,13 @@ conversation (``claim_watch``).
 
 How it finds them, cheaply:
 
-- a question whose answer is pending looks at its conversation's mode now and then
-  (``taken``): a takeover ends its wait (no timeout notice) and starts the watch;
 - one listing of recently updated conversations every ``scan_every`` (page after page
-  while they come full, ``scan_pages`` at most) finds takeovers of idle conversations
-  (and staff who write first);
+  while they come full, ``scan_pages`` at most) finds takeovers (and staff who write
+  first); a question whose answer is pending learns from it at its next look for the
+  answer (``listed``, no request) and asks for the mode itself (``taken``) only when a
+  listing showed its conversation in a person's hands, when the listings may have missed
+  something (a listing overflowed, none for two intervals), or every ``LISTED_LOOK`` all
+  the same; a takeover ends its wait (no timeout notice) and starts the watch;
 - a watched conversation is looked at on a growing schedule (``look_first`` up to
   ``look_cap``), until the agent has it back or nothing happened for ``watch``; a question
   it took over is looked at too, for a while: should the agent answer it anyway, that
@@ -54,6 +56,9 @@ PRESS_WINDOW = 60.0
 # What the person is told when they ask for a person (``bridge.texts`` keys).
 AskedFor = Literal["handover_asked", "handover_already", "handover_nothing_yet"]
 HINTED_SCAN = 2.0  # after a push hint, the listing waits this long for more (one listing for a burst)
+# A waiting question the listings cover still asks for its conversation's mode this often:
+# raia does not document that a change of mode moves a conversation's updatedAt.
+LISTED_LOOK = 300.0
 
 
 @dataclass
@@ -96,6 +101,11 @@ class HandoverDesk:
         self._scanned: float | None = None
         self._scan_soon = asyncio.Event()  # a push hint: list recently updated conversations now
         self._agent_ids: dict[int, str] = {}  # watched conversations' ids at the agent
+        # What the listings tell waiting questions (``listed``): the conversations one showed in
+        # a person's hands (and when), and since when no listing missed an update (None: one
+        # overflowed, or none yet).
+        self._listed_taken: dict[int, float] = {}
+        self._complete_since: float | None = None
 
     # -- what the question's life asks -------------------------------------------------
 
@@ -109,7 +119,20 @@ class HandoverDesk:
         handling = await self._agent.handling(agent_conversation)
         if handling.by_person:
             self.watch(conversation_id)
+        else:
+            self._listed_taken.pop(conversation_id, None)  # handed back since it was listed
         return handling.by_person
+
+    def listed(self, conversation_id: int, since: float) -> bool | None:
+        """What the listings say of a waiting question's conversation, without a request:
+        True if one showed it in a person's hands (ask ``taken`` to be sure); False if they
+        missed no update since ``since``, the last no more than two intervals ago, and it
+        was not among those in a person's hands; None if they may have missed one."""
+        if conversation_id in self._listed_taken:
+            return True
+        complete = self._complete_since is not None and self._complete_since <= since
+        recent = self._scanned is not None and self._clock() - self._scanned <= 2 * self.config.scan_every
+        return False if complete and recent else None
 
     async def hand_over(self, conversation_id: int) -> AskedFor:
         """The person asks for a person: what to tell them (the text's key). A person who
@@ -200,6 +223,7 @@ class HandoverDesk:
         # The first listing after a start looks back further: takeovers during a downtime.
         since = (self._scanned if self._scanned is not None else now - FIRST_LOOK_BACK) - 5.0
         size = self.config.scan_page
+        complete = True
         # Page after page while pages come full (all within the window), newest first; a
         # conversation updated meanwhile moves to the front and may be listed twice
         # (watching it again is harmless) but is never skipped: the next listing has it.
@@ -209,16 +233,26 @@ class HandoverDesk:
                 conversation_id = await self._store.conversation_for_agent(handling.conversation_id)
                 if conversation_id is None:
                     continue  # not one of ours (another channel of the same agent)
+                if handling.by_person:
+                    self._listed_taken[conversation_id] = now
+                else:
+                    self._listed_taken.pop(conversation_id, None)
                 if handling.by_person or await self.handled_by_person(conversation_id):
                     self.watch(conversation_id)
             if len(listed) < size:
                 break
         else:
+            complete = False
             log.warning(
                 "more than %d conversations were updated since the last listing; takeovers among the older ones "
                 "are noticed when their person asks next",
                 size * self.config.scan_pages,
             )
+        # Overlapping windows chain: complete since the first of an unbroken run of listings.
+        self._complete_since = (since if self._complete_since is None else self._complete_since) if complete else None
+        for conversation_id, seen in list(self._listed_taken.items()):
+            if seen < now - self.config.watch:  # its handing back was never listed: forgotten a day on
+                del self._listed_taken[conversation_id]
         self._scanned = now
 
     async def _watching(self, conversation_id: int, wake: asyncio.Event) -> None:

@@ -46,10 +46,23 @@ def error(status: int, message: str) -> JSONResponse:
     )
 
 
+def questions_report(sim: Host) -> dict[str, dict[str, Any]]:
+    """``GET /_simulator/questions``, not part of raia: when each question was asked, its
+    answer ready and first seen, how often it was polled and its conversation's mode asked
+    for (``bench/``)."""
+    keys = ("text", "asked_at", "ready_at", "seen_at")
+    return {
+        mid: {k: q.get(k) for k in keys}
+        | {"polls": q.get("polls", 0), "mode_looks": sim.conversations[q["cid"]].get("mode_looks", 0)}
+        for mid, q in sim.questions.items()
+    }
+
+
 class Host(Protocol):
     """What the simulator's parts (feedbacks, message files) use of the simulator itself."""
 
     conversations: dict[str, dict[str, Any]]
+    questions: dict[str, dict[str, Any]]
 
     def guard(self, request: Request) -> tuple[Response | None, Fault | None]: ...
 

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.raia.demo_agent import SimAnswer, demo_answer, demo_delay
-from adapters.raia.sim_common import Fault, Json, error, iso, now_iso
+from adapters.raia.sim_common import Fault, Json, error, iso, now_iso, questions_report
 from adapters.raia.sim_feedback import Feedbacks
 from adapters.raia.sim_files import MessageFiles
 from adapters.raia.sim_takeover import Takeovers
@@ -86,7 +86,7 @@ class RaiaSimulator:
                     methods=["GET"],
                 ),
                 Route("/_storage/download/{token}", self.files.download, methods=["GET"]),
-                Route("/_simulator/questions", self._introspect, methods=["GET"]),
+                Route("/_simulator/questions", lambda _: Json(questions_report(self)), methods=["GET"]),
             ],
             lifespan=self._lifespan,
         )
@@ -297,7 +297,12 @@ class RaiaSimulator:
         message = self._message_dto(mid, cid, "conversation_user", body["message"], at=now)
         message["files"] = body.get("files") or []
         conversation["messages"].append(message)
-        self.questions[mid] = {"cid": cid, "text": body["message"], "ready_at": now + self.delay(body["message"])}
+        self.questions[mid] = {
+            "cid": cid,
+            "text": body["message"],
+            "asked_at": now,
+            "ready_at": now + self.delay(body["message"]),
+        }
         self.hooks.after(self.questions[mid]["ready_at"] - now, lambda: self._pushed_payload(mid))
         return self._fault_response(late) if late else Json(message, status_code=201)
 
@@ -359,20 +364,13 @@ class RaiaSimulator:
         question = self._settle(mid)
         question["polls"] = question.get("polls", 0) + 1
         status = question.get("status", "pending")
+        if status != "pending":
+            question.setdefault("seen_at", self.clock())  # the look that found it (how late, for bench/)
         return Json(
             {
                 "status": status,
                 "message": question.get("reply"),
                 "error": "The model run failed" if status == "failed" else None,
-            }
-        )
-
-    async def _introspect(self, request: Request) -> Response:
-        """Not part of raia: when each answer became ready and how often it was polled."""
-        return Json(
-            {
-                mid: {"text": q["text"], "ready_at": q["ready_at"], "polls": q.get("polls", 0)}
-                for mid, q in self.questions.items()
             }
         )
 

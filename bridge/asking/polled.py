@@ -28,6 +28,7 @@ from bridge.ports.hearing import Transcriber
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord
 from bridge.push import PushHints
+from bridge.takeover import LISTED_LOOK
 
 log = logging.getLogger("bridge.turn")
 
@@ -193,13 +194,23 @@ class PolledAsking:
                 return message.id
         return None
 
-    def _check_every(self, sent_at: float, now: float) -> float:
-        """How often a waiting question looks whether a person took its conversation over:
-        every ``check_waiting`` seconds, for an answer long in coming every fifth of the time
-        waited (at most twice RAIA_POLL_MAX_WAIT), each time at the next look for the answer
-        (so at most one look late). Each costs a request, the mode's more than the answer's."""
-        assert self._means.handover is not None
-        return max(self._means.handover.config.check_waiting, 2 * self._config.poll.spaced(now - sent_at))
+    async def _taken(self, q: QuestionRecord, conversation: str, checked: float) -> float | None:
+        """Looks whether a person took the conversation over since ``checked`` (when it last
+        asked raia), at a look for the answer; the new ``checked``, None if a person has it.
+        The desk's listings say so without a request; the question asks raia itself only
+        when a listing showed a person has it, when the listings may have missed an update
+        (then every ``check_waiting`` seconds, for an answer long in coming every fifth of
+        the time waited, at most twice RAIA_POLL_MAX_WAIT), and every ``LISTED_LOOK``."""
+        handover = self._means.handover
+        assert handover is not None
+        assert q.sent_at is not None
+        now = self._clock()
+        listed = handover.listed(q.conversation_id, checked)
+        if not listed:
+            every = LISTED_LOOK if listed is False else self._config.poll.spaced(now - q.sent_at) * 2
+            if now - checked < max(handover.config.check_waiting, every):
+                return checked
+        return None if await handover.taken(q.conversation_id, conversation) else now
 
     def _answer_deadline(self, q: QuestionRecord) -> float:
         """``RAIA_POLL_TIMEOUT`` after the agent got the question."""
@@ -232,7 +243,7 @@ class PolledAsking:
                     return HANDED_OVER
                 return Finished(QuestionState.TIMED_OUT, texts.notice("timeout"), "poll timeout")
             if now < deadline:
-                wait = schedule.next_wait(now - q.sent_at, self._answer_times)
+                wait = schedule.next_wait(now - q.sent_at, self._answer_times, at=now)
                 if self._hints is None:
                     await self._sleep(min(wait, deadline - now))
                 else:
@@ -260,10 +271,10 @@ class PolledAsking:
                 if handover is not None and await handover.taken(q.conversation_id, conversation):
                     return HANDED_OVER
                 return Finished(QuestionState.FAILED, texts.notice("failed"), response.error)
-            # A takeover is looked for at the first look for the answer once it is due: riding
-            # on those looks, it never wakes the question on its own nor adds a request to an
-            # answer that comes before it is due (a 5 s answer costs no mode request).
-            if handover is not None and self._clock() - checked >= self._check_every(q.sent_at, self._clock()):
-                checked = self._clock()
-                if await handover.taken(q.conversation_id, conversation):
+            # A takeover is looked for at the looks for the answer: riding on those, it never
+            # wakes the question on its own (a 5 s answer costs no mode request).
+            if handover is not None:
+                seen = await self._taken(q, conversation, checked)
+                if seen is None:
                     return HANDED_OVER
+                checked = seen
