@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from adapters.raia.simulator import RaiaSimulator
-from bridge.acks import CROWD, STALE, AckFirst
+from bridge.acks import BURST, CROWD, STALE, AckFirst
 from bridge.app.runtime import Runtime
 from bridge.app.server import Acknowledging
 from tests.conftest import message
@@ -47,14 +47,33 @@ async def test_only_a_request_waiting_too_long_counts_and_its_end_lets_lanes_go(
 
 def test_a_crowd_of_requests_in_flight_counts_before_any_is_late() -> None:
     """A burst arriving: more requests in flight than one group commit takes holds lanes back."""
-    acks = AckFirst(clock=Clock(), late=0.1, hold=5.0)
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=5.0, hold=5.0)
     with contextlib.ExitStack() as requests:
         for _ in range(CROWD):
             requests.enter_context(acks.receiving())
+            clock.now += 2 * BURST / CROWD  # arriving slower than a burst does
         assert not acks.overdue()
         with acks.receiving():
             assert acks.overdue()
         assert not acks.overdue()
+
+
+async def test_a_burst_acknowledged_as_fast_as_it_arrives_holds_lanes_until_it_has_passed() -> None:
+    """CROWD requests within BURST seconds are a burst even if each is answered at once (the
+    rest of it still waits to be read); once it has passed, waiting lanes go by themselves."""
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    for _ in range(CROWD):
+        with acks.receiving():
+            pass  # never more than one in flight, none late
+    assert acks.overdue()
+    waiting = asyncio.create_task(acks.calm())
+    await until(lambda: not acks._calm.is_set())  # it waits for calm
+    assert not waiting.done()
+    clock.now += BURST  # no request since: the burst is over
+    await asyncio.wait_for(waiting, 2)  # let go without another request (hold is 5 s)
+    assert not acks.overdue()
 
 
 async def test_holding_back_is_bounded_and_ignores_requests_stuck_on_the_clients_side() -> None:
