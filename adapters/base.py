@@ -36,6 +36,11 @@ def read_json(data: bytes | str) -> Any:
         value = json.loads(data)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    # Nesting needs an opening bracket per level: with no more of them than the limit (a
+    # webhook body has a few dozen) the walk below is skipped, a fifth of a webhook's read.
+    raw = data if isinstance(data, bytes) else data.encode(errors="replace")
+    if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:
+        return value
     containers = [value] if isinstance(value, dict | list) else []
     for _ in range(MAX_JSON_DEPTH):  # level by level, no recursion
         containers = [

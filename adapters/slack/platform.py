@@ -242,15 +242,16 @@ class SlackPlatform:
             return PlainTextResponse("stale request", status_code=401)  # a replay
         body = await request.body()
         # Over the raw bytes: whatever they are, only a signature decides if they are read.
-        expected = "v0=" + hmac.new(self._signing_key, b"v0:%s:%s" % (timestamp.encode(), body), "sha256").hexdigest()
+        expected = "v0=" + hmac.digest(self._signing_key, b"v0:%s:%s" % (timestamp.encode(), body), "sha256").hex()
         if not hmac.compare_digest(expected, signature):
             return PlainTextResponse("invalid signature", status_code=401)
         parsed: Any = None
         try:
             text = body.decode()
-            if _is_json(request):
+            json_body = _is_json(request)
+            if json_body:
                 parsed = read_json(text)
-            problem = malformed(parsed) if _is_json(request) else None
+            problem = malformed(parsed) if json_body else None
         except ValueError:  # not UTF-8, not JSON, or nested beyond reason
             problem = "not UTF-8 JSON"
         if problem is not None:

@@ -111,6 +111,9 @@ class WebhookCounter:
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
+        # Each (path, status) counter looked up once: labels() takes a lock and checks its
+        # arguments on every call, per webhook.
+        self._counters: dict[tuple[str, int], Counter] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] not in self.metrics.webhook_paths:
@@ -119,7 +122,11 @@ class WebhookCounter:
 
         async def watched(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.metrics.webhooks.labels(scope["path"], str(message["status"])).inc()
+                key = (scope["path"], message["status"])
+                counter = self._counters.get(key)
+                if counter is None:
+                    counter = self._counters[key] = self.metrics.webhooks.labels(key[0], str(key[1]))
+                counter.inc()
             await send(message)
 
         await self.app(scope, receive, watched)

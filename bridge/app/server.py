@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from inspect import isfunction, ismethod
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from adapters.base import Platform, running
 from bridge.acks import AckFirst
 from bridge.app import push, status
+from bridge.app.direct import Direct, Endpoints
 from bridge.app.installations import SealedInstallations
 from bridge.app.limits import BodyLimit
 from bridge.app.metrics import Metrics, WebhookCounter, authorized
@@ -224,13 +226,26 @@ def build_app(
 
     state.bridge = bridge
     app = Starlette(routes=routes, lifespan=as_lifespan if lifespan else None)
+
+    def gate() -> AckFirst | None:
+        return state.runtime.service.acks if state.runtime else None
+
     app.add_middleware(BodyLimit, deadline=settings.http_timeout)
-    app.add_middleware(
-        Acknowledging, paths=webhook_paths, gate=lambda: state.runtime.service.acks if state.runtime else None
-    )
+    app.add_middleware(Acknowledging, paths=webhook_paths, gate=gate)
     app.add_middleware(WebhookCounter, metrics=metrics)
+    # Webhook posts skip Starlette's router (bridge/app/direct.py), through the same three.
+    endpoints = {r.path: r.endpoint for r in routes if isinstance(r, Route) and _direct(r, webhook_paths)}
+    lean = BodyLimit(Endpoints(endpoints), deadline=settings.http_timeout)
+    direct = WebhookCounter(Acknowledging(lean, paths=webhook_paths, gate=gate), metrics=metrics)
+    app.add_middleware(Direct, paths=frozenset(endpoints), direct=direct)
     app.state.bridge = state
     return app
+
+
+def _direct(route: Route, webhook_paths: frozenset[str]) -> bool:
+    """A webhook's exact path, POST, and a plain function endpoint (as Starlette wraps it)."""
+    plain = isfunction(route.endpoint) or ismethod(route.endpoint)
+    return route.path in webhook_paths and "POST" in (route.methods or ()) and plain
 
 
 async def _greet(runtime: Runtime, platforms: Sequence[Platform], routes: Routes | None) -> None:
