@@ -20,10 +20,13 @@ from rich.live import Live
 from adapters.console.render import render, render_rich
 from adapters.console.words import PLATFORM
 from bridge import texts
+from bridge.errors import FileUnavailable
 from bridge.models import AnswerFile, Origin, PlatformUser, Reply, ReplyKind
 from bridge.ports.outbound import CONVERSATION_POST, DeliveryProgress, Download, LiveText
 
 _UNSAFE_NAME = re.compile(r"[^\w .,()+-]")  # a file name the agent chose, as a name in one folder
+# Bytes of a saved file's name: every file system takes 255, and " (12)" may be added.
+_NAME_BYTES = 200
 
 
 class ConsoleOutbound:
@@ -48,22 +51,41 @@ class ConsoleOutbound:
         # as delivered once they are saved (or their line printed instead).
         self._files_due: list[str] = []
         self._folder: Path | None = None  # where the session's files are saved
+        self._saved: dict[str, Path] = {}  # each file's path, by the agent's id (a retry writes over its own)
 
     max_file_bytes = 1 << 40  # a terminal takes any size: FILES_MAX_MB bounds it
 
     async def post_file(
         self, origin: Origin, file: AnswerFile, download: Download, *, key: str, uncertain: bool
     ) -> None:
-        """Save the file under a temporary folder, a chunk at a time, and print its path."""
+        """Save the file under a temporary folder, a chunk at a time, and print its path.
+        A file the disk refuses (full, a name it cannot take) is left out with its line:
+        retrying it would hold the chat for ever."""
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="raia-bridge-files-"))
-        name = _UNSAFE_NAME.sub("_", file.name).strip(". ") or "file"
-        path = self._folder / name
-        with path.open("wb") as out:
-            async for chunk in download.chunks:
-                out.write(chunk)
-        self._write(f"📎 {file.name}: {path}")
+        path = (file.id and self._saved.get(file.id)) or self._free_path(self._folder, file.name)
+        self._saved[file.id or str(path)] = path
+        try:
+            with path.open("wb") as out:
+                async for chunk in download.chunks:
+                    out.write(chunk)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise FileUnavailable(f"not saved: {exc.strerror}") from None
+        self._write(f"📎 {_shown(file.name)}: {path}")
         self._file_done(file.id)
+
+    def _free_path(self, folder: Path, name: str) -> Path:
+        """A path in ``folder`` for a file the agent called ``name``: its name made safe and
+        short enough, numbered when another file of the answer has it already."""
+        name = _UNSAFE_NAME.sub("_", name).strip(". ") or "file"
+        suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+        stem = name[: len(name) - len(suffix)].encode()[:_NAME_BYTES].decode(errors="ignore")
+        path, number = folder / f"{stem}{suffix}", 1
+        while path.exists() or path in self._saved.values():
+            number += 1
+            path = folder / f"{stem} ({number}){suffix}"
+        return path
 
     def _write(self, line: str) -> None:
         if self._console is not None:
@@ -91,7 +113,7 @@ class ConsoleOutbound:
 
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         if self._files_due and not progress.key:  # a file's line, in the place of the file
-            self._write(reply.text)
+            self._write(_shown(reply.text))
             self._file_done(None)
             return
         staff = progress.key.startswith(CONVERSATION_POST)
@@ -143,6 +165,11 @@ class ConsoleOutbound:
         while self.delivered < count:
             self._changed.clear()
             await self._changed.wait()
+
+
+def _shown(name: str) -> str:
+    """A name the agent chose, as printed: no control or direction mark drives the terminal."""
+    return "".join(ch if ch.isprintable() else "_" for ch in name)
 
 
 class _Printed:
