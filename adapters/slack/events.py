@@ -6,8 +6,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
-from adapters.base import Allowlist, ReplyPolicy, mention_everywhere
+from adapters.base import Allowlist, ReplyPolicy, mention_everywhere, read_json
 from adapters.files import media_type
 from adapters.slack.words import PLATFORM
 from bridge.models import Attachment, InboundMessage, Intent, Origin, PlatformUser, clean
@@ -55,6 +56,32 @@ def malformed(body: Any) -> str | None:
         for key in _TEXT_FIELDS:
             if event.get(key) is not None and not isinstance(event[key], str):
                 return f"event {key} is not a string"
+    return None
+
+
+def malformed_form(text: str) -> str | None:
+    """Why a signed form body (an interaction's ``payload``) cannot be one bolt's matchers
+    may read, or None if it can: they index the first action and the view without a look
+    (a 500 with a traceback, which Slack retries). Raises ValueError on a payload that is
+    not JSON (bolt reads it as JSON when the body mentions ``payload``, as here)."""
+    if "payload" not in text or text.startswith("{"):
+        return None  # a slash command (or JSON, checked as an event)
+    payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+    if payload is None:
+        return None
+    body = read_json(payload)
+    if not isinstance(body, Mapping):
+        return "payload is not an object"
+    if body.get("view") is not None and not isinstance(body["view"], Mapping):
+        return "view is not an object"
+    actions = body.get("actions")
+    if "actions" in body and not (isinstance(actions, list) and actions):
+        return "actions is not a list of actions"
+    block = body.get("type") == "block_actions"
+    if isinstance(actions, list) and not all(
+        isinstance(a, Mapping) and (not block or isinstance(a.get("action_id"), str)) for a in actions
+    ):
+        return "an action is not an object with an action_id"
     return None
 
 

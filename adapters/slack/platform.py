@@ -34,6 +34,7 @@ from adapters.slack.events import (
     MESSAGES,
     BotIdentity,
     malformed,
+    malformed_form,
 )
 from adapters.slack.feedback import SlackFeedback
 from adapters.slack.listeners import SlackListeners
@@ -251,7 +252,7 @@ class SlackPlatform:
             json_body = _is_json(request)
             if json_body:
                 parsed = read_json(text)
-            problem = malformed(parsed) if json_body else None
+            problem = malformed(parsed) if json_body else malformed_form(text)
         except ValueError:  # not UTF-8, not JSON, or nested beyond reason
             problem = "not UTF-8 JSON"
         if problem is not None:
