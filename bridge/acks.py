@@ -10,7 +10,9 @@ at once, or ``CROWD`` arrived within ``BURST`` seconds), at most ``hold`` second
 flight alone misses most of a burst: the server answers each request quickly, so few are
 in flight at a time while the rest still wait to be read (at 2,000 same-instant Slack
 DMs, lanes let in that way spent a third of the first seconds' CPU on their status and
-raia calls). The questions are stored before they are acknowledged, so holding back
+raia calls). Once calm, the waiting lanes go a few per turn of the event loop, so a
+webhook arriving meanwhile is read between them and, late again, holds the rest back.
+The questions are stored before they are acknowledged, so holding back
 delays an answer by a moment and loses nothing; the CPU spent is the same, only its
 order changes.
 """
@@ -31,6 +33,7 @@ STALE = 3.0  # a request older than this is the client's slowness (a crawling bo
 # worth; Telegram opens at most 40 connections to a webhook): lanes let it be acknowledged first.
 CROWD = 64
 BURST = 0.25  # seconds: CROWD arrivals within this (over 250 a second) are a burst arriving
+TRICKLE = 16  # lanes let go per turn of the event loop once calm (webhooks read in between)
 
 
 class AckFirst:
@@ -42,9 +45,14 @@ class AckFirst:
         self._tokens = itertools.count()
         self._started: dict[int, float] = {}  # in order of arrival: the oldest first
         self._arrivals: collections.deque[float] = collections.deque(maxlen=CROWD)  # the latest
-        self._calm = asyncio.Event()
-        self._calm.set()
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()  # lanes, oldest first
         self._recheck: asyncio.TimerHandle | None = None
+        self._releasing = False
+
+    @property
+    def holding(self) -> int:
+        """Lanes held back right now."""
+        return sum(not waiter.done() for waiter in self._waiting)
 
     @contextlib.contextmanager
     def receiving(self) -> Iterator[None]:
@@ -56,7 +64,7 @@ class AckFirst:
             yield
         finally:
             del self._started[token]
-            if not self._calm.is_set():
+            if self._waiting:
                 self._settle()
 
     def overdue(self) -> bool:
@@ -72,29 +80,54 @@ class AckFirst:
         return False
 
     async def calm(self, stopping: asyncio.Event | None = None) -> None:
-        """Return once no acknowledgement is overdue, or after ``hold`` seconds, or at once
-        when ``stopping`` is set (``wake`` lets those already waiting go)."""
-        if (stopping is not None and stopping.is_set()) or not self.overdue():
+        """Return once no acknowledgement is overdue (after the lanes that were waiting
+        already), or after ``hold`` seconds, or at once when ``stopping`` is set (``wake``
+        lets those already waiting go)."""
+        if (stopping is not None and stopping.is_set()) or (not self._waiting and not self.overdue()):
             return
-        self._calm.clear()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
         self._settle()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._calm.wait(), self._hold)
+            await asyncio.wait_for(waiter, self._hold)
 
     def _settle(self) -> None:
-        """Calm now, or a look again when the burst's arrivals leave the window: with no
-        request in flight, no acknowledgement would look."""
+        """Let waiting lanes go if calm, or look again when the burst's arrivals leave the
+        window (with no request in flight, no acknowledgement would look)."""
         if not self.overdue():
-            self._calm.set()
+            if not self._releasing:
+                self._releasing = True
+                self._release()
         elif not self._started and self._recheck is None and self._arrivals:
             wait = max(0.0, self._arrivals[0] + BURST - self._clock())
             self._recheck = asyncio.get_running_loop().call_later(wait + 0.001, self._rechecked)
 
+    def _release(self) -> None:
+        """``TRICKLE`` waiting lanes go, the next ones at the loop's next turn, while still
+        calm: released all at once, two thousand lanes' first steps would run before a
+        webhook that arrives meanwhile is read at all."""
+        self._releasing = False
+        if self.overdue():
+            self._settle()
+            return
+        released = 0
+        while self._waiting and released < TRICKLE:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # else it gave up holding (``hold``)
+                waiter.set_result(None)
+                released += 1
+        if self._waiting:
+            self._releasing = True
+            asyncio.get_running_loop().call_soon(self._release)
+
     def _rechecked(self) -> None:
         self._recheck = None
-        if not self._calm.is_set():
+        if self._waiting:
             self._settle()
 
     def wake(self) -> None:
         """Let every waiting lane go now (the service is stopping)."""
-        self._calm.set()
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)

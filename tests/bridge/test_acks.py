@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from adapters.raia.simulator import RaiaSimulator
-from bridge.acks import BURST, CROWD, STALE, AckFirst
+from bridge.acks import BURST, CROWD, STALE, TRICKLE, AckFirst
 from bridge.app.runtime import Runtime
 from bridge.app.server import Acknowledging
 from tests.conftest import message
@@ -37,7 +37,7 @@ async def test_only_a_request_waiting_too_long_counts_and_its_end_lets_lanes_go(
         clock.now += 0.2
         assert acks.overdue()
         waiting = asyncio.create_task(acks.calm())
-        await until(lambda: not acks._calm.is_set())  # it waits for calm
+        await until(lambda: acks.holding == 1)  # it waits for calm
         assert not waiting.done()  # held back while the request is in flight
         with acks.receiving():  # a newer request does not make the old one less late
             assert acks.overdue()
@@ -69,11 +69,29 @@ async def test_a_burst_acknowledged_as_fast_as_it_arrives_holds_lanes_until_it_h
             pass  # never more than one in flight, none late
     assert acks.overdue()
     waiting = asyncio.create_task(acks.calm())
-    await until(lambda: not acks._calm.is_set())  # it waits for calm
+    await until(lambda: acks.holding == 1)  # it waits for calm
     assert not waiting.done()
     clock.now += BURST  # no request since: the burst is over
     await asyncio.wait_for(waiting, 2)  # let go without another request (hold is 5 s)
     assert not acks.overdue()
+
+
+async def test_lanes_go_a_few_at_a_time_and_a_webhook_late_again_stops_them() -> None:
+    """Once calm, waiting lanes are let go TRICKLE per turn of the event loop, so a webhook
+    arriving meanwhile is read between them; overdue again, the rest wait."""
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    with acks.receiving():
+        clock.now += 1.0
+        lanes = [asyncio.create_task(acks.calm()) for _ in range(3 * TRICKLE)]
+        await until(lambda: acks.holding == 3 * TRICKLE)
+    assert acks.holding == 2 * TRICKLE  # the first few at once, the rest at the next turns
+    with acks.receiving():
+        clock.now += 1.0  # late again before the next turn
+        await asyncio.sleep(0.05)
+        assert acks.holding == 2 * TRICKLE
+    await asyncio.wait_for(asyncio.gather(*lanes), 1)  # answered: the rest go
+    assert acks.holding == 0
 
 
 async def test_holding_back_is_bounded_and_ignores_requests_stuck_on_the_clients_side() -> None:
@@ -87,7 +105,7 @@ async def test_holding_back_is_bounded_and_ignores_requests_stuck_on_the_clients
     with acks.receiving():
         clock.now += 1.0
         waiting = asyncio.create_task(acks.calm())
-        await until(lambda: not acks._calm.is_set())  # it waits for calm
+        await until(lambda: acks.holding == 1)  # it waits for calm
         acks.wake()  # the service stops
         await asyncio.wait_for(waiting, 1)
 
@@ -120,7 +138,7 @@ async def test_a_lane_starts_its_question_once_the_late_acknowledgement_is_sent(
     with runtime.service.acks.receiving():
         clock.now += 0.5  # a burst: this webhook has waited half a second already
         await runtime.service.receive(message("stored first, answered after"))
-        await until(lambda: not runtime.service.acks._calm.is_set())  # the lane holds back
+        await until(lambda: runtime.service.acks.holding == 1)  # the lane holds back
         assert sim.count("POST", "/messages/async") == 0  # stored, not started
     await outbound.wait_for(1)
     assert sim.count("POST", "/messages/async") == 1
