@@ -222,15 +222,23 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+# The version bookkeeping both engines share: one row per migration applied.
+VERSIONS = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+CURRENT = "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+
+
+def pending(migrations: tuple[str, ...], current: int) -> list[tuple[int, str]]:
+    """The migrations a database at version ``current`` lacks, with their versions, in order."""
+    return [(version, script) for version, script in enumerate(migrations, start=1) if version > current]
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Apply the migrations this database has not had yet (inside the caller's transaction)."""
-    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
-    for version, script in enumerate(MIGRATIONS, start=1):
-        if version > current:
-            for statement in _statements(script):
-                db.execute(statement)
-            db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    db.execute(VERSIONS)
+    for version, script in pending(MIGRATIONS, int(db.execute(CURRENT).fetchone()[0])):
+        for statement in _statements(script):
+            db.execute(statement)
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
 
 class Transaction:

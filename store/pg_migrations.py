@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.migrations import CURRENT, VERSIONS, pending
+
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE identities (
@@ -209,10 +211,9 @@ async def migrate(conn: Any) -> int:
     connection (typed loosely so this module stays importable without the driver)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, MIGRATE_LOCK)
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-        for version, script in enumerate(MIGRATIONS, start=1):
-            if version > current:
-                await conn.execute(script)
-                await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
-        return len(MIGRATIONS) if current < len(MIGRATIONS) else int(current)
+        await conn.execute(VERSIONS)
+        current = int(await conn.fetchval(CURRENT))
+        for version, script in pending(MIGRATIONS, current):
+            await conn.execute(script)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+        return max(current, len(MIGRATIONS))
