@@ -84,7 +84,8 @@ def watch(store: object, counts: Counts) -> None:
     elif isinstance(store, PostgresStore):
         pool = store.pool
         for name in ("fetch", "fetchrow", "fetchval", "execute", "transaction", "acquire"):
-            setattr(pool, name, _counted(getattr(pool, name), counts.trip))
+            if hasattr(pool, name):  # (older versions have no ``acquire``)
+                setattr(pool, name, _counted(getattr(pool, name), counts.trip))
         raw: Any = pool._pool  # asyncpg internals: where the pool keeps its connections
 
         async def on_connect(conn: Any) -> None:
