@@ -74,4 +74,7 @@ class PgHousekeeping:
             return
         async with self.pool.acquire() as conn:  # VACUUM runs only outside a transaction
             await conn.execute(f"SET vacuum_cost_delay = {COST_DELAY}")
-            await conn.execute(f"VACUUM (SKIP_LOCKED) {', '.join(tables)}", timeout=VACUUM_TIMEOUT)
+            try:
+                await conn.execute(f"VACUUM (SKIP_LOCKED) {', '.join(tables)}", timeout=VACUUM_TIMEOUT)
+            finally:  # the pool hands connections on as they are (``store.postgres.keep_session``)
+                await conn.execute("RESET vacuum_cost_delay")

@@ -51,8 +51,8 @@ class Pool:
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]]:
-        """A pooled connection for the block, outside any transaction (settings made on it
-        are reset when it goes back to the pool)."""
+        """A pooled connection for the block, outside any transaction (a setting made on it
+        must be reset before the block ends: the pool hands it on as it is)."""
         with guarded(self._redact):
             async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
                 yield conn
