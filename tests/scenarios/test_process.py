@@ -14,7 +14,7 @@ from tests import waiting
 from tests.conftest import API_KEY
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
-from tests.processes import free_port, start_bridge, telegram_env
+from tests.processes import bridge_process, free_port, start_bridge, telegram_env
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
@@ -34,14 +34,10 @@ async def test_server_stopped_mid_wait_answers_once_after_restart(tmp_path: Path
         assert fake.sent == []
         if stop == signal.SIGTERM:
             assert "kept for the next start" in err.decode()
-        second = await start_bridge(env, tmp_path)
-        try:
+        async with bridge_process(env, tmp_path):
             await fake.wait_sent(1, timeout=30)
             # Every question final in the store: a second answer, if any, is posted by now.
             await waiting.nothing_waiting(f"http://127.0.0.1:{env['PORT']}", timeout=30)
-        finally:
-            second.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(second.communicate(), timeout=20)
     assert len(fake.sent) == 1
     assert "survive the signal" in fake.sent[0].text
     assert sim.count("POST", "/messages/async") == 1

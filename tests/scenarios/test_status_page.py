@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from tests.conftest import API_KEY, make_settings
 from tests.fakes import telegram as tg
 from tests.fakes.platform import LoopbackPlatform
 from tests.fakes.server import serving
-from tests.processes import start_bridge, telegram_env
+from tests.processes import bridge_process, telegram_env
 
 
 async def _page(http: httpx.AsyncClient, until: str, **headers: str) -> httpx.Response:
@@ -93,15 +92,11 @@ async def test_a_browser_shows_the_page_of_a_running_bridge(tmp_path: Path) -> N
     fake = tg.FakeTelegram()
     async with serving(sim) as raia, serving(fake.app()) as api:
         env = telegram_env(raia, api, tmp_path)
-        proc = await start_bridge(env, tmp_path)
         url = f"http://127.0.0.1:{env['PORT']}/"
-        try:
+        async with bridge_process(env, tmp_path):
             async with httpx.AsyncClient() as http:
                 await _page_at(http, url, sim.agent_name)
             page = await asyncio.to_thread(browser.dom, url)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.communicate(), timeout=20)
     assert '<span class="state" id="state">ready</span>' in page
     assert sim.agent_name in page
     assert '<td class="ok">ok (polling)</td>' in page
