@@ -157,7 +157,7 @@ pre { background: #f8f8f8; border: 1px solid #ddd; border-radius: 4px; padding: 
 
 def telegram_page(reply: Reply, question: str = QUESTION) -> str:
     messages = "".join(f'<div class="msg in">{telegram_html(part)}</div>' for part in telegram.render(reply))
-    keys = "".join(f"<span>{escape(b.text)}</span>" for row in vote_keyboard("demo").inline_keyboard for b in row)
+    keys = "".join(f"<span>{escape(b['text'])}</span>" for row in vote_keyboard("demo")["inline_keyboard"] for b in row)
     body = (
         '<div class="bar">Northwind Help<small>bot</small></div>'
         f'<div class="msg out">{escape(question)}</div>{messages}<div class="keys">{keys}</div>'

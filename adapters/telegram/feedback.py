@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
-from adapters.telegram.keyboards import vote_keyboard
-from adapters.telegram.outbound import TelegramOutbound
+from adapters.telegram.keyboards import Markup, vote_keyboard
+from adapters.telegram.outbound import TelegramOutbound, message_id_of
 from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.models import InboundMessage
@@ -109,10 +109,11 @@ class TelegramFeedback:
         if result.changed:
             # The rows below 👍/👎 ("Talk to a person") stay as the answer has them.
             markup = answer.reply_markup
-            rest = [row for row in markup.inline_keyboard[1:]] if markup is not None else []
-            await self._outbound.set_buttons(answer, vote_keyboard(press.key, result.choice, rest))
+            rows = markup.inline_keyboard[1:] if markup is not None else ()
+            rest = [[button.to_dict() for button in row] for row in rows]
+            await self._set_buttons(answer, vote_keyboard(press.key, result.choice, rest))
         if press.choice == DOWN and await ratings.open_prompt(vote):
-            prompt = await self._outbound.ask_for_reply(
+            prompt = await self._ask_for_reply(
                 answer, texts.text("feedback_prompt", language), sender.id, sender.first_name
             )
             if prompt is not None:
@@ -123,3 +124,49 @@ class TelegramFeedback:
             await asyncio.wait_for(query.answer(text=note[:200] if note else None), TOAST_TIMEOUT)
         except (TelegramError, TimeoutError) as exc:  # too late (after ~15 min), the query vanished, slow
             log.info("telegram callback not answered (%s)", exc or "timeout")
+
+    # A vote's own messages: best effort, never raised; sent only when no answer waits for
+    # the chat (TelegramOutbound.spare), else left out.
+
+    async def _set_buttons(self, answer: Message, markup: Markup) -> None:
+        chat = answer.chat_id
+        if not await self._outbound.spare(str(chat), answer.chat.type):
+            log.info("telegram chat=%s vote buttons not updated: the chat is busy with answers", chat)
+            return
+        params = {"chat_id": chat, "message_id": answer.message_id, "reply_markup": markup}
+        try:
+            async with self._outbound.overall:
+                await self._outbound.api.call("editMessageReplyMarkup", params)
+        except TelegramError as exc:  # "not modified": it shows that vote already
+            log.debug("telegram chat=%s vote buttons not updated: %s", chat, exc)
+
+    async def _ask_for_reply(self, answer: Message, text: str, user_id: int, first_name: str) -> int | None:
+        """A prompt replying to ``answer`` that opens the person's reply box; returns its id.
+        In a group it names the voter, so only their client opens the box (``selective``)."""
+        entities = None
+        if answer.chat.type != "private":
+            name = first_name or "🙂"
+            mention = {"id": user_id, "is_bot": False, "first_name": name}
+            entities = [{"type": "text_mention", "offset": 0, "length": _utf16(name), "user": mention}]
+            text = f"{name}: {text}"
+        if not await self._outbound.spare(str(answer.chat_id), answer.chat.type):
+            log.info("telegram chat=%s comment prompt not sent: the chat is busy with answers", answer.chat_id)
+            return None
+        params = {
+            "chat_id": answer.chat_id,
+            "text": text,
+            "entities": entities,
+            "message_thread_id": answer.message_thread_id if answer.is_topic_message else None,
+            "reply_parameters": {"message_id": answer.message_id, "allow_sending_without_reply": True},
+            "reply_markup": {"force_reply": True, "selective": True},
+        }
+        try:
+            async with self._outbound.overall:
+                return message_id_of(await self._outbound.api.call("sendMessage", params))
+        except TelegramError as exc:
+            log.info("telegram chat=%s comment prompt not sent: %s", answer.chat_id, exc)
+            return None
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

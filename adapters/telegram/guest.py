@@ -22,8 +22,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from typing import Any
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, MessageEntity
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from adapters.telegram.render import MAX_MESSAGE, Part, split
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 REMEMBERED = 10_000  # guest queries remembered as answered (each is a few dozen bytes)
 
-Answer = Callable[[str, InlineQueryResultArticle], Awaitable[object]]  # Bot.answer_guest_query
+Answer = Callable[[str, dict[str, Any]], Awaitable[object]]  # answerGuestQuery: the query, an InlineQueryResult
 
 
 def query_of(origin: Origin) -> str:
@@ -137,9 +137,9 @@ class GuestAnswers:
             self._taken.popitem(last=False)
 
 
-def _article(query: str, part: Part) -> InlineQueryResultArticle:
-    entities = [MessageEntity(**e.to_dict()) for e in part.entities]
-    content = InputTextMessageContent(
-        part.text, entities=entities or None, link_preview_options=LinkPreviewOptions(is_disabled=True)
-    )
-    return InlineQueryResultArticle(id=query[:64], title=part.text[:64] or "…", input_message_content=content)
+def _article(query: str, part: Part) -> dict[str, Any]:
+    """The message in place, as an ``InlineQueryResultArticle``."""
+    content: dict[str, Any] = {"message_text": part.text, "link_preview_options": {"is_disabled": True}}
+    if part.entities:
+        content["entities"] = [e.to_dict() for e in part.entities]
+    return {"type": "article", "id": query[:64], "title": part.text[:64] or "…", "input_message_content": content}

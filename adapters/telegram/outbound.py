@@ -14,28 +14,20 @@ from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
-from telegram import (
-    ForceReply,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    MessageEntity,
-    ReplyParameters,
-    User,
-)
-from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps
+from adapters.telegram.api import BotApi
 from adapters.telegram.events import GUEST
 from adapters.telegram.files_out import FILE_LIMIT, send_file
 from adapters.telegram.guest import GuestAnswers, private_origin, shortened
-from adapters.telegram.keyboards import answer_keyboard
+from adapters.telegram.keyboards import Markup, answer_keyboard
 from adapters.telegram.pace import ChatPace
 from adapters.telegram.previews import PRIVATE_EDIT_EVERY, DraftPreview
 from adapters.telegram.render import Part, render
+from adapters.telegram.topics import Topics
 from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.errors import DeliveryError, DeliveryPermanent, DeliveryRetryable, FileUnavailable
@@ -52,6 +44,7 @@ TYPING_BUDGET = 20
 
 GROUP_EDIT_EVERY = 3.0  # groups: 20 messages a minute, edits included
 VOTE_WAIT = 60.0  # a vote's redrawn buttons or comment prompt wait this long for a free moment
+NO_PREVIEW = {"is_disabled": True}  # link_preview_options: an answer's links show no preview
 
 
 def _translated(chat: str, exc: TelegramError) -> DeliveryRetryable | DeliveryPermanent:
@@ -66,8 +59,16 @@ def _translated(chat: str, exc: TelegramError) -> DeliveryRetryable | DeliveryPe
     return DeliveryRetryable(f"telegram: {type(exc).__name__}: {exc}")
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def message_id_of(sent: Any) -> int:
+    """The ``message_id`` of a sent ``Message`` (the Bot API's JSON)."""
+    message_id = sent.get("message_id") if isinstance(sent, dict) else None
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise TelegramError("Invalid server response")
+    return message_id
+
+
+def _entities(part: Part) -> list[dict[str, Any]] | None:
+    return [e.to_dict() for e in part.entities] or None
 
 
 def _seconds(value: int | timedelta) -> float:
@@ -79,15 +80,18 @@ class TelegramOutbound:
 
     platform = PLATFORM
 
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        self._app = app
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], api: BotApi) -> None:
+        self._app = app  # PTB's bot: the rare calls (getFile) and the file URL
+        self.api = api  # every turn's calls, JSON in and out
         self._drafts = True  # sendMessageDraft works until the server says otherwise
-        self._overall = AsyncLimiter(30, 1)  # Telegram allows ~30 messages/s per bot
+        self.overall = AsyncLimiter(30, 1)  # Telegram allows ~30 messages/s per bot
         self._typing_budget = AsyncLimiter(TYPING_BUDGET, 1)
         self._per_chat: OrderedDict[str, ChatPace] = OrderedDict()
         self._http: httpx.AsyncClient | None = None  # downloads of files people send
-        self._unnamed: OrderedDict[tuple[str, str], None] = OrderedDict()  # topics /new opened, not named yet
-        self._guests = GuestAnswers(lambda query, result: app.bot.answer_guest_query(query, result))
+        self._topics = Topics(api, lambda chat: self._paced(chat, "private"))
+        self._guests = GuestAnswers(
+            lambda query, result: api.call("answerGuestQuery", {"guest_query_id": query, "result": result})
+        )
 
     def _limiter(self, chat: str, chat_type: str) -> ChatPace:
         pace = self._per_chat.pop(chat, None)
@@ -98,6 +102,18 @@ class TelegramOutbound:
             self._per_chat.popitem(last=False)
         return pace
 
+    @asynccontextmanager
+    async def _paced(self, chat: str, chat_type: str) -> AsyncIterator[None]:
+        """Within the bot's message budget, then the chat's."""
+        async with self.overall, self._limiter(chat, chat_type):
+            yield
+
+    async def spare(self, chat: str, chat_type: str) -> bool:
+        """A vote's own message (its buttons redrawn, the comment prompt) takes the chat's
+        budget only when no answer waits for it, for up to VOTE_WAIT seconds; else it is
+        left out (False)."""
+        return await self._limiter(chat, chat_type).spare(VOTE_WAIT)
+
     async def deliver(self, origin: Origin, reply: Reply, progress: DeliveryProgress) -> None:
         asker = origin.extra.get("private")
         if asker:
@@ -105,7 +121,7 @@ class TelegramOutbound:
             return
         parts = render(reply)
         if origin.extra.get("new_topic") and progress.done == 0:
-            origin = await self._open_topic(origin, reply.language)
+            origin = await self._topics.open(origin, reply.language)
         if origin.extra.get("chat_type") == GUEST:
             await self._deliver_guest(origin, reply, parts, progress)
             return
@@ -122,37 +138,6 @@ class TelegramOutbound:
             markup = answer_keyboard(reply) if index == len(parts) - 1 else None
             chat, _ = await self._send_part(chat, origin, parts[index], reply_to=index == 0, markup=markup)
             await progress.part_delivered(before + index + 1)
-
-    async def _open_topic(self, origin: Origin, language: str) -> Origin:
-        """/new where the bot has topics in private chats: a new topic (``createForumTopic``),
-        where the notice goes; the topic's first question names it. Where no topic can be
-        opened, the notice goes where /new was sent."""
-        try:
-            async with self._overall, self._limiter(origin.chat, "private"):
-                topic = await self._app.bot.create_forum_topic(
-                    int(origin.chat), texts.text("telegram_topic_name", language)
-                )
-        except TelegramError as exc:
-            log.info("telegram chat=%s no topic opened for /new (%s)", origin.chat, exc)
-            return origin
-        thread = topic.message_thread_id
-        self._unnamed[(origin.chat, str(thread))] = None
-        while len(self._unnamed) > 10_000:
-            self._unnamed.popitem(last=False)
-        return Origin(chat=origin.chat, thread=str(thread), extra={"chat_type": "private"})
-
-    async def _name_topic(self, origin: Origin) -> None:
-        """A topic still without its name (one /new opened, or one the person opened without
-        naming it) takes it from its first question; best effort."""
-        title = origin.extra.get("topic_title")
-        key = (origin.chat, origin.thread or "")
-        if not title or not origin.thread or not (origin.extra.get("topic_unnamed") or key in self._unnamed):
-            return
-        self._unnamed.pop(key, None)
-        try:
-            await self._app.bot.edit_forum_topic(int(origin.chat), int(origin.thread), name=title)
-        except TelegramError as exc:
-            log.info("telegram chat=%s topic %s not named (%s)", origin.chat, origin.thread, exc)
 
     async def _deliver_guest(self, origin: Origin, reply: Reply, parts: list[Part], progress: DeliveryProgress) -> None:
         """Guest mode: progress counts the message in place first, then the private chat's parts.
@@ -199,27 +184,30 @@ class TelegramOutbound:
         *,
         reply_to: bool,
         migrated: bool = False,
-        markup: InlineKeyboardMarkup | None = None,
+        markup: Markup | None = None,
     ) -> tuple[str, int]:
         """Post one part; returns the chat it went to (a migrated group's new id) and the message id."""
-        entities = [MessageEntity(**e.to_dict()) for e in part.entities]
-        kwargs: dict[str, Any] = {"link_preview_options": LinkPreviewOptions(is_disabled=True)}
-        if markup is not None:
-            kwargs["reply_markup"] = markup
-        if origin.thread:
-            kwargs["message_thread_id"] = int(origin.thread)
+        params: dict[str, Any] = {
+            "chat_id": int(chat),
+            "text": part.text,
+            "entities": _entities(part),
+            "link_preview_options": NO_PREVIEW,
+            "reply_markup": markup,
+            "message_thread_id": int(origin.thread) if origin.thread else None,
+        }
         if reply_to and origin.message:
-            kwargs["reply_parameters"] = ReplyParameters(int(origin.message), allow_sending_without_reply=True)
-        async with self._overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
+            params["reply_parameters"] = {"message_id": int(origin.message), "allow_sending_without_reply": True}
+        async with self.overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
             try:
                 try:
-                    sent = await self._app.bot.send_message(int(chat), part.text, entities=entities or None, **kwargs)
+                    sent = await self.api.call("sendMessage", params)
                 except BadRequest as exc:
-                    if not entities or "entit" not in exc.message.lower():
+                    if not params["entities"] or "entit" not in exc.message.lower():
                         raise
                     # Telegram refused the formatting: the words matter more than the looks.
                     log.warning("telegram chat=%s rejected formatting (%s); sending plain text", chat, exc.message)
-                    sent = await self._app.bot.send_message(int(chat), part.text, **kwargs)
+                    sent = await self.api.call("sendMessage", {**params, "entities": None})
+                message_id = message_id_of(sent)
             except ChatMigrated as exc:
                 if migrated:
                     raise DeliveryPermanent(f"chat {chat} migrated twice") from exc
@@ -230,19 +218,19 @@ class TelegramOutbound:
                 )
             except TelegramError as exc:
                 raise _translated(chat, exc) from exc
-        return chat, sent.message_id
+        return chat, message_id
 
     async def _edit_part(self, chat: str, origin: Origin, message_id: int, part: Part) -> None:
-        entities = [MessageEntity(**e.to_dict()) for e in part.entities]
-        async with self._overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
+        params = {
+            "chat_id": int(chat),
+            "message_id": message_id,
+            "text": part.text,
+            "entities": _entities(part),
+            "link_preview_options": NO_PREVIEW,
+        }
+        async with self.overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
             try:
-                await self._app.bot.edit_message_text(
-                    part.text,
-                    chat_id=int(chat),
-                    message_id=message_id,
-                    entities=entities or None,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                await self.api.call("editMessageText", params)
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
                     return  # it already shows exactly this
@@ -252,7 +240,7 @@ class TelegramOutbound:
 
     async def _delete(self, chat: str, message_id: int) -> None:
         try:
-            await self._app.bot.delete_message(int(chat), message_id)
+            await self.api.call("deleteMessage", {"chat_id": int(chat), "message_id": message_id})
         except TelegramError as exc:
             raise _translated(chat, exc) from exc
 
@@ -286,15 +274,18 @@ class TelegramOutbound:
 
     async def draft(self, origin: Origin, draft_id: int, part: Part) -> bool:
         """Show a draft (Bot API 9.3+: private chats); False if this server has no drafts."""
-        entities = [MessageEntity(**e.to_dict()) for e in part.entities]
-        thread = int(origin.thread) if origin.thread else None
+        params = {
+            "chat_id": int(origin.chat),
+            "draft_id": draft_id,
+            "text": part.text,
+            "entities": _entities(part),
+            "message_thread_id": int(origin.thread) if origin.thread else None,
+        }
         try:
-            await self._app.bot.send_message_draft(
-                int(origin.chat), draft_id, part.text, entities=entities or None, message_thread_id=thread
-            )
+            await self.api.call("sendMessageDraft", params)
         except (BadRequest, InvalidToken) as exc:
-            # An older Bot API server answers an unknown method with 404 "Not Found" (which
-            # PTB reports as InvalidToken); the token itself was proven at start.
+            # An older Bot API server answers an unknown method with 404 "Not Found" (read
+            # as InvalidToken, as PTB does); the token itself was proven at start.
             if isinstance(exc, InvalidToken) or "not found" in exc.message.lower() or "method" in exc.message.lower():
                 self._drafts = False
                 log.info("telegram: sendMessageDraft is not available; live answers use message edits")
@@ -310,7 +301,7 @@ class TelegramOutbound:
         else:
             # Once per topic, before the first question goes (a round trip, then never again):
             # done here, not alongside, so a quick answer cannot cut it short.
-            await self._name_topic(origin)
+            await self._topics.name(origin)
             task = asyncio.create_task(self._typing(origin), name=f"typing-{origin.chat}")
         try:
             yield
@@ -327,14 +318,16 @@ class TelegramOutbound:
                     raise
 
     async def _typing(self, origin: Origin) -> None:
-        thread = int(origin.thread) if origin.thread else None
+        params = {"chat_id": int(origin.chat), "action": "typing"}
+        if origin.thread:
+            params["message_thread_id"] = int(origin.thread)
         while True:
             # Chat actions are not messages: they stay out of the message budget so
             # answers never queue behind "typing…"; they have a small budget of their own.
             if self._typing_budget.has_capacity():
                 await self._typing_budget.acquire()
                 try:
-                    await self._app.bot.send_chat_action(int(origin.chat), ChatAction.TYPING, message_thread_id=thread)
+                    await self.api.call("sendChatAction", params)
                 except TelegramError as exc:  # best effort: never delays the answer
                     log.debug("telegram typing indicator failed: %s", exc)
             await asyncio.sleep(TYPING_EVERY)
@@ -386,7 +379,7 @@ class TelegramOutbound:
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=READ_TIMEOUT))
         chat = origin.chat
-        async with self._overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
+        async with self.overall, self._limiter(chat, origin.extra.get("chat_type", "private")):
             try:
                 await send_file(self._http, self._app.bot.base_url, origin, file, download)
             except DeliveryPermanent as exc:
@@ -400,45 +393,3 @@ class TelegramOutbound:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-
-    # -- feedback (adapters.telegram.feedback): best effort, never raises ---------------
-
-    # A vote's own messages take the chat's budget only when no answer waits for it
-    # (ChatPace.spare), for up to VOTE_WAIT seconds; then they are left out.
-
-    async def set_buttons(self, answer: Message, markup: InlineKeyboardMarkup) -> None:
-        chat = answer.chat_id
-        if not await self._limiter(str(chat), answer.chat.type).spare(VOTE_WAIT):
-            log.info("telegram chat=%s vote buttons not updated: the chat is busy with answers", chat)
-            return
-        try:
-            async with self._overall:
-                await self._app.bot.edit_message_reply_markup(chat, answer.message_id, reply_markup=markup)
-        except TelegramError as exc:  # "not modified": it shows that vote already
-            log.debug("telegram chat=%s vote buttons not updated: %s", chat, exc)
-
-    async def ask_for_reply(self, answer: Message, text: str, user_id: int, first_name: str) -> int | None:
-        """A prompt replying to ``answer`` that opens the person's reply box; returns its id.
-        In a group it names the voter, so only their client opens the box (``selective``)."""
-        entities = None
-        if answer.chat.type != "private":
-            name = first_name or "🙂"
-            entities = [MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16(name), user=User(user_id, name, False))]
-            text = f"{name}: {text}"
-        if not await self._limiter(str(answer.chat_id), answer.chat.type).spare(VOTE_WAIT):
-            log.info("telegram chat=%s comment prompt not sent: the chat is busy with answers", answer.chat_id)
-            return None
-        try:
-            async with self._overall:
-                sent = await self._app.bot.send_message(
-                    answer.chat_id,
-                    text,
-                    entities=entities,
-                    message_thread_id=answer.message_thread_id if answer.is_topic_message else None,
-                    reply_parameters=ReplyParameters(answer.message_id, allow_sending_without_reply=True),
-                    reply_markup=ForceReply(selective=True),
-                )
-        except TelegramError as exc:
-            log.info("telegram chat=%s comment prompt not sent: %s", answer.chat_id, exc)
-            return None
-        return int(sent.message_id)

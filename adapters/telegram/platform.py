@@ -15,7 +15,6 @@ import time
 import warnings
 from contextlib import suppress
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +26,8 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from adapters.base import CheckResult, read_json
-from adapters.telegram import wire
+from adapters.telegram import checks, wire
+from adapters.telegram.api import BotApi
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.events import GUEST, BotIdentity, Ignored, classify, pressed_for_person
 from adapters.telegram.feedback import TelegramFeedback
@@ -51,7 +51,6 @@ COMMANDS = ("start", "help", "reset", "new", "stop")
 # member changes, kinds of a later Bot API...) is acknowledged without being read.
 UPDATES = ["message", "callback_query", "guest_message"]
 GET_UPDATES_GRACE = 10.0  # seconds a long poll may take beyond its own timeout
-RECENT_ERROR = 3600  # seconds: a webhook delivery error this recent fails `check`
 
 
 class Unreadable(Exception):
@@ -72,28 +71,6 @@ def commands(language: str, *, human: bool = False) -> list[BotCommand]:
     """The command menu; ``/human`` in it when a person can be asked for (HANDOFF)."""
     names = (*COMMANDS, "human") if human else COMMANDS
     return [BotCommand(name, texts.text(f"command_{name}", language)) for name in names]
-
-
-def _delivery_failing(when: datetime | None, pending: int) -> bool:
-    """Telegram's last webhook error still stands: it is recent, or updates wait behind it
-    (Telegram keeps retrying them). An old error with nothing waiting was overcome."""
-    if when is None or pending > 0:
-        return True
-    return _seconds_since(when) < RECENT_ERROR
-
-
-def _seconds_since(when: datetime) -> int:
-    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # the Bot API's times are UTC
-    return max(0, int((datetime.now(UTC) - aware).total_seconds()))
-
-
-def _ago(when: datetime) -> str:
-    seconds = _seconds_since(when)
-    if seconds < 120:
-        return f"{seconds} s ago"
-    if seconds < 7200:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h ago"
 
 
 class TelegramPlatform:
@@ -125,7 +102,10 @@ class TelegramPlatform:
         # Updates never go through PTB's in-memory queue: a webhook commits each before
         # its 200, and our own polling loop before it confirms the offset to Telegram.
         self.app = builder.updater(None).build()
-        self.outbound = TelegramOutbound(self.app)
+        # Every turn's calls and getUpdates as JSON, on the same connections as PTB's.
+        self.api = BotApi(self.app.bot.base_url, self._requests[0])
+        self._poll_api = BotApi(self.app.bot.base_url, self._requests[1])
+        self.outbound = TelegramOutbound(self.app, self.api)
         self._feedback = TelegramFeedback(self.outbound, lambda: self._inbox, self._bot_id)
         self._inbox: Inbox | None = None
         self._bot: BotIdentity | None = None
@@ -240,46 +220,11 @@ class TelegramPlatform:
                 self.webhook_url, secret_token=self._secret.get_secret_value(), allowed_updates=UPDATES
             )
 
+    async def check(self) -> list[CheckResult]:
+        return await checks.check(self.name, self.app, self.webhook_url if self.webhook else None, self._api_url)
+
     def status(self) -> str:
         return self._state if self._state != "ok" else f"ok ({'webhook' if self.webhook else 'polling'})"
-
-    async def check(self) -> list[CheckResult]:
-        try:
-            await self.app.initialize()
-        except NetworkError as exc:  # DNS, refused connection, timeout
-            where = urlsplit(self._api_url).netloc
-            return [CheckResult(self.name, False, f"could not reach Telegram at {where} ({type(exc).__name__})")]
-        except TelegramError as exc:
-            # PTB's message quotes the token: never repeat it.
-            return [CheckResult(self.name, False, f"TELEGRAM_BOT_TOKEN was refused ({type(exc).__name__})")]
-        bot = self.app.bot
-        me = bot.bot
-        # What the bot can do besides chats and groups (switched on in @BotFather).
-        guest = "guest mode on" if me.supports_guest_queries else "guest mode off"
-        topics = "topics in private chats on" if me.has_topics_enabled else "topics in private chats off"
-        results = [CheckResult(self.name, True, f"bot @{bot.username} (id {bot.id}); {guest}; {topics}")]
-        info = await bot.get_webhook_info()
-        if not self.webhook:
-            note = "long polling (no PUBLIC_URL)"
-            if info.url:
-                note += f"; a webhook is set to {info.url} and will be removed when the bridge starts polling"
-            results.append(CheckResult(f"{self.name} mode", True, note))
-            return results
-        ok = info.url == self.webhook_url
-        detail = f"webhook {info.url or '(none)'}; pending updates {info.pending_update_count}"
-        failing = False
-        if info.last_error_message:
-            # Telegram's own words for why it cannot deliver to the webhook.
-            detail += f"; last error: {info.last_error_message}"
-            failing = _delivery_failing(info.last_error_date, info.pending_update_count)
-            if info.last_error_date is not None:
-                detail += f" ({_ago(info.last_error_date)})"
-        if not ok:
-            detail += f"; expected {self.webhook_url} (set when the bridge starts)"
-        elif failing:
-            detail += ": Telegram cannot deliver to PUBLIC_URL; make sure it is this bridge's public https address"
-        results.append(CheckResult(f"{self.name} mode", (ok or not info.url) and not failing, detail))
-        return results
 
     # -- inbound -----------------------------------------------------------------------
 
@@ -365,8 +310,8 @@ class TelegramPlatform:
         params: dict[str, Any] = {"timeout": POLL_SECONDS, "allowed_updates": UPDATES}
         if offset is not None:
             params["offset"] = offset
-        # PTB's own get_updates parses every update into its objects; its raw call does not.
-        result = await self.app.bot._post("getUpdates", params, read_timeout=POLL_SECONDS + GET_UPDATES_GRACE)
+        # PTB's own get_updates parses every update into its objects.
+        result = await self._poll_api.call("getUpdates", params, read_timeout=POLL_SECONDS + GET_UPDATES_GRACE)
         if not isinstance(result, list):
             raise TelegramError("getUpdates did not answer a list")
         return [u for u in result if isinstance(u, dict) and _is_update_id(u.get("update_id"))]

@@ -252,9 +252,9 @@ async def test_each_private_topic_is_its_own_conversation_and_answers_go_to_thei
     for sent in fake.sent:
         thread = sent.params.get("message_thread_id")
         if "invoice" in sent.text:
-            assert thread == "100"
+            assert thread == 100
         elif "travel" in sent.text:
-            assert thread == "200"
+            assert thread == 200
         else:
             assert thread is None
 
@@ -273,7 +273,7 @@ async def test_new_opens_a_topic_named_by_its_first_question_and_the_conversatio
         await fake.wait_sent(2)
         ((chat, thread), name) = next(iter(fake.topics.items()))
         assert (chat, name) == (42, "New conversation")
-        assert fake.sent[1].params.get("message_thread_id") == str(thread)
+        assert fake.sent[1].params.get("message_thread_id") == thread
         assert fake.sent[1].text.startswith("A new conversation: ask your question here.")
         await bridge.post(_in_topic("How do refunds work for annual plans?", thread))
         await fake.wait_sent(3)
@@ -288,7 +288,7 @@ async def test_new_opens_a_topic_named_by_its_first_question_and_the_conversatio
         ["How do refunds work for annual plans?", "And for monthly ones?"],
         ["before the new topic", "back outside"],
     ]
-    assert fake.sent[2].params.get("message_thread_id") == str(thread)
+    assert fake.sent[2].params.get("message_thread_id") == thread
 
 
 async def test_a_topic_the_person_opened_without_a_name_takes_its_first_question(

@@ -1,0 +1,147 @@
+"""CPU per Bot API call of a turn: python-telegram-bot's ``Bot`` methods (before) and the
+bridge's JSON caller (``adapters.telegram.api``, after), side by side.
+
+    python bench/telegram_calls.py [--calls 300] [--rounds 3]
+
+The fake Bot API of the tests runs in a process of its own; this process makes the calls
+one after the other, paced as Telegram's 30 messages a second pace them (a call every
+34 ms), on the same aiohttp connections (``AiohttpRequest``) both ways: an answer's
+``sendMessage`` (text with entities, the 👍/👎 keyboard, a reply to the question, no link
+preview) and "typing…" (``sendChatAction``). Printed: this process's CPU milliseconds per
+call (the pacing's own cost subtracted), each way, and the ratio after / before, for each
+round and as medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, MessageEntity, ReplyParameters  # noqa: E402
+from telegram.constants import ChatAction  # noqa: E402
+from telegram.ext import Application  # noqa: E402
+
+from adapters.telegram.api import BotApi  # noqa: E402
+from adapters.telegram.http import AiohttpRequest  # noqa: E402
+from adapters.telegram.keyboards import answer_keyboard  # noqa: E402
+from adapters.telegram.render import render  # noqa: E402
+from bench.replicas import free_port  # noqa: E402
+from bridge.models import Reply  # noqa: E402
+from tests.fakes import telegram as tg  # noqa: E402
+
+GAP = 1 / 30 + 0.001  # Telegram's ~30 messages a second per bot
+CHAT = 100_001
+ANSWER = "Here is **what I found**: the plan includes [support](https://example.com/support) and `exports`."
+
+
+async def paced(calls: int, call: Callable[[], Awaitable[Any]]) -> float:
+    """CPU seconds per call, the pacing's own sleeps' CPU subtracted."""
+    await call()  # a connection, kept alive afterwards
+    start = time.process_time()
+    for _ in range(calls):
+        await call()
+        await asyncio.sleep(GAP)
+    spent = time.process_time() - start
+    start = time.process_time()
+    for _ in range(calls):
+        await asyncio.sleep(GAP)
+    return (spent - (time.process_time() - start)) / calls
+
+
+async def measure(port: int, calls: int, rounds: int) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/_bench/state"):
+                    break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+    request = AiohttpRequest()
+    app = Application.builder().token(tg.TOKEN).base_url(f"http://127.0.0.1:{port}/bot").request(request).build()
+    await app.initialize()
+    api = BotApi(app.bot.base_url, request)
+    reply = Reply(ANSWER, vote_key="123456789", person_button=True)
+    (part,) = render(reply)
+
+    async def ptb_message() -> None:  # as adapters/telegram/outbound.py called it before
+        entities = [MessageEntity(**e.to_dict()) for e in part.entities]
+        markup = answer_keyboard(reply)
+        assert markup is not None
+        await app.bot.send_message(
+            CHAT,
+            part.text,
+            entities=entities or None,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_markup=InlineKeyboardMarkup.de_json(markup, app.bot),
+            reply_parameters=ReplyParameters(7, allow_sending_without_reply=True),
+        )
+
+    async def json_message() -> None:
+        await api.call(
+            "sendMessage",
+            {
+                "chat_id": CHAT,
+                "text": part.text,
+                "entities": [e.to_dict() for e in part.entities] or None,
+                "link_preview_options": {"is_disabled": True},
+                "reply_markup": answer_keyboard(reply),
+                "reply_parameters": {"message_id": 7, "allow_sending_without_reply": True},
+            },
+        )
+
+    async def ptb_typing() -> None:
+        await app.bot.send_chat_action(CHAT, ChatAction.TYPING)
+
+    async def json_typing() -> None:
+        await api.call("sendChatAction", {"chat_id": CHAT, "action": "typing"})
+
+    kinds = {"sendMessage": (ptb_message, json_message), "sendChatAction": (ptb_typing, json_typing)}
+    results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
+    for number in range(1, rounds + 1):
+        for kind, (before, after) in kinds.items():
+            ms_before = 1000 * await paced(calls, before)
+            ms_after = 1000 * await paced(calls, after)
+            results[kind].append((ms_before, ms_after))
+            print(
+                f"round {number} {kind:15s} PTB {ms_before:.3f} ms/call, JSON {ms_after:.3f} ms/call, "
+                f"{ms_after / ms_before:.2f}x",
+                flush=True,
+            )
+    await app.shutdown()
+    print(f"\nmedians of {rounds} rounds, {calls} calls each way per round (this process's CPU per call):")
+    for kind, pairs in results.items():
+        ptb = statistics.median(b for b, _ in pairs)
+        lean = statistics.median(a for _, a in pairs)
+        print(f"  {kind:15s} PTB {ptb:.3f} ms, JSON {lean:.3f} ms, after / before {lean / ptb:.2f}x")
+
+
+def main(calls: int, rounds: int) -> None:
+    port = free_port()
+    fake = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", f"from bench.replicas import serve_telegram; serve_telegram({port})"], cwd=ROOT
+    )
+    try:
+        asyncio.run(measure(port, calls, rounds))
+    finally:
+        fake.terminate()
+        fake.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=300, help="calls each way per round (default 300)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, before and after interleaved (default 3)")
+    arguments = parser.parse_args()
+    main(arguments.calls, arguments.rounds)

@@ -1,0 +1,137 @@
+"""The Bot API caller of every turn (adapters.telegram.api) against the fake Bot API over
+loopback: JSON in, the answer's ``result`` out, and every refusal as python-telegram-bot's
+own error, read as PTB reads it; no error names the token."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from adapters.telegram.api import BotApi
+from adapters.telegram.http import AiohttpRequest
+from tests.fakes import telegram as tg
+from tests.fakes.server import bound, serving
+
+
+@asynccontextmanager
+async def calling(api_url: str, *, read_timeout: float = 20.0) -> AsyncIterator[BotApi]:
+    request = AiohttpRequest(read_timeout=read_timeout)
+    await request.initialize()
+    try:
+        yield BotApi(f"{api_url}/bot{tg.TOKEN}", request)
+    finally:
+        await request.shutdown()
+
+
+async def test_a_call_posts_its_parameters_as_json_and_returns_the_result() -> None:
+    fake = tg.FakeTelegram()
+    async with serving(fake.app()) as api_url, calling(api_url) as api:
+        entities = [{"type": "bold", "offset": 0, "length": 5}]
+        markup = {"inline_keyboard": [[{"text": "👍", "callback_data": "v:1:up"}]]}
+        sent = await api.call(
+            "sendMessage",
+            {
+                "chat_id": 42,
+                "text": "Hello там",
+                "entities": entities,
+                "reply_markup": markup,
+                "message_thread_id": None,
+            },
+        )
+    assert sent["message_id"] == fake.message_id(fake.sent[0])
+    (message,) = fake.sent
+    assert (message.chat_id, message.text, message.entities) == (42, "Hello там", entities)
+    assert message.params["reply_markup"] == markup
+    assert "message_thread_id" not in message.params  # None is left out, as PTB leaves it out
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "parameters", "error"),
+    [
+        (429, "Too Many Requests: retry after 3", {"retry_after": 3}, RetryAfter),
+        (400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": -1009}, ChatMigrated),
+        (403, "Forbidden: bot was blocked by the user", None, Forbidden),
+        (400, "Bad Request: can't parse entities: unsupported entity", None, BadRequest),
+        (404, "Not Found", None, InvalidToken),
+        (401, "Unauthorized", None, InvalidToken),
+        (409, "Conflict: terminated by other getUpdates request", None, Conflict),
+        (500, "Internal Server Error", None, NetworkError),
+    ],
+)
+async def test_a_refusal_is_ptbs_error(
+    code: int, description: str, parameters: dict[str, int] | None, error: type[TelegramError]
+) -> None:
+    fake = tg.FakeTelegram()
+    fake.fail("sendMessage", code, description, parameters)
+    async with serving(fake.app()) as api_url, calling(api_url) as api:
+        with pytest.raises(error) as raised:
+            await api.call("sendMessage", {"chat_id": 42, "text": "hi"})
+    assert type(raised.value) is error
+    if isinstance(raised.value, RetryAfter):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PTB deprecates int retry_after
+            assert raised.value.retry_after == 3
+    elif isinstance(raised.value, ChatMigrated):
+        assert raised.value.new_chat_id == -1009
+    else:  # PTB's reading of the description ("Bad Request: can't…" -> "Can't…")
+        assert raised.value.message.lower().endswith(description.split(": ", 1)[-1].lower())
+
+
+async def _proxy_page(request: Request) -> PlainTextResponse:
+    # A proxy's error page that quotes the request line, token and all.
+    return PlainTextResponse(f"<html>502 Bad Gateway for {request.url.path}</html>", status_code=502)
+
+
+async def test_an_unreadable_answer_is_a_network_error_that_does_not_quote_it() -> None:
+    proxy = Starlette(routes=[Route("/{path:path}", _proxy_page, methods=["POST"])])
+    async with serving(proxy) as api_url, calling(api_url) as api:
+        with pytest.raises(NetworkError) as raised:
+            await api.call("sendMessage", {"chat_id": 42, "text": "hi"})
+    assert "Bad Gateway (502)" in raised.value.message
+    assert tg.TOKEN not in str(raised.value)
+
+
+async def test_a_success_without_a_result_is_refused() -> None:
+    fake = tg.FakeTelegram()
+    fake.raw["sendMessage"] = [b'{"ok": true}', b"not json"]
+    async with serving(fake.app()) as api_url, calling(api_url) as api:
+        for _ in range(2):
+            with pytest.raises(TelegramError, match="Invalid server response"):
+                await api.call("sendMessage", {"chat_id": 42, "text": "hi"})
+
+
+async def test_a_silent_server_times_out() -> None:
+    fake = tg.FakeTelegram()
+    fake.held["sendMessage"] = asyncio.Event()  # never answered
+    async with serving(fake.app()) as api_url, calling(api_url, read_timeout=0.2) as api:
+        with pytest.raises(TimedOut):
+            await api.call("sendMessage", {"chat_id": 42, "text": "hi"})
+
+
+async def test_an_unreachable_server_is_a_network_error_without_the_token() -> None:
+    sock = bound()
+    port = sock.getsockname()[1]
+    sock.close()  # bound, never listened on: nothing answers there
+    async with calling(f"http://127.0.0.1:{port}") as api:
+        with pytest.raises(NetworkError) as raised:
+            await api.call("sendMessage", {"chat_id": 42, "text": "hi"})
+    assert tg.TOKEN not in str(raised.value)
