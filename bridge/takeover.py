@@ -43,12 +43,12 @@ from bridge.ports.agent import GivesFiles, Handling, HandsOver
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import StorePort
 from bridge.ports.store_takeover import HandoverRecord
+from bridge.takeover_listings import Listings
 from bridge.takeover_posts import PostDelivery
 from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.takeover")
 
-FIRST_LOOK_BACK = 3600.0  # seconds the first listing after a start covers (``scan_pages`` pages at most)
 MODE_EVERY = 4  # a watched conversation's mode is asked every this many looks (and on news)
 # Presses of "Talk to a person" in one conversation within this many seconds count once
 # (a storm of presses, a platform redelivering them): the mode is set and confirmed once.
@@ -98,14 +98,11 @@ class HandoverDesk:
         self._late_window = service.poll_timeout
         self._watches: dict[int, _Watch] = {}
         self._resumed: set[int] = set()  # watches taken up from the store: their first post may be out already
-        self._scanned: float | None = None
         self._scan_soon = asyncio.Event()  # a push hint: list recently updated conversations now
         self._agent_ids: dict[int, str] = {}  # watched conversations' ids at the agent
-        # What the listings tell waiting questions (``listed``): the conversations one showed in
-        # a person's hands (and when), and since when no listing missed an update (None: one
-        # overflowed, or none yet).
-        self._listed_taken: dict[int, float] = {}
-        self._complete_since: float | None = None
+        self._listings = Listings(
+            store, agent, self.config, clock=clock, watch=self.watch, handled_by_person=self.handled_by_person
+        )
 
     # -- what the question's life asks -------------------------------------------------
 
@@ -120,19 +117,13 @@ class HandoverDesk:
         if handling.by_person:
             self.watch(conversation_id)
         else:
-            self._listed_taken.pop(conversation_id, None)  # handed back since it was listed
+            self._listings.handed_back(conversation_id)  # since it was listed in a person's hands
         return handling.by_person
 
     def listed(self, conversation_id: int, since: float) -> bool | None:
-        """What the listings say of a waiting question's conversation, without a request:
-        True if one showed it in a person's hands (ask ``taken`` to be sure); False if they
-        missed no update since ``since``, the last no more than two intervals ago, and it
-        was not among those in a person's hands; None if they may have missed one."""
-        if conversation_id in self._listed_taken:
-            return True
-        complete = self._complete_since is not None and self._complete_since <= since
-        recent = self._scanned is not None and self._clock() - self._scanned <= 2 * self.config.scan_every
-        return False if complete and recent else None
+        """What the listings say of a waiting question's conversation, without a request
+        (``Listings.listed``): True, False, or None if they may have missed an update."""
+        return self._listings.listed(conversation_id, since)
 
     async def hand_over(self, conversation_id: int) -> AskedFor:
         """The person asks for a person: what to tell them (the text's key). A person who
@@ -212,48 +203,10 @@ class HandoverDesk:
             except ShuttingDown:
                 return
             try:
-                await self._scan()
+                await self._listings.scan()
                 await self._store.purge_handovers(self._clock() - self.config.keep)
             except (AgentError, StoreError) as exc:
                 log.warning("looking for takeovers failed (%s); trying again later", exc)
-
-    async def _scan(self) -> None:
-        now = self._clock()
-        # Overlapping windows: a conversation updated during the last listing is listed again.
-        # The first listing after a start looks back further: takeovers during a downtime.
-        since = (self._scanned if self._scanned is not None else now - FIRST_LOOK_BACK) - 5.0
-        size = self.config.scan_page
-        complete = True
-        # Page after page while pages come full (all within the window), newest first; a
-        # conversation updated meanwhile moves to the front and may be listed twice
-        # (watching it again is harmless) but is never skipped: the next listing has it.
-        for page in range(1, self.config.scan_pages + 1):
-            listed = await self._agent.recently_updated(since, size, page)
-            for handling in listed:
-                conversation_id = await self._store.conversation_for_agent(handling.conversation_id)
-                if conversation_id is None:
-                    continue  # not one of ours (another channel of the same agent)
-                if handling.by_person:
-                    self._listed_taken[conversation_id] = now
-                else:
-                    self._listed_taken.pop(conversation_id, None)
-                if handling.by_person or await self.handled_by_person(conversation_id):
-                    self.watch(conversation_id)
-            if len(listed) < size:
-                break
-        else:
-            complete = False
-            log.warning(
-                "more than %d conversations were updated since the last listing; takeovers among the older ones "
-                "are noticed when their person asks next",
-                size * self.config.scan_pages,
-            )
-        # Overlapping windows chain: complete since the first of an unbroken run of listings.
-        self._complete_since = (since if self._complete_since is None else self._complete_since) if complete else None
-        for conversation_id, seen in list(self._listed_taken.items()):
-            if seen < now - self.config.watch:  # its handing back was never listed: forgotten a day on
-                del self._listed_taken[conversation_id]
-        self._scanned = now
 
     async def _watching(self, conversation_id: int, wake: asyncio.Event) -> None:
         try:
