@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import replicas  # noqa: E402
 from bench.run import pct  # noqa: E402
+from bench.versions import older_version  # noqa: E402
 from bridge.app.cli import run_async  # noqa: E402
 
 
@@ -37,16 +36,8 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=5.0, help="raia's answer delay in seconds (default 5)")
     parser.add_argument("--cold", action="store_true", help="a new installation (no warm-up answers)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
-        tree = Path(tmp) / "before"
-        tree.mkdir()
-        archive = subprocess.run(  # noqa: S603
-            ["git", "-C", str(ROOT), "archive", "--format=tar", args.before],  # noqa: S607
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)  # noqa: S603, S607
-        run_async(compare(args, tree, Path(tmp)))
+    with older_version(args.before, "bench-compare-") as (tree, tmp):
+        run_async(compare(args, tree, tmp))
 
 
 async def compare(args: argparse.Namespace, tree: Path, tmp: Path) -> None:

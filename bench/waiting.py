@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.replicas import Child, RssPeak, bridge_env, cpu_of, fake_state, free_port, stop_all, webhook_post  # noqa: E402
+from bench.versions import older_version  # noqa: E402
 from bridge.app.cli import run_async  # noqa: E402
 from bridge.poller import PollSchedule  # noqa: E402
 
@@ -145,16 +145,8 @@ async def both(tree: Path, users: int, minute: int, tmp: Path) -> list[dict[str,
 
 
 def compare(before_rev: str, users: int, minute: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-waiting-") as tmp:
-        tree = Path(tmp) / "before"
-        tree.mkdir()
-        archive = subprocess.run(  # noqa: S603
-            ["git", "-C", str(ROOT), "archive", "--format=tar", before_rev],  # noqa: S607
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)  # noqa: S603, S607
-        before, after = run_async(both(tree, users, minute, Path(tmp)))
+    with older_version(before_rev, "bench-waiting-") as (tree, tmp):
+        before, after = run_async(both(tree, users, minute, tmp))
     print()
     print(f"{users:,} questions waiting (raia answers after {DELAY:g} s), minute {minute} of waiting; "
           f"before = {before_rev}; both bridges ran at the same time")  # fmt: skip
