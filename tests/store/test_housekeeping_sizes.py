@@ -7,8 +7,8 @@ from store.housekeeping import BUDGET, FIRST, LARGEST, SMALLEST, Sizer
 
 def test_a_slow_batch_makes_the_next_one_fit_the_budget_at_once() -> None:
     size = Sizer()
-    size.took(10 * BUDGET, FIRST)  # ten times too long: the next is a tenth
-    assert size.size == FIRST // 10
+    size.took(2 * BUDGET, FIRST)  # twice too long: the next is half
+    assert size.size == FIRST // 2
 
 
 def test_a_quick_batch_at_most_doubles_the_next_one() -> None:
