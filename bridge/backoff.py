@@ -30,6 +30,30 @@ class Backoff:
         return random.uniform(ceiling / 2, ceiling)
 
 
+class RateLimits:
+    """A platform's own word to wait (a 429 with Retry-After, nothing posted) is not a
+    failed delivery attempt: a burst of them (Retry-After 0 or 1, over and over) would
+    spend a delivery's attempts in seconds and give up an answer nothing was wrong with.
+    Its word is obeyed instead, never sooner than ``RATE_LIMITED.first`` (jittered: no
+    busy loop on Retry-After 0), for ``RATE_LIMITED_FOR`` seconds in all per delivery;
+    past that, attempts count again (so a platform that never lets up still ends it)."""
+
+    def __init__(self) -> None:
+        self.waited = 0.0
+
+    def pause(self, hint: float | None, maybe_posted: bool) -> float | None:
+        """Seconds to wait without spending an attempt, or None: this failure is an attempt."""
+        if hint is None or maybe_posted or self.waited >= RATE_LIMITED_FOR:
+            return None
+        wait = max(RATE_LIMITED.wait(1, hint=hint), RATE_LIMITED.wait(1))
+        self.waited += wait
+        return wait
+
+
+# Deliveries under a platform's rate limit (RateLimits): at least a second apart, at most a minute.
+RATE_LIMITED = Backoff(first=1.0, longest=60.0)
+RATE_LIMITED_FOR = 900.0
+
 # Transcribing a recording (bridge.hearing): a safe call, tried a few times in a few seconds.
 HEARING = Backoff(first=1.0, longest=8.0)
 HEARING_ATTEMPTS = 3

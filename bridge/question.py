@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from bridge import texts
 from bridge.answer_files import FileDelivery, text_done
 from bridge.asking import Asking, Means
+from bridge.backoff import RateLimits
 from bridge.config import ServiceConfig
 from bridge.delivery import StoredProgress, best_effort
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, StoreError
@@ -196,6 +197,7 @@ class QuestionLife:
         live = turn.live if reply.kind is ReplyKind.ANSWER else None
         if turn.live is not None and live is None:
             await turn.live.abandon()
+        limits = RateLimits()
         while True:
             try:
                 if text_done(progress):  # an earlier attempt posted the text: only files are left
@@ -214,14 +216,19 @@ class QuestionLife:
                 self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))
                 return
             except Exception as exc:  # retryable, or an adapter bug: both bounded
-                attempts = await self._store.note_delivery_attempt(q.id, str(exc)[:500])
                 progress.uncertain = exc.maybe_posted if isinstance(exc, DeliveryRetryable) else True
                 self._observer.delivery_failed(q.platform, type(exc).__name__)
+                hint = exc.retry_after if isinstance(exc, DeliveryRetryable) else None
+                pause = limits.pause(hint, progress.uncertain)
+                if pause is not None:
+                    log.warning("question=%d delivery rate limited (%s); retrying in %.1fs", q.id, exc, pause)
+                    await self._sleep(pause)
+                    continue
+                attempts = await self._store.note_delivery_attempt(q.id, str(exc)[:500])
                 if attempts >= self._config.delivery_attempts:
                     await self._store.mark_delivered(q.id, QuestionState.UNDELIVERABLE)
                     self._ended(turn, QuestionState.UNDELIVERABLE, "undeliverable", str(exc))
                     return
-                hint = exc.retry_after if isinstance(exc, DeliveryRetryable) else None
                 delay = self._config.delivery_backoff.wait(attempts, hint=hint)
                 log.warning(
                     "question=%d delivery attempt %d failed (%s); retrying in %.1fs",

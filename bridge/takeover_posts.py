@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from bridge import texts
 from bridge.answer_files import FileDelivery, text_done
-from bridge.backoff import Backoff
+from bridge.backoff import Backoff, RateLimits
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, StoreError
 from bridge.ports.agent import GivesFiles
 from bridge.ports.outbound import CONVERSATION_POST, Outbound
@@ -74,6 +74,7 @@ class PostDelivery:
             reply = replace(texts.localize(post.reply, language), vote_key="")
             progress = PostProgress(self._store, post, resumed=resumed)
             resumed = False
+            limits = RateLimits()
             while True:
                 try:
                     # An earlier attempt may have posted the words already (only files are left);
@@ -87,13 +88,18 @@ class PostDelivery:
                     log.error("conversation=%d post %s undeliverable: %s", conversation_id, post.key, exc)
                     break
                 except Exception as exc:
-                    attempts = await self._store.note_post_attempt(conversation_id, post.key)
                     progress.uncertain = exc.maybe_posted if isinstance(exc, DeliveryRetryable) else True
+                    hint = exc.retry_after if isinstance(exc, DeliveryRetryable) else None
+                    pause = limits.pause(hint, progress.uncertain)
+                    if pause is not None:  # the platform's word to wait: not a failed attempt
+                        log.warning("conversation=%d post %s rate limited (%s)", conversation_id, post.key, exc)
+                        await self._sleep(pause)
+                        continue
+                    attempts = await self._store.note_post_attempt(conversation_id, post.key)
                     if attempts >= self._attempts:
                         log.error("conversation=%d post %s given up: %s", conversation_id, post.key, exc)
                         break
                     log.warning("conversation=%d post %s failed (%d): %s", conversation_id, post.key, attempts, exc)
-                    hint = exc.retry_after if isinstance(exc, DeliveryRetryable) else None
                     await self._sleep(self._backoff.wait(attempts, hint=hint))
                     continue
                 break
