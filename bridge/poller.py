@@ -25,7 +25,7 @@ On the clock's ticks: a backbone wait of two ticks or more ends on a whole ``tic
 the clock (up to one ``tick`` early, never later), so the questions that wait long look
 together, a few dozen to a loop turn, instead of one by one. A look spread on its own cost
 0.7 ms of CPU, one among others on a 1 s tick 0.2 ms (a thousand questions looking every
-12 s, ``bench/waiting.py``); learned aims stay exact.
+12 s, ``bench/looks.py``); learned aims stay exact.
 """
 
 from __future__ import annotations

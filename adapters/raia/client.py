@@ -24,6 +24,7 @@ import stamina
 from adapters.agent_http import status_error
 from adapters.base import read_json
 from adapters.files import limited
+from adapters.raia.lean import LeanGet
 from adapters.raia.mapping import (
     agent_name_from,
     created_at,
@@ -92,6 +93,7 @@ class RaiaClient(RaiaHandover):
         observe: Callable[[str, str], None] | None = None,
         proxy: str | None = None,
         timeouts: Timeouts | None = None,
+        keepalive: float | None = None,
     ) -> None:
         self._wire = Wire(session, proxy, timeouts)
         # observe(endpoint, status) after every call, for metrics: "GET /conversations/{id}", "200".
@@ -110,6 +112,15 @@ class RaiaClient(RaiaHandover):
         ).on(self._backoff_hook)
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._asked_at: dict[str, float] = {}
+        # ``keepalive``: GETs go on connections of our own (``adapters.raia.lean``), kept this
+        # long when idle; ``aclose`` closes them. Through a proxy, aiohttp's as everything else.
+        self._lean = (
+            LeanGet(self._base, self._headers, timeouts or Timeouts(), keepalive) if keepalive and not proxy else None
+        )
+
+    async def aclose(self) -> None:
+        if self._lean is not None:
+            await self._lean.aclose()
 
     def __repr__(self) -> str:
         return f"RaiaClient(base={self._base!r})"
@@ -133,9 +144,18 @@ class RaiaClient(RaiaHandover):
     async def _exchange(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
         started = time.monotonic()
         async with self._in_flight:
-            response = await self._wire.request(
-                method, self._base + path, body=json, params=params, headers=self._headers
-            )
+            if (
+                self._lean is not None
+                and method == "GET"
+                and json is None
+                and params is None
+                and self._lean.takes(path)
+            ):
+                response = await self._lean.get(f"GET {path}", path)
+            else:
+                response = await self._wire.request(
+                    method, self._base + path, body=json, params=params, headers=self._headers
+                )
         status = response.status_code
         # LOG_LEVEL=DEBUG: every raia call and how long it took (never a body: it may
         # carry the API key or a person's words).

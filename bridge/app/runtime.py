@@ -117,9 +117,19 @@ async def open_agent(
     # ~/.netrc) in a thread on every request, which cost more than the request itself.
     proxy = proxy_for(settings.raia_base_url)
     async with aiohttp.ClientSession(connector=connector) as session:
-        yield RaiaClient(
-            session, base_url=settings.raia_base_url, api_key=key, observe=observe, proxy=proxy, retry=retry
+        raia = RaiaClient(
+            session,
+            base_url=settings.raia_base_url,
+            api_key=key,
+            observe=observe,
+            proxy=proxy,
+            retry=retry,
+            keepalive=RAIA_KEEPALIVE,
         )
+        try:
+            yield raia
+        finally:
+            await raia.aclose()
 
 
 def proxy_for(url: str) -> str | None:
