@@ -21,6 +21,7 @@ from bridge.errors import LeaseLost
 from bridge.models import QuestionState, Reply
 from store.pg_pool import Pool
 from store.pg_replicas import NOW
+from store.rows import finish_also
 
 # $1 is the question's id, $2 this replica's owner name; the step's own values follow.
 _HELD = f"""EXISTS (SELECT 1 FROM conversations c WHERE c.id = questions.conversation_id
@@ -86,11 +87,7 @@ class PgQuestionLife:
     ) -> bool:
         now = self._clock()
         values: tuple[Any, ...] = (state.value, json.dumps(reply.to_json()), error, now)
-        also: list[tuple[str, tuple[Any, ...]]] = []
-        if keep_until is not None and state is QuestionState.ANSWERED and reply.message_id:
-            also.append((_KEEP, (reply.message_id, reply.text, keep_until, qid)))
-        if state is QuestionState.HANDED_OVER:
-            also.append((_HANDED, (now, qid)))
+        also = finish_also(_KEEP, _HANDED, qid, state, reply, now, keep_until)
         if not also:
             return await self._step(_FINISHED, qid, *values)
         async with self.pool.transaction() as conn:

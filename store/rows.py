@@ -109,3 +109,17 @@ def album_joined(row: Any, msg: InboundMessage) -> tuple[tuple[Attachment, ...],
     """The files and text of an album's question once ``msg`` (another of its photos) joins it."""
     files = files_from(row["files"]) + msg.attachments
     return files, "\n".join(t for t in (row["text"], msg.text) if t)
+
+
+def finish_also(
+    keep: str, handed: str, qid: int, state: QuestionState, reply: Reply, now: float, keep_until: float | None
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """What a question's finish also writes, in its transaction (both engines, each with its
+    own statements): the answer kept for votes (``keep``: FEEDBACK_DAYS) and a question a
+    person took over (``handed``: the takeover desk posts a late agent answer once)."""
+    also: list[tuple[str, tuple[Any, ...]]] = []
+    if keep_until is not None and state is QuestionState.ANSWERED and reply.message_id:
+        also.append((keep, (reply.message_id, reply.text, keep_until, qid)))
+    if state is QuestionState.HANDED_OVER:
+        also.append((handed, (now, qid)))
+    return also

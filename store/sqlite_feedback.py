@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from bridge.models import QuestionState, Reply
 from bridge.ports.store import KeptAnswer
 from store.migrations import Transaction
+from store.rows import finish_also
 
 T = TypeVar("T")
 
@@ -60,11 +61,7 @@ class KeptAnswers:
             "UPDATE questions SET state = ?, reply = ?, error = ?, finished_at = ? WHERE id = ? AND state <> 'stopped'",
             (state.value, json.dumps(reply.to_json()), error, now, qid),
         )
-        also: list[tuple[str, tuple[Any, ...]]] = []
-        if keep_until is not None and state is QuestionState.ANSWERED and reply.message_id:
-            also.append((_KEEP, (reply.message_id, reply.text, keep_until, qid)))
-        if state is QuestionState.HANDED_OVER:
-            also.append((_HANDED, (now, qid)))
+        also = finish_also(_KEEP, _HANDED, qid, state, reply, now, keep_until)
         if not also:
             return bool(await self._update(*finish))
 
