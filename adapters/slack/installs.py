@@ -64,6 +64,7 @@ class InstallConfig:
     public_url: str | None
     allow: Allowlist
     suggested_prompts: tuple[str, ...] = ()
+    dm_threads: bool = True  # SLACK_DM_THREADS, for every workspace alike
     policy: ReplyPolicy = mention_everywhere
 
 
@@ -254,6 +255,7 @@ class InstalledSlack:
                 public_url=self._config.public_url,
                 allow=self._config.allow,
                 suggested_prompts=self._config.suggested_prompts,
+                dm_threads=self._config.dm_threads,
                 policy=self._config.policy,
             )
         )

@@ -65,6 +65,7 @@ def installed_slack(settings: Settings, policy: ReplyPolicy = mention_everywhere
         public_url=settings.public_url,
         allow=_slack_allowlist(settings),
         suggested_prompts=_suggested_prompts(settings),
+        dm_threads=settings.slack_dm_threads,
         policy=policy,
     )
     return InstalledSlack(config, SealedInstallations(settings.bridge_secret_key))

@@ -212,3 +212,16 @@ async def test_a_routes_file_gives_an_installed_workspace_its_own_agent(tmp_path
     assert "holidays left" in by_channel["DT0BBB"].body
     assert [helpdesk.user_messages(c) for c in helpdesk.conversations] == [["printer broken"]]
     assert [hr.user_messages(c) for c in hr.conversations] == [["holidays left?"]]
+
+
+async def test_an_installed_workspace_follows_slack_dm_threads(sim: RaiaSimulator, tmp_path: Path) -> None:
+    """SLACK_DM_THREADS=false reaches the workspaces added through "Add to Slack" too: a DM
+    is answered in the conversation, not in a thread under the question."""
+    async with installed(sim, tmp_path, slack_dm_threads=False) as s:
+        assert (await s.install("code-a")).status_code == 200
+        assert (await s.event(dm_in("T0AAA", "no thread please"), "T0AAA")).status_code == 200
+        await s.fake.wait_posts(1)
+        await s.idle()
+    [post] = s.fake.posts
+    assert post.channel == "DT0AAA"
+    assert post.thread_ts is None
