@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
@@ -33,6 +34,9 @@ MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
 PREVIEW = "raia_bridge_preview"  # ... and on every message of a streamed answer's live preview
 LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
+# users.info answers kept (least recently used dropped first): a workspace of thousands
+# would otherwise grow the cache for as long as the bridge runs.
+NAMES_KEPT = 4096
 LIVE_EVERY = 1.0  # a streamed answer's message is updated at most this often
 # Errors that will not go away by retrying: logged with ids, the reply is given up.
 _PERMANENT = frozenset(
@@ -62,12 +66,17 @@ class SlackOutbound:
     platform = PLATFORM
 
     def __init__(
-        self, client: AsyncWebClient, api_url: str = "https://slack.com/api/", background: Background = nowhere
+        self,
+        client: AsyncWebClient,
+        api_url: str = "https://slack.com/api/",
+        background: Background = nowhere,
+        names_kept: int = NAMES_KEPT,
     ) -> None:
         self._client = client
         # The bot token goes only to Slack's own file hosts (or the configured API's host).
         self._api_host = urlsplit(api_url).netloc
-        self._names: dict[str, tuple[float, str, str | None, str]] = {}
+        self._names: OrderedDict[str, tuple[float, str, str | None, str]] = OrderedDict()
+        self._names_kept = names_kept
         self._working = Working(client, background)
         self.sessions = self._working.sessions  # an agent app's sessions (the stop button's "active")
 
@@ -297,13 +306,13 @@ class SlackOutbound:
     def known(self, user: PlatformUser) -> PlatformUser:
         """``user`` with the locale users.info gave for them before (however long ago), without
         asking Slack: for a reply that must go out in the acknowledgement (a slash command)."""
-        cached = self._names.get(user.custom_data.get("slackUserId", ""))
+        cached = self._cached(user.custom_data.get("slackUserId", ""))
         if not cached or not cached[3]:
             return user  # never asked: the bridge's default language
         return replace(user, custom_data={**user.custom_data, "locale": cached[3]})
 
     async def _name(self, user_id: str) -> tuple[str, str | None, str]:
-        cached = self._names.get(user_id)
+        cached = self._cached(user_id)
         if cached and cached[0] > time.monotonic():
             return cached[1], cached[2], cached[3]
         first, last, locale = user_id, None, ""
@@ -325,7 +334,16 @@ class SlackOutbound:
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, type(exc).__name__)
         self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None, locale)
+        self._names.move_to_end(user_id)
+        while len(self._names) > self._names_kept:
+            self._names.popitem(last=False)
         return first, last or None, locale
+
+    def _cached(self, user_id: str) -> tuple[float, str, str | None, str] | None:
+        cached = self._names.get(user_id)
+        if cached is not None:
+            self._names.move_to_end(user_id)  # in use: the last to be dropped
+        return cached
 
 
 def _file_host_ok(url: str, api_host: str) -> bool:

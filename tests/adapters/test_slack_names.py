@@ -1,0 +1,37 @@
+"""The Slack name and language cache (users.info answers) keeps a bounded number of people,
+the least recently used dropped first, and answers the ones it keeps without asking Slack."""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.outbound import SlackOutbound
+from bridge.models import PlatformUser
+from tests.fakes import slack
+from tests.fakes.server import serving
+
+
+def person(user: str) -> PlatformUser:
+    return PlatformUser(fk_id=f"slack:T1:{user}", first_name=user, custom_data={"slackUserId": user})
+
+
+async def test_the_name_cache_stays_bounded_and_answers_from_what_it_keeps() -> None:
+    fake = slack.FakeSlack()
+    fake.names |= {f"U{n}": (f"Person{n}", "") for n in range(1, 6)}
+    fake.locales["U5"] = "de-DE"
+    async with serving(fake.app()) as api:
+        client = AsyncWebClient(token=slack.BOT_TOKEN, base_url=f"{api}/api/")
+        outbound = SlackOutbound(client, f"{api}/api/", names_kept=3)
+        for n in (1, 2, 3):
+            await outbound.profile(person(f"U{n}"))
+        await outbound.profile(person("U1"))  # kept: used again, so U2 is now the oldest
+        assert fake.calls.count("users.info") == 3
+        for n in (4, 5):
+            await outbound.profile(person(f"U{n}"))  # over the bound: U2, then U3 dropped
+        assert fake.calls.count("users.info") == 5
+        kept = [await outbound.profile(person(user)) for user in ("U1", "U4", "U5")]
+        assert fake.calls.count("users.info") == 5  # all three answered from the cache
+        assert [user.first_name for user in kept] == ["Person1", "Person4", "Person5"]
+        assert outbound.known(person("U5")).custom_data["locale"] == "de-DE"
+        await outbound.profile(person("U2"))
+        assert fake.calls.count("users.info") == 6  # dropped: asked anew
