@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 
 from bridge import texts
 from bridge.delivery import Unstored
@@ -55,7 +57,7 @@ class FileDelivery:
     async def deliver(self, origin: Origin, reply: Reply, outbound: Outbound, progress: DeliveryProgress) -> None:
         """After the reply's text: each file not posted yet, in order. Raises the platform's
         delivery errors (the core retries the delivery; posted files are skipped)."""
-        files = reply.answer_files
+        files = distinct_names(reply.answer_files)
         if not files:
             return
         if progress.done < FILE_PARTS:
@@ -100,6 +102,26 @@ class FileDelivery:
             log.warning("answer file %r left out: the agent refused it (%s)", file.name, exc)
             return _failed(file)
         return None
+
+
+def distinct_names(files: Sequence[AnswerFile]) -> list[AnswerFile]:
+    """A reply's files, a name that comes again numbered ("report (2).csv"): a retry that
+    looks for a file it may have posted finds it by its name (Slack's files carry nothing
+    else), and would take an earlier file of the same name for it, the later one then lost.
+    The same on every attempt: the reply's files are stored in order."""
+    seen: set[str] = set()
+    named: list[AnswerFile] = []
+    for file in files:
+        stem, dot, suffix = file.name.rpartition(".")
+        if not stem:  # no extension (or a dot file): the number goes at the end
+            stem, dot, suffix = file.name, "", ""
+        name, number = file.name, 1
+        while name in seen:
+            number += 1
+            name = f"{stem} ({number}){dot}{suffix}"
+        seen.add(name)
+        named.append(file if name == file.name else replace(file, name=name))
+    return named
 
 
 def _too_big(file: AnswerFile, size: int) -> Reply:
