@@ -226,7 +226,8 @@ class InstalledSlack:
         team, enterprise, parsed = _team_of(request, body)
         if isinstance(parsed, dict) and parsed.get("type") == "url_verification":
             return PlainTextResponse(str(parsed.get("challenge") or ""))
-        kind = ((parsed or {}).get("event") or {}).get("type") if isinstance(parsed, dict) else None
+        event = parsed.get("event") if isinstance(parsed, dict) else None
+        kind = event.get("type") if isinstance(event, dict) else None  # an odd one: the platform refuses it
         if kind in REMOVED:
             if await self.installations.delete(team, enterprise):
                 log.info("slack: %s removed from %s; its installation is deleted", kind, team or enterprise)
