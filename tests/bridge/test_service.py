@@ -234,9 +234,13 @@ async def test_the_poll_schedule_learns_how_long_the_agent_takes(
 ) -> None:
     """Once 20 answers are timed (by raia's createdAt), the bridge looks just past the
     agent's usual time instead of on its growing backbone: far fewer response-on calls.
-    The times are saved at shutdown, so a restarted bridge (a deploy) knows them at once."""
-    # 0.8 s: long enough that the learning round's ~10 looks keep a margin when a loaded
-    # machine runs them late (0.4 s left it one or two looks short now and then).
+    The times are saved at shutdown, so a restarted bridge (a deploy) knows them at once.
+
+    No count here depends on how fast the machine runs: the time learned is the simulator's
+    own (the question's and the answer's createdAt, 0.8 s apart however late anyone looks),
+    and a look run late only leaves fewer looks before the answer, so a loaded machine can
+    lower the counts asserted, never raise them. Unlearned, this schedule's backbone takes
+    16 looks to reach 0.8 s (tests/bridge/test_poller.py covers it on its own)."""
     sim.delay = lambda _: 0.8
     schedule = PollSchedule(first=0.02, growth=0.3, cap=0.3)
 
@@ -246,15 +250,14 @@ async def test_the_poll_schedule_learns_how_long_the_agent_takes(
     async def ask(round_: str, people: int) -> None:
         for i in range(people):
             await rt.service.receive(message(f"{round_} {i}", user=f"{round_}{i}", chat=f"{round_}{i}"))
-        await outbound.wait_for(len(outbound.replies) + people)
+        await outbound.wait_for(len(outbound.replies) + people, timeout=60)  # a bound, not a measure
 
     async with started(sim, db_path, outbound, poll=schedule) as rt:
-        await ask("first", 20)
+        await ask("first", 20)  # timed while looking on the backbone (how often depends on the machine)
         await ask("later", 5)
     async with started(sim, db_path, outbound, poll=schedule) as rt:
         await ask("restarted", 5)
-    assert min(polls("first")) >= 7  # 0.02 s, then 30 % more each time: ~10 in 0.8 s
-    assert max(polls("later")) <= 3  # just past the learned 0.8 s
+    assert max(polls("later")) <= 3  # 0.02 s, then stretched waits up to just past the learned 0.8 s
     assert max(polls("restarted")) <= 3
     assert all(r.kind is ReplyKind.ANSWER for r in outbound.replies)
 
