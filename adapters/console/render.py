@@ -7,12 +7,27 @@ links), the sources as a dimmed numbered list under it.
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
 
 from bridge import texts
 from bridge.models import Reply, ReplyKind
+
+# What would drive the terminal rather than show: escape sequences whole (CSI, like a
+# screen clear; OSC, like a window title or a clipboard write), then any other control
+# character but a line break or a tab. rich's Markdown lets them through.
+_SEQUENCES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[@-_]?"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """``text`` (the agent's) as the terminal may print it."""
+    return _CONTROLS.sub("", _SEQUENCES.sub("", text))
 
 
 def _sources(reply: Reply) -> list[str]:
@@ -25,19 +40,20 @@ def _sources(reply: Reply) -> list[str]:
         for file in reply.files:
             number += 1
             lines.append(f"  [{number}] {file.filename}")
-    return lines
+    return [shown(line) for line in lines]
 
 
 def render(reply: Reply) -> str:
     sources = _sources(reply)
     heading = texts.text("sources", reply.language) + ":"
-    return "\n".join([reply.text, "", heading, *sources] if sources else [reply.text])
+    return "\n".join([shown(reply.text), "", heading, *sources] if sources else [shown(reply.text)])
 
 
 def render_rich(reply: Reply, *, prefix: str) -> RenderableType:
     parts: list[RenderableType] = [Text(prefix.strip(), style="bold cyan")]
     # A notice is the bridge's own words: show it as it is, not as Markdown.
-    parts.append(Markdown(reply.text) if reply.kind is ReplyKind.ANSWER else Text(reply.text, style="yellow"))
+    text = shown(reply.text)
+    parts.append(Markdown(text) if reply.kind is ReplyKind.ANSWER else Text(text, style="yellow"))
     sources = _sources(reply)
     if sources:
         heading = texts.text("sources", reply.language)

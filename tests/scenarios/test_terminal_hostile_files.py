@@ -87,3 +87,28 @@ async def test_a_disk_that_refuses_a_file_leaves_it_out_with_its_line_and_the_ne
     (folder,) = (tmp_path / "tmp").iterdir()
     assert list(folder.iterdir()) == [small]
     assert code == 0
+
+
+async def test_an_answer_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """Escape sequences in the answer or its sources (clear the screen, write the clipboard
+    with OSC 52, retitle the window) are not printed; the words around them are."""
+    evil = "before \x1b[2J\x1b]52;c;ZXZpbA==\x07\x1b]0;pwned\x07\x9b31m after"
+    sim = RaiaSimulator(
+        api_key=API_KEY,
+        delay=lambda _: 0.05,
+        answer=lambda _: SimAnswer(evil, urls=[{"url": "https://e.com/\x1b[31m", "title": "T\x1b]0;x\x07itle"}]),
+    )
+    async with serving(sim) as base:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAIA_", "SLACK_", "TELEGRAM_"))}
+        env.update(RAIA_API_KEY=API_KEY, RAIA_BASE_URL=base, DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}",
+                   RAIA_POLL_INTERVAL="0.1")  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", "chat", cwd=tmp_path, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(b"hello\n"), timeout=60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert "before  after" in text, text
+    assert "[1] Title — https://e.com/" in text, text
+    assert not {"\x1b", "\x07", "\x9b"} & set(text), repr(text)
