@@ -219,6 +219,18 @@ MIGRATIONS: tuple[str, ...] = (
         saved_at REAL NOT NULL
     );
     """,
+    # 15: Telegram topics /new opened that no question has named yet (store.topics), so a
+    # restart does not leave them "New conversation".
+    """
+    CREATE TABLE unnamed_topics (
+        platform  TEXT NOT NULL,                   -- "telegram", or a routes file's telegram/<name>
+        chat      TEXT NOT NULL,
+        thread    TEXT NOT NULL,
+        opened_at REAL NOT NULL,
+        PRIMARY KEY (platform, chat, thread)
+    );
+    CREATE INDEX unnamed_topics_opened ON unnamed_topics(opened_at);
+    """,
 )
 
 

@@ -197,6 +197,17 @@ MIGRATIONS: tuple[str, ...] = (
         saved_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 13: SQLite's version 15: Telegram topics /new opened that no question has named yet.
+    """
+    CREATE TABLE unnamed_topics (
+        platform  TEXT NOT NULL,
+        chat      TEXT NOT NULL,
+        thread    TEXT NOT NULL,
+        opened_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (platform, chat, thread)
+    );
+    CREATE INDEX unnamed_topics_opened ON unnamed_topics(opened_at);
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

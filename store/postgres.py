@@ -52,6 +52,7 @@ from store.rows import (
     question_from_row,
     times_from,
 )
+from store.topics import PgTopics
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call inste
 
 
 class PostgresStore(
-    AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers, PgInstalls, PgHousekeeping
+    AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers, PgInstalls, PgTopics, PgHousekeeping
 ):
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 

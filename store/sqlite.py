@@ -35,6 +35,7 @@ from store.sqlite_feedback import KeptAnswers
 from store.sqlite_housekeeping import Housekeeping
 from store.sqlite_intake import GroupCommit, claim, record_group
 from store.sqlite_takeover import Handovers
+from store.topics import SqliteTopics
 
 T = TypeVar("T")
 
@@ -43,7 +44,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
-class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, Housekeeping):
+class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, SqliteTopics, Housekeeping):
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     engine = "sqlite"

@@ -89,7 +89,7 @@ class TelegramOutbound:
         self._typing_budget = AsyncLimiter(TYPING_BUDGET, 1)
         self._per_chat: OrderedDict[str, ChatPace] = OrderedDict()
         self._http: httpx.AsyncClient | None = None  # downloads of files people send
-        self._topics = Topics(api, lambda chat: self._paced(chat, "private"))
+        self.topics = Topics(api, lambda chat: self._paced(chat, "private"))
         self._guests = GuestAnswers(
             lambda query, result: api.call("answerGuestQuery", {"guest_query_id": query, "result": result})
         )
@@ -122,7 +122,7 @@ class TelegramOutbound:
             return
         parts = render(reply)
         if origin.extra.get("new_topic") and progress.done == 0:
-            origin = await self._topics.open(origin, reply.language)
+            origin = await self.topics.open(origin, reply.language)
         if origin.extra.get("chat_type") == GUEST:
             await self._deliver_guest(origin, reply, parts, progress)
             return
@@ -302,7 +302,7 @@ class TelegramOutbound:
         else:
             # Once per topic, before the first question goes (a round trip, then never again):
             # done here, not alongside, so a quick answer cannot cut it short.
-            await self._topics.name(origin)
+            await self.topics.name(origin)
             task = asyncio.create_task(self._typing(origin), name=f"typing-{origin.chat}")
         try:
             yield

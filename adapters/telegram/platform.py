@@ -34,6 +34,7 @@ from adapters.telegram.feedback import TelegramFeedback
 from adapters.telegram.http import AiohttpRequest
 from adapters.telegram.keyboards import PERSON_DATA
 from adapters.telegram.outbound import TelegramOutbound
+from adapters.telegram.topics import UnnamedTopics
 from adapters.telegram.words import PLATFORM
 from bridge import texts
 from bridge.backoff import Backoff
@@ -156,6 +157,10 @@ class TelegramPlatform:
         )
 
     # -- lifecycle ---------------------------------------------------------------------
+
+    def keep_in(self, kept: UnnamedTopics) -> None:
+        """The bridge's store, once open: the topics /new opens are named after a restart too."""
+        self.outbound.topics.keep_in(kept, self.name)
 
     async def start(self, inbox: Inbox) -> None:
         self._inbox = inbox

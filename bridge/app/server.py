@@ -123,6 +123,9 @@ def build_app(
                 installations = getattr(platform, "installations", None)
                 if isinstance(installations, SealedInstallations):
                     installations.store = runtime.store
+                keep_in = getattr(platform, "keep_in", None)  # Telegram: the topics /new opened
+                if keep_in is not None:
+                    keep_in(runtime.store)
             service, router = runtime.service, runtime.router
             stack.push_async_callback(_stopped, runtime, state)
             for each in runtime.services.values():

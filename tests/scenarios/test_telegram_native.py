@@ -291,6 +291,27 @@ async def test_new_opens_a_topic_named_by_its_first_question_and_the_conversatio
     assert fake.sent[2].params.get("message_thread_id") == thread
 
 
+async def test_a_topic_new_opened_before_a_restart_is_named_by_its_first_question_after_it(
+    sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
+) -> None:
+    """The topics /new opened are kept in the database: the bridge restarts between /new and
+    the first question, which still names the topic (once)."""
+    fake.topics_enabled = True
+    async with running(sim, fake, tmp_path) as bridge:
+        await bridge.post(tg.message("/new"))
+        await fake.wait_sent(1)
+        await bridge.idle()
+    ((chat, thread), name) = next(iter(fake.topics.items()))
+    assert name == "New conversation"
+    async with running(sim, fake, tmp_path) as bridge:  # the same database, a new process's memory
+        await bridge.post(_in_topic("Where is my invoice?", thread))
+        await fake.wait_sent(2)
+        await bridge.post(_in_topic("And the one before?", thread))
+        await fake.wait_sent(3)
+        await bridge.idle()
+    assert fake.renames == [(chat, thread, "Where is my invoice?")]
+
+
 async def test_a_topic_the_person_opened_without_a_name_takes_its_first_question(
     sim: RaiaSimulator, fake: tg.FakeTelegram, tmp_path: Path
 ) -> None:
