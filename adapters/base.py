@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
@@ -25,6 +27,21 @@ log = logging.getLogger(__name__)
 # Webhook payloads and agent answers nest a dozen levels at most (a Slack rich-text list
 # in a list); far deeper is an attack or a broken peer.
 MAX_JSON_DEPTH = 64
+
+
+def retry_seconds(value: str | None) -> float | None:
+    """A Retry-After header's value as seconds from now: a number of seconds, or an HTTP
+    date (as a proxy may send); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def read_json(data: bytes | str) -> Any:

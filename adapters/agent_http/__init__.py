@@ -8,13 +8,12 @@ have never reached the agent (safe to repeat) while any other transport failure 
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import httpx
 
+from adapters.base import retry_seconds
 from bridge.errors import (
     AgentAuthError,
     AgentError,
@@ -41,17 +40,7 @@ class HttpAnswer(Protocol):
 
 
 def retry_after(response: HttpAnswer) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    return retry_seconds(response.headers.get("retry-after"))
 
 
 def never_connected(exc: BaseException) -> str | None:

@@ -16,6 +16,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.base import retry_seconds
 from adapters.files import READ_TIMEOUT, limited
 from adapters.live import EditedPreview, MessageOps
 from adapters.slack import uploads, web
@@ -227,8 +228,9 @@ class SlackOutbound:
             where = f"slack team={origin.extra.get('team')} channel={origin.chat} thread={origin.thread}: {error}"
             if error == "ratelimited":
                 # The core's delivery retry is the one layer that waits this out.
-                retry_after = float(exc.response.headers.get("Retry-After", 5) or 5)
-                raise DeliveryRetryable(where, retry_after=retry_after, maybe_posted=False) from exc
+                # Seconds, or (from a proxy) a date: unreadable, 5 s.
+                wait = retry_seconds(exc.response.headers.get("Retry-After"))
+                raise DeliveryRetryable(where, retry_after=5.0 if wait is None else wait, maybe_posted=False) from exc
             if error in _TOO_BIG and blocks is not None:
                 raise _TooBig(where) from exc
             if error in _PERMANENT:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from adapters.raia.simulator import RaiaSimulator
 from bridge.backoff import RATE_LIMITED, RATE_LIMITED_FOR, RateLimits
 from bridge.config import ServiceConfig
@@ -58,3 +60,22 @@ def test_rate_limits_are_waited_out_for_a_bounded_time_only() -> None:
     assert RATE_LIMITED_FOR <= sum(pauses) <= RATE_LIMITED_FOR + RATE_LIMITED.first
     assert RateLimits().pause(1.0, maybe_posted=True) is None
     assert RateLimits().pause(None, maybe_posted=False) is None
+
+
+async def test_slack_retry_after_as_a_date_is_waited_out_like_seconds(
+    sim: RaiaSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retry-After may be an HTTP date (a proxy in front of Slack): read as such, not a
+    traceback and a spent attempt each time (nor a look through the thread: nothing was posted)."""
+    fake = slack.FakeSlack()
+    for _ in range(STORM):
+        fake.fail(
+            "chat.postMessage", "ratelimited", status=429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
+        )
+    async with slack_bridge(sim, fake, tmp_path) as bridge:
+        await bridge.event(slack.dm("busy?"))
+        await fake.wait_posts(1, timeout=60)
+        await bridge.idle()
+    assert len(fake.posts) == 1
+    assert "conversations.replies" not in fake.calls
+    assert not [r for r in caplog.records if r.exc_info]
