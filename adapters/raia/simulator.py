@@ -86,7 +86,7 @@ class RaiaSimulator:
                     methods=["GET"],
                 ),
                 Route("/_storage/download/{token}", self.files.download, methods=["GET"]),
-                Route("/_simulator/questions", lambda _: Json(questions_report(self)), methods=["GET"]),
+                Route("/_simulator/questions", self._questions, methods=["GET"]),
             ],
             lifespan=self._lifespan,
         )
@@ -373,6 +373,9 @@ class RaiaSimulator:
                 "error": "The model run failed" if status == "failed" else None,
             }
         )
+
+    async def _questions(self, request: Request) -> Response:  # on the loop: the books change meanwhile
+        return Json(questions_report(self))
 
     async def _list_messages(self, request: Request) -> Response:
         refused, _ = self.guard(request)
