@@ -53,6 +53,10 @@ def split(text: str, entities: list[MessageEntity], limit: int) -> list[Part]:
     clusters (never inside an emoji or a flag); an entity spanning a cut is clipped into
     both parts. Nothing is dropped but parts of only whitespace (Telegram refuses them);
     a short text comes back whole."""
+    units_in_all = len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate is a unit too
+    if units_in_all <= limit:  # most answers: no cut to look for
+        whole = _part(text, entities, 0, units_in_all)
+        return [whole] if whole is not None else []
     units = [0]  # units[i]: UTF-16 offset of text[i]
     for char in text:
         units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
@@ -68,17 +72,21 @@ def split(text: str, entities: list[MessageEntity], limit: int) -> list[Part]:
                 cut = cut if cut > start else end  # one cluster longer than a part: cut it
         cuts.append(cut)
     cuts.append(len(text))
-    parts: list[Part] = []
-    for start, end in pairwise(cuts):
-        low, high = units[start], units[end]
-        if text[start:end].strip():
-            inside = (e for e in entities if e.offset < high and e.offset + e.length > low)
-            clipped = (
-                e.copy_with(offset=max(e.offset, low) - low, length=min(e.offset + e.length, high) - max(e.offset, low))
-                for e in inside
-            )
-            parts.append(Part(text[start:end], tuple(clipped)))
-    return parts
+    parts = (_part(text[start:end], entities, units[start], units[end]) for start, end in pairwise(cuts))
+    return [part for part in parts if part is not None]
+
+
+def _part(text: str, entities: list[MessageEntity], low: int, high: int) -> Part | None:
+    """The text between UTF-16 offsets ``low`` and ``high``, with the entities clipped to
+    it; None if it is only whitespace (Telegram refuses such a message)."""
+    if not text.strip():
+        return None
+    inside = (e for e in entities if e.offset < high and e.offset + e.length > low)
+    clipped = (
+        e.copy_with(offset=max(e.offset, low) - low, length=min(e.offset + e.length, high) - max(e.offset, low))
+        for e in inside
+    )
+    return Part(text, tuple(clipped))
 
 
 def linkable(url: str | None) -> bool:

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.base import Allowlist
 from adapters.telegram.events import BotIdentity, Ignored, classify
-from adapters.telegram.render import render
+from adapters.telegram.render import render, split
 from adapters.telegram.wire import Update
 from bridge.models import FileCitation, InboundMessage, Intent, ReplyKind, UrlCitation
 from bridge.models import Reply as BridgeReply
@@ -214,3 +214,12 @@ def test_content_the_bot_cannot_read_gets_the_text_only_note(kind: str) -> None:
     assert say(noted) == ONLY_TEXT
     assert isinstance(classify(parse(tg.message(None, chat_id=-5, chat_type="group", extra=UNREADABLE[kind])), BOT,
                                Allowlist()), Ignored)  # fmt: skip
+
+
+def test_a_short_answer_comes_back_whole_its_formatting_counted_in_utf16() -> None:
+    """One part, without the cut search: an emoji is two UTF-16 units, so the bold word after
+    it starts at 3 and the part's entities reach the very end; whitespace alone is no part."""
+    (part,) = render(BridgeReply("😀 **bold**"))
+    assert part.text == "😀 bold"
+    assert [(e.type, e.offset, e.length) for e in part.entities] == [("bold", 3, 4)]
+    assert split(" \n ", [], 4096) == []
