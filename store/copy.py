@@ -20,7 +20,7 @@ from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
 
 # Table -> columns, parents before children (questions reference conversations).
-_TABLES: dict[str, tuple[str, ...]] = {
+TABLES: dict[str, tuple[str, ...]] = {
     "identities": ("agent", "fk_id", "agent_user_id", "created_at", "last_active_at"),
     "conversations": ("id", "agent", "fk_id", "agent_conversation_id", "created_at", "ended_at", "last_active_at"),
     "seen_events": ("key", "expires_at"),
@@ -43,7 +43,25 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "conversation_id", "key", "seq", "reply", "parts_delivered", "delivery_attempts", "created_at", "delivered_at",
     ),
     "handed_questions": ("question_id", "conversation_id", "agent_message_id", "handed_at", "settled_at"),
+    # "Add to Slack" workspaces: the bot token is copied as stored, sealed with
+    # BRIDGE_SECRET_KEY (never opened here), so the new deployment needs the same key.
+    "slack_installations": ("team", "enterprise", "bot_token", "bot_user", "team_name", "installed_at"),
+    # Topics /new opened and no question has named yet: otherwise they stay "New conversation".
+    "unnamed_topics": ("platform", "chat", "thread", "opened_at"),
+    # Recent answer times (the single agent's row, each routed agent's): one small row per
+    # agent, so the poll schedule need not relearn them from 20 answers. A target's own
+    # rows (replicas already running on it) are newer and win.
+    "answer_times": ("id", "seconds", "saved_at"),
+    "agent_answer_times": ("agent", "seconds", "saved_at"),
 }  # fmt: skip
+
+# What is deliberately not copied, and why (a test holds every table and column of the
+# SQLite schema to be copied or listed here, so a new migration cannot be forgotten).
+LEFT_OUT: dict[str, str] = {
+    "schema_version": "each engine counts its own migrations",
+    "handovers.watch_owner": "the first replica to look claims the watch",
+    "handovers.watch_owner_until": "the first replica to look claims the watch",
+}
 
 
 @dataclass(frozen=True)
@@ -53,17 +71,24 @@ class CopyReport:
     open_questions: int
 
     def summary(self) -> str:
-        parts = [f"{self.copied[t]} {t}" for t in _TABLES]
+        parts = [f"{self.copied[t]} {t}" for t in TABLES]
         line = f"copied {', '.join(parts)}"
         if any(self.present.values()):
             line += f"; {sum(self.present.values())} row(s) were already there"
-        return f"{line}. {self.open_questions} unfinished question(s) will resume when the bridge starts."
+        line = f"{line}. {self.open_questions} unfinished question(s) will resume when the bridge starts."
+        installs = self.copied["slack_installations"] + self.present["slack_installations"]
+        if installs:
+            line += (
+                f" {installs} Slack installation(s) keep their bot tokens sealed with BRIDGE_SECRET_KEY: "
+                "set the same key on the new deployment, or they cannot be opened."
+            )
+        return line
 
 
 def _read(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return {t: conn.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall() for t, cols in _TABLES.items()}
+        return {t: conn.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall() for t, cols in TABLES.items()}
     finally:
         conn.close()
 
@@ -91,7 +116,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> CopyReport:
                     f"--to already holds {foreign} conversation(s) that are not from {source}: "
                     "migrate-db copies into a new database (or one it copied to before)"
                 )
-            for table, columns in _TABLES.items():
+            for table, columns in TABLES.items():
                 marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
                 before = await conn.fetchval(f"SELECT count(*) FROM {table}")
                 await conn.executemany(

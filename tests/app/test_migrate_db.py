@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
+from adapters.slack.installed import Installation
 from bridge.app.cli import main
+from bridge.app.installations import SealedInstallations
 from bridge.models import QuestionState, Reply
+from store.copy import LEFT_OUT, TABLES
 from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
 from tests.conftest import message
@@ -22,8 +28,18 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return int(done.value.code or 0), out, err
 
 
+KEY = SecretStr(Fernet.generate_key().decode())
+BOT_TOKEN = "xoxb-acme-workspace-token"
+
+
 async def _fill(path: Path) -> dict[str, int]:
     async with SqliteStore(path) as store:
+        installs = SealedInstallations(KEY)
+        installs.store = store
+        await installs.save(Installation("T1", None, SecretStr(BOT_TOKEN), "B1", "Acme"))
+        await store.keep_unnamed_topic("telegram", "-100", "7")
+        await store.save_answer_times([5.0, 4.5])
+        await store.for_agent("hr").save_answer_times([9.0])
         first = await store.record_question(message("answered", user="u1"), ttl=3600)
         waiting = await store.record_question(message("still waiting", user="u1"), ttl=3600)
         other = await store.record_question(message("sent", user="u2"), ttl=3600)
@@ -49,9 +65,10 @@ async def _fill(path: Path) -> dict[str, int]:
 async def test_sqlite_moves_into_postgres_once(
     tmp_path: Path, pg_server: PgServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Conversations, identities, event keys, unfinished questions and takeovers (what was
-    posted for them) arrive with their ids; running it again copies nothing; new rows
-    continue after the copied ids."""
+    """Conversations, identities, event keys, unfinished questions, takeovers (what was
+    posted for them), Slack installations (sealed as they were), unnamed topics and answer
+    times arrive with their ids; running it again copies nothing; new rows continue after
+    the copied ids."""
     source = tmp_path / "bridge.db"
     ids = await _fill(source)
     target = await pg_server.new_database()
@@ -59,13 +76,20 @@ async def test_sqlite_moves_into_postgres_once(
     assert code == 0, err
     copied = "copied 1 identities, 2 conversations, 3 seen_events, 3 questions, 0 feedback, 1 handovers, 2 handover_"
     assert copied in out
+    assert "1 slack_installations, 1 unnamed_topics, 1 answer_times, 1 agent_answer_times." in out
     assert "2 unfinished question(s)" in out
-    assert PASSWORD not in out + err
+    assert "1 Slack installation(s) keep their bot tokens sealed with BRIDGE_SECRET_KEY" in out
+    async with SqliteStore(source) as store:
+        sealed = await store.installation("T1", "")
+    assert sealed is not None
+    for secret in (PASSWORD, BOT_TOKEN, sealed.sealed_token):
+        assert secret not in out + err
     assert ":***@127.0.0.1" in out
     code, out, _ = await _in_thread(capsys, "--from", f"sqlite:///{source}", "--to", target)
     assert code == 0
     again = "copied 0 identities, 0 conversations, 0 seen_events, 0 questions, 0 feedback, 0 handovers, 0 handover_"
-    assert f"{again}posts, 0 handed_questions; 12 row(s) were already there" in out
+    assert f"{again}posts, 0 handed_questions, 0 slack_installations, 0 unnamed_topics, 0 answer_times, " in out
+    assert "0 agent_answer_times; 16 row(s) were already there" in out
     async with PostgresStore(target) as store:
         assert await store.count_open() == 2
         assert (await store.question(ids["waiting"])).text == "still waiting"
@@ -82,6 +106,39 @@ async def test_sqlite_moves_into_postgres_once(
         assert new is not None
         assert new.id > ids["other"]
         assert new.conversation_id > ids["conversation"]
+        copied_install = await store.installation("T1", "")
+        assert copied_install == sealed  # the ciphertext as it was: the same key opens it
+        installs = SealedInstallations(KEY)
+        installs.store = store
+        found = await installs.find("T1", None)
+        assert found is not None
+        assert found.bot_token.get_secret_value() == BOT_TOKEN
+        assert await store.take_unnamed_topic("telegram", "-100", "7")
+        assert await store.answer_times() == [5.0, 4.5]
+        assert await store.for_agent("hr").answer_times() == [9.0]
+
+
+async def test_every_table_and_column_is_copied_or_left_out_on_purpose(tmp_path: Path) -> None:
+    """A migration that adds a table or column fails here until migrate-db copies it or
+    says why it does not (store.copy.LEFT_OUT)."""
+    path = tmp_path / "bridge.db"
+    async with SqliteStore(path):
+        pass
+    db = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        schema = {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+    finally:
+        db.close()
+    missed = [
+        f"{table}.{column}"
+        for table, columns in schema.items()
+        if table not in LEFT_OUT
+        for column in columns
+        if column not in TABLES.get(table, ()) and f"{table}.{column}" not in LEFT_OUT
+    ]
+    assert missed == []
+    assert set(TABLES) | {t for t in LEFT_OUT if "." not in t} == set(schema)
 
 
 async def test_refuses_a_database_in_use_by_something_else(
