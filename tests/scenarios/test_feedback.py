@@ -54,7 +54,8 @@ async def test_slack_vote_recorded_changed_and_commented(sim: RaiaSimulator, tmp
 
         body, headers = slack.interaction(slack.press(answer, "down"))
         await bridge.http.post("/slack/events", content=body, headers=headers)
-        await _until(lambda: _only(sim)["voteType"] == "down" and fake.views)
+        # The form and the buttons' new colours are two calls: wait for both.
+        await _until(lambda: _only(sim)["voteType"] == "down" and fake.views and _styles(answer)["raia_vote_down"])
         assert _styles(answer) == {"raia_vote_up": None, "raia_vote_down": "danger"}
         (trigger, view), = fake.views  # fmt: skip
         assert trigger.startswith("trigger-")
