@@ -20,10 +20,12 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import asyncpg
+
 from store import housekeeping
 from store.housekeeping import Sizer
 from store.pg_migrations import HOUSEKEEPING_LOCK, LOCK_NAMESPACE
-from store.pg_pool import Pool
+from store.pg_pool import Pool, guarded
 
 COST_DELAY = 2  # ms VACUUM sleeps each time it has done its share of I/O (autovacuum's default)
 VACUUM_TIMEOUT = 600.0  # seconds: a throttled VACUUM of a large table outlasts a statement's timeout
@@ -68,13 +70,21 @@ class PgHousekeeping:
                 return total
             await asyncio.sleep(housekeeping.PAUSE)
 
+    async def own_connection(self) -> asyncpg.Connection:
+        raise NotImplementedError
+
     async def _vacuum(self, tables: list[str]) -> None:
-        """Make the space of these tables' dead rows reusable (and their empty end pages the disk's)."""
+        """Make the space of these tables' dead rows reusable (and their empty end pages the disk's).
+
+        On a connection of its own, closed after: a throttled VACUUM of a large table runs for
+        minutes, and on a pooled connection it would leave a small pool (DATABASE_POOL_SIZE=1
+        is allowed) without one for turns and lease renewals all that time."""
         if not tables:
             return
-        async with self.pool.acquire() as conn:  # VACUUM runs only outside a transaction
-            await conn.execute(f"SET vacuum_cost_delay = {COST_DELAY}")
-            try:
+        conn = await self.own_connection()
+        try:
+            with guarded():  # VACUUM runs only outside a transaction
+                await conn.execute(f"SET vacuum_cost_delay = {COST_DELAY}")
                 await conn.execute(f"VACUUM (SKIP_LOCKED) {', '.join(tables)}", timeout=VACUUM_TIMEOUT)
-            finally:  # the pool hands connections on as they are (``store.postgres.keep_session``)
-                await conn.execute("RESET vacuum_cost_delay")
+        finally:
+            await conn.close()  # the session's setting goes with it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from store.postgres import PostgresStore
 from tests.pgserver import PgServer
 from tests.store.test_store import Clock
@@ -26,3 +28,18 @@ async def test_a_table_that_loses_what_it_gains_does_not_grow(pg_server: PgServe
             clock.now += 61
             await store.purge(keep_finished_for=3600)
         assert sizes[-1] <= sizes[0], sizes
+
+
+async def test_the_vacuum_never_waits_for_a_pooled_connection(pg_server: PgServer) -> None:
+    """A throttled VACUUM of a large table runs for minutes: on a connection of its own, so
+    it never keeps a pool of one (DATABASE_POOL_SIZE=1) from the turns, nor waits for it."""
+    async with PostgresStore(await pg_server.new_database(), pool_size=1) as store:
+        assert await store.first_sighting([f"{i}:{'x' * 200}" for i in range(500)], ttl=60)
+        before = await _size(store, "seen_events")
+        async with store.pool.acquire() as busy:  # the pool's only connection, held by "a turn"
+            await busy.execute("DELETE FROM seen_events")
+            # Bounded only so that a regression fails instead of hanging (the pool's own
+            # acquire timeout is 15 s).
+            await asyncio.wait_for(store._vacuum(["seen_events"]), timeout=10)
+        # It ran: the emptied table's pages went back to the disk.
+        assert await _size(store, "seen_events") < before
