@@ -243,7 +243,7 @@ class PolledAsking:
                     return HANDED_OVER
                 return Finished(QuestionState.TIMED_OUT, texts.notice("timeout"), "poll timeout")
             if now < deadline:
-                wait = schedule.next_wait(now - q.sent_at, self._answer_times, at=now)
+                wait = schedule.next_wait(now - q.sent_at, self._answer_times, at=now, phase=schedule.phase(q.id))
                 if self._hints is None:
                     await self._sleep(min(wait, deadline - now))
                 else:

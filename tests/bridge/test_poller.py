@@ -118,16 +118,20 @@ def test_the_first_look_stays_where_the_operator_put_it() -> None:
     assert SCHEDULE.next_wait(-5.0) == pytest.approx(1.0)  # a replica's clock a little ahead
 
 
-def test_long_waits_end_on_a_whole_tick_of_the_clock_a_little_early_never_late() -> None:
-    """Questions waiting long look together, on the clock's whole seconds: never later than
-    without the tick (so never more than the cap late), at most one tick earlier."""
-    for sent in (1000.0, 1000.37, 1000.99):
-        for elapsed in (12.0, 45.3, 200.7):
-            at = sent + elapsed
-            plain = SCHEDULE.next_wait(elapsed)
-            wait = SCHEDULE.next_wait(elapsed, at=at)
-            assert (at + wait) % SCHEDULE.tick == pytest.approx(0.0, abs=1e-6)
-            assert plain - SCHEDULE.tick < wait <= plain
+def test_long_waits_end_on_a_tick_of_the_clock_a_little_early_never_late() -> None:
+    """Questions waiting long look together, on the clock's ticks at their phase: never later
+    than without the tick (so never more than the cap late), half a tick early at least (the
+    batch drains meanwhile), one and a half at most."""
+    for key in range(4):
+        phase = SCHEDULE.phase(key)
+        for sent in (1000.0, 1000.37, 1000.99):
+            for elapsed in (12.0, 45.3, 200.7):
+                at = sent + elapsed
+                plain = SCHEDULE.next_wait(elapsed)
+                wait = SCHEDULE.next_wait(elapsed, at=at, phase=phase)
+                assert (at + wait - phase) % SCHEDULE.tick == pytest.approx(0.0, abs=1e-6)
+                assert plain - 1.5 * SCHEDULE.tick < wait <= plain - 0.5 * SCHEDULE.tick
+    assert len({SCHEDULE.phase(key) for key in range(100)}) == 4  # a tick's looks in four batches
     assert SCHEDULE.next_wait(2.0, at=1000.37) == pytest.approx(SCHEDULE.next_wait(2.0))  # short waits: exact
     aimed = learned([100.0] * 50)  # an aim just past the usual time stays exact
     assert SCHEDULE.next_wait(95.3, aimed, at=1000.37) == pytest.approx(100.0 + MARGIN - 95.3)
