@@ -24,8 +24,8 @@ late by at most a tenth of its time, never more than ``max_wait``.
 On the clock's ticks: a backbone wait of two ticks or more ends on a ``tick`` of the clock
 (at the question's ``phase`` within it, one of ``PHASES``), half a tick to one and a half
 early, so the questions that wait long look together, a few dozen to a loop turn, instead
-of one by one. A look spread on its own cost 0.7 ms of CPU, one among others on a 1 s tick
-0.2 ms (a thousand questions looking every 12 s, ``bench/looks.py``). The phases keep each
+of one by one. A look spread on its own cost 0.64 ms of CPU, one among others on a 1 s tick
+0.20 ms (a thousand questions looking every 12 s, ``bench/looks.py``). The phases keep each
 batch a quarter of the looks of a second, and the half tick lets it drain before a look is
 late: 10,000 questions on one tick drained in up to 1.6 s, and 1 % of their answers were
 found later than the schedule allows (``bench/waiting.py --many``). Learned aims stay exact.

@@ -2,9 +2,10 @@
 (``response-on``) is the bridge's most frequent call, and most of its CPU was aiohttp's
 request machinery around a few hundred bytes each way.
 
-One look among a thousand questions waiting cost 0.20-0.25 ms of CPU through aiohttp's
-``ClientSession``, 0.09-0.13 ms here (``bench/looks.py``): one prepared request head
-written at once, the answer read by httptools (uvicorn's parser, C), one timer per request.
+One look among a thousand questions waiting (on whole seconds) cost 0.20 ms of CPU
+through aiohttp's ``ClientSession``, 0.085 ms here (``bench/looks.py``): one prepared
+request head written at once, the answer read by httptools (uvicorn's parser, C), one
+timer per request.
 
 What it does not do, aiohttp still does (``Wire``): sends, query strings, proxies,
 redirects (never followed anyway), files. Its outcomes are ``Wire``'s: an ``Answer``, or
