@@ -22,9 +22,11 @@ async def test_a_question_for_a_conversation_another_replica_works_on_goes_to_th
     url = await pg_server.new_database()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.4)
     out_a, out_b = RecordingOutbound(), RecordingOutbound()
+    # A lease long enough that a loaded machine's late renewals (every fifth of it, each
+    # given as long) never let it run out: nothing here is about a lease lost.
     async with (
-        started(sim, url, out_a, lane_lease=1.0, lane_scan=0.2) as a,
-        started(sim, url, out_b, lane_lease=1.0, lane_scan=0.2) as b,
+        started(sim, url, out_a, lane_lease=5.0, lane_scan=0.2) as a,
+        started(sim, url, out_b, lane_lease=5.0, lane_scan=0.2) as b,
     ):
         assert await a.service.receive(message("first")) is Receipt.ACCEPTED
         async with asyncio.timeout(5):
