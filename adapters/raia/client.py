@@ -49,9 +49,14 @@ from bridge.models import AnswerFile
 from bridge.ports.agent import AgentMessage, AgentResponse, NewUser, Rating, ResponseStatus, SentFile
 from bridge.ports.outbound import Download
 
-# Calls in flight at once: a thousand waiting conversations queue (cheaply) for these,
-# and raia sees a polite, steady load. The connection pool is sized to match.
-MAX_IN_FLIGHT = 32
+# Calls in flight at once (RAIA_MAX_IN_FLIGHT): more wait (cheaply) for one, and raia sees
+# no more at once than the load needs. 10,000 waiting questions look 833 times a second
+# (RAIA_POLL_MAX_WAIT 12 s); at a 100 ms round trip that keeps 84 in flight (32 allowed
+# 320 a second: bench/look_rate.py). The connection pools are sized to match.
+MAX_IN_FLIGHT = 128
+# The longest answer read from raia on our own connections (``adapters.raia.lean``): a
+# conversation's whole message list is its longest, far below this.
+MAX_BODY = 16 * 1024 * 1024
 # When each recent question reached raia (its createdAt), to time the answer by raia's own
 # clock: the poll schedule learns from it. Forgotten oldest-first beyond this many.
 ASKED_AT_KEEP = 4096
@@ -115,7 +120,9 @@ class RaiaClient(RaiaHandover):
         # ``keepalive``: GETs go on connections of our own (``adapters.raia.lean``), kept this
         # long when idle; ``aclose`` closes them. Through a proxy, aiohttp's as everything else.
         self._lean = (
-            LeanGet(self._base, self._headers, timeouts or Timeouts(), keepalive) if keepalive and not proxy else None
+            LeanGet(self._base, self._headers, timeouts or Timeouts(), keepalive, max_body=MAX_BODY)
+            if keepalive and not proxy
+            else None
         )
 
     async def aclose(self) -> None:

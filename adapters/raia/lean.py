@@ -11,7 +11,8 @@ What it does not do, aiohttp still does (``Wire``): sends, query strings, proxie
 redirects (never followed anyway), files. Its outcomes are ``Wire``'s: an ``Answer``, or
 an ``AgentTransportError`` that says whether the request may have reached raia (a GET is
 safe to repeat either way). A request on a kept-alive connection that raia closed
-meanwhile, answered by nothing at all, is sent once more on a new connection.
+meanwhile, answered by nothing at all, is sent once more on a new connection. An answer
+longer than ``max_body`` is an ``AgentProtocolError`` and its connection is dropped unread.
 """
 
 from __future__ import annotations
@@ -29,15 +30,20 @@ from aiohttp.http import SERVER_SOFTWARE
 
 from adapters.agent_http import never_connected
 from adapters.raia.wire import Answer, Timeouts
-from bridge.errors import AgentTransportError
+from bridge.errors import AgentProtocolError, AgentTransportError
 
 SAFE_PATH = re.compile(r"[A-Za-z0-9/_.~-]+")  # raia's ids in paths: nothing to percent-encode
+
+
+class _TooLarge(Exception):
+    """An answer longer than the limit: its connection is dropped, nothing more read."""
 
 
 class _Connection(asyncio.Protocol):
     """One kept-alive connection: one request at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Answer] | None = None
         self.idle_since = 0.0
@@ -51,6 +57,8 @@ class _Connection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._reason = ""
         self._body: list[bytes] = []
+        self._size = 0
+        self._until_close = False  # the body ends when raia closes the connection
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -65,13 +73,25 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(f"unreadable answer ({type(exc).__name__})")
+            if isinstance(exc.__context__, _TooLarge):  # raised by on_headers_complete or on_body
+                self._fail(f"answer longer than {self.max_body} bytes", _TooLarge)
+            else:
+                self._fail(f"unreadable answer ({type(exc).__name__})")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._fail("ServerDisconnectedError")
+        if self._until_close and exc is None and self.waiter is not None:
+            # The end of a body without a length: httptools cannot be told of it (it has
+            # no llhttp_finish), so the answer is complete here. A reset is no end.
+            self.on_message_complete()
+        else:
+            self._fail("ServerDisconnectedError")
 
     # -- httptools callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.waiter is None:  # a second answer in the same bytes, to nothing asked
+            self.close()
 
     def on_status(self, reason: bytes) -> None:
         self._reason = reason.decode("latin-1")
@@ -79,7 +99,21 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
+    def on_headers_complete(self) -> None:
+        headers, status = self._headers, self._parser.get_status_code()
+        if int(headers.get("content-length", 0)) > self.max_body:  # httptools checked it is a number
+            raise _TooLarge
+        # Neither a length nor chunks (HTTP/1.0, or a server that streams): the body is
+        # all raia sends until it closes the connection (RFC 9112, 6.3).
+        chunked = headers.get("transfer-encoding", "").lower().endswith("chunked")
+        self._until_close = (
+            "content-length" not in headers and not chunked and not (status < 200 or status in (204, 304))
+        )
+
     def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > self.max_body:
+            raise _TooLarge
         self._body.append(body)
 
     def on_message_complete(self) -> None:
@@ -98,11 +132,11 @@ class _Connection(asyncio.Protocol):
         self.timed_out = True
         self._fail("TimeoutError")
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str, kind: type[Exception] = ConnectionError) -> None:
         waiter, self.waiter = self.waiter, None
         self.close()
         if waiter is not None and not waiter.done():
-            waiter.set_exception(ConnectionError(why))
+            waiter.set_exception(kind(why))
 
     def close(self) -> None:
         self.closed = True
@@ -113,9 +147,12 @@ class _Connection(asyncio.Protocol):
 class LeanGet:
     """GETs to one origin (``base``: scheme, host, port and a path prefix, http or https)
     on at most as many kept-alive connections as requests in flight; idle ones are
-    closed after ``keepalive`` seconds, all by ``aclose``."""
+    closed after ``keepalive`` seconds, all by ``aclose``. An answer's body is at most
+    ``max_body`` bytes."""
 
-    def __init__(self, base: str, headers: Mapping[str, str], timeouts: Timeouts, keepalive: float) -> None:
+    def __init__(
+        self, base: str, headers: Mapping[str, str], timeouts: Timeouts, keepalive: float, *, max_body: int
+    ) -> None:
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ValueError("an http(s) origin and path")
@@ -127,7 +164,7 @@ class LeanGet:
         # The User-Agent aiohttp sends: raia sees the same client on both paths.
         lines = [f"Host: {host}", f"User-Agent: {SERVER_SOFTWARE}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
         self._head = "\r\n".join(lines).encode("latin-1")
-        self._timeouts, self._keepalive = timeouts, keepalive
+        self._timeouts, self._keepalive, self._max_body = timeouts, keepalive, max_body
         self._idle: list[_Connection] = []  # oldest first
 
     def takes(self, path: str) -> bool:
@@ -166,7 +203,7 @@ class LeanGet:
         try:
             async with asyncio.timeout(self._timeouts.connect):
                 _, connection = await loop.create_connection(
-                    _Connection,
+                    lambda: _Connection(self._max_body),
                     self._host,
                     self._port,
                     ssl=self._ssl,
@@ -188,6 +225,8 @@ class LeanGet:
             answer = await waiter
         except ConnectionError as exc:
             raise AgentTransportError(f"{what}: {exc}", ambiguous=True) from None
+        except _TooLarge as exc:  # what raia said, not how it arrived
+            raise AgentProtocolError(f"{what}: {exc}") from None
         except BaseException:  # cancelled mid-answer: the connection is in an unknown state
             connection.close()
             raise

@@ -16,7 +16,7 @@ import aiohttp
 import httpx
 
 from adapters.blaigent.client import BlaigentClient
-from adapters.raia.client import MAX_IN_FLIGHT, RaiaClient, RetryPolicy
+from adapters.raia.client import RaiaClient, RetryPolicy
 from adapters.slug.client import SlugClient
 from adapters.transcribe.client import TranscriptionClient
 from bridge.acks import AckFirst
@@ -112,7 +112,7 @@ async def open_agent(
     key = settings.raia_api_key.get_secret_value()
     # aiohttp directly: a fraction of httpx's CPU per request, which decides how many
     # conversations one process can poll (see bench/).
-    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, keepalive_timeout=RAIA_KEEPALIVE)
+    connector = aiohttp.TCPConnector(limit=settings.raia_max_in_flight, keepalive_timeout=RAIA_KEEPALIVE)
     # HTTPS_PROXY / NO_PROXY are read once here: aiohttp's trust_env reads them (and
     # ~/.netrc) in a thread on every request, which cost more than the request itself.
     proxy = proxy_for(settings.raia_base_url)
@@ -125,6 +125,7 @@ async def open_agent(
             proxy=proxy,
             retry=retry,
             keepalive=RAIA_KEEPALIVE,
+            max_in_flight=settings.raia_max_in_flight,
         )
         try:
             yield raia

@@ -58,6 +58,8 @@ class Settings(BaseSettings, RoutesSettings, InstallSettings, FileSettings, Tran
     # An answer long in coming is looked for at most this many seconds apart (and so is
     # never later than this): a tenth of the time waited, from about 30 s on.
     raia_poll_max_wait: float = Field(default=12.0, ge=3, le=120)
+    # raia calls at once (more wait for one): looks per second x round trip, with room.
+    raia_max_in_flight: int = Field(default=128, ge=1, le=1024)
     # After a send whose outcome is unknown (a timeout, a crash mid-send), keep looking for
     # the message this long before sending it again: longer than raia takes to store one.
     raia_send_settle: float = Field(default=90.0, ge=0, le=3600)
