@@ -6,16 +6,18 @@ request/response wrapper. In a burst of same-instant webhooks that was a fifth o
 CPU an acknowledgement took (py-spy) and changed nothing for them. ``Direct``, the
 outermost of the server's own middlewares, sends a POST to a webhook's exact path through
 the same bounds and marks (the body limit, acknowledgements first, the webhook counter)
-to its endpoint; everything else takes Starlette's way. An exception still reaches
-Starlette's error middleware (a 500, logged).
+to its endpoint; everything else takes Starlette's way. An ``HTTPException`` an endpoint
+raises is answered as Starlette's exception middleware answers it (its status and
+detail); any other exception still reaches Starlette's error middleware (a 500, logged).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -29,7 +31,13 @@ class Endpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
-        response = await self.endpoints[scope["path"]](request)
+        try:
+            response = await self.endpoints[scope["path"]](request)
+        except HTTPException as exc:  # as starlette.middleware.exceptions answers it
+            if exc.status_code in (204, 304):
+                response = Response(status_code=exc.status_code, headers=exc.headers)
+            else:
+                response = PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
         await response(scope, receive, send)
 
 
