@@ -70,7 +70,16 @@ def test_adapters_reach_the_core_only_through_ports_and_values() -> None:
         "pydantic",
     )
     rules = {
-        "adapters/slack": ("adapters.slack", "slack_bolt", "slack_sdk", "slackify_markdown", "markdown_it", "aiohttp"),
+        "adapters/slack": (
+            "adapters.slack",
+            "slack_bolt",
+            "slack_sdk",
+            "slackify_markdown",
+            "markdown_it",
+            "aiohttp",
+            "httptools",
+            "multidict",
+        ),
         "adapters/telegram": (
             "adapters.telegram",
             "telegram",

@@ -29,6 +29,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import CheckResult, read_json
+from adapters.slack import web
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import (
     MESSAGES,
@@ -139,6 +140,8 @@ class SlackPlatform:
             connector=aiohttp.TCPConnector(limit=WEB_API_CONNECTIONS, keepalive_timeout=KEEPALIVE),
             timeout=aiohttp.ClientTimeout(total=15),
         )
+        # The calls of every turn on connections of their own (the session serves the rest).
+        web.connect(self.client, limit=WEB_API_CONNECTIONS, keepalive=KEEPALIVE)
         auth = await _started("SLACK_BOT_TOKEN", self.client.auth_test())  # fails fast on a bad token
         self._bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", team_id=auth["team_id"])
         if self._app_token is not None:
@@ -171,6 +174,7 @@ class SlackPlatform:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        web.disconnect(self.client)
         session, self.client.session = self.client.session, None
         if session is not None:
             await session.close()
