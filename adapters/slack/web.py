@@ -24,9 +24,9 @@ TIMEOUT = 15.0  # seconds a call may take, the wait for a connection included
 _CONNECTIONS: WeakKeyDictionary[AsyncWebClient, Connections] = WeakKeyDictionary()
 
 
-def connect(client: AsyncWebClient, *, limit: int, keepalive: float) -> None:
+def connect(client: AsyncWebClient, *, limit: int, keepalive: float, timeout: float = TIMEOUT) -> None:
     """The client's calls go on connections of its own from now on."""
-    _CONNECTIONS[client] = Connections(client.base_url, limit=limit, keepalive=keepalive, timeout=TIMEOUT)
+    _CONNECTIONS[client] = Connections(client.base_url, limit=limit, keepalive=keepalive, timeout=timeout)
 
 
 def disconnect(client: AsyncWebClient) -> None:
