@@ -35,6 +35,7 @@ from adapters.slack import web  # noqa: E402
 from adapters.slack.platform import KEEPALIVE, WEB_API_CONNECTIONS  # noqa: E402
 from adapters.slack.render import render  # noqa: E402
 from bench.replicas import free_port  # noqa: E402
+from bridge.app.cli import run_async  # noqa: E402
 from bridge.models import Reply  # noqa: E402
 from tests.fakes import slack  # noqa: E402
 
@@ -130,7 +131,7 @@ def main(calls: int, rounds: int) -> None:
         [sys.executable, "-c", f"from bench.replicas import serve_slack; serve_slack({port})"], cwd=ROOT
     )
     try:
-        asyncio.run(measure(port, calls, rounds))
+        run_async(measure(port, calls, rounds))
     finally:
         fake.terminate()
         fake.wait()
