@@ -15,23 +15,15 @@ from bridge.poller import PollSchedule
 from tests.conftest import FAST, make_settings, message
 from tests.fakes.outbound import RecordingOutbound
 from tests.fakes.server import serving
+from tests.routes_files import AGENT_KEYS, routes_file, two_agents
 
-HELP_KEY, HR_KEY = "sk-helpdesk-0123456789", "sk-hr-0123456789abcdef"
-
-ROUTES = """
-[agents.helpdesk]
-key_env = "RAIA_HELPDESK_KEY"
-base_url = "{helpdesk}"
-[agents.hr]
-key_env = "RAIA_HR_KEY"
-base_url = "{hr}"
-
+BOT = """
 [telegram.bot]
 token_env = "TG_TOKEN"
 agent = "helpdesk"
 """
 
-ENVIRON = {"RAIA_HELPDESK_KEY": HELP_KEY, "RAIA_HR_KEY": HR_KEY, "TG_TOKEN": "123456:ABC-not-a-real-token"}
+ENVIRON = AGENT_KEYS | {"TG_TOKEN": "123456:ABC-not-a-real-token"}
 
 # Looks from 0.02 s, 30 % further apart each time: ~10 looks in the 0.8 s an answer takes
 # while the pace is unknown; 1 to 3 once the schedule aims just past it.
@@ -44,9 +36,7 @@ async def routed(tmp_path: Path, sims: dict[str, RaiaSimulator], outbound: Recor
     saves what each learned)."""
     async with AsyncExitStack() as stack:
         urls = {name: await stack.enter_async_context(serving(sim)) for name, sim in sims.items()}
-        routes_file = tmp_path / "routes.toml"
-        routes_file.write_text(ROUTES.format(**urls))
-        settings = make_settings(routes_file=routes_file)
+        settings = make_settings(routes_file=routes_file(tmp_path, urls, BOT))
         rt = await stack.enter_async_context(
             open_runtime(
                 settings,
@@ -66,10 +56,7 @@ async def test_a_routed_agent_aims_at_its_answer_times_at_once_after_a_restart(t
     """hr learns its 0.8 s over 20 answers; after a restart (new services over the same
     file) its first questions are looked at just past 0.8 s, not learned again, while
     helpdesk, which learned nothing, starts from the backbone (the two rows are apart)."""
-    sims = {
-        "helpdesk": RaiaSimulator(api_key=HELP_KEY, agent_name="Helpdesk", delay=lambda _: 0.8),
-        "hr": RaiaSimulator(api_key=HR_KEY, agent_name="HR", delay=lambda _: 0.8),
-    }
+    sims = two_agents(lambda _: 0.8)
     outbound = RecordingOutbound()
 
     def polls(agent: str, prefix: str) -> list[int]:

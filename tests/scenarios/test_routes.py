@@ -24,10 +24,10 @@ from tests.conftest import make_settings
 from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
+from tests.routes_files import AGENT_KEYS, routes_file, two_agents
 
 SALES_TOKEN, SALES_SECRET = "xoxb-sales-not-real", "sales-signing-secret"
 MAIN_SECRET = slack.SIGNING_SECRET
-HELP_KEY, HR_KEY = "sk-helpdesk-0123456789", "sk-hr-0123456789abcdef"
 SECRETS = {"help_bot": "help-secret_1", "hr_bot": "hr-secret_2"}
 GROUP, ALL_GROUP, PRIVATE_GROUP = -100777, -100888, -100999
 
@@ -52,17 +52,7 @@ class Deployment:
         await waiting.idle(waiting.runtime_of(self.app))
 
 
-ROUTES = """
-[agents.helpdesk]
-backend = "raia"
-key_env = "RAIA_HELPDESK_KEY"
-base_url = "{helpdesk}"
-
-[agents.hr]
-backend = "raia"
-key_env = "RAIA_HR_KEY"
-base_url = "{hr}"
-
+PLATFORMS = """
 [telegram.help_bot]
 token_env = "TG_HELP_TOKEN"
 secret_env = "TG_HELP_SECRET"
@@ -117,22 +107,16 @@ reply = "private"
 @asynccontextmanager
 async def deployment(tmp_path: Path, *, hr_url: str | None = None) -> AsyncIterator[Deployment]:
     """``hr_url``: where the hr agent is reached instead of its simulator (one that is down)."""
-    agents = {
-        "helpdesk": RaiaSimulator(api_key=HELP_KEY, agent_name="Helpdesk", delay=lambda _: 0.05),
-        "hr": RaiaSimulator(api_key=HR_KEY, agent_name="HR", delay=lambda _: 0.05),
-    }
+    agents = two_agents(lambda _: 0.05)
     bots = {"help_bot": tg.FakeTelegram(), "hr_bot": tg.FakeTelegram(token="654321:OTHER-bot-token")}
     slack_api = slack.FakeSlack(tokens={slack.BOT_TOKEN: slack.TEAM, SALES_TOKEN: "T0SALES"})
     async with AsyncExitStack() as stack:
         urls = {name: await stack.enter_async_context(serving(sim)) for name, sim in agents.items()}
         tg_urls = {name: await stack.enter_async_context(serving(fake.app())) for name, fake in bots.items()}
         slack_url = await stack.enter_async_context(serving(slack_api.app()))
-        routes_file = tmp_path / "routes.toml"
         groups = {"group": GROUP, "all_group": ALL_GROUP, "private_group": PRIVATE_GROUP}
-        routes_file.write_text(ROUTES.format(helpdesk=urls["helpdesk"], hr=hr_url or urls["hr"], **groups))
-        environ = {
-            "RAIA_HELPDESK_KEY": HELP_KEY,
-            "RAIA_HR_KEY": HR_KEY,
+        path = routes_file(tmp_path, urls | {"hr": hr_url or urls["hr"]}, PLATFORMS.format(**groups))
+        environ = AGENT_KEYS | {
             "TG_HELP_TOKEN": tg.TOKEN,
             "TG_HELP_SECRET": SECRETS["help_bot"],
             "TG_HR_TOKEN": bots["hr_bot"].token,
@@ -146,7 +130,7 @@ async def deployment(tmp_path: Path, *, hr_url: str | None = None) -> AsyncItera
         # each fake serves one bot, so each bot's fake is reached through its own URL.
         settings = make_settings(
             raia_api_key=None,
-            routes_file=routes_file,
+            routes_file=path,
             public_url="https://bridge.example.com",
             database_url=f"sqlite:///{tmp_path / 'bridge.db'}",
             slack_api_url=f"{slack_url}/api/",

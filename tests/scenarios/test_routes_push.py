@@ -27,18 +27,11 @@ from bridge.push import FALLBACK
 from tests.conftest import make_settings
 from tests.fakes import slack
 from tests.fakes.server import bound, serving
+from tests.routes_files import AGENT_KEYS, routes_file, two_agents
 
-HELP_KEY, HR_KEY = "sk-helpdesk-0123456789", "sk-hr-0123456789abcdef"
 HR_USER = "U0HR"
 
-ROUTES = """
-[agents.helpdesk]
-key_env = "RAIA_HELPDESK_KEY"
-base_url = "{helpdesk}"
-[agents.hr]
-key_env = "RAIA_HR_KEY"
-base_url = "{hr}"
-
+SLACK = f"""
 [slack.main]
 bot_token_env = "SLACK_MAIN_TOKEN"
 signing_secret_env = "SLACK_MAIN_SECRET"
@@ -46,16 +39,11 @@ agent = "helpdesk"
 
 [[route]]
 slack = "main"
-user = "{hr_user}"
+user = "{HR_USER}"
 agent = "hr"
 """
 
-ENVIRON = {
-    "RAIA_HELPDESK_KEY": HELP_KEY,
-    "RAIA_HR_KEY": HR_KEY,
-    "SLACK_MAIN_TOKEN": slack.BOT_TOKEN,
-    "SLACK_MAIN_SECRET": slack.SIGNING_SECRET,
-}
+ENVIRON = AGENT_KEYS | {"SLACK_MAIN_TOKEN": slack.BOT_TOKEN, "SLACK_MAIN_SECRET": slack.SIGNING_SECRET}
 
 
 @dataclass
@@ -71,11 +59,9 @@ class Deployment:
 
 
 def _settings(tmp_path: Path, urls: dict[str, str], public: str, api: str) -> Settings:
-    routes_file = tmp_path / "routes.toml"
-    routes_file.write_text(ROUTES.format(hr_user=HR_USER, **urls))
     return make_settings(
-        raia_api_key=None, routes_file=routes_file, raia_push=True, public_url=public, raia_poll_interval=1.0,
-        raia_poll_timeout=60, handoff=False, slack_api_url=f"{api}/api/",
+        raia_api_key=None, routes_file=routes_file(tmp_path, urls, SLACK), raia_push=True, public_url=public,
+        raia_poll_interval=1.0, raia_poll_timeout=60, handoff=False, slack_api_url=f"{api}/api/",
         database_url=f"sqlite:///{tmp_path / 'bridge.db'}",
     )  # fmt: skip
 
@@ -112,10 +98,7 @@ def _sims() -> dict[str, RaiaSimulator]:
     def slow(text: str) -> float:
         return 4.0 if text.startswith("slow") else 0.5
 
-    return {
-        "helpdesk": RaiaSimulator(api_key=HELP_KEY, agent_name="Helpdesk", delay=slow),
-        "hr": RaiaSimulator(api_key=HR_KEY, agent_name="HR", delay=slow),
-    }
+    return two_agents(slow)
 
 
 async def test_each_agent_is_pushed_at_its_own_path_with_its_own_secret(tmp_path: Path) -> None:

@@ -50,8 +50,9 @@ class Bridge:
             headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         return await self.http.post("/slack/events", content=body, headers=headers, timeout=timeout)
 
-    async def command(self, text: str, user: str = "U1") -> httpx.Response:
-        fields = {"command": "/raia", "text": text, "user_id": user, "team_id": slack.TEAM, "channel_id": "C0001"}
+    async def command(self, text: str, user: str = "U1", channel: str = "C0001") -> httpx.Response:
+        """``/raia text``, signed, as Slack posts a slash command."""
+        fields = {"command": "/raia", "text": text, "user_id": user, "team_id": slack.TEAM, "channel_id": channel}
         body = urlencode(fields | {"response_url": "https://hooks.example/x", "trigger_id": "1"}).encode()
         headers = slack.signed(body) | {"Content-Type": "application/x-www-form-urlencoded"}
         return await self.http.post("/slack/events", content=body, headers=headers)

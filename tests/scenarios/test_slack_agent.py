@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
@@ -128,11 +127,8 @@ async def test_raia_stop_answers_privately(sim: RaiaSimulator, fake: slack.FakeS
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.event(slack.dm("slow question"))
         await waiting.until(lambda: len(sim.questions) == 1, what="the question at raia")
-        fields = {"command": "/raia", "text": "stop", "user_id": "U1", "team_id": slack.TEAM, "channel_id": "D0001"}
-        body = urlencode(fields | {"response_url": "https://hooks.example/x", "trigger_id": "1"}).encode()
-        headers = slack.signed(body) | {"Content-Type": "application/x-www-form-urlencoded"}
-        response = await bridge.http.post("/slack/events", content=body, headers=headers)
-        assert response.json() == {"response_type": "ephemeral", "text": texts.text("stopped")}
+        stop = await bridge.command("stop", channel="D0001")
+        assert stop.json() == {"response_type": "ephemeral", "text": texts.text("stopped")}
         _release(sim)
         await bridge.event(slack.dm("next"))
         await fake.wait_posts(1)
@@ -151,11 +147,8 @@ async def test_a_stopped_question_in_an_assistant_thread_has_its_status_cleared(
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.event(slack.dm("slow question"))
         await waiting.until(lambda: len(fake.assistant) == 1, what="is thinking…")
-        fields = {"command": "/raia", "text": "stop", "user_id": "U1", "team_id": slack.TEAM, "channel_id": "D0001"}
-        body = urlencode(fields | {"response_url": "https://hooks.example/x", "trigger_id": "1"}).encode()
-        headers = slack.signed(body) | {"Content-Type": "application/x-www-form-urlencoded"}
-        response = await bridge.http.post("/slack/events", content=body, headers=headers)
-        assert response.json() == {"response_type": "ephemeral", "text": texts.text("stopped")}
+        stop = await bridge.command("stop", channel="D0001")
+        assert stop.json() == {"response_type": "ephemeral", "text": texts.text("stopped")}
         await waiting.until(lambda: len(fake.assistant) == 2, what="the status cleared")
     assert [p["status"] for _, p in fake.assistant] == ["is thinking…", ""]
     assert fake.posts == []

@@ -4,22 +4,12 @@ far as the bridge already knows it, over real HTTP against the fake Slack Web AP
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
-
-import httpx
 
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
 from tests import waiting
 from tests.fakes import slack
-from tests.scenarios.test_slack import Bridge, running
-
-
-async def _command(bridge: Bridge, text: str, user: str, channel: str) -> httpx.Response:
-    fields = {"command": "/raia", "text": text, "user_id": user, "team_id": slack.TEAM, "channel_id": channel}
-    body = urlencode(fields | {"response_url": "https://hooks.example/x", "trigger_id": "1"}).encode()
-    headers = slack.signed(body) | {"Content-Type": "application/x-www-form-urlencoded"}
-    return await bridge.http.post("/slack/events", content=body, headers=headers)
+from tests.scenarios.test_slack import running
 
 
 async def test_raia_stop_replies_in_the_persons_language(sim: RaiaSimulator, tmp_path: Path) -> None:
@@ -33,12 +23,12 @@ async def test_raia_stop_replies_in_the_persons_language(sim: RaiaSimulator, tmp
     async with running(sim, fake, tmp_path) as bridge:
         await bridge.event(slack.dm("slow question"))
         await waiting.until(lambda: len(sim.questions) == 1, what="the question at raia")
-        stop = await _command(bridge, "stop", "U1", "D0001")
+        stop = await bridge.command("stop", "U1", "D0001")
         assert stop.json() == {"response_type": "ephemeral", "text": texts.text("stopped", "de")}
         assert texts.text("stopped", "de") != texts.text("stopped", "en")
-        help_reply = (await _command(bridge, "help", "U1", "D0001")).json()["text"]
+        help_reply = (await bridge.command("help", "U1", "D0001")).json()["text"]
         assert "Frag mich alles" in help_reply
         looked_up = fake.calls.count("users.info")
-        stranger = await _command(bridge, "stop", "U2", "D0002")
+        stranger = await bridge.command("stop", "U2", "D0002")
         assert stranger.json()["text"] == texts.text("nothing_to_stop", "en")
         assert fake.calls.count("users.info") == looked_up

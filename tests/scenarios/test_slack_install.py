@@ -27,6 +27,7 @@ from tests import waiting
 from tests.conftest import make_settings
 from tests.fakes import slack
 from tests.fakes.server import serving
+from tests.routes_files import AGENT_KEYS, routes_file, two_agents
 
 CLIENT_ID, CLIENT_SECRET, STATE_SECRET = "1234.5678", "client-secret-not-real", "state-secret-not-real"
 TOKENS = {"T0AAA": "xoxb-team-a-not-real", "T0BBB": "xoxb-team-b-not-real"}
@@ -168,15 +169,7 @@ async def test_an_uninstall_deletes_the_installation(sim: RaiaSimulator, tmp_pat
     assert len(s.fake.posts) == 1
 
 
-ROUTES = """
-[agents.helpdesk]
-key_env = "RAIA_HELPDESK_KEY"
-base_url = "{helpdesk}"
-
-[agents.hr]
-key_env = "RAIA_HR_KEY"
-base_url = "{hr}"
-
+TEAM_B_TO_HR = """
 [[route]]
 slack = "slack"
 team = "T0BBB"
@@ -188,15 +181,13 @@ async def test_a_routes_file_gives_an_installed_workspace_its_own_agent(tmp_path
     """ROUTES_FILE with SLACK_CLIENT_ID: the installed app (``slack`` in routes) answers
     team B with the agent its route names and team A with the file's first agent, each
     workspace with its own token."""
-    keys = {"RAIA_HELPDESK_KEY": "sk-helpdesk-0123456789", "RAIA_HR_KEY": "sk-hr-0123456789abcdef"}
-    helpdesk = RaiaSimulator(api_key=keys["RAIA_HELPDESK_KEY"], agent_name="Helpdesk")
-    hr = RaiaSimulator(api_key=keys["RAIA_HR_KEY"], agent_name="HR")
+    sims = two_agents()
+    helpdesk, hr = sims["helpdesk"], sims["hr"]
     fake = oauth_slack()
     async with serving(helpdesk) as helpdesk_url, serving(hr) as hr_url, serving(fake.app()) as api:
-        routes_file = tmp_path / "routes.toml"
-        routes_file.write_text(ROUTES.format(helpdesk=helpdesk_url, hr=hr_url))
-        settings = oauth_settings(api, tmp_path / "bridge.db", raia_api_key=None, routes_file=routes_file)
-        routes = load_routes(settings, environ=keys)
+        path = routes_file(tmp_path, {"helpdesk": helpdesk_url, "hr": hr_url}, TEAM_B_TO_HR)
+        settings = oauth_settings(api, tmp_path / "bridge.db", raia_api_key=None, routes_file=path)
+        routes = load_routes(settings, environ=AGENT_KEYS)
         assert routes.defaults == {"slack": "helpdesk"}
         async with serving_bridge(settings, fake, api, routes) as s:
             assert (await s.install("code-a")).status_code == 200
