@@ -14,6 +14,7 @@ conversation created) and known ones.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=5.0, help="raia's answer delay in seconds (default 5)")
     parser.add_argument("--cold", action="store_true", help="a new installation (no warm-up answers)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops the bridges and fakes too
     with older_version(args.before, "bench-compare-") as (tree, tmp):
         run_async(compare(args, tree, tmp))
 

@@ -23,6 +23,10 @@ the whole run, a database per configuration). Everything shares this machine's c
 (fakes, load generator, PostgreSQL), so wall time and turns/s are noisy; CPU per turn and
 the ratios between configurations are the figures to compare. Polls are raia ``response-on``
 calls per answer; overshoot is when the answer reached the platform minus when raia had it.
+Webhook acknowledgements are timed by ``bench/sender.py`` (raw requests on connections opened
+first), as ``bench/ack_floor.py`` times a server that only answers 200: compare with that floor.
+The processes are ``bench/processes.py``'s, the fakes ``bench/replica_fakes.py``, the printout
+``bench/replica_report.py``.
 """
 
 from __future__ import annotations
@@ -33,13 +37,10 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import pct  # noqa: E402
+from bench import sender  # noqa: E402
+from bench.processes import Child, PostgresCpu, RssPeak, cpu_of, free_port, stop_all  # noqa: E402
+from bench.replica_report import STRAGGLER, Round, report, table  # noqa: E402
 from bridge.app.cli import run_async  # noqa: E402
 from tests.fakes import slack  # noqa: E402
 from tests.fakes import telegram as tg  # noqa: E402
@@ -59,247 +62,12 @@ CONFIGS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3
 PLATFORMS = ("slack", "telegram")
 PUSH = False  # --push
 BRIDGE_ENV: dict[str, str] = {}  # more settings for the bridges (bench/compare.py runs an older version's)
-STRAGGLER = 15.0  # seconds without a new answer after which a round stops waiting
 ROUNDS = ("new", "again")  # new people (raia user + conversation created), then the same people again
 # Before the rounds, this many other people per replica ask once, as in a bridge that has been
 # running for a while: its poll schedule has learned how long the agent takes (--cold skips it).
 WARM_UP = 30
 PERSON = 100_000  # person i is Slack user U{PERSON + i} in DM D{PERSON + i}, Telegram user and chat PERSON + i
 TELEGRAM_SECRET = "bench-webhook-secret"
-TELEGRAM_RATE = 30  # messages a second Telegram lets one bot send, about
-ACK_TARGET = 1.0  # p99 of the webhook acknowledgements, seconds
-SLACK_OVER_DELAY = 3.0  # 300 Slack DMs with 5 s answers all answered within 8 s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wall_target(platform: str, users: int, delay: float) -> float:
-    """When the last answer should be there: raia's delay plus the platform's own floor."""
-    if platform == "telegram":
-        return 1.15 * (delay + users / TELEGRAM_RATE)
-    return delay + SLACK_OVER_DELAY
-
-
-def serve_slack(port: int) -> None:
-    """The fake Slack Web API of the test suite, plus ``/_bench/state`` (what it was sent) and
-    ``/_bench/posts?since=N`` (channel and time of each post from the N-th on)."""
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    fake = slack.FakeSlack()
-
-    async def state(_: Request) -> JSONResponse:
-        # An answer is a reply the bridge marked (its key in the message metadata); posts beyond
-        # one per reply part would be duplicates.
-        marks = [json.dumps(p.metadata["event_payload"], sort_keys=True) if p.metadata else None for p in fake.posts]
-        replies = {json.loads(m)["reply"] for m in marks if m} | {i for i, m in enumerate(marks) if m is None}
-        duplicates = len(marks) - len({m for m in marks if m}) - marks.count(None)
-        return JSONResponse(
-            {
-                "answers": len(replies),
-                "duplicates": duplicates,
-                "posts": len(fake.posts),
-                "calls": dict(Counter(fake.calls)),
-            }
-        )
-
-    async def posts(request: Request) -> JSONResponse:
-        since = int(request.query_params.get("since", 0))
-        return JSONResponse([[p.channel, p.at] for p in fake.posts[since:]])
-
-    routes = [Route("/_bench/state", state), Route("/_bench/posts", posts), *fake.app().routes]
-    uvicorn.run(Starlette(routes=routes), host="127.0.0.1", port=port, log_level="warning")
-
-
-@dataclass
-class TimedTelegram(tg.FakeTelegram):
-    """The fake Bot API of the test suite, noting when each message was sent."""
-
-    sent_at: list[float] = field(default_factory=list)
-
-    async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
-        result = await super()._m_sendMessage(params)
-        self.sent_at.append(time.time())
-        return result
-
-
-def serve_telegram(port: int) -> None:
-    """The fake Telegram Bot API, plus ``/_bench/state`` and ``/_bench/posts?since=N`` as for Slack."""
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    fake = TimedTelegram()
-
-    async def state(request: Request) -> JSONResponse:
-        # Private chats are not threaded: a chat's messages from the N-th on (?since=N, this
-        # round's start) are its answer, and any beyond the first per chat are duplicates
-        # (an answer of several parts would count as such; the simulator's are one part).
-        chats = [s.chat_id for s in fake.sent[int(request.query_params.get("since", 0)) :]]
-        answers = len(set(chats))
-        return JSONResponse(
-            {
-                "answers": answers,
-                "duplicates": len(chats) - answers,
-                "posts": len(fake.sent),
-                "calls": dict(Counter(fake.calls)),
-            }
-        )
-
-    async def posts(request: Request) -> JSONResponse:
-        since = int(request.query_params.get("since", 0))
-        return JSONResponse(
-            [[str(s.chat_id), at] for s, at in zip(fake.sent[since:], fake.sent_at[since:], strict=True)]
-        )
-
-    routes = [Route("/_bench/state", state), Route("/_bench/posts", posts), *fake.app().routes]
-    uvicorn.run(Starlette(routes=routes), host="127.0.0.1", port=port, log_level="warning")
-
-
-class Child:
-    """A process this benchmark started; its stderr goes to a log file."""
-
-    def __init__(self, name: str, args: list[str], cwd: Path, base: str, env: dict[str, str] | None = None) -> None:
-        self.name = name
-        self.base = base  # http://127.0.0.1:PORT
-        self.log_path = cwd / f"{name}.log"
-        with self.log_path.open("w") as log:
-            self.popen = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)  # noqa: S603
-        self.ps = psutil.Process(self.popen.pid)
-
-    def log_tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    async def ready(self, path: str, timeout: float = 40) -> None:
-        async with asyncio.timeout(timeout), aiohttp.ClientSession() as http:
-            while True:
-                if self.popen.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(self.base + path) as response:
-                        if response.status == 200:
-                            return
-                await asyncio.sleep(0.05)
-
-
-def stop_all(children: list[Child], timeout: float = 15) -> None:
-    """SIGTERM to all at once, then wait; whoever is still there after ``timeout`` gets SIGKILL."""
-    for child in children:
-        if child.popen.poll() is None:
-            child.popen.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.popen.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.popen.kill()
-            child.popen.wait(5)
-
-
-def cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
-    """User + system seconds of each process that is still there, by pid."""
-    found = {}
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            times = process.cpu_times()
-            found[process.pid] = times.user + times.system
-    return found
-
-
-class PostgresCpu:
-    """CPU of the PostgreSQL server: the postmaster and its children (backends, checkpointer...)."""
-
-    def __init__(self, server: PgServer) -> None:
-        self.root = psutil.Process(int((server.directory / "postmaster.pid").read_text().split()[0]))
-
-    def snapshot(self) -> dict[int, float]:
-        return cpu_of([self.root, *self.root.children(recursive=True)])
-
-    def since(self, before: dict[int, float]) -> float:
-        # A backend that ended within the span is missed; the bridges keep pooled connections.
-        return sum(seconds - before.get(pid, 0.0) for pid, seconds in self.snapshot().items())
-
-
-@dataclass
-class Round:
-    config: str
-    replicas: int
-    name: str
-    asked: int
-    answered: int = 0
-    duplicates: int = 0
-    wall: float = 0.0
-    bridge_cpu: float = 0.0
-    pg_cpu: float | None = None
-    others: dict[str, float] = field(default_factory=dict)  # CPU seconds of the load generator and the fakes
-    acks: list[float] = field(default_factory=list)
-    peak_rss: list[int] = field(default_factory=list)
-    polls: list[int] = field(default_factory=list)  # raia response-on calls, per answered question
-    overshoot: list[float] = field(default_factory=list)  # answer at the platform minus answer ready at raia
-    to_raia: list[float] = field(default_factory=list)  # question sent to raia, seconds after the burst began
-    started: float = 0.0  # time.time() when the burst began
-    first: int = 0  # the first person's number (the others follow)
-
-    @property
-    def label(self) -> str:
-        return f"{self.replicas} x {self.config}"
-
-    @property
-    def late_acks(self) -> int:
-        """Webhook answers slower than Slack's 3 s: Slack would have sent those events again."""
-        return sum(1 for ack in self.acks if ack > 3.0)
-
-    def per_turn(self, seconds: float) -> float:
-        return 1000 * seconds / max(self.answered, 1)
-
-    @property
-    def polls_text(self) -> str:
-        return f"{sum(self.polls) / len(self.polls):.2f}" if self.polls else "-"
-
-    @property
-    def overshoot_text(self) -> str:
-        return mean_max(self.overshoot)
-
-    @property
-    def to_raia_text(self) -> str:
-        return mean_max(self.to_raia)
-
-
-def mean_max(values: list[float]) -> str:
-    return f"{sum(values) / len(values):.2f}/{max(values):.2f}" if values else "-"
-
-
-class RssPeak:
-    """Samples each bridge's resident memory every 0.1 s while a round runs."""
-
-    def __init__(self, processes: list[psutil.Process]) -> None:
-        self.processes = processes
-        self.peak = [0] * len(processes)
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            for i, process in enumerate(self.processes):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    self.peak[i] = max(self.peak[i], process.memory_info().rss)
-            await asyncio.sleep(0.1)
-
-    def __enter__(self) -> RssPeak:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 def bridge_env(platform: str, raia: str, api: str, database: str, port: int) -> dict[str, str]:
@@ -325,17 +93,17 @@ def bridge_env(platform: str, raia: str, api: str, database: str, port: int) -> 
     return env | BRIDGE_ENV
 
 
-def webhook_post(platform: str, bridge: Child, text: str, i: int) -> tuple[str, bytes, dict[str, str]]:
-    """Person i's message as the platform would POST it to the bridge: url, body, headers."""
+def webhook_post(platform: str, base: str, text: str, i: int) -> sender.Post:
+    """Person i's message as the platform would POST it to the bridge at ``base``."""
     if platform == "telegram":
         update = tg.message(text, sender=tg.user(PERSON + i, f"Person{i}", None, f"person{i}"))
         raw = json.dumps(update, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
-        return f"{bridge.base}/telegram/webhook", raw, headers
+        return sender.post(f"{base}/telegram/webhook", raw, headers)
     event = slack.dm(text, user=f"U{PERSON + i}")
     event["channel"] = f"D{PERSON + i}"
     raw = json.dumps(slack.envelope(event), separators=(",", ":")).encode()
-    return f"{bridge.base}/slack/events", raw, slack.signed(raw)
+    return sender.post(f"{base}/slack/events", raw, slack.signed(raw))
 
 
 def person_key(platform: str, i: int) -> str:
@@ -389,23 +157,14 @@ async def run_round(
     users = result.asked
     people = range(result.first, result.first + users)
     bodies = [
-        webhook_post(platform, bridges[i % len(bridges)], f"{result.name} question of person {i}", i) for i in people
+        webhook_post(platform, bridges[i % len(bridges)].base, f"{result.name} question of person {i}", i)
+        for i in people
     ]
     before = await fake_state(http, api)
     since = int(before["posts"])  # Telegram counts this round's answers from here
     answered_before, duplicates_before = (
         (0, 0) if platform == "telegram" else (int(before["answers"]), int(before["duplicates"]))
     )
-
-    async def post(url: str, raw: bytes, headers: dict[str, str]) -> float:
-        start = time.perf_counter()
-        async with http.post(url, data=raw, headers=headers) as response:
-            response.raise_for_status()
-            await response.read()
-        return time.perf_counter() - start
-
-    async def sender(share: list[tuple[str, bytes, dict[str, str]]]) -> list[float]:
-        return [await post(*b) for b in share]
 
     processes = [b.ps for b in bridges]
     others = [psutil.Process(), *(f.ps for f in fakes)]
@@ -414,11 +173,9 @@ async def run_round(
         cpu_before = sum(cpu_of(processes).values())
         others_before = cpu_of(others)
         start, result.started = time.perf_counter(), time.time()
-        if senders:  # each sender posts its share one after the other
-            shares = await asyncio.gather(*(sender(bodies[s::senders]) for s in range(senders)))
-            result.acks = [ack for share in shares for ack in share]
-        else:  # every person's message at once
-            result.acks = list(await asyncio.gather(*(post(*b) for b in bodies)))
+        # Every person's message at once, or each sender posting its share one after the other.
+        posted = await sender.burst(bodies, senders)
+        result.acks, result.connects = posted.acks, posted.connects
         # Until every answer is there; or, past raia's delay, until none came for STRAGGLER seconds
         # (a question whose send to raia timed out waits RAIA_SEND_SETTLE, 90 s, before it is resent).
         answered, last = answered_before, time.perf_counter()
@@ -472,7 +229,7 @@ async def run_config(
         raia, api = f"http://127.0.0.1:{raia_port}", f"http://127.0.0.1:{api_port}"
         sim_args = [sys.executable, "-m", "adapters.raia.simulator", "--port", str(raia_port), "--delay", str(delay)]
         children.append(Child("raia-simulator", sim_args, work, raia))
-        fake_args = [sys.executable, str(ROOT / "bench" / "replicas.py"), f"--serve-{platform}", str(api_port)]
+        fake_args = [sys.executable, str(ROOT / "bench" / "replica_fakes.py"), f"--serve-{platform}", str(api_port)]
         children.append(Child(f"fake-{platform}", fake_args, work, api))
         await asyncio.gather(children[0].ready("/_simulator/questions"), children[1].ready("/_bench/state"))
         if engine == "postgresql":
@@ -518,79 +275,6 @@ async def run_config(
     finally:
         stop_all(children[2:])  # the bridges first, while the fakes still answer them
         stop_all(children[:2])
-
-
-def report(r: Round) -> None:
-    pg = f", PostgreSQL {r.per_turn(r.pg_cpu):.1f} ms/turn" if r.pg_cpu is not None else ""
-    rss = "/".join(f"{b / 2**20:.0f}" for b in r.peak_rss)
-    print(
-        f"{r.label:<14} {r.name:<5}: {r.answered}/{r.asked} answered in {r.wall:.2f} s "
-        f"({r.answered / r.wall:.1f} turns/s), bridge CPU {r.per_turn(r.bridge_cpu):.1f} ms/turn{pg}, "
-        f"ack p50/p99 {1000 * pct(r.acks, 50):.0f}/{1000 * pct(r.acks, 99):.0f} ms ({r.late_acks} over 3 s), "
-        f"{r.duplicates} duplicate posts, peak RSS {rss} MB",
-        flush=True,
-    )
-    print(
-        f"{'':<21}  raia got the questions after {r.to_raia_text} s (mean/max), polls per answer {r.polls_text}, "
-        f"overshoot mean/max {r.overshoot_text} s",
-        flush=True,
-    )
-    others = ", ".join(f"{name} {r.per_turn(seconds):.1f}" for name, seconds in r.others.items())
-    print(f"{'':<21}  CPU elsewhere, ms/turn: {others}", flush=True)
-
-
-def table(results: list[Round], platform: str, users: int, delay: float, senders: int | None) -> None:
-    base = {r.name: r.per_turn(r.bridge_cpu) for r in results if r.replicas == 1 and r.config == "sqlite"}
-    target = wall_target(platform, users, delay)
-    head = (
-        f"{'config':<14} {'round':<5} {'answered':>9} {'dup':>3} {'wall s':>7} {'turns/s':>8} {'bridge ms/turn':>15} "
-        f"{'vs sqlite':>9} {'pg ms/turn':>10} {'total ms/turn':>13} {'ack p50/p99 ms':>15} {'>3 s':>4} "
-        f"{'to raia s':>9} {'polls':>5} {'overshoot s':>11}  peak RSS MB"
-    )
-    how = f"{senders} concurrent senders" if senders else "all at once"
-    push = "raia pushes (RAIA_PUSH)" if PUSH else "the bridge polls raia"
-    print()
-    print(
-        f"{platform}: {users} people per burst ({how}), raia answers after {delay:g} s, {push}, "
-        f"default bridge settings otherwise, {os.cpu_count()} cores"
-    )
-    print(head)
-    print("-" * len(head))
-    for r in results:
-        bridge = r.per_turn(r.bridge_cpu)
-        pg = r.per_turn(r.pg_cpu) if r.pg_cpu is not None else 0.0
-        ratio = f"{bridge / base[r.name]:.2f}x" if base.get(r.name) else "-"
-        acks = f"{1000 * pct(r.acks, 50):.0f}/{1000 * pct(r.acks, 99):.0f}"
-        pg_text = f"{pg:.1f}" if r.pg_cpu is not None else "-"
-        rss = "/".join(f"{b / 2**20:.0f}" for b in r.peak_rss)
-        print(
-            f"{r.label:<14} {r.name:<5} {f'{r.answered}/{r.asked}':>9} {r.duplicates:>3} {r.wall:>7.2f} "
-            f"{r.answered / r.wall:>8.1f} {bridge:>15.1f} {ratio:>9} {pg_text:>10} {bridge + pg:>13.1f} "
-            f"{acks:>15} {r.late_acks:>4} {r.to_raia_text:>9} {r.polls_text:>5} {r.overshoot_text:>11}  {rss}"
-        )
-    print()
-    floor = f"1.15 x ({delay:g} s + {users}/{TELEGRAM_RATE} s)" if platform == "telegram" else f"{delay:g} s + 3 s"
-    print(f"Targets: all answered within {target:.1f} s ({floor}); webhook ack p99 <= {1000 * ACK_TARGET:.0f} ms.")
-    for r in results:
-        wall = "met" if r.answered == r.asked and r.wall <= target else "MISSED"
-        ack = "met" if pct(r.acks, 99) <= ACK_TARGET else "MISSED"
-        p99 = 1000 * pct(r.acks, 99)
-        print(f"  {r.label:<14} {r.name:<5}: wall {wall} ({r.wall:.2f} s), ack p99 {ack} ({p99:.0f} ms)")
-    print()
-    if any(r.answered < r.asked for r in results):
-        print(
-            f"Where fewer were answered, the round stopped waiting {STRAGGLER:g} s after the last answer (wall s and\n"
-            "turns/s count up to that answer): a question whose send to raia timed out waits RAIA_SEND_SETTLE\n"
-            "(90 s by default) before it is sent again; see the bridges' log (--logs DIR)."
-        )
-    print(
-        "Wall time, turns/s and acks are noisy: the bridges, PostgreSQL, the fakes and the load generator\n"
-        "share this machine's cores, and a burst cannot end before raia's answer delay. Compare CPU per turn\n"
-        "(bridge: all bridge processes of the configuration; pg: the PostgreSQL server) and the ratios.\n"
-        "dup: answers posted more than once; >3 s: webhook acks slower than Slack waits before resending;\n"
-        "to raia: question sent to raia, after the burst began; polls: raia response-on calls per answer;\n"
-        "overshoot: answer at the platform minus ready at raia (mean/max, seconds)."
-    )
 
 
 async def main() -> None:
@@ -639,17 +323,12 @@ async def main() -> None:
             except (OSError, subprocess.SubprocessError) as exc:
                 print(f"stopping PostgreSQL: {exc}", file=sys.stderr)
         if results:  # also what was measured before an error or Ctrl-C
-            table(results, args.platform, users, args.delay, args.senders)
+            table(results, args.platform, users, args.delay, args.senders, PUSH)
 
 
 if __name__ == "__main__":
-    if "--serve-slack" in sys.argv:
-        serve_slack(int(sys.argv[sys.argv.index("--serve-slack") + 1]))
-    elif "--serve-telegram" in sys.argv:
-        serve_telegram(int(sys.argv[sys.argv.index("--serve-telegram") + 1]))
-    else:
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops the children too
-        try:
-            run_async(main())
-        except KeyboardInterrupt:
-            sys.exit(130)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops the children too
+    try:
+        run_async(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

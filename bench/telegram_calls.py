@@ -37,7 +37,7 @@ from adapters.telegram.api import BotApi  # noqa: E402
 from adapters.telegram.http import AiohttpRequest  # noqa: E402
 from adapters.telegram.keyboards import answer_keyboard  # noqa: E402
 from adapters.telegram.render import render  # noqa: E402
-from bench.replicas import free_port  # noqa: E402
+from bench.processes import free_port  # noqa: E402
 from bridge.models import Reply  # noqa: E402
 from tests.fakes import telegram as tg  # noqa: E402
 
@@ -130,7 +130,7 @@ async def measure(port: int, calls: int, rounds: int) -> None:
 def main(calls: int, rounds: int) -> None:
     port = free_port()
     fake = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", f"from bench.replicas import serve_telegram; serve_telegram({port})"], cwd=ROOT
+        [sys.executable, "-c", f"from bench.replica_fakes import serve_telegram; serve_telegram({port})"], cwd=ROOT
     )
     try:
         asyncio.run(measure(port, calls, rounds))

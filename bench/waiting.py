@@ -41,7 +41,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.replicas import Child, RssPeak, bridge_env, cpu_of, fake_state, free_port, stop_all, webhook_post  # noqa: E402
+from bench import sender  # noqa: E402
+from bench.processes import Child, RssPeak, cpu_of, free_port, stop_all  # noqa: E402
+from bench.replicas import bridge_env, fake_state, webhook_post  # noqa: E402
 from bench.versions import older_version  # noqa: E402
 from bridge.app.cli import run_async  # noqa: E402
 from bridge.poller import PollSchedule  # noqa: E402
@@ -80,7 +82,7 @@ class Setup:
         self.raia, self.api = f"http://127.0.0.1:{raia_port}", f"http://127.0.0.1:{api_port}"
         sim = [sys.executable, "-m", "adapters.raia.simulator", "--port", str(raia_port), *self.simulator]
         self.children.append(Child("raia-simulator", sim, self.work, self.raia))
-        slack = [sys.executable, str(ROOT / "bench" / "replicas.py"), "--serve-slack", str(api_port)]
+        slack = [sys.executable, str(ROOT / "bench" / "replica_fakes.py"), "--serve-slack", str(api_port)]
         self.children.append(Child("fake-slack", slack, self.work, self.api))
         await asyncio.gather(self.children[0].ready("/_simulator/questions"), self.children[1].ready("/_bench/state"))
         env = bridge_env("slack", self.raia, self.api, f"sqlite:///{self.work}/bridge.db", port)
@@ -103,12 +105,7 @@ class Setup:
     async def ask_all(self, http: aiohttp.ClientSession, texts: list[str]) -> float:
         """Person i asks ``texts[i]`` in a Slack DM, all at once; when raia has every question."""
 
-        async def post(i: int) -> None:
-            url, raw, headers = webhook_post("slack", self.bridge, texts[i], i)
-            async with http.post(url, data=raw, headers=headers) as response:
-                response.raise_for_status()
-
-        await asyncio.gather(*(post(i) for i in range(len(texts))))
+        await sender.burst([webhook_post("slack", self.bridge.base, text, i) for i, text in enumerate(texts)])
         async with asyncio.timeout(900):
             while len(await raia_books(http, self.raia)) < len(texts):
                 await asyncio.sleep(1.0)
