@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from adapters.raia.client import RaiaClient  # noqa: E402
-from bench.replicas import Child, free_port, stop_all  # noqa: E402
+from bench.processes import Child, free_port, stop_all  # noqa: E402
 from bridge.app.cli import run_async  # noqa: E402
 from bridge.app.runtime import RAIA_KEEPALIVE  # noqa: E402
 

@@ -34,7 +34,7 @@ from adapters.raia.demo_agent import demo_answer  # noqa: E402
 from adapters.slack import web  # noqa: E402
 from adapters.slack.platform import KEEPALIVE, WEB_API_CONNECTIONS  # noqa: E402
 from adapters.slack.render import render  # noqa: E402
-from bench.replicas import free_port  # noqa: E402
+from bench.processes import free_port  # noqa: E402
 from bridge.app.cli import run_async  # noqa: E402
 from bridge.models import Reply  # noqa: E402
 from tests.fakes import slack  # noqa: E402
@@ -128,7 +128,7 @@ async def measure(port: int, calls: int, rounds: int) -> None:
 def main(calls: int, rounds: int) -> None:
     port = free_port()
     fake = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", f"from bench.replicas import serve_slack; serve_slack({port})"], cwd=ROOT
+        [sys.executable, "-c", f"from bench.replica_fakes import serve_slack; serve_slack({port})"], cwd=ROOT
     )
     try:
         run_async(measure(port, calls, rounds))
