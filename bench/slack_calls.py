@@ -1,5 +1,5 @@
 """CPU per Slack Web API call of a turn: through aiohttp's client (before) and on the
-platform's own kept-alive connections (``adapters.slack.lean``, after), side by side.
+platform's own kept-alive connections (``adapters.kept_alive``, after), side by side.
 
     python bench/slack_calls.py [--calls 300] [--rounds 3]
 

@@ -1,6 +1,6 @@
 """The Slack Web API calls on every turn (posting an answer, the thinking status or the
 hourglass reaction, the person's name) as plain JSON POSTs (or, for a read method, a GET)
-on kept-alive connections of the platform's own (``adapters.slack.lean``). slack_sdk's
+on kept-alive connections of the platform's own (``adapters.kept_alive``). slack_sdk's
 generic call path (argument handling, logging, response wrapping) cost as much CPU again
 as the exchange itself, and aiohttp's request machinery about as much again (py-spy);
 errors still surface as slack_sdk's ``SlackApiError``, so their handling is unchanged."""
@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.lean import Connections
+from adapters.kept_alive import Connections
 
 TIMEOUT = 15.0  # seconds a call may take, the wait for a connection included
 # Each platform's connections, by its client: made when it starts, closed when it stops.

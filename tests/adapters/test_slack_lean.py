@@ -1,4 +1,4 @@
-"""Slack's calls of every turn on connections of the platform's own (``adapters.slack.lean``
+"""Slack's calls of every turn on connections of the platform's own (``adapters.kept_alive``
 through ``adapters.slack.web``), against raw sockets: one request per write on a kept-alive
 connection, at most ``limit`` connections with the rest waiting their turn, a GET asked
 once more on a new connection when a kept one was dropped unanswered (a POST never),

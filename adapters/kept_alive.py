@@ -1,11 +1,12 @@
-"""Slack's Web API calls of every turn on kept-alive HTTP/1.1 connections of our own.
+"""The platforms' calls of every turn on kept-alive HTTP/1.1 connections of our own.
 
-The thinking status, the answer's post, users.info and the hourglass are a Slack turn's
-outbound exchanges, and aiohttp's client machinery around their few hundred bytes was a
-quarter of a turn's CPU (py-spy, bench/replicas.py): request and URL objects, a task of its
-own to write each body, its stream reader. Here one request (head and body) is written at
-once and the answer is read by httptools (uvicorn's parser, C); ``bench/slack_calls.py``
-prints the CPU per call both ways.
+Slack's thinking status, answer post, users.info and hourglass, Telegram's "typing…" and
+answer (``sendChatAction``, ``sendMessage``) are a turn's outbound exchanges, and aiohttp's
+client machinery around their few hundred bytes was a quarter of a Slack turn's CPU
+(py-spy, bench/replicas.py): request and URL objects, a task of its own to write each
+body, its stream reader. Here one request (head and body) is written at once and the
+answer is read by httptools (uvicorn's parser, C); ``bench/slack_calls.py`` and
+``bench/telegram_calls.py`` print the CPU per call both ways.
 
 At most ``limit`` connections (others wait for one, first come first served); an idle one
 is closed after ``keepalive`` seconds, before a server with a 5 s idle timeout may close
