@@ -57,3 +57,7 @@ RATE_LIMITED_FOR = 900.0
 # Transcribing a recording (bridge.hearing): a safe call, tried a few times in a few seconds.
 HEARING = Backoff(first=1.0, longest=8.0)
 HEARING_ATTEMPTS = 3
+
+# The SQLite store on a full disk (store.sqlite_full): how often it tries to copy its log
+# into the database and so take calls again; each try writes until the space runs out.
+DISK_FULL = Backoff(first=0.5, longest=5.0)

@@ -102,6 +102,11 @@ class StoreUnavailable(StoreError):
     retryable = True
 
 
+class DiskFull(StoreUnavailable):
+    """The database's disk is full: the store takes no call until it has space again
+    (``/healthz`` says "full"). Nothing stored is lost; try again later."""
+
+
 class StoreFault(StoreError):
     """The database answered with an error that the same call will meet again: a damaged
     file, a schema that is not the one the bridge made, a statement it refuses (a bug).

@@ -87,7 +87,9 @@ class Checkpointer:
                 try:
                     ((_, frames, _),) = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:  # a full disk, a lock held too long: next time
-                    log.warning("WAL checkpoint failed: %s", exc)
+                    full = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL
+                    # A full disk is the store's to tell, once (store.sqlite_full), not every second.
+                    log.log(logging.DEBUG if full else logging.WARNING, "WAL checkpoint failed: %s", exc)
                     return
                 if 0 <= frames <= seen:
                     return

@@ -13,7 +13,7 @@ import sqlite3
 import asyncpg
 from asyncpg.exceptions import InternalClientError, OutdatedSchemaCacheError
 
-from bridge.errors import StoreError, StoreFault, StoreUnavailable
+from bridge.errors import DiskFull, StoreError, StoreFault, StoreUnavailable
 
 # The database cannot take the call now; a later one may work. Everything else the
 # driver reports (a damaged file, no such table, a constraint, a misuse) is a fault.
@@ -45,6 +45,8 @@ def from_sqlite(exc: sqlite3.Error) -> StoreError:
     code = getattr(exc, "sqlite_errorcode", None)
     name = getattr(exc, "sqlite_errorname", None)
     text = _line(exc) + (f" ({name})" if name else "")
+    if code is not None and code & 0xFF == sqlite3.SQLITE_FULL:
+        return DiskFull(f"the SQLite database's disk is full: {text}")
     if code is not None and code & 0xFF in _SQLITE_UNAVAILABLE:
         return StoreUnavailable(f"the SQLite database cannot take the call now: {text}")
     return StoreFault(f"the SQLite database refused the call: {text}")

@@ -266,7 +266,20 @@ class Transaction:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is not None:
+            self._rollback()
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:  # a COMMIT that fails (a full disk) may leave the transaction open
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (a full disk): a ROLLBACK then would
+        # fail ("no transaction is active") and hide the error that matters.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
 
 def _statements(script: str) -> list[str]:

@@ -32,6 +32,7 @@ from store.installs import SqliteInstalls
 from store.migrations import Transaction
 from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, files_json, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
+from store.sqlite_full import SpaceGuard
 from store.sqlite_housekeeping import Housekeeping
 from store.sqlite_intake import GroupCommit, claim, record_group
 from store.sqlite_takeover import Handovers
@@ -58,6 +59,7 @@ class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, SqliteTop
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._checkpoints: Checkpointer | None = None
+        self._space = SpaceGuard(path)  # a full disk: calls refused until the log is copied
         self._group = GroupCommit(lambda group: self._run(self._record_group, group))
 
     async def __aenter__(self) -> SqliteStore:
@@ -79,7 +81,7 @@ class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, SqliteTop
         await self._run(self._open)
 
     def _open(self) -> None:
-        self._conn = sqlite_file.connect(self._path, self._busy_timeout)
+        self._conn = self._space.conn = sqlite_file.connect(self._path, self._busy_timeout)
         self._checkpoints = Checkpointer(self._path, self._busy_timeout)
         self._checkpoints.start()
 
@@ -94,7 +96,7 @@ class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, SqliteTop
             thread, self._thread = self._thread, None
             if self._conn is not None:
                 await asyncio.get_running_loop().run_in_executor(thread, self._conn.close)
-                self._conn = None
+                self._conn = self._space.conn = None
             thread.shutdown(wait=True)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -103,7 +105,7 @@ class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, SqliteTop
         if self._thread is None:
             raise RuntimeError("store is not open")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(self._thread, self._space.call, fn, *args)
         except sqlite3.Error as exc:
             raise from_sqlite(exc) from exc
 

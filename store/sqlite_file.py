@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bridge.errors import DatabaseUnavailable
 from store import sqlite_space
-from store.checkpoint import FALLBACK_PAGES
 from store.files import create_private, unusable
 from store.migrations import Transaction, migrate
+from store.sqlite_full import limit_log
 
 
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
@@ -33,8 +33,9 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys=ON")
-        # Checkpoints run on a thread of their own (``store.checkpoint``), not in our commits.
-        conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
+        # Checkpoints run on a thread of their own (``store.checkpoint``), not in our
+        # commits, unless the log grows past what the volume has room for (``store.sqlite_full``).
+        limit_log(conn, path)
         with Transaction(conn) as db:
             migrate(db)
         sqlite_space.after_schema(conn, path)

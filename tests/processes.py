@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,10 +24,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def start_bridge(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+def can_mount() -> bool:
+    """A private mount namespace with a tmpfs of its own (root with CAP_SYS_ADMIN)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    probe = [unshare, "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]
+    return subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0  # noqa: S603
+
+
+def on_volume(path: Path, size: str) -> list[str]:
+    """A wrapper for ``start_bridge``: the program sees a tmpfs of ``size`` (``2m``) at
+    ``path``, in a mount namespace of its own (read from outside at ``/proc/PID/root``)."""
+    return ["unshare", "--mount", "sh", "-c", f'mount -t tmpfs -o size={size} tmpfs {path} && exec "$0" "$@"']
+
+
+async def start_bridge(
+    env: dict[str, str], cwd: Path, *, wrapper: list[str] | None = None, stderr: int | None = None
+) -> asyncio.subprocess.Process:
+    """``python -m bridge`` (run by ``wrapper``); ``stderr``: a file's descriptor, else a pipe."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        *(wrapper or ()), sys.executable, "-m", "bridge", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE if stderr is None else stderr,
     )  # fmt: skip
 
 

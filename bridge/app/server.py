@@ -34,7 +34,7 @@ from bridge.app.runtime import Runtime, open_runtime
 from bridge.app.settings import Settings
 from bridge.app.status import Snapshot
 from bridge.app.version import package_version
-from bridge.errors import StoreError
+from bridge.errors import DiskFull, StoreError
 from bridge.routing import NamedOutbound
 from store.lock import InstanceLock
 from store.postgres import PostgresStore
@@ -168,6 +168,9 @@ def build_app(
                 # them all would not make the database faster. Questions wait durably.
                 components["store"] = f"slow: no answer within {HEALTH_PROBE:g}s"
                 waiting = None
+            except DiskFull:  # one line in the log says where and what to do
+                components["store"] = "full: the database's disk is full; questions wait for space"
+                waiting, healthy = None, False
             except StoreError as exc:
                 components["store"] = f"error: {type(exc).__name__}"
                 healthy = False

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +21,7 @@ from tests.fakes import slack
 from tests.fakes import telegram as tg
 from tests.fakes.server import serving
 from tests.pgserver import PASSWORD, PgServer
-from tests.processes import free_port
+from tests.processes import can_mount, free_port
 
 
 async def _serve(
@@ -135,16 +133,7 @@ async def test_a_database_that_cannot_be_written(raia: str, tmp_path: Path) -> N
     )
 
 
-def _can_mount() -> bool:
-    """A private mount namespace with a tmpfs of its own (root with CAP_SYS_ADMIN)."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return False
-    probe = [unshare, "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]
-    return subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0  # noqa: S603
-
-
-@pytest.mark.skipif(not _can_mount(), reason="needs a private mount namespace (root, CAP_SYS_ADMIN)")
+@pytest.mark.skipif(not can_mount(), reason="needs a private mount namespace (root, CAP_SYS_ADMIN)")
 @pytest.mark.parametrize(
     ("case", "cause"),
     [("new", "the disk is full"), ("existing", "the disk is full"),
