@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -118,18 +119,38 @@ async def test_sqlite_moves_into_postgres_once(
         assert await store.for_agent("hr").answer_times() == [9.0]
 
 
-async def test_every_table_and_column_is_copied_or_left_out_on_purpose(tmp_path: Path) -> None:
-    """A migration that adds a table or column fails here until migrate-db copies it or
-    says why it does not (store.copy.LEFT_OUT)."""
+async def _sqlite_columns(tmp_path: Path) -> dict[str, set[str]]:
     path = tmp_path / "bridge.db"
     async with SqliteStore(path):
         pass
     db = sqlite3.connect(path)
     try:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        schema = {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+        return {t: {r[1] for r in db.execute(f"PRAGMA table_info({t})")} for t in tables}
     finally:
         db.close()
+
+
+async def _postgres_columns(url: str) -> dict[str, set[str]]:
+    async with PostgresStore(url):
+        pass
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+        )
+    finally:
+        await conn.close()
+    columns: dict[str, set[str]] = {}
+    for row in rows:
+        columns.setdefault(row["table_name"], set()).add(row["column_name"])
+    return columns
+
+
+async def test_every_table_and_column_is_copied_or_left_out_on_purpose(tmp_path: Path) -> None:
+    """A migration that adds a table or column fails here until migrate-db copies it or
+    says why it does not (store.copy.LEFT_OUT)."""
+    schema = await _sqlite_columns(tmp_path)
     missed = [
         f"{table}.{column}"
         for table, columns in schema.items()
@@ -139,6 +160,20 @@ async def test_every_table_and_column_is_copied_or_left_out_on_purpose(tmp_path:
     ]
     assert missed == []
     assert set(TABLES) | {t for t in LEFT_OUT if "." not in t} == set(schema)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_every_table_and_column_copied_is_in_both_schemas(
+    tmp_path: Path, pg_server: PgServer, engine: str
+) -> None:
+    """migrate-db reads each table it copies from SQLite and writes it to PostgreSQL: a
+    table or column that a migration of one engine made and the other's forgot fails here,
+    not in an operator's copy halfway through."""
+    schema = await (
+        _sqlite_columns(tmp_path) if engine == "sqlite" else _postgres_columns(await pg_server.new_database())
+    )
+    missing = [f"{t}.{c}" for t, columns in TABLES.items() for c in columns if c not in schema.get(t, set())]
+    assert missing == [], f"copied by migrate-db, not in the {engine} schema"
 
 
 async def test_refuses_a_database_in_use_by_something_else(
