@@ -118,12 +118,12 @@ class Connections:
         """A request's head: ``line`` ("POST /api/x"), then ``headers`` (each ending in CRLF)."""
         return f"{line} HTTP/1.1\r\n{self._host_line}{headers}\r\n".encode("latin-1")
 
-    async def exchange(self, request: bytes, *, repeatable: bool) -> Answer:
+    async def exchange(self, request: bytes, *, repeatable: bool, within: float | None = None) -> Answer:
         """Send ``request`` (head and body) and read its answer, whatever its status, within
-        the timeout (the wait for a connection included). Raises ``TimeoutError`` or
-        ``ConnectionError``."""
+        ``within`` seconds (default: the timeout), the wait for a connection included.
+        Raises ``TimeoutError`` or ``ConnectionError``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
+        deadline = loop.time() + (self._timeout if within is None else within)
         connection = self._take()
         if connection is None:  # rarely: all busy, or none kept
             async with asyncio.timeout_at(deadline):

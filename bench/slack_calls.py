@@ -88,10 +88,10 @@ async def measure(port: int, calls: int, rounds: int) -> None:
         assert answer is not None
         (message,) = render(Reply(answer.text, vote_key="123"))
         mark = {"event_type": "raia_bridge_reply", "event_payload": {"reply": "q1", "part": 0}}
-        post = {"channel": CHANNEL, "thread_ts": THREAD, "text": message.text, "blocks": message.blocks,
+        post: dict[str, Any] = {"channel": CHANNEL, "thread_ts": THREAD, "text": message.text, "blocks": message.blocks,
                 "metadata": mark, "unfurl_links": False, "unfurl_media": False}  # fmt: skip
-        status = {"channel_id": CHANNEL, "thread_ts": THREAD, "status": "is thinking…"}
-        user = {"user": "U1", "include_locale": "true"}
+        status: dict[str, Any] = {"channel_id": CHANNEL, "thread_ts": THREAD, "status": "is thinking…"}
+        user: dict[str, Any] = {"user": "U1", "include_locale": "true"}
         kinds: dict[str, tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]] = {
             "setStatus": (
                 lambda: via_aiohttp(session, base, "POST", "assistant.threads.setStatus", **status),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -319,10 +318,8 @@ class SlackOutbound:
             return cached[1], cached[2], cached[3]
         first, last, locale = user_id, None, ""
         try:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows the lane's
-            # cancellation when the call has just completed (this runs in the lane).
-            async with asyncio.timeout(2):
-                info = await web.read(self._client, "users.info", user=user_id, include_locale="true")
+            # Bounded (2 s): the name must never hold up the question for long.
+            info = await web.read(self._client, "users.info", within=2, user=user_id, include_locale="true")
             person = info.get("user") or {}
             locale = str(person.get("locale") or "")  # "de-DE": the bridge's own words in German
             profile = person.get("profile") or {}

@@ -10,7 +10,6 @@ assistant-thread status and the hourglass reaction take over, one call per turn 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -53,17 +52,15 @@ class AgentSessions:
             return False
         title = origin.extra.get("title") if status == PROCESSING else None
         try:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the lane's
-            # cancellation when the call has just completed.
-            async with asyncio.timeout(TIMEOUT):
-                await web.call(
-                    self._client,
-                    "agents.sessions.setStatus",
-                    status=status,
-                    channel_id=origin.chat,
-                    thread_ts=origin.thread,
-                    title=title,
-                )
+            await web.call(
+                self._client,
+                "agents.sessions.setStatus",
+                within=TIMEOUT,
+                status=status,
+                channel_id=origin.chat,
+                thread_ts=origin.thread,
+                title=title,
+            )
         except SlackApiError as exc:
             code = str(exc.response.get("error") or "")
             if code not in _PASSING:

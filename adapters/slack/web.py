@@ -7,6 +7,7 @@ errors still surface as slack_sdk's ``SlackApiError``, so their handling is unch
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -24,9 +25,9 @@ TIMEOUT = 15.0  # seconds a call may take, the wait for a connection included
 _CONNECTIONS: WeakKeyDictionary[AsyncWebClient, Connections] = WeakKeyDictionary()
 
 
-def connect(client: AsyncWebClient, *, limit: int, keepalive: float, timeout: float = TIMEOUT) -> None:
+def connect(client: AsyncWebClient, *, limit: int, keepalive: float) -> None:
     """The client's calls go on connections of its own from now on."""
-    _CONNECTIONS[client] = Connections(client.base_url, limit=limit, keepalive=keepalive, timeout=timeout)
+    _CONNECTIONS[client] = Connections(client.base_url, limit=limit, keepalive=keepalive, timeout=TIMEOUT)
 
 
 def disconnect(client: AsyncWebClient) -> None:
@@ -35,13 +36,16 @@ def disconnect(client: AsyncWebClient) -> None:
         connections.close()
 
 
-async def call(client: AsyncWebClient, method: str, **arguments: Any) -> dict[str, Any]:
+async def call(client: AsyncWebClient, method: str, *, within: float | None = None, **arguments: Any) -> dict[str, Any]:
     """POST ``method`` with a JSON body (arguments that are None are left out, as
-    slack_sdk does). Through slack_sdk when the client has no connections (not started)."""
+    slack_sdk does), answered ``within`` seconds (default: the connections' timeout) or
+    ``TimeoutError`` (a bound of the exchange's own, cheaper than an ``asyncio.timeout``). Through slack_sdk when
+    the client has no connections (not started)."""
     payload = {k: v for k, v in arguments.items() if v is not None}
     connections = _CONNECTIONS.get(client)
     if connections is None:
-        fallback = await client.api_call(method, json=payload)
+        async with asyncio.timeout(within or TIMEOUT):
+            fallback = await client.api_call(method, json=payload)
         return dict(fallback.data) if isinstance(fallback.data, dict) else {}
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     head = connections.head(
@@ -49,21 +53,22 @@ async def call(client: AsyncWebClient, method: str, **arguments: Any) -> dict[st
         f"Authorization: Bearer {client.token}\r\nContent-Type: application/json; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\n",
     )
-    answer = await connections.exchange(head + body, repeatable=False)
+    answer = await connections.exchange(head + body, repeatable=False, within=within)
     return _read(client, "POST", method, answer.status, answer.headers, answer.body)
 
 
-async def read(client: AsyncWebClient, method: str, **arguments: str) -> dict[str, Any]:
+async def read(client: AsyncWebClient, method: str, *, within: float | None = None, **arguments: str) -> dict[str, Any]:
     """GET ``method`` with its arguments as the query: Slack's read methods (users.info)
-    take no JSON body. Through slack_sdk when the client has no connections (not started)."""
+    take no JSON body. Otherwise as ``call``."""
     connections = _CONNECTIONS.get(client)
     if connections is None:
-        fallback = await client.api_call(method, http_verb="GET", params=arguments)
+        async with asyncio.timeout(within or TIMEOUT):
+            fallback = await client.api_call(method, http_verb="GET", params=arguments)
         return dict(fallback.data) if isinstance(fallback.data, dict) else {}
     head = connections.head(
         f"GET {connections.prefix}{method}?{urlencode(arguments)}", f"Authorization: Bearer {client.token}\r\n"
     )
-    answer = await connections.exchange(head, repeatable=True)
+    answer = await connections.exchange(head, repeatable=True, within=within)
     return _read(client, "GET", method, answer.status, answer.headers, answer.body)
 
 

@@ -103,16 +103,14 @@ class Working:
     async def _status(self, origin: Origin, status: str) -> bool:
         assert origin.thread is not None
         try:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows the lane's
-            # cancellation when the call has just completed, and a stopped lane would post.
-            async with asyncio.timeout(TIMEOUT):
-                await web.call(
-                    self._client,
-                    "assistant.threads.setStatus",
-                    channel_id=origin.chat,
-                    thread_ts=origin.thread,
-                    status=status,
-                )
+            await web.call(
+                self._client,
+                "assistant.threads.setStatus",
+                within=TIMEOUT,
+                channel_id=origin.chat,
+                thread_ts=origin.thread,
+                status=status,
+            )
             return True
         except SlackApiError as exc:
             code = str(exc.response.get("error") or "")
@@ -126,10 +124,14 @@ class Working:
 
     async def _react(self, method: str, origin: Origin) -> bool:
         try:
-            async with asyncio.timeout(TIMEOUT):  # not wait_for: see _status
-                await web.call(
-                    self._client, method, channel=origin.chat, timestamp=origin.message, name=WORKING_REACTION
-                )
+            await web.call(
+                self._client,
+                method,
+                within=TIMEOUT,
+                channel=origin.chat,
+                timestamp=origin.message,
+                name=WORKING_REACTION,
+            )
             return True
         except Exception as exc:
             log.debug("slack %s failed: %s", method, exc)
