@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -34,6 +34,9 @@ MARK = "raia_bridge_reply"  # metadata event type on every answer part we post
 PREVIEW = "raia_bridge_preview"  # ... and on every message of a streamed answer's live preview
 LOOK_BACK = 50  # messages searched for an earlier copy of a part
 NAME_TTL = 3600.0  # seconds a users.info answer is reused
+# ... and a passing failure (a timeout, a rate limit, Slack's own fault: a burst of new
+# people) stands in for it: the person's next turn asks again instead of an hour later.
+NAME_RETRY = 60.0
 # users.info answers kept (least recently used dropped first): a workspace of thousands
 # would otherwise grow the cache for as long as the bridge runs.
 NAMES_KEPT = 4096
@@ -71,8 +74,10 @@ class SlackOutbound:
         api_url: str = "https://slack.com/api/",
         background: Background = nowhere,
         names_kept: int = NAMES_KEPT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
+        self._clock = clock
         # The bot token goes only to Slack's own file hosts (or the configured API's host).
         self._api_host = urlsplit(api_url).netloc
         self._names: OrderedDict[str, tuple[float, str, str | None, str]] = OrderedDict()
@@ -314,9 +319,10 @@ class SlackOutbound:
 
     async def _name(self, user_id: str) -> tuple[str, str | None, str]:
         cached = self._cached(user_id)
-        if cached and cached[0] > time.monotonic():
+        if cached and cached[0] > self._clock():
             return cached[1], cached[2], cached[3]
         first, last, locale = user_id, None, ""
+        ttl = NAME_TTL
         try:
             # Bounded (2 s): the name must never hold up the question for long.
             info = await web.read(self._client, "users.info", within=2, user=user_id, include_locale="true")
@@ -329,10 +335,14 @@ class SlackOutbound:
             first = first or str(profile.get("display_name") or person.get("name") or user_id)
         except SlackApiError as exc:
             # Without users:read the bridge still works; raia just sees the Slack id.
-            log.warning("slack users.info for %s failed (%s); using the id as name", user_id, error_code(exc))
+            code = error_code(exc)
+            if code == "ratelimited" or code in _SLACK_FAULTS or code.startswith("http_5"):
+                ttl = NAME_RETRY
+            log.warning("slack users.info for %s failed (%s); using the id as name", user_id, code)
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            ttl = NAME_RETRY
             log.warning("slack users.info for %s failed (%s); using the id as name", user_id, type(exc).__name__)
-        self._names[user_id] = (time.monotonic() + NAME_TTL, first, last or None, locale)
+        self._names[user_id] = (self._clock() + ttl, first, last or None, locale)
         self._names.move_to_end(user_id)
         while len(self._names) > self._names_kept:
             self._names.popitem(last=False)
