@@ -26,7 +26,10 @@ _CONNECTIONS: WeakKeyDictionary[AsyncWebClient, Connections] = WeakKeyDictionary
 
 
 def connect(client: AsyncWebClient, *, limit: int, keepalive: float) -> None:
-    """The client's calls go on connections of its own from now on."""
+    """The client's calls go on connections of its own from now on; through a proxy
+    (slack_sdk reads ``HTTPS_PROXY``) they stay on slack_sdk's path, which goes through it."""
+    if client.proxy:
+        return
     _CONNECTIONS[client] = Connections(client.base_url, limit=limit, keepalive=keepalive, timeout=TIMEOUT)
 
 

@@ -3,7 +3,7 @@ through ``adapters.slack.web``), against raw sockets: one request per write on a
 connection, at most ``limit`` connections with the rest waiting their turn, a GET asked
 once more on a new connection when a kept one was dropped unanswered (a POST never),
 Slack's refusals as ``SlackApiError`` with their headers, a silent server timed out
-within the call's own bound."""
+within the call's own bound; through a proxy, slack_sdk's own path."""
 
 from __future__ import annotations
 
@@ -130,3 +130,17 @@ async def test_silence_times_out_within_the_calls_bound() -> None:
         with pytest.raises(TimeoutError):
             await web.read(client, "users.info", within=0.3, user="U1")
         assert 0.3 <= loop.time() - began < 5.0  # its own bound, not the connections' 15 s
+
+
+async def test_through_a_proxy_calls_go_through_slack_sdk() -> None:
+    seen: list[bytes] = []
+    proxy = answering(OK, ANSWER, seen)
+    async with raw_server(proxy) as proxy_url:
+        client = AsyncWebClient(token="xoxb-lean", base_url="http://slack.invalid/api/", proxy=proxy_url)
+        web.connect(client, limit=64, keepalive=4.0)
+        try:
+            assert (await web.call(client, "chat.postMessage", channel="D1", text="x"))["ts"] == "1.2"
+        finally:
+            web.disconnect(client)
+    (request,) = seen
+    assert request.startswith(b"POST http://slack.invalid/api/chat.postMessage HTTP/1.1\r\n")
