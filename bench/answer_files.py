@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.raia.client import RaiaClient  # noqa: E402
 from adapters.telegram.api import BotApi  # noqa: E402
-from adapters.telegram.http import AiohttpRequest  # noqa: E402
 from adapters.telegram.outbound import TelegramOutbound  # noqa: E402
 from bridge.answer_files import FileDelivery  # noqa: E402
 from bridge.models import AnswerFile, Origin, Reply  # noqa: E402
@@ -95,7 +94,7 @@ async def deliver(stand: Stand, base: str, size: int, *, traced: bool) -> tuple[
     """One delivery of a ``size``-byte file: (peak heap bytes during it, CPU seconds)."""
     stand.size, stand.received = size, 0
     app = Application.builder().token(TOKEN).base_url(f"{base}/bot").build()
-    outbound = TelegramOutbound(app, BotApi(app.bot.base_url, AiohttpRequest()))  # files go over httpx
+    outbound = TelegramOutbound(app, BotApi(app.bot.base_url))  # files go over httpx
     async with aiohttp.ClientSession() as session:
         raia = RaiaClient(session, base_url=base, api_key="bench")
         files = FileDelivery(raia, max_bytes=2 * size)

@@ -22,7 +22,6 @@ from adapters.base import read_json
 # An idle connection is dropped before a server with a 5 s idle timeout (a common default)
 # may close it: a request on a connection the server just closed fails.
 KEEPALIVE = 4.0
-_JSON_HEADERS = {"User-Agent": BaseRequest.USER_AGENT, "Content-Type": "application/json"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -89,14 +88,6 @@ class AiohttpRequest(BaseRequest):
             else:
                 data = request_data.json_parameters  # form-encoded, as PTB's default sends it
         return await self._exchange(method, url, data, {"User-Agent": self.USER_AGENT}, timeout)
-
-    async def post_json(self, url: str, body: bytes, read_timeout: float | None = None) -> tuple[int, bytes]:
-        """POST a JSON body (``adapters.telegram.api``): the status and the answer's bytes."""
-        read = self._timeouts["read"] if read_timeout is None else read_timeout
-        connect = self._timeouts["connect"]
-        timeout = aiohttp.ClientTimeout(total=read + connect + self._timeouts["write"] + self._timeouts["pool"],
-                                        sock_connect=connect, sock_read=read)  # fmt: skip
-        return await self._exchange("POST", url, body, _JSON_HEADERS, timeout)
 
     async def _exchange(
         self, method: str, url: str, data: Any, headers: dict[str, str], timeout: aiohttp.ClientTimeout

@@ -51,7 +51,7 @@ COMMANDS = ("start", "help", "reset", "new", "stop")
 # (guest mode, Bot API 10.0). Every other kind (business messages, reactions, managed bots,
 # member changes, kinds of a later Bot API...) is acknowledged without being read.
 UPDATES = ["message", "callback_query", "guest_message"]
-GET_UPDATES_GRACE = 10.0  # seconds a long poll may take beyond its own timeout
+GET_UPDATES_GRACE = 20.0  # seconds a long poll may take beyond its own timeout, connecting included
 
 
 class Unreadable(Exception):
@@ -103,9 +103,9 @@ class TelegramPlatform:
         # Updates never go through PTB's in-memory queue: a webhook commits each before
         # its 200, and our own polling loop before it confirms the offset to Telegram.
         self.app = builder.updater(None).build()
-        # Every turn's calls and getUpdates as JSON, on the same connections as PTB's.
-        self.api = BotApi(self.app.bot.base_url, self._requests[0])
-        self._poll_api = BotApi(self.app.bot.base_url, self._requests[1])
+        # Every turn's calls and getUpdates as JSON, on connections of their own.
+        self.api = BotApi(self.app.bot.base_url)
+        self._poll_api = BotApi(self.app.bot.base_url, connections=1, timeout=POLL_SECONDS + GET_UPDATES_GRACE)
         self.outbound = TelegramOutbound(self.app, self.api)
         self._feedback = TelegramFeedback(self.outbound, lambda: self._inbox, self._bot_id)
         self._inbox: Inbox | None = None
@@ -204,6 +204,8 @@ class TelegramPlatform:
             await self.app.shutdown()
         for request in self._requests:  # also after a start that failed half-way
             await request.shutdown()
+        self.api.close()
+        self._poll_api.close()
         await self.outbound.close()
 
     async def _connect(self) -> None:
@@ -316,7 +318,7 @@ class TelegramPlatform:
         if offset is not None:
             params["offset"] = offset
         # PTB's own get_updates parses every update into its objects.
-        result = await self._poll_api.call("getUpdates", params, read_timeout=POLL_SECONDS + GET_UPDATES_GRACE)
+        result = await self._poll_api.call("getUpdates", params)
         if not isinstance(result, list):
             raise TelegramError("getUpdates did not answer a list")
         return [u for u in result if isinstance(u, dict) and _is_update_id(u.get("update_id"))]

@@ -1,10 +1,13 @@
 """The Bot API caller of every turn (adapters.telegram.api) against the fake Bot API over
 loopback: JSON in, the answer's ``result`` out, and every refusal as python-telegram-bot's
-own error, read as PTB reads it; no error names the token."""
+own error, read as PTB reads it; no error names the token. Against raw sockets: calls on
+one kept-alive connection, and only a call whose repetition changes nothing is sent again
+when a kept connection was dropped unanswered."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,19 +30,18 @@ from telegram.error import (
 )
 
 from adapters.telegram.api import BotApi
-from adapters.telegram.http import AiohttpRequest
 from tests.fakes import telegram as tg
+from tests.fakes.raw_http import raw_server, read_request
 from tests.fakes.server import bound, serving
 
 
 @asynccontextmanager
-async def calling(api_url: str, *, read_timeout: float = 20.0) -> AsyncIterator[BotApi]:
-    request = AiohttpRequest(read_timeout=read_timeout)
-    await request.initialize()
+async def calling(api_url: str, *, timeout: float = 20.0) -> AsyncIterator[BotApi]:
+    api = BotApi(f"{api_url}/bot{tg.TOKEN}", timeout=timeout)
     try:
-        yield BotApi(f"{api_url}/bot{tg.TOKEN}", request)
+        yield api
     finally:
-        await request.shutdown()
+        api.close()
 
 
 async def test_a_call_posts_its_parameters_as_json_and_returns_the_result() -> None:
@@ -122,7 +124,7 @@ async def test_a_success_without_a_result_is_refused() -> None:
 async def test_a_silent_server_times_out() -> None:
     fake = tg.FakeTelegram()
     fake.held["sendMessage"] = asyncio.Event()  # never answered
-    async with serving(fake.app()) as api_url, calling(api_url, read_timeout=0.2) as api:
+    async with serving(fake.app()) as api_url, calling(api_url, timeout=0.2) as api:
         with pytest.raises(TimedOut):
             await api.call("sendMessage", {"chat_id": 42, "text": "hi"})
 
@@ -134,4 +136,56 @@ async def test_an_unreachable_server_is_a_network_error_without_the_token() -> N
     async with calling(f"http://127.0.0.1:{port}") as api:
         with pytest.raises(NetworkError) as raised:
             await api.call("sendMessage", {"chat_id": 42, "text": "hi"})
+    assert tg.TOKEN not in str(raised.value)
+
+
+SENT = b'{"ok":true,"result":{"message_id":7}}'
+TELEGRAM_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(SENT), SENT)
+
+
+async def test_calls_go_on_one_kept_connection_one_write_each() -> None:
+    connections, requests = 0, []
+
+    async def keep(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            try:
+                requests.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(TELEGRAM_OK)
+
+    async with raw_server(keep) as base, calling(base) as api:
+        assert await api.call("sendChatAction", {"chat_id": 42, "action": "typing"}) == {"message_id": 7}
+        assert await api.call("sendMessage", {"chat_id": 42, "text": "hé"}) == {"message_id": 7}
+    assert connections == 1
+    head, _, body = requests[1].partition(b"\r\n\r\n")
+    assert head.startswith(f"POST /bot{tg.TOKEN}/sendMessage HTTP/1.1\r\n".encode())
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert json.loads(body) == {"chat_id": 42, "text": "hé"}
+
+
+async def test_a_dropped_kept_connection_repeats_typing_but_never_a_message() -> None:
+    """The server answers one request per connection and drops the next one unanswered (as
+    a server does that closed an idle connection just as the request came): "typing…" goes
+    once more on a new connection, a message never (it may have been posted)."""
+    seen: list[bytes] = []
+
+    async def one_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        writer.write(TELEGRAM_OK)
+        await writer.drain()
+        seen.append(await read_request(reader))  # ... and hangs up without a word
+
+    def methods() -> list[bytes]:
+        return [r.split(b" ")[1].rpartition(b"/")[2] for r in seen]
+
+    async with raw_server(one_each) as base, calling(base) as api:
+        await api.call("sendChatAction", {"chat_id": 42, "action": "typing"})
+        await api.call("sendChatAction", {"chat_id": 42, "action": "typing"})  # dropped, then sent anew
+        assert methods() == [b"sendChatAction"] * 3
+        with pytest.raises(NetworkError) as raised:
+            await api.call("sendMessage", {"chat_id": 42, "text": "once"})  # on the kept one: dropped
+    assert methods().count(b"sendMessage") == 1  # never sent a second time
     assert tg.TOKEN not in str(raised.value)
