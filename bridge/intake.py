@@ -18,6 +18,7 @@ from dataclasses import replace
 from bridge import texts
 from bridge.delivery import Unstored
 from bridge.errors import AgentError, StoreError
+from bridge.languages import with_kept_locale
 from bridge.models import InboundMessage, Intent, Reply, ReplyKind
 from bridge.ports.feedback import Comments
 from bridge.ports.inbox import Receipt, Respond
@@ -100,6 +101,7 @@ class Intake:
             return await self._question(message)
         if not await self._store.first_sighting(message.dedupe_keys, self._ttl):
             return Receipt.DUPLICATE
+        message = await with_kept_locale(self._store, message)  # answered in their language
         if message.intent is Intent.RESET:
             await self._store.end_conversation(message.scope_key)
         if message.intent is Intent.STOP:

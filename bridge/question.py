@@ -27,6 +27,7 @@ from bridge.delivery import StoredProgress, best_effort
 from bridge.errors import DeliveryPermanent, DeliveryRetryable, StoreError
 from bridge.files import FilePolicy
 from bridge.health import AgentHealth
+from bridge.languages import KeptLocales
 from bridge.models import PlatformUser, QuestionState, ReplyKind
 from bridge.ports.agent import GivesFiles
 from bridge.ports.observer import Observer, TurnEnded
@@ -84,6 +85,7 @@ class QuestionLife:
         self._observer = observer
         # Questions being asked now, by id: set when the person stops one (``stop``).
         self._stops: dict[int, asyncio.Event] = {}
+        self._locales = KeptLocales(store, clock)
 
     async def live(self, q: QuestionRecord, outbound: Outbound) -> None:
         if q.album is not None and q.started_at is None:
@@ -94,6 +96,7 @@ class QuestionLife:
         # Once per turn, after the question is stored (a slow users.info never delays an
         # acknowledgement): the names a new agent user gets, and the person's language.
         person = await outbound.profile(q.profile)
+        await self._locales.looked_up(person)  # for a command after a restart
         turn = _Turn(q, person, started=self._clock())
         resumed = q.state not in (QuestionState.RECEIVED, QuestionState.SENT)
         # An earlier life asked already (and may have shown a streamed preview, or posted a

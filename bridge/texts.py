@@ -242,11 +242,20 @@ def _apply(merged: dict[str, dict[str, str]], overrides: Mapping[str, Mapping[st
     return merged
 
 
+# Where a person's language is in ``PlatformUser.custom_data``: on every message (Telegram's
+# ``languageCode``, "de"), or found by a lookup (Slack's users.info ``locale``, "pt-BR").
+CARRIED, LOOKED_UP = "languageCode", "locale"
+
+
+def told_locale(custom_data: Mapping[str, str]) -> str:
+    """What the platform told of the person's language, or "" if nothing."""
+    return custom_data.get(CARRIED) or custom_data.get(LOOKED_UP) or ""
+
+
 def language_of(custom_data: Mapping[str, str]) -> str:
-    """The person's language from what the platform told (Telegram ``languageCode`` such
-    as "de", Slack ``locale`` such as "pt-BR"), if the catalogue has it; else English."""
-    raw = custom_data.get("languageCode") or custom_data.get("locale") or ""
-    language = raw.replace("_", "-").split("-")[0].lower()
+    """The person's language from what the platform told (``told_locale``), if the
+    catalogue has it; else English."""
+    language = told_locale(custom_data).replace("_", "-").split("-")[0].lower()
     return language if language in _catalogue else "en"
 
 

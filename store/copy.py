@@ -53,6 +53,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     # rows (replicas already running on it) are newer and win.
     "answer_times": ("id", "seconds", "saved_at"),
     "agent_answer_times": ("agent", "seconds", "saved_at"),
+    # The language a lookup told for each person (Slack): their first /raia after the move
+    # is in it, not in English.
+    "person_languages": ("fk_id", "locale", "saved_at"),
 }  # fmt: skip
 
 # What is deliberately not copied, and why (a test holds every table and column of the

@@ -76,6 +76,7 @@ GONE_CONVERSATIONS = Step(
     " AND NOT EXISTS (SELECT 1 FROM handover_posts p WHERE p.conversation_id = conversations.id)",
 )
 GONE_PEOPLE = Step("identities", "fk_id", "last_active_at < {}")
+GONE_LANGUAGES = Step("person_languages", "fk_id", "saved_at < {}")  # saved again daily while looked up
 ACTIVE_EVERY = 86400.0  # a question refreshes its conversation's and person's last activity this seldom
 
 
@@ -84,5 +85,6 @@ def steps(now: float, keep_finished_for: float, keep_people_for: float | None = 
     conversations they belonged to)."""
     due = [(SEEN, now), (KEPT, now), (FINISHED, now - keep_finished_for)]
     if keep_people_for is not None:
-        due += [(GONE_CONVERSATIONS, now - keep_people_for), (GONE_PEOPLE, now - keep_people_for)]
+        gone = now - keep_people_for
+        due += [(GONE_CONVERSATIONS, gone), (GONE_PEOPLE, gone), (GONE_LANGUAGES, gone)]
     return due

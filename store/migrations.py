@@ -231,6 +231,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX unnamed_topics_opened ON unnamed_topics(opened_at);
     """,
+    # 16: the language each person was last looked up with (store.languages), where only a
+    # lookup tells it (Slack's users.info): a restart does not answer their first /raia in English.
+    """
+    CREATE TABLE person_languages (
+        fk_id    TEXT PRIMARY KEY,
+        locale   TEXT NOT NULL,                    -- as the platform gave it: "de-DE"
+        saved_at REAL NOT NULL
+    );
+    CREATE INDEX person_languages_saved ON person_languages(saved_at);
+    """,
 )
 
 

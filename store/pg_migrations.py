@@ -208,6 +208,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX unnamed_topics_opened ON unnamed_topics(opened_at);
     """,
+    # 14: SQLite's version 16: the language each person was last looked up with.
+    """
+    CREATE TABLE person_languages (
+        fk_id    TEXT PRIMARY KEY,
+        locale   TEXT NOT NULL,
+        saved_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX person_languages_saved ON person_languages(saved_at);
+    """,
 )
 
 # Arbitrary but fixed: (namespace, key) pairs for pg_advisory_*_lock, so no other

@@ -36,6 +36,7 @@ from bridge.ports.store import ConversationRecord, QuestionRecord, StoppedQuesti
 from store.agents import AgentScoped
 from store.errors import PG_ERRORS, describe
 from store.installs import PgInstalls
+from store.languages import PgLanguages
 from store.pg_clock import ServerClock
 from store.pg_feedback import PgKeptAnswers
 from store.pg_housekeeping import PgHousekeeping
@@ -62,8 +63,9 @@ COMMAND_TIMEOUT = 15.0  # any one statement; a stuck server fails the call inste
 
 
 class PostgresStore(
-    AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers, PgInstalls, PgTopics, PgHousekeeping
-):
+    AgentScoped, PgIntake, PgQuestionLife, PgKeptAnswers, Replicas, PgHandovers, PgInstalls, PgTopics, PgLanguages,
+    PgHousekeeping,
+):  # fmt: skip
     """Durable state in PostgreSQL. Use as ``async with PostgresStore(url) as store``."""
 
     engine = "postgresql"

@@ -29,6 +29,7 @@ from store.agents import AgentScoped
 from store.checkpoint import Checkpointer
 from store.errors import from_sqlite
 from store.installs import SqliteInstalls
+from store.languages import SqliteLanguages
 from store.migrations import Transaction
 from store.rows import QUESTION_WITH_AGENT_IDS, conversation_from_row, files_json, question_from_row, times_from
 from store.sqlite_feedback import KeptAnswers
@@ -45,7 +46,7 @@ _OPEN_WHERE = "state NOT IN ('delivered', 'undeliverable', 'stopped')"
 BUSY_TIMEOUT = 5.0  # another process holding the write lock: wait this long (s), then fail
 
 
-class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, SqliteTopics, Housekeeping):
+class SqliteStore(AgentScoped, KeptAnswers, Handovers, SqliteInstalls, SqliteTopics, SqliteLanguages, Housekeeping):
     """Durable state of the bridge in one SQLite file. Use as ``async with SqliteStore(path) as store``."""
 
     engine = "sqlite"

@@ -5,28 +5,13 @@ replica) is still named from its first question. A topic nobody asks in is forgo
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from store.migrations import Transaction
-from store.pg_pool import Pool
-
-T = TypeVar("T")
+from store.parts import PgPart, SqlitePart
 
 UNNAMED_KEPT = 30 * 86400.0  # seconds a topic waits for its first question to name it
 
 
-class SqliteTopics:
-    _clock: Callable[[], float]
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        raise NotImplementedError
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
+class SqliteTopics(SqlitePart):
     async def keep_unnamed_topic(self, platform: str, chat: str, thread: str) -> None:
         now = self._clock()
 
@@ -50,13 +35,7 @@ class SqliteTopics:
         return bool(cursor.rowcount)
 
 
-class PgTopics:
-    _clock: Callable[[], float]
-
-    @property
-    def pool(self) -> Pool:
-        raise NotImplementedError
-
+class PgTopics(PgPart):
     async def keep_unnamed_topic(self, platform: str, chat: str, thread: str) -> None:
         now = self._clock()
         await self.pool.execute(

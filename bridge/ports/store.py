@@ -235,6 +235,13 @@ class StorePort(TakeoverStore, FeedbackStore, Protocol):
 
     async def save_agent_user(self, fk_id: str, agent_user_id: str) -> None: ...
 
+    async def person_locale(self, fk_id: str) -> str | None:
+        """The locale a lookup last gave for this person (Slack's users.info: "de-DE"),
+        kept across restarts (``bridge.languages``); None if never kept."""
+        ...
+
+    async def keep_person_locale(self, fk_id: str, locale: str) -> None: ...
+
     async def conversation(self, conversation_id: int) -> ConversationRecord:
         """``ConversationGone`` if there is none with this id."""
         ...

@@ -40,6 +40,7 @@ async def _fill(path: Path) -> dict[str, int]:
         await installs.save(Installation("T1", None, SecretStr(BOT_TOKEN), "B1", "Acme"))
         await store.keep_unnamed_topic("telegram", "-100", "7")
         await store.save_answer_times([5.0, 4.5])
+        await store.keep_person_locale("slack:T1:U1", "de-DE")
         await store.for_agent("hr").save_answer_times([9.0])
         first = await store.record_question(message("answered", user="u1"), ttl=3600)
         waiting = await store.record_question(message("still waiting", user="u1"), ttl=3600)
@@ -67,8 +68,8 @@ async def test_sqlite_moves_into_postgres_once(
     tmp_path: Path, pg_server: PgServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Conversations, identities, event keys, unfinished questions, takeovers (what was
-    posted for them), Slack installations (sealed as they were), unnamed topics and answer
-    times arrive with their ids; running it again copies nothing; new rows continue after
+    posted for them), Slack installations (sealed as they were), unnamed topics, answer
+    times and people's languages arrive with their ids; running it again copies nothing; new rows continue after
     the copied ids."""
     source = tmp_path / "bridge.db"
     ids = await _fill(source)
@@ -77,7 +78,7 @@ async def test_sqlite_moves_into_postgres_once(
     assert code == 0, err
     copied = "copied 1 identities, 2 conversations, 3 seen_events, 3 questions, 0 feedback, 1 handovers, 2 handover_"
     assert copied in out
-    assert "1 slack_installations, 1 unnamed_topics, 1 answer_times, 1 agent_answer_times." in out
+    assert "1 slack_installations, 1 unnamed_topics, 1 answer_times, 1 agent_answer_times, 1 person_languages." in out
     assert "2 unfinished question(s)" in out
     assert "1 Slack installation(s) keep their bot tokens sealed with BRIDGE_SECRET_KEY" in out
     async with SqliteStore(source) as store:
@@ -90,13 +91,14 @@ async def test_sqlite_moves_into_postgres_once(
     assert code == 0
     again = "copied 0 identities, 0 conversations, 0 seen_events, 0 questions, 0 feedback, 0 handovers, 0 handover_"
     assert f"{again}posts, 0 handed_questions, 0 slack_installations, 0 unnamed_topics, 0 answer_times, " in out
-    assert "0 agent_answer_times; 16 row(s) were already there" in out
+    assert "0 agent_answer_times, 0 person_languages; 17 row(s) were already there" in out
     async with PostgresStore(target) as store:
         assert await store.count_open() == 2
         assert (await store.question(ids["waiting"])).text == "still waiting"
         assert (await store.question(ids["other"])).agent_message_id == "m2"
         assert (await store.conversation(ids["conversation"])).agent_conversation_id == "raia-c1"
         assert await store.agent_user_id("test:u1") == "raia-u1"
+        assert await store.person_locale("slack:T1:U1") == "de-DE"
         handover = await store.handover(ids["conversation"])
         assert handover is not None
         assert (handover.by_person, handover.staff, handover.episode) == (True, "Dana", 1)
