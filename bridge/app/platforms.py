@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from adapters.base import Allowlist, Platform, ReplyPolicy, mention_everywhere
 from bridge.app.environment import SLACK_OAUTH
@@ -61,12 +61,8 @@ def installed_slack(settings: Settings, policy: ReplyPolicy = mention_everywhere
         client_secret=settings.slack_client_secret,
         state_secret=settings.slack_state_secret,
         signing_secret=settings.slack_signing_secret,
-        api_url=settings.slack_api_url,
-        public_url=settings.public_url,
-        allow=_slack_allowlist(settings),
-        suggested_prompts=_suggested_prompts(settings),
-        dm_threads=settings.slack_dm_threads,
         policy=policy,
+        **_every_slack_app(settings),
     )
     return InstalledSlack(config, SealedInstallations(settings.bridge_secret_key))
 
@@ -116,25 +112,31 @@ def slack_platform(
         bot_token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
         app_token=settings.slack_app_token,
-        api_url=settings.slack_api_url,
-        public_url=settings.public_url,
-        allow=_slack_allowlist(settings),
-        suggested_prompts=_suggested_prompts(settings),
-        dm_threads=settings.slack_dm_threads,
         name=name,
         path=path,
         policy=policy,
+        **_every_slack_app(settings),
     )
     return SlackPlatform(slack)
 
 
-# What every Slack app of this run takes alike, one workspace or many.
+class _EverySlackApp(TypedDict):
+    """What every Slack app of this run takes alike, one workspace (``SlackConfig``) or
+    many (``InstallConfig``), from the same settings (mypy checks the names against both)."""
+
+    api_url: str
+    public_url: str | None
+    allow: Allowlist
+    suggested_prompts: tuple[str, ...]
+    dm_threads: bool
 
 
-def _slack_allowlist(settings: Settings) -> Allowlist:
+def _every_slack_app(settings: Settings) -> _EverySlackApp:
     users, channels = settings.slack_allowlist
-    return Allowlist(users=users, chats=channels)
-
-
-def _suggested_prompts(settings: Settings) -> tuple[str, ...]:
-    return tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip())
+    return _EverySlackApp(
+        api_url=settings.slack_api_url,
+        public_url=settings.public_url,
+        allow=Allowlist(users=users, chats=channels),
+        suggested_prompts=tuple(p.strip() for p in settings.slack_suggested_prompts.split(";") if p.strip()),
+        dm_threads=settings.slack_dm_threads,
+    )
