@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bridge.models import QuestionState, Reply, ReplyKind
 from tests.conftest import message
-from tests.store.test_store import Clock, open_store
+from tests.store.stores import Clock, open_store
 
 
 async def test_answer_kept_voted_commented_then_erased(database: str) -> None:

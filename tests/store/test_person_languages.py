@@ -3,7 +3,7 @@ engines and forgotten with PEOPLE_DAYS."""
 
 from __future__ import annotations
 
-from tests.store.test_store import Clock, open_store
+from tests.store.stores import Clock, open_store
 
 DAY = 86400.0
 

@@ -6,7 +6,7 @@ import asyncio
 
 from store.postgres import PostgresStore
 from tests.pgserver import PgServer
-from tests.store.test_store import Clock
+from tests.store.stores import Clock
 
 
 async def _size(store: PostgresStore, table: str) -> int:

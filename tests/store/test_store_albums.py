@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from bridge.models import Attachment, InboundMessage
 from tests.conftest import message
-from tests.store.test_store import open_store
+from tests.store.stores import open_store
 
 
 def _photo(n: int, album: str, *, addressed: bool = False, user: str = "u1") -> InboundMessage:

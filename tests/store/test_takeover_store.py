@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bridge.models import QuestionState, Reply, ReplyKind
 from tests.conftest import message
-from tests.store.test_store import Clock, open_store
+from tests.store.stores import Clock, open_store
 
 
 async def test_posts_recorded_once_in_order_then_delivered_and_purged(database: str) -> None:

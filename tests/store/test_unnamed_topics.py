@@ -4,7 +4,7 @@ on both engines."""
 from __future__ import annotations
 
 from store.topics import UNNAMED_KEPT
-from tests.store.test_store import Clock, open_store
+from tests.store.stores import Clock, open_store
 
 
 async def test_an_unnamed_topic_is_taken_once_per_bot_and_forgotten_after_a_month(database: str) -> None:
