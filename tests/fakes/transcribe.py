@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.telegram import _multipart
+from tests.fakes import multipart
 
 API_KEY = "sk-test-transcribe-not-real"
 
@@ -32,7 +32,7 @@ class FakeTranscriber:
         kind = request.headers.get("content-type", "")
         if not kind.startswith("multipart/form-data"):
             return JSONResponse({"error": {"message": "multipart/form-data expected"}}, status_code=400)
-        fields = _multipart(await request.body(), kind.split("boundary=", 1)[1])
+        fields = multipart.parse(await request.body(), kind.split("boundary=", 1)[1])
         self.requests.append(fields)
         if self.statuses:
             return JSONResponse({"error": {"message": "try later"}}, status_code=self.statuses.pop(0))
