@@ -3,6 +3,7 @@
     python bench/waiting.py --before 64164f5                 # 1,000 questions, about 4 minutes
     python bench/waiting.py --before 64164f5 --users 2000 --minute 2
     python bench/waiting.py --many 10000                      # this version alone, about 12 minutes
+    python bench/waiting.py --before 64164f5 --early 10       # the first 10 s: CPU per short-wait look
 
 Side by side (``--before``): two bridges run at the same time, each with its own raia
 simulator (answers that take 20 minutes: every question keeps waiting) and fake Slack Web
@@ -12,7 +13,9 @@ waiting question also learns whether a person took its conversation over). N peo
 send one Slack DM at once; once raia has every question, the bridge's CPU (user + system)
 over the ``--minute``-th minute of waiting is divided by the questions waiting. Also
 printed: raia requests per question in that minute (``response-on``, and the
-conversation's mode), and the bridge's resident memory.
+conversation's mode), and the bridge's resident memory. ``--early S``: the first S seconds
+of waiting instead (a new installation's burst: short waits, the agent's pace not yet
+learned), and the bridge's CPU per ``response-on`` call over them.
 
 Many (``--many N``): this version alone, N people each ask once; raia answers each after
 its own time, spread over a window that begins after the measured minute. Printed: the
@@ -111,11 +114,11 @@ class Setup:
                 await asyncio.sleep(1.0)
         return time.monotonic()
 
-    async def minute_from(self, http: aiohttp.ClientSession, start: float) -> dict[str, float]:
-        """The bridge's CPU seconds and raia's requests over the minute from ``start``."""
+    async def minute_from(self, http: aiohttp.ClientSession, start: float, seconds: float = 60.0) -> dict[str, float]:
+        """The bridge's CPU seconds and raia's requests over ``seconds`` from ``start``."""
         await asyncio.sleep(max(0.0, start - time.monotonic()))
         cpu, (polls, modes) = sum(cpu_of([self.bridge.ps]).values()), looks(await raia_books(http, self.raia))
-        await asyncio.sleep(60.0)
+        await asyncio.sleep(seconds)
         cpu = sum(cpu_of([self.bridge.ps]).values()) - cpu
         polls_after, modes_after = looks(await raia_books(http, self.raia))
         return {"cpu": cpu, "polls": polls_after - polls, "modes": modes_after - modes}
@@ -125,37 +128,58 @@ def client() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=300))
 
 
-async def side(name: str, tree: Path | None, users: int, minute: int, work: Path) -> dict[str, float]:
+async def side(name: str, tree: Path | None, users: int, minute: int, early: float, work: Path) -> dict[str, float]:
     async with Setup(work, tree, ["--delay", str(DELAY)]) as setup, client() as http:
         waiting = await setup.ask_all(http, [f"question of person {i}" for i in range(users)])
-        got = await setup.minute_from(http, waiting + 60 * (minute - 1))
+        if early:
+            got = await setup.minute_from(http, time.monotonic(), early)
+        else:
+            got = await setup.minute_from(http, waiting + 60 * (minute - 1))
         rss = setup.bridge.ps.memory_info().rss / 2**20
-    print(f"{name}: {1000 * got['cpu'] / users:.2f} ms CPU per waiting question in minute {minute}", flush=True)
-    return {"cpu": 1000 * got["cpu"] / users, "polls": got["polls"] / users, "modes": got["modes"] / users, "rss": rss}
+    per_look = 1000 * got["cpu"] / max(1.0, got["polls"])
+    if early:
+        print(f"{name}: {per_look:.3f} ms CPU per look in the first {early:g} s", flush=True)
+    else:
+        print(f"{name}: {1000 * got['cpu'] / users:.2f} ms CPU per waiting question in minute {minute}", flush=True)
+    return {
+        "cpu": 1000 * got["cpu"] / users, "polls": got["polls"] / users, "modes": got["modes"] / users,
+        "rss": rss, "look": per_look,
+    }  # fmt: skip
 
 
-async def both(tree: Path, users: int, minute: int, tmp: Path) -> list[dict[str, float]]:
+async def both(tree: Path, users: int, minute: int, early: float, tmp: Path) -> list[dict[str, float]]:
     (tmp / "b").mkdir()
     (tmp / "a").mkdir()
-    sides = side("before", tree, users, minute, tmp / "b"), side("after", None, users, minute, tmp / "a")
+    sides = side("before", tree, users, minute, early, tmp / "b"), side("after", None, users, minute, early, tmp / "a")
     return list(await asyncio.gather(*sides))
 
 
-def compare(before_rev: str, users: int, minute: int) -> None:
+def compare(before_rev: str, users: int, minute: int, early: float) -> None:
     with older_version(before_rev, "bench-waiting-") as (tree, tmp):
-        before, after = run_async(both(tree, users, minute, tmp))
+        before, after = run_async(both(tree, users, minute, early, tmp))
+    span, unit = (
+        (f"the first {early:g} s of waiting", "those seconds")
+        if early
+        else (f"minute {minute} of waiting", "that minute")
+    )
     print()
-    print(f"{users:,} questions waiting (raia answers after {DELAY:g} s), minute {minute} of waiting; "
+    print(f"{users:,} questions waiting (raia answers after {DELAY:g} s), {span}; "
           f"before = {before_rev}; both bridges ran at the same time")  # fmt: skip
     print(f"{'measure':<46} {'before':>8} {'after':>8} {'after/before':>13}")
     for label, key in (
-        ("bridge CPU ms per waiting question-minute", "cpu"),
-        ("response-on calls per question that minute", "polls"),
-        ("mode requests per question that minute", "modes"),
+        (
+            f"bridge CPU ms per waiting question, {unit}" if early else "bridge CPU ms per waiting question-minute",
+            "cpu",
+        ),
+        (f"response-on calls per question, {unit}", "polls"),
+        (f"mode requests per question, {unit}", "modes"),
+        ("bridge CPU ms per response-on call", "look"),
         ("bridge resident memory (MB)", "rss"),
     ):
         ratio = f"{after[key] / before[key]:>12.2f}x" if before[key] else f"{'-':>13}"
         print(f"{label:<46} {before[key]:>8.2f} {after[key]:>8.2f} {ratio}")
+    if early:
+        return
     verdict = "met" if after["cpu"] <= TARGET else "MISSED"
     print(f"\nTarget: <= {TARGET} ms CPU per waiting question per minute: {verdict}")
 
@@ -233,13 +257,14 @@ def main() -> None:
     mode.add_argument("--many", type=int, help="this version alone with this many questions waiting")
     parser.add_argument("--users", type=int, default=1000, help="questions waiting side by side (default 1,000)")
     parser.add_argument("--minute", type=int, default=3, help="which minute of waiting to measure (default the 3rd)")
+    parser.add_argument("--early", type=float, default=0.0, metavar="S", help="--before: measure the first S seconds")
     parser.add_argument(
         "--answers", nargs=2, type=float, default=(420.0, 540.0), metavar=("FIRST", "LAST"),
         help="--many: raia's answer times, spread from FIRST to LAST seconds (default 420 540)",
     )  # fmt: skip
     args = parser.parse_args()
     if args.before:
-        compare(args.before, args.users, args.minute)
+        compare(args.before, args.users, args.minute, args.early)
         return
     with tempfile.TemporaryDirectory(prefix="bench-waiting-") as tmp:
         run_async(many(args.many, args.minute, tuple(args.answers), Path(tmp)))

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 MARGIN = 0.05  # aim this far past a typical answer time (raia's timestamps are in ms)
 LATEST = 5  # an answer among the last this many earlier than usual ends the stretched waits
 PHASES = 4  # a tick's batches of looks (``PollSchedule.phase``)
+SLOTS = 32  # a short wait ends on a slot of a tick cut in up to this many (``PollSchedule.slot``)
+SHARE = 0.25  # ... of a grid at most this share of the wait, so it ends at most that much early
 
 
 class AnswerTimes:
@@ -117,6 +119,17 @@ class PollSchedule:
         """Where in a tick the question ``key`` (its id) looks."""
         return (key % PHASES) * self.tick / PHASES
 
+    def slot(self, wait: float) -> float:
+        """The grid a short ``wait`` ends on: the coarsest halving of a tick that is at most
+        ``SHARE`` of it (0 when even ``1 / SLOTS`` of a tick is more). Every such grid's slots
+        are also slots of the finer ones, so waits of different lengths still meet."""
+        slot = self.tick
+        while slot > SHARE * wait:
+            slot /= 2
+            if slot < self.tick / SLOTS:
+                return 0.0
+        return slot
+
     def next_wait(
         self, elapsed: float, learned: AnswerTimes | None = None, at: float | None = None, phase: float = 0.0
     ) -> float:
@@ -130,6 +143,10 @@ class PollSchedule:
             if at is not None and wait >= 2 * self.tick:
                 latest = at + wait - self.tick / 2  # half a tick for the batch to drain
                 wait = math.floor((latest - phase) / self.tick) * self.tick + phase - at
+            elif at is not None:
+                slot = self.slot(wait)
+                if slot > 0.0:
+                    wait = math.floor((at + wait) / slot) * slot - at
         marks = learned.marks() if learned is not None else None
         if marks is None:
             return wait

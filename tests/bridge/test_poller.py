@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bridge.poller import MARGIN, AnswerTimes, PollSchedule
+from bridge.poller import MARGIN, SHARE, SLOTS, AnswerTimes, PollSchedule
 
 SCHEDULE = PollSchedule(first=1.0)
 
@@ -132,6 +132,32 @@ def test_long_waits_end_on_a_tick_of_the_clock_a_little_early_never_late() -> No
                 assert (at + wait - phase) % SCHEDULE.tick == pytest.approx(0.0, abs=1e-6)
                 assert plain - 1.5 * SCHEDULE.tick < wait <= plain - 0.5 * SCHEDULE.tick
     assert len({SCHEDULE.phase(key) for key in range(100)}) == 4  # a tick's looks in four batches
-    assert SCHEDULE.next_wait(2.0, at=1000.37) == pytest.approx(SCHEDULE.next_wait(2.0))  # short waits: exact
     aimed = learned([100.0] * 50)  # an aim just past the usual time stays exact
     assert SCHEDULE.next_wait(95.3, aimed, at=1000.37) == pytest.approx(100.0 + MARGIN - 95.3)
+
+
+def test_short_waits_end_on_shared_slots_a_little_early_never_late() -> None:
+    """Before the agent's pace is known (a new installation's burst) questions look every
+    0.3-2 s: each such wait ends on a slot of a grid (halvings of a tick), at most a quarter
+    of it early and never later, so questions sent at different instants look together."""
+    rng = random.Random(4)
+    ends: dict[float, set[float]] = {}
+    for _ in range(300):
+        sent = 1000.0 + rng.random()
+        elapsed, at = 0.0, sent
+        while elapsed < 10.0:
+            plain = SCHEDULE.next_wait(elapsed)
+            wait = SCHEDULE.next_wait(elapsed, at=at)
+            if elapsed < SCHEDULE.first:
+                assert wait == pytest.approx(plain)  # RAIA_POLL_INTERVAL stays the first look
+            elif plain < 2 * SCHEDULE.tick:
+                slot = SCHEDULE.slot(plain)
+                assert SCHEDULE.tick / SLOTS <= slot <= SHARE * plain
+                assert (at + wait) / slot == pytest.approx(round((at + wait) / slot), abs=1e-6)
+                assert plain - slot < wait <= plain + 1e-9
+                ends.setdefault(round(plain, 1), set()).add(round(at + wait, 6))
+            elapsed, at = elapsed + wait, at + wait
+    # 300 questions sent within a second: each step's looks meet on a few slots, not 300 instants.
+    assert max(len(instants) for instants in ends.values()) < 30
+    tiny = PollSchedule(first=0.01, growth=0.3, cap=0.05)  # too short to share: exact
+    assert tiny.next_wait(0.02, at=1000.37) == pytest.approx(tiny.next_wait(0.02))
