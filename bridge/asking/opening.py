@@ -13,10 +13,10 @@ from bridge.ports.store import QuestionRecord, StorePort
 log = logging.getLogger("bridge.turn")
 
 
-async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person: PlatformUser) -> str:
-    """The agent's id of the conversation ``q`` belongs to; created (with the person's
-    user, if new, named as ``person``'s profile says) when it has none yet. Raises
-    ``AgentError``."""
+async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person: PlatformUser) -> tuple[str, bool]:
+    """The agent's id of the conversation ``q`` belongs to, and whether it was created now
+    (with the person's user, if new, named as ``person``'s profile says) because it had
+    none yet. Raises ``AgentError``."""
     # Read with the question, or (a record from elsewhere) looked up now.
     known = q.agent_ids
     if known is None:
@@ -25,7 +25,7 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person:
     else:
         conversation, user_id = known.conversation, known.user
     if conversation:
-        return conversation
+        return conversation, False
     title = f"{q.platform.capitalize()} chat with {' '.join(p for p in (person.first_name, person.last_name) if p)}"
     details = {"platform": q.platform, "fkId": q.fk_id}
     if user_id is not None:
@@ -38,7 +38,7 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person:
             user_id = None
         else:
             await store.set_agent_conversation(q.conversation_id, agent_id)
-            return agent_id
+            return agent_id, True
     user_id = await agent.find_or_create_user(
         NewUser(
             fk_id=q.fk_id,
@@ -51,4 +51,4 @@ async def opening(store: StorePort, agent: AgentPort, q: QuestionRecord, person:
     await store.save_agent_user(q.fk_id, user_id)
     agent_id = await agent.create_conversation(user_id, title=title.strip(), custom_data=details)
     await store.set_agent_conversation(q.conversation_id, agent_id)
-    return agent_id
+    return agent_id, True

@@ -95,13 +95,13 @@ class PolledAsking:
         tries = _Tries(notes=heard_notes(q))  # what was heard, said before the answer
         while True:
             try:
-                conversation = await opening(self._store, self._agent, q, person)
+                conversation, opened = await opening(self._store, self._agent, q, person)
                 if q.state == QuestionState.RECEIVED:
                     sent = await self._send(q, conversation, outbound, tries, deadline)
                     if isinstance(sent, Finished):  # only files, and none could be passed on
                         return Answered(sent, q, polls=tries.looks, notes=tuple(tries.notes))
                     q = sent
-                finished = await self._wait(q, conversation, tries)
+                finished = await self._wait(q, conversation, tries, opened=opened)
                 self._means.health.ok()
                 return Answered(finished, q, polls=tries.looks, notes=tuple(tries.notes))
             except AgentError as exc:
@@ -217,8 +217,8 @@ class PolledAsking:
         assert q.sent_at is not None
         return q.sent_at + self._config.poll_timeout
 
-    async def _wait(self, q: QuestionRecord, conversation: str, tries: _Tries) -> Finished:
-        """The answer, or why there is none."""
+    async def _wait(self, q: QuestionRecord, conversation: str, tries: _Tries, *, opened: bool = False) -> Finished:
+        """The answer, or why there is none; ``opened``: the conversation was created for ``q``."""
         message_id = q.agent_message_id
         assert message_id is not None
         assert q.sent_at is not None
@@ -227,8 +227,11 @@ class PolledAsking:
         looked = False
         handover = self._means.handover
         # A person has the conversation: the question reached them; nothing waits for the agent.
+        # One opened for this question had no one to take it over (a new person's question
+        # skips the store trip): a takeover since is found at the looks, like any other.
         if (
             handover is not None
+            and not opened
             and await handover.handled_by_person(q.conversation_id)
             and await handover.taken(q.conversation_id, conversation)
         ):
