@@ -33,6 +33,7 @@ from adapters.raia.wire import Answer, Timeouts
 from bridge.errors import AgentProtocolError, AgentTransportError
 
 SAFE_PATH = re.compile(r"[A-Za-z0-9/_.~-]+")  # raia's ids in paths: nothing to percent-encode
+HEAD_ROOM = 64 * 1024  # bytes of an answer's status line and headers (raia's: a few hundred)
 
 
 class _TooLarge(Exception):
@@ -57,7 +58,8 @@ class _Connection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._reason = ""
         self._body: list[bytes] = []
-        self._size = 0
+        self._size = 0  # of the body
+        self._received = 0  # of the whole answer, as it came
         self._until_close = False  # the body ends when raia closes the connection
 
     # -- asyncio.Protocol ---------------------------------------------------------------
@@ -70,6 +72,10 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         self.answered = True
+        self._received += len(data)
+        if self._received > self.max_body + HEAD_ROOM:  # headers that never end (the body is counted too)
+            self._fail(f"answer longer than {self.max_body} bytes", _TooLarge)
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:

@@ -205,11 +205,12 @@ async def test_a_body_without_length_cut_off_by_a_reset_is_no_answer() -> None:
     assert caught.value.ambiguous is True
 
 
-@pytest.mark.parametrize("announced", [True, False], ids=["by-content-length", "as-it-comes"])
-async def test_an_answer_longer_than_the_limit_is_an_error_and_its_connection_dropped(announced: bool) -> None:
+@pytest.mark.parametrize("way", ["by-content-length", "as-it-comes", "headers-without-end"])
+async def test_an_answer_longer_than_the_limit_is_an_error_and_its_connection_dropped(way: str) -> None:
     """A length over the limit fails at once; a body without one (here: chunks, never
-    ending) as soon as it passes the limit. Either way raia sees the connection closed
-    long before the read timeout, and the next look goes on a new connection."""
+    ending) as soon as it passes the limit, and so do headers that never end. Each time
+    raia sees the connection closed long before the read timeout, and the next look goes
+    on a new connection."""
     connections = 0
     closed = asyncio.Event()
 
@@ -221,7 +222,12 @@ async def test_an_answer_longer_than_the_limit_is_an_error_and_its_connection_dr
             writer.write(OK + b"\r\nContent-Length: %d\r\n\r\n" % len(PENDING) + PENDING)
             await writer.drain()
             await reader.read()
+        elif way == "headers-without-end":
+            writer.write(OK + b"\r\n")
+            await until_closed(reader, writer, b"X-More: " + b"x" * 1000 + b"\r\n")
+            closed.set()
         else:  # over the limit by its length, or chunks that never end
+            announced = way == "by-content-length"
             head = b"Content-Length: %d" % (MAX_BODY + 1) if announced else b"Transfer-Encoding: chunked"
             writer.write(OK + b"\r\n" + head + b"\r\n\r\n")
             await until_closed(reader, writer, b"x" * 65536 if announced else b"10000\r\n" + b"x" * 65536 + b"\r\n")
