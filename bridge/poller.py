@@ -29,6 +29,14 @@ of one by one. A look spread on its own cost 0.64 ms of CPU, one among others on
 batch a quarter of the looks of a second, and the half tick lets it drain before a look is
 late: 10,000 questions on one tick drained in up to 1.6 s, and 1 % of their answers were
 found later than the schedule allows (``bench/waiting.py --many``). Learned aims stay exact.
+
+Short waits on shared slots: before the pace is learned (a new installation's first burst:
+everyone starts waiting before any answer is in) a question looks every 0.3-2 s, eight
+looks for a 5 s answer. Such a wait ends on a slot of a grid of halvings of a tick (the
+coarsest that is at most ``SHARE`` of the wait, down to ``1 / SLOTS`` of a tick), at most
+that share early and never later, so a burst's questions, sent at different instants, look
+in a few loop turns per step instead of one each; the answers are found sooner too.
+``RAIA_POLL_INTERVAL`` stays the first look, exact.
 """
 
 from __future__ import annotations

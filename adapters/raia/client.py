@@ -24,7 +24,7 @@ import stamina
 from adapters.agent_http import status_error
 from adapters.base import read_json
 from adapters.files import limited
-from adapters.raia.lean import LeanGet
+from adapters.raia.lean import SAFE_PATH, LeanGet
 from adapters.raia.mapping import (
     agent_name_from,
     created_at,
@@ -36,6 +36,7 @@ from adapters.raia.mapping import (
     webhook_urls_from,
     webhooks_from,
 )
+from adapters.raia.posts import LeanPost
 from adapters.raia.takeover import RaiaHandover
 from adapters.raia.wire import Answer, Timeouts, Wire
 from bridge.errors import (
@@ -124,10 +125,18 @@ class RaiaClient(RaiaHandover):
             if keepalive and not proxy
             else None
         )
+        # ... and the JSON calls (``adapters.raia.posts``): a new person's turn makes three.
+        self._posts = (
+            LeanPost(self._base, self._headers, timeouts or Timeouts(), keepalive, max_in_flight)
+            if keepalive and not proxy
+            else None
+        )
 
     async def aclose(self) -> None:
         if self._lean is not None:
             await self._lean.aclose()
+        if self._posts is not None:
+            self._posts.close()
 
     def __repr__(self) -> str:
         return f"RaiaClient(base={self._base!r})"
@@ -159,6 +168,8 @@ class RaiaClient(RaiaHandover):
                 and self._lean.takes(path)
             ):
                 response = await self._lean.get(f"GET {path}", path)
+            elif self._posts is not None and json is not None and params is None and SAFE_PATH.fullmatch(path):
+                response = await self._posts.send(method, path, json)
             else:
                 response = await self._wire.request(
                     method, self._base + path, body=json, params=params, headers=self._headers
