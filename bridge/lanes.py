@@ -136,6 +136,9 @@ class Lanes:
                 pass  # purged or replaced meanwhile: nothing left to do for it
             except LeaseLost:
                 raise  # another replica has it: no retry, no notice
+            except ShuttingDown:
+                # Not an error: the question stays where it is, resumed at the next start.
+                raise
             except StoreUnavailable as exc:
                 # The database cannot take the life's next step (a full disk, an outage):
                 # nothing is lost, and an answer that is ready stays ready at the agent, so

@@ -4,6 +4,7 @@ and a recording outbound: nothing sent or posted twice, nothing lost."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -39,9 +40,11 @@ async def test_ambiguous_send_is_not_repeated(
 
 
 async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
-    sim: RaiaSimulator, raia_url: str, db_path: str, outbound: RecordingOutbound
+    sim: RaiaSimulator, raia_url: str, db_path: str, outbound: RecordingOutbound, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A question sent before shutdown is polled after restart and answered exactly once."""
+    """A question sent before shutdown is polled after restart and answered exactly once;
+    the shutdown logs no error and no traceback (it is not one)."""
+    caplog.set_level(logging.WARNING)
     sim.delay = lambda _: 0.5
     settings = make_settings(raia_base_url=raia_url)
     async with open_runtime(settings, database=db_path, config=FAST) as rt:
@@ -54,6 +57,7 @@ async def test_stopped_mid_wait_then_restarted_delivers_exactly_once(
         await rt.service.stop(1.0)
         assert (await rt.store.question(1)).state is QuestionState.SENT
     assert outbound.replies == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
     async with open_runtime(settings, database=db_path, config=FAST) as rt:
         rt.service.register(outbound)
         assert await rt.service.start() == 1
