@@ -19,6 +19,7 @@ from bridge.leases import Lane, Leases
 from bridge.ports.outbound import Outbound
 from bridge.ports.store import QuestionRecord, StorePort
 from bridge.question import QuestionLife
+from bridge.repeats import Repeats
 from bridge.tasks import TaskSet
 
 log = logging.getLogger("bridge.service")  # the service's log, as operators filter it
@@ -45,6 +46,8 @@ class Lanes:
         self._acks, self._stopping, self._tasks = acks, stopping, tasks
         self._sleep = sleep  # raises ShuttingDown when the service stops
         self._clock = clock
+        # Every lane retries a store outage about once a second: one line for them all now and then.
+        self._outage = Repeats(log, clock=clock)
         self._lanes: dict[int, Lane] = {}
         self.leases = Leases(store, config, self._lanes, sleep=sleep, wake=self.wake, platforms=outbounds)
 
@@ -77,7 +80,9 @@ class Lanes:
                     # Between questions (claiming, reading the next): nothing is lost, the
                     # lane waits for the database and goes on where it was.
                     outages += 1
-                    log.warning("conversation=%d store unavailable (%s); retrying", conversation_id, exc)
+                    self._outage.log(
+                        logging.WARNING, "conversation=%d store unavailable (%s); retrying", conversation_id, exc
+                    )
                     await self._sleep(self._config.lane_backoff.wait(outages))
         except ShuttingDown:
             if lane.held and self._store.shared:  # hand over at once, not after the lease expires
@@ -144,7 +149,13 @@ class Lanes:
                 # nothing is lost, and an answer that is ready stays ready at the agent, so
                 # the lane waits for the database and goes on, never giving up for this.
                 errors += 1
-                log.warning("question=%d store unavailable (%s); retrying (attempt %d)", question.id, exc, errors)
+                self._outage.log(
+                    logging.WARNING,
+                    "question=%d store unavailable (%s); retrying (attempt %d)",
+                    question.id,
+                    exc,
+                    errors,
+                )
                 await self._sleep(self._config.lane_backoff.wait(errors))
             except Exception as exc:
                 # A bug, or a database fault an operator must mend: the question stays

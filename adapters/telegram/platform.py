@@ -40,6 +40,7 @@ from bridge import texts
 from bridge.backoff import Backoff
 from bridge.errors import CredentialRefused, ServiceUnreachable, ShuttingDown, StartupError, StoreError
 from bridge.ports.inbox import Inbox
+from bridge.repeats import Repeats
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ class TelegramPlatform:
         self._intake_open = False
         self._state = "starting"
         self._polling: asyncio.Task[None] | None = None
+        # The same update fetched again about once a second while the store is down (full).
+        self._unstored = Repeats(log)
 
     @property
     def webhook(self) -> bool:
@@ -346,13 +349,11 @@ class TelegramPlatform:
                     log.warning("telegram update %s could not be read (%s); ignored", update["update_id"], exc)
                 except Exception as exc:
                     # Not confirmed: Telegram hands it over again on the next call.
-                    log.log(
-                        logging.WARNING if isinstance(exc, StoreError) else logging.ERROR,
-                        "telegram update %s could not be stored (%s); fetching it again",
-                        update["update_id"],
-                        exc,
-                        exc_info=not isinstance(exc, StoreError),
-                    )
+                    line = "telegram update %s could not be stored (%s); fetching it again"
+                    if isinstance(exc, StoreError):  # an outage (a full disk): fetched about once a second
+                        self._unstored.log(logging.WARNING, line, update["update_id"], exc)
+                    else:
+                        log.exception(line, update["update_id"], exc)
                     failures += 1
                     await asyncio.sleep(POLL_BACKOFF.wait(failures))
                     break

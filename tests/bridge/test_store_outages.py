@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,12 +13,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.raia.simulator import RaiaSimulator
 from bridge import texts
 from bridge.app.runtime import agent_of
 from bridge.backoff import Backoff
 from bridge.config import ServiceConfig
-from bridge.errors import StoreError, StoreFault, StoreUnavailable
+from bridge.errors import DiskFull, StoreError, StoreFault, StoreUnavailable
 from bridge.models import QuestionState, ReplyKind
 from bridge.ports.inbox import Receipt
 from bridge.service import ConversationService
@@ -121,6 +124,27 @@ async def test_a_lane_waits_out_an_outage_between_questions(tmp_path: Path) -> N
         await out.wait_for(1)
     (posted,) = out.posted
     assert "are you there" in posted.reply.text
+
+
+async def test_lanes_retrying_a_full_disk_say_so_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A full disk refuses a question's answer (its lane retries from the next read), then
+    a second conversation's read: both lanes retry every few milliseconds, one warning says
+    so (not one a retry), and each question is answered once there is space."""
+    caplog.set_level(logging.WARNING, logger="bridge.service")
+    sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.01)
+    out = RecordingOutbound()
+    faults: dict[str, Any] = {"fail": ("open_questions", "mark_finished"), "fills_at": "mark_finished"}
+    async with serving_on(tmp_path, sim, out, error=DiskFull, **faults) as (service, disk, _):
+        assert await service.receive(message("first question", user="u1", chat="c1")) is Receipt.ACCEPTED
+        await _until(lambda: disk.full)  # its answer cannot be written
+        assert await service.receive(message("second question", user="u2", chat="c2")) is Receipt.ACCEPTED
+        await _until(lambda: disk.calls["open_questions"] >= 6)  # both lanes, again and again
+        disk.full = False
+        await out.wait_for(2)
+    asked = ("first question", "second question")
+    assert sorted(q for p in out.posted for q in asked if q in p.reply.text) == list(asked)  # each once
+    lines = [r.getMessage() for r in caplog.records if "store unavailable" in r.getMessage()]
+    assert len(lines) == 1, lines
 
 
 async def test_a_lane_reads_the_store_once_per_question(tmp_path: Path) -> None:
