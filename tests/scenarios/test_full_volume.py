@@ -39,9 +39,10 @@ async def test_a_small_volume_that_fills(tmp_path: Path, case: str) -> None:
     """``tiny``: 60 questions at once on a 2 MB volume, whose write-ahead log filled it
     before the first checkpoint: the log is checkpointed before it outgrows the space, and
     every question is answered. ``filled``: an 8 MB volume that something else fills under
-    the running bridge: /healthz says "full", one log line says what and where, and once
-    1.5 MB are freed (less than the log had room to grow into) the bridge goes on by
-    itself: every question answered once, the retrying writers never refilling the log."""
+    the running bridge: /healthz says "full", one log line says what and where (and one
+    each the retries meanwhile), and once 1.5 MB are freed (less than the log had room to
+    grow into) the bridge goes on by itself: every question answered once, the retrying
+    writers never refilling the log."""
     volume = tmp_path / "volume"
     volume.mkdir()
     sim = RaiaSimulator(api_key=API_KEY, delay=lambda _: 0.05)
@@ -63,6 +64,9 @@ async def test_a_small_volume_that_fills(tmp_path: Path, case: str) -> None:
                     fake.push_update(tg.message(f"question {n} {TEXT}", sender=tg.user(uid=1000 + n)))
                 if case == "filled":
                     await waiting.until(lambda: _store(http, "full"), timeout=30, what="/healthz: full")
+                    # Full for a few of Telegram's fetches (the refused update fetched again each time).
+                    fetched = fake.calls.count("getUpdates") + 4
+                    await waiting.until(lambda: fake.calls.count("getUpdates") >= fetched, timeout=30, what="fetches")
                     os.truncate(seen / "fill", (seen / "fill").stat().st_size - 1536 * 1024)
                 await fake.wait_sent(QUESTIONS, timeout=90)
                 await waiting.nothing_waiting(base, timeout=30)
@@ -79,6 +83,10 @@ async def test_a_small_volume_that_fills(tmp_path: Path, case: str) -> None:
         assert f"the disk under {volume / 'b.db'} is full" in full[0]
         assert "free some on that volume or make it bigger" in full[0]
         assert len(again) == 1, again
+        # The retries meanwhile (the lanes', Telegram fetching an update again) add a line
+        # each, not one a second: the outage here lasts less than a minute.
+        for retried in ("store unavailable", "fetching it again"):
+            assert len([line for line in lines if retried in line]) <= 1, retried
     else:
         assert (full, again) == ([], [])  # it never filled
     assert list(volume.iterdir()) == []  # the tmpfs was the namespace's own
