@@ -34,23 +34,45 @@ class Answer:
     status: int
     headers: list[tuple[str, str]]  # as the server sent them (read only when a call failed)
     body: bytes
+    reason: str = ""  # the status line's words
+
+
+# The longest body read (raia's largest answers, a long conversation's messages, are a few
+# MB; a platform's a few KB), and the most of status line and headers around it: past
+# either the connection is dropped, so that a broken or hostile server cannot fill memory.
+MAX_BODY = 16 * 1024 * 1024
+HEAD_ROOM = 64 * 1024
+
+
+class TooLarge(ConnectionError):
+    """An answer longer than the limit: its connection is dropped, nothing more read (a
+    platform's caller sees a failed exchange; raia's reads it as a protocol error)."""
 
 
 class _Connection(asyncio.Protocol):
     """One connection, one exchange at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Answer] | None = None
         self.idle_since = 0.0
         self.closed = False
         self.answered = False  # a byte of the current answer arrived
-        self._reset()
+        self._start()
 
-    def _reset(self) -> None:
+    def _start(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._headers: list[tuple[str, str]] = []
+        self._reason = ""
         self._body: list[bytes] = []
+        self._size = 0  # of the body
+        self._received = 0  # of the whole answer, as it came
+        self._length: int | None = None  # Content-Length, if sent
+        self._chunked = False
+        self._until_close = False  # the body ends when the server closes the connection
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
@@ -60,29 +82,70 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         self.answered = True
+        self._received += len(data)
+        # httptools gathers headers without limit: the whole answer is bounded as it comes.
+        if self._received > self.max_body + HEAD_ROOM:
+            self.fail(f"answer longer than {self.max_body} bytes", TooLarge)
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self.fail(f"unreadable answer ({type(exc).__name__})")
+            if isinstance(exc.__context__, TooLarge):  # raised by on_headers_complete or on_body
+                self.fail(f"answer longer than {self.max_body} bytes", TooLarge)
+            else:
+                self.fail(f"unreadable answer ({type(exc).__name__})")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.fail("server disconnected")
+        if self._until_close and exc is None and self.waiter is not None:
+            # The end of a body without a length: httptools cannot be told of it (it has
+            # no llhttp_finish), so the answer is complete here. A reset is no end.
+            self.on_message_complete()
+        else:
+            self.fail("server disconnected")
+
+    # -- httptools callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.waiter is None:  # a second answer in the same bytes, to nothing asked
+            self.close()
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason = reason.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        lowered = name.lower()
+        if lowered == b"content-length":
+            self._length = int(value)  # httptools checked it is a number
+        elif lowered == b"transfer-encoding":
+            self._chunked = value.lower().endswith(b"chunked")
+
+    def on_headers_complete(self) -> None:
+        if self._length is not None and self._length > self.max_body:
+            raise TooLarge
+        # Neither a length nor chunks (HTTP/1.0, or a server that streams): the body is
+        # all the server sends until it closes the connection (RFC 9112, 6.3).
+        status = self._parser.get_status_code()
+        self._until_close = self._length is None and not self._chunked and not (status < 200 or status in (204, 304))
 
     def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > self.max_body:
+            raise TooLarge
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        answer = Answer(self._parser.get_status_code(), self._headers, b"".join(self._body))
-        if not self._parser.should_keep_alive():
+        status, keep = self._parser.get_status_code(), self._parser.should_keep_alive()
+        answer = Answer(status, self._headers, b"".join(self._body), self._reason)
+        self._start()
+        if not keep:
             self.close()
-        self._reset()
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(answer)
+
+    # -- ours ---------------------------------------------------------------------------
 
     def fail(self, why: str, kind: type[OSError] = ConnectionError) -> None:
         waiter, self.waiter = self.waiter, None
@@ -99,9 +162,20 @@ class _Connection(asyncio.Protocol):
 class Connections:
     """Exchanges with one origin (``base``: an http(s) URL, its path the API's prefix)."""
 
-    def __init__(self, base: str, *, limit: int, keepalive: float, timeout: float) -> None:
+    def __init__(
+        self,
+        base: str,
+        *,
+        limit: int,
+        keepalive: float,
+        timeout: float,
+        connect: float | None = None,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        """``timeout``: an exchange's seconds, the wait for a connection included;
+        ``connect``: at most this many of them to make one (default: all)."""
         parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ValueError("an http(s) URL")
         self._host, tls = parts.hostname, parts.scheme == "https"
         self._port = parts.port or (443 if tls else 80)
@@ -109,6 +183,7 @@ class Connections:
         self.prefix = parts.path if parts.path.endswith("/") else parts.path + "/"
         self._host_line = f"Host: {parts.netloc.rpartition('@')[2]}\r\nUser-Agent: {SERVER_SOFTWARE}\r\n"
         self._limit, self._keepalive, self._timeout = limit, keepalive, timeout
+        self._connect_within, self._max_body = connect, max_body
         self._open = 0  # connections counted against the limit: idle, busy or being made
         self._idle: list[_Connection] = []  # the most recently used last
         self._waiting: deque[asyncio.Future[_Connection | None]] = deque()
@@ -116,7 +191,11 @@ class Connections:
 
     def head(self, line: str, headers: str) -> bytes:
         """A request's head: ``line`` ("POST /api/x"), then ``headers`` (each ending in CRLF)."""
-        return f"{line} HTTP/1.1\r\n{self._host_line}{headers}\r\n".encode("latin-1")
+        return f"{line} HTTP/1.1\r\n".encode("latin-1") + self.after_line(headers)
+
+    def after_line(self, headers: str) -> bytes:
+        """A head without its request line (to prepare once): Host, User-Agent, ``headers``."""
+        return f"{self._host_line}{headers}\r\n".encode("latin-1")
 
     async def exchange(self, request: bytes, *, repeatable: bool, within: float | None = None) -> Answer:
         """Send ``request`` (head and body) and read its answer, whatever its status, within
@@ -156,6 +235,9 @@ class Connections:
     def _take(self) -> _Connection | None:
         """A kept connection, if one is idle."""
         expired = time.monotonic() - self._keepalive
+        while self._idle and (self._idle[0].closed or self._idle[0].idle_since < expired):  # the oldest first
+            self._idle.pop(0).close()
+            self._open -= 1
         while self._idle:
             connection = self._idle.pop()
             if not connection.closed and connection.idle_since >= expired:
@@ -202,9 +284,14 @@ class Connections:
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            _, connection = await loop.create_connection(
-                _Connection, self._host, self._port, ssl=self._ssl, server_hostname=self._host if self._ssl else None
-            )
+            async with asyncio.timeout(self._connect_within):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(self._max_body),
+                    self._host,
+                    self._port,
+                    ssl=self._ssl,
+                    server_hostname=self._host if self._ssl else None,
+                )
         except BaseException:
             self._release(None)
             raise

@@ -121,7 +121,9 @@ class RaiaClient(RaiaHandover):
         # ``keepalive``: GETs go on connections of our own (``adapters.raia.lean``), kept this
         # long when idle; ``aclose`` closes them. Through a proxy, aiohttp's as everything else.
         self._lean = (
-            LeanGet(self._base, self._headers, timeouts or Timeouts(), keepalive, max_body=MAX_BODY)
+            LeanGet(
+                self._base, self._headers, timeouts or Timeouts(), keepalive, max_body=MAX_BODY, limit=max_in_flight
+            )
             if keepalive and not proxy
             else None
         )

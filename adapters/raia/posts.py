@@ -8,7 +8,8 @@ The outcomes are ``Wire``'s: an ``Answer``, or an ``AgentTransportError`` that s
 whether the request may have reached raia. A POST is never sent twice here, not even on
 a kept connection raia closed meanwhile (it may have been taken): that failure is
 ambiguous, and the caller's to settle, as it was through aiohttp (a send is looked up
-before it is repeated; creating a user or a conversation is safe to retry).
+before it is repeated; creating a user or a conversation is safe to retry). An answer
+longer than the limit is an ``AgentProtocolError``, as on ``adapters.raia.lean``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.agent_http import never_connected
 from adapters.kept_alive import Connections
+from adapters.raia.lean import failure
 from adapters.raia.wire import Answer, Timeouts
-from bridge.errors import AgentTransportError
 
 
 class LeanPost:
@@ -46,14 +46,10 @@ class LeanPost:
         )
         try:
             answer = await self._connections.exchange(head + data, repeatable=False)
-        except TimeoutError as exc:  # it may have been sent, and taken
-            raise AgentTransportError(f"{what}: TimeoutError", ambiguous=True) from exc
         except OSError as exc:
-            never_sent = never_connected(exc)  # refused, or no such host: it never left
-            cause = never_sent or type(exc).__name__
-            raise AgentTransportError(f"{what}: {cause}", ambiguous=never_sent is None) from exc
+            raise failure(what, exc) from exc
         headers = {name.lower(): value for name, value in answer.headers}
-        return Answer(answer.status, headers, "", answer.body)
+        return Answer(answer.status, headers, answer.reason, answer.body)
 
     def close(self) -> None:
         """Idle connections now, busy ones when their exchange ends."""
