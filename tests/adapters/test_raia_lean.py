@@ -1,15 +1,13 @@
 """raia's GETs on connections of our own (``adapters.raia.lean``), against raw sockets:
-kept alive and reused, answers by length, in chunks or until raia closes, a connection
-raia closed while idle asked again on a new one, timeouts and refusals as ``Wire``
-reports them, answers over the size limit refused, as many in flight as
-RAIA_MAX_IN_FLIGHT says, closed on ``aclose``; a proxy still goes through aiohttp."""
+kept alive and reused, a connection raia closed while idle asked again on a new one,
+timeouts and refusals as ``Wire`` reports them, an answer over raia's size limit a
+protocol error, as many in flight as RAIA_MAX_IN_FLIGHT says, closed on ``aclose``; a
+proxy still goes through aiohttp. How answers are read (lengths, chunks, closes, limits):
+tests/adapters/test_kept_alive.py."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,38 +29,22 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json"
 
 class Raia:
     """Answers every request on a connection with ``PENDING``; counts connections and
-    requests, and hangs up after ``per_connection`` requests. ``extra``: sent right after
-    each answer, in the same write."""
+    requests."""
 
-    def __init__(
-        self, per_connection: int = 1000, chunked: bool = False, close: bool = False, extra: bytes = b""
-    ) -> None:
+    def __init__(self) -> None:
         self.connections = 0
         self.requests: list[bytes] = []
-        self.per_connection, self.chunked, self.close, self.extra = per_connection, chunked, close, extra
         self.closed = asyncio.Event()  # a connection was closed by the client
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        for _ in range(self.per_connection):
+        while True:
             try:
                 self.requests.append(await read_request(reader))
             except asyncio.IncompleteReadError:
                 self.closed.set()
                 return
-            if self.chunked:
-                half = len(PENDING) // 2
-                body = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (
-                    half,
-                    PENDING[:half],
-                    len(PENDING) - half,
-                    PENDING[half:],
-                )
-                writer.write(OK + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + body + self.extra)
-            else:
-                connection = b"\r\nConnection: close" if self.close else b""
-                answer = OK + connection + b"\r\nContent-Length: %d\r\n\r\n" % len(PENDING) + PENDING
-                writer.write(answer + self.extra)
+            writer.write(OK + b"\r\nContent-Length: %d\r\n\r\n" % len(PENDING) + PENDING)
             await writer.drain()
 
 
@@ -88,20 +70,6 @@ async def test_looks_go_on_one_kept_alive_connection() -> None:
     assert head.startswith("GET /external/conversations/c1/messages/m1/response-on HTTP/1.1\r\n")
     assert "Agent-Secret-Key: sk-key\r\n" in head
     assert "Accept: application/json\r\n" in head
-
-
-@pytest.mark.parametrize(
-    "raia",
-    [Raia(chunked=True), Raia(close=True), Raia(extra=b"HTTP/1.1 200 OK\r\nContent-Le")],
-    ids=["chunked", "connection-close", "half-an-answer-more"],
-)
-async def test_answers_in_chunks_and_connections_raia_closes(raia: Raia) -> None:
-    """A connection raia closes, or one with bytes after the answer (a half-read
-    connection), is never asked again."""
-    async with lean_client(raia) as client:
-        for _ in range(2):
-            assert (await client.response_on("c1", "m1")).status is ResponseStatus.PENDING
-    assert raia.connections == (2 if raia.close or raia.extra else 1)
 
 
 async def test_a_kept_connection_that_raia_drops_is_asked_again_on_a_new_one() -> None:
@@ -160,86 +128,20 @@ async def test_through_a_proxy_gets_go_through_aiohttp() -> None:
     assert request.startswith(b"GET http://raia.invalid/external/agents/by-api-key HTTP/1.1\r\n")
 
 
-async def until_closed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, chunk: bytes) -> None:
-    """Sends ``chunk`` after ``chunk`` of a body until the client hangs up."""
-    with contextlib.suppress(ConnectionError):
-        while not reader.at_eof():
-            writer.write(chunk)
-            await writer.drain()
-
-
-class CloseDelimited:
-    """Answers each connection's request with a body that has neither a length nor
-    chunks (in two writes), ended by closing the connection; ``reset``: ended by a reset
-    instead, which is no end."""
-
-    def __init__(self, version: bytes = b"1.1", reset: bool = False) -> None:
-        self.connections = 0
-        self.version, self.reset = version, reset
-
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        await read_request(reader)
-        writer.write(b"HTTP/%s 200 OK\r\nContent-Type: application/json\r\n\r\n" % self.version + PENDING[:9])
-        await writer.drain()
-        writer.write(PENDING[9:])
-        await writer.drain()
-        if self.reset:  # SO_LINGER 0: the close sends RST
-            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            writer.transport.abort()
-
-
-@pytest.mark.parametrize("version", [b"1.1", b"1.0"])
-async def test_a_body_without_length_or_chunks_ends_when_raia_closes(version: bytes) -> None:
-    raia = CloseDelimited(version)
-    async with lean_client(raia) as client:
-        for _ in range(2):  # the first try (no retries), each on a new connection
-            assert await client._request("GET", "/conversations/c1/messages/m1/response-on") == read_json(PENDING)
-    assert raia.connections == 2
-
-
-async def test_a_body_without_length_cut_off_by_a_reset_is_no_answer() -> None:
-    async with lean_client(CloseDelimited(reset=True)) as client:
-        with pytest.raises(AgentTransportError) as caught:
-            await client._request("GET", "/conversations/c1/messages/m1/response-on")
-    assert caught.value.ambiguous is True
-
-
-@pytest.mark.parametrize("way", ["by-content-length", "as-it-comes", "headers-without-end"])
-async def test_an_answer_longer_than_the_limit_is_an_error_and_its_connection_dropped(way: str) -> None:
-    """A length over the limit fails at once; a body without one (here: chunks, never
-    ending) as soon as it passes the limit, and so do headers that never end. Each time
-    raia sees the connection closed long before the read timeout, and the next look goes
-    on a new connection."""
-    connections = 0
-    closed = asyncio.Event()
+async def test_an_answer_longer_than_the_limit_is_a_protocol_error() -> None:
+    """raia's limit (``MAX_BODY``) on its connections, and what an answer over it is
+    (how every over-long answer is cut short: tests/adapters/test_kept_alive.py)."""
 
     async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
         await read_request(reader)
-        if connections > 1:
-            writer.write(OK + b"\r\nContent-Length: %d\r\n\r\n" % len(PENDING) + PENDING)
-            await writer.drain()
-            await reader.read()
-        elif way == "headers-without-end":
-            writer.write(OK + b"\r\n")
-            await until_closed(reader, writer, b"X-More: " + b"x" * 1000 + b"\r\n")
-            closed.set()
-        else:  # over the limit by its length, or chunks that never end
-            announced = way == "by-content-length"
-            head = b"Content-Length: %d" % (MAX_BODY + 1) if announced else b"Transfer-Encoding: chunked"
-            writer.write(OK + b"\r\n" + head + b"\r\n\r\n")
-            await until_closed(reader, writer, b"x" * 65536 if announced else b"10000\r\n" + b"x" * 65536 + b"\r\n")
-            closed.set()
+        writer.write(OK + b"\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY + 1))
+        await writer.drain()
+        await reader.read()
 
     async with lean_client(huge, Timeouts(read=600.0)) as client:
         with pytest.raises(AgentProtocolError) as caught:
             await asyncio.wait_for(client._request("GET", "/conversations/c1/messages"), 60)
-        assert f"longer than {MAX_BODY} bytes" in str(caught.value)
-        await asyncio.wait_for(closed.wait(), 60)
-        assert (await client.response_on("c1", "m1")).status is ResponseStatus.PENDING
-    assert connections == 2
+    assert f"longer than {MAX_BODY} bytes" in str(caught.value)
 
 
 async def test_as_many_looks_in_flight_as_raia_max_in_flight_says() -> None:
