@@ -1,19 +1,25 @@
-"""The platforms' calls of every turn on kept-alive HTTP/1.1 connections of our own.
-
-Slack's thinking status, answer post, users.info and hourglass, Telegram's "typing…" and
-answer (``sendChatAction``, ``sendMessage``) are a turn's outbound exchanges, and aiohttp's
-client machinery around their few hundred bytes was a quarter of a Slack turn's CPU
-(py-spy, bench/replicas.py): request and URL objects, a task of its own to write each
-body, its stream reader. Here one request (head and body) is written at once and the
-answer is read by httptools (uvicorn's parser, C); ``bench/slack_calls.py`` and
-``bench/telegram_calls.py`` print the CPU per call both ways.
+"""HTTP/1.1 exchanges on kept-alive connections of our own, the answers read by
+httptools (uvicorn's parser, C): raia's GETs (``adapters.raia.lean``: a waiting
+question's look is the bridge's most frequent call) and JSON calls
+(``adapters.raia.posts``), Slack's and Telegram's calls of every turn. aiohttp's client
+machinery around their few hundred bytes was most of their CPU (py-spy,
+bench/replicas.py): request and URL objects, a task of its own to write each body, its
+stream reader. Here one request (head and body) is written at once, with one timer;
+``bench/looks.py``, ``bench/slack_calls.py`` and ``bench/telegram_calls.py`` print the
+CPU per call both ways.
 
 At most ``limit`` connections (others wait for one, first come first served); an idle one
 is closed after ``keepalive`` seconds, before a server with a 5 s idle timeout may close
 it. A request that may be repeated (a GET) on a kept connection the server closed
 meanwhile, answered by nothing at all, is sent once more on a new one; a POST never is
 (it may have been taken): that failure is the caller's, as it was aiohttp's.
-"""
+
+Answers are read as RFC 9112 says, by length, in chunks, or (neither given) until the
+server closes the connection; a reset is no such end but a dropped connection. Nothing
+the server sends is held without bound: a body over ``max_body`` (announced, or as it
+arrives) or a whole answer over ``max_body`` + 64 KiB (httptools gathers headers without
+limit) fails as ``TooLarge`` and its connection is dropped unread. A connection is kept
+only when its answer ended cleanly with nothing after it."""
 
 from __future__ import annotations
 
