@@ -38,6 +38,7 @@ class Round:
     polls: list[int] = field(default_factory=list)  # raia response-on calls, per answered question
     overshoot: list[float] = field(default_factory=list)  # answer at the platform minus answer ready at raia
     to_raia: list[float] = field(default_factory=list)  # question sent to raia, seconds after the burst began
+    calls: dict[str, int] = field(default_factory=dict)  # the fake platform's calls over the round, by method
     started: float = 0.0  # time.time() when the burst began
     first: int = 0  # the first person's number (the others follow)
 
@@ -91,6 +92,8 @@ def report(r: Round) -> None:
     )
     others = ", ".join(f"{name} {r.per_turn(seconds):.1f}" for name, seconds in r.others.items())
     print(f"{'':<21}  CPU elsewhere, ms/turn: {others}", flush=True)
+    calls = ", ".join(f"{m} {n / max(r.answered, 1):.2f}" for m, n in sorted(r.calls.items()) if n)
+    print(f"{'':<21}  platform calls per answer: {calls or '-'}", flush=True)
 
 
 def table(results: list[Round], platform: str, users: int, delay: float, senders: int | None, push: bool) -> None:

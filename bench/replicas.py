@@ -200,7 +200,9 @@ async def run_round(
         else:
             await asyncio.sleep(0.5)  # the delivery's commit after the last sendMessage
         result.bridge_cpu = sum(cpu_of(processes).values()) - cpu_before
-        result.duplicates = int((await fake_state(http, api, since))["duplicates"]) - duplicates_before
+        after = await fake_state(http, api, since)
+        result.duplicates = int(after["duplicates"]) - duplicates_before
+        result.calls = {m: n - int(before["calls"].get(m, 0)) for m, n in after["calls"].items()}
         names = ["load generator", *(f.name for f in fakes)]
         others_after = cpu_of(others)
         result.others = {n: others_after[p.pid] - others_before[p.pid] for n, p in zip(names, others, strict=True)}
