@@ -79,14 +79,29 @@ class AckFirst:
                 return age > self._late
         return False
 
-    async def calm(self, stopping: asyncio.Event | None = None) -> None:
+    def _receiving(self) -> bool:
+        """A webhook request in flight that is ours to answer (not one crawling in for seconds)."""
+        now = self._clock()
+        return any(now - started <= STALE for started in self._started.values())
+
+    async def calm(self, stopping: asyncio.Event | None = None, *, again: bool = False) -> None:
         """Return once no acknowledgement is overdue (after the lanes that were waiting
         already), or after ``hold`` seconds, or at once when ``stopping`` is set (``wake``
-        lets those already waiting go)."""
-        if (stopping is not None and stopping.is_set()) or (not self._waiting and not self.overdue()):
+        lets those already waiting go). ``again``: a lane let go already, about to start a
+        question's life (its typing call, its store writes, the agent's send), looks once
+        more; held, it goes first, having waited its turn before."""
+        if stopping is not None and stopping.is_set():
+            return
+        if again:
+            if not self.overdue():
+                return
+        elif not self._waiting and not self.overdue():
             return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
+        if again:
+            self._waiting.appendleft(waiter)
+        else:
+            self._waiting.append(waiter)
         self._settle()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiter, self._hold)
@@ -109,6 +124,12 @@ class AckFirst:
         self._releasing = False
         if self.overdue():
             self._settle()
+            return
+        if self._receiving():
+            # Between two webhook requests, not during one: a request of a burst's tail read
+            # now is not late yet, and the lanes let go meanwhile would do their first store
+            # trips and calls before its commit (known people's questions start at once). Its
+            # end looks again (``receiving``); ``hold`` bounds a steady stream.
             return
         released = 0
         while self._waiting and released < TRICKLE:

@@ -134,6 +134,9 @@ class Lanes:
                     await self._quietly_release(conversation_id)
                 return
             try:
+                # Let go after a burst, a lane's first store read may have taken a while: a
+                # webhook overdue meanwhile is acknowledged before this life's first steps.
+                await self._acks().calm(self._stopping, again=True)
                 await self._life.live(question, outbound)
                 errors = 0
                 continue

@@ -152,3 +152,59 @@ async def test_a_stopping_service_does_not_hold_its_lanes() -> None:
     with acks.receiving():
         clock.now += 1.0
         await asyncio.wait_for(acks.calm(stopping), 0.5)
+
+
+async def test_a_backlog_of_lanes_goes_between_webhook_requests_not_during_one() -> None:
+    """Lanes let go after a burst wait while a request of its tail is being read, even
+    before that request is late: it is acknowledged first; its end lets them go."""
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    with contextlib.ExitStack() as tail:
+        with acks.receiving():
+            clock.now += 1.0
+            lanes = [asyncio.create_task(acks.calm()) for _ in range(TRICKLE)]
+            await until(lambda: acks.holding == TRICKLE)
+            tail.enter_context(acks.receiving())  # just read: not late
+        assert not acks.overdue()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert acks.holding == TRICKLE  # none went while the tail's request is in flight
+    await asyncio.wait_for(asyncio.gather(*lanes), 1)  # acknowledged: they go
+
+
+async def test_a_lane_let_go_looks_again_before_its_question_starts() -> None:
+    """``again``: not held by the lanes still waiting (it had its turn), but held while an
+    acknowledgement is overdue, and then it goes first."""
+    clock = Clock()
+    acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    order: list[str] = []
+
+    async def lane(name: str, again: bool) -> None:
+        await acks.calm(again=again)
+        order.append(name)
+
+    with acks.receiving():
+        clock.now += 1.0
+        first = asyncio.create_task(lane("waiting", again=False))
+        await until(lambda: acks.holding == 1)
+        second = asyncio.create_task(lane("again", again=True))
+        await until(lambda: acks.holding == 2)
+    await asyncio.wait_for(asyncio.gather(first, second), 1)
+    assert order == ["again", "waiting"]
+
+
+async def test_a_lane_let_go_holds_its_question_while_an_acknowledgement_became_overdue(
+    runtime: Runtime, sim: RaiaSimulator, outbound: RecordingOutbound
+) -> None:
+    """The lane started with nothing overdue; while it read its question from the store a
+    webhook became late: the question's life (typing, store writes, the agent's send) waits."""
+    clock = Clock()
+    runtime.service.acks = AckFirst(clock=clock, late=0.1, hold=5.0)
+    with runtime.service.acks.receiving():
+        await runtime.service.receive(message("stored first, answered after"))
+        await asyncio.sleep(0)  # one turn: the lane passes its start (nothing late) and reads the store
+        clock.now += 0.5  # meanwhile this webhook has waited half a second
+        await until(lambda: runtime.service.acks.holding == 1)  # held before its question's life
+        assert sim.count("POST", "/messages/async") == 0
+    await outbound.wait_for(1)
+    assert sim.count("POST", "/messages/async") == 1
