@@ -38,7 +38,7 @@ from aiohttp.http import SERVER_SOFTWARE
 @dataclass(frozen=True)
 class Answer:
     status: int
-    headers: list[tuple[str, str]]  # as the server sent them (read only when a call failed)
+    headers: dict[str, str]  # by lower-case name (raia's answers are read by them; a platform's when a call failed)
     body: bytes
     reason: str = ""  # the status line's words
 
@@ -69,13 +69,11 @@ class _Connection(asyncio.Protocol):
 
     def _start(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
-        self._headers: list[tuple[str, str]] = []
+        self._headers: dict[str, str] = {}
         self._reason = ""
         self._body: list[bytes] = []
         self._size = 0  # of the body
         self._received = 0  # of the whole answer, as it came
-        self._length: int | None = None  # Content-Length, if sent
-        self._chunked = False
         self._until_close = False  # the body ends when the server closes the connection
 
     # -- asyncio.Protocol ---------------------------------------------------------------
@@ -120,20 +118,18 @@ class _Connection(asyncio.Protocol):
         self._reason = reason.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
-        lowered = name.lower()
-        if lowered == b"content-length":
-            self._length = int(value)  # httptools checked it is a number
-        elif lowered == b"transfer-encoding":
-            self._chunked = value.lower().endswith(b"chunked")
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
-        if self._length is not None and self._length > self.max_body:
+        headers, status = self._headers, self._parser.get_status_code()
+        if int(headers.get("content-length", 0)) > self.max_body:  # httptools checked it is a number
             raise TooLarge
         # Neither a length nor chunks (HTTP/1.0, or a server that streams): the body is
         # all the server sends until it closes the connection (RFC 9112, 6.3).
-        status = self._parser.get_status_code()
-        self._until_close = self._length is None and not self._chunked and not (status < 200 or status in (204, 304))
+        chunked = headers.get("transfer-encoding", "").lower().endswith("chunked")
+        self._until_close = (
+            "content-length" not in headers and not chunked and not (status < 200 or status in (204, 304))
+        )
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)

@@ -83,8 +83,7 @@ class LeanGet:
             answer = await self._connections.exchange(request, repeatable=True)
         except OSError as exc:
             raise failure(what, exc) from None
-        headers = {name.lower(): value for name, value in answer.headers}
-        return Answer(answer.status, headers, answer.reason, answer.body)
+        return Answer(answer.status, answer.headers, answer.reason, answer.body)
 
     async def aclose(self) -> None:
         self._connections.close()

@@ -48,8 +48,7 @@ class LeanPost:
             answer = await self._connections.exchange(head + data, repeatable=False)
         except OSError as exc:
             raise failure(what, exc) from exc
-        headers = {name.lower(): value for name, value in answer.headers}
-        return Answer(answer.status, headers, answer.reason, answer.body)
+        return Answer(answer.status, answer.headers, answer.reason, answer.body)
 
     def close(self) -> None:
         """Idle connections now, busy ones when their exchange ends."""

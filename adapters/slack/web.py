@@ -76,7 +76,7 @@ async def read(client: AsyncWebClient, method: str, *, within: float | None = No
 
 
 def _read(
-    client: AsyncWebClient, verb: str, method: str, status: int, headers: list[tuple[str, str]], raw: bytes
+    client: AsyncWebClient, verb: str, method: str, status: int, headers: dict[str, str], raw: bytes
 ) -> dict[str, Any]:
     """Slack's answer; a ``SlackApiError`` unless it is ``ok``."""
     try:
