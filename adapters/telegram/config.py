@@ -22,3 +22,4 @@ class TelegramConfig:
     name: str = "telegram"
     path: str = "/telegram/webhook"
     policy: ReplyPolicy = mention_everywhere  # ROUTES_FILE's reply = mention | all | private, by chat
+    proxy: str | None = None  # HTTPS_PROXY for the Bot API (none for a loopback fake)

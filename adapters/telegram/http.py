@@ -33,8 +33,10 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float = 20.0,
         write_timeout: float = 20.0,
         pool_timeout: float = 10.0,
+        proxy: str | None = None,
     ) -> None:
         self._connections = connections
+        self._proxy = proxy  # HTTPS_PROXY for the Bot API, looked up once (``proxy_for``)
         self._timeouts = {
             "connect": connect_timeout,
             "read": read_timeout,
@@ -89,13 +91,21 @@ class AiohttpRequest(BaseRequest):
                 data = request_data.json_parameters  # form-encoded, as PTB's default sends it
         return await self._exchange(method, url, data, {"User-Agent": self.USER_AGENT}, timeout)
 
+    async def exchange_json(self, url: str, body: bytes, timeout: aiohttp.ClientTimeout) -> tuple[int, bytes]:
+        """POST ``body`` (JSON) to ``url``: ``BotApi``'s calls when a proxy stands between."""
+        await self.initialize()
+        headers = {"User-Agent": self.USER_AGENT, "Content-Type": "application/json"}
+        return await self._exchange("POST", url, body, headers, timeout)
+
     async def _exchange(
         self, method: str, url: str, data: Any, headers: dict[str, str], timeout: aiohttp.ClientTimeout
     ) -> tuple[int, bytes]:
         if self._session is None:
             raise RuntimeError("AiohttpRequest is not initialized")
         try:
-            async with self._session.request(method, url, data=data, headers=headers, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc

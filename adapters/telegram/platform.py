@@ -91,7 +91,10 @@ class TelegramPlatform:
         self._allow = config.allow
         self._handoff = config.handoff
         self._guest_window = config.guest_window
-        self._requests = (AiohttpRequest(connections=64), AiohttpRequest(connections=1))
+        self._requests = (
+            AiohttpRequest(connections=64, proxy=config.proxy),
+            AiohttpRequest(connections=1, proxy=config.proxy),
+        )
         builder = (
             Application.builder()
             .token(config.bot_token.get_secret_value())
@@ -105,8 +108,12 @@ class TelegramPlatform:
         # its 200, and our own polling loop before it confirms the offset to Telegram.
         self.app = builder.updater(None).build()
         # Every turn's calls and getUpdates as JSON, on connections of their own.
-        self.api = BotApi(self.app.bot.base_url)
-        self._poll_api = BotApi(self.app.bot.base_url, connections=1, timeout=POLL_SECONDS + GET_UPDATES_GRACE)
+        # Through a proxy on PTB's requests (aiohttp speaks to it), else on connections of their own.
+        via = self._requests if config.proxy else (None, None)
+        self.api = BotApi(self.app.bot.base_url, via=via[0])
+        self._poll_api = BotApi(
+            self.app.bot.base_url, connections=1, timeout=POLL_SECONDS + GET_UPDATES_GRACE, via=via[1]
+        )
         self.outbound = TelegramOutbound(self.app, self.api)
         self._feedback = TelegramFeedback(self.outbound, lambda: self._inbox, self._bot_id)
         self._inbox: Inbox | None = None

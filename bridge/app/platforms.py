@@ -75,6 +75,7 @@ def telegram_platform(
 ) -> Platform:
     from adapters.telegram.config import TelegramConfig
     from adapters.telegram.platform import TelegramPlatform
+    from bridge.app.runtime import proxy_for
 
     assert settings.telegram_bot_token is not None
     users, chats = settings.telegram_allowlist
@@ -97,6 +98,7 @@ def telegram_platform(
         name=name,
         path=path,
         policy=policy,
+        proxy=proxy_for(settings.telegram_api_url),
     )
     return TelegramPlatform(telegram)
 

@@ -30,6 +30,7 @@ from telegram.error import (
 )
 
 from adapters.telegram.api import BotApi
+from adapters.telegram.http import AiohttpRequest
 from tests.fakes import telegram as tg
 from tests.fakes.raw_http import raw_server, read_request
 from tests.fakes.server import bound, serving
@@ -189,3 +190,30 @@ async def test_a_dropped_kept_connection_repeats_typing_but_never_a_message() ->
             await api.call("sendMessage", {"chat_id": 42, "text": "once"})  # on the kept one: dropped
     assert methods().count(b"sendMessage") == 1  # never sent a second time
     assert tg.TOKEN not in str(raised.value)
+
+
+async def test_through_a_proxy_the_calls_go_to_it() -> None:
+    """With HTTPS_PROXY set (``via``: PTB's aiohttp request with the proxy) the JSON goes to
+    the proxy, asking it for the Bot API's URL, not straight to the Bot API on connections
+    of its own; the answer is read as ever."""
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        body = json.dumps({"ok": True, "result": {"message_id": 7}}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        writer.write(body)
+        await writer.drain()
+
+    async with raw_server(proxy) as proxy_url:
+        via = AiohttpRequest(proxy=proxy_url)
+        api = BotApi(f"http://api.telegram.invalid/bot{tg.TOKEN}", via=via)
+        try:
+            assert await api.call("sendMessage", {"chat_id": 42, "text": "hé"}) == {"message_id": 7}
+        finally:
+            api.close()
+            await via.shutdown()
+    head, _, body = seen[0].partition(b"\r\n\r\n")
+    assert head.startswith(f"POST http://api.telegram.invalid/bot{tg.TOKEN}/sendMessage HTTP/1.1\r\n".encode())
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert json.loads(body) == {"chat_id": 42, "text": "hé"}
