@@ -8,8 +8,6 @@ tests/adapters/test_kept_alive.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -21,7 +19,8 @@ from bridge.app.runtime import open_agent
 from bridge.errors import AgentProtocolError, AgentRateLimited, AgentTransportError
 from bridge.ports.agent import ResponseStatus
 from tests.conftest import make_settings
-from tests.fakes.raw_http import Handler, answering, raw_server, read_request, refused_url, silent
+from tests.fakes.raia_raw import lean_client
+from tests.fakes.raw_http import answering, raw_server, read_request, refused_url, silent
 
 PENDING = b'{"status": "pending", "message": null, "error": null}'
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json"
@@ -46,16 +45,6 @@ class Raia:
                 return
             writer.write(OK + b"\r\nContent-Length: %d\r\n\r\n" % len(PENDING) + PENDING)
             await writer.drain()
-
-
-@asynccontextmanager
-async def lean_client(handler: Handler, timeouts: Timeouts | None = None) -> AsyncIterator[RaiaClient]:
-    async with raw_server(handler) as base, aiohttp.ClientSession() as session:
-        client = RaiaClient(session, base_url=base, api_key="sk-key", timeouts=timeouts, keepalive=4.0)
-        try:
-            yield client
-        finally:
-            await client.aclose()
 
 
 async def test_looks_go_on_one_kept_alive_connection() -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -18,7 +16,8 @@ from adapters.raia.client import RaiaClient
 from adapters.raia.wire import Timeouts
 from bridge.errors import AgentRateLimited, AgentTransportError
 from bridge.ports.agent import NewUser
-from tests.fakes.raw_http import Handler, answering, raw_server, read_request, refused_url, silent
+from tests.fakes.raia_raw import lean_client
+from tests.fakes.raw_http import answering, read_request, refused_url, silent
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json"
 
@@ -47,18 +46,6 @@ class Raia:
             writer.write(OK + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
             await writer.drain()
         await read_request(reader)  # ... the next one is dropped without a word
-
-
-@asynccontextmanager
-async def lean_client(handler: Handler, timeouts: Timeouts | None = None) -> AsyncIterator[RaiaClient]:
-    async with raw_server(handler) as base:
-        session = aiohttp.ClientSession()
-        await session.close()  # not used for these calls: aiohttp's client would refuse
-        client = RaiaClient(session, base_url=base, api_key="sk-key", timeouts=timeouts, keepalive=4.0)
-        try:
-            yield client
-        finally:
-            await client.aclose()
 
 
 async def test_a_new_persons_calls_go_on_one_kept_alive_connection_of_our_own() -> None:
